@@ -1,0 +1,94 @@
+/**
+ * The one place that chooses the TensorFlow.js backend. Order: @tensorflow/tfjs-node-gpu (CUDA),
+ * @tensorflow/tfjs-node (libtensorflow on CPU), @tensorflow/tfjs with the wasm backend (SIMD, one
+ * thread under Node), and last the pure-JS cpu backend. The native packages are optional
+ * dependencies: their install downloads libtensorflow, which fails on offline machines, and then
+ * they are simply absent. The choice and why are reported to the UI and to `cider doctor`.
+ */
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+
+export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+
+export interface BackendChoice {
+  name: BackendName;
+  /** what the user should read: why this backend and not a faster one */
+  reason: string;
+  tfjsVersion: string;
+  gpu: boolean;
+  /** what was tried before, with the failure */
+  tried: { name: BackendName; error: string }[];
+}
+
+const require = createRequire(import.meta.url);
+let chosen: Promise<BackendChoice> | undefined;
+
+function shortError(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  const first = msg.split('\n')[0];
+  if (/Cannot find module '@tensorflow\/tfjs-node/.test(first)) return 'not installed (optional dependency; its install downloads libtensorflow)';
+  return first.slice(0, 200);
+}
+
+async function tryNative(pkg: '@tensorflow/tfjs-node-gpu' | '@tensorflow/tfjs-node', name: BackendName): Promise<void> {
+  // Loading the package registers its backend with the @tensorflow/tfjs-core it depends on.
+  require(pkg);
+  const ok = await tf.setBackend(name);
+  if (!ok) throw new Error(`tf.setBackend('${name}') returned false`);
+}
+
+async function tryWasm(): Promise<void> {
+  const wasm = await import('@tensorflow/tfjs-backend-wasm');
+  // Under Node the .wasm binaries are read from the package folder, never fetched.
+  const dist = join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + '/';
+  wasm.setWasmPaths(dist);
+  const ok = await tf.setBackend('wasm');
+  if (!ok) throw new Error("tf.setBackend('wasm') returned false");
+}
+
+export type BackendPreference = BackendName | 'auto';
+
+/**
+ * Initialise TensorFlow.js once per thread. `prefer` forces one backend (tests run the parity
+ * suite on 'wasm' and 'cpu'); 'auto' takes the fastest that loads.
+ */
+export function initBackend(prefer: BackendPreference = (process.env.CIDER_TF_BACKEND as BackendPreference) || 'auto'): Promise<BackendChoice> {
+  if (!chosen) chosen = select(prefer);
+  return chosen;
+}
+
+/** Switch backend inside one process (tests only: parity on two backends). */
+export async function useBackend(name: BackendName): Promise<BackendChoice> {
+  chosen = select(name);
+  return chosen;
+}
+
+async function select(prefer: BackendPreference): Promise<BackendChoice> {
+  const tried: BackendChoice['tried'] = [];
+  const order: BackendName[] = prefer === 'auto' ? ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] : [prefer];
+  for (const name of order) {
+    try {
+      if (name === 'tensorflow-gpu') await tryNative('@tensorflow/tfjs-node-gpu', 'tensorflow');
+      else if (name === 'tensorflow') await tryNative('@tensorflow/tfjs-node', 'tensorflow');
+      else if (name === 'wasm') await tryWasm();
+      else {
+        const ok = await tf.setBackend('cpu');
+        if (!ok) throw new Error("tf.setBackend('cpu') returned false");
+      }
+      await tf.ready();
+      const reason =
+        prefer !== 'auto'
+          ? `chosen explicitly (${process.env.CIDER_TF_BACKEND ? 'CIDER_TF_BACKEND' : 'requested'})`
+          : tried.length === 0
+            ? 'fastest backend available'
+            : `fallback: ${tried.map((t) => `${t.name} ${t.error}`).join('; ')}`;
+      return { name, reason, tfjsVersion: tf.version.tfjs, gpu: name === 'tensorflow-gpu', tried };
+    } catch (e) {
+      tried.push({ name, error: shortError(e) });
+    }
+  }
+  throw new Error(`no TensorFlow.js backend could be initialised: ${tried.map((t) => `${t.name}: ${t.error}`).join('; ')}`);
+}
+
+export { tf };
