@@ -1,0 +1,255 @@
+/**
+ * Classification metrics of spec section 6, from model scores (log-probabilities or any scores
+ * whose argmax is the prediction), shape (N, C) flattened row-major, and the truth as class labels
+ * or regression scores.
+ *
+ * Definitions (they follow the reference's sklearn calls; the choices are spelled out because the
+ * published numbers depend on them):
+ * - argmax takes the FIRST maximum on ties, like numpy.argmax.
+ * - weighted F1 is sklearn's f1_score(y_true, y_pred, average='weighted', zero_division=0): over
+ *   the labels present in truth or prediction, per-class F1 = 2 tp / (2 tp + fp + fn) (0 when
+ *   undefined), averaged with weights = the class's support in the truth. A class that only
+ *   appears in predictions has weight 0; a class with support that is never predicted has
+ *   precision 0 by zero_division and F1 0. zero_division never changes a weighted F1 otherwise.
+ * - Acc_3 / F1_3: over the three classes.
+ * - Has0_acc_2 / Has0_F1: truth 0 if negative, 1 if neutral or positive; prediction = argmax over
+ *   the negative and positive scores only (the neutral score is ignored), 0 negative, 1 positive.
+ * - Non0_acc_2 / Non0_F1: samples whose truth is neutral are removed. Prediction = argmax over all
+ *   three scores, truth in {negative, positive}. A neutral prediction counts as an error in the
+ *   accuracy. In the weighted F1 (the reference passes the 3-valued prediction to sklearn) a
+ *   neutral prediction is a false negative of the sample's true class and a false positive of
+ *   "neutral", a class with support 0 and so weight 0: it lowers the true class's recall and
+ *   does not touch the other class's precision. Non0 metrics are NaN when no sample is
+ *   non-neutral.
+ * - Acc_7 / F1_7: over the seven classes.
+ * Confusion matrices: rows are truth, columns are prediction, counts.
+ */
+import { badArgument } from './errors';
+import { classLabelsFromRegression, type NumClasses } from './labels';
+
+/** The truth of a split: class labels (0..C-1) or regression scores (derived per spec 1). */
+export type Truth = { classes: ArrayLike<number> } | { regression: ArrayLike<number> };
+
+export const THREE_CLASS_METRICS = ['Acc_3', 'F1_3', 'Has0_acc_2', 'Has0_F1', 'Non0_acc_2', 'Non0_F1'] as const;
+export const SEVEN_CLASS_METRICS = ['Acc_7', 'F1_7'] as const;
+export type ThreeClassMetricName = (typeof THREE_CLASS_METRICS)[number];
+export type SevenClassMetricName = (typeof SEVEN_CLASS_METRICS)[number];
+export type MetricName = ThreeClassMetricName | SevenClassMetricName;
+
+export interface ThreeClassMetrics {
+  numClasses: 3;
+  /** number of samples */
+  n: number;
+  /** samples whose truth is not neutral (the Non0 denominator) */
+  nonNeutralCount: number;
+  values: Record<ThreeClassMetricName, number>;
+  confusion: {
+    /** 3 x 3, truth negative/neutral/positive x prediction negative/neutral/positive */
+    threeClass: number[][];
+    /** 2 x 2, truth negative / non-negative x prediction negative / positive (neutral score ignored) */
+    has0: number[][];
+    /** 2 x 3, truth negative/positive x prediction negative/neutral/positive (the neutral column is all errors) */
+    non0: number[][];
+  };
+}
+
+export interface SevenClassMetrics {
+  numClasses: 7;
+  n: number;
+  values: Record<SevenClassMetricName, number>;
+  confusion: {
+    /** 7 x 7, truth x prediction, classes -3..+3 */
+    sevenClass: number[][];
+  };
+}
+
+export type Metrics = ThreeClassMetrics | SevenClassMetrics;
+
+/** The metric early stopping, tau selection and best-checkpoint choice use (spec 4). */
+export function selectionMetricName(numClasses: NumClasses): 'Non0_acc_2' | 'Acc_7' {
+  if (numClasses === 3) return 'Non0_acc_2';
+  if (numClasses === 7) return 'Acc_7';
+  throw badArgument('selectionMetricName', 'numClasses', `must be 3 or 7, got ${String(numClasses)}`);
+}
+
+export function selectionMetric(metrics: Metrics): number {
+  return metrics.numClasses === 3 ? metrics.values.Non0_acc_2 : metrics.values.Acc_7;
+}
+
+/** Index of the first maximum of scores[offset + j] over j in `columns`, like numpy.argmax. */
+function argmaxOver(scores: ArrayLike<number>, offset: number, columns: readonly number[]): number {
+  let best = columns[0];
+  let bestValue = scores[offset + best];
+  for (let k = 1; k < columns.length; k++) {
+    const v = scores[offset + columns[k]];
+    if (v > bestValue) {
+      best = columns[k];
+      bestValue = v;
+    }
+  }
+  return best;
+}
+
+/** Predicted class per row (first maximum), validating shape and NaN. */
+export function predictClasses(scores: ArrayLike<number>, numClasses: NumClasses): Int32Array {
+  checkScores('predictClasses', scores, numClasses);
+  const n = scores.length / numClasses;
+  const all = Array.from({ length: numClasses }, (_, j) => j);
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) out[i] = argmaxOver(scores, i * numClasses, all);
+  return out;
+}
+
+function checkScores(fn: string, scores: ArrayLike<number>, numClasses: number): void {
+  if (numClasses !== 3 && numClasses !== 7) throw badArgument(fn, 'numClasses', `must be 3 or 7, got ${String(numClasses)}`);
+  if (scores.length % numClasses !== 0) throw badArgument(fn, 'scores', `has ${scores.length} entries, not a multiple of numClasses=${numClasses}`);
+  for (let i = 0; i < scores.length; i++) {
+    if (Number.isNaN(scores[i])) throw badArgument(fn, 'scores', `has NaN at row ${Math.floor(i / numClasses)}, column ${i % numClasses}`);
+  }
+}
+
+/** Class labels of the truth, validated against N and C. */
+export function truthClasses(fn: string, truth: Truth, n: number, numClasses: NumClasses): Int32Array {
+  let classes: Int32Array;
+  if ('regression' in truth) {
+    classes = classLabelsFromRegression(truth.regression, numClasses);
+  } else {
+    classes = new Int32Array(truth.classes.length);
+    for (let i = 0; i < truth.classes.length; i++) {
+      const c = truth.classes[i];
+      if (!Number.isInteger(c) || c < 0 || c >= numClasses) throw badArgument(fn, `truth.classes[${i}]`, `must be an integer class in 0..${numClasses - 1}, got ${c}`);
+      classes[i] = c;
+    }
+  }
+  if (classes.length !== n) throw badArgument(fn, 'truth', `has ${classes.length} samples but scores have ${n} rows`);
+  return classes;
+}
+
+/** rows x cols count matrix from paired integer labels */
+export function confusionMatrix(truth: ArrayLike<number>, prediction: ArrayLike<number>, rows: number, cols: number = rows): number[][] {
+  if (truth.length !== prediction.length) throw badArgument('confusionMatrix', 'prediction', `has ${prediction.length} entries, truth has ${truth.length}`);
+  const m = Array.from({ length: rows }, () => new Array<number>(cols).fill(0));
+  for (let i = 0; i < truth.length; i++) {
+    const t = truth[i];
+    const p = prediction[i];
+    if (!(t >= 0 && t < rows && Number.isInteger(t))) throw badArgument('confusionMatrix', `truth[${i}]`, `must be an integer in 0..${rows - 1}, got ${t}`);
+    if (!(p >= 0 && p < cols && Number.isInteger(p))) throw badArgument('confusionMatrix', `prediction[${i}]`, `must be an integer in 0..${cols - 1}, got ${p}`);
+    m[t][p]++;
+  }
+  return m;
+}
+
+/** Fraction of equal pairs; NaN for no samples (an empty split has no accuracy, not 0). */
+export function accuracy(truth: ArrayLike<number>, prediction: ArrayLike<number>): number {
+  if (truth.length !== prediction.length) throw badArgument('accuracy', 'prediction', `has ${prediction.length} entries, truth has ${truth.length}`);
+  if (truth.length === 0) return NaN;
+  let hits = 0;
+  for (let i = 0; i < truth.length; i++) if (truth[i] === prediction[i]) hits++;
+  return hits / truth.length;
+}
+
+/**
+ * sklearn's f1_score(truth, prediction, average='weighted', zero_division=0) over non-negative
+ * integer labels. Computed as sum_k support_k * F1_k / N, which equals sklearn's weighted
+ * average because only classes with support > 0 carry weight, and for those 2tp + fp + fn > 0.
+ * NaN for no samples.
+ */
+export function weightedF1(truth: ArrayLike<number>, prediction: ArrayLike<number>): number {
+  if (truth.length !== prediction.length) throw badArgument('weightedF1', 'prediction', `has ${prediction.length} entries, truth has ${truth.length}`);
+  if (truth.length === 0) return NaN;
+  const tp = new Map<number, number>();
+  const fp = new Map<number, number>();
+  const fn = new Map<number, number>();
+  const support = new Map<number, number>();
+  const add = (m: Map<number, number>, k: number) => m.set(k, (m.get(k) ?? 0) + 1);
+  for (let i = 0; i < truth.length; i++) {
+    const t = truth[i];
+    const p = prediction[i];
+    add(support, t);
+    if (t === p) add(tp, t);
+    else {
+      add(fp, p);
+      add(fn, t);
+    }
+  }
+  let sum = 0;
+  for (const [k, s] of support) {
+    const tpk = tp.get(k) ?? 0;
+    const denom = 2 * tpk + (fp.get(k) ?? 0) + (fn.get(k) ?? 0);
+    const f1 = denom === 0 ? 0 : (2 * tpk) / denom;
+    sum += s * f1;
+  }
+  return sum / truth.length;
+}
+
+/** Acc_3, F1_3, Has0 and Non0 accuracy and F1, with their confusion matrices. */
+export function threeClassMetrics(scores: ArrayLike<number>, truth: Truth): ThreeClassMetrics {
+  checkScores('threeClassMetrics', scores, 3);
+  const n = scores.length / 3;
+  const y = truthClasses('threeClassMetrics', truth, n, 3);
+  const pred3 = new Int32Array(n);
+  const predHas0 = new Int32Array(n);
+  const truthHas0 = new Int32Array(n);
+  const non0Truth: number[] = [];
+  const non0Pred: number[] = [];
+  for (let i = 0; i < n; i++) {
+    pred3[i] = argmaxOver(scores, i * 3, [0, 1, 2]);
+    // Has0: only the negative and positive scores compete; index 0 -> 0, index 2 -> 1
+    predHas0[i] = argmaxOver(scores, i * 3, [0, 2]) === 0 ? 0 : 1;
+    truthHas0[i] = y[i] === 0 ? 0 : 1;
+    if (y[i] !== 1) {
+      non0Truth.push(y[i]);
+      non0Pred.push(pred3[i]);
+    }
+  }
+  // Non0 confusion: truth rows 0 negative, 1 positive; prediction columns keep 0/1/2
+  const non0TruthRow = non0Truth.map((t) => (t === 0 ? 0 : 1));
+  return {
+    numClasses: 3,
+    n,
+    nonNeutralCount: non0Truth.length,
+    values: {
+      Acc_3: accuracy(y, pred3),
+      F1_3: weightedF1(y, pred3),
+      Has0_acc_2: accuracy(truthHas0, predHas0),
+      Has0_F1: weightedF1(truthHas0, predHas0),
+      Non0_acc_2: accuracy(non0Truth, non0Pred),
+      Non0_F1: weightedF1(non0Truth, non0Pred),
+    },
+    confusion: {
+      threeClass: confusionMatrix(y, pred3, 3),
+      has0: confusionMatrix(truthHas0, predHas0, 2),
+      non0: confusionMatrix(non0TruthRow, non0Pred, 2, 3),
+    },
+  };
+}
+
+/** Acc_7 and weighted F1_7 with the 7 x 7 confusion matrix. */
+export function sevenClassMetrics(scores: ArrayLike<number>, truth: Truth): SevenClassMetrics {
+  const pred = predictClasses(scores, 7);
+  const y = truthClasses('sevenClassMetrics', truth, pred.length, 7);
+  return {
+    numClasses: 7,
+    n: pred.length,
+    values: { Acc_7: accuracy(y, pred), F1_7: weightedF1(y, pred) },
+    confusion: { sevenClass: confusionMatrix(y, pred, 7) },
+  };
+}
+
+/** The task's metrics: 3-class or 7-class by numClasses (the model's C). */
+export function classificationMetrics(scores: ArrayLike<number>, numClasses: NumClasses, truth: Truth): Metrics {
+  if (numClasses === 3) return threeClassMetrics(scores, truth);
+  if (numClasses === 7) return sevenClassMetrics(scores, truth);
+  throw badArgument('classificationMetrics', 'numClasses', `must be 3 or 7, got ${String(numClasses)}`);
+}
+
+/** A metric's value by name, as a plain record lookup that works for both tasks. */
+export function metricValue(metrics: Metrics, name: MetricName): number {
+  const v = (metrics.values as Partial<Record<MetricName, number>>)[name];
+  if (v === undefined) throw badArgument('metricValue', 'name', `${name} is not a metric of the ${metrics.numClasses}-class task`);
+  return v;
+}
+
+export function metricNames(numClasses: NumClasses): readonly MetricName[] {
+  return numClasses === 3 ? THREE_CLASS_METRICS : SEVEN_CLASS_METRICS;
+}
