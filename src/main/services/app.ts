@@ -1,0 +1,152 @@
+/**
+ * Composition root for everything below main/index.ts: the database, the stores, the job runner,
+ * the event hub and the service handlers. Desktop (IPC), web (HTTP + WebSocket) and CLI all
+ * build one of these and bind its `dispatch` to their transport.
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+
+import { fileURLToPath } from 'node:url';
+import type { Handlers } from '../../shared/api';
+import type { AppStatus, BackendInfo } from '../../shared/types';
+import { initBackend } from '../ml/backends/tf';
+import { findFfmpeg, type FfmpegInfo } from '../media/ffmpeg';
+import { JobRunner, workerThreadSpawner, type SpawnWorker } from '../jobs/runner';
+import { openDatabase, SCHEMA_VERSION, type Db } from '../store/db';
+import { JobStore } from '../store/jobs';
+import { ProjectStore, SettingsStore } from '../store/projects';
+import { createDispatcher, type Dispatch } from './dispatch';
+import { EventHub } from './events';
+import { databaseFile } from './paths';
+
+export interface AppOptions {
+  dataDir: string;
+  mode: AppStatus['mode'];
+  /** how job workers start; defaults to a worker thread on src/main/jobs/worker.ts */
+  spawnWorker?: SpawnWorker;
+  maxConcurrentJobs?: number;
+  /** create the demo project on a fresh database (off in tests that count projects) */
+  seedDemo?: boolean;
+  log?: (message: string) => void;
+}
+
+export interface AppServices {
+  db: Db;
+  dataDir: string;
+  projects: ProjectStore;
+  jobs: JobStore;
+  settings: SettingsStore;
+  runner: JobRunner;
+  events: EventHub;
+  dispatch: Dispatch;
+  handlers: Handlers<void>;
+  /** jobs found running at start-up, now marked interrupted */
+  interruptedAtStart: number[];
+  close(): Promise<void>;
+}
+
+export const APP_VERSION: string = (JSON.parse(readFileSync(fileURLToPath(new URL('../../../package.json', import.meta.url)), 'utf8')) as { version: string }).version;
+
+export const DEMO_PROJECT = {
+  name: 'Demo project',
+  description:
+    'A place to try CIDer Studio: import a benchmark dataset (MOSI/MOSEI pickles) or your own clips, train CIDer, and compare in-distribution and out-of-distribution results.',
+};
+
+export function defaultWorkerEntry(): URL {
+  return new URL('../jobs/worker-tsx.mjs', import.meta.url);
+}
+
+export function createApp(opts: AppOptions): AppServices {
+  mkdirSync(opts.dataDir, { recursive: true });
+  const dbFile = databaseFile(opts.dataDir);
+  const db = openDatabase(dbFile);
+  const projects = new ProjectStore(db);
+  const jobs = new JobStore(db);
+  const settings = new SettingsStore(db);
+  const events = new EventHub();
+  const interruptedAtStart = jobs.markInterrupted().map((j) => j.id);
+
+  if ((opts.seedDemo ?? true) && !settings.get<boolean>('demo.seeded')) {
+    if (projects.list().length === 0) projects.create(DEMO_PROJECT.name, DEMO_PROJECT.description);
+    settings.set('demo.seeded', true);
+  }
+
+  const runner = new JobRunner({
+    store: jobs,
+    emit: events.emit,
+    spawn: opts.spawnWorker ?? workerThreadSpawner(defaultWorkerEntry()),
+    dataDir: opts.dataDir,
+    maxConcurrent: opts.maxConcurrentJobs,
+  });
+
+  let backend: Promise<BackendInfo> | undefined;
+  let ffmpeg: FfmpegInfo | undefined;
+  const status = async (): Promise<AppStatus> => {
+    backend ??= initBackend().then(({ name, reason, tfjsVersion, gpu }) => ({ name, reason, tfjsVersion, gpu }));
+    ffmpeg ??= findFfmpeg(settings.get<string>('ffmpeg.path'));
+    return {
+      appVersion: APP_VERSION,
+      mode: opts.mode,
+      dataDir: opts.dataDir,
+      databaseFile: dbFile,
+      schemaVersion: SCHEMA_VERSION,
+      backend: await backend,
+      ffmpeg: { path: ffmpeg.path, version: ffmpeg.version },
+      node: process.versions.node,
+      platform: `${process.platform}-${process.arch}`,
+    };
+  };
+
+  const handlers: Handlers<void> = {
+    app: { status },
+    projects: {
+      list: () => projects.list(),
+      get: ({ id }) => projects.get(id),
+      create: ({ name, description }) => {
+        const p = projects.create(name, description);
+        events.emit({ type: 'projects.changed' });
+        return p;
+      },
+      update: ({ id, name, description }) => {
+        const p = projects.update(id, { name, description });
+        events.emit({ type: 'projects.changed' });
+        return p;
+      },
+      remove: ({ id }) => {
+        projects.remove(id);
+        events.emit({ type: 'projects.changed' });
+        return { removed: true as const };
+      },
+    },
+    jobs: {
+      list: (f) => jobs.list(f),
+      get: ({ id }) => jobs.get(id),
+      logs: ({ id, limit }) => jobs.logs(id, limit),
+      cancel: ({ id }) => runner.cancel(id),
+      selfTest: ({ projectId, size, iterations }) => {
+        if (projectId !== undefined) projects.get(projectId);
+        return runner.submit('backend.selftest', { size, iterations }, projectId ?? null);
+      },
+    },
+  };
+
+  const dispatch = createDispatcher(handlers, undefined, (method, e) => opts.log?.(`${method} failed: ${(e as Error)?.stack ?? String(e)}`));
+
+  return {
+    db,
+    dataDir: opts.dataDir,
+    projects,
+    jobs,
+    settings,
+    runner,
+    events,
+    dispatch,
+    handlers,
+    interruptedAtStart,
+    async close() {
+      await runner.close();
+      db.close();
+    },
+  };
+}
+

@@ -1,0 +1,110 @@
+import type { JobLogEntry, JobProgress, JobRecord, JobStatus } from '../../shared/types';
+import { AppError } from '../../shared/errors';
+import { nowIso, type Db } from './db';
+
+interface Row {
+  id: number;
+  kind: string;
+  status: JobStatus;
+  project_id: number | null;
+  params_json: string;
+  progress_json: string;
+  result_json: string | null;
+  error_json: string | null;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+}
+
+const toJob = (r: Row): JobRecord => ({
+  id: r.id,
+  kind: r.kind,
+  status: r.status,
+  projectId: r.project_id,
+  params: JSON.parse(r.params_json) as Record<string, unknown>,
+  progress: JSON.parse(r.progress_json) as JobProgress,
+  result: r.result_json === null ? null : (JSON.parse(r.result_json) as unknown),
+  error: r.error_json === null ? null : (JSON.parse(r.error_json) as JobRecord['error']),
+  createdAt: r.created_at,
+  startedAt: r.started_at,
+  finishedAt: r.finished_at,
+});
+
+export class JobStore {
+  constructor(private readonly db: Db) {}
+
+  create(kind: string, params: Record<string, unknown>, projectId: number | null): JobRecord {
+    const info = this.db
+      .prepare("INSERT INTO jobs (kind, status, project_id, params_json, created_at) VALUES (?, 'queued', ?, ?, ?)")
+      .run(kind, projectId, JSON.stringify(params), nowIso());
+    return this.get(Number(info.lastInsertRowid));
+  }
+
+  get(id: number): JobRecord {
+    const row = this.db.prepare('SELECT * FROM jobs WHERE id = ?').get(id) as Row | undefined;
+    if (!row) throw new AppError('NOT_FOUND', `job ${id} does not exist`);
+    return toJob(row);
+  }
+
+  list(filter: { projectId?: number; status?: JobStatus; limit?: number } = {}): JobRecord[] {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (filter.projectId !== undefined) {
+      where.push('project_id = ?');
+      args.push(filter.projectId);
+    }
+    if (filter.status !== undefined) {
+      where.push('status = ?');
+      args.push(filter.status);
+    }
+    const sql = `SELECT * FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
+    return (this.db.prepare(sql).all(...args, filter.limit ?? 200) as Row[]).map(toJob);
+  }
+
+  markRunning(id: number): JobRecord {
+    this.db.prepare("UPDATE jobs SET status = 'running', started_at = ? WHERE id = ? AND status = 'queued'").run(nowIso(), id);
+    return this.get(id);
+  }
+
+  setProgress(id: number, progress: JobProgress): void {
+    this.db.prepare("UPDATE jobs SET progress_json = ? WHERE id = ? AND status = 'running'").run(JSON.stringify(progress), id);
+  }
+
+  finish(id: number, status: Exclude<JobStatus, 'queued' | 'running'>, result: unknown, error: JobRecord['error']): JobRecord {
+    this.db
+      .prepare("UPDATE jobs SET status = ?, result_json = ?, error_json = ?, finished_at = ? WHERE id = ? AND status IN ('queued','running')")
+      .run(status, result === undefined ? null : JSON.stringify(result), error ? JSON.stringify(error) : null, nowIso(), id);
+    return this.get(id);
+  }
+
+  /**
+   * Called once at start-up: a job still marked queued or running belonged to a process that
+   * died; it is shown as interrupted, never as running.
+   */
+  markInterrupted(): JobRecord[] {
+    const stale = (this.db.prepare("SELECT * FROM jobs WHERE status IN ('queued','running')").all() as Row[]).map(toJob);
+    if (stale.length) {
+      this.db
+        .prepare("UPDATE jobs SET status = 'interrupted', finished_at = ?, error_json = ? WHERE status IN ('queued','running')")
+        .run(nowIso(), JSON.stringify({ code: 'INTERRUPTED', message: 'the app stopped while this job was running' }));
+    }
+    return stale.map((j) => this.get(j.id));
+  }
+
+  log(jobId: number, level: JobLogEntry['level'], message: string): JobLogEntry {
+    const time = nowIso();
+    this.db.prepare('INSERT INTO job_logs (job_id, time, level, message) VALUES (?, ?, ?, ?)').run(jobId, time, level, message);
+    return { jobId, time, level, message };
+  }
+
+  logs(jobId: number, limit = 1000): JobLogEntry[] {
+    this.get(jobId);
+    const rows = this.db.prepare('SELECT job_id, time, level, message FROM (SELECT * FROM job_logs WHERE job_id = ? ORDER BY id DESC LIMIT ?) ORDER BY id').all(jobId, limit) as {
+      job_id: number;
+      time: string;
+      level: JobLogEntry['level'];
+      message: string;
+    }[];
+    return rows.map((r) => ({ jobId: r.job_id, time: r.time, level: r.level, message: r.message }));
+  }
+}

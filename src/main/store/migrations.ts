@@ -1,0 +1,56 @@
+/**
+ * Numbered schema migrations. Append only: never edit a migration that has shipped; add a new one
+ * and a test for it (test/unit/store/migration-NNN.test.ts).
+ */
+import type Database from 'better-sqlite3';
+
+export interface Migration {
+  version: number;
+  name: string;
+  up(db: Database.Database): void;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'projects, jobs, job logs, settings',
+    up(db) {
+      db.exec(`
+        CREATE TABLE projects (
+          id INTEGER PRIMARY KEY,
+          name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+          description TEXT NOT NULL DEFAULT '',
+          created_at TEXT NOT NULL,
+          updated_at TEXT NOT NULL
+        );
+        CREATE TABLE jobs (
+          id INTEGER PRIMARY KEY,
+          kind TEXT NOT NULL,
+          status TEXT NOT NULL CHECK (status IN ('queued','running','succeeded','failed','cancelled','interrupted')),
+          project_id INTEGER REFERENCES projects(id) ON DELETE CASCADE,
+          params_json TEXT NOT NULL DEFAULT '{}',
+          progress_json TEXT NOT NULL DEFAULT '{"fraction":null,"message":""}',
+          result_json TEXT,
+          error_json TEXT,
+          created_at TEXT NOT NULL,
+          started_at TEXT,
+          finished_at TEXT
+        );
+        CREATE INDEX jobs_by_status ON jobs(status);
+        CREATE INDEX jobs_by_project ON jobs(project_id, id);
+        CREATE TABLE job_logs (
+          id INTEGER PRIMARY KEY,
+          job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+          time TEXT NOT NULL,
+          level TEXT NOT NULL CHECK (level IN ('info','warn','error')),
+          message TEXT NOT NULL
+        );
+        CREATE INDEX job_logs_by_job ON job_logs(job_id, id);
+        CREATE TABLE settings (
+          key TEXT PRIMARY KEY,
+          value_json TEXT NOT NULL
+        );
+      `);
+    },
+  },
+];
