@@ -1,0 +1,228 @@
+/**
+ * Attention pieces of CIDer: the word-level self-aligned attention (WSAM, spec 2.3) and the
+ * Multimodal Composite Attention (MCA, spec 2.6) computed block-wise.
+ *
+ * Why block-wise: the reference builds seven masked copies of the (B*H, 3L, 3L) score matrix.
+ * A restricted branch adds -1e9 outside its segments, so in float32 the masked keys get weight
+ * exactly 0 and the branch equals a softmax over its own key segments only; its rows outside
+ * the branch are zeroed and never read by the summarisation. So every branch is a softmax over a
+ * union of (query segment i, key segment j) blocks. We compute, once per block, the block-local
+ * softmax P_ij, its log-sum-exp lse_ij and Y_ij = P_ij v_j; a branch with key set K is then
+ * O_iK = sum_{j in K} softmax_j(lse_iK)_j * Y_ij (the flash-attention merge rule). Only the nine
+ * (B*H, L, L) blocks of P are held for the backward pass instead of 7 x 9 blocks plus masks.
+ */
+import { tf } from '../backends/tf.js';
+import { dropout, linear, type DropoutSource } from './layers.js';
+
+/**
+ * One attention block as a primitive with a hand-written gradient, so that the score and exp
+ * intermediates are not kept by the tape (only P is saved).
+ * Inputs q (N, Lq, e) already scaled, k (N, Lk, e), v (N, Lk, e).
+ * Output packed (N, Lq, e + 1): [softmax(q k^T) v | logsumexp(q k^T)].
+ */
+const blockAttention = tf.customGrad((...args: unknown[]) => {
+  const [q, k, v, save] = args as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D, tf.GradSaveFunc];
+  const [P, out] = tf.tidy(() => {
+    const s = tf.matMul(q, k, false, true);
+    const m = tf.max(s, -1, true);
+    const ex = tf.exp(tf.sub(s, m));
+    const sum = tf.sum(ex, -1, true);
+    const p = tf.div(ex, sum);
+    const lse = tf.add(m, tf.log(sum));
+    return [p, tf.concat([tf.matMul(p, v), lse], -1)];
+  });
+  save([q, k, v, P, out]);
+  return {
+    value: out as tf.Tensor,
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+      tf.tidy(() => {
+        const [sq, sk, sv, sp, so] = saved as tf.Tensor3D[];
+        const e = sv.shape[2];
+        const [N, Lq] = sq.shape;
+        const dY = dy.slice([0, 0, 0], [N, Lq, e]);
+        const dLse = dy.slice([0, 0, e], [N, Lq, 1]);
+        const Y = so.slice([0, 0, 0], [N, Lq, e]);
+        // dS = P * (dY v^T - rowsum(dY * Y) + dLse): softmax backward plus the lse path (d lse / dS = P).
+        const delta = tf.sub(tf.sum(tf.mul(dY, Y), -1, true), dLse);
+        const dS = tf.mul(sp, tf.sub(tf.matMul(dY, sv, false, true), delta));
+        const dq = tf.matMul(dS, sk);
+        const dk = tf.matMul(dS, sq, true, false);
+        const dv = tf.matMul(sp, dY, true, false);
+        return [dq, dk, dv];
+      }),
+  };
+});
+
+export interface BlockResult {
+  /** P_ij v_j, (N, Lq, e) */
+  y: tf.Tensor3D;
+  /** logsumexp over the block's keys, (N, Lq, 1) */
+  lse: tf.Tensor3D;
+}
+
+export function attendBlock(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D): BlockResult {
+  const packed = blockAttention(q, k, v) as tf.Tensor3D;
+  const [N, Lq, e1] = packed.shape;
+  return { y: packed.slice([0, 0, 0], [N, Lq, e1 - 1]), lse: packed.slice([0, 0, e1 - 1], [N, Lq, 1]) };
+}
+
+/** Merge blocks of one query segment into a softmax over the union of their keys. */
+function mergeBlocks(blocks: BlockResult[]): tf.Tensor3D {
+  if (blocks.length === 1) return blocks[0].y;
+  const w = tf.softmax(tf.concat(blocks.map((b) => b.lse), -1)); // (N, Lq, |K|)
+  const [N, Lq] = blocks[0].y.shape;
+  let out: tf.Tensor3D | null = null;
+  blocks.forEach((b, j) => {
+    const term = tf.mul(b.y, w.slice([0, 0, j], [N, Lq, 1])) as tf.Tensor3D;
+    out = out ? (tf.add(out, term) as tf.Tensor3D) : term;
+  });
+  return out!;
+}
+
+function logSumExpOf(lses: tf.Tensor3D[]): tf.Tensor3D {
+  return tf.logSumExp(tf.concat(lses, -1), -1, true) as tf.Tensor3D;
+}
+
+/** Segment indices: 0 text, 1 audio, 2 vision. Branch order = out_proj.0..6 of the reference. */
+export const MCA_BRANCHES: { name: string; keys: number[] }[] = [
+  { name: 'LAV', keys: [0, 1, 2] },
+  { name: 'LA', keys: [0, 1] },
+  { name: 'LV', keys: [0, 2] },
+  { name: 'AV', keys: [1, 2] },
+  { name: 'L', keys: [0] },
+  { name: 'A', keys: [1] },
+  { name: 'V', keys: [2] },
+];
+
+/** Which branch outputs feed each segment's summariser s_l / s_a / s_v (spec 2.6). */
+const SUMMARY_BRANCHES: number[][] = [
+  [0, 1, 2, 4], // text:   LAV, LA, LV, L
+  [0, 1, 3, 5], // audio:  LAV, LA, AV, A
+  [0, 2, 3, 6], // vision: LAV, LV, AV, V
+];
+
+/**
+ * What the last layer's attention map is made of: the scaled queries and keys per segment and
+ * the full-row logsumexp per query segment, all (B*H, L, .). The raw scores of block (i, j) are
+ * q[i] k[j]^T and the full log-softmax is q[i] k[j]^T - lse[i]; materialise them only when needed.
+ */
+export interface AttentionState {
+  q: tf.Tensor3D[];
+  k: tf.Tensor3D[];
+  lse: tf.Tensor3D[];
+}
+
+export interface McaWeights {
+  inProjWeight: tf.Tensor;
+  inProjBias: tf.Tensor;
+  outProj: { weight: tf.Tensor; bias: tf.Tensor }[]; // 7
+  summary: { weight: tf.Tensor; bias: tf.Tensor }[]; // s_l, s_a, s_v
+  finalOut: { weight: tf.Tensor; bias: tf.Tensor };
+}
+
+/** (B, T, d) -> (B*H, T, d/H), head-major within each sample (index b*H + h, as the reference). */
+function splitHeads(x: tf.Tensor3D, heads: number): tf.Tensor3D {
+  const [B, T, d] = x.shape;
+  return x.reshape([B, T, heads, d / heads]).transpose([0, 2, 1, 3]).reshape([B * heads, T, d / heads]);
+}
+
+function mergeHeads(x: tf.Tensor3D, batch: number): tf.Tensor3D {
+  const [BH, T, e] = x.shape;
+  const H = BH / batch;
+  return x.reshape([batch, H, T, e]).transpose([0, 2, 1, 3]).reshape([batch, T, H * e]);
+}
+
+/**
+ * MCA over x (B, 3L, d) made of three segments of length L. Returns the layer output (B, 3L, d)
+ * and the attention state of this layer.
+ */
+export function multimodalCompositeAttention(
+  x: tf.Tensor3D,
+  w: McaWeights,
+  heads: number,
+  segLen: number,
+  attnDropout: number,
+  drop: DropoutSource | null,
+): { out: tf.Tensor3D; state: AttentionState } {
+  const [B, T, d] = x.shape;
+  if (T !== 3 * segLen) throw new Error(`MCA: sequence length ${T} is not 3 x ${segLen}`);
+  const scaling = Math.pow(d / heads, -0.5);
+  const qkv = linear(x, w.inProjWeight, w.inProjBias) as tf.Tensor3D; // (B, 3L, 3d)
+  const part = (i: number): tf.Tensor3D => qkv.slice([0, 0, i * d], [B, T, d]);
+  const q = splitHeads(tf.mul(part(0), scaling) as tf.Tensor3D, heads);
+  const k = splitHeads(part(1), heads);
+  const v = splitHeads(part(2), heads);
+  const BH = q.shape[0];
+  const e = d / heads;
+  const seg = (t: tf.Tensor3D, i: number): tf.Tensor3D => t.slice([0, i * segLen, 0], [BH, segLen, e]);
+  const qs = [0, 1, 2].map((i) => seg(q, i));
+  const ks = [0, 1, 2].map((i) => seg(k, i));
+  const vs = [0, 1, 2].map((i) => seg(v, i));
+  const blocks: BlockResult[][] = qs.map((qi) => ks.map((kj, j) => attendBlock(qi, kj, vs[j])));
+  const lseFull = blocks.map((row) => logSumExpOf(row.map((b) => b.lse)));
+
+  // branchOut[b][i]: output of branch b at query segment i (only where segment i is in the branch)
+  const branchOut: (tf.Tensor3D | null)[][] = MCA_BRANCHES.map((br, bi) =>
+    [0, 1, 2].map((i) => {
+      if (!br.keys.includes(i)) return null;
+      let o: tf.Tensor3D;
+      if (bi === 0 && drop && attnDropout > 0) {
+        // Attention dropout acts on the LAV weights themselves, so this branch is formed
+        // explicitly from the scores (training only; the default rate is 0).
+        o = tf.addN(
+          [0, 1, 2].map((j) => {
+            const p = tf.exp(tf.sub(tf.matMul(qs[i], ks[j], false, true), lseFull[i]));
+            return tf.matMul(dropout(p, attnDropout, drop), vs[j]);
+          }),
+        ) as tf.Tensor3D;
+      } else {
+        o = mergeBlocks(br.keys.map((j) => blocks[i][j]));
+      }
+      const merged = mergeHeads(o, B);
+      return linear(merged, w.outProj[bi].weight, w.outProj[bi].bias) as tf.Tensor3D;
+    }),
+  );
+  const segments = [0, 1, 2].map((i) => {
+    const cat = tf.concat(SUMMARY_BRANCHES[i].map((bi) => branchOut[bi][i]!), -1);
+    return linear(cat, w.summary[i].weight, w.summary[i].bias);
+  });
+  const out = linear(tf.concat(segments, 1), w.finalOut.weight, w.finalOut.bias) as tf.Tensor3D;
+  return { out, state: { q: qs, k: ks, lse: lseFull } };
+}
+
+/** Raw scaled scores (B*H, 3L, 3L) of a layer, assembled from its state (fixtures, display). */
+export function fullScores(state: AttentionState): tf.Tensor3D {
+  return tf.concat(state.q.map((qi) => tf.concat(state.k.map((kj) => tf.matMul(qi, kj, false, true)), -1)), 1) as tf.Tensor3D;
+}
+
+export interface WsamWeights {
+  inProjWeight: tf.Tensor;
+  inProjBias: tf.Tensor;
+  outWeight: tf.Tensor;
+  outBias: tf.Tensor;
+}
+
+/**
+ * WSAM (spec 2.3): single-head attention from projected text (B, L, d) to projected audio or
+ * vision frames (B, T, d). `queryMask` (B, L) is the text mask with [CLS] and [SEP] cleared;
+ * excluded (query, frame) pairs get -1e9 and their weights are zeroed after the softmax, so
+ * excluded words give out_proj(0) = its bias. Returns the word-level sequence and the
+ * word-to-frame weights (B, L, T).
+ */
+export function wordLevelAlignment(text: tf.Tensor3D, frames: tf.Tensor3D, queryMask: tf.Tensor2D, frameMask: tf.Tensor2D, w: WsamWeights): { out: tf.Tensor3D; weights: tf.Tensor3D } {
+  const d = text.shape[2];
+  const wq = w.inProjWeight.slice([0, 0], [d, d]);
+  const wk = w.inProjWeight.slice([d, 0], [d, d]);
+  const wv = w.inProjWeight.slice([2 * d, 0], [d, d]);
+  const bq = w.inProjBias.slice([0], [d]);
+  const bk = w.inProjBias.slice([d], [d]);
+  const bv = w.inProjBias.slice([2 * d], [d]);
+  const q = tf.mul(linear(text, wq, bq), Math.pow(d, -0.5)) as tf.Tensor3D;
+  const k = linear(frames, wk, bk) as tf.Tensor3D;
+  const v = linear(frames, wv, bv) as tf.Tensor3D;
+  const scores = tf.matMul(q, k, false, true); // (B, L, T)
+  const M = tf.mul(queryMask.expandDims(2), frameMask.expandDims(1)); // (B, L, T) 0/1
+  const weights = tf.mul(tf.softmax(tf.add(scores, tf.mul(tf.sub(M, 1), 1e9))), M) as tf.Tensor3D;
+  const out = linear(tf.matMul(weights, v), w.outWeight, w.outBias) as tf.Tensor3D;
+  return { out, weights };
+}

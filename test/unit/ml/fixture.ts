@@ -1,0 +1,114 @@
+/**
+ * Loads a CIDer parity fixture (weights, inputs, reference outputs) from the shared folder.
+ * The fixtures are never copied into the repo: they are read from ../shared relative to the repo root.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { readSafetensors, type NamedTensor } from '../../../src/main/ml/io/safetensors.js';
+import { tf } from '../../../src/main/ml/backends/tf.js';
+import { makeConfig, type CiderConfig } from '../../../src/main/ml/model/config.js';
+import type { Confounders, ViewInputs } from '../../../src/main/ml/model/cider.js';
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+export const fixtureDir = path.resolve(repoRoot, '../shared/fixtures/cider-parity');
+
+export interface Fixture {
+  name: string;
+  config: CiderConfig;
+  tensors: Map<string, NamedTensor>;
+  losses: Record<string, number>;
+  lossWeights: { joint: number; attn: number; recon: number };
+}
+
+export function loadFixture(name: 'aligned-7class' | 'unaligned-3class'): Fixture {
+  const json = JSON.parse(readFileSync(path.join(fixtureDir, `${name}.json`), 'utf8')) as {
+    config: { aligned: boolean; classes: number; text_len: number; audio_len: number; vision_len: number; dl: number; da: number; dv: number; embed_dim: number; layers: number; heads: number };
+    losses: Record<string, number>;
+    loss_weights: { joint: number; attn: number; recon: number };
+  };
+  const c = json.config;
+  const config = makeConfig({
+    aligned: c.aligned,
+    classes: c.classes,
+    textLength: c.text_len,
+    audioLength: c.audio_len,
+    visionLength: c.vision_len,
+    dl: c.dl,
+    da: c.da,
+    dv: c.dv,
+    d: c.embed_dim,
+    layers: c.layers,
+    heads: c.heads,
+    positional: 'reference',
+    dropouts: { relu: 0, residual: 0, attention: 0, embedding: 0, output: 0 },
+  });
+  const { tensors } = readSafetensors(path.join(fixtureDir, `${name}.safetensors`));
+  return { name, config, tensors, losses: json.losses, lossWeights: json.loss_weights };
+}
+
+export function get(f: Fixture, name: string): NamedTensor {
+  const t = f.tensors.get(name);
+  if (!t) throw new Error(`${f.name}: no tensor ${name}`);
+  return t;
+}
+
+export function asTensor(f: Fixture, name: string): tf.Tensor {
+  const t = get(f, name);
+  return t.dtype === 'I64' || t.dtype === 'I32' ? tf.tensor(t.data as Int32Array, t.shape, 'int32') : tf.tensor(t.data as Float32Array, t.shape, 'float32');
+}
+
+export function lengths(f: Fixture): number[] {
+  return Array.from(get(f, 'input.text_lengths').data as Int32Array);
+}
+
+/** The complete view ('full'), the missing view ('missing') or the counterfactual view ('cf'). */
+export function view(f: Fixture, which: 'full' | 'missing' | 'cf'): ViewInputs {
+  const text = which === 'full' ? 'input.text' : which === 'missing' ? 'input.text_m' : 'input.text_cf';
+  const sfx = which === 'full' ? '' : '_m';
+  return {
+    text: asTensor(f, text) as tf.Tensor3D,
+    textMask: asTensor(f, 'input.text_mask') as tf.Tensor2D,
+    textLengths: lengths(f),
+    audio: asTensor(f, `input.audio${sfx}`) as tf.Tensor3D,
+    audioMask: asTensor(f, 'input.audio_mask') as tf.Tensor2D,
+    vision: asTensor(f, `input.vision${sfx}`) as tf.Tensor3D,
+    visionMask: asTensor(f, 'input.vision_mask') as tf.Tensor2D,
+  };
+}
+
+/** Confounders as given to the reference: per-sample dictionary rows (C, B, D) and prior (B, C). */
+export function confounders(f: Fixture): Confounders {
+  const C = f.config.classes;
+  const D = f.config.dl + f.config.da + f.config.dv;
+  const B = get(f, 'input.labels').shape[0];
+  const dict = new Float32Array(C * B * D);
+  for (let c = 0; c < C; c++) dict.set(get(f, `input.confounder${c}`).data as Float32Array, c * B * D);
+  return { dictionary: tf.tensor3d(dict, [C, B, D]), prior: asTensor(f, 'input.cls_probs') as tf.Tensor2D };
+}
+
+export interface Diff {
+  maxAbs: number;
+  maxRel: number;
+  /** max |a - b| / (max |b| + tiny): relative to the tensor's scale */
+  scaled: number;
+  worstIndex: number;
+}
+
+export function compare(actual: ArrayLike<number>, expected: ArrayLike<number>): Diff {
+  if (actual.length !== expected.length) throw new Error(`length ${actual.length} vs ${expected.length}`);
+  let maxAbs = 0;
+  let maxRel = 0;
+  let scale = 0;
+  let worstIndex = -1;
+  for (let i = 0; i < expected.length; i++) scale = Math.max(scale, Math.abs(expected[i]));
+  for (let i = 0; i < expected.length; i++) {
+    const a = Math.abs(actual[i] - expected[i]);
+    if (a > maxAbs) {
+      maxAbs = a;
+      worstIndex = i;
+    }
+    maxRel = Math.max(maxRel, a / (Math.abs(expected[i]) + 1e-12));
+  }
+  return { maxAbs, maxRel, scaled: maxAbs / (scale + 1e-30), worstIndex };
+}
