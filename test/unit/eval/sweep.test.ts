@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { auilc, parseRates, standardRates, sweepCurves } from '../../../src/main/ml/eval/sweep';
+import { missingMasks } from '../../../src/main/ml/eval/missing';
+import { auilc, parseRates, runMissingSweep, standardRates, sweepCurves } from '../../../src/main/ml/eval/sweep';
 
 test('standard rates are exactly 0.0, 0.1, ..., 1.0', () => {
   assert.deepEqual(standardRates(), [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1]);
@@ -54,4 +55,44 @@ test('sweepCurves gives one curve per metric, with a null AUILC for partial swee
   assert.ok(Math.abs(curves.F1_7.auilc! - 0.3) < 1e-12);
   assert.deepEqual(curves.Acc_7.values, [0.5, 0.3]);
   assert.equal(sweepCurves([0, 0.5], [{ m: 1 }, { m: 1 }]).m.auilc, null);
+});
+
+test('runMissingSweep scores each rate of a seeded protocol and summarises with AUILC', async () => {
+  // 50 aligned samples of length 6 (4 droppable text tokens), all positive. The stand-in "model"
+  // is right exactly when the sample's text is complete, so accuracy falls from 1 at rate 0 to 0 at rate 1.
+  const layout = { batch: 50, textSteps: 8, audioSteps: 8, visionSteps: 8, textLengths: new Array(50).fill(6), aligned: true };
+  const predict = (keep: { text: Uint8Array }) => {
+    const scores = new Float32Array(50 * 3);
+    for (let b = 0; b < 50; b++) {
+      const complete = keep.text.subarray(b * 8, b * 8 + 6).every((k) => k === 1);
+      scores[b * 3 + (complete ? 2 : 0)] = 1;
+    }
+    return scores;
+  };
+  const seen: number[] = [];
+  const result = await runMissingSweep({
+    protocol: 'RMFM',
+    rates: [1, 0, 0.5],
+    layout,
+    numClasses: 3,
+    truth: { classes: new Array(50).fill(2) },
+    predict,
+    onProgress: (done, total, point) => seen.push(done / total, point.rate),
+  });
+  assert.deepEqual(result.rates, [0, 0.5, 1]);
+  assert.equal(result.seed, 1111);
+  assert.deepEqual(seen, [1 / 3, 0, 2 / 3, 0.5, 1, 1]);
+  const acc = result.curves.Non0_acc_2!;
+  assert.equal(acc.values[0], 1);
+  assert.equal(acc.values[2], 0);
+  // the middle value is the share of samples whose 4 tokens all survive rate 0.5, recomputed from the masks
+  const mid = missingMasks(layout, { kind: 'RMFM', rate: 0.5 }, 1111);
+  let complete = 0;
+  for (let b = 0; b < 50; b++) if (mid.text.subarray(b * 8, b * 8 + 6).every((k) => k === 1)) complete++;
+  assert.equal(acc.values[1], complete / 50);
+  // trapezoid over 0, 0.5, 1: 0.5 * (1 + m) / 2 + 0.5 * (m + 0) / 2 = 0.25 + 0.5 m
+  assert.ok(Math.abs(acc.auilc! - (0.25 + 0.5 * (complete / 50))) < 1e-12);
+  const controller = new AbortController();
+  controller.abort();
+  await assert.rejects(runMissingSweep({ protocol: 'RMFM', rates: [0], layout, numClasses: 3, truth: { classes: new Array(50).fill(2) }, predict, signal: controller.signal }));
 });

@@ -3,6 +3,9 @@
  * curve over the missing rate on [0, 1].
  */
 import { badArgument } from './errors';
+import type { NumClasses } from './labels';
+import { type MetricName, type Metrics, type Truth, classificationMetrics } from './metrics';
+import { DEFAULT_EVAL_SEED, type KeepMasks, type MissingLayout, type SweepProtocolName, missingMasks, sweepProtocol } from './missing';
 
 /**
  * Rates are snapped to 12 decimals so that 0.1 * 3 gives 0.3, not 0.30000000000000004: the rates
@@ -104,4 +107,55 @@ export function sweepCurves<K extends string>(rates: readonly number[], perRate:
     out[name] = { rates: [...rates], values, auilc: spans && values.every(Number.isFinite) ? auilc(rates, values) : null };
   }
   return out;
+}
+
+/** One rate of a missing-rate sweep. */
+export interface MissingSweepPoint {
+  rate: number;
+  metrics: Metrics;
+}
+
+export interface MissingSweepResult {
+  protocol: SweepProtocolName;
+  seed: number;
+  rates: number[];
+  points: MissingSweepPoint[];
+  /** every metric of the task as a curve over the rates, with its AUILC */
+  curves: Partial<Record<MetricName, SweepCurve>>;
+}
+
+/**
+ * Run a sweep of one protocol over rates: for each rate draw the seeded keep masks for the whole
+ * split (so every rate sees the same per-sample random numbers and the curves are nested), ask
+ * `predict` for the (N, C) scores of that missing view, and score them. The model stays outside
+ * this module: `predict` applies the masks (missingView) and runs the model, in batches as it likes.
+ */
+export async function runMissingSweep(args: {
+  protocol: SweepProtocolName;
+  rates: readonly number[];
+  layout: MissingLayout;
+  numClasses: NumClasses;
+  truth: Truth;
+  predict: (keep: KeepMasks, rate: number) => ArrayLike<number> | Promise<ArrayLike<number>>;
+  seed?: number;
+  onProgress?: (done: number, total: number, point: MissingSweepPoint) => void;
+  signal?: AbortSignal;
+}): Promise<MissingSweepResult> {
+  const seed = args.seed ?? DEFAULT_EVAL_SEED;
+  if (args.rates.length === 0) throw badArgument('runMissingSweep', 'rates', 'is empty');
+  const rates = [...args.rates].sort((a, b) => a - b);
+  const points: MissingSweepPoint[] = [];
+  for (const rate of rates) {
+    args.signal?.throwIfAborted();
+    const keep = missingMasks(args.layout, sweepProtocol(args.protocol, rate), seed);
+    const scores = await args.predict(keep, rate);
+    const point = { rate, metrics: classificationMetrics(scores, args.numClasses, args.truth) };
+    points.push(point);
+    args.onProgress?.(points.length, rates.length, point);
+  }
+  const curves: Partial<Record<MetricName, SweepCurve>> = sweepCurves<string>(
+    rates,
+    points.map((p) => p.metrics.values),
+  );
+  return { protocol: args.protocol, seed, rates, points, curves };
 }
