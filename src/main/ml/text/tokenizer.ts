@@ -101,7 +101,13 @@ function mapWord(word: Unit[], f: (s: string) => string): Unit[] {
   // Same length: a 1:1 mapping (keeps context-dependent rules such as the Greek final sigma right).
   if (whole.length === word.length) return whole.map((ch, i) => ({ ch, start: word[i].start, end: word[i].end }));
   const out: Unit[] = [];
-  for (const u of word) for (const ch of f(u.ch)) out.push({ ch, start: u.start, end: u.end });
+  for (const u of word) {
+    const mapped = Array.from(f(u.ch));
+    // a character that vanishes (a combining accent) widens its neighbour's span, so the
+    // highlighted word still covers the whole of "Cafe\u0301"
+    if (mapped.length === 0 && out.length) out[out.length - 1].end = u.end;
+    for (const ch of mapped) out.push({ ch, start: u.start, end: u.end });
+  }
   return out;
 }
 
