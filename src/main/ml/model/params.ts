@@ -31,7 +31,9 @@ export function paramSpecs(cfg: CiderConfig): ParamSpec[] {
   out.push({ name: 'proj_l.weight', shape: [d, dl, 1], init: 'uniformFanIn', fanIn: dl });
   out.push({ name: 'proj_a.weight', shape: [d, da, 1], init: 'uniformFanIn', fanIn: da });
   out.push({ name: 'proj_v.weight', shape: [d, dv, 1], init: 'uniformFanIn', fanIn: dv });
-  if (!cfg.aligned) {
+  // The reference creates the WSAM modules even for aligned data (where they are unused), so
+  // they are part of its state_dict and of ours: checkpoints stay interchangeable.
+  {
     for (const m of ['a_compress', 'v_compress']) {
       out.push({ name: `${m}.in_proj_weight`, shape: [3 * d, d], init: 'xavier' });
       out.push({ name: `${m}.in_proj_bias`, shape: [3 * d], init: 'zeros' });
