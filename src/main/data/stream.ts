@@ -89,8 +89,9 @@ export class ByteReader {
     return r;
   }
 
-  static async fromFile(file: string, opts: ReaderOptions & { compression?: Compression | 'auto' } = {}): Promise<ByteReader> {
-    const r = new ByteReader(file, opts);
+  /** `label` names the file in errors (defaults to the path) */
+  static async fromFile(file: string, opts: ReaderOptions & { compression?: Compression | 'auto'; label?: string } = {}): Promise<ByteReader> {
+    const r = new ByteReader(opts.label ?? file, opts);
     const st = await fs.promises.stat(file);
     r.total = st.size;
     let compression = opts.compression ?? 'auto';

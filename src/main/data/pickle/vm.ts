@@ -581,7 +581,7 @@ export async function unpickle(buf: Uint8Array, opts: UnpickleOptions = {}): Pro
  * Progress reports bytes of the file read so far and its size.
  */
 export async function unpickleFile(file: string, opts: UnpickleOptions & ReaderOptions & { compression?: Compression | 'auto' } = {}): Promise<unknown> {
-  const r = await ByteReader.fromFile(file, opts);
+  const r = await ByteReader.fromFile(file, { ...opts, label: opts.file ?? file });
   try {
     const head = await r.more();
     if (!head) throw new DataImportError({ file: opts.file ?? file }, 'the file is empty');
