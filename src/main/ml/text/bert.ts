@@ -236,7 +236,7 @@ function activation(x: tf.Tensor2D, name: BertConfig['hiddenAct']): tf.Tensor2D 
  * table[ids] with a scatter-add gradient. tf.gather's own gradient uses UnsortedSegmentSum, which
  * the wasm backend does not have; ScatterNd (which sums duplicate indices) is available everywhere.
  */
-function embeddingLookup(table: tf.Variable, ids: tf.Tensor1D): tf.Tensor2D {
+export function embeddingLookup(table: tf.Variable, ids: tf.Tensor1D): tf.Tensor2D {
   const f = tf.customGrad(((t: tf.Tensor, i: tf.Tensor, save: tf.GradSaveFunc) => {
     save([i]);
     return {
