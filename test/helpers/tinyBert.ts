@@ -7,7 +7,7 @@
  * patterns, GELU's curvature and LayerNorm's affine part all show up in a parity comparison;
  * with 0.02 weights a broken attention mask can hide inside float noise.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -109,6 +109,15 @@ export function tinyBertTensors(config: Record<string, unknown>, seed = 1): Reco
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
+
+/**
+ * The Python that writes test checkpoints (standard library only): Debian's /usr/bin/python3, as
+ * the brief for these tests names, else the python3 on PATH; undefined when there is none.
+ */
+export function pythonInterpreter(): string | undefined {
+  for (const py of ['/usr/bin/python3', 'python3']) if (spawnSync(py, ['-c', 'import pickle, zipfile'], { stdio: 'ignore' }).status === 0) return py;
+  return undefined;
+}
 export const TORCH_BIN_WRITER = resolve(here, '../unit/text/torch_bin_writer.py');
 
 /**
@@ -124,7 +133,9 @@ export function writeTorchBin(file: string, tensors: Record<string, TensorToWrit
   if (opts.deflate) args.push('--deflate');
   if (opts.shareStorage) args.push('--share', opts.shareStorage[0], opts.shareStorage[1]);
   try {
-    execFileSync('/usr/bin/python3', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const py = pythonInterpreter();
+    if (!py) throw new Error('writing a pytorch_model.bin for a test needs python3 (standard library only)');
+    execFileSync(py, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   } finally {
     rmSync(src, { force: true });
   }
