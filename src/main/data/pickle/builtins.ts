@@ -60,7 +60,7 @@ const table: Record<string, GlobalImpl> = {
 };
 
 // Python 2 module names, as pickles written by Python 2 (or fix_imports) name them
-const py2: Record<string, string> = { '__builtin__.set': 'builtins.set', '__builtin__.frozenset': 'builtins.frozenset', '__builtin__.bytearray': 'builtins.bytearray', '__builtin__.object': 'builtins.object', 'copy_reg._reconstructor': 'copyreg._reconstructor' };
+const py2: Record<string, string> = { '__builtin__.bytes': 'builtins.bytes', '__builtin__.list': 'builtins.list', '__builtin__.dict': 'builtins.dict', '__builtin__.set': 'builtins.set', '__builtin__.frozenset': 'builtins.frozenset', '__builtin__.bytearray': 'builtins.bytearray', '__builtin__.object': 'builtins.object', 'copy_reg._reconstructor': 'copyreg._reconstructor' };
 for (const [k, v] of Object.entries(py2)) table[k] = table[v];
 
 export const safeBuiltins: GlobalResolver = resolverFromTable(table);

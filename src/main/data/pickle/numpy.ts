@@ -25,7 +25,7 @@ export class DType implements PyStateful {
 
   /** numpy's dtype.str, e.g. '<f4', '|u1', '<U5', '|O' */
   get str(): string {
-    return this.kind === 'O' ? '|O' : `${this.byteorder}${this.kind}${this.itemsize}`;
+    return this.kind === 'O' ? '|O' : `${this.byteorder}${this.kind}${this.kind === 'U' ? this.itemsize / 4 : this.itemsize}`;
   }
   get hasObject(): boolean {
     return this.kind === 'O';
