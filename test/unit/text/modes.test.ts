@@ -39,8 +39,8 @@ async function train(mode: TextEncoderMode, cacheDir: string) {
       return tf.losses.meanSquaredError(y, tf.squeeze(tf.matMul(pooled, w))) as tf.Scalar;
     });
     losses.push(value.dataSync()[0]);
-    headOpt.applyGradients({ [w.name]: grads[w.name] });
-    if (bertOpt) bertOpt.applyGradients(Object.fromEntries(bertVars.map((v) => [v.name, grads[v.name]])));
+    headOpt.applyGradients([{ name: w.name, tensor: grads[w.name] }]);
+    if (bertOpt) bertOpt.applyGradients(bertVars.map((v) => ({ name: v.name, tensor: grads[v.name] })));
     tf.dispose([value, ...Object.values(grads)]);
     frozenFeatures?.dispose();
   }
