@@ -52,7 +52,7 @@ test('confounder vectors and priors are validated with precise messages', { skip
     const store = await FeatureStore.open(dir);
     const e = store.manifest.extras!['confounder/iid/binary/train/unaligned'];
     assert.deepEqual(e.shape, [877]);
-    const back = new Float32Array(fs.readFileSync(path.join(dir, e.file)).buffer.slice(0));
+    const back = new Float32Array(Uint8Array.from(fs.readFileSync(path.join(dir, e.file))).buffer);
     assert.deepEqual([...back], [...Float32Array.from(c)]);
   } finally {
     t.cleanup();
