@@ -62,18 +62,18 @@ export interface BlockResult {
 
 export function attendBlock(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D): BlockResult {
   const packed = blockAttention(q, k, v) as tf.Tensor3D;
-  const [N, Lq, e1] = packed.shape;
-  return { y: packed.slice([0, 0, 0], [N, Lq, e1 - 1]), lse: packed.slice([0, 0, e1 - 1], [N, Lq, 1]) };
+  // split, not slice: a slice's gradient is a padded full-size copy that tfjs keeps to the end
+  const [y, lse] = tf.split(packed, [packed.shape[2] - 1, 1], 2) as tf.Tensor3D[];
+  return { y, lse };
 }
 
 /** Merge blocks of one query segment into a softmax over the union of their keys. */
 function mergeBlocks(blocks: BlockResult[]): tf.Tensor3D {
   if (blocks.length === 1) return blocks[0].y;
-  const w = tf.softmax(tf.concat(blocks.map((b) => b.lse), -1)); // (N, Lq, |K|)
-  const [N, Lq] = blocks[0].y.shape;
+  const w = tf.split(tf.softmax(tf.concat(blocks.map((b) => b.lse), -1)), blocks.length, 2); // |K| x (N, Lq, 1)
   let out: tf.Tensor3D | null = null;
   blocks.forEach((b, j) => {
-    const term = tf.mul(b.y, w.slice([0, 0, j], [N, Lq, 1])) as tf.Tensor3D;
+    const term = tf.mul(b.y, w[j]) as tf.Tensor3D;
     out = out ? (tf.add(out, term) as tf.Tensor3D) : term;
   });
   return out!;
@@ -148,16 +148,13 @@ export function multimodalCompositeAttention(
   if (T !== 3 * segLen) throw new Error(`MCA: sequence length ${T} is not 3 x ${segLen}`);
   const scaling = Math.pow(d / heads, -0.5);
   const qkv = linear(x, w.inProjWeight, w.inProjBias) as tf.Tensor3D; // (B, 3L, 3d)
-  const part = (i: number): tf.Tensor3D => qkv.slice([0, 0, i * d], [B, T, d]);
-  const q = splitHeads(tf.mul(part(0), scaling) as tf.Tensor3D, heads);
-  const k = splitHeads(part(1), heads);
-  const v = splitHeads(part(2), heads);
-  const BH = q.shape[0];
-  const e = d / heads;
-  const seg = (t: tf.Tensor3D, i: number): tf.Tensor3D => t.slice([0, i * segLen, 0], [BH, segLen, e]);
-  const qs = [0, 1, 2].map((i) => seg(q, i));
-  const ks = [0, 1, 2].map((i) => seg(k, i));
-  const vs = [0, 1, 2].map((i) => seg(v, i));
+  const [qp, kp, vp] = tf.split(qkv, 3, 2) as tf.Tensor3D[];
+  const q = splitHeads(tf.mul(qp, scaling) as tf.Tensor3D, heads);
+  const k = splitHeads(kp, heads);
+  const v = splitHeads(vp, heads);
+  const qs = tf.split(q, 3, 1) as tf.Tensor3D[];
+  const ks = tf.split(k, 3, 1) as tf.Tensor3D[];
+  const vs = tf.split(v, 3, 1) as tf.Tensor3D[];
   const blocks: BlockResult[][] = qs.map((qi) => ks.map((kj, j) => attendBlock(qi, kj, vs[j])));
   const lseFull = blocks.map((row) => logSumExpOf(row.map((b) => b.lse)));
 
@@ -211,12 +208,8 @@ export interface WsamWeights {
  */
 export function wordLevelAlignment(text: tf.Tensor3D, frames: tf.Tensor3D, queryMask: tf.Tensor2D, frameMask: tf.Tensor2D, w: WsamWeights): { out: tf.Tensor3D; weights: tf.Tensor3D } {
   const d = text.shape[2];
-  const wq = w.inProjWeight.slice([0, 0], [d, d]);
-  const wk = w.inProjWeight.slice([d, 0], [d, d]);
-  const wv = w.inProjWeight.slice([2 * d, 0], [d, d]);
-  const bq = w.inProjBias.slice([0], [d]);
-  const bk = w.inProjBias.slice([d], [d]);
-  const bv = w.inProjBias.slice([2 * d], [d]);
+  const [wq, wk, wv] = tf.split(w.inProjWeight, 3, 0);
+  const [bq, bk, bv] = tf.split(w.inProjBias, 3, 0);
   const q = tf.mul(linear(text, wq, bq), Math.pow(d, -0.5)) as tf.Tensor3D;
   const k = linear(frames, wk, bk) as tf.Tensor3D;
   const v = linear(frames, wv, bv) as tf.Tensor3D;

@@ -8,6 +8,7 @@ import type { CiderConfig } from './config.js';
 import { confounderEncoderIndices, type CiderParams } from './params.js';
 import { dropout, gru, layerNorm, linear, sinusoidalTable, type DropoutSource } from './layers.js';
 import { multimodalCompositeAttention, wordLevelAlignment, type AttentionState } from './attention.js';
+import { shareIdentityOnWasm } from './wasm-memory.js';
 
 /** One view of a batch. Masks are float 0/1. */
 export interface ViewInputs {
@@ -157,6 +158,7 @@ export class CiderModel {
     const c = this.config;
     const B = this.checkView(view);
     this.checkConfounders(conf, B);
+    shareIdentityOnWasm();
     const drop = opts.dropout ?? null;
     const L = c.textLength;
     const d = c.d;
@@ -231,10 +233,7 @@ export class CiderModel {
       x = tf.add(x, dropout(ff, c.dropouts.residual, drop)) as tf.Tensor3D;
     }
     const mctOut = layerNorm(x, this.p('multimodal_transformer.layer_norm.weight'), this.p('multimodal_transformer.layer_norm.bias')) as tf.Tensor3D;
-    const segment = (i: number) => mctOut.slice([0, i * L, 0], [B, L, d]);
-    const hText = segment(0);
-    const hAudio = segment(1);
-    const hVision = segment(2);
+    const [hText, hAudio, hVision] = tf.split(mctOut, 3, 1) as tf.Tensor3D[];
 
     // 7. attention pooling over all L steps (padding included, as the reference)
     const pool = (m: string, h: tf.Tensor3D): tf.Tensor2D => {
@@ -291,9 +290,7 @@ export class CiderModel {
     const perSample = conf.dictionary.rank === 3;
     const rows = perSample ? C * B : C;
     const dict = conf.dictionary.reshape([rows, D]) as tf.Tensor2D;
-    const fl = dict.slice([0, 0], [rows, c.dl]);
-    const fa = dict.slice([0, c.dl], [rows, c.da]);
-    const fv = dict.slice([0, c.dl + c.da], [rows, c.dv]);
+    const [fl, fa, fv] = tf.split(dict, [c.dl, c.da, c.dv], 1) as tf.Tensor2D[];
     const enc = tf.concat([this.encodeConfounder('l', fl), this.encodeConfounder('a', fa), this.encodeConfounder('v', fv)], -1); // (rows, 3d)
     let probs: tf.Tensor | null = null;
     for (let k = 0; k < C; k++) {

@@ -55,22 +55,17 @@ export function gru(x: tf.Tensor3D, w: GruWeights): tf.Tensor3D {
   const H = w.weightHh.shape[1]!;
   // Input projections of all steps at once: one big matmul instead of T small ones.
   const xi = linear(x, w.weightIh, w.biasIh) as tf.Tensor3D; // (B, T, 3H)
-  const xr = xi.slice([0, 0, 0], [B, T, H]);
-  const xz = xi.slice([0, 0, H], [B, T, H]);
-  const xn = xi.slice([0, 0, 2 * H], [B, T, H]);
-  const whr = w.weightHh.slice([0, 0], [H, H]);
-  const whz = w.weightHh.slice([H, 0], [H, H]);
-  const whn = w.weightHh.slice([2 * H, 0], [H, H]);
-  const bhr = w.biasHh.slice([0], [H]);
-  const bhz = w.biasHh.slice([H], [H]);
-  const bhn = w.biasHh.slice([2 * H], [H]);
+  // split/unstack rather than slice: tfjs keeps every gradient tensor until the backward pass
+  // ends, and a slice's gradient is a zero-padded copy of the WHOLE input (T copies per gate).
+  const [xr, xz, xn] = tf.split(xi, 3, 2).map((g) => tf.unstack(g, 1) as tf.Tensor2D[]);
+  const [whr, whz, whn] = tf.split(w.weightHh, 3, 0);
+  const [bhr, bhz, bhn] = tf.split(w.biasHh, 3, 0);
   let h: tf.Tensor2D = tf.zeros([B, H]);
   const hs: tf.Tensor2D[] = [];
   for (let t = 0; t < T; t++) {
-    const step = (a: tf.Tensor3D): tf.Tensor2D => a.slice([0, t, 0], [B, 1, H]).reshape([B, H]);
-    const r = tf.sigmoid(tf.add(step(xr), linear(h, whr, bhr)));
-    const z = tf.sigmoid(tf.add(step(xz), linear(h, whz, bhz)));
-    const n = tf.tanh(tf.add(step(xn), tf.mul(r, linear(h, whn, bhn))));
+    const r = tf.sigmoid(tf.add(xr[t], linear(h, whr, bhr)));
+    const z = tf.sigmoid(tf.add(xz[t], linear(h, whz, bhz)));
+    const n = tf.tanh(tf.add(xn[t], tf.mul(r, linear(h, whn, bhn))));
     // h' = (1 - z) n + z h  ==  n + z (h - n)
     h = tf.add(n, tf.mul(z, tf.sub(h, n))) as tf.Tensor2D;
     hs.push(h);
