@@ -142,8 +142,6 @@ export class BertEncoder {
     }
     const training = options.training ?? false;
     const H = c.hiddenSize;
-    const heads = c.numAttentionHeads;
-    const dh = H / heads;
     const v = (n: string) => this.variables.get(n)!;
     const dropout = (t: tf.Tensor, rate: number) => (training && rate > 0 ? tf.dropout(t, rate) : t);
 
@@ -159,33 +157,48 @@ export class BertEncoder {
       h = dropout(h, c.hiddenDropoutProb) as tf.Tensor2D;
 
       const extended = tf.mul(tf.sub(1, tf.cast(attentionMask, 'float32')), this.maskValue).reshape([B, 1, 1, L]);
-      const scale = Math.sqrt(dh);
       for (let l = 0; l < c.numHiddenLayers; l++) {
-        const p = `encoder.layer.${l}.`;
-        const dense = (x: tf.Tensor2D, n: string) => tf.add(tf.matMul(x, v(`${p}${n}.weight`)), v(`${p}${n}.bias`)) as tf.Tensor2D;
-        const q = dense(h, 'attention.self.query').reshape([B, L, heads, dh]).transpose([0, 2, 1, 3]);
-        // K goes straight to (B, heads, dh, L): one transpose instead of matMul's slow transposeB
-        const kT = dense(h, 'attention.self.key').reshape([B, L, heads, dh]).transpose([0, 2, 3, 1]);
-        const val = dense(h, 'attention.self.value').reshape([B, L, heads, dh]).transpose([0, 2, 1, 3]);
-        const scores = tf.add(tf.div(tf.matMul(q as tf.Tensor4D, kT as tf.Tensor4D), scale), extended);
-        const probs = dropout(tf.softmax(scores, -1), c.attentionProbsDropoutProb);
-        const ctx = tf.matMul(probs as tf.Tensor4D, val as tf.Tensor4D).transpose([0, 2, 1, 3]).reshape([B * L, H]) as tf.Tensor2D;
-        const attn = layerNorm(
-          tf.add(dropout(dense(ctx, 'attention.output.dense'), c.hiddenDropoutProb), h) as tf.Tensor2D,
-          v(`${p}attention.output.LayerNorm.weight`),
-          v(`${p}attention.output.LayerNorm.bias`),
-          c.layerNormEps,
-        );
-        const inter = activation(dense(attn, 'intermediate.dense'), c.hiddenAct);
-        h = layerNorm(
-          tf.add(dropout(dense(inter, 'output.dense'), c.hiddenDropoutProb), attn) as tf.Tensor2D,
-          v(`${p}output.LayerNorm.weight`),
-          v(`${p}output.LayerNorm.bias`),
-          c.layerNormEps,
-        );
+        // one tidy per layer: without it every layer's intermediates live until the forward pass
+        // ends (~90 MB per layer at B = 8 for BERT-base), and B = 32 overflows wasm's 4 GB heap.
+        // Tensors the gradient tape needs are kept by the tape itself (engine clones them).
+        const prev = h;
+        h = tf.tidy(() => this.layer(l, prev, extended, B, L, dropout));
+        prev.dispose();
       }
       return h.reshape([B, L, H]) as tf.Tensor3D;
     });
+  }
+
+  /** One encoder layer on (B*L, H) hidden states. */
+  private layer(l: number, h: tf.Tensor2D, extended: tf.Tensor, B: number, L: number, dropout: (t: tf.Tensor, rate: number) => tf.Tensor): tf.Tensor2D {
+    const c = this.config;
+    const H = c.hiddenSize;
+    const heads = c.numAttentionHeads;
+    const dh = H / heads;
+    const scale = Math.sqrt(dh);
+    const v = (n: string) => this.variables.get(n)!;
+    const p = `encoder.layer.${l}.`;
+    const dense = (x: tf.Tensor2D, n: string) => tf.add(tf.matMul(x, v(`${p}${n}.weight`)), v(`${p}${n}.bias`)) as tf.Tensor2D;
+    const q = dense(h, 'attention.self.query').reshape([B, L, heads, dh]).transpose([0, 2, 1, 3]);
+    // K goes straight to (B, heads, dh, L) so the score product needs no transposed operand
+    const kT = dense(h, 'attention.self.key').reshape([B, L, heads, dh]).transpose([0, 2, 3, 1]);
+    const val = dense(h, 'attention.self.value').reshape([B, L, heads, dh]).transpose([0, 2, 1, 3]);
+    const scores = tf.add(tf.div(tf.matMul(q as tf.Tensor4D, kT as tf.Tensor4D), scale), extended);
+    const probs = dropout(tf.softmax(scores, -1), c.attentionProbsDropoutProb);
+    const ctx = tf.matMul(probs as tf.Tensor4D, val as tf.Tensor4D).transpose([0, 2, 1, 3]).reshape([B * L, H]) as tf.Tensor2D;
+    const attn = layerNorm(
+      tf.add(dropout(dense(ctx, 'attention.output.dense'), c.hiddenDropoutProb), h) as tf.Tensor2D,
+      v(`${p}attention.output.LayerNorm.weight`),
+      v(`${p}attention.output.LayerNorm.bias`),
+      c.layerNormEps,
+    );
+    const inter = activation(dense(attn, 'intermediate.dense'), c.hiddenAct);
+    return layerNorm(
+      tf.add(dropout(dense(inter, 'output.dense'), c.hiddenDropoutProb), attn) as tf.Tensor2D,
+      v(`${p}output.LayerNorm.weight`),
+      v(`${p}output.LayerNorm.bias`),
+      c.layerNormEps,
+    );
   }
 
   /** Weights in HF layout ((out, in) Linear weights) for writeSafetensors. */
