@@ -9,6 +9,8 @@ import { readSafetensors, type NamedTensor } from '../../../src/main/ml/io/safet
 import { tf } from '../../../src/main/ml/backends/tf.js';
 import { makeConfig, type CiderConfig } from '../../../src/main/ml/model/config.js';
 import type { Confounders, ViewInputs } from '../../../src/main/ml/model/cider.js';
+import { precomputedText } from '../../../src/main/ml/train/text.js';
+import type { TrainBatch } from '../../../src/main/ml/train/step.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const fixtureDir = path.resolve(repoRoot, '../shared/fixtures/cider-parity');
@@ -112,3 +114,18 @@ export function compare(actual: ArrayLike<number>, expected: ArrayLike<number>):
   }
   return { maxAbs, maxRel, scaled: maxAbs / (scale + 1e-30), worstIndex };
 }
+
+/** The fixture batch for the training passes: complete-view and missing-view text features given. */
+export function fixtureBatch(f: Fixture): TrainBatch {
+  return {
+    text: precomputedText(asTensor(f, 'input.text') as tf.Tensor3D, asTensor(f, 'input.text_m') as tf.Tensor3D),
+    textMask: asTensor(f, 'input.text_mask') as tf.Tensor2D,
+    textLengths: Array.from(get(f, 'input.text_lengths').data as Int32Array),
+    audio: asTensor(f, 'input.audio') as tf.Tensor3D,
+    audioMask: asTensor(f, 'input.audio_mask') as tf.Tensor2D,
+    vision: asTensor(f, 'input.vision') as tf.Tensor3D,
+    visionMask: asTensor(f, 'input.vision_mask') as tf.Tensor2D,
+    labels: asTensor(f, 'input.labels') as tf.Tensor1D,
+  };
+}
+

@@ -12,9 +12,8 @@ import { paramSpecs } from '../../../src/main/ml/model/params.js';
 import { disposeParams, paramsFromTensors } from '../../../src/main/ml/model/weights.js';
 import { CiderModel } from '../../../src/main/ml/model/cider.js';
 import { fullScores } from '../../../src/main/ml/model/attention.js';
-import { precomputedText } from '../../../src/main/ml/train/text.js';
-import { completeViewPass, disposeGrads, forwardInferenceViews, missingViewPass, type TrainBatch } from '../../../src/main/ml/train/step.js';
-import { asTensor, compare, confounders, get, loadFixture, view, type Fixture } from './fixture.js';
+import { completeViewPass, disposeGrads, forwardInferenceViews, missingViewPass } from '../../../src/main/ml/train/step.js';
+import { asTensor, compare, confounders, fixtureBatch, get, loadFixture, view, type Fixture } from './fixture.js';
 
 const OUT_TOL = 2e-5;
 const GRAD_TOL = 1e-4;
@@ -25,19 +24,6 @@ function checkTensor(f: Fixture, key: string, actual: tf.Tensor, tol = OUT_TOL):
   assert.deepEqual(actual.shape, exp.shape, `${key}: shape`);
   const d = compare(actual.dataSync(), exp.data as Float32Array);
   assert.ok(d.scaled <= tol, `${key}: max |diff| ${d.maxAbs.toExponential(2)} is ${d.scaled.toExponential(2)} of the tensor's scale (tol ${tol})`);
-}
-
-export function fixtureBatch(f: Fixture): TrainBatch {
-  return {
-    text: precomputedText(asTensor(f, 'input.text') as tf.Tensor3D, asTensor(f, 'input.text_m') as tf.Tensor3D),
-    textMask: asTensor(f, 'input.text_mask') as tf.Tensor2D,
-    textLengths: Array.from(get(f, 'input.text_lengths').data as Int32Array),
-    audio: asTensor(f, 'input.audio') as tf.Tensor3D,
-    audioMask: asTensor(f, 'input.audio_mask') as tf.Tensor2D,
-    vision: asTensor(f, 'input.vision') as tf.Tensor3D,
-    visionMask: asTensor(f, 'input.vision_mask') as tf.Tensor2D,
-    labels: asTensor(f, 'input.labels') as tf.Tensor1D,
-  };
 }
 
 const timeMajor = (t: tf.Tensor) => t.transpose([1, 0, 2]);

@@ -27,8 +27,7 @@ import {
   type MissingViewMasks,
   type Teacher,
 } from '../../../src/main/ml/train/step.js';
-import { asTensor, compare, confounders, get, loadFixture, view, type Fixture } from './fixture.js';
-import { fixtureBatch } from './parity.test.js';
+import { asTensor, compare, confounders, fixtureBatch, get, loadFixture, view, type Fixture } from './fixture.js';
 
 function modelOf(f: Fixture): CiderModel {
   return new CiderModel(f.config, paramsFromTensors(f.config, f.tensors, { prefix: 'weight.' }).params);
