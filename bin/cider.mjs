@@ -1,10 +1,8 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx. A child process (rather than an in-process loader) so that
-// job worker threads inherit the loader through execArgv.
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+// The `cider` command: loads the TypeScript CLI in this process through tsx (job worker threads
+// register tsx themselves, see src/main/jobs/worker-tsx.mjs).
+import { register } from 'tsx/esm/api';
 
-const entry = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
-const child = spawn(process.execPath, ['--import', 'tsx', entry, ...process.argv.slice(2)], { stdio: 'inherit' });
-for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
-child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+register();
+const { runCli } = await import('../src/cli/main.ts');
+process.exit(await runCli(process.argv.slice(2)));

@@ -24,7 +24,9 @@ export async function selfTestTask(params: Record<string, unknown>, ctx: TaskCon
   const b = tf.randomNormal([size, size], 0, 1, 'float32', 2222);
   try {
     // one warm-up multiply so kernel compilation is not timed
-    (await tf.matMul(a, b).data()) && undefined;
+    const warm = tf.matMul(a, b);
+    await warm.data();
+    warm.dispose();
     let elapsed = 0;
     for (let i = 0; i < iterations; i++) {
       ctx.throwIfCancelled();

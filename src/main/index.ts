@@ -1,0 +1,99 @@
+/**
+ * Electron main process: window, security settings and the IPC adapter. Everything else lives
+ * in modules that never import electron (services, store, jobs, ml, server) and run under Node.
+ */
+import { app, BrowserWindow, ipcMain, session, shell, type IpcMainInvokeEvent } from 'electron';
+import { fileURLToPath } from 'node:url';
+import { IPC_EVENT_CHANNEL, IPC_PREFIX, methodIds } from '../shared/api';
+import { createApp, type AppServices } from './services/app';
+import { workerThreadSpawner } from './jobs/runner';
+import { resolveDataDir } from './services/paths';
+import { CONTENT_SECURITY_POLICY } from './server/web';
+
+const flag = (name: string): string | undefined => {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i >= 0) return process.argv[i + 1];
+  return process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=').slice(1).join('=');
+};
+
+let services: AppServices | undefined;
+let mainWindow: BrowserWindow | undefined;
+const rendererUrl = process.env.ELECTRON_RENDERER_URL; // set by electron-vite dev
+const rendererFile = fileURLToPath(new URL('../renderer/index.html', import.meta.url));
+
+/** Only our own page, in the top frame, may call the API. */
+function trustedSender(event: IpcMainInvokeEvent): boolean {
+  const frame = event.senderFrame;
+  if (!frame || frame !== mainWindow?.webContents.mainFrame) return false;
+  const url = new URL(frame.url);
+  if (rendererUrl) return url.origin === new URL(rendererUrl).origin;
+  return url.protocol === 'file:' && fileURLToPath(url) === rendererFile;
+}
+
+function bindIpc(s: AppServices): void {
+  for (const id of methodIds()) {
+    const channel = `${IPC_PREFIX}${id}`;
+    if (!channel.startsWith(IPC_PREFIX)) throw new Error(`bad channel ${channel}`);
+    ipcMain.handle(channel, async (event, args: unknown) => {
+      if (!trustedSender(event)) return { ok: false, error: { code: 'UNAUTHORIZED', message: 'call from an untrusted frame refused' } };
+      return s.dispatch(id, args);
+    });
+  }
+  s.events.subscribe((e) => {
+    if (mainWindow && !mainWindow.isDestroyed()) mainWindow.webContents.send(IPC_EVENT_CHANNEL, e);
+  });
+}
+
+function createWindow(): void {
+  mainWindow = new BrowserWindow({
+    width: 1280,
+    height: 820,
+    title: 'CIDer Studio',
+    show: false,
+    webPreferences: {
+      preload: fileURLToPath(new URL('../preload/index.cjs', import.meta.url)),
+      contextIsolation: true,
+      nodeIntegration: false,
+      sandbox: true,
+      webSecurity: true,
+      spellcheck: false,
+    },
+  });
+  mainWindow.once('ready-to-show', () => mainWindow?.show());
+  const wc = mainWindow.webContents;
+  // Navigation away from the app and new windows are refused; http(s) links open in the system browser.
+  wc.on('will-navigate', (e, url) => {
+    e.preventDefault();
+    if (/^https?:\/\//.test(url)) void shell.openExternal(url);
+  });
+  wc.setWindowOpenHandler(({ url }) => {
+    if (/^https?:\/\//.test(url)) void shell.openExternal(url);
+    return { action: 'deny' };
+  });
+  if (rendererUrl) void mainWindow.loadURL(rendererUrl);
+  else void mainWindow.loadFile(rendererFile);
+}
+
+app.enableSandbox();
+app.on('web-contents-created', (_, contents) => {
+  contents.on('will-attach-webview', (e) => e.preventDefault());
+});
+
+void app.whenReady().then(() => {
+  session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
+    callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CONTENT_SECURITY_POLICY] } });
+  });
+  session.defaultSession.setPermissionRequestHandler((_wc, _permission, cb) => cb(false));
+  services = createApp({
+    dataDir: resolveDataDir(flag('data-dir'), process.env, app.getPath('userData')),
+    mode: 'desktop',
+    spawnWorker: workerThreadSpawner(new URL('./worker.js', import.meta.url)),
+    log: (m) => console.error(m),
+  });
+  bindIpc(services);
+  createWindow();
+});
+
+app.on('window-all-closed', () => {
+  void (services?.close() ?? Promise.resolve()).then(() => app.quit());
+});

@@ -1,0 +1,62 @@
+/**
+ * End to end in real Chromium against web mode: open the printed URL, see the library with the
+ * demo project and the backend in the status bar, create a project, reload, it is still there.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { chromiumMissing, openBrowser, screenshot, type BrowserSession } from '../helpers/browser';
+import { tempDir } from '../helpers/tmp';
+import { startWebApp, type WebApp } from '../helpers/webapp';
+
+let app: WebApp;
+let b: BrowserSession;
+const dataDir = tempDir();
+
+before(async () => {
+  if (chromiumMissing) return;
+  app = await startWebApp(dataDir);
+  b = await openBrowser();
+});
+after(async () => {
+  await b?.close();
+  await app?.stop();
+});
+
+test('the library page works in Chromium through the printed URL', { skip: chromiumMissing ?? false }, async () => {
+  const { page } = b;
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+  });
+  await page.goto(app.loginUrl);
+  assert.equal(new URL(page.url()).search, '', 'the token is dropped from the address bar');
+  await page.getByTestId('project-title').filter({ hasText: 'Demo project' }).waitFor();
+  await page.getByTestId('backend').waitFor();
+  assert.match(await page.getByTestId('backend').innerText(), /TensorFlow\.js 4\.\d+\.\d+: (wasm|cpu|tensorflow)/);
+
+  await page.getByLabel('Project name').fill('OOD study');
+  await page.getByRole('button', { name: 'Create project' }).click();
+  await page.getByTestId('project-title').filter({ hasText: 'OOD study' }).waitFor();
+
+  await page.reload();
+  await page.getByTestId('project-item').filter({ hasText: 'OOD study' }).waitFor();
+  const names = await page.getByTestId('project-item').allInnerTexts();
+  assert.deepEqual([...names].sort(), ['Demo project', 'OOD study']);
+
+  // a job started from the UI streams its progress back over the WebSocket
+  await page.getByTestId('project-item').filter({ hasText: 'OOD study' }).click();
+  await page.getByRole('button', { name: 'Measure backend speed' }).click();
+  await page.locator('[data-testid^="job-"][data-status="succeeded"]').waitFor({ timeout: 60_000 });
+  await screenshot(page, 'library');
+  assert.deepEqual(errors, []);
+});
+
+test('a page opened without the token is refused', { skip: chromiumMissing ?? false }, async () => {
+  const fresh = await b.context.browser()?.newContext?.();
+  const page = fresh ? await fresh.newPage() : await b.context.newPage();
+  await page.context().clearCookies();
+  const res = await page.goto(app.url);
+  assert.equal(res?.status(), 401);
+  await page.close();
+});
