@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { AppError } from '../shared/errors';
 import type { JobRecord } from '../shared/types';
 import { createApp, type AppServices } from '../main/services/app';
+import { call, follow, jobLine, print, type CliIo, type Command } from './io';
 import { resolveDataDir } from '../main/services/paths';
 import { DEFAULT_PORT, startWebServer } from '../main/server/web';
 import { flagNumber, flagString, parseArgs, UsageError, type ParsedArgs } from './args';
@@ -30,51 +31,6 @@ options for every command:
   --data-dir DIR              the data folder (default: $CIDER_DATA_DIR, else the per-user app folder)
   --json                      print JSON instead of text
 `;
-
-export interface CliIo {
-  out: (line: string) => void;
-  err: (line: string) => void;
-}
-
-type Command = (app: AppServices, args: ParsedArgs, io: CliIo) => Promise<number>;
-
-async function call<T>(app: AppServices, method: string, args: unknown): Promise<T> {
-  const env = await app.dispatch(method, args);
-  if (!env.ok) throw AppError.from(env.error);
-  return env.value as T;
-}
-
-function print(io: CliIo, args: ParsedArgs, value: unknown, text: () => string[]): void {
-  if (args.flags.has('json')) io.out(JSON.stringify(value, null, 2));
-  else for (const line of text()) io.out(line);
-}
-
-function jobLine(j: JobRecord): string {
-  const pct = j.progress.fraction === null ? '' : ` ${(j.progress.fraction * 100).toFixed(0)}%`;
-  return `${String(j.id).padStart(5)}  ${j.kind.padEnd(20)} ${j.status.padEnd(11)}${pct}  ${j.progress.message}${j.error ? `  (${j.error.message})` : ''}`;
-}
-
-/** Wait for a job, printing progress to stderr; Ctrl-C cancels it. */
-async function follow(app: AppServices, job: JobRecord, io: CliIo): Promise<JobRecord> {
-  let last = '';
-  const unsubscribe = app.events.subscribe((e) => {
-    if (e.type === 'job.updated' && e.job.id === job.id) {
-      const line = jobLine(e.job);
-      if (line !== last) io.err((last = line));
-    } else if (e.type === 'job.log' && e.entry.jobId === job.id) io.err(`  [${e.entry.level}] ${e.entry.message}`);
-  });
-  const onSigint = () => {
-    io.err('cancelling...');
-    app.runner.cancel(job.id);
-  };
-  process.once('SIGINT', onSigint);
-  try {
-    return await app.runner.wait(job.id);
-  } finally {
-    process.off('SIGINT', onSigint);
-    unsubscribe();
-  }
-}
 
 const COMMANDS: Record<string, Command> = {
   async doctor(app, args, io) {
@@ -137,6 +93,8 @@ const COMMANDS: Record<string, Command> = {
     return done.status === 'succeeded' ? 0 : 1;
   },
 };
+
+export type { CliIo } from './io';
 
 export async function runCli(argv: string[], io: CliIo = { out: (l) => console.log(l), err: (l) => console.error(l) }): Promise<number> {
   let args: ParsedArgs;

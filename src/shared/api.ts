@@ -9,17 +9,9 @@ import { z } from 'zod';
 import type { AppStatus, JobLogEntry, JobRecord, Project } from './types';
 import { JOB_STATUSES } from './types';
 
-export interface MethodSpec<A extends z.ZodType, R> {
-  args: A;
-  /** phantom: carries the result type */
-  readonly result?: R;
-}
-const method =
-  <R>() =>
-  <A extends z.ZodType>(args: A): MethodSpec<A, R> => ({ args });
+import { id, method, none, type MethodSpec } from './contract/method';
 
-const id = z.number().int().positive();
-const none = z.object({}).strict();
+export type { MethodSpec } from './contract/method';
 
 export const contract = {
   app: {

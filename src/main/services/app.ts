@@ -29,7 +29,19 @@ export interface AppOptions {
   log?: (message: string) => void;
 }
 
-export interface AppServices {
+/** What every service's handlers may use. Handler factories take this and nothing global. */
+export interface ServiceContext {
+  db: Db;
+  dataDir: string;
+  mode: AppStatus['mode'];
+  projects: ProjectStore;
+  jobs: JobStore;
+  settings: SettingsStore;
+  runner: JobRunner;
+  events: EventHub;
+}
+
+export interface AppServices extends ServiceContext {
   db: Db;
   dataDir: string;
   projects: ProjectStore;
@@ -97,6 +109,8 @@ export function createApp(opts: AppOptions): AppServices {
     };
   };
 
+  const ctx: ServiceContext = { db, dataDir: opts.dataDir, mode: opts.mode, projects, jobs, settings, runner, events };
+  // Each service's handlers come from its own factory (src/main/services/<service>.ts) given ctx.
   const handlers: Handlers<void> = {
     app: { status },
     projects: {
@@ -133,13 +147,7 @@ export function createApp(opts: AppOptions): AppServices {
   const dispatch = createDispatcher(handlers, undefined, (method, e) => opts.log?.(`${method} failed: ${(e as Error)?.stack ?? String(e)}`));
 
   return {
-    db,
-    dataDir: opts.dataDir,
-    projects,
-    jobs,
-    settings,
-    runner,
-    events,
+    ...ctx,
     dispatch,
     handlers,
     interruptedAtStart,
