@@ -2,7 +2,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf, initBackend } from '../../../src/main/ml/backends/tf';
-import { embeddingLookup } from '../../../src/main/ml/text/bert';
+import { embeddingLookup, matMul } from '../../../src/main/ml/text/bert';
 import { loadTextEncoder, paramGroup, bertOptimizerGroups, TextModelError, type TextEncoderBundle } from '../../../src/main/ml/text';
 import { writeTinyBert, type TinyBert } from '../../helpers/tinyBert';
 
@@ -67,14 +67,14 @@ test('padding is masked: changing padded token ids does not change the real toke
     for (let i = e.length; i < 12; i++) other[i] = 20 + i; // real words where [PAD] was
     const x = tf.tensor3d(Int32Array.from([...rows, ...other]), [2, 3, 12], 'int32');
     const out = b.encoder.encode(x);
-    const real = tf.slice(out, [0, 0, 0], [2, e.length, 32]).arraySync() as number[][][];
+    const real = tf.tidy(() => tf.slice(out, [0, 0, 0], [2, e.length, 32]).arraySync()) as number[][][];
     for (let t = 0; t < e.length; t++) for (let h = 0; h < 32; h++) assert.ok(Math.abs(real[0][t][h] - real[1][t][h]) < 1e-6);
     // and the mask matters: unmasking the pads changes the real tokens' features
     const unmasked = rows.slice();
     for (let i = 12; i < 24; i++) unmasked[i] = 1;
     const y = tf.tensor3d(unmasked, [1, 3, 12], 'int32');
     const out2 = b.encoder.encode(y);
-    const d = tf.max(tf.abs(tf.sub(tf.slice(out2, [0, 0, 0], [1, e.length, 32]), tf.slice(out, [0, 0, 0], [1, e.length, 32])))).dataSync()[0];
+    const d = tf.tidy(() => tf.max(tf.abs(tf.sub(tf.slice(out2, [0, 0, 0], [1, e.length, 32]), tf.slice(out, [0, 0, 0], [1, e.length, 32])))).dataSync()[0]);
     assert.ok(d > 1e-3, `unmasking pads changed features by only ${d}`);
     tf.dispose([x, out, y, out2]);
   });
@@ -134,9 +134,29 @@ test('embedding lookup gradient sums repeated ids (scatter-add) like a one-hot p
   // one-hot built as int32 then cast (engine notes: wasm's float oneHot returned int bit patterns)
   const onehot = tf.cast(tf.oneHot(ids, 6), 'float32');
   const g2 = tf.matMul(onehot, r, true, false);
-  const d = tf.max(tf.abs(tf.sub(g1, g2))).dataSync()[0];
+  const d = tf.tidy(() => tf.max(tf.abs(tf.sub(g1, g2))).dataSync()[0]);
   assert.ok(d < 1e-6, `max diff ${d}`);
   tf.dispose([table, ids, r, g1, onehot, g2]);
+});
+
+test('matMul with explicit-transpose gradients equals tf.matMul\'s gradients (2-D and batched 4-D)', () => {
+  const start = tf.memory().numTensors;
+  for (const [sa, sb] of [
+    [[5, 7], [7, 3]],
+    [[2, 3, 5, 4], [2, 3, 4, 6]],
+  ]) {
+    const a = tf.randomNormal(sa);
+    const b = tf.randomNormal(sb);
+    const r = tf.randomNormal([...sa.slice(0, -1), sb[sb.length - 1]]);
+    const ours = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(matMul(x, y), r)))([a, b]);
+    const ref = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(tf.matMul(x as tf.Tensor3D, y as tf.Tensor3D), r)))([a, b]);
+    for (let i = 0; i < 2; i++) {
+      const d = tf.tidy(() => tf.max(tf.abs(tf.sub(ours[i], ref[i]))).dataSync()[0]);
+      assert.ok(d < 1e-5, `gradient ${i} for shapes ${sa} x ${sb}: max diff ${d}`);
+    }
+    tf.dispose([a, b, r, ...ours, ...ref]);
+  }
+  assert.equal(tf.memory().numTensors, start);
 });
 
 test('input shapes are checked at the boundary', async () => {
