@@ -31,6 +31,8 @@ function files(dir, pattern) {
 }
 
 if (!only) {
+  // `npm install <pkg>` drops the binary-less electron package that postinstall unpacked; put it back
+  step('electron package', process.execPath, [join(root, 'scripts/ensure-electron.mjs')]);
   step('lint', bin('eslint'), ['.', '--max-warnings', '0']);
   for (const p of ['node', 'web', 'electron']) step(`typecheck (${p})`, bin('tsc'), ['-p', `tsconfig.${p}.json`, '--noEmit']);
 }
