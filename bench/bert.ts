@@ -84,12 +84,18 @@ if (process.argv.includes('--train')) {
     const done = value.data();
     return done.then(() => tf.dispose([value, ...Object.values(grads)]));
   };
-  await step();
+  // the warm-up step is profiled for its peak; the second one is timed
+  let pending: Promise<void> = Promise.resolve();
+  const prof = await tf.profile(() => {
+    pending = step();
+    return [];
+  });
+  await pending;
   const t0 = performance.now();
   await step();
   const ms = performance.now() - t0;
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
-  console.log(`train B=${B}: forward + backward ${ms.toFixed(0)} ms/batch, ${((B * 1000) / ms).toFixed(1)} samples/s`);
+  console.log(`train B=${B}: forward + backward ${ms.toFixed(0)} ms/batch, ${((B * 1000) / ms).toFixed(1)} samples/s  peak tensors ${(prof.peakBytes / 2 ** 20).toFixed(0)} MB`);
   ids.dispose();
 }
 console.log(`peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MB (weights ${((encoder.numParameters() * 4) / 2 ** 20).toFixed(0)} MB)`);

@@ -262,7 +262,10 @@ export function matMul<T extends tf.Tensor>(a: tf.Tensor, b: tf.Tensor): T {
     save([x, y]);
     return {
       value: tf.matMul(x as tf.Tensor3D, y as tf.Tensor3D),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [tf.matMul(dy as tf.Tensor3D, swapLastTwo(saved[1]) as tf.Tensor3D), tf.matMul(swapLastTwo(saved[0]) as tf.Tensor3D, dy as tf.Tensor3D)],
+      // tidy: the engine calls a custom gradFunc outside its per-node tidy, so without it the
+      // transposed copies (as large as the weights) would live until the whole backward pass ends
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+        tf.tidy(() => [tf.matMul(dy as tf.Tensor3D, swapLastTwo(saved[1]) as tf.Tensor3D), tf.matMul(swapLastTwo(saved[0]) as tf.Tensor3D, dy as tf.Tensor3D)]),
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
   return f(a, b) as T;
