@@ -10,6 +10,7 @@ import type { AppStatus, JobLogEntry, JobRecord, Project } from './types';
 import { JOB_STATUSES } from './types';
 
 import { id, method, none, type MethodSpec } from './contract/method';
+import { datasetsContract } from './contract/datasets';
 
 export type { MethodSpec } from './contract/method';
 
@@ -40,6 +41,7 @@ export const contract = {
       z.object({ projectId: id.optional(), size: z.number().int().min(8).max(2048).default(256), iterations: z.number().int().min(1).max(100_000).default(20) }).strict(),
     ),
   },
+  datasets: datasetsContract,
 } as const;
 
 export type Contract = typeof contract;

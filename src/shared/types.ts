@@ -64,4 +64,5 @@ export interface AppStatus {
 export type AppEvent =
   | { type: 'job.updated'; job: JobRecord }
   | { type: 'job.log'; entry: JobLogEntry }
-  | { type: 'projects.changed' };
+  | { type: 'projects.changed' }
+  | { type: 'datasets.changed' };

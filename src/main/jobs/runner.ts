@@ -4,7 +4,7 @@
  * progress and logs, can be cancelled, and is recorded in SQLite from queued to finished.
  */
 import { Worker } from 'node:worker_threads';
-import { AppError } from '../../shared/errors';
+import { AppError, toErrorInfo } from '../../shared/errors';
 import type { AppEvent, JobProgress, JobRecord } from '../../shared/types';
 import type { JobStore } from '../store/jobs';
 import type { FromWorker, ToWorker } from './protocol';
@@ -57,6 +57,18 @@ export interface JobRunnerOptions {
   progressIntervalMs?: number;
 }
 
+/**
+ * What main does around a job of one kind. `commit` runs on the main thread when the worker
+ * reports success and before the job is recorded as succeeded: its return value becomes the job's
+ * result, and a throw fails the job (e.g. recording an imported dataset in SQLite, which only
+ * main may write). It is synchronous so nothing else can settle the job meanwhile. `cleanup`
+ * runs once after the job ended, however it ended.
+ */
+export interface JobKindHooks {
+  commit?(job: JobRecord, result: unknown): unknown;
+  cleanup?(job: JobRecord): void;
+}
+
 interface Running {
   handle: WorkerHandle;
   seq: number;
@@ -73,8 +85,14 @@ export class JobRunner {
   private readonly queue: number[] = [];
   private readonly running = new Map<number, Running>();
   private closed = false;
+  private readonly hooks = new Map<string, JobKindHooks>();
 
   constructor(private readonly opts: JobRunnerOptions) {}
+
+  /** Register what main does when a job of `kind` ends (see JobKindHooks). */
+  setKindHooks(kind: string, hooks: JobKindHooks): void {
+    this.hooks.set(kind, hooks);
+  }
 
   /** Record a new job and run it when a slot is free. */
   submit(kind: string, params: Record<string, unknown>, projectId: number | null = null): JobRecord {
@@ -168,6 +186,11 @@ export class JobRunner {
       this.flushProgress(jobId, run);
       clearTimeout(run.killTimer);
       const final = this.finish(jobId, status, result, error);
+      try {
+        this.hooks.get(job.kind)?.cleanup?.(final);
+      } catch (e) {
+        this.log(jobId, 'warn', `cleanup after the job failed: ${(e as Error).message}`);
+      }
       this.running.delete(jobId);
       run.resolve(final);
       void handle.terminate();
@@ -181,9 +204,24 @@ export class JobRunner {
         case 'log':
           this.log(jobId, msg.level, msg.message);
           break;
-        case 'done':
-          settle('succeeded', msg.result, null);
+        case 'done': {
+          const commit = this.hooks.get(job.kind)?.commit;
+          if (!commit) settle('succeeded', msg.result, null);
+          else if (run.cancelRequested) settle('cancelled', null, { code: 'CANCELLED', message: 'cancelled by the user' });
+          else {
+            let result: unknown;
+            try {
+              result = commit(this.opts.store.get(jobId), msg.result);
+            } catch (e) {
+              const info = toErrorInfo(e);
+              this.log(jobId, 'error', info.message);
+              settle('failed', null, { code: info.code, message: info.message });
+              break;
+            }
+            settle('succeeded', result, null);
+          }
           break;
+        }
         case 'cancelled':
           settle('cancelled', null, { code: 'CANCELLED', message: 'cancelled by the user' });
           break;

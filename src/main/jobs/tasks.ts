@@ -6,6 +6,8 @@ import type { Task } from './protocol';
 
 export const TASKS: Record<string, () => Promise<Task>> = {
   'backend.selftest': async () => (await import('./tasks/selftest')).selfTestTask,
+  'dataset.import': async () => (await import('./tasks/datasets')).datasetImportTask,
+  'dataset.splitOod': async () => (await import('./tasks/datasets')).datasetSplitOodTask,
 };
 
 export function isJobKind(kind: string): boolean {

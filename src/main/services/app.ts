@@ -15,6 +15,7 @@ import { openDatabase, SCHEMA_VERSION, type Db } from '../store/db';
 import { JobStore } from '../store/jobs';
 import { ProjectStore, SettingsStore } from '../store/projects';
 import { createDispatcher, type Dispatch } from './dispatch';
+import { datasetsService } from './datasets';
 import { EventHub } from './events';
 import { databaseFile } from './paths';
 
@@ -110,6 +111,7 @@ export function createApp(opts: AppOptions): AppServices {
   };
 
   const ctx: ServiceContext = { db, dataDir: opts.dataDir, mode: opts.mode, projects, jobs, settings, runner, events };
+  const datasets = datasetsService(ctx);
   // Each service's handlers come from its own factory (src/main/services/<service>.ts) given ctx.
   const handlers: Handlers<void> = {
     app: { status },
@@ -142,6 +144,7 @@ export function createApp(opts: AppOptions): AppServices {
         return runner.submit('backend.selftest', { size, iterations }, projectId ?? null);
       },
     },
+    datasets: datasets.handlers,
   };
 
   const dispatch = createDispatcher(handlers, undefined, (method, e) => opts.log?.(`${method} failed: ${(e as Error)?.stack ?? String(e)}`));

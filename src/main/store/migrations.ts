@@ -53,4 +53,33 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 2,
+    name: 'datasets (benchmark data in the on-disk feature store, indexed here)',
+    up(db) {
+      db.exec(`
+        CREATE TABLE datasets (
+          id INTEGER PRIMARY KEY,
+          name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+          kind TEXT NOT NULL CHECK (kind IN ('iid','ood')),
+          parent_id INTEGER REFERENCES datasets(id),
+          format TEXT NOT NULL CHECK (format IN ('mmsa-pickle','joblib','csd','ood-split')),
+          source_files_json TEXT NOT NULL DEFAULT '[]',
+          folder TEXT NOT NULL UNIQUE,
+          aligned INTEGER NOT NULL CHECK (aligned IN (0,1)),
+          dims_json TEXT NOT NULL,
+          train_count INTEGER NOT NULL,
+          valid_count INTEGER NOT NULL,
+          test_count INTEGER NOT NULL,
+          label_counts_json TEXT NOT NULL,
+          ood_record_json TEXT,
+          extras_json TEXT NOT NULL DEFAULT '[]',
+          warnings_json TEXT NOT NULL DEFAULT '[]',
+          created_at TEXT NOT NULL,
+          CHECK (parent_id IS NULL OR kind = 'ood')
+        );
+        CREATE INDEX datasets_by_parent ON datasets(parent_id);
+      `);
+    },
+  },
 ];

@@ -34,6 +34,7 @@ function handlers(): Handlers<void> {
       },
     },
     jobs: { list: fail, get: fail, logs: fail, cancel: fail, selfTest: fail },
+    datasets: { list: fail, get: fail, import: fail, splitOod: fail, remove: fail, biasWords: fail, samples: fail, sample: fail },
   };
 }
 
