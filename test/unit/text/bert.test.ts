@@ -2,7 +2,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf, initBackend } from '../../../src/main/ml/backends/tf';
-import { embeddingLookup, matMul } from '../../../src/main/ml/text/bert';
+import { embeddingLookup, gelu, layerNorm, matMul } from '../../../src/main/ml/text/bert';
 import { loadTextEncoder, paramGroup, bertOptimizerGroups, TextModelError, type TextEncoderBundle } from '../../../src/main/ml/text';
 import { writeTinyBert, type TinyBert } from '../../helpers/tinyBert';
 
@@ -156,6 +156,42 @@ test('matMul with explicit-transpose gradients equals tf.matMul\'s gradients (2-
     }
     tf.dispose([a, b, r, ...ours, ...ref]);
   }
+  assert.equal(tf.memory().numTensors, start);
+});
+
+test('GELU and LayerNorm hand-written gradients equal autodiff of the plain formulas', () => {
+  const start = tf.memory().numTensors;
+  const [x, g, b, r] = tf.tidy(() => [tf.mul(tf.randomNormal([6, 8]), 2), tf.add(1, tf.mul(0.3, tf.randomNormal([8]))), tf.mul(0.3, tf.randomNormal([8])), tf.randomNormal([6, 8])]);
+  const plainGelu = (z: tf.Tensor) => tf.mul(tf.mul(z, 0.5), tf.add(1, tf.erf(tf.mul(z, Math.SQRT1_2))));
+  const plainLn = (z: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) => {
+    const mean = tf.mean(z, -1, true);
+    const xc = tf.sub(z, mean);
+    return tf.add(tf.mul(tf.div(xc, tf.sqrt(tf.add(tf.mean(tf.square(xc), -1, true), 1e-12))), gg), bb);
+  };
+  const pairs: [tf.Tensor[], tf.Tensor[], tf.Tensor, tf.Tensor][] = [
+    [
+      tf.grads((z: tf.Tensor) => tf.sum(tf.mul(gelu(z), r)))([x]),
+      tf.grads((z: tf.Tensor) => tf.sum(tf.mul(plainGelu(z), r)))([x]),
+      gelu(x),
+      tf.tidy(() => plainGelu(x)),
+    ],
+    [
+      tf.grads((z: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.mul(layerNorm(z, gg, bb, 1e-12), r)))([x, g, b]),
+      tf.grads((z: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.mul(plainLn(z, gg, bb), r)))([x, g, b]),
+      layerNorm(x, g, b, 1e-12),
+      tf.tidy(() => plainLn(x, g, b)),
+    ],
+  ];
+  for (const [ours, ref, yOurs, yRef] of pairs) {
+    const dy = tf.tidy(() => tf.max(tf.abs(tf.sub(yOurs, yRef))).dataSync()[0]);
+    assert.ok(dy < 1e-5, `forward differs by ${dy}`);
+    ours.forEach((t, i) => {
+      const d = tf.tidy(() => tf.max(tf.abs(tf.sub(t, ref[i]))).dataSync()[0]);
+      assert.ok(d < 1e-4, `gradient ${i}: max diff ${d}`);
+    });
+    tf.dispose([...ours, ...ref, yOurs, yRef]);
+  }
+  tf.dispose([x, g, b, r]);
   assert.equal(tf.memory().numTensors, start);
 });
 
