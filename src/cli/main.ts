@@ -11,6 +11,7 @@ import { call, follow, jobLine, print, type CliIo, type Command } from './io';
 import { resolveDataDir } from '../main/services/paths';
 import { DEFAULT_PORT, startWebServer } from '../main/server/web';
 import { flagNumber, flagString, parseArgs, UsageError, type ParsedArgs } from './args';
+import { DATASET_COMMANDS, DATASETS_HELP } from './commands/datasets';
 
 const HELP = `cider: CIDer Studio on the command line
 
@@ -25,7 +26,7 @@ commands:
   jobs cancel ID              cancel a queued or running job
   selftest [--size N] [--iterations N]
                               measure the backend's matmul throughput (runs as a job)
-  web [--port N] [--host H]   serve the app and its API on http://127.0.0.1 (default port ${DEFAULT_PORT})
+${DATASETS_HELP}  web [--port N] [--host H]   serve the app and its API on http://127.0.0.1 (default port ${DEFAULT_PORT})
 
 options for every command:
   --data-dir DIR              the data folder (default: $CIDER_DATA_DIR, else the per-user app folder)
@@ -92,6 +93,7 @@ const COMMANDS: Record<string, Command> = {
     });
     return done.status === 'succeeded' ? 0 : 1;
   },
+  ...DATASET_COMMANDS,
 };
 
 export type { CliIo } from './io';
