@@ -173,3 +173,36 @@ test('a commit that fails (the name was taken meanwhile) fails the job and remov
     await app.close();
   }
 });
+
+test('a .csd set (roles from the sequence names) with folds, plus a prior and a confounder .npy', { skip: pythonHas('numpy', 'h5py') ? false : 'Debian python3 with numpy and h5py is not installed' }, async () => {
+  const dir = tempDir();
+  const src = tempDir();
+  const app = createApp({ dataDir: dir, mode: 'cli', seedDemo: false });
+  try {
+    const exp = JSON.parse(py('make_csd.py', [src])) as { folds: Record<string, string[]> };
+    py('make_npy.py', [src]);
+    const folds = path.join(src, 'folds.json');
+    fs.writeFileSync(folds, JSON.stringify(exp.folds));
+    const csd = ['CMU_MOSI_TimestampedWords.csd', 'CMU_MOSI_Opinion_Labels.csd', 'CMU_MOSI_COVAREP.csd', 'CMU_MOSI_Visual_Facet_41.csd'].map((f) => path.join(src, f));
+    await assert.rejects(call(app, 'datasets.import', { files: csd }), /needs its folds/);
+    const extras = ['prior_iid_binary_train.npy', 'confounder_iid_binary_train_unaligned.npy'].map((f) => path.join(src, f));
+    const job = await call<JobRecord>(app, 'datasets.import', { files: csd, name: 'csd set', folds, extras });
+    const done = await app.runner.wait(job.id);
+    assert.equal(done.status, 'succeeded', JSON.stringify(done.error));
+    const d = done.result as Dataset;
+    assert.equal(d.format, 'csd');
+    assert.deepEqual([d.splits.train.count, d.splits.valid.count, d.splits.test.count], [5, 2, 2]);
+    assert.deepEqual(d.extras.sort(), ['confounder/confounder_iid_binary_train_unaligned', 'prior/prior_iid_binary_train']);
+    const page = await call<SamplePage>(app, 'datasets.samples', { id: d.id, split: 'train', limit: 2 });
+    assert.equal(page.samples[0].text, 'this is clip 0');
+    await assert.rejects(call(app, 'datasets.biasWords', { id: d.id, task: 3 }), /has no token ids/);
+
+    // a bad extra fails the whole import, naming the file and field
+    const bad = await app.runner.wait((await call<JobRecord>(app, 'datasets.import', { files: csd, name: 'csd 2', folds, extras: [path.join(src, 'prior_bad.npy')] })).id);
+    assert.equal(bad.status, 'failed');
+    assert.match(bad.error!.message, /prior_bad\.npy: field 'prior': has 4 classes/);
+    assert.deepEqual((await call<Dataset[]>(app, 'datasets.list', {})).map((x) => x.name), ['csd set']);
+  } finally {
+    await app.close();
+  }
+});
