@@ -115,6 +115,23 @@ export class Adam {
     return out;
   }
 
+  /**
+   * Restore moments and step counts saved by exportState (resuming a run). Existing state is
+   * replaced; `vars` gives each parameter's shape, and a saved slot of another size is refused.
+   */
+  importState(vars: Map<string, tf.Variable>, saved: Map<string, { m: Float32Array; v: Float32Array; step: number }>): void {
+    this.dispose();
+    for (const [name, s] of saved) {
+      const p = vars.get(name);
+      if (!p) throw new Error(`Adam: saved state for unknown parameter ${name}`);
+      if (s.m.length !== p.size || s.v.length !== p.size) throw new Error(`Adam: saved state of ${name} has ${s.m.length} values, parameter has ${p.size}`);
+      const m = tf.tensor(s.m, p.shape, 'float32');
+      const v = tf.tensor(s.v, p.shape, 'float32');
+      this.state.set(name, { m: tf.variable(m, false), v: tf.variable(v, false), step: s.step });
+      tf.dispose([m, v]);
+    }
+  }
+
   dispose(): void {
     for (const s of this.state.values()) {
       s.m.dispose();

@@ -1,0 +1,185 @@
+/**
+ * Evaluating a trained run on the TEST split (spec sections 3, 5, 6):
+ * - 'complete': the complete view, with per-sample predictions;
+ * - 'RMFM' / 'RMM' / 'TMFM' / 'STMFM': seeded sweeps over missing rates with AUILC
+ *   (TMFM/STMFM need aligned data);
+ * - 'RMFM_same': one point at per-modality rates; 'SMM': the seven kept-modality subsets;
+ * - 'MACI': at each missing rate (RMFM), the bias-word dictionary from the TRAINING split, the
+ *   counterfactual view, tau chosen on the VALIDATION split, and the reference protocol (max over
+ *   tau on test) reported beside it under its label. Needs a BERT model (see runs/text.ts).
+ * Evaluation masks come from one seed (default 1111) so reruns and runs are comparable.
+ */
+import { initBackend, tf } from '../backends/tf';
+import { FeatureStore } from '../../data/featureStore';
+import { CiderModel } from '../model/cider';
+import { disposeParams, paramsFromTensors } from '../model/weights';
+import { evalConfounders } from '../train/step';
+import { biasDictionary, maciEvaluation, type BiasDictionary } from '../eval/maci';
+import { classificationMetrics, predictClasses, type Metrics } from '../eval/metrics';
+import { missingMasks, SMM_SUBSETS, type KeepMasks } from '../eval/missing';
+import { runMissingSweep, standardRates, sweepCurves } from '../eval/sweep';
+import type { EvalProtocol, EvaluationOptions, EvaluationPoint, EvaluationPrediction } from '../../../shared/contract/training';
+import { openSplit, splitLayout, type SplitData } from './data';
+import { openTextProvider, type TextProvider } from './text';
+import { loadCheckpoint } from './checkpoint';
+import { predictSplit } from './predict';
+
+export interface ProtocolOutcome {
+  protocol: EvalProtocol;
+  points: EvaluationPoint[];
+  auilc: Record<string, number | null> | null;
+  predictions?: EvaluationPrediction[];
+  /** why a protocol was not run (e.g. TMFM on unaligned data) */
+  skipped?: string;
+}
+
+export interface EvaluateRunOptions {
+  checkpointFile: string;
+  datasetDir: string;
+  options: EvaluationOptions;
+  cacheDir?: string;
+  signal?: AbortSignal;
+  onProgress?: (done: number, total: number, message: string) => void;
+  /** each protocol's outcome as soon as it is done (stored by the caller) */
+  onOutcome?: (o: ProtocolOutcome) => void | Promise<void>;
+}
+
+export interface EvaluateRunResult {
+  engine: string;
+  textNote: string;
+  outcomes: ProtocolOutcome[];
+}
+
+function point(rate: EvaluationPoint['rate'], m: Metrics): EvaluationPoint {
+  return { rate, metrics: { ...m.values } as Record<string, number>, confusion: m.confusion as unknown as Record<string, number[][]> };
+}
+
+export async function evaluateRun(o: EvaluateRunOptions): Promise<EvaluateRunResult> {
+  const backend = await initBackend();
+  const engine = `tfjs-${backend.name}`;
+  const ckpt = loadCheckpoint(o.checkpointFile);
+  const { options: trainOpts, ciderConfig: cfg } = ckpt.state;
+  const task = trainOpts.task;
+  const rates = o.options.rates ?? standardRates();
+  const store = await FeatureStore.open(o.datasetDir);
+  let text: TextProvider | undefined;
+  let model: CiderModel | undefined;
+  const owned: tf.Tensor[] = [];
+  try {
+    const test = await openSplit(store, 'test', task);
+    text = await openTextProvider({ spec: trainOpts.text, L: test.L, datasetDl: test.dl, cacheDir: o.cacheDir, bertWeights: ckpt.bert ?? undefined });
+    model = new CiderModel(cfg, paramsFromTensors(cfg, ckpt.tensors, { source: o.checkpointFile }).params);
+    const dict = tf.tensor2d(ckpt.confounders.dictionary, [task, ckpt.confounders.dictionary.length / task]);
+    const conf = evalConfounders(dict);
+    owned.push(dict, conf.dictionary, conf.prior);
+    const truth = { classes: test.labels };
+    const batchSize = trainOpts.evalBatchSize;
+    const m = model;
+    const tp = text;
+    const predict = async (split: SplitData, keep?: KeepMasks, dictionary?: BiasDictionary) => predictSplit(m, split, tp, conf, { batchSize, keep, dictionary, signal: o.signal });
+
+    // units of work for the progress bar: one per predicted view of the test split
+    const plan = o.options.protocols.map((p) => (p === 'complete' || p === 'RMFM_same' ? 1 : p === 'SMM' ? SMM_SUBSETS.length : p === 'MACI' ? rates.length * 4 : rates.length));
+    const total = plan.reduce((a, b) => a + b, 0);
+    let done = 0;
+    const step = (msg: string, n = 1) => {
+      done += n;
+      o.onProgress?.(done, total, msg);
+    };
+
+    const outcomes: ProtocolOutcome[] = [];
+    for (const [pi, protocol] of o.options.protocols.entries()) {
+      o.signal?.throwIfAborted();
+      let out: ProtocolOutcome;
+      if (protocol === 'complete') {
+        const pred = await predict(test);
+        const metrics = classificationMetrics(pred.logProbs, task, truth);
+        const predicted = predictClasses(pred.logProbs, task);
+        out = { protocol, points: [point(null, metrics)], auilc: null };
+        if (o.options.predictions) {
+          out.predictions = Array.from(predicted, (p, i) => ({ index: i, truth: test.labels[i], prediction: p, logProbs: Array.from(pred.logProbs.subarray(i * task, (i + 1) * task)) }));
+        }
+        step('complete view');
+      } else if (protocol === 'RMFM' || protocol === 'RMM' || protocol === 'TMFM' || protocol === 'STMFM') {
+        if ((protocol === 'TMFM' || protocol === 'STMFM') && !test.aligned) {
+          out = { protocol, points: [], auilc: null, skipped: `${protocol} needs aligned data (one time mask shared by text, audio and vision); this dataset is unaligned` };
+          step(`${protocol} skipped`, plan[pi]);
+        } else {
+          const sweep = await runMissingSweep({
+            protocol,
+            rates,
+            layout: splitLayout(test),
+            numClasses: task,
+            truth,
+            seed: o.options.seed,
+            signal: o.signal,
+            predict: async (keep) => (await predict(test, keep)).logProbs,
+            onProgress: (_d, _t, p) => step(`${protocol} rate ${p.rate}`),
+          });
+          const auilc: Record<string, number | null> = {};
+          for (const [name, curve] of Object.entries(sweep.curves)) auilc[name] = curve?.auilc ?? null;
+          out = { protocol, points: sweep.points.map((p) => point(p.rate, p.metrics)), auilc };
+        }
+      } else if (protocol === 'RMFM_same') {
+        const r = o.options.modalityRates;
+        if (!r) throw new Error('RMFM_same needs modalityRates (text, audio, vision)');
+        const keep = missingMasks(splitLayout(test), { kind: 'RMFM_same', rates: r }, o.options.seed);
+        const metrics = classificationMetrics((await predict(test, keep)).logProbs, task, truth);
+        out = { protocol, points: [point(`${r.text}/${r.audio}/${r.vision}`, metrics)], auilc: null };
+        step('RMFM_same');
+      } else if (protocol === 'SMM') {
+        const points: EvaluationPoint[] = [];
+        for (const subset of SMM_SUBSETS) {
+          const keep = missingMasks(splitLayout(test), { kind: 'SMM', keep: subset }, o.options.seed);
+          points.push(point(subset, classificationMetrics((await predict(test, keep)).logProbs, task, truth)));
+          step(`SMM ${subset}`);
+        }
+        out = { protocol, points, auilc: null };
+      } else {
+        // MACI
+        if (!tp.recomputes) {
+          out = { protocol, points: [], auilc: null, skipped: `MACI needs a BERT model to encode the counterfactual ([MASK]ed) text; this run reads the dataset's precomputed features` };
+          step('MACI skipped', plan[pi]);
+        } else {
+          const train = await openSplit(store, 'train', task);
+          const valid = await openSplit(store, 'valid', task);
+          const dictionary = biasDictionary(train.ids3, train.count, train.L, { classes: train.labels }, task);
+          const points: EvaluationPoint[] = [];
+          for (const r of rates) {
+            const vKeep = missingMasks(splitLayout(valid), { kind: 'RMFM', rate: r }, o.options.seed);
+            const tKeep = missingMasks(splitLayout(test), { kind: 'RMFM', rate: r }, o.options.seed);
+            const v = await predict(valid, vKeep, dictionary);
+            step(`MACI rate ${r} (validation)`, 2);
+            const t = await predict(test, tKeep, dictionary);
+            step(`MACI rate ${r} (test)`, 2);
+            const maci = maciEvaluation({
+              numClasses: task,
+              validation: { missing: v.logProbs, counterfactual: v.counterfactual!, truth: { classes: valid.labels } },
+              test: { missing: t.logProbs, counterfactual: t.counterfactual!, truth },
+            });
+            const p = point(r, maci.test);
+            p.maci = {
+              selectedTau: maci.selectedTau,
+              testWithoutDebiasing: { ...maci.testWithoutDebiasing.values } as Record<string, number>,
+              referenceProtocol: { label: maci.referenceProtocol.label, values: maci.referenceProtocol.values as Record<string, { value: number; tau: number }> },
+            };
+            points.push(p);
+          }
+          const curves = sweepCurves<string>(
+            points.map((p) => p.rate as number),
+            points.map((p) => p.metrics),
+          );
+          out = { protocol, points, auilc: Object.fromEntries(Object.entries(curves).map(([k, c]) => [k, c.auilc])) };
+        }
+      }
+      outcomes.push(out);
+      await o.onOutcome?.(out);
+    }
+    return { engine, textNote: tp.note, outcomes };
+  } finally {
+    tf.dispose(owned);
+    if (model) disposeParams(model.params);
+    text?.dispose();
+    await store.close();
+  }
+}

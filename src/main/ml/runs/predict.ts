@@ -1,0 +1,109 @@
+/**
+ * Inference over a whole split, chunk by chunk, in eval mode (no dropout, evaluation
+ * confounders): the complete view, or the missing view of given keep masks, and optionally the
+ * counterfactual view of MACI (spec 5). Returns (N, C) log-probabilities, row-major.
+ */
+import { tf } from '../backends/tf';
+import type { CiderModel, Confounders, ViewInputs } from '../model/cider';
+import { counterfactualText, type BiasDictionary } from '../eval/maci';
+import { missingView, type KeepMasks } from '../eval/missing';
+import { ranges, readBatch, splitLayout, type BatchArrays, type SplitData } from './data';
+import type { TextProvider } from './text';
+
+export interface PredictOptions {
+  batchSize: number;
+  /** keep masks for the whole split (missing view); absent = complete view */
+  keep?: KeepMasks;
+  /** also the counterfactual view (needs a text provider that re-encodes) */
+  dictionary?: BiasDictionary;
+  signal?: AbortSignal;
+  onChunk?: (done: number, total: number) => void;
+}
+
+export interface SplitPredictions {
+  logProbs: Float32Array;
+  counterfactual: Float32Array | null;
+}
+
+function viewTensors(batch: BatchArrays, split: SplitData, text: tf.Tensor3D, audio: Float32Array, vision: Float32Array): ViewInputs {
+  const B = batch.size;
+  return {
+    text,
+    textMask: tf.tensor2d(batch.textMask, [B, split.L]),
+    textLengths: batch.textLengths,
+    audio: tf.tensor3d(audio, [B, split.Ta, split.da]),
+    audioMask: tf.tensor2d(batch.audioMask, [B, split.Ta]),
+    vision: tf.tensor3d(vision, [B, split.Tv, split.dv]),
+    visionMask: tf.tensor2d(batch.visionMask, [B, split.Tv]),
+  };
+}
+
+async function logProbsOf(model: CiderModel, view: ViewInputs, conf: Confounders): Promise<Float32Array> {
+  const out = tf.tidy(() => model.forward(view, conf).logProbs);
+  const data = (await out.data()) as Float32Array;
+  out.dispose();
+  return data;
+}
+
+const disposeView = (v: ViewInputs) => tf.dispose([v.text, v.textMask, v.audio, v.audioMask, v.vision, v.visionMask]);
+
+export async function predictSplit(model: CiderModel, split: SplitData, text: TextProvider, conf: Confounders, o: PredictOptions): Promise<SplitPredictions> {
+  const C = model.config.classes;
+  const L = split.L;
+  const logProbs = new Float32Array(split.count * C);
+  const counterfactual = o.dictionary ? new Float32Array(split.count * C) : null;
+  if (o.dictionary && !text.recomputes) throw new Error('the counterfactual view needs a BERT model to encode [MASK]ed text');
+  const chunks = ranges(split.count, o.batchSize);
+  let done = 0;
+  for (const [start, size] of chunks) {
+    o.signal?.throwIfAborted();
+    const rows = Array.from({ length: size }, (_, i) => start + i);
+    const batch = await readBatch(split, rows, text.kind === 'features');
+    let ids = batch.ids3;
+    let audio = batch.audio;
+    let vision = batch.vision;
+    let textFeatures: tf.Tensor3D;
+    let replaced: Uint8Array | null = null;
+    if (o.keep) {
+      const keep = {
+        text: o.keep.text.subarray(start * L, (start + size) * L),
+        audio: o.keep.audio.subarray(start * split.Ta, (start + size) * split.Ta),
+        vision: o.keep.vision.subarray(start * split.Tv, (start + size) * split.Tv),
+      };
+      const mv = missingView({ text: batch.ids3, audio: batch.audio, vision: batch.vision }, splitLayout(split, start, size), keep);
+      ids = mv.text;
+      audio = mv.audio;
+      vision = mv.vision;
+      // dropped = valid - keep (a token that already was [UNK] still counts as dropped)
+      replaced = Uint8Array.from(batch.textMask, (m, i) => (m > 0.5 && keep.text[i] === 0 ? 1 : 0));
+      textFeatures = await text.altered(batch, ids, replaced);
+    } else {
+      textFeatures = await text.complete(batch);
+    }
+    const view = viewTensors(batch, split, textFeatures, audio, vision);
+    try {
+      logProbs.set(await logProbsOf(model, view, conf), start * C);
+      if (counterfactual && o.dictionary) {
+        const cfIds = counterfactualText(ids, size, L, o.dictionary);
+        const changed = Uint8Array.from({ length: size * L }, (_, i) => {
+          const b = Math.floor(i / L);
+          const t = i % L;
+          return (replaced?.[i] ?? 0) || cfIds[b * 3 * L + t] !== batch.ids3[b * 3 * L + t] ? 1 : 0;
+        });
+        const cfText = await text.altered(batch, cfIds, changed);
+        try {
+          counterfactual.set(await logProbsOf(model, { ...view, text: cfText }, conf), start * C);
+        } finally {
+          cfText.dispose();
+        }
+      }
+    } finally {
+      disposeView(view);
+    }
+    done += size;
+    o.onChunk?.(done, split.count);
+    // let a cancel message reach the worker between chunks
+    await new Promise((r) => setImmediate(r));
+  }
+  return { logProbs, counterfactual };
+}

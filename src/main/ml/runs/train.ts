@@ -1,0 +1,257 @@
+/**
+ * A training run (spec section 4): epochs of seeded, shuffled batches through the two-pass MSSD
+ * step with fresh RMFM training masks, validation on the VALIDATION split after every epoch with
+ * the selection metric (Non0_acc_2 for 3 classes, Acc_7 for 7), early stopping with patience,
+ * the best checkpoint and a resume checkpoint written after every epoch.
+ *
+ * Reproducibility: the run's seed initialises the weights, and every epoch draws its shuffle,
+ * training masks and dropout masks from streams derived from (seed, epoch) alone. So a run
+ * reproduces exactly, and a run resumed from its checkpoint after epoch k (weights, Adam moments
+ * and step counts restored) continues exactly as the uninterrupted run did. A cancelled epoch is
+ * discarded: the checkpoint and the stored figures stay at the last finished epoch.
+ *
+ * Validation view (our decision): the complete view by default, as the reference selects; the
+ * options can select on RMFM at one fixed rate instead (seeded masks, the same every epoch).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { initBackend, tf } from '../backends/tf';
+import { Rng } from '../random';
+import { FeatureStore } from '../../data/featureStore';
+import { makeConfig } from '../model/config';
+import { CiderModel } from '../model/cider';
+import { initParams } from '../model/params';
+import { disposeParams, paramsFromTensors } from '../model/weights';
+import { Adam, ciderParamGroups } from '../train/adam';
+import { rmfmTrainingMasks } from '../train/masks';
+import { evalConfounders, trainStep, type StepLosses } from '../train/step';
+import { classificationMetrics, selectionMetricName, type MetricName } from '../eval/metrics';
+import { missingMasks } from '../eval/missing';
+import type { EpochLosses, TrainingOptions } from '../../../shared/contract/training';
+import { openSplit, readBatch, splitLayout } from './data';
+import { openTextProvider, BERT_PREFIX } from './text';
+import { confoundersFromExtras, confoundersFromTraining, trainingConfounders, type ConfounderArrays } from './confounders';
+import { loadCheckpoint, saveCheckpoint, type RunState } from './checkpoint';
+import { predictSplit } from './predict';
+
+export const BEST_CHECKPOINT = 'best.safetensors';
+export const LAST_CHECKPOINT = 'last.safetensors';
+
+export interface BatchProgress {
+  epoch: number;
+  batch: number;
+  batches: number;
+  losses: StepLosses;
+}
+
+export interface EpochRecord {
+  epoch: number;
+  losses: EpochLosses;
+  validation: Record<string, number>;
+  selectionValue: number | null;
+  improved: boolean;
+  durationMs: number;
+  bestEpoch: number | null;
+  bestMetric: number | null;
+}
+
+export interface TrainRunOptions {
+  datasetDir: string;
+  /** the run's folder: checkpoints go here */
+  runDir: string;
+  options: TrainingOptions;
+  /** frozen mode's text feature cache */
+  cacheDir?: string;
+  /** continue from runDir/last.safetensors when it exists */
+  resume?: boolean;
+  signal?: AbortSignal;
+  onStart?: (info: { engine: string; startEpoch: number; batches: number; parameters: number; confounders: string; textNote: string }) => void;
+  onBatch?: (p: BatchProgress) => void;
+  /** awaited before the epoch's checkpoint is written: a crash in between replays the epoch */
+  onEpoch?: (r: EpochRecord) => void | Promise<void>;
+  log?: (level: 'info' | 'warn', message: string) => void;
+}
+
+export interface TrainRunResult {
+  engine: string;
+  selectionMetric: MetricName;
+  epochs: number;
+  bestEpoch: number | null;
+  bestMetric: number | null;
+  stopped: 'early-stopping' | 'max-epochs';
+  bestCheckpoint: string | null;
+  lastCheckpoint: string;
+}
+
+const LOSS_KEYS = ['taskFull', 'taskMissing', 'joint', 'attention', 'reconText', 'reconAudio', 'reconVision', 'total'] as const;
+
+/** NaN (no non-neutral validation sample) never counts as better. */
+function better(value: number, best: number | null): boolean {
+  return Number.isFinite(value) && (best === null || value > best);
+}
+
+export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
+  const opt = o.options;
+  const log = o.log ?? (() => undefined);
+  const backend = await initBackend();
+  const engine = `tfjs-${backend.name}`;
+  fs.mkdirSync(o.runDir, { recursive: true });
+  const lastFile = path.join(o.runDir, LAST_CHECKPOINT);
+  const bestFile = path.join(o.runDir, BEST_CHECKPOINT);
+  const ckpt = o.resume && fs.existsSync(lastFile) ? loadCheckpoint(lastFile) : null;
+
+  const store = await FeatureStore.open(o.datasetDir);
+  const task = opt.task;
+  const metricName = selectionMetricName(task);
+  let text: Awaited<ReturnType<typeof openTextProvider>> | undefined;
+  let model: CiderModel | undefined;
+  let optimizer: Adam | undefined;
+  const owned: tf.Tensor[] = [];
+  try {
+    const train = await openSplit(store, 'train', task);
+    const valid = await openSplit(store, 'valid', task);
+    text = await openTextProvider({ spec: opt.text, L: train.L, datasetDl: train.dl, cacheDir: o.cacheDir, bertWeights: ckpt?.bert ?? undefined });
+    const cfg = makeConfig({
+      aligned: train.aligned,
+      classes: task,
+      textLength: train.L,
+      audioLength: train.Ta,
+      visionLength: train.Tv,
+      dl: text.dl,
+      da: train.da,
+      dv: train.dv,
+      d: opt.model.d,
+      layers: opt.model.layers,
+      heads: opt.model.heads,
+      dropouts: opt.model.dropouts,
+      positional: opt.model.positional,
+    });
+    let confounders: ConfounderArrays;
+    if (ckpt) confounders = ckpt.confounders;
+    else if (opt.confounders.source === 'extras') confounders = confoundersFromExtras(store, opt.confounders.dictionary, opt.confounders.prior, task, cfg.dl + cfg.da + cfg.dv);
+    else confounders = await confoundersFromTraining(train, text, task, opt.evalBatchSize, o.signal);
+    if (confounders.counts.some((k) => k === 0)) log('warn', `training split has no sample of class(es) ${confounders.counts.flatMap((k, c) => (k === 0 ? [c] : [])).join(', ')}; their confounder vectors are zero`);
+
+    const params = ckpt ? paramsFromTensors(cfg, ckpt.tensors, { source: lastFile }).params : initParams(cfg, opt.seed);
+    model = new CiderModel(cfg, params);
+    optimizer = new Adam({ groups: ciderParamGroups((n) => n.startsWith(BERT_PREFIX), { bert: opt.bertLearningRate, other: opt.learningRate }, opt.bertWeightDecay) });
+    const vars = new Map<string, tf.Variable>([...params, ...text.variables]);
+    if (ckpt) optimizer.importState(vars, ckpt.optimizer);
+
+    const trainConf = trainingConfounders(confounders, task);
+    const evalConf = evalConfounders(trainConf.dictionary);
+    owned.push(trainConf.dictionary, trainConf.prior, evalConf.dictionary, evalConf.prior);
+    const validKeep = opt.validation.view === 'RMFM' ? missingMasks(splitLayout(valid), { kind: 'RMFM', rate: opt.validation.rate }, opt.validation.seed) : undefined;
+
+    const state: RunState = ckpt
+      ? { ...ckpt.state, options: opt, stopped: null }
+      : { epoch: 0, bestEpoch: null, bestMetric: null, badEpochs: 0, stopped: null, options: opt, ciderConfig: cfg, confounderSource: confounders.source, confounderCounts: confounders.counts, adamSteps: {} };
+    if (ckpt?.state.stopped === 'early-stopping') {
+      log('info', `the run already stopped early at epoch ${ckpt.state.epoch}; nothing to resume`);
+      return { engine, selectionMetric: metricName, epochs: state.epoch, bestEpoch: state.bestEpoch, bestMetric: state.bestMetric, stopped: 'early-stopping', bestCheckpoint: fs.existsSync(bestFile) ? bestFile : null, lastCheckpoint: lastFile };
+    }
+    const B = opt.batchSize;
+    const batches = Math.ceil(train.count / B);
+    let parameters = 0;
+    for (const v of vars.values()) parameters += v.size;
+    o.onStart?.({ engine, startEpoch: state.epoch + 1, batches, parameters, confounders: confounders.source, textNote: text.note });
+    if (ckpt) log('info', `resuming after epoch ${state.epoch} from ${lastFile}`);
+
+    let stopped: 'early-stopping' | 'max-epochs' = 'max-epochs';
+    for (let epoch = state.epoch + 1; epoch <= opt.maxEpochs; epoch++) {
+      const t0 = performance.now();
+      const epochRng = new Rng(opt.seed).child(`epoch:${epoch}`);
+      const order = epochRng.child('shuffle').shuffle(Array.from({ length: train.count }, (_, i) => i));
+      const masksRng = epochRng.child('masks');
+      const dropoutRng = epochRng.child('dropout');
+      const sums = Object.fromEntries(LOSS_KEYS.map((k) => [k, 0])) as Record<(typeof LOSS_KEYS)[number], number>;
+      for (let k = 0; k < batches; k++) {
+        o.signal?.throwIfAborted();
+        const rows = order.slice(k * B, (k + 1) * B);
+        const batch = await readBatch(train, rows, text.kind === 'features');
+        const n = batch.size;
+        const keep = rmfmTrainingMasks(masksRng, n, batch.textMask, batch.textLengths, batch.audioMask, batch.visionMask);
+        const src = await text.trainingSource(batch, keep.text);
+        const tensors = {
+          textMask: tf.tensor2d(batch.textMask, [n, train.L]),
+          audio: tf.tensor3d(batch.audio, [n, train.Ta, train.da]),
+          audioMask: tf.tensor2d(batch.audioMask, [n, train.Ta]),
+          vision: tf.tensor3d(batch.vision, [n, train.Tv, train.dv]),
+          visionMask: tf.tensor2d(batch.visionMask, [n, train.Tv]),
+          labels: tf.tensor1d(batch.labels, 'int32'),
+          textKeep: tf.tensor2d(keep.text, [n, train.L]),
+          audioKeep: tf.tensor2d(keep.audio, [n, train.Ta]),
+          visionKeep: tf.tensor2d(keep.vision, [n, train.Tv]),
+        };
+        let losses: StepLosses;
+        try {
+          losses = trainStep(
+            model,
+            optimizer,
+            { text: src.source, textLengths: batch.textLengths, ...tensors },
+            { textKeep: tensors.textKeep, audioKeep: tensors.audioKeep, visionKeep: tensors.visionKeep },
+            trainConf,
+            { rng: dropoutRng, lossWeights: opt.lossWeights, accumulateFullViewGrad: opt.accumulateFullViewGrad, microBatchSize: opt.microBatchSize },
+          );
+        } finally {
+          src.dispose();
+          tf.dispose(Object.values(tensors));
+        }
+        for (const key of LOSS_KEYS) sums[key] += losses[key] * n;
+        o.onBatch?.({ epoch, batch: k + 1, batches, losses });
+        // let a cancel message reach the worker between batches
+        await new Promise((r) => setImmediate(r));
+      }
+      const losses = Object.fromEntries(LOSS_KEYS.map((key) => [key, sums[key] / train.count])) as unknown as EpochLosses;
+
+      const pred = await predictSplit(model, valid, text, evalConf, { batchSize: opt.evalBatchSize, keep: validKeep, signal: o.signal });
+      const metrics = classificationMetrics(pred.logProbs, task, { classes: valid.labels });
+      const validation = { ...metrics.values } as Record<string, number>;
+      const value = validation[metricName];
+      const improved = better(value, state.bestMetric);
+      if (improved) {
+        state.bestMetric = value;
+        state.bestEpoch = epoch;
+        state.badEpochs = 0;
+      } else state.badEpochs++;
+      state.epoch = epoch;
+      if (state.badEpochs >= opt.patience) state.stopped = 'early-stopping';
+      else if (epoch === opt.maxEpochs) state.stopped = 'max-epochs';
+      const record: EpochRecord = {
+        epoch,
+        losses,
+        validation,
+        selectionValue: Number.isFinite(value) ? value : null,
+        improved,
+        durationMs: performance.now() - t0,
+        bestEpoch: state.bestEpoch,
+        bestMetric: state.bestMetric,
+      };
+      await o.onEpoch?.(record);
+      const textTensors = text.checkpointTensors();
+      if (improved) await saveCheckpoint(bestFile, { params: model.params, text: textTensors, confounders, state });
+      await saveCheckpoint(lastFile, { params: model.params, text: textTensors, confounders, optimizer, state });
+      if (state.stopped) {
+        stopped = state.stopped;
+        if (stopped === 'early-stopping') log('info', `early stopping after epoch ${epoch}: no better ${metricName} for ${opt.patience} epochs (best ${state.bestMetric} at epoch ${state.bestEpoch})`);
+        break;
+      }
+    }
+    return {
+      engine,
+      selectionMetric: metricName,
+      epochs: state.epoch,
+      bestEpoch: state.bestEpoch,
+      bestMetric: state.bestMetric,
+      stopped,
+      bestCheckpoint: fs.existsSync(bestFile) ? bestFile : null,
+      lastCheckpoint: lastFile,
+    };
+  } finally {
+    tf.dispose(owned);
+    optimizer?.dispose();
+    if (model) disposeParams(model.params);
+    text?.dispose();
+    await store.close();
+  }
+}
