@@ -3,6 +3,7 @@
  * and a test for it (test/unit/store/migration-NNN.test.ts).
  */
 import type Database from 'better-sqlite3';
+import { createRunsTables } from './runsSchema';
 
 export interface Migration {
   version: number;
@@ -81,5 +82,10 @@ export const MIGRATIONS: readonly Migration[] = [
         CREATE INDEX datasets_by_parent ON datasets(parent_id);
       `);
     },
+  },
+  {
+    version: 3,
+    name: 'training runs, their epochs, evaluations and per-sample predictions',
+    up: createRunsTables,
   },
 ];
