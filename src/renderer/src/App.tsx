@@ -5,10 +5,19 @@ import type { Transport } from './api/client';
 import { initialLibrary, libraryReducer } from './state/library';
 import { LibraryView } from './views/LibraryView';
 import { StatusBar } from './views/StatusBar';
+import { DatasetsView } from './views/datasets/DatasetsView';
+
+/** The top-level views, in tab order: add an entry here and render its view in <main> below. */
+const TABS = [
+  { id: 'library', label: 'Library' },
+  { id: 'datasets', label: 'Datasets' },
+] as const;
+type TabId = (typeof TABS)[number]['id'];
 
 export function App({ api, transport }: { api: Api; transport: Transport }) {
   const [state, dispatch] = useReducer(libraryReducer, initialLibrary);
   const [status, setStatus] = useState<AppStatus | null>(null);
+  const [tab, setTab] = useState<TabId>('library');
 
   const reload = useCallback(async () => {
     try {
@@ -33,9 +42,17 @@ export function App({ api, transport }: { api: Api; transport: Transport }) {
       <header className="titlebar">
         <h1>CIDer Studio</h1>
         <span className="subtitle">robust multimodal emotion recognition</span>
+        <nav className="tabs" role="tablist" aria-label="Views">
+          {TABS.map((t) => (
+            <button key={t.id} role="tab" aria-selected={tab === t.id} onClick={() => setTab(t.id)}>
+              {t.label}
+            </button>
+          ))}
+        </nav>
       </header>
       <main>
-        <LibraryView api={api} state={state} dispatch={dispatch} />
+        {tab === 'library' ? <LibraryView api={api} state={state} dispatch={dispatch} /> : null}
+        {tab === 'datasets' ? <DatasetsView api={api} transport={transport} /> : null}
       </main>
       <StatusBar status={status} transport={transport.kind} />
     </div>
