@@ -11,6 +11,8 @@ import { JOB_STATUSES } from './types';
 
 import { id, method, none, type MethodSpec } from './contract/method';
 import { datasetsContract } from './contract/datasets';
+import { clipsContract } from './contract/clips';
+import { trainingContract } from './contract/training';
 
 export type { MethodSpec } from './contract/method';
 
@@ -42,6 +44,8 @@ export const contract = {
     ),
   },
   datasets: datasetsContract,
+  clips: clipsContract,
+  runs: trainingContract,
 } as const;
 
 export type Contract = typeof contract;

@@ -16,6 +16,8 @@ import { JobStore } from '../store/jobs';
 import { ProjectStore, SettingsStore } from '../store/projects';
 import { createDispatcher, type Dispatch } from './dispatch';
 import { datasetsService } from './datasets';
+import { clipsService } from './clips';
+import { trainingService } from './training';
 import { EventHub } from './events';
 import { databaseFile } from './paths';
 
@@ -112,6 +114,8 @@ export function createApp(opts: AppOptions): AppServices {
 
   const ctx: ServiceContext = { db, dataDir: opts.dataDir, mode: opts.mode, projects, jobs, settings, runner, events };
   const datasets = datasetsService(ctx);
+  const clips = clipsService(ctx);
+  const training = trainingService(ctx);
   // Each service's handlers come from its own factory (src/main/services/<service>.ts) given ctx.
   const handlers: Handlers<void> = {
     app: { status },
@@ -145,6 +149,8 @@ export function createApp(opts: AppOptions): AppServices {
       },
     },
     datasets: datasets.handlers,
+    clips: clips.handlers,
+    runs: training.handlers,
   };
 
   const dispatch = createDispatcher(handlers, undefined, (method, e) => opts.log?.(`${method} failed: ${(e as Error)?.stack ?? String(e)}`));

@@ -42,6 +42,8 @@ export interface EvaluateRunOptions {
   onProgress?: (done: number, total: number, message: string) => void;
   /** each protocol's outcome as soon as it is done (stored by the caller) */
   onOutcome?: (o: ProtocolOutcome) => void | Promise<void>;
+  /** once the model and the text source are loaded */
+  onStart?: (info: { engine: string; textNote: string }) => void;
 }
 
 export interface EvaluateRunResult {
@@ -72,6 +74,7 @@ export async function evaluateRun(o: EvaluateRunOptions): Promise<EvaluateRunRes
     const dict = tf.tensor2d(ckpt.confounders.dictionary, [task, ckpt.confounders.dictionary.length / task]);
     const conf = evalConfounders(dict);
     owned.push(dict, conf.dictionary, conf.prior);
+    o.onStart?.({ engine, textNote: text.note });
     const truth = { classes: test.labels };
     const batchSize = trainOpts.evalBatchSize;
     const m = model;

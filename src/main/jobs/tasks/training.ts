@@ -1,0 +1,154 @@
+/**
+ * The 'train' and 'evaluate' jobs. Each worker opens its own connection to <dataDir>/cider.sqlite
+ * (WAL: main keeps reading while the worker writes) and records through the RunStore as it goes:
+ * every finished epoch, every evaluated protocol. A cancel is checked between batches; the
+ * cancelled epoch is discarded, finished epochs and the resume checkpoint stay, and the run is
+ * marked 'stopped' (resumable).
+ */
+import path from 'node:path';
+import fs from 'node:fs';
+import { AppError } from '../../../shared/errors';
+import type { EvaluationOptions } from '../../../shared/contract/training';
+import { openDatabase } from '../../store/db';
+import { RunStore } from '../../store/runs';
+import { runTraining, BEST_CHECKPOINT, LAST_CHECKPOINT, type TrainRunResult } from '../../ml/runs/train';
+import { evaluateRun } from '../../ml/runs/evaluate';
+import type { TaskContext } from '../protocol';
+
+export function textCacheDir(dataDir: string): string {
+  return path.join(dataDir, 'cache', 'text-features');
+}
+
+function openRuns(dataDir: string) {
+  const db = openDatabase(path.join(dataDir, 'cider.sqlite'));
+  return { db, runs: new RunStore(db) };
+}
+
+const cancelled = (e: unknown, ctx: TaskContext) => ctx.signal.aborted || (e as { name?: string }).name === 'AbortError' || (e as { code?: string }).code === 'CANCELLED';
+
+export async function trainTask(params: Record<string, unknown>, ctx: TaskContext): Promise<TrainRunResult & { runId: number }> {
+  const runId = Number(params.runId);
+  const { db, runs } = openRuns(ctx.dataDir);
+  try {
+    const run = runs.get(runId);
+    const opt = run.options;
+    let lastValidation: Record<string, number> | null = null;
+    let startEpoch = 1;
+    try {
+      const result = await runTraining({
+        datasetDir: run.datasetFolder,
+        runDir: run.folder,
+        options: opt,
+        cacheDir: textCacheDir(ctx.dataDir),
+        resume: params.resume === true,
+        signal: ctx.signal,
+        log: (level, message) => ctx.log(level, message),
+        onStart: (s) => {
+          startEpoch = s.startEpoch;
+          runs.markRunning(runId, s.engine);
+          ctx.log('info', `engine ${s.engine}; ${s.parameters} trainable parameters; ${s.batches} batches per epoch; confounders from ${s.confounders}`);
+          ctx.log('info', s.textNote);
+        },
+        onBatch: (p) => {
+          const fraction = (p.epoch - 1 + p.batch / p.batches) / opt.maxEpochs;
+          ctx.progress(fraction, `epoch ${p.epoch}/${opt.maxEpochs} batch ${p.batch}/${p.batches} loss ${p.losses.total.toFixed(4)}`, {
+            runId,
+            epoch: p.epoch,
+            batch: p.batch,
+            batches: p.batches,
+            losses: p.losses,
+            validation: lastValidation,
+          });
+        },
+        onEpoch: (e) => {
+          runs.recordEpoch(runId, e);
+          runs.setCheckpoints(runId, e.improved ? path.join(run.folder, BEST_CHECKPOINT) : null, path.join(run.folder, LAST_CHECKPOINT));
+          lastValidation = e.validation;
+          const metric = run.selectionMetric;
+          ctx.progress(e.epoch / opt.maxEpochs, `epoch ${e.epoch}: validation ${metric} ${e.selectionValue?.toFixed(4) ?? 'n/a'}${e.improved ? ' (best)' : ''}`, {
+            runId,
+            epoch: e.epoch,
+            losses: e.losses,
+            validation: e.validation,
+            bestEpoch: e.bestEpoch,
+            bestMetric: e.bestMetric,
+          });
+          ctx.log('info', `epoch ${e.epoch}: loss ${e.losses.total.toFixed(4)} (complete ${e.losses.taskFull.toFixed(4)}), validation ${metric} ${e.selectionValue?.toFixed(4) ?? 'n/a'}${e.improved ? ' best' : ''} in ${(e.durationMs / 1000).toFixed(1)} s`);
+        },
+      });
+      runs.setCheckpoints(runId, result.bestCheckpoint, result.lastCheckpoint);
+      runs.finish(runId, 'completed');
+      ctx.log('info', `finished after epoch ${result.epochs} (${result.stopped}); best ${result.selectionMetric} ${result.bestMetric} at epoch ${result.bestEpoch}${startEpoch > 1 ? `; resumed at epoch ${startEpoch}` : ''}`);
+      return { runId, ...result };
+    } catch (e) {
+      if (cancelled(e, ctx)) {
+        runs.finish(runId, 'stopped', { code: 'CANCELLED', message: 'stopped by the user; resume continues from the last finished epoch' });
+        throw new AppError('CANCELLED', 'cancelled by the user');
+      }
+      const info = e instanceof AppError ? e.toInfo() : { code: 'INTERNAL', message: (e as Error).message };
+      runs.finish(runId, 'failed', { code: info.code, message: info.message });
+      throw e;
+    }
+  } finally {
+    db.close();
+  }
+}
+
+export interface EvaluateJobResult {
+  runId: number;
+  engine: string;
+  textNote: string;
+  evaluationIds: number[];
+  skipped: { protocol: string; reason: string }[];
+}
+
+export async function evaluateTask(params: Record<string, unknown>, ctx: TaskContext): Promise<EvaluateJobResult> {
+  const runId = Number(params.runId);
+  const options = params.options as EvaluationOptions;
+  const { db, runs } = openRuns(ctx.dataDir);
+  try {
+    const run = runs.get(runId);
+    const file = path.join(run.folder, options.checkpoint === 'best' ? BEST_CHECKPOINT : LAST_CHECKPOINT);
+    if (!fs.existsSync(file)) throw new AppError('CONFLICT', `run ${runId} has no ${options.checkpoint} checkpoint yet (${file}); train at least one epoch`);
+    const evaluationIds: number[] = [];
+    const skipped: EvaluateJobResult['skipped'] = [];
+    let engine = '';
+    let textNote = '';
+    const result = await evaluateRun({
+      checkpointFile: file,
+      datasetDir: run.datasetFolder,
+      options,
+      cacheDir: textCacheDir(ctx.dataDir),
+      signal: ctx.signal,
+      onProgress: (done, total, message) => ctx.progress(done / total, message, { runId, done, total }),
+      onOutcome: (o) => {
+        if (o.skipped) {
+          skipped.push({ protocol: o.protocol, reason: o.skipped });
+          ctx.log('warn', `${o.protocol} skipped: ${o.skipped}`);
+          return;
+        }
+        const rec = runs.addEvaluation({
+          runId,
+          jobId: ctx.jobId,
+          protocol: o.protocol,
+          seed: options.seed,
+          checkpoint: options.checkpoint,
+          points: o.points,
+          auilc: o.auilc,
+          engine,
+          textNote,
+          predictions: o.predictions,
+        });
+        evaluationIds.push(rec.id);
+      },
+      onStart: (s) => {
+        engine = s.engine;
+        textNote = s.textNote;
+        ctx.log('info', `engine ${s.engine}; ${s.textNote}`);
+      },
+    });
+    return { runId, engine: result.engine, textNote: result.textNote, evaluationIds, skipped };
+  } finally {
+    db.close();
+  }
+}
