@@ -134,6 +134,40 @@ function rowsOf(w: W, from: number, to: number): W {
   return { shape: w.shape.length > 1 ? [to - from, cols] : [to - from], data: w.data.slice(from * cols, to * cols) };
 }
 
+/** PyTorch GRU weights, gate rows [r; z; n]. */
+export interface GruArrays {
+  weightIh: Float32Array; // (3H, I)
+  weightHh: Float32Array; // (3H, H)
+  biasIh: Float32Array; // (3H)
+  biasHh: Float32Array; // (3H)
+}
+
+/**
+ * A single-layer PyTorch GRU over batch-major x (N, T, I) as one ONNX GRU node: gate rows
+ * reordered r,z,n -> z,r,n, linear_before_reset = 1 (the reset gate multiplies W_hn h + b_hn),
+ * no initial_h (zeros of whatever batch size arrives). Returns time-major (T, N, H).
+ */
+export function addGru(g: GraphBuilder, x: string, w: GruArrays, hidden: number, hint: string): string {
+  const reorder = (t: Float32Array): Float32Array => {
+    const n = t.length / 3;
+    const out = new Float32Array(t.length);
+    out.set(t.subarray(n, 2 * n), 0);
+    out.set(t.subarray(0, n), n);
+    out.set(t.subarray(2 * n), 2 * n);
+    return out;
+  };
+  const inF = w.weightIh.length / (3 * hidden);
+  const Wt = g.tensor(`${hint}_gru_W`, reorder(w.weightIh), [1, 3 * hidden, inF]);
+  const Rt = g.tensor(`${hint}_gru_R`, reorder(w.weightHh), [1, 3 * hidden, hidden]);
+  const bias = new Float32Array(6 * hidden);
+  bias.set(reorder(w.biasIh), 0);
+  bias.set(reorder(w.biasHh), 3 * hidden);
+  const Bt = g.tensor(`${hint}_gru_B`, bias, [1, 6 * hidden]);
+  const xt = g.op('Transpose', [x], { perm: [1, 0, 2] }); // (T, N, I)
+  const y = g.op('GRU', [xt, Wt, Rt, Bt], { hidden_size: hidden, linear_before_reset: 1 }, `${hint}_gru`); // (T, 1, N, H)
+  return g.op('Squeeze', [y, g.i64([1])]); // (T, N, H)
+}
+
 /** Build the CIDer graph and serialise it. */
 export function exportCiderOnnx(cfg: CiderConfig, weights: WeightSource, opts: ExportOptions = {}): CiderOnnxExport {
   const w = readWeights(cfg, weights, opts.prefix ?? '');
@@ -232,26 +266,8 @@ export function exportCiderOnnx(cfg: CiderConfig, weights: WeightSource, opts: E
   }
 
   // ---- 4. GRUs (time-major, ONNX gate order z, r, n)
-  const gru = (x: string, m: string): string => {
-    const reorder = (t: W): Float32Array => {
-      // PyTorch rows [r; z; n] -> ONNX [z; r; n]
-      const n = t.data.length / 3;
-      const out = new Float32Array(t.data.length);
-      out.set(t.data.subarray(n, 2 * n), 0);
-      out.set(t.data.subarray(0, n), n);
-      out.set(t.data.subarray(2 * n), 2 * n);
-      return out;
-    };
-    const Wt = g.tensor(`${m}_gru_W`, reorder(p(`${m}.weight_ih_l0`)), [1, 3 * d, d]);
-    const Rt = g.tensor(`${m}_gru_R`, reorder(p(`${m}.weight_hh_l0`)), [1, 3 * d, d]);
-    const bias = new Float32Array(6 * d);
-    bias.set(reorder(p(`${m}.bias_ih_l0`)), 0);
-    bias.set(reorder(p(`${m}.bias_hh_l0`)), 3 * d);
-    const Bt = g.tensor(`${m}_gru_B`, bias, [1, 6 * d]);
-    const xt = g.op('Transpose', [x], { perm: [1, 0, 2] }); // (L, N, d)
-    const y = g.op('GRU', [xt, Wt, Rt, Bt], { hidden_size: d, linear_before_reset: 1 }, `${m}_gru`); // (L, 1, N, d)
-    return g.op('Squeeze', [y, g.i64([1])]); // (L, N, d)
-  };
+  const gru = (x: string, m: string): string =>
+    addGru(g, x, { weightIh: p(`${m}.weight_ih_l0`).data, weightHh: p(`${m}.weight_hh_l0`).data, biasIh: p(`${m}.bias_ih_l0`).data, biasHh: p(`${m}.bias_hh_l0`).data }, d, m);
   const twice = (x: string, axis: number): string => g.op('Concat', [x, x], { axis });
   const gText = gru(projText, 't');
   const gAudio = cfg.aligned ? twice(gru(seqAudio, 'a'), 1) : gru(seqAudio, 'a');
