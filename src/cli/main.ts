@@ -12,6 +12,7 @@ import { resolveDataDir } from '../main/services/paths';
 import { DEFAULT_PORT, startWebServer } from '../main/server/web';
 import { flagNumber, flagString, parseArgs, UsageError, type ParsedArgs } from './args';
 import { DATASET_COMMANDS, DATASETS_HELP } from './commands/datasets';
+import { TRAINING_COMMANDS, TRAINING_HELP } from './commands/training';
 
 const HELP = `cider: CIDer Studio on the command line
 
@@ -26,7 +27,7 @@ commands:
   jobs cancel ID              cancel a queued or running job
   selftest [--size N] [--iterations N]
                               measure the backend's matmul throughput (runs as a job)
-${DATASETS_HELP}  web [--port N] [--host H]   serve the app and its API on http://127.0.0.1 (default port ${DEFAULT_PORT})
+${DATASETS_HELP}${TRAINING_HELP}  web [--port N] [--host H]   serve the app and its API on http://127.0.0.1 (default port ${DEFAULT_PORT})
 
 options for every command:
   --data-dir DIR              the data folder (default: $CIDER_DATA_DIR, else the per-user app folder)
@@ -94,6 +95,7 @@ const COMMANDS: Record<string, Command> = {
     return done.status === 'succeeded' ? 0 : 1;
   },
   ...DATASET_COMMANDS,
+  ...TRAINING_COMMANDS,
 };
 
 export type { CliIo } from './io';

@@ -1,0 +1,190 @@
+/** `cider train`, `cider runs`, `cider eval`: training runs and their evaluation from the command line. */
+import type { Dataset } from '../../shared/contract/datasets';
+import type { EvaluationRecord, RunEpoch, RunRecord, TextSourceSpec, TrainingOptionsInput } from '../../shared/contract/training';
+import { EVAL_PROTOCOLS } from '../../shared/contract/training';
+import type { JobRecord } from '../../shared/types';
+import { parseRates } from '../../main/ml/eval/sweep';
+import type { AppServices } from '../../main/services/app';
+import { flagNumber, flagString, UsageError, type ParsedArgs } from '../args';
+import { call, follow, jobLine, print, type CliIo, type Command } from '../io';
+
+export const TRAINING_HELP = `  train --dataset DATASET [--task 3|7] [--epochs N] [--batch-size B] [--seed S] [--patience P]
+        [--text features|frozen:PATH|finetune:PATH] [--lr X] [--micro-batch N] [--d N] [--layers N] [--heads N]
+        [--validation complete|rmfm:RATE] [--positional temporal|reference] [--no-accumulate] [--name NAME]
+                              train CIDer on a dataset (a job; Ctrl-C stops it, "runs resume" continues)
+  runs [list]                 list training runs
+  runs show RUN               a run's epochs (losses, validation metrics) and evaluations
+  runs stop RUN | runs resume RUN [--epochs N]
+  eval RUN [--protocol RMFM[,RMM,...]] [--rates 0:1:0.1] [--modality-rates T,A,V] [--seed S] [--checkpoint best|last]
+                              evaluate on the test split: complete, RMFM, RMFM_same, SMM, RMM, TMFM, STMFM, MACI
+`;
+
+const fmt = (x: number | null | undefined, digits = 4) => (x === null || x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(digits));
+
+export function runLine(r: RunRecord): string {
+  const text = r.options.text.kind === 'features' ? 'features' : `${r.options.text.kind}`;
+  return `${String(r.id).padStart(5)}  ${r.name.padEnd(28)} ${r.status.padEnd(11)} ${String(r.options.task)}-class  text ${text.padEnd(8)} epochs ${String(r.epochsDone).padStart(3)}/${r.options.maxEpochs}  best ${r.selectionMetric} ${fmt(r.bestMetric)}${r.bestEpoch ? ` @${r.bestEpoch}` : ''}  ${r.engine ?? ''}`;
+}
+
+function parseText(spec: string): TextSourceSpec {
+  if (spec === 'features') return { kind: 'features' };
+  const m = /^(frozen|finetune):(.+)$/.exec(spec);
+  if (!m) throw new UsageError(`--text must be features, frozen:PATH or finetune:PATH, got "${spec}"`);
+  return { kind: m[1] as 'frozen' | 'finetune', modelDir: m[2] };
+}
+
+async function resolveDataset(app: AppServices, ref: string): Promise<Dataset> {
+  const list = await call<Dataset[]>(app, 'datasets.list', {});
+  const byName = list.find((d) => d.name.toLowerCase() === ref.toLowerCase());
+  if (byName) return byName;
+  if (/^\d+$/.test(ref)) return call<Dataset>(app, 'datasets.get', { id: Number(ref) });
+  throw new UsageError(`no dataset named "${ref}" (see "cider datasets")`);
+}
+
+function runId(args: ParsedArgs, at: number, what: string): number {
+  const id = Number(args.positionals[at]);
+  if (!Number.isInteger(id) || id <= 0) throw new UsageError(`${what} needs a RUN id`);
+  return id;
+}
+
+function epochLines(epochs: RunEpoch[], metric: string): string[] {
+  if (!epochs.length) return ['  no finished epoch'];
+  const names = Object.keys(epochs[0].validation);
+  return [
+    `  epoch  ${'loss'.padStart(8)} ${'complete'.padStart(8)} ${'missing'.padStart(8)} ${'joint'.padStart(7)} ${'attn'.padStart(7)} ${'recon'.padStart(7)}  ${names.map((n) => n.padStart(10)).join(' ')}    s`,
+    ...epochs.map((e) => {
+      const l = e.losses;
+      const recon = l.reconText + l.reconAudio + l.reconVision;
+      return `  ${String(e.epoch).padStart(5)}  ${fmt(l.total).padStart(8)} ${fmt(l.taskFull).padStart(8)} ${fmt(l.taskMissing).padStart(8)} ${fmt(l.joint).padStart(7)} ${fmt(l.attention).padStart(7)} ${fmt(recon).padStart(7)}  ${names
+        .map((n) => fmt(e.validation[n]).padStart(10))
+        .join(' ')} ${(e.durationMs / 1000).toFixed(1).padStart(5)}${e.improved ? `  best ${metric}` : ''}`;
+    }),
+  ];
+}
+
+export function evaluationLines(e: EvaluationRecord): string[] {
+  const names = Object.keys(e.points[0]?.metrics ?? {});
+  const out = [`evaluation ${e.id}: ${e.protocol} on the ${e.split} split (${e.checkpoint} checkpoint, mask seed ${e.seed}), engine ${e.engine}`, `  text: ${e.textNote}`];
+  out.push(`  ${'rate'.padEnd(8)} ${names.map((n) => n.padStart(10)).join(' ')}${e.protocol === 'MACI' ? '   tau' : ''}`);
+  for (const p of e.points) {
+    const rate = p.rate === null ? 'complete' : String(p.rate);
+    out.push(`  ${rate.padEnd(8)} ${names.map((n) => fmt(p.metrics[n]).padStart(10)).join(' ')}${p.maci ? `  ${p.maci.selectedTau.toFixed(1).padStart(4)}` : ''}`);
+  }
+  if (e.auilc) out.push(`  ${'AUILC'.padEnd(8)} ${names.map((n) => fmt(e.auilc![n]).padStart(10)).join(' ')}`);
+  if (e.protocol === 'MACI') {
+    out.push('  tau chosen on the validation split; beside it the ' + (e.points[0]?.maci?.referenceProtocol.label ?? 'reference protocol') + ':');
+    for (const p of e.points) out.push(`  ${String(p.rate).padEnd(8)} ${names.map((n) => fmt(p.maci?.referenceProtocol.values[n]?.value).padStart(10)).join(' ')}`);
+  }
+  return out;
+}
+
+async function followTraining(app: AppServices, args: ParsedArgs, io: CliIo, started: { run: RunRecord; job: JobRecord }): Promise<number> {
+  io.err(`run ${started.run.id}: ${started.run.name} (job ${started.job.id}); Ctrl-C stops it, "cider runs resume ${started.run.id}" continues`);
+  const done = await follow(app, started.job, io);
+  const run = await call<RunRecord>(app, 'runs.get', { id: started.run.id });
+  const epochs = await call<RunEpoch[]>(app, 'runs.epochs', { id: run.id });
+  print(io, args, { run, epochs, job: done }, () => [runLine(run), ...epochLines(epochs, run.selectionMetric), ...(done.status === 'succeeded' ? [] : [jobLine(done)])]);
+  return done.status === 'succeeded' ? 0 : 1;
+}
+
+export const TRAINING_COMMANDS: Record<string, Command> = {
+  async train(app, args, io) {
+    const ref = flagString(args, 'dataset');
+    if (!ref) throw new UsageError('train needs --dataset DATASET (id or name)');
+    const dataset = await resolveDataset(app, ref);
+    const task = flagNumber(args, 'task');
+    if (task !== undefined && task !== 3 && task !== 7) throw new UsageError('--task must be 3 or 7');
+    const validation = flagString(args, 'validation');
+    let validationOpt: TrainingOptionsInput['validation'];
+    if (validation !== undefined) {
+      const m = /^rmfm:([\d.]+)$/i.exec(validation);
+      if (validation === 'complete') validationOpt = { view: 'complete' };
+      else if (m) validationOpt = { view: 'RMFM', rate: Number(m[1]) };
+      else throw new UsageError('--validation must be complete or rmfm:RATE');
+    }
+    const text = flagString(args, 'text');
+    const positional = flagString(args, 'positional');
+    const options: TrainingOptionsInput = {
+      task: task as 3 | 7 | undefined,
+      maxEpochs: flagNumber(args, 'epochs'),
+      batchSize: flagNumber(args, 'batch-size'),
+      seed: flagNumber(args, 'seed'),
+      patience: flagNumber(args, 'patience'),
+      learningRate: flagNumber(args, 'lr'),
+      microBatchSize: flagNumber(args, 'micro-batch'),
+      ...(text ? { text: parseText(text) } : {}),
+      ...(validationOpt ? { validation: validationOpt } : {}),
+      ...(args.flags.has('no-accumulate') ? { accumulateFullViewGrad: false } : {}),
+      model: { d: flagNumber(args, 'd'), layers: flagNumber(args, 'layers'), heads: flagNumber(args, 'heads'), positional: positional as 'temporal' | 'reference' | undefined },
+    };
+    const started = await call<{ run: RunRecord; job: JobRecord }>(app, 'runs.start', { datasetId: dataset.id, projectId: flagNumber(args, 'project'), name: flagString(args, 'name'), options });
+    if (started.run.options.text.kind === 'features') io.err(`note: ${FEATURES_NOTE}`);
+    return followTraining(app, args, io, started);
+  },
+  async runs(app, args, io) {
+    const sub = args.positionals[1] ?? 'list';
+    if (sub === 'list') {
+      const list = await call<RunRecord[]>(app, 'runs.list', {});
+      print(io, args, list, () => (list.length ? list.map(runLine) : ['no runs (start one with "cider train --dataset DATASET")']));
+      return 0;
+    }
+    const id = runId(args, 2, `runs ${sub}`);
+    if (sub === 'show') {
+      const run = await call<RunRecord>(app, 'runs.get', { id });
+      const epochs = await call<RunEpoch[]>(app, 'runs.epochs', { id });
+      const evals = await call<EvaluationRecord[]>(app, 'runs.evaluations', { id });
+      print(io, args, { run, epochs, evaluations: evals }, () => [runLine(run), `  dataset ${run.datasetFolder}`, `  folder ${run.folder}`, ...epochLines(epochs, run.selectionMetric), ...evals.flatMap(evaluationLines)]);
+      return 0;
+    }
+    if (sub === 'stop') {
+      const run = await call<RunRecord>(app, 'runs.stop', { id });
+      print(io, args, run, () => [runLine(run)]);
+      return 0;
+    }
+    if (sub === 'resume') {
+      const started = await call<{ run: RunRecord; job: JobRecord }>(app, 'runs.resume', { id, maxEpochs: flagNumber(args, 'epochs') });
+      return followTraining(app, args, io, started);
+    }
+    throw new UsageError(`unknown subcommand "runs ${sub}"`);
+  },
+  async eval(app, args, io) {
+    const id = runId(args, 1, 'eval');
+    const protocols = (flagString(args, 'protocol') ?? 'complete').split(',').map((s) => s.trim());
+    for (const p of protocols) if (!(EVAL_PROTOCOLS as readonly string[]).includes(p)) throw new UsageError(`unknown protocol "${p}"; one of ${EVAL_PROTOCOLS.join(', ')}`);
+    const ratesSpec = flagString(args, 'rates');
+    let rates: number[] | undefined;
+    try {
+      rates = ratesSpec ? parseRates(ratesSpec) : undefined;
+    } catch (e) {
+      throw new UsageError(`--rates: ${(e as Error).message}`);
+    }
+    const mr = flagString(args, 'modality-rates');
+    const modalityRates = mr
+      ? (() => {
+          const [text, audio, vision] = mr.split(',').map(Number);
+          if (![text, audio, vision].every((x) => x >= 0 && x <= 1)) throw new UsageError('--modality-rates takes three rates T,A,V in [0, 1]');
+          return { text, audio, vision };
+        })()
+      : undefined;
+    const job = await call<JobRecord>(app, 'runs.evaluate', {
+      id,
+      options: { protocols, rates, modalityRates, seed: flagNumber(args, 'seed'), checkpoint: flagString(args, 'checkpoint') },
+    });
+    const done = await follow(app, job, io);
+    if (done.status !== 'succeeded') {
+      print(io, args, done, () => [jobLine(done)]);
+      return 1;
+    }
+    const result = done.result as { evaluationIds: number[]; skipped: { protocol: string; reason: string }[]; engine: string };
+    const all = await call<EvaluationRecord[]>(app, 'runs.evaluations', { id });
+    const evals = all.filter((e) => result.evaluationIds.includes(e.id));
+    print(io, args, { evaluations: evals, skipped: result.skipped, engine: result.engine }, () => [
+      ...evals.flatMap(evaluationLines),
+      ...result.skipped.map((s) => `${s.protocol} skipped: ${s.reason}`),
+    ]);
+    return 0;
+  },
+};
+
+const FEATURES_NOTE =
+  "text comes from the dataset's precomputed BERT features. Without a BERT model a dropped token's features cannot be recomputed from [UNK]: missing views ZERO them (not the paper's protocol) and MACI is unavailable. Use --text frozen:PATH (a bert-base-uncased folder) for the reference behaviour.";
