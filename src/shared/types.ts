@@ -65,4 +65,5 @@ export type AppEvent =
   | { type: 'job.updated'; job: JobRecord }
   | { type: 'job.log'; entry: JobLogEntry }
   | { type: 'projects.changed' }
-  | { type: 'datasets.changed' };
+  | { type: 'datasets.changed' }
+  | { type: 'clips.changed'; projectId: number };

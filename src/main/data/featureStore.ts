@@ -51,7 +51,7 @@ export interface DatasetManifest {
   version: 1;
   name: string;
   createdAt: string;
-  source: { kind: 'mmsa-pickle' | 'joblib' | 'csd' | 'ood-split'; files: string[]; bytes: number };
+  source: { kind: 'mmsa-pickle' | 'joblib' | 'csd' | 'ood-split' | 'clips'; files: string[]; bytes: number };
   aligned: boolean;
   dims: { L: number | null; Ta: number; da: number; Tv: number; dv: number; dl: number | null };
   splits: Record<SplitName, SplitManifest>;

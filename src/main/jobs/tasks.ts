@@ -8,6 +8,7 @@ export const TASKS: Record<string, () => Promise<Task>> = {
   'backend.selftest': async () => (await import('./tasks/selftest')).selfTestTask,
   'dataset.import': async () => (await import('./tasks/datasets')).datasetImportTask,
   'dataset.splitOod': async () => (await import('./tasks/datasets')).datasetSplitOodTask,
+  'clips.extract': async () => (await import('./tasks/clipsExtract')).clipsExtractTask,
   train: async () => (await import('./tasks/training')).trainTask,
   evaluate: async () => (await import('./tasks/training')).evaluateTask,
 };

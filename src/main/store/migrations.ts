@@ -4,6 +4,7 @@
  */
 import type Database from 'better-sqlite3';
 import { createRunsTables } from './runsSchema';
+import { allowClipsDatasetFormat, createClipsTables } from './clipsSchema';
 
 export interface Migration {
   version: number;
@@ -87,5 +88,13 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 3,
     name: 'training runs, their epochs, evaluations and per-sample predictions',
     up: createRunsTables,
+  },
+  {
+    version: 4,
+    name: "clips: videos, transcripts, annotators, annotations, feature records; datasets may have format 'clips'",
+    up(db) {
+      createClipsTables(db);
+      allowClipsDatasetFormat(db);
+    },
   },
 ];

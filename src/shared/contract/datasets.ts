@@ -11,7 +11,7 @@ import { id, method, none } from './method';
 export const DATASET_SPLITS = ['train', 'valid', 'test'] as const;
 export type DatasetSplit = (typeof DATASET_SPLITS)[number];
 export type DatasetKind = 'iid' | 'ood';
-export type DatasetFormat = 'mmsa-pickle' | 'joblib' | 'csd' | 'ood-split';
+export type DatasetFormat = 'mmsa-pickle' | 'joblib' | 'csd' | 'ood-split' | 'clips';
 
 /** class names of the two tasks (spec section 1) */
 export const CLASS_NAMES = {
