@@ -168,3 +168,15 @@ test('dataset export: user splits, reproducible from the seed, readable by the f
   assert.ok(existsSync(join(aligned.folder, 'manifest.json')));
   assert.ok(JSON.parse(readFileSync(join(aligned.folder, 'manifest.json'), 'utf8')).aligned);
 });
+
+test('the CLI lists clips with their missing modalities and prints the agreement', async () => {
+  const { runCli } = await import('../../src/cli/main');
+  const out: string[] = [];
+  const io = { out: (l: string) => out.push(l), err: () => {} };
+  assert.equal(await runCli(['clips', 'list', '--project', String(projectId), '--data-dir', dir], io), 0);
+  assert.ok(out.some((l) => /c-silent\.mp4 .*no audio \(the file has no audio track\)/.test(l)), out.join('\n'));
+  assert.ok(out.some((l) => /b-noface\.webm .*no vision \(no face found in any frame\)/.test(l)), out.join('\n'));
+  out.length = 0;
+  assert.equal(await runCli(['clips', 'agreement', '--project', String(projectId), '--data-dir', dir], io), 0);
+  assert.match(out.join('\n'), /Cohen's kappa 3-class/);
+});

@@ -117,6 +117,55 @@ function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
+/**
+ * A clip's video for the <video> element: GET /api/media/clips/<id>, behind the same token as
+ * everything else, with HTTP Range support (206 partial content) so the browser can seek.
+ */
+async function serveClipMedia(app: AppServices, id: number, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const env = await app.dispatch('clips.get', { id });
+  if (!env.ok) {
+    sendJson(res, STATUS_FOR[env.error.code], env);
+    return;
+  }
+  const file = (env.value as { sourcePath: string }).sourcePath;
+  let size: number;
+  try {
+    size = statSync(file).size;
+  } catch {
+    sendJson(res, 404, { ok: false, error: { code: 'NOT_FOUND', message: `${file}: the clip's video file is gone` } });
+    return;
+  }
+  const type = CLIP_MIME[extname(file).toLowerCase()] ?? 'application/octet-stream';
+  const range = /^bytes=(\d*)-(\d*)$/.exec(req.headers.range ?? '');
+  let start = 0;
+  let end = size - 1;
+  if (req.headers.range) {
+    if (!range || (range[1] === '' && range[2] === '')) {
+      res.writeHead(416, { 'content-range': `bytes */${size}` }).end();
+      return;
+    }
+    if (range[1] === '') start = Math.max(0, size - Number(range[2]));
+    else {
+      start = Number(range[1]);
+      if (range[2] !== '') end = Math.min(size - 1, Number(range[2]));
+    }
+    if (start >= size || start > end) {
+      res.writeHead(416, { 'content-range': `bytes */${size}` }).end();
+      return;
+    }
+  }
+  const headers: Record<string, string | number> = { 'content-type': type, 'accept-ranges': 'bytes', 'content-length': end - start + 1, 'cache-control': 'no-store' };
+  if (req.headers.range) headers['content-range'] = `bytes ${start}-${end}/${size}`;
+  res.writeHead(req.headers.range ? 206 : 200, headers);
+  if (req.method === 'HEAD') {
+    res.end();
+    return;
+  }
+  createReadStream(file, { start, end }).pipe(res);
+}
+
+const CLIP_MIME: Record<string, string> = { '.mp4': 'video/mp4', '.webm': 'video/webm', '.mov': 'video/quicktime', '.mkv': 'video/x-matroska' };
+
 export async function startWebServer(opts: WebServerOptions): Promise<WebServer> {
   const host = opts.host ?? '127.0.0.1';
   const token = opts.token ?? randomBytes(24).toString('base64url');
@@ -212,6 +261,11 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
         }
         const envelope = await app.dispatch(url.pathname.slice('/api/call/'.length), args);
         sendJson(res, envelope.ok ? 200 : STATUS_FOR[envelope.error.code], envelope);
+        return;
+      }
+      const media = /^\/api\/media\/clips\/(\d+)$/.exec(url.pathname);
+      if (media && (req.method === 'GET' || req.method === 'HEAD')) {
+        await serveClipMedia(app, Number(media[1]), req, res);
         return;
       }
       if (url.pathname.startsWith('/api/')) {
