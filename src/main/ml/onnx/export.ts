@@ -11,7 +11,7 @@
  *   segment, key segment) blocks: one batched MatMul gives all blocks, a block-local softmax
  *   gives P_ij v_j and logsumexp_ij, and each branch is merged from its blocks with a softmax
  *   over the blocks' logsumexps (as model/attention.ts does). Which blocks form which branch is a
- *   (3, 4, 1, 3) additive constant (0 / -1e9). Equal to the reference's masked softmaxes: a key
+ *   (3, 4, 3, 1, 1) additive constant (0 / -1e9). Equal to the reference's masked softmaxes: a key
  *   with -1e9 gets weight exactly 0 in float32, and rows outside a branch are never read.
  * - branch output linears, the per-segment summarisers s_l/s_a/s_v and final_out_proj are one
  *   linear map per segment; they are folded in float64 at export into one (4d, d) matrix each.
@@ -221,8 +221,8 @@ export function exportCiderOnnx(cfg: CiderConfig, weights: WeightSource, opts: E
 
   // ---- 2. projections (kernel-1 Conv1d weights (d, dm, 1) are (d, dm) linears without bias)
   const proj = (x: string, name: string, dm: number): string => linearW(x, { shape: [d, dm], data: p(`${name}.weight`).data }, null, name);
-  const textBoth = g.op('Concat', [text, textCf], { axis: 0 }); // (2B, L, dl)
-  const projText = proj(textBoth, 'proj_l', dl); // (2B, L, d)
+  // project each text before stacking the views: concatenating (B, L, 768) inputs costs a copy
+  const projText = g.op('Concat', [proj(text, 'proj_l', dl), proj(textCf, 'proj_l', dl)], { axis: 0 }); // (2B, L, d)
   const projAudio = proj(audio, 'proj_a', da); // (B, Ta, d)
   const projVision = proj(vision, 'proj_v', dv); // (B, Tv, d)
 
@@ -296,7 +296,7 @@ export function exportCiderOnnx(cfg: CiderConfig, weights: WeightSource, opts: E
   ];
   const blockBias = new Float32Array(3 * 4 * 3);
   for (let i = 0; i < 3; i++) for (let k = 0; k < 4; k++) for (let j = 0; j < 3; j++) blockBias[(i * 4 + k) * 3 + j] = SLOT_KEYS[i][k].includes(j) ? 0 : -1e9;
-  const blockBiasT = g.tensor('mca_block_bias', blockBias, [3, 4, 1, 3]);
+  const blockBiasT = g.tensor('mca_block_bias', blockBias, [3, 4, 3, 1, 1]);
   const scaling = Math.pow(e, -0.5);
   let lastLavWeights: string | null = null;
   for (let layer = 0; layer < cfg.layers; layer++) {
@@ -306,20 +306,25 @@ export function exportCiderOnnx(cfg: CiderConfig, weights: WeightSource, opts: E
     const qkvOut = linearW(ln0, p(`${sa}.in_proj_weight`), p(`${sa}.in_proj_bias`), `${sa}.in_proj`); // (3L, 2B, 3d)
     const r6 = g.op('Reshape', [qkvOut, g.i64([3, L, -1, 3, H, e])]); // (seg, L, N, qkv, H, e)
     const [qr, kr, vr] = g.opN('Split', [r6], 3, { axis: 3 });
-    const q = g.op('Mul', [g.op('Transpose', [qr], { perm: [2, 4, 0, 3, 1, 5] }), g.f32([scaling], [])]); // (N, H, 3i, 1, L, e)
-    const kT = g.op('Transpose', [kr], { perm: [2, 4, 3, 0, 5, 1] }); // (N, H, 1, 3j, e, L)
-    const v = g.op('Transpose', [vr], { perm: [2, 4, 3, 0, 1, 5] }); // (N, H, 1, 3j, L, e)
-    const S = g.op('MatMul', [q, kT]); // (N, H, 3i, 3j, L, L): all nine blocks
-    const m = g.op('ReduceMax', [S], { axes: [-1], keepdims: 1 });
-    const ex = g.op('Exp', [g.op('Sub', [S, m])]);
-    const s = g.op('ReduceSum', [ex, g.i64([-1])], { keepdims: 1 });
-    const Y = g.op('Div', [g.op('MatMul', [ex, v]), s]); // P_ij v_j, (N, H, 3i, 3j, L, e)
-    const lse = g.op('Add', [m, g.op('Log', [s])]); // (N, H, 3i, 3j, L, 1)
-    const lseT = g.op('Transpose', [lse], { perm: [0, 1, 2, 5, 4, 3] }); // (N, H, 3i, 1, L, 3j)
-    const wts = g.op('Softmax', [g.op('Add', [lseT, blockBiasT])], { axis: -1 }); // (N, H, 3i, 4k, L, 3j)
-    const Ysh = g.op('Unsqueeze', [g.op('Transpose', [Y], { perm: [0, 1, 2, 4, 3, 5] }), g.i64([3])]); // (N, H, 3i, 1, L, 3j, e)
-    const O = g.op('ReduceSum', [g.op('Mul', [g.op('Unsqueeze', [wts, g.i64([6])]), Ysh]), g.i64([5])], { keepdims: 0 }); // (N, H, 3i, 4k, L, e)
-    const cat = g.op('Reshape', [g.op('Transpose', [O], { perm: [2, 0, 4, 3, 1, 5] }), g.i64([3, -1, L, 4 * d])]); // (3i, N, L, 4d) = [branch k | head h | e]
+    // Blocks are kept transposed (keys on the second-last axis, queries last) so that every
+    // broadcast runs along an outer axis over contiguous query rows (innermost broadcasts and
+    // softmaxes over tiny axes are slow paths in onnxruntime).
+    const qT = g.op('Mul', [g.op('Transpose', [qr], { perm: [2, 4, 0, 3, 5, 1] }), g.f32([scaling], [])]); // (N, H, 3i, 1, e, L)
+    const k = g.op('Transpose', [kr], { perm: [2, 4, 3, 0, 1, 5] }); // (N, H, 1, 3j, L, e)
+    const vT = g.op('Transpose', [vr], { perm: [2, 4, 3, 0, 5, 1] }); // (N, H, 1, 3j, e, L)
+    const St = g.op('MatMul', [k, qT]); // (N, H, 3i, 3j, Lk, Lq): all nine blocks, transposed
+    const m = g.op('ReduceMax', [St], { axes: [-2], keepdims: 1 }); // (N, H, 3i, 3j, 1, Lq)
+    const ex = g.op('Exp', [g.op('Sub', [St, m])]);
+    const s = g.op('ReduceSum', [ex, g.i64([-2])], { keepdims: 1 }); // (N, H, 3i, 3j, 1, Lq)
+    const Ut = g.op('MatMul', [vT, ex]); // unnormalised (P_ij v_j)^T * s_ij, (N, H, 3i, 3j, e, Lq)
+    const lse = g.op('Add', [m, g.op('Log', [s])]); // block logsumexp
+    // branch (i, k) weights of its blocks j: softmax over j in the branch of lse_ij
+    const lseK = g.op('Add', [g.op('Unsqueeze', [lse, g.i64([3])]), blockBiasT]); // (N, H, 3i, 4k, 3j, 1, Lq)
+    const E = g.op('Exp', [g.op('Sub', [lseK, g.op('ReduceMax', [lseK], { axes: [4], keepdims: 1 })])]);
+    const wts = g.op('Div', [E, g.op('ReduceSum', [E, g.i64([4])], { keepdims: 1 })]); // (N, H, 3i, 4k, 3j, 1, Lq)
+    const coef = g.op('Div', [wts, g.op('Unsqueeze', [s, g.i64([3])])]);
+    const O = g.op('ReduceSum', [g.op('Mul', [coef, g.op('Unsqueeze', [Ut, g.i64([3])])]), g.i64([4])], { keepdims: 0 }); // (N, H, 3i, 4k, e, Lq)
+    const cat = g.op('Reshape', [g.op('Transpose', [O], { perm: [2, 0, 5, 3, 1, 4] }), g.i64([3, -1, L, 4 * d])]); // (3i, N, L, 4d) = [branch k | head h | e]
     // fold out_proj.<branch> -> s_<seg> -> final_out_proj into one (4d, d) map per segment (float64)
     const fin = p(`${sa}.final_out_proj.weight`);
     const finB = p(`${sa}.final_out_proj.bias`);
@@ -413,12 +418,12 @@ export function exportCiderOnnx(cfg: CiderConfig, weights: WeightSource, opts: E
   // last layer, LAV branch: share of each query segment's attention that goes to each key
   // segment, averaged over heads and over the valid (text-mask) query positions. Missing view.
   {
-    const lav = g.op('Slice', [lastLavWeights!, g.i64([0]), g.i64([1]), g.i64([3])]); // (N, H, 3i, 1, L, 3j)
-    const meanH = g.op('ReduceMean', [g.op('Squeeze', [lav, g.i64([3])])], { axes: [1], keepdims: 0 }); // (N, 3i, L, 3j)
-    const [mM] = g.opN('Split', [meanH], 2, { axis: 0 }); // missing view (B, 3, L, 3)
+    const lav = g.op('Slice', [lastLavWeights!, g.i64([0]), g.i64([1]), g.i64([3])]); // (N, H, 3i, 1, 3j, 1, L)
+    const meanH = g.op('ReduceMean', [g.op('Reshape', [lav, g.i64([-1, H, 3, 3, L])])], { axes: [1], keepdims: 0 }); // (N, 3i, 3j, L)
+    const [mM] = g.opN('Split', [meanH], 2, { axis: 0 }); // missing view (B, 3, 3, L)
     const count = g.op('Max', [g.op('ReduceSum', [textMask, g.i64([1])], { keepdims: 1 }), g.f32([1], [])]); // (B, 1)
-    const wq = g.op('Reshape', [g.op('Div', [textMask, count]), g.i64([-1, 1, L, 1])]);
-    const summary = g.op('ReduceSum', [g.op('Mul', [mM, wq]), g.i64([2])], { keepdims: 0 }); // (B, 3, 3)
+    const wq = g.op('Reshape', [g.op('Div', [textMask, count]), g.i64([-1, 1, 1, L])]);
+    const summary = g.op('ReduceSum', [g.op('Mul', [mM, wq]), g.i64([3])], { keepdims: 0 }); // (B, 3, 3)
     g.output('attention_segments', summary, 'float', [B, 3, 3]);
   }
   if (wsamWeights) {
