@@ -12,17 +12,25 @@
  *
  * Shared machines: each figure is given as wall time and this process's CPU time.
  */
-import { fileURLToPath } from 'node:url';
-import { initBackend, tf } from '../src/main/ml/backends/tf.js';
-import { Rng } from '../src/main/ml/random.js';
-import { makeConfig, type CiderConfig } from '../src/main/ml/model/config.js';
-import { initParams } from '../src/main/ml/model/params.js';
-import { CiderModel, type ViewInputs } from '../src/main/ml/model/cider.js';
-import { disposeParams } from '../src/main/ml/model/weights.js';
-import { evalConfounders, inferLogProbs } from '../src/main/ml/train/step.js';
-import { missingMasks, sweepProtocol, standardRates, type MissingLayout } from '../src/main/ml/eval/index.js';
-import { exportCiderOnnx, OnnxEngine } from '../src/main/ml/onnx/index.js';
-import type { InferenceBatch, InferenceConfounders } from '../src/main/ml/inference.js';
+import { fileURLToPath } from "node:url";
+import { initBackend, tf } from "../src/main/ml/backends/tf.js";
+import { Rng } from "../src/main/ml/random.js";
+import { makeConfig, type CiderConfig } from "../src/main/ml/model/config.js";
+import { initParams } from "../src/main/ml/model/params.js";
+import { CiderModel, type ViewInputs } from "../src/main/ml/model/cider.js";
+import { disposeParams } from "../src/main/ml/model/weights.js";
+import { evalConfounders, inferLogProbs } from "../src/main/ml/train/step.js";
+import {
+  missingMasks,
+  sweepProtocol,
+  standardRates,
+  type MissingLayout,
+} from "../src/main/ml/eval/index.js";
+import { exportCiderOnnx, OnnxEngine } from "../src/main/ml/onnx/index.js";
+import type {
+  InferenceBatch,
+  InferenceConfounders,
+} from "../src/main/ml/inference.js";
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -43,7 +51,8 @@ function startTiming(): () => Timing {
   };
 }
 
-const fmt = (ms: number) => (ms >= 10000 ? `${(ms / 1000).toFixed(1)} s` : `${ms.toFixed(0)} ms`);
+const fmt = (ms: number) =>
+  ms >= 10000 ? `${(ms / 1000).toFixed(1)} s` : `${ms.toFixed(0)} ms`;
 
 function randn(rng: Rng, n: number, scale = 1): Float32Array {
   const out = new Float32Array(n);
@@ -55,8 +64,12 @@ function randn(rng: Rng, n: number, scale = 1): Float32Array {
 function randomSplit(cfg: CiderConfig, N: number, rng: Rng) {
   const { textLength: L, audioLength: Ta, visionLength: Tv } = cfg;
   const textLengths = Int32Array.from({ length: N }, () => rng.int(8, L + 1));
-  const audioLengths = Int32Array.from({ length: N }, () => rng.int(Ta / 2, Ta + 1));
-  const visionLengths = Int32Array.from({ length: N }, () => rng.int(Tv / 2, Tv + 1));
+  const audioLengths = Int32Array.from({ length: N }, () =>
+    rng.int(Ta / 2, Ta + 1),
+  );
+  const visionLengths = Int32Array.from({ length: N }, () =>
+    rng.int(Tv / 2, Tv + 1),
+  );
   const maskOf = (T: number, lens: Int32Array) => {
     const m = new Float32Array(N * T);
     lens.forEach((len, b) => m.fill(1, b * T, b * T + len));
@@ -79,7 +92,12 @@ function randomSplit(cfg: CiderConfig, N: number, rng: Rng) {
 type Split = ReturnType<typeof randomSplit>;
 
 /** The RMFM missing view at `rate` (whole split), as an InferenceBatch. */
-function rmfmView(cfg: CiderConfig, s: Split, rate: number, unk: Float32Array): InferenceBatch {
+function rmfmView(
+  cfg: CiderConfig,
+  s: Split,
+  rate: number,
+  unk: Float32Array,
+): InferenceBatch {
   const layout: MissingLayout = {
     batch: s.N,
     textSteps: cfg.textLength,
@@ -90,12 +108,19 @@ function rmfmView(cfg: CiderConfig, s: Split, rate: number, unk: Float32Array): 
     visionLengths: s.visionLengths,
     aligned: cfg.aligned,
   };
-  const keep = missingMasks(layout, sweepProtocol('RMFM', rate));
+  const keep = missingMasks(layout, sweepProtocol("RMFM", rate));
   const text = s.text.slice();
-  for (let i = 0; i < s.N * cfg.textLength; i++) if (s.textMask[i] === 1 && keep.text[i] === 0) text.set(unk, i * cfg.dl);
-  const zero = (frames: Float32Array, valid: Float32Array, k: Uint8Array, dim: number) => {
+  for (let i = 0; i < s.N * cfg.textLength; i++)
+    if (s.textMask[i] === 1 && keep.text[i] === 0) text.set(unk, i * cfg.dl);
+  const zero = (
+    frames: Float32Array,
+    valid: Float32Array,
+    k: Uint8Array,
+    dim: number,
+  ) => {
     const out = frames.slice();
-    for (let i = 0; i < k.length; i++) if (valid[i] === 1 && k[i] === 0) out.fill(0, i * dim, (i + 1) * dim);
+    for (let i = 0; i < k.length; i++)
+      if (valid[i] === 1 && k[i] === 0) out.fill(0, i * dim, (i + 1) * dim);
     return out;
   };
   return {
@@ -111,12 +136,18 @@ function rmfmView(cfg: CiderConfig, s: Split, rate: number, unk: Float32Array): 
   };
 }
 
-function rowsOf(b: InferenceBatch, start: number, size: number, cfg: CiderConfig): InferenceBatch {
-  const r = (a: Float32Array, per: number) => a.subarray(start * per, (start + size) * per);
+function rowsOf(
+  b: InferenceBatch,
+  start: number,
+  size: number,
+  cfg: CiderConfig,
+): InferenceBatch {
+  const r = (a: Float32Array, per: number) =>
+    a.subarray(start * per, (start + size) * per);
   return {
     size,
     text: r(b.text, cfg.textLength * cfg.dl),
-    textCf: r(b.textCf, cfg.textLength * cfg.dl),
+    textCf: b.textCf ? r(b.textCf, cfg.textLength * cfg.dl) : undefined,
     textMask: r(b.textMask, cfg.textLength),
     textLengths: Array.from(b.textLengths).slice(start, start + size),
     audio: r(b.audio, cfg.audioLength * cfg.da),
@@ -128,7 +159,12 @@ function rowsOf(b: InferenceBatch, start: number, size: number, cfg: CiderConfig
 }
 
 /** The TF.js inference path (train/step.ts inferLogProbs) on one InferenceBatch. */
-async function tfjsLogProbs(model: CiderModel, b: InferenceBatch, dict: tf.Tensor2D, chunk: number): Promise<void> {
+async function tfjsLogProbs(
+  model: CiderModel,
+  b: InferenceBatch,
+  dict: tf.Tensor2D,
+  chunk: number,
+): Promise<void> {
   const c = model.config;
   const B = b.size;
   const view: ViewInputs = {
@@ -140,17 +176,29 @@ async function tfjsLogProbs(model: CiderModel, b: InferenceBatch, dict: tf.Tenso
     vision: tf.tensor3d(b.vision, [B, c.visionLength, c.dv]),
     visionMask: tf.tensor2d(b.visionMask, [B, c.visionLength]),
   };
-  const cf = tf.tensor3d(b.textCf, [B, c.textLength, c.dl]);
+  const cf = tf.tensor3d(b.textCf!, [B, c.textLength, c.dl]);
   const conf = evalConfounders(dict);
   await inferLogProbs(model, view, cf, conf, chunk);
-  tf.dispose([view.text, view.textMask, view.audio, view.audioMask, view.vision, view.visionMask, cf, conf.dictionary, conf.prior]);
+  tf.dispose([
+    view.text,
+    view.textMask,
+    view.audio,
+    view.audioMask,
+    view.vision,
+    view.visionMask,
+    cf,
+    conf.dictionary,
+    conf.prior,
+  ]);
 }
 
 export interface OnnxBenchResult {
   lines: string[];
 }
 
-export async function runOnnxBench(opts: { reps?: number; tfjsBatches?: number; sweep?: boolean } = {}): Promise<OnnxBenchResult> {
+export async function runOnnxBench(
+  opts: { reps?: number; tfjsBatches?: number; sweep?: boolean } = {},
+): Promise<OnnxBenchResult> {
   const reps = opts.reps ?? 2;
   const tfjsBatches = opts.tfjsBatches ?? 1;
   const B = 128;
@@ -162,7 +210,16 @@ export async function runOnnxBench(opts: { reps?: number; tfjsBatches?: number; 
     console.log(s);
   };
   const backend = await initBackend();
-  const cfg = makeConfig({ aligned: false, classes: 3, textLength: 50, audioLength: 375, visionLength: 500, dl: 768, da: 5, dv: 20 });
+  const cfg = makeConfig({
+    aligned: false,
+    classes: 3,
+    textLength: 50,
+    audioLength: 375,
+    visionLength: 500,
+    dl: 768,
+    da: 5,
+    dv: 20,
+  });
   const rng = new Rng(2024);
   const params = initParams(cfg, 1111);
   const model = new CiderModel(cfg, params);
@@ -171,7 +228,10 @@ export async function runOnnxBench(opts: { reps?: number; tfjsBatches?: number; 
   // eval-mode confounders (spec 2.9): every entry the entries' mean, uniform prior
   const dict = tf.tensor2d(dictData, [cfg.classes, D]);
   const evalConf = evalConfounders(dict);
-  const conf: InferenceConfounders = { dictionary: evalConf.dictionary.dataSync() as Float32Array, prior: evalConf.prior.dataSync() as Float32Array };
+  const conf: InferenceConfounders = {
+    dictionary: evalConf.dictionary.dataSync() as Float32Array,
+    prior: evalConf.prior.dataSync() as Float32Array,
+  };
   tf.dispose([evalConf.dictionary, evalConf.prior]);
   const unk = randn(rng, cfg.dl, 0.5);
 
@@ -181,9 +241,15 @@ export async function runOnnxBench(opts: { reps?: number; tfjsBatches?: number; 
   t = startTiming();
   const onnx = await OnnxEngine.load(exp.bytes);
   const tLoad = t();
-  log(`ONNX vs TF.js inference, MOSI unaligned shapes (L=50, Ta=375, Tv=500, dl=768, da=5, dv=20), random weights and data`);
-  log(`  engines: onnx = ${onnx.detail}; tfjs-${backend.name} = TensorFlow.js ${tf.version.tfjs} ${backend.name}`);
-  log(`  export: ${(exp.bytes.length / 1e6).toFixed(2)} MB in ${fmt(tExport.wall)}; load + check (session, tiny batch): ${fmt(tLoad.wall)}`);
+  log(
+    `ONNX vs TF.js inference, MOSI unaligned shapes (L=50, Ta=375, Tv=500, dl=768, da=5, dv=20), random weights and data`,
+  );
+  log(
+    `  engines: onnx = ${onnx.detail}; tfjs-${backend.name} = TensorFlow.js ${tf.version.tfjs} ${backend.name}`,
+  );
+  log(
+    `  export: ${(exp.bytes.length / 1e6).toFixed(2)} MB in ${fmt(tExport.wall)}; load + check (session, tiny batch): ${fmt(tLoad.wall)}`,
+  );
 
   const split = randomSplit(cfg, N, rng);
   const full = rmfmView(cfg, split, 0.5, unk);
@@ -206,14 +272,25 @@ export async function runOnnxBench(opts: { reps?: number; tfjsBatches?: number; 
   const best = (ts: Timing[]) => ts.reduce((a, b) => (b.wall < a.wall ? b : a));
   const ob = best(onnxT);
   const tb = best(tfT);
-  const withAttn = startTiming();
+  let t2 = startTiming();
   await onnx.infer(batch, conf, { attention: true });
-  const oa = withAttn();
-  log(`  batch B=${B} (missing + counterfactual views), best of ${reps} ONNX / ${tfjsBatches} TF.js:`);
+  const oa = t2();
+  t2 = startTiming();
+  await onnx.infer({ ...batch, textCf: undefined }, conf, { attention: false });
+  const om = t2();
+  log(
+    `  batch B=${B} (missing + counterfactual views), best of ${reps} ONNX / ${tfjsBatches} TF.js:`,
+  );
   log(`    engine       wall/batch   cpu/batch   samples/s`);
-  log(`    onnx         ${fmt(ob.wall).padStart(9)}   ${fmt(ob.cpu).padStart(9)}   ${((B * 1000) / ob.wall).toFixed(1).padStart(8)}`);
-  log(`    tfjs-${backend.name.padEnd(7)} ${fmt(tb.wall).padStart(9)}   ${fmt(tb.cpu).padStart(9)}   ${((B * 1000) / tb.wall).toFixed(1).padStart(8)}   speed-up ${(tb.wall / ob.wall).toFixed(1)}x wall, ${(tb.cpu / ob.cpu).toFixed(1)}x cpu`);
-  log(`    (onnx with attention summaries + WSAM maps fetched: ${fmt(oa.wall)})`);
+  log(
+    `    onnx         ${fmt(ob.wall).padStart(9)}   ${fmt(ob.cpu).padStart(9)}   ${((B * 1000) / ob.wall).toFixed(1).padStart(8)}`,
+  );
+  log(
+    `    tfjs-${backend.name.padEnd(7)} ${fmt(tb.wall).padStart(9)}   ${fmt(tb.cpu).padStart(9)}   ${((B * 1000) / tb.wall).toFixed(1).padStart(8)}   speed-up ${(tb.wall / ob.wall).toFixed(1)}x wall, ${(tb.cpu / ob.cpu).toFixed(1)}x cpu`,
+  );
+  log(
+    `    (onnx with attention summaries + WSAM maps fetched: ${fmt(oa.wall)} wall, ${fmt(oa.cpu)} cpu; missing view only, text_cf with 0 rows: ${fmt(om.wall)} wall, ${fmt(om.cpu)} cpu)`,
+  );
 
   // 2. full RMFM sweep over the split
   if (opts.sweep ?? true) {
@@ -225,15 +302,26 @@ export async function runOnnxBench(opts: { reps?: number; tfjsBatches?: number; 
       const view = rmfmView(cfg, split, rate, unk);
       maskMs += performance.now() - m;
       t = startTiming();
-      const out = await onnx.infer(view, conf, { attention: false, chunkSize: B });
+      const out = await onnx.infer(view, conf, {
+        attention: false,
+        chunkSize: B,
+      });
       const d = t();
       sweepT = { wall: sweepT.wall + d.wall, cpu: sweepT.cpu + d.cpu };
-      if (out.logProbs.length !== N * cfg.classes || !out.logProbs.every(Number.isFinite)) throw new Error(`sweep rate ${rate}: bad output`);
+      if (
+        out.logProbs.length !== N * cfg.classes ||
+        !out.logProbs.every(Number.isFinite)
+      )
+        throw new Error(`sweep rate ${rate}: bad output`);
     }
     const per = (tb.wall * N) / B; // TF.js per rate, extrapolated from the measured batch(es)
     const perCpu = (tb.cpu * N) / B;
-    log(`  RMFM sweep, ${rates.length} rates x ${N} samples (${chunks} chunks of <= ${B} per rate), both views:`);
-    log(`    onnx         ${fmt(sweepT.wall).padStart(9)} wall, ${fmt(sweepT.cpu)} cpu (measured; + ${fmt(maskMs)} building masks/views), ${((rates.length * N * 1000) / sweepT.wall).toFixed(1)} samples/s`);
+    log(
+      `  RMFM sweep, ${rates.length} rates x ${N} samples (${chunks} chunks of <= ${B} per rate), both views:`,
+    );
+    log(
+      `    onnx         ${fmt(sweepT.wall).padStart(9)} wall, ${fmt(sweepT.cpu)} cpu (measured; + ${fmt(maskMs)} building masks/views), ${((rates.length * N * 1000) / sweepT.wall).toFixed(1)} samples/s`,
+    );
     log(
       `    tfjs-${backend.name.padEnd(7)} ${fmt(per * rates.length).padStart(9)} wall, ${fmt(perCpu * rates.length)} cpu (EXTRAPOLATED from ${tfjsBatches} measured batch(es) of ${B}: x ${((N * rates.length) / B).toFixed(1)}), ${((B * 1000) / tb.wall).toFixed(1)} samples/s`,
     );
@@ -245,7 +333,11 @@ export async function runOnnxBench(opts: { reps?: number; tfjsBatches?: number; 
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  runOnnxBench({ reps: Number(arg('reps', '2')), tfjsBatches: Number(arg('tfjs-batches', '1')), sweep: !process.argv.includes('--no-sweep') }).catch((e) => {
+  runOnnxBench({
+    reps: Number(arg("reps", "2")),
+    tfjsBatches: Number(arg("tfjs-batches", "1")),
+    sweep: !process.argv.includes("--no-sweep"),
+  }).catch((e) => {
     console.error(e);
     process.exit(1);
   });

@@ -9,15 +9,19 @@
  * engine runs; otherwise TF.js, with the reason. `engine.name` ('onnx' or 'tfjs-<backend>') is
  * what the CLI/UI show and what an evaluation record stores.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { tf, initBackend, type BackendName } from './backends/tf.js';
-import type { CiderConfig } from './model/config.js';
-import { CiderModel, type Confounders, type ViewInputs } from './model/cider.js';
-import type { AttentionState } from './model/attention.js';
-import { loadParams, disposeParams } from './model/weights.js';
-import { forwardInferenceViews } from './train/step.js';
+import { existsSync, readFileSync } from "node:fs";
+import { tf, initBackend, type BackendName } from "./backends/tf.js";
+import type { CiderConfig } from "./model/config.js";
+import {
+  CiderModel,
+  type Confounders,
+  type ViewInputs,
+} from "./model/cider.js";
+import type { AttentionState } from "./model/attention.js";
+import { loadParams, disposeParams } from "./model/weights.js";
+import { forwardInferenceViews } from "./train/step.js";
 
-export type EngineName = 'onnx' | `tfjs-${BackendName}`;
+export type EngineName = "onnx" | `tfjs-${BackendName}`;
 
 /** One batch of the missing view plus the counterfactual text, all row-major float32 (masks 0/1). */
 export interface InferenceBatch {
@@ -25,8 +29,8 @@ export interface InferenceBatch {
   size: number;
   /** missing-view text features (B, L, dl) */
   text: Float32Array;
-  /** counterfactual text features (B, L, dl) */
-  textCf: Float32Array;
+  /** counterfactual text features (B, L, dl); absent: only the missing view is computed (half the work) */
+  textCf?: Float32Array;
   /** (B, L) */
   textMask: Float32Array;
   /** tokens per sample including [CLS] and [SEP] (B) */
@@ -60,11 +64,11 @@ export interface InferenceOptions {
 export interface InferenceOutputs {
   /** log P(y | missing view), (B, C) */
   logProbs: Float32Array;
-  /** log P(y | counterfactual view), (B, C) */
-  logProbsCf: Float32Array;
+  /** log P(y | counterfactual view), (B, C); absent when the batch has no textCf */
+  logProbsCf?: Float32Array;
   /** joint representation of the missing / counterfactual view, (B, 3d) */
   joint: Float32Array;
-  jointCf: Float32Array;
+  jointCf?: Float32Array;
   /**
    * missing view, last MCT layer: share of the attention of query segment i (text, audio,
    * vision rows) that goes to key segment j, averaged over heads and valid (text-mask) query
@@ -82,42 +86,96 @@ export interface InferenceEngine {
   /** human-readable detail, e.g. "onnxruntime-node 1.30.0, cpu, 2 threads" */
   readonly detail: string;
   readonly config: CiderConfig;
-  infer(batch: InferenceBatch, conf: InferenceConfounders, opts?: InferenceOptions): Promise<InferenceOutputs>;
+  infer(
+    batch: InferenceBatch,
+    conf: InferenceConfounders,
+    opts?: InferenceOptions,
+  ): Promise<InferenceOutputs>;
   dispose(): Promise<void>;
 }
 
 /** Check a batch against the config; returns [B, rows of the dictionary (1|B), rows of the prior (1|B)]. */
-export function checkInferenceBatch(cfg: CiderConfig, batch: InferenceBatch, conf: InferenceConfounders): { dictRows: number; priorRows: number } {
+export function checkInferenceBatch(
+  cfg: CiderConfig,
+  batch: InferenceBatch,
+  conf: InferenceConfounders,
+): { dictRows: number; priorRows: number } {
   const B = batch.size;
   const need = (what: string, got: number, want: number, shape: string) => {
-    if (got !== want) throw new Error(`inference batch: ${what} has ${got} values, expected ${want} ${shape}`);
+    if (got !== want)
+      throw new Error(
+        `inference batch: ${what} has ${got} values, expected ${want} ${shape}`,
+      );
   };
-  const { textLength: L, audioLength: Ta, visionLength: Tv, dl, da, dv, classes: C } = cfg;
-  need('text', batch.text.length, B * L * dl, `(B=${B}, L=${L}, dl=${dl})`);
-  need('textCf', batch.textCf.length, B * L * dl, `(B=${B}, L=${L}, dl=${dl})`);
-  need('textMask', batch.textMask.length, B * L, `(B=${B}, L=${L})`);
-  need('textLengths', batch.textLengths.length, B, `(B=${B})`);
-  need('audio', batch.audio.length, B * Ta * da, `(B=${B}, Ta=${Ta}, da=${da})`);
-  need('audioMask', batch.audioMask.length, B * Ta, `(B=${B}, Ta=${Ta})`);
-  need('vision', batch.vision.length, B * Tv * dv, `(B=${B}, Tv=${Tv}, dv=${dv})`);
-  need('visionMask', batch.visionMask.length, B * Tv, `(B=${B}, Tv=${Tv})`);
+  const {
+    textLength: L,
+    audioLength: Ta,
+    visionLength: Tv,
+    dl,
+    da,
+    dv,
+    classes: C,
+  } = cfg;
+  need("text", batch.text.length, B * L * dl, `(B=${B}, L=${L}, dl=${dl})`);
+  if (batch.textCf)
+    need(
+      "textCf",
+      batch.textCf.length,
+      B * L * dl,
+      `(B=${B}, L=${L}, dl=${dl})`,
+    );
+  need("textMask", batch.textMask.length, B * L, `(B=${B}, L=${L})`);
+  need("textLengths", batch.textLengths.length, B, `(B=${B})`);
+  need(
+    "audio",
+    batch.audio.length,
+    B * Ta * da,
+    `(B=${B}, Ta=${Ta}, da=${da})`,
+  );
+  need("audioMask", batch.audioMask.length, B * Ta, `(B=${B}, Ta=${Ta})`);
+  need(
+    "vision",
+    batch.vision.length,
+    B * Tv * dv,
+    `(B=${B}, Tv=${Tv}, dv=${dv})`,
+  );
+  need("visionMask", batch.visionMask.length, B * Tv, `(B=${B}, Tv=${Tv})`);
   const D = dl + da + dv;
-  const dictRows = conf.dictionary.length === C * D ? 1 : conf.dictionary.length === C * B * D ? B : -1;
-  if (dictRows < 0) throw new Error(`inference confounders: dictionary has ${conf.dictionary.length} values, expected C*D = ${C * D} or C*B*D = ${C * B * D}`);
-  const priorRows = conf.prior.length === C ? 1 : conf.prior.length === B * C ? B : -1;
-  if (priorRows < 0) throw new Error(`inference confounders: prior has ${conf.prior.length} values, expected C = ${C} or B*C = ${B * C}`);
+  const dictRows =
+    conf.dictionary.length === C * D
+      ? 1
+      : conf.dictionary.length === C * B * D
+        ? B
+        : -1;
+  if (dictRows < 0)
+    throw new Error(
+      `inference confounders: dictionary has ${conf.dictionary.length} values, expected C*D = ${C * D} or C*B*D = ${C * B * D}`,
+    );
+  const priorRows =
+    conf.prior.length === C ? 1 : conf.prior.length === B * C ? B : -1;
+  if (priorRows < 0)
+    throw new Error(
+      `inference confounders: prior has ${conf.prior.length} values, expected C = ${C} or B*C = ${B * C}`,
+    );
   return { dictRows, priorRows };
 }
 
 export function chunkRanges(B: number, size = 128): [number, number][] {
   const s = Math.max(1, Math.min(size, B));
   const out: [number, number][] = [];
-  for (let start = 0; start < B; start += s) out.push([start, Math.min(s, B - start)]);
+  for (let start = 0; start < B; start += s)
+    out.push([start, Math.min(s, B - start)]);
   return out;
 }
 
 /** Rows [start, start + size) of a batch (and its confounders when per sample). */
-export function sliceBatch(cfg: CiderConfig, batch: InferenceBatch, conf: InferenceConfounders, start: number, size: number): { batch: InferenceBatch; conf: InferenceConfounders } {
+export function sliceBatch(
+  cfg: CiderConfig,
+  batch: InferenceBatch,
+  conf: InferenceConfounders,
+  start: number,
+  size: number,
+): { batch: InferenceBatch; conf: InferenceConfounders } {
   const B = batch.size;
   if (start === 0 && size === B) return { batch, conf };
   const rows = (a: Float32Array) => {
@@ -129,14 +187,22 @@ export function sliceBatch(cfg: CiderConfig, batch: InferenceBatch, conf: Infere
   let dictionary = conf.dictionary;
   if (conf.dictionary.length === C * B * D && B > 1) {
     dictionary = new Float32Array(C * size * D);
-    for (let c = 0; c < C; c++) dictionary.set(conf.dictionary.subarray((c * B + start) * D, (c * B + start + size) * D), c * size * D);
+    for (let c = 0; c < C; c++)
+      dictionary.set(
+        conf.dictionary.subarray(
+          (c * B + start) * D,
+          (c * B + start + size) * D,
+        ),
+        c * size * D,
+      );
   }
-  const prior = conf.prior.length === B * C && B > 1 ? rows(conf.prior) : conf.prior;
+  const prior =
+    conf.prior.length === B * C && B > 1 ? rows(conf.prior) : conf.prior;
   return {
     batch: {
       size,
       text: rows(batch.text),
-      textCf: rows(batch.textCf),
+      textCf: batch.textCf ? rows(batch.textCf) : undefined,
       textMask: rows(batch.textMask),
       textLengths: Array.from(batch.textLengths).slice(start, start + size),
       audio: rows(batch.audio),
@@ -151,7 +217,9 @@ export function sliceBatch(cfg: CiderConfig, batch: InferenceBatch, conf: Infere
 
 /** Concatenate per-chunk outputs. */
 export function concatOutputs(parts: InferenceOutputs[]): InferenceOutputs {
-  const cat = (get: (o: InferenceOutputs) => Float32Array | undefined): Float32Array | undefined => {
+  const cat = (
+    get: (o: InferenceOutputs) => Float32Array | undefined,
+  ): Float32Array | undefined => {
     const arrays = parts.map(get);
     if (arrays.some((a) => a === undefined)) return undefined;
     const out = new Float32Array(arrays.reduce((n, a) => n + a!.length, 0));
@@ -165,9 +233,9 @@ export function concatOutputs(parts: InferenceOutputs[]): InferenceOutputs {
   if (parts.length === 1) return parts[0];
   return {
     logProbs: cat((o) => o.logProbs)!,
-    logProbsCf: cat((o) => o.logProbsCf)!,
+    logProbsCf: cat((o) => o.logProbsCf),
     joint: cat((o) => o.joint)!,
-    jointCf: cat((o) => o.jointCf)!,
+    jointCf: cat((o) => o.jointCf),
     attentionSegments: cat((o) => o.attentionSegments)!,
     wsamAudio: cat((o) => o.wsamAudio),
     wsamVision: cat((o) => o.wsamVision),
@@ -175,7 +243,10 @@ export function concatOutputs(parts: InferenceOutputs[]): InferenceOutputs {
 }
 
 /** The attention summary of InferenceOutputs from the TF.js attention state, (B, 3, 3). */
-export function attentionSegmentsOf(state: AttentionState, textMask: tf.Tensor2D): tf.Tensor3D {
+export function attentionSegmentsOf(
+  state: AttentionState,
+  textMask: tf.Tensor2D,
+): tf.Tensor3D {
   return tf.tidy(() => {
     const [B, L] = textMask.shape;
     const H = state.q[0].shape[0] / B;
@@ -184,7 +255,10 @@ export function attentionSegmentsOf(state: AttentionState, textMask: tf.Tensor2D
     const rows = state.q.map((qi, i) =>
       tf.stack(
         state.k.map((kj) => {
-          const mass = tf.sum(tf.exp(tf.sub(tf.matMul(qi, kj, false, true), state.lse[i])), -1); // (B*H, L)
+          const mass = tf.sum(
+            tf.exp(tf.sub(tf.matMul(qi, kj, false, true), state.lse[i])),
+            -1,
+          ); // (B*H, L)
           return tf.sum(tf.mul(tf.mean(mass.reshape([B, H, L]), 1), wq), 1); // (B)
         }),
         1,
@@ -203,30 +277,47 @@ export class TfjsEngine implements InferenceEngine {
   constructor(
     readonly model: CiderModel,
     backend: BackendName,
-    reason = '',
+    reason = "",
     private readonly ownsParams = false,
   ) {
     this.config = model.config;
     this.name = `tfjs-${backend}`;
-    this.detail = `TensorFlow.js ${tf.version.tfjs}, ${backend}${reason ? ` (${reason})` : ''}`;
+    this.detail = `TensorFlow.js ${tf.version.tfjs}, ${backend}${reason ? ` (${reason})` : ""}`;
   }
 
-  static async create(model: CiderModel, reason?: string, ownsParams = false): Promise<TfjsEngine> {
+  static async create(
+    model: CiderModel,
+    reason?: string,
+    ownsParams = false,
+  ): Promise<TfjsEngine> {
     const choice = await initBackend();
     return new TfjsEngine(model, choice.name, reason, ownsParams);
   }
 
-  async infer(batch: InferenceBatch, conf: InferenceConfounders, opts: InferenceOptions = {}): Promise<InferenceOutputs> {
+  async infer(
+    batch: InferenceBatch,
+    conf: InferenceConfounders,
+    opts: InferenceOptions = {},
+  ): Promise<InferenceOutputs> {
     checkInferenceBatch(this.config, batch, conf);
     const parts: InferenceOutputs[] = [];
-    for (const [start, size] of chunkRanges(batch.size, opts.chunkSize ?? 128)) {
+    for (const [start, size] of chunkRanges(
+      batch.size,
+      opts.chunkSize ?? 128,
+    )) {
       const s = sliceBatch(this.config, batch, conf, start, size);
-      parts.push(await this.inferChunk(s.batch, s.conf, opts.attention ?? true));
+      parts.push(
+        await this.inferChunk(s.batch, s.conf, opts.attention ?? true),
+      );
     }
     return concatOutputs(parts);
   }
 
-  private async inferChunk(batch: InferenceBatch, conf: InferenceConfounders, attention: boolean): Promise<InferenceOutputs> {
+  private async inferChunk(
+    batch: InferenceBatch,
+    conf: InferenceConfounders,
+    attention: boolean,
+  ): Promise<InferenceOutputs> {
     const c = this.config;
     const B = batch.size;
     const { dictRows, priorRows } = checkInferenceBatch(c, batch, conf);
@@ -243,26 +334,64 @@ export class TfjsEngine implements InferenceEngine {
         visionMask: tf.tensor2d(batch.visionMask, [B, c.visionLength]),
       };
       const confs: Confounders = {
-        dictionary: dictRows === 1 ? tf.tensor2d(conf.dictionary, [c.classes, D]) : tf.tensor3d(conf.dictionary, [c.classes, B, D]),
-        prior: priorRows === 1 ? tf.tensor1d(conf.prior) : tf.tensor2d(conf.prior, [B, c.classes]),
+        dictionary:
+          dictRows === 1
+            ? tf.tensor2d(conf.dictionary, [c.classes, D])
+            : tf.tensor3d(conf.dictionary, [c.classes, B, D]),
+        prior:
+          priorRows === 1
+            ? tf.tensor1d(conf.prior)
+            : tf.tensor2d(conf.prior, [B, c.classes]),
       };
-      const r = forwardInferenceViews(this.model, view, tf.tensor3d(batch.textCf, [B, c.textLength, c.dl]), confs, batch.offset ?? 0);
-      const out: tf.Tensor[] = [r.missingView.logProbs, r.counterfactualView.logProbs, r.missingView.joint, r.counterfactualView.joint];
+      const offset = batch.offset ?? 0;
+      const r = batch.textCf
+        ? forwardInferenceViews(
+            this.model,
+            view,
+            tf.tensor3d(batch.textCf, [B, c.textLength, c.dl]),
+            confs,
+            offset,
+          )
+        : {
+            missingView: this.model.forward(view, confs, {
+              batchOffset: offset,
+            }),
+            counterfactualView: null,
+          };
+      const out: Record<string, tf.Tensor> = {
+        logProbs: r.missingView.logProbs,
+        joint: r.missingView.joint,
+      };
+      if (r.counterfactualView)
+        Object.assign(out, {
+          logProbsCf: r.counterfactualView.logProbs,
+          jointCf: r.counterfactualView.joint,
+        });
       if (attention) {
-        out.push(attentionSegmentsOf(r.missingView.attention, textMask));
-        if (!c.aligned) out.push(r.missingView.wsamAudioWeights!, r.missingView.wsamVisionWeights!);
+        out.attentionSegments = attentionSegmentsOf(
+          r.missingView.attention,
+          textMask,
+        );
+        if (!c.aligned)
+          Object.assign(out, {
+            wsamAudio: r.missingView.wsamAudioWeights!,
+            wsamVision: r.missingView.wsamVisionWeights!,
+          });
       }
       return out;
     });
-    const data = await Promise.all(tensors.map((t) => t.data() as Promise<Float32Array>));
-    tf.dispose(tensors);
+    const data: Record<string, Float32Array> = {};
+    for (const [k, t] of Object.entries(tensors))
+      data[k] = (await t.data()) as Float32Array;
+    tf.dispose(Object.values(tensors));
     return {
-      logProbs: data[0],
-      logProbsCf: data[1],
-      joint: data[2],
-      jointCf: data[3],
-      attentionSegments: attention ? data[4] : new Float32Array(0),
-      ...(attention && !c.aligned ? { wsamAudio: data[5], wsamVision: data[6] } : {}),
+      logProbs: data.logProbs,
+      logProbsCf: data.logProbsCf,
+      joint: data.joint,
+      jointCf: data.jointCf,
+      attentionSegments: data.attentionSegments ?? new Float32Array(0),
+      wsamAudio: data.wsamAudio,
+      wsamVision: data.wsamVision,
     };
   }
 
@@ -273,12 +402,12 @@ export class TfjsEngine implements InferenceEngine {
 
 /** Where the ONNX export of a checkpoint lives: next to it, `.onnx` instead of `.safetensors`. */
 export function onnxPathFor(checkpoint: string): string {
-  return checkpoint.replace(/\.safetensors$/i, '') + '.onnx';
+  return checkpoint.replace(/\.safetensors$/i, "") + ".onnx";
 }
 
 export interface OpenEngineOptions {
   /** 'auto' (default): ONNX when an export of this checkpoint exists, else TF.js */
-  prefer?: 'auto' | 'onnx' | 'tfjs';
+  prefer?: "auto" | "onnx" | "tfjs";
   /** an explicit export file (default onnxPathFor(checkpoint)) */
   onnxPath?: string;
 }
@@ -293,41 +422,67 @@ export interface OpenedEngine {
  * Open an inference engine for a checkpoint: the ONNX engine when an export of exactly these
  * weights sits next to it and loads, else TF.js. Call `engine.dispose()` when done.
  */
-export async function openInferenceEngine(config: CiderConfig, checkpoint: string, opts: OpenEngineOptions = {}): Promise<OpenedEngine> {
-  const prefer = opts.prefer ?? (process.env.CIDER_ENGINE as OpenEngineOptions['prefer']) ?? 'auto';
+export async function openInferenceEngine(
+  config: CiderConfig,
+  checkpoint: string,
+  opts: OpenEngineOptions = {},
+): Promise<OpenedEngine> {
+  const prefer =
+    opts.prefer ??
+    (process.env.CIDER_ENGINE as OpenEngineOptions["prefer"]) ??
+    "auto";
   const onnxPath = opts.onnxPath ?? onnxPathFor(checkpoint);
   const { params } = loadParams(config, checkpoint);
   let reason: string;
-  if (prefer === 'tfjs') reason = 'TF.js requested';
+  if (prefer === "tfjs") reason = "TF.js requested";
   else if (!existsSync(onnxPath)) reason = `no ONNX export at ${onnxPath}`;
   else {
     try {
-      const { OnnxEngine } = await import('./onnx/engine.js');
-      const engine = await OnnxEngine.load(readFileSync(onnxPath), { expectConfig: config, expectWeights: params });
+      const { OnnxEngine } = await import("./onnx/engine.js");
+      const engine = await OnnxEngine.load(readFileSync(onnxPath), {
+        expectConfig: config,
+        expectWeights: params,
+      });
       disposeParams(params);
       return { engine, reason: `ONNX export ${onnxPath}` };
     } catch (e) {
-      if (prefer === 'onnx') {
+      if (prefer === "onnx") {
         disposeParams(params);
         throw e;
       }
       reason = `ONNX export not usable: ${(e instanceof Error ? e.message : String(e)).slice(0, 300)}`;
     }
   }
-  const engine = await TfjsEngine.create(new CiderModel(config, params), reason, true);
+  const engine = await TfjsEngine.create(
+    new CiderModel(config, params),
+    reason,
+    true,
+  );
   return { engine, reason };
 }
 
 /** Engine for an in-memory model (no checkpoint file): ONNX bytes if given and usable, else TF.js. */
-export async function engineForModel(model: CiderModel, onnx?: Uint8Array | null): Promise<OpenedEngine> {
+export async function engineForModel(
+  model: CiderModel,
+  onnx?: Uint8Array | null,
+): Promise<OpenedEngine> {
   if (onnx) {
     try {
-      const { OnnxEngine } = await import('./onnx/engine.js');
-      return { engine: await OnnxEngine.load(onnx, { expectConfig: model.config, expectWeights: model.params }), reason: 'ONNX export given' };
+      const { OnnxEngine } = await import("./onnx/engine.js");
+      return {
+        engine: await OnnxEngine.load(onnx, {
+          expectConfig: model.config,
+          expectWeights: model.params,
+        }),
+        reason: "ONNX export given",
+      };
     } catch (e) {
       const reason = `ONNX export not usable: ${(e instanceof Error ? e.message : String(e)).slice(0, 300)}`;
       return { engine: await TfjsEngine.create(model, reason), reason };
     }
   }
-  return { engine: await TfjsEngine.create(model, 'no ONNX export'), reason: 'no ONNX export' };
+  return {
+    engine: await TfjsEngine.create(model, "no ONNX export"),
+    reason: "no ONNX export",
+  };
 }
