@@ -94,6 +94,26 @@ export interface InferenceEngine {
   dispose(): Promise<void>;
 }
 
+/**
+ * Evaluation-time confounders as plain arrays (spec 2.9, as train/step.ts evalConfounders): every
+ * dictionary entry replaced by the entries' mean, uniform prior. `dictionary` is (C, D) row-major.
+ */
+export function evaluationConfounders(
+  dictionary: Float32Array,
+  classes: number,
+): InferenceConfounders {
+  const D = dictionary.length / classes;
+  const mean = new Float64Array(D);
+  for (let c = 0; c < classes; c++)
+    for (let i = 0; i < D; i++) mean[i] += dictionary[c * D + i] / classes;
+  const out = new Float32Array(classes * D);
+  for (let c = 0; c < classes; c++) out.set(mean, c * D);
+  return {
+    dictionary: out,
+    prior: new Float32Array(classes).fill(1 / classes),
+  };
+}
+
 /** Check a batch against the config; returns [B, rows of the dictionary (1|B), rows of the prior (1|B)]. */
 export function checkInferenceBatch(
   cfg: CiderConfig,

@@ -316,3 +316,19 @@ test("openInferenceEngine: ONNX when an export of this checkpoint is beside it, 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("evaluationConfounders (plain arrays) = train/step evalConfounders", async () => {
+  await useBackend("wasm");
+  const { evalConfounders } =
+    await import("../../../src/main/ml/train/step.js");
+  const { tf } = await import("../../../src/main/ml/backends/tf.js");
+  const { evaluationConfounders } =
+    await import("../../../src/main/ml/inference.js");
+  const rng = new Rng(9);
+  const dict = Float32Array.from({ length: 3 * 11 }, () => rng.normal());
+  const ref = evalConfounders(tf.tensor2d(dict, [3, 11]));
+  const ours = evaluationConfounders(dict, 3);
+  close("dictionary", ours.dictionary, ref.dictionary.dataSync(), 1e-6);
+  close("prior", ours.prior, ref.prior.dataSync(), 0);
+  tf.dispose([ref.dictionary, ref.prior]);
+});
