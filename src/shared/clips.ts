@@ -170,3 +170,17 @@ export interface DatasetExportResult {
   /** the datasets service's id when the export was registered there */
   datasetId: number | null;
 }
+
+/**
+ * The derived classes of a score, for the UI (the renderer may import only src/shared). Same rule as
+ * src/main/ml/eval/labels.ts (spec section 1; a unit test checks the two agree): 3-class < 0, = 0,
+ * > 0; 7-class round-half-to-even(clip(score, -3, 3)) + 3.
+ */
+export function scoreClasses(score: number): { three: number; seven: number } {
+  const x = Math.min(3, Math.max(-3, score));
+  const f = Math.floor(x);
+  const d = x - f;
+  const r = d < 0.5 ? f : d > 0.5 ? f + 1 : f % 2 === 0 ? f : f + 1;
+  return { three: score < 0 ? 0 : score > 0 ? 2 : 1, seven: r + 3 };
+}
+export const THREE_CLASS_LABELS = ['negative', 'neutral', 'positive'] as const;

@@ -6,11 +6,13 @@ import { initialLibrary, libraryReducer } from './state/library';
 import { LibraryView } from './views/LibraryView';
 import { StatusBar } from './views/StatusBar';
 import { DatasetsView } from './views/datasets/DatasetsView';
+import { ClipsView } from './views/clips/ClipsView';
 
 /** The top-level views, in tab order: add an entry here and render its view in <main> below. */
 const TABS = [
   { id: 'library', label: 'Library' },
   { id: 'datasets', label: 'Datasets' },
+  { id: 'clips', label: 'Clips' },
 ] as const;
 type TabId = (typeof TABS)[number]['id'];
 
@@ -53,6 +55,7 @@ export function App({ api, transport }: { api: Api; transport: Transport }) {
       <main>
         {tab === 'library' ? <LibraryView api={api} state={state} dispatch={dispatch} /> : null}
         {tab === 'datasets' ? <DatasetsView api={api} transport={transport} /> : null}
+        {tab === 'clips' ? <ClipsView api={api} transport={transport} projectId={state.selectedProjectId} /> : null}
       </main>
       <StatusBar status={status} transport={transport.kind} />
     </div>

@@ -1,0 +1,119 @@
+/**
+ * The annotation editor as a pure reducer: one annotator's labels on one clip (a score per clip
+ * and per transcript segment, notes, transcript corrections), with undo/redo and autosave
+ * bookkeeping. The view saves whenever `revision` moves past `savedRevision` (debounced) and
+ * reports back with 'saved'; nothing here touches the network.
+ */
+import type { Annotation, AnnotationInput } from '../../../shared/clips';
+
+export interface Draft {
+  score: number | null;
+  note: string;
+  correction: string | null;
+}
+export type Drafts = Record<number, Draft>;
+
+export interface EditorState {
+  clipId: number | null;
+  annotatorId: number | null;
+  present: Drafts;
+  past: Drafts[];
+  future: Drafts[];
+  /** bumps on every change (edits, undo, redo); autosave sends when it differs from savedRevision */
+  revision: number;
+  savedRevision: number;
+  saving: boolean;
+  error: string | null;
+  /** consecutive edits of the same field (typing) coalesce into one undo step */
+  lastEditKey: string | null;
+}
+
+export type EditorAction =
+  | { type: 'load'; clipId: number; annotatorId: number; annotations: Annotation[] }
+  | { type: 'edit'; segment: number; field: 'score' | 'note' | 'correction'; value: number | string | null }
+  | { type: 'undo' }
+  | { type: 'redo' }
+  | { type: 'saving' }
+  | { type: 'saved'; revision: number }
+  | { type: 'saveFailed'; message: string };
+
+export const UNDO_LIMIT = 200;
+const EMPTY: Draft = { score: null, note: '', correction: null };
+
+export const initialEditor: EditorState = {
+  clipId: null,
+  annotatorId: null,
+  present: {},
+  past: [],
+  future: [],
+  revision: 0,
+  savedRevision: 0,
+  saving: false,
+  error: null,
+  lastEditKey: null,
+};
+
+export function draftOf(state: EditorState, segment: number): Draft {
+  return state.present[segment] ?? EMPTY;
+}
+
+function clampScore(v: number): number {
+  return Math.max(-3, Math.min(3, Math.round(v * 100) / 100));
+}
+
+export function editorReducer(state: EditorState, action: EditorAction): EditorState {
+  switch (action.type) {
+    case 'load': {
+      const present: Drafts = {};
+      for (const a of action.annotations) if (a.clipId === action.clipId && a.annotatorId === action.annotatorId) present[a.segment] = { score: a.score, note: a.note, correction: a.correction };
+      return { ...initialEditor, clipId: action.clipId, annotatorId: action.annotatorId, present };
+    }
+    case 'edit': {
+      if (state.clipId === null) return state;
+      const before = draftOf(state, action.segment);
+      let value = action.value;
+      if (action.field === 'score') value = value === null || value === '' || Number.isNaN(Number(value)) ? null : clampScore(Number(value));
+      if (action.field === 'correction' && value === '') value = null;
+      if (before[action.field] === value) return state;
+      const next: Drafts = { ...state.present, [action.segment]: { ...before, [action.field]: value } };
+      const key = action.field === 'score' ? null : `${action.segment}:${action.field}`;
+      const coalesce = key !== null && key === state.lastEditKey;
+      return {
+        ...state,
+        present: next,
+        past: coalesce ? state.past : [...state.past, state.present].slice(-UNDO_LIMIT),
+        future: [],
+        revision: state.revision + 1,
+        lastEditKey: key,
+      };
+    }
+    case 'undo': {
+      if (!state.past.length) return state;
+      const prev = state.past[state.past.length - 1];
+      return { ...state, present: prev, past: state.past.slice(0, -1), future: [state.present, ...state.future], revision: state.revision + 1, lastEditKey: null };
+    }
+    case 'redo': {
+      if (!state.future.length) return state;
+      const [next, ...rest] = state.future;
+      return { ...state, present: next, past: [...state.past, state.present], future: rest, revision: state.revision + 1, lastEditKey: null };
+    }
+    case 'saving':
+      return { ...state, saving: true, error: null };
+    case 'saved':
+      return { ...state, saving: false, savedRevision: Math.max(state.savedRevision, action.revision) };
+    case 'saveFailed':
+      return { ...state, saving: false, error: action.message };
+  }
+}
+
+/** What autosave sends: every segment with something in it. */
+export function toInputs(state: EditorState): AnnotationInput[] {
+  return Object.entries(state.present)
+    .map(([seg, d]) => ({ segment: Number(seg), score: d.score, note: d.note, correction: d.correction }))
+    .filter((d) => d.score !== null || d.note.trim() !== '' || d.correction !== null)
+    .sort((a, b) => a.segment - b.segment);
+}
+
+export function isDirty(state: EditorState): boolean {
+  return state.revision !== state.savedRevision;
+}
