@@ -1,6 +1,19 @@
 import type { JobLogEntry, JobProgress, JobRecord, JobStatus } from '../../shared/types';
 import { AppError } from '../../shared/errors';
+import { hostname } from 'node:os';
 import { nowIso, type Db } from './db';
+
+/** Is the process that owns a job still alive? Only answerable for processes on this host. */
+export function ownerAlive(pid: number | null, host: string | null): boolean {
+  if (pid === null || host !== hostname()) return false;
+  if (pid === process.pid) return false; // this process is starting up: nothing of ours runs yet
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 
 interface Row {
   id: number;
@@ -14,6 +27,8 @@ interface Row {
   created_at: string;
   started_at: string | null;
   finished_at: string | null;
+  owner_pid: number | null;
+  owner_host: string | null;
 }
 
 const toJob = (r: Row): JobRecord => ({
@@ -35,8 +50,8 @@ export class JobStore {
 
   create(kind: string, params: Record<string, unknown>, projectId: number | null): JobRecord {
     const info = this.db
-      .prepare("INSERT INTO jobs (kind, status, project_id, params_json, created_at) VALUES (?, 'queued', ?, ?, ?)")
-      .run(kind, projectId, JSON.stringify(params), nowIso());
+      .prepare("INSERT INTO jobs (kind, status, project_id, params_json, created_at, owner_pid, owner_host) VALUES (?, 'queued', ?, ?, ?, ?, ?)")
+      .run(kind, projectId, JSON.stringify(params), nowIso(), process.pid, hostname());
     return this.get(Number(info.lastInsertRowid));
   }
 
@@ -78,17 +93,21 @@ export class JobStore {
   }
 
   /**
-   * Called once at start-up: a job still marked queued or running belonged to a process that
-   * died; it is shown as interrupted, never as running.
+   * Called once at start-up: a job still marked queued or running whose process is gone (it
+   * died, or the app was killed) is shown as interrupted, never as running. Jobs owned by another
+   * live process on this host (the CLI and web mode may share a data folder) are left alone; a
+   * recycled pid can keep such a job "running" until it is cancelled, which then marks it
+   * interrupted.
    */
   markInterrupted(): JobRecord[] {
-    const stale = (this.db.prepare("SELECT * FROM jobs WHERE status IN ('queued','running')").all() as Row[]).map(toJob);
-    if (stale.length) {
-      this.db
-        .prepare("UPDATE jobs SET status = 'interrupted', finished_at = ?, error_json = ? WHERE status IN ('queued','running')")
-        .run(nowIso(), JSON.stringify({ code: 'INTERRUPTED', message: 'the app stopped while this job was running' }));
-    }
-    return stale.map((j) => this.get(j.id));
+    const stale = (this.db.prepare("SELECT * FROM jobs WHERE status IN ('queued','running')").all() as Row[]).filter((r) => !ownerAlive(r.owner_pid, r.owner_host));
+    const mark = this.db.prepare("UPDATE jobs SET status = 'interrupted', finished_at = ?, error_json = ? WHERE id = ? AND status IN ('queued','running')");
+    const error = JSON.stringify({ code: 'INTERRUPTED', message: 'the app stopped while this job was running' });
+    const now = nowIso();
+    this.db.transaction(() => {
+      for (const r of stale) mark.run(now, error, r.id);
+    })();
+    return stale.map((r) => this.get(r.id));
   }
 
   log(jobId: number, level: JobLogEntry['level'], message: string): JobLogEntry {

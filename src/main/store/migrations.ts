@@ -97,4 +97,14 @@ export const MIGRATIONS: readonly Migration[] = [
       allowClipsDatasetFormat(db);
     },
   },
+  {
+    version: 5,
+    name: 'jobs record the process that runs them (so a second process on the same data folder does not mark live jobs interrupted)',
+    up(db) {
+      db.exec(`
+        ALTER TABLE jobs ADD COLUMN owner_pid INTEGER;
+        ALTER TABLE jobs ADD COLUMN owner_host TEXT;
+      `);
+    },
+  },
 ];
