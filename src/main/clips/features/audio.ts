@@ -1,17 +1,20 @@
 /**
  * Frame-level acoustic features with meyda (MFCCs, RMS energy, zero-crossing rate, spectral
- * centroid/flatness/rolloff/spread) plus a YIN pitch estimate (pitchfinder), on mono 16 kHz PCM
+ * centroid/flatness/rolloff/spread) plus a YIN pitch estimate (pitchfinder, 64 ms window; values
+ * outside 50-600 Hz count as unvoiced), on mono 16 kHz PCM
  * decoded by ffmpeg, at a fixed 100 frames per second (10 ms hop, 32 ms Hann window), the usual
  * speech front end (COVAREP, the MOSI/MOSEI audio features, also runs at 100 Hz).
  */
 import Meyda from 'meyda';
 import Pitchfinder from 'pitchfinder';
 
-export const AUDIO_EXTRACTOR_VERSION = 'meyda5-yin-16k-100hz-v1';
+export const AUDIO_EXTRACTOR_VERSION = 'meyda5-yin-16k-100hz-v2';
 export const AUDIO_SAMPLE_RATE = 16_000;
 export const AUDIO_FRAME_RATE = 100;
 const HOP = AUDIO_SAMPLE_RATE / AUDIO_FRAME_RATE;
 const WINDOW = 512;
+/** YIN needs several pitch periods: 64 ms (a 512-sample window misses most of a male voice's periods) */
+const PITCH_WINDOW = 1024;
 const MFCC = 13;
 
 export const AUDIO_FEATURE_NAMES: string[] = [
@@ -40,7 +43,8 @@ export function audioFeatures(pcm: Float32Array, opts: { signal?: AbortSignal } 
   Meyda.sampleRate = AUDIO_SAMPLE_RATE;
   Meyda.numberOfMFCCCoefficients = MFCC;
   Meyda.windowingFunction = 'hanning';
-  const yin = Pitchfinder.YIN({ sampleRate: AUDIO_SAMPLE_RATE, threshold: 0.15 });
+  const yin = Pitchfinder.YIN({ sampleRate: AUDIO_SAMPLE_RATE, threshold: 0.2 });
+  const pitchBuf = new Float32Array(PITCH_WINDOW);
   const frames = Math.max(0, Math.ceil(pcm.length / HOP));
   const dims = AUDIO_FEATURE_NAMES.length;
   const data = new Float32Array(frames * dims);
@@ -80,7 +84,13 @@ export function audioFeatures(pcm: Float32Array, opts: { signal?: AbortSignal } 
     row[MFCC + 4] = f.spectralFlatness;
     row[MFCC + 5] = f.spectralRolloff;
     row[MFCC + 6] = f.spectralSpread * binHz;
-    const pitch = yin(buf);
+    const p0 = t * HOP - PITCH_WINDOW / 2;
+    pitchBuf.fill(0);
+    for (let i = 0; i < PITCH_WINDOW; i++) {
+      const j = p0 + i;
+      if (j >= 0 && j < pcm.length) pitchBuf[i] = pcm[j];
+    }
+    const pitch = yin(pitchBuf);
     const voiced = pitch !== null && Number.isFinite(pitch) && pitch >= 50 && pitch <= 600;
     row[MFCC + 7] = voiced ? pitch : 0;
     row[MFCC + 8] = voiced ? 1 : 0;
