@@ -13,6 +13,8 @@ import { id, method, none, type MethodSpec } from './contract/method';
 import { datasetsContract } from './contract/datasets';
 import { clipsContract } from './contract/clips';
 import { trainingContract } from './contract/training';
+import { analysisContract } from './contract/analysis';
+import { searchContract } from './contract/search';
 
 export type { MethodSpec } from './contract/method';
 
@@ -46,6 +48,8 @@ export const contract = {
   datasets: datasetsContract,
   clips: clipsContract,
   runs: trainingContract,
+  analysis: analysisContract,
+  search: searchContract,
 } as const;
 
 export type Contract = typeof contract;

@@ -24,6 +24,12 @@ function openRuns(dataDir: string) {
   return { db, runs: new RunStore(db) };
 }
 
+/** process memory for the progress panel (in a worker thread, rss is the whole app process; heap is this worker's) */
+const memory = () => {
+  const m = process.memoryUsage();
+  return { rssBytes: m.rss, heapUsedBytes: m.heapUsed, externalBytes: m.external, arrayBuffersBytes: m.arrayBuffers };
+};
+
 const cancelled = (e: unknown, ctx: TaskContext) => ctx.signal.aborted || (e as { name?: string }).name === 'AbortError' || (e as { code?: string }).code === 'CANCELLED';
 
 export async function trainTask(params: Record<string, unknown>, ctx: TaskContext): Promise<TrainRunResult & { runId: number }> {
@@ -58,6 +64,9 @@ export async function trainTask(params: Record<string, unknown>, ctx: TaskContex
             batches: p.batches,
             losses: p.losses,
             validation: lastValidation,
+            memory: memory(),
+            // when the batch finished (ms since epoch): the view's time-left estimate from batch timings
+            at: Date.now(),
           });
         },
         onEpoch: (e) => {
@@ -72,6 +81,7 @@ export async function trainTask(params: Record<string, unknown>, ctx: TaskContex
             validation: e.validation,
             bestEpoch: e.bestEpoch,
             bestMetric: e.bestMetric,
+            memory: memory(),
           });
           ctx.log('info', `epoch ${e.epoch}: loss ${e.losses.total.toFixed(4)} (complete ${e.losses.taskFull.toFixed(4)}), validation ${metric} ${e.selectionValue?.toFixed(4) ?? 'n/a'}${e.improved ? ' best' : ''} in ${(e.durationMs / 1000).toFixed(1)} s`);
         },

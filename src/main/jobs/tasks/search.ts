@@ -1,0 +1,66 @@
+/**
+ * The 'search' job: the trials of a seeded random search (ml/search/sample.ts), each an ordinary
+ * run created here and trained in this worker by the 'train' task's code, one after another. A
+ * trial that fails is recorded (its run says why) and the search goes on; a cancel stops the
+ * trial under way (its run is 'stopped', resumable like any run) and ends the search.
+ */
+import path from 'node:path';
+import { AppError } from '../../../shared/errors';
+import { trialRunName, type SearchJobParams } from '../../../shared/contract/search';
+import { selectionMetricName } from '../../ml/eval/metrics';
+import { applyTrial, planTrials } from '../../ml/search/sample';
+import { openDatabase } from '../../store/db';
+import { RunStore } from '../../store/runs';
+import type { TaskContext } from '../protocol';
+import { trainTask } from './training';
+
+export interface SearchJobResult {
+  trials: { trial: number; runId: number; status: string; bestMetric: number | null }[];
+}
+
+export async function searchTask(params: Record<string, unknown>, ctx: TaskContext): Promise<SearchJobResult> {
+  const p = params as unknown as SearchJobParams;
+  const plan = planTrials(p.space, p.options, p.seed, p.trials);
+  const db = openDatabase(path.join(ctx.dataDir, 'cider.sqlite'));
+  const runs = new RunStore(db);
+  const out: SearchJobResult['trials'] = [];
+  try {
+    for (let k = 0; k < plan.length; k++) {
+      ctx.throwIfCancelled();
+      const trial = k + 1;
+      const run = runs.create({
+        projectId: p.projectId,
+        datasetId: p.datasetId,
+        datasetFolder: p.datasetFolder,
+        name: trialRunName(ctx.jobId, trial, p.trials),
+        options: applyTrial(p.options, plan[k]),
+        selectionMetric: selectionMetricName(p.options.task),
+        // the same layout as services/training.ts runsRoot
+        folderOf: (id) => path.join(ctx.dataDir, 'runs', `r${id}`),
+      });
+      runs.queue(run.id, ctx.jobId);
+      ctx.log('info', `trial ${trial}/${p.trials}: run ${run.id}, layers ${plan[k].layers}, heads ${plan[k].heads}, loss weights ${JSON.stringify(plan[k].lossWeights)}, dropouts ${JSON.stringify(plan[k].dropouts)}`);
+      const trialCtx: TaskContext = {
+        ...ctx,
+        progress: (fraction, message, data) =>
+          ctx.progress((k + (fraction ?? 0)) / p.trials, `trial ${trial}/${p.trials}: ${message}`, { ...data, searchId: ctx.jobId, trial, trials: p.trials }),
+      };
+      try {
+        await trainTask({ runId: run.id, resume: false }, trialCtx);
+      } catch (e) {
+        if (ctx.signal.aborted || (e as { code?: string }).code === 'CANCELLED') throw e;
+        ctx.log('warn', `trial ${trial} failed: ${(e as Error).message}`);
+      }
+      const done = runs.get(run.id);
+      out.push({ trial, runId: run.id, status: done.status, bestMetric: done.bestMetric });
+    }
+    const best = [...out].filter((t) => t.bestMetric !== null).sort((a, b) => b.bestMetric! - a.bestMetric!)[0];
+    ctx.log('info', best ? `best trial ${best.trial} (run ${best.runId}): ${best.bestMetric}` : 'no trial produced a validation metric');
+    return { trials: out };
+  } catch (e) {
+    if (ctx.signal.aborted) throw new AppError('CANCELLED', 'cancelled by the user');
+    throw e;
+  } finally {
+    db.close();
+  }
+}
