@@ -11,6 +11,7 @@ import { call, follow, jobLine, print, type CliIo, type Command } from '../io';
 export const TRAINING_HELP = `  train --dataset DATASET [--task 3|7] [--epochs N] [--batch-size B] [--seed S] [--patience P]
         [--text features|frozen:PATH|finetune:PATH] [--lr X] [--micro-batch N] [--d N] [--layers N] [--heads N]
         [--validation complete|rmfm:RATE] [--positional temporal|reference] [--no-accumulate] [--name NAME]
+        [--confounders KEY,KEY,KEY --prior KEY]   the reference's confounder/prior .npy files attached to the dataset
                               train CIDer on a dataset (a job; Ctrl-C stops it, "runs resume" continues)
   runs [list]                 list training runs
   runs show RUN               a run's epochs (losses, validation metrics) and evaluations
@@ -103,6 +104,9 @@ export const TRAINING_COMMANDS: Record<string, Command> = {
       else throw new UsageError('--validation must be complete or rmfm:RATE');
     }
     const text = flagString(args, 'text');
+    const confounderKeys = flagString(args, 'confounders');
+    const priorKey = flagString(args, 'prior');
+    if ((confounderKeys === undefined) !== (priorKey === undefined)) throw new UsageError('--confounders KEY,KEY,... and --prior KEY go together (arrays attached to the dataset with "cider import --extra")');
     const positional = flagString(args, 'positional');
     const options: TrainingOptionsInput = {
       task: task as 3 | 7 | undefined,
@@ -114,6 +118,7 @@ export const TRAINING_COMMANDS: Record<string, Command> = {
       microBatchSize: flagNumber(args, 'micro-batch'),
       ...(text ? { text: parseText(text) } : {}),
       ...(validationOpt ? { validation: validationOpt } : {}),
+      ...(confounderKeys && priorKey ? { confounders: { source: 'extras' as const, dictionary: confounderKeys.split(','), prior: priorKey } } : {}),
       ...(args.flags.has('no-accumulate') ? { accumulateFullViewGrad: false } : {}),
       model: { d: flagNumber(args, 'd'), layers: flagNumber(args, 'layers'), heads: flagNumber(args, 'heads'), positional: positional as 'temporal' | 'reference' | undefined },
     };

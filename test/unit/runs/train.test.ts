@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { useBackend } from '../../../src/main/ml/backends/tf';
 import { readSafetensors } from '../../../src/main/ml/io/safetensors';
+import { attachExtra } from '../../../src/main/data/confounders';
 import { runTraining, type EpochRecord } from '../../../src/main/ml/runs/train';
 import { evaluateRun } from '../../../src/main/ml/runs/evaluate';
 import { trainingOptionsSchema, evaluationOptionsSchema, type TrainingOptionsInput } from '../../../src/shared/contract/training';
@@ -96,6 +97,26 @@ test('a run cancelled mid-epoch and resumed ends exactly where the uninterrupted
     );
     assert.deepEqual(stable(resumed.epochs), stable(whole.epochs.slice(2)));
     assert.deepEqual(tensorsOf(resumed.result.lastCheckpoint), tensorsOf(whole.result.lastCheckpoint));
+  } finally {
+    tmp.cleanup();
+  }
+});
+
+test("the confounder dictionary and prior can come from the reference's arrays attached to the dataset", async () => {
+  await useBackend('wasm');
+  const tmp = tempDir('cider-runs-');
+  try {
+    const { dir } = await writeSyntheticStore(path.join(tmp.dir, 'ds'), { sizes: { train: 8, valid: 4, test: 4 } });
+    const D = 12 + 3 + 4;
+    const vectors = [0, 1, 2].map((c) => Float64Array.from({ length: D }, (_, k) => c + k / 100));
+    for (const [c, v] of vectors.entries()) await attachExtra(dir, `confounder/c${c}`, v);
+    await attachExtra(dir, 'prior/p', Float32Array.from([0.25, 0.25, 0.5]));
+    const extras = { source: 'extras' as const, dictionary: ['confounder/c0', 'confounder/c1', 'confounder/c2'], prior: 'prior/p' };
+    const r = await train(dir, path.join(tmp.dir, 'run'), { maxEpochs: 1, confounders: extras });
+    const t = readSafetensors(r.result.lastCheckpoint).tensors;
+    assert.deepEqual(Array.from(t.get('confounders.prior')!.data), [0.25, 0.25, 0.5]);
+    assert.deepEqual(Array.from(t.get('confounders.dictionary')!.data), Array.from(Float32Array.from(vectors.flatMap((v) => Array.from(v)))));
+    await assert.rejects(train(dir, path.join(tmp.dir, 'bad'), { maxEpochs: 1, confounders: { ...extras, prior: 'prior/none' } }), /no attached array "prior\/none"/);
   } finally {
     tmp.cleanup();
   }
