@@ -45,9 +45,10 @@ test('a seeded run learns the synthetic labels and reproduces exactly', async ()
   const tmp = tempDir('cider-runs-');
   try {
     const { dir } = await writeSyntheticStore(path.join(tmp.dir, 'ds'));
-    const a = await train(dir, path.join(tmp.dir, 'a'), { maxEpochs: 8 });
-    const b = await train(dir, path.join(tmp.dir, 'b'), { maxEpochs: 8 });
-    assert.equal(a.epochs.length, 8);
+    // lr 3e-3 (the paper's 1e-3 also learns it, from epoch 6): a margin for numerics changes in the engine
+    const a = await train(dir, path.join(tmp.dir, 'a'), { maxEpochs: 6, learningRate: 3e-3 });
+    const b = await train(dir, path.join(tmp.dir, 'b'), { maxEpochs: 6, learningRate: 3e-3 });
+    assert.equal(a.epochs.length, 6);
     assert.deepEqual(stable(a.epochs), stable(b.epochs));
     assert.deepEqual(tensorsOf(a.result.lastCheckpoint), tensorsOf(b.result.lastCheckpoint));
     const best = a.result.bestMetric!;
