@@ -5,7 +5,7 @@
  * two annotators, agreement read, .eaf and CSV round trips, and a reproducible dataset export.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { AppError } from '../../src/shared/errors';
@@ -15,7 +15,7 @@ import { createApp, type AppServices } from '../../src/main/services/app';
 import { FeatureStore } from '../../src/main/data/featureStore';
 import { makeBrokenVideo, makeClip } from '../helpers/clips';
 import { tempDir } from '../helpers/tmp';
-import { writeTinyBert, type TinyBert } from '../helpers/tinyBert';
+import { TINY_VOCAB, writeTinyBert, type TinyBert } from '../helpers/tinyBert';
 
 let app: AppServices;
 let bert: TinyBert;
@@ -30,7 +30,12 @@ const call = async <T>(method: string, args: unknown): Promise<T> => {
 };
 
 before(async () => {
-  bert = writeTinyBert();
+  // the engine expects bert-base-uncased's special ids ([UNK] 100, [CLS] 101, [SEP] 102, [MASK] 103):
+  // the tiny BERT gets a vocabulary laid out that way (its words after the specials)
+  const words = TINY_VOCAB.slice(5);
+  const vocab = ['[PAD]', ...Array.from({ length: 99 }, (_, i) => `[unused${i}]`), '[UNK]', '[CLS]', '[SEP]', '[MASK]', ...words];
+  bert = writeTinyBert({ config: { vocab_size: vocab.length } });
+  writeFileSync(join(bert.dir, 'vocab.txt'), vocab.join('\n') + '\n');
   app = createApp({ dataDir: dir, mode: 'cli', seedDemo: false });
   projectId = (await call<{ id: number }>('projects.create', { name: 'clips' })).id;
 });
@@ -179,4 +184,18 @@ test('the CLI lists clips with their missing modalities and prints the agreement
   out.length = 0;
   assert.equal(await runCli(['clips', 'agreement', '--project', String(projectId), '--data-dir', dir], io), 0);
   assert.match(out.join('\n'), /Cohen's kappa 3-class/);
+});
+
+test('the engine trains one epoch on the exported dataset (frozen tiny BERT for the text)', async () => {
+  const list = await call<{ id: number; name: string }[]>('datasets.list', {});
+  const ds = list.find((d) => d.name === 'clips set')!;
+  const started = await call<{ run: { id: number }; job: JobRecord }>('runs.start', {
+    datasetId: ds.id,
+    projectId,
+    options: { maxEpochs: 1, batchSize: 2, text: { kind: 'frozen', modelDir: bert.dir }, model: { d: 8, layers: 1, heads: 2 } },
+  });
+  const done = await app.runner.wait(started.job.id);
+  assert.equal(done.status, 'succeeded', JSON.stringify(done.error));
+  const epochs = await call<unknown[]>('runs.epochs', { id: started.run.id });
+  assert.equal(epochs.length, 1);
 });
