@@ -1,0 +1,226 @@
+/**
+ * The analysis service: what a trained run does with one sample (inspector, missing-modality
+ * simulator, counterfactual text editor) and with whole splits (robustness curves, IID vs OOD
+ * comparison). Per-sample calls answer directly (one small batch through the model); whole-split
+ * work runs as jobs ('analysis.robustness', 'analysis.compareOod') whose results are stored.
+ *
+ * Removing a modality always means the missing protocols' masking (spec 3): text tokens become
+ * [UNK] except [CLS]/[SEP], audio/vision frames are zeroed. In a run whose text comes from the
+ * dataset's precomputed features (no BERT model) a dropped token's features are zeroed instead,
+ * as the runs code does; every result carries that note, and counterfactual text (which needs
+ * the features of [MASK]ed words) is unavailable there.
+ */
+import { z } from 'zod';
+import type { JobRecord } from '../types';
+import { id, method } from './method';
+
+const rate = z.number().min(0).max(1);
+
+/** What to look at: a dataset sample (default: the run's own dataset) or an imported clip. */
+export const analysisTargetSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('sample'), datasetId: id.optional(), split: z.enum(['train', 'valid', 'test']), index: z.number().int().min(0) }).strict(),
+  z.object({ kind: z.literal('clip'), clipId: id }).strict(),
+]);
+export type AnalysisTarget = z.output<typeof analysisTargetSchema>;
+
+/**
+ * The simulator's missing view: whole modalities on/off, or a missing rate per modality
+ * (RMFM_same masks from a fixed seed; a dataset sample draws from its own stream, so rate p gives
+ * the same mask as the evaluation at p).
+ */
+export const missingSettingSchema = z.discriminatedUnion('mode', [
+  z.object({ mode: z.literal('complete') }).strict(),
+  z.object({ mode: z.literal('toggles'), text: z.boolean(), audio: z.boolean(), vision: z.boolean() }).strict(),
+  z.object({ mode: z.literal('rates'), text: rate, audio: rate, vision: rate, seed: z.number().int().min(0).default(1111) }).strict(),
+]);
+export type MissingSetting = z.output<typeof missingSettingSchema>;
+
+export const ANALYSIS_MODALITIES = ['text', 'audio', 'vision'] as const;
+export type AnalysisModality = (typeof ANALYSIS_MODALITIES)[number];
+
+export interface TokenView {
+  /** position in the text (0 = [CLS]) */
+  position: number;
+  id: number;
+  /** word piece or word; '#<id>' when no vocabulary or transcript names it */
+  token: string;
+  special: boolean;
+  /** a word of the run's bias-word dictionary (training split, spec 5) */
+  bias: boolean;
+  /** dropped by the simulator's missing view (shown as [UNK]) */
+  dropped: boolean;
+}
+
+export interface Explanation {
+  runId: number;
+  target: AnalysisTarget;
+  label: string;
+  classNames: string[];
+  truth: number | null;
+  /** class probabilities of the simulator's view (the complete view by default) */
+  probabilities: number[];
+  prediction: number;
+  /**
+   * Exact Shapley values over {text, audio, vision} of each class probability, from all 8
+   * subsets: removing a modality = the missing protocol's masking on top of the simulator's view.
+   * shapley[m][c]; sum over m = probabilities(all) - probabilities(none).
+   */
+  shapley: Record<AnalysisModality, number[]>;
+  /** probabilities of every subset, keyed by the kept modalities ('' = none, 'T', 'TA', ...) */
+  subsets: Record<string, number[]>;
+  tokens: TokenView[];
+  /** fractions of droppable positions the simulator's view drops */
+  dropped: Record<AnalysisModality, number>;
+  /**
+   * last MCT layer, simulator's view: share of attention from query segment (row: text, audio,
+   * vision) to key segment (column), averaged over heads and the sample's valid word positions.
+   */
+  attentionSegments: number[][];
+  /** per valid word position: its attention shares to the text/audio/vision segments, and the mean attention it receives */
+  attentionWords: { position: number; toText: number; toAudio: number; toVision: number; received: number }[];
+  /** unaligned runs: WSAM word-to-frame weights, rows = valid words (1..len-2), columns = valid frames */
+  wsam: { audio: number[][]; vision: number[][]; words: number[] } | null;
+  textNote: string;
+  engine: string;
+}
+
+export interface CounterfactualResult {
+  runId: number;
+  target: AnalysisTarget;
+  classNames: string[];
+  available: boolean;
+  /** why counterfactual predictions are unavailable (features-mode runs) */
+  reason: string | null;
+  /** the automatic counterfactual text of the simulator's view: bias words and specials kept, the rest [MASK] */
+  automatic: TokenView[];
+  /** the counterfactual text that was scored (the edit, or the automatic one) */
+  scored: TokenView[];
+  /** P(y | view) of the factual (simulator's) view */
+  factual: number[];
+  /** P(y | counterfactual view): edited text with the same missing audio and vision */
+  counterfactual: number[] | null;
+  taus: number[];
+  /** per tau: softmax of log P(view) - tau * log P(counterfactual), and its argmax */
+  debiased: { tau: number; probabilities: number[]; prediction: number }[];
+  /** tau chosen on the validation split (null: no MACI evaluation or OOD comparison yet) */
+  validationTau: { tau: number; source: string } | null;
+}
+
+/** A saved counterfactual text for a sample or a clip, with the run's predictions for it. */
+export interface TextEdit {
+  id: number;
+  runId: number;
+  target: AnalysisTarget;
+  name: string;
+  /** the edited counterfactual text, [CLS] ... [SEP] */
+  tokenIds: number[];
+  missing: MissingSetting;
+  counterfactual: number[] | null;
+  factual: number[];
+  debiased: { tau: number; probabilities: number[]; prediction: number }[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface RobustnessCurve {
+  /** 'RMFM', 'RMM', 'TMFM', 'STMFM', 'SMM:T' (the modalities outside T dropped at rate p), 'RMFM_same:1/0.5/0' (per-modality rates = p x weights) */
+  protocol: string;
+  rates: number[];
+  /** metric name -> value per rate */
+  metrics: Record<string, number[]>;
+  /** metric name -> AUILC (null when the rates do not span [0, 1]) */
+  auilc: Record<string, number | null>;
+  /** why a protocol was not run (TMFM/STMFM on unaligned data) */
+  skipped?: string;
+}
+
+export interface RobustnessSweep {
+  id: number;
+  runId: number;
+  runName: string;
+  jobId: number | null;
+  seed: number;
+  checkpoint: 'best' | 'last';
+  split: 'test';
+  curves: RobustnessCurve[];
+  engine: string;
+  textNote: string;
+  createdAt: string;
+}
+
+export interface SplitSide {
+  datasetId: number | null;
+  datasetName: string;
+  kind: 'iid' | 'ood';
+  count: number;
+  labelCounts: number[];
+  plain: Record<string, number>;
+  /** null when debiasing is unavailable (features-mode run) */
+  debiased: Record<string, number> | null;
+  confusionPlain: number[][];
+  confusionDebiased: number[][] | null;
+  /** per class: error rate (1 - recall) plain and debiased */
+  classErrors: { plain: number; debiased: number | null }[];
+  /** selection metric per tau (the run's validation-chosen tau is marked by the caller) */
+  tauCurve: number[];
+  /** samples whose prediction changes between plain and debiased (at the validation tau), first 200 */
+  flips: { index: number; truth: number; plain: number; debiased: number; text: string }[];
+  flipCount: number;
+}
+
+export interface OodComparison {
+  id: number;
+  runId: number;
+  jobId: number | null;
+  classNames: string[];
+  selectionMetric: string;
+  taus: number[];
+  /** tau chosen on the run's validation split (null without debiasing) */
+  selectedTau: number | null;
+  iid: SplitSide;
+  ood: SplitSide;
+  textNote: string;
+  /** why debiasing is unavailable, if it is */
+  debiasNote: string | null;
+  createdAt: string;
+}
+
+const checkpoint = z.enum(['best', 'last']).default('best');
+/** token ids of an edited text, [CLS] ... [SEP] included */
+const tokenIds = z.array(z.number().int().min(0).max(1_000_000)).min(2).max(4096);
+
+export const analysisContract = {
+  /** class probabilities, exact modality Shapley values, attention summaries and WSAM maps for one sample */
+  explain: method<Explanation>()(z.object({ runId: id, target: analysisTargetSchema, missing: missingSettingSchema.default({ mode: 'complete' }), checkpoint }).strict()),
+  /** the automatic counterfactual text, and the counterfactual / debiased predictions of it or of an edit */
+  counterfactual: method<CounterfactualResult>()(
+    z.object({ runId: id, target: analysisTargetSchema, missing: missingSettingSchema.default({ mode: 'complete' }), tokenIds: tokenIds.optional(), checkpoint }).strict(),
+  ),
+  /** word pieces of a text in the run's BERT vocabulary (to replace a word in the editor) */
+  tokenize: method<{ ids: number[]; tokens: string[] }>()(z.object({ runId: id, text: z.string().max(2000) }).strict()),
+  /** save (or update, with id) an edited counterfactual text; its predictions are computed and stored */
+  saveEdit: method<TextEdit>()(
+    z
+      .object({ id: id.optional(), runId: id, target: analysisTargetSchema, name: z.string().trim().min(1).max(200), tokenIds, missing: missingSettingSchema.default({ mode: 'complete' }), checkpoint })
+      .strict(),
+  ),
+  edits: method<TextEdit[]>()(z.object({ runId: id.optional(), target: analysisTargetSchema.optional() }).strict()),
+  removeEdit: method<{ removed: true }>()(z.object({ id }).strict()),
+  /** start an 'analysis.robustness' job: metric vs missing rate per protocol on the test split */
+  robustness: method<JobRecord>()(
+    z
+      .object({
+        runId: id,
+        protocols: z.array(z.string().min(2).max(40)).min(1).max(32).default(['RMFM', 'RMM', 'SMM:T', 'SMM:A', 'SMM:V', 'SMM:TA', 'SMM:TV', 'SMM:AV', 'TMFM', 'STMFM']),
+        rates: z.array(rate).min(1).max(101).optional(),
+        seed: z.number().int().min(0).default(1111),
+        checkpoint,
+      })
+      .strict(),
+  ),
+  /** stored sweeps of these runs (newest first), for overlaid curves */
+  sweeps: method<RobustnessSweep[]>()(z.object({ runIds: z.array(id).min(1).max(50) }).strict()),
+  /** start an 'analysis.compareOod' job: the run's IID and OOD test splits side by side */
+  compareOod: method<JobRecord>()(z.object({ runId: id, oodDatasetId: id.optional(), checkpoint }).strict()),
+  oodComparisons: method<OodComparison[]>()(z.object({ runId: id }).strict()),
+} as const;
