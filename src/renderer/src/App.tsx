@@ -7,12 +7,18 @@ import { LibraryView } from './views/LibraryView';
 import { StatusBar } from './views/StatusBar';
 import { DatasetsView } from './views/datasets/DatasetsView';
 import { ClipsView } from './views/clips/ClipsView';
+import { TrainingView } from './views/training/TrainingView';
+import { RunsView } from './views/runs/RunsView';
+import { SearchView } from './views/search/SearchView';
 
 /** The top-level views, in tab order: add an entry here and render its view in <main> below. */
 const TABS = [
   { id: 'library', label: 'Library' },
   { id: 'datasets', label: 'Datasets' },
   { id: 'clips', label: 'Clips' },
+  { id: 'training', label: 'Training' },
+  { id: 'runs', label: 'Runs' },
+  { id: 'search', label: 'Search' },
 ] as const;
 type TabId = (typeof TABS)[number]['id'];
 
@@ -56,6 +62,9 @@ export function App({ api, transport }: { api: Api; transport: Transport }) {
         {tab === 'library' ? <LibraryView api={api} state={state} dispatch={dispatch} /> : null}
         {tab === 'datasets' ? <DatasetsView api={api} transport={transport} /> : null}
         {tab === 'clips' ? <ClipsView api={api} transport={transport} projectId={state.selectedProjectId} /> : null}
+        {tab === 'training' ? <TrainingView api={api} transport={transport} status={status} /> : null}
+        {tab === 'runs' ? <RunsView api={api} transport={transport} /> : null}
+        {tab === 'search' ? <SearchView api={api} transport={transport} /> : null}
       </main>
       <StatusBar status={status} transport={transport.kind} />
     </div>
