@@ -13,6 +13,7 @@ import { id, method, none, type MethodSpec } from './contract/method';
 import { datasetsContract } from './contract/datasets';
 import { clipsContract } from './contract/clips';
 import { trainingContract } from './contract/training';
+import { analysisContract } from './contract/analysis';
 import { searchContract } from './contract/search';
 
 export type { MethodSpec } from './contract/method';
@@ -47,6 +48,7 @@ export const contract = {
   datasets: datasetsContract,
   clips: clipsContract,
   runs: trainingContract,
+  analysis: analysisContract,
   search: searchContract,
 } as const;
 

@@ -11,6 +11,8 @@ export const TASKS: Record<string, () => Promise<Task>> = {
   'clips.extract': async () => (await import('./tasks/clipsExtract')).clipsExtractTask,
   train: async () => (await import('./tasks/training')).trainTask,
   evaluate: async () => (await import('./tasks/training')).evaluateTask,
+  'analysis.robustness': async () => (await import('./tasks/analysis')).robustnessTask,
+  'analysis.compareOod': async () => (await import('./tasks/analysis')).compareOodTask,
   search: async () => (await import('./tasks/search')).searchTask,
 };
 

@@ -18,6 +18,7 @@ import { createDispatcher, type Dispatch } from './dispatch';
 import { datasetsService } from './datasets';
 import { clipsService } from './clips';
 import { trainingService } from './training';
+import { analysisService } from './analysis';
 import { searchService } from './search';
 import { EventHub } from './events';
 import { databaseFile } from './paths';
@@ -117,6 +118,7 @@ export function createApp(opts: AppOptions): AppServices {
   const datasets = datasetsService(ctx);
   const clips = clipsService(ctx);
   const training = trainingService(ctx);
+  const analysis = analysisService(ctx);
   const search = searchService(ctx, training.handlers);
   // Each service's handlers come from its own factory (src/main/services/<service>.ts) given ctx.
   const handlers: Handlers<void> = {
@@ -153,6 +155,7 @@ export function createApp(opts: AppOptions): AppServices {
     datasets: datasets.handlers,
     clips: clips.handlers,
     runs: training.handlers,
+    analysis: analysis.handlers,
     search: search.handlers,
   };
 
@@ -165,6 +168,7 @@ export function createApp(opts: AppOptions): AppServices {
     interruptedAtStart,
     async close() {
       await runner.close();
+      await analysis.close();
       db.close();
     },
   };

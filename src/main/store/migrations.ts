@@ -5,6 +5,7 @@
 import type Database from 'better-sqlite3';
 import { createRunsTables } from './runsSchema';
 import { allowClipsDatasetFormat, createClipsTables } from './clipsSchema';
+import { createAnalysisTables } from './analysisSchema';
 
 export interface Migration {
   version: number;
@@ -106,5 +107,10 @@ export const MIGRATIONS: readonly Migration[] = [
         ALTER TABLE jobs ADD COLUMN owner_host TEXT;
       `);
     },
+  },
+  {
+    version: 6,
+    name: 'analysis: saved counterfactual text edits, robustness sweeps, IID/OOD comparisons',
+    up: createAnalysisTables,
   },
 ];

@@ -1,0 +1,138 @@
+/**
+ * The analysis service end to end in one app (jobs in worker threads, a real SQLite file):
+ * - a robustness sweep over 11 rates x 5 protocols on a 700-sample test split finishes as a job
+ *   with progress, and its curves are stored with AUILC (tiny aligned model, small feature dims);
+ * - explain answers with exact Shapley values through the dispatcher;
+ * - a frozen-BERT run: a saved counterfactual edit stores its prediction, and editing it changes
+ *   the stored counterfactual prediction; the IID/OOD comparison job chooses tau on validation.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { createApp, type AppServices } from '../../src/main/services/app';
+import type { Explanation, OodComparison, RobustnessSweep, TextEdit, CounterfactualResult } from '../../src/shared/contract/analysis';
+import type { AppEvent, JobRecord } from '../../src/shared/types';
+import type { RunRecord } from '../../src/shared/contract/training';
+import { tempDir } from '../helpers/tmp';
+import { registerSynthetic } from '../helpers/analysis';
+import { TINY_MODEL, writeTinyBaseCompatibleBert } from '../helpers/syntheticRuns';
+
+let app: AppServices;
+const bert = writeTinyBaseCompatibleBert();
+const dataDir = tempDir();
+before(() => {
+  app = createApp({ dataDir, mode: 'cli', seedDemo: false });
+});
+after(async () => {
+  await app?.close();
+  bert.cleanup();
+});
+
+async function call<T>(method: string, args: unknown): Promise<T> {
+  const env = await app.dispatch(method, args);
+  if (!env.ok) throw new Error(`${method}: ${env.error.code} ${env.error.message}`);
+  return env.value as T;
+}
+
+async function train(datasetId: number, options: Record<string, unknown>): Promise<RunRecord> {
+  const { run, job } = await call<{ run: RunRecord; job: JobRecord }>('runs.start', { datasetId, options: { maxEpochs: 1, model: TINY_MODEL, ...options } });
+  const done = await app.runner.wait(job.id);
+  assert.equal(done.status, 'succeeded', JSON.stringify(done.error));
+  return call<RunRecord>('runs.get', { id: run.id });
+}
+
+test('robustness sweep: 11 rates x 5 protocols on a 700-sample test split, as a job with progress', async () => {
+  const iid = await registerSynthetic(app, { name: 'syn aligned', sizes: { train: 40, valid: 20, test: 700 }, aligned: true, L: 8, seed: 5 });
+  const run = await train(iid.id, { batchSize: 40, evalBatchSize: 350 });
+
+  const fractions: number[] = [];
+  const off = app.events.subscribe((e: AppEvent) => {
+    if (e.type === 'job.updated' && e.job.kind === 'analysis.robustness' && e.job.status === 'running' && e.job.progress.fraction !== null) fractions.push(e.job.progress.fraction);
+  });
+  const protocols = ['RMFM', 'RMM', 'TMFM', 'STMFM', 'SMM:T'];
+  const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  const job = await call<JobRecord>('analysis.robustness', { runId: run.id, protocols });
+  const done = await app.runner.wait(job.id);
+  const wallMs = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  off();
+  assert.equal(done.status, 'succeeded', JSON.stringify(done.error));
+  console.log(`# robustness job, 700 samples x 11 rates x 5 protocols: wall ${(wallMs / 1000).toFixed(1)} s, process CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s`);
+  assert.equal(done.progress.fraction, 1);
+  assert.ok(fractions.length >= 2, `progress reported while running (${fractions.join(', ')})`);
+  assert.ok(
+    fractions.every((f, i) => i === 0 || f >= fractions[i - 1]),
+    'progress only moves forward',
+  );
+  assert.deepEqual(done.result, { sweepId: (done.result as { sweepId: number }).sweepId, runId: run.id, curves: 5, samples: 700 });
+
+  const [sweep] = await call<RobustnessSweep[]>('analysis.sweeps', { runIds: [run.id] });
+  assert.deepEqual(
+    sweep.curves.map((c) => c.protocol),
+    protocols,
+  );
+  for (const c of sweep.curves) {
+    assert.equal(c.rates.length, 11);
+    assert.equal(c.metrics.Acc_3.length, 11);
+    assert.ok(c.metrics.Acc_3.every((v) => v >= 0 && v <= 1));
+    assert.equal(typeof c.auilc.Acc_3, 'number');
+    // rate 0 is the complete view for every protocol
+    assert.equal(c.metrics.Acc_3[0], sweep.curves[0].metrics.Acc_3[0]);
+  }
+  // SMM:T at p = 1 keeps the text only: the same as the evaluation's SMM 'T' point
+  const evalJob = await call<JobRecord>('runs.evaluate', { id: run.id, options: { protocols: ['SMM'] } });
+  assert.equal((await app.runner.wait(evalJob.id)).status, 'succeeded');
+  const [smm] = await call<{ points: { rate: string; metrics: Record<string, number> }[] }[]>('runs.evaluations', { id: run.id });
+  assert.equal(sweep.curves[4].metrics.Acc_3[10], smm.points.find((p) => p.rate === 'T')!.metrics.Acc_3);
+
+  // a bad protocol name is refused before any job starts
+  await assert.rejects(call('analysis.robustness', { runId: run.id, protocols: ['SMM:X'] }), /unknown robustness protocol "SMM:X"/);
+
+  // explain through the dispatcher: features-mode run, exact Shapley values
+  const x = await call<Explanation>('analysis.explain', { runId: run.id, target: { kind: 'sample', split: 'test', index: 7 } });
+  assert.match(x.textNote, /ZEROED/);
+  for (let c = 0; c < 3; c++) assert.ok(Math.abs(x.shapley.text[c] + x.shapley.audio[c] + x.shapley.vision[c] - (x.subsets.TAV[c] - x.subsets[''][c])) < 1e-6);
+  assert.equal(x.wsam, null, 'aligned data has no WSAM');
+  const cf = await call<CounterfactualResult>('analysis.counterfactual', { runId: run.id, target: { kind: 'sample', split: 'test', index: 7 } });
+  assert.equal(cf.available, false);
+  assert.match(cf.reason!, /BERT model/);
+});
+
+test('frozen-BERT run: a saved counterfactual edit stores its prediction and an edit changes it; IID vs OOD with tau on validation', async () => {
+  const iid = await registerSynthetic(app, { name: 'syn unaligned', sizes: { train: 24, valid: 10, test: 12 }, aligned: false, seed: 8 });
+  const ood = await registerSynthetic(app, { name: 'syn unaligned OOD', kind: 'ood', parentId: iid.id, sizes: { train: 24, valid: 10, test: 12 }, aligned: false, seed: 21 });
+  const run = await train(iid.id, { batchSize: 12, text: { kind: 'frozen', modelDir: bert.dir } });
+  const target = { kind: 'sample' as const, split: 'test' as const, index: 2 };
+
+  const auto = await call<CounterfactualResult>('analysis.counterfactual', { runId: run.id, target });
+  assert.ok(auto.available);
+  assert.equal(auto.validationTau, null, 'no tau chosen on validation yet');
+  const first = [101, 104, 104, 102];
+  const saved = await call<TextEdit>('analysis.saveEdit', { runId: run.id, target, name: 'positive words', tokenIds: first });
+  assert.deepEqual(saved.target, { ...target, datasetId: iid.id });
+  const direct = await call<CounterfactualResult>('analysis.counterfactual', { runId: run.id, target, tokenIds: first });
+  assert.deepEqual(saved.counterfactual, direct.counterfactual, 'the stored prediction is the edit\'s');
+  const second = [101, 116, 117, 118, 102];
+  const updated = await call<TextEdit>('analysis.saveEdit', { id: saved.id, runId: run.id, target, name: 'negative words', tokenIds: second });
+  assert.notDeepEqual(updated.counterfactual, saved.counterfactual, 'the edit changed the stored counterfactual prediction');
+  const [listed] = await call<TextEdit[]>('analysis.edits', { target: { ...target, datasetId: iid.id } });
+  assert.deepEqual(listed.tokenIds, second);
+  assert.deepEqual(listed.counterfactual, updated.counterfactual);
+
+  const job = await call<JobRecord>('analysis.compareOod', { runId: run.id });
+  const done = await app.runner.wait(job.id);
+  assert.equal(done.status, 'succeeded', JSON.stringify(done.error));
+  const [cmp] = await call<OodComparison[]>('analysis.oodComparisons', { runId: run.id });
+  assert.equal(cmp.iid.datasetId, iid.id);
+  assert.equal(cmp.ood.datasetId, ood.id);
+  assert.deepEqual(cmp.iid.labelCounts, iid.splits.test.labels.three);
+  assert.deepEqual(cmp.ood.labelCounts, ood.splits.test.labels.three);
+  assert.ok(cmp.selectedTau !== null && cmp.taus.includes(cmp.selectedTau));
+  assert.equal(cmp.iid.tauCurve.length, 31);
+  assert.ok(cmp.iid.debiased && cmp.ood.confusionDebiased);
+  assert.equal(cmp.iid.flips.length, cmp.iid.flipCount);
+  if (cmp.selectedTau === 0) assert.equal(cmp.iid.flipCount, 0, 'tau 0 flips nothing');
+  // the counterfactual view now marks the tau chosen on validation
+  const again = await call<CounterfactualResult>('analysis.counterfactual', { runId: run.id, target });
+  assert.equal(again.validationTau!.tau, cmp.selectedTau);
+});
