@@ -13,6 +13,7 @@ import { id, method, none, type MethodSpec } from './contract/method';
 import { datasetsContract } from './contract/datasets';
 import { clipsContract } from './contract/clips';
 import { trainingContract } from './contract/training';
+import { reportsContract } from './contract/reports';
 import { analysisContract } from './contract/analysis';
 import { searchContract } from './contract/search';
 
@@ -48,6 +49,7 @@ export const contract = {
   datasets: datasetsContract,
   clips: clipsContract,
   runs: trainingContract,
+  reports: reportsContract,
   analysis: analysisContract,
   search: searchContract,
 } as const;

@@ -18,6 +18,9 @@ import { createDispatcher, type Dispatch } from './dispatch';
 import { datasetsService } from './datasets';
 import { clipsService } from './clips';
 import { trainingService } from './training';
+import { reportsService } from './reports';
+import { analysisViaContract } from '../reports/analysisSource';
+import type { PrintToPdf } from '../reports/pdf';
 import { analysisService } from './analysis';
 import { searchService } from './search';
 import { EventHub } from './events';
@@ -32,6 +35,8 @@ export interface AppOptions {
   /** create the demo project on a fresh database (off in tests that count projects) */
   seedDemo?: boolean;
   log?: (message: string) => void;
+  /** the desktop app's PDF printer (Electron's printToPDF); web mode and the CLI print with headless Chromium */
+  printToPdf?: PrintToPdf;
 }
 
 /** What every service's handlers may use. Handler factories take this and nothing global. */
@@ -118,6 +123,8 @@ export function createApp(opts: AppOptions): AppServices {
   const datasets = datasetsService(ctx);
   const clips = clipsService(ctx);
   const training = trainingService(ctx);
+  // reports read the analysis service through the contract (not available in a build without it)
+  const reports = reportsService(ctx, { status, printToPdf: opts.printToPdf, analysis: analysisViaContract((method, args) => dispatch(method, args)) });
   const analysis = analysisService(ctx);
   const search = searchService(ctx, training.handlers);
   // Each service's handlers come from its own factory (src/main/services/<service>.ts) given ctx.
@@ -155,6 +162,7 @@ export function createApp(opts: AppOptions): AppServices {
     datasets: datasets.handlers,
     clips: clips.handlers,
     runs: training.handlers,
+    reports: reports.handlers,
     analysis: analysis.handlers,
     search: search.handlers,
   };
