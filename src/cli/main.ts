@@ -13,6 +13,7 @@ import { DEFAULT_PORT, startWebServer } from '../main/server/web';
 import { flagNumber, flagString, parseArgs, UsageError, type ParsedArgs } from './args';
 import { DATASET_COMMANDS, DATASETS_HELP } from './commands/datasets';
 import { TRAINING_COMMANDS, TRAINING_HELP } from './commands/training';
+import { ANALYSIS_COMMANDS, ANALYSIS_HELP } from './commands/analysis';
 import { CLIPS_COMMANDS, CLIPS_HELP } from './commands/clips';
 import { REPORTS_COMMANDS, REPORTS_HELP } from './commands/reports';
 import { SEARCH_COMMANDS, SEARCH_HELP } from './commands/search';
@@ -30,7 +31,7 @@ commands:
   jobs cancel ID              cancel a queued or running job
   selftest [--size N] [--iterations N]
                               measure the backend's matmul throughput (runs as a job)
-${DATASETS_HELP}${TRAINING_HELP}${SEARCH_HELP}${CLIPS_HELP}${REPORTS_HELP}  web [--port N] [--host H]   serve the app and its API on http://127.0.0.1 (default port ${DEFAULT_PORT})
+${DATASETS_HELP}${TRAINING_HELP}${ANALYSIS_HELP}${SEARCH_HELP}${CLIPS_HELP}${REPORTS_HELP}  web [--port N] [--host H]   serve the app and its API on http://127.0.0.1 (default port ${DEFAULT_PORT})
 
 options for every command:
   --data-dir DIR              the data folder (default: $CIDER_DATA_DIR, else the per-user app folder)
@@ -99,6 +100,7 @@ const COMMANDS: Record<string, Command> = {
   },
   ...DATASET_COMMANDS,
   ...TRAINING_COMMANDS,
+  ...ANALYSIS_COMMANDS,
   ...CLIPS_COMMANDS,
   ...REPORTS_COMMANDS,
   ...SEARCH_COMMANDS,

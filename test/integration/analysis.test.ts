@@ -14,6 +14,7 @@ import type { AppEvent, JobRecord } from '../../src/shared/types';
 import type { RunRecord } from '../../src/shared/contract/training';
 import { tempDir } from '../helpers/tmp';
 import { registerSynthetic } from '../helpers/analysis';
+import { runCli } from '../../src/cli/main';
 import { TINY_MODEL, writeTinyBaseCompatibleBert } from '../helpers/syntheticRuns';
 
 let app: AppServices;
@@ -96,6 +97,18 @@ test('robustness sweep: 11 rates x 5 protocols on a 700-sample test split, as a 
   const cf = await call<CounterfactualResult>('analysis.counterfactual', { runId: run.id, target: { kind: 'sample', split: 'test', index: 7 } });
   assert.equal(cf.available, false);
   assert.match(cf.reason!, /BERT model/);
+
+  // the same services on the command line (a second app on the same data folder)
+  const lines: string[] = [];
+  const io = { out: (l: string) => lines.push(l), err: () => undefined };
+  assert.equal(await runCli(['robustness', String(run.id), '--protocols', 'RMFM,SMM:AV', '--rates', '0:1:0.5', '--data-dir', dataDir], io), 0);
+  assert.ok(lines.some((l) => /^ {2}SMM:AV$/.test(l)));
+  assert.equal(lines.filter((l) => /^ {4}AUILC/.test(l)).length, 2);
+  lines.length = 0;
+  assert.equal(await runCli(['explain', String(run.id), '--sample', 'test:7', '--drop', 'audio', '--data-dir', dataDir], io), 0);
+  assert.ok(lines.some((l) => /Shapley audio +[+-]0\.0000 +[+-]0\.0000 +[+-]0\.0000/.test(l)), lines.join('\n'));
+  assert.ok(lines.some((l) => /counterfactual prediction unavailable/.test(l)));
+  assert.equal(await runCli(['explain', String(run.id), '--sample', 'test:x', '--data-dir', dataDir], io), 2);
 });
 
 test('frozen-BERT run: a saved counterfactual edit stores its prediction and an edit changes it; IID vs OOD with tau on validation', async () => {
