@@ -15,7 +15,7 @@ import { TINY_MODEL, writeSyntheticStore } from '../helpers/syntheticRuns';
 import { tempDir } from '../helpers/tmp';
 
 const cli = fileURLToPath(new URL('../../bin/cider.mjs', import.meta.url));
-const run = (args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 300_000 });
+const run = (args: string[], env: NodeJS.ProcessEnv = {}) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 300_000, env: { ...process.env, ...env } });
 const skip = pythonHas('numpy') ? false : 'Debian python3 with numpy is not installed (/usr/bin/python3)';
 
 test('cider train, runs and eval --protocol RMFM --rates 0:1:0.1 on a dataset imported with cider import', { skip }, () => {
@@ -41,17 +41,26 @@ test('cider train, runs and eval --protocol RMFM --rates 0:1:0.1 on a dataset im
 
   const ev = run(['eval', '1', '--protocol', 'RMFM', '--rates', '0:1:0.1', '--data-dir', dir]);
   assert.equal(ev.status, 0, ev.stderr);
-  assert.match(ev.stdout, /evaluation 1: RMFM on the test split \(best checkpoint, mask seed 1111\), engine tfjs-wasm/);
+  // training ends with an ONNX export of the best checkpoint, so evaluation runs on ONNX Runtime
+  assert.match(tr.stderr, /ONNX export \S+best\.onnx/);
+  assert.match(ev.stdout, /evaluation 1: RMFM on the test split \(best checkpoint, mask seed 1111\), engine onnx/);
   assert.match(ev.stdout, /text: .*ZEROED/);
   const rows = ev.stdout.split('\n').filter((l) => /^ {2}(0|0\.\d|1) +[\d.]+/.test(l));
   assert.equal(rows.length, 11, ev.stdout);
   assert.match(ev.stdout, /^ {2}AUILC +[\d.]+/m);
 
+  // the TF.js engine, forced, gives the same table
+  const evTf = run(['eval', '1', '--protocol', 'RMFM', '--rates', '0:1:0.1', '--data-dir', dir], { CIDER_ENGINE: 'tfjs' });
+  assert.equal(evTf.status, 0, evTf.stderr);
+  assert.match(evTf.stdout, /evaluation \d+: RMFM .*engine tfjs-wasm/);
+  const rowsTf = evTf.stdout.split('\n').filter((l) => /^ {2}(0|0\.\d|1) +[\d.]+/.test(l));
+  assert.deepEqual(rowsTf, rows);
+
   const show = run(['runs', 'show', '1', '--data-dir', dir]);
   assert.match(show.stdout, /evaluation 1: RMFM/);
   const tmfm = run(['eval', '1', '--protocol', 'TMFM,MACI', '--rates', '0,1', '--data-dir', dir]);
   assert.equal(tmfm.status, 0, tmfm.stderr);
-  assert.match(tmfm.stdout, /evaluation 2: TMFM/);
+  assert.match(tmfm.stdout, /evaluation 3: TMFM/);
   assert.match(tmfm.stdout, /MACI skipped: MACI needs a BERT model/);
   const bad = run(['eval', '1', '--protocol', 'RMFM', '--rates', '0:2:0.5', '--data-dir', dir]);
   assert.equal(bad.status, 2);
@@ -112,7 +121,7 @@ test('the runs service: a stopped run keeps its epochs, resumes, and ends like t
         ['RMM', 3],
       ],
     );
-    assert.match(evals[0].engine, /^tfjs-/);
+    assert.equal(evals[0].engine, 'onnx', 'a completed run has an ONNX export');
     const preds = await call<{ truth: number; prediction: number; logProbs: number[] }[]>('runs.predictions', { evaluationId: evals[0].id });
     assert.equal(preds.length, 16);
     assert.equal(preds[0].logProbs.length, 3);

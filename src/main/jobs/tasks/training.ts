@@ -13,6 +13,8 @@ import { openDatabase } from '../../store/db';
 import { RunStore } from '../../store/runs';
 import { runTraining, BEST_CHECKPOINT, LAST_CHECKPOINT, type TrainRunResult } from '../../ml/runs/train';
 import { evaluateRun } from '../../ml/runs/evaluate';
+import { loadCheckpoint } from '../../ml/runs/checkpoint';
+import { exportCheckpointToOnnx } from '../../ml/onnx';
 import type { TaskContext } from '../protocol';
 
 export function textCacheDir(dataDir: string): string {
@@ -87,6 +89,7 @@ export async function trainTask(params: Record<string, unknown>, ctx: TaskContex
         },
       });
       runs.setCheckpoints(runId, result.bestCheckpoint, result.lastCheckpoint);
+      await exportOnnx(result.bestCheckpoint, ctx);
       runs.finish(runId, 'completed');
       ctx.log('info', `finished after epoch ${result.epochs} (${result.stopped}); best ${result.selectionMetric} ${result.bestMetric} at epoch ${result.bestEpoch}${startEpoch > 1 ? `; resumed at epoch ${startEpoch}` : ''}`);
       return { runId, ...result };
@@ -101,6 +104,20 @@ export async function trainTask(params: Record<string, unknown>, ctx: TaskContex
     }
   } finally {
     db.close();
+  }
+}
+
+/**
+ * Export the best checkpoint to ONNX beside it, so evaluations, sweeps and explanations run on
+ * ONNX Runtime (multi-threaded) instead of TF.js. Not fatal: without it they run on TF.js.
+ */
+async function exportOnnx(checkpoint: string | null, ctx: TaskContext): Promise<void> {
+  if (!checkpoint || !fs.existsSync(checkpoint)) return;
+  try {
+    const exp = await exportCheckpointToOnnx(loadCheckpoint(checkpoint).state.ciderConfig, checkpoint);
+    ctx.log('info', `ONNX export ${exp.path} (${(exp.bytes / 1e6).toFixed(2)} MB), checked with ${exp.checkedWith}`);
+  } catch (e) {
+    ctx.log('warn', `no ONNX export (${(e as Error).message.split('\n')[0]}); evaluations will run on TF.js`);
   }
 }
 
@@ -154,7 +171,7 @@ export async function evaluateTask(params: Record<string, unknown>, ctx: TaskCon
       onStart: (s) => {
         engine = s.engine;
         textNote = s.textNote;
-        ctx.log('info', `engine ${s.engine}; ${s.textNote}`);
+        ctx.log('info', `engine ${s.engine} (${s.engineDetail}); ${s.textNote}`);
       },
     });
     return { runId, engine: result.engine, textNote: result.textNote, evaluationIds, skipped };

@@ -8,12 +8,11 @@
  *   counterfactual view, tau chosen on the VALIDATION split, and the reference protocol (max over
  *   tau on test) reported beside it under its label. Needs a BERT model (see runs/text.ts).
  * Evaluation masks come from one seed (default 1111) so reruns and runs are comparable.
+ * Inference runs on ONNX Runtime when the checkpoint has an ONNX export beside it (multi-threaded,
+ * see ml/inference.ts), else on TF.js; the engine's name is part of the result.
  */
-import { initBackend, tf } from '../backends/tf';
 import { FeatureStore } from '../../data/featureStore';
-import { CiderModel } from '../model/cider';
-import { disposeParams, paramsFromTensors } from '../model/weights';
-import { evalConfounders } from '../train/step';
+import { evaluationConfounders, openInferenceEngine, type InferenceEngine } from '../inference';
 import { biasDictionary, maciEvaluation, type BiasDictionary } from '../eval/maci';
 import { classificationMetrics, predictClasses, type Metrics } from '../eval/metrics';
 import { missingMasks, SMM_SUBSETS, type KeepMasks } from '../eval/missing';
@@ -43,11 +42,16 @@ export interface EvaluateRunOptions {
   /** each protocol's outcome as soon as it is done (stored by the caller) */
   onOutcome?: (o: ProtocolOutcome) => void | Promise<void>;
   /** once the model and the text source are loaded */
-  onStart?: (info: { engine: string; textNote: string }) => void;
+  onStart?: (info: { engine: string; engineDetail: string; textNote: string }) => void;
+  /** 'auto' (default): ONNX when the checkpoint has an export, else TF.js */
+  engine?: 'auto' | 'onnx' | 'tfjs';
 }
 
 export interface EvaluateRunResult {
+  /** 'onnx' or 'tfjs-<backend>' */
   engine: string;
+  /** the engine's details and why it was chosen */
+  engineDetail: string;
   textNote: string;
   outcomes: ProtocolOutcome[];
 }
@@ -57,27 +61,24 @@ function point(rate: EvaluationPoint['rate'], m: Metrics): EvaluationPoint {
 }
 
 export async function evaluateRun(o: EvaluateRunOptions): Promise<EvaluateRunResult> {
-  const backend = await initBackend();
-  const engine = `tfjs-${backend.name}`;
   const ckpt = loadCheckpoint(o.checkpointFile);
   const { options: trainOpts, ciderConfig: cfg } = ckpt.state;
   const task = trainOpts.task;
   const rates = o.options.rates ?? standardRates();
   const store = await FeatureStore.open(o.datasetDir);
   let text: TextProvider | undefined;
-  let model: CiderModel | undefined;
-  const owned: tf.Tensor[] = [];
+  let engine: InferenceEngine | undefined;
   try {
     const test = await openSplit(store, 'test', task);
     text = await openTextProvider({ spec: trainOpts.text, L: test.L, datasetDl: test.dl, cacheDir: o.cacheDir, bertWeights: ckpt.bert ?? undefined });
-    model = new CiderModel(cfg, paramsFromTensors(cfg, ckpt.tensors, { source: o.checkpointFile }).params);
-    const dict = tf.tensor2d(ckpt.confounders.dictionary, [task, ckpt.confounders.dictionary.length / task]);
-    const conf = evalConfounders(dict);
-    owned.push(dict, conf.dictionary, conf.prior);
-    o.onStart?.({ engine, textNote: text.note });
+    const opened = await openInferenceEngine(cfg, o.checkpointFile, { prefer: o.engine });
+    engine = opened.engine;
+    const engineDetail = `${engine.detail}; ${opened.reason}`;
+    const conf = evaluationConfounders(Float32Array.from(ckpt.confounders.dictionary), task);
+    o.onStart?.({ engine: engine.name, engineDetail, textNote: text.note });
     const truth = { classes: test.labels };
     const batchSize = trainOpts.evalBatchSize;
-    const m = model;
+    const m = engine;
     const tp = text;
     const predict = async (split: SplitData, keep?: KeepMasks, dictionary?: BiasDictionary) => predictSplit(m, split, tp, conf, { batchSize, keep, dictionary, signal: o.signal });
 
@@ -178,10 +179,9 @@ export async function evaluateRun(o: EvaluateRunOptions): Promise<EvaluateRunRes
       outcomes.push(out);
       await o.onOutcome?.(out);
     }
-    return { engine, textNote: tp.note, outcomes };
+    return { engine: m.name, engineDetail, textNote: tp.note, outcomes };
   } finally {
-    tf.dispose(owned);
-    if (model) disposeParams(model.params);
+    await engine?.dispose();
     text?.dispose();
     await store.close();
   }

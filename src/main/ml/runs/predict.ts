@@ -5,6 +5,7 @@
  */
 import { tf } from '../backends/tf';
 import type { CiderModel, Confounders, ViewInputs } from '../model/cider';
+import type { InferenceConfounders, InferenceEngine } from '../inference';
 import { counterfactualText, type BiasDictionary } from '../eval/maci';
 import { missingView, type KeepMasks } from '../eval/missing';
 import { ranges, readBatch, splitLayout, type BatchArrays, type SplitData } from './data';
@@ -47,7 +48,22 @@ async function logProbsOf(model: CiderModel, view: ViewInputs, conf: Confounders
 
 const disposeView = (v: ViewInputs) => tf.dispose([v.text, v.textMask, v.audio, v.audioMask, v.vision, v.visionMask]);
 
-export async function predictSplit(model: CiderModel, split: SplitData, text: TextProvider, conf: Confounders, o: PredictOptions): Promise<SplitPredictions> {
+const isEngine = (m: CiderModel | InferenceEngine): m is InferenceEngine => 'infer' in m;
+
+/**
+ * Predict a split with an in-memory model (TF.js; training-time validation) or with an inference
+ * engine (ONNX Runtime or TF.js, see ml/inference.ts; evaluation and sweeps). With an engine the
+ * confounders are plain arrays (evaluationConfounders) and both MACI views come from one call.
+ */
+export async function predictSplit(model: CiderModel, split: SplitData, text: TextProvider, conf: Confounders, o: PredictOptions): Promise<SplitPredictions>;
+export async function predictSplit(engine: InferenceEngine, split: SplitData, text: TextProvider, conf: InferenceConfounders, o: PredictOptions): Promise<SplitPredictions>;
+export async function predictSplit(
+  model: CiderModel | InferenceEngine,
+  split: SplitData,
+  text: TextProvider,
+  conf: Confounders | InferenceConfounders,
+  o: PredictOptions,
+): Promise<SplitPredictions> {
   const C = model.config.classes;
   const L = split.L;
   const logProbs = new Float32Array(split.count * C);
@@ -80,25 +96,47 @@ export async function predictSplit(model: CiderModel, split: SplitData, text: Te
     } else {
       textFeatures = await text.complete(batch);
     }
-    const view = viewTensors(batch, split, textFeatures, audio, vision);
-    try {
-      logProbs.set(await logProbsOf(model, view, conf), start * C);
-      if (counterfactual && o.dictionary) {
-        const cfIds = counterfactualText(ids, size, L, o.dictionary);
-        const changed = Uint8Array.from({ length: size * L }, (_, i) => {
-          const b = Math.floor(i / L);
-          const t = i % L;
-          return (replaced?.[i] ?? 0) || cfIds[b * 3 * L + t] !== batch.ids3[b * 3 * L + t] ? 1 : 0;
-        });
-        const cfText = await text.altered(batch, cfIds, changed);
-        try {
-          counterfactual.set(await logProbsOf(model, { ...view, text: cfText }, conf), start * C);
-        } finally {
-          cfText.dispose();
-        }
+    if (isEngine(model)) {
+      let cfText: tf.Tensor3D | null = null;
+      try {
+        if (counterfactual && o.dictionary) cfText = await counterfactualFeatures(text, batch, ids, replaced, size, L, o.dictionary);
+        const out = await model.infer(
+          {
+            size,
+            text: (await textFeatures.data()) as Float32Array,
+            textCf: cfText ? ((await cfText.data()) as Float32Array) : undefined,
+            textMask: batch.textMask,
+            textLengths: batch.textLengths,
+            audio,
+            audioMask: batch.audioMask,
+            vision,
+            visionMask: batch.visionMask,
+            offset: start,
+          },
+          conf as InferenceConfounders,
+          { attention: false, chunkSize: o.batchSize },
+        );
+        logProbs.set(out.logProbs, start * C);
+        if (counterfactual && out.logProbsCf) counterfactual.set(out.logProbsCf, start * C);
+      } finally {
+        textFeatures.dispose();
+        cfText?.dispose();
       }
-    } finally {
-      disposeView(view);
+    } else {
+      const view = viewTensors(batch, split, textFeatures, audio, vision);
+      try {
+        logProbs.set(await logProbsOf(model, view, conf as Confounders), start * C);
+        if (counterfactual && o.dictionary) {
+          const cfText = await counterfactualFeatures(text, batch, ids, replaced, size, L, o.dictionary);
+          try {
+            counterfactual.set(await logProbsOf(model, { ...view, text: cfText }, conf as Confounders), start * C);
+          } finally {
+            cfText.dispose();
+          }
+        }
+      } finally {
+        disposeView(view);
+      }
     }
     done += size;
     o.onChunk?.(done, split.count);
@@ -106,4 +144,23 @@ export async function predictSplit(model: CiderModel, split: SplitData, text: Te
     await new Promise((r) => setImmediate(r));
   }
   return { logProbs, counterfactual };
+}
+
+/** The counterfactual text of MACI (bias words kept, the rest [MASK]), encoded. */
+async function counterfactualFeatures(
+  text: TextProvider,
+  batch: BatchArrays,
+  ids: Int32Array,
+  replaced: Uint8Array | null,
+  size: number,
+  L: number,
+  dictionary: BiasDictionary,
+): Promise<tf.Tensor3D> {
+  const cfIds = counterfactualText(ids, size, L, dictionary);
+  const changed = Uint8Array.from({ length: size * L }, (_, i) => {
+    const b = Math.floor(i / L);
+    const t = i % L;
+    return (replaced?.[i] ?? 0) || cfIds[b * 3 * L + t] !== batch.ids3[b * 3 * L + t] ? 1 : 0;
+  });
+  return text.altered(batch, cfIds, changed);
 }
