@@ -180,16 +180,15 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     return [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`].includes(h);
   };
 
-  const tokenOf = (req: IncomingMessage, url: URL): string | undefined => {
+  const tokensOf = (req: IncomingMessage, url: URL): string[] => {
     const auth = req.headers.authorization;
-    if (auth?.startsWith('Bearer ')) return auth.slice(7).trim();
-    return parseCookies(req.headers.cookie)[COOKIE] ?? url.searchParams.get('token') ?? undefined;
+    if (auth?.startsWith('Bearer ')) return [auth.slice(7).trim()];
+    // every credential presented counts: a cookie left by an earlier server on this host (cookies
+    // ignore the port) must not shadow the token of the URL this server printed
+    return [parseCookies(req.headers.cookie)[COOKIE], url.searchParams.get('token')].filter((t): t is string => typeof t === 'string');
   };
 
-  const authorised = (req: IncomingMessage, url: URL): boolean => {
-    const t = tokenOf(req, url);
-    return t !== undefined && safeEqual(t, token);
-  };
+  const authorised = (req: IncomingMessage, url: URL): boolean => tokensOf(req, url).some((t) => safeEqual(t, token));
 
   const security = (res: ServerResponse): void => {
     res.setHeader('content-security-policy', CONTENT_SECURITY_POLICY);
