@@ -10,6 +10,7 @@ import { ClipsView } from './views/clips/ClipsView';
 import { TrainingView } from './views/training/TrainingView';
 import { RunsView } from './views/runs/RunsView';
 import { SearchView } from './views/search/SearchView';
+import { ReportsView } from './views/reports/ReportsView';
 
 /** The top-level views, in tab order: add an entry here and render its view in <main> below. */
 const TABS = [
@@ -19,6 +20,7 @@ const TABS = [
   { id: 'training', label: 'Training' },
   { id: 'runs', label: 'Runs' },
   { id: 'search', label: 'Search' },
+  { id: 'reports', label: 'Reports' },
 ] as const;
 type TabId = (typeof TABS)[number]['id'];
 
@@ -65,6 +67,7 @@ export function App({ api, transport }: { api: Api; transport: Transport }) {
         {tab === 'training' ? <TrainingView api={api} transport={transport} status={status} /> : null}
         {tab === 'runs' ? <RunsView api={api} transport={transport} /> : null}
         {tab === 'search' ? <SearchView api={api} transport={transport} /> : null}
+        {tab === 'reports' ? <ReportsView api={api} transport={transport} /> : null}
       </main>
       <StatusBar status={status} transport={transport.kind} />
     </div>
