@@ -2,8 +2,8 @@
  * Electron main process: window, security settings and the IPC adapter. Everything else lives
  * in modules that never import electron (services, store, jobs, ml, server) and run under Node.
  */
-import { app, BrowserWindow, ipcMain, session, shell, type IpcMainInvokeEvent } from 'electron';
-import { fileURLToPath } from 'node:url';
+import { app, BrowserWindow, ipcMain, net, protocol, session, shell, type IpcMainInvokeEvent } from 'electron';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { IPC_EVENT_CHANNEL, IPC_PREFIX, methodIds } from '../shared/api';
 import { createApp, type AppServices } from './services/app';
 import { workerThreadSpawner } from './jobs/runner';
@@ -74,6 +74,21 @@ function createWindow(): void {
   else void mainWindow.loadFile(rendererFile);
 }
 
+/** Clip videos for the player: cider-media://clips/<id> (the renderer's clipMediaUrl). */
+const MEDIA_SCHEME = 'cider-media';
+protocol.registerSchemesAsPrivileged([{ scheme: MEDIA_SCHEME, privileges: { standard: true, secure: true, stream: true, supportFetchAPI: true } }]);
+
+function serveMedia(s: AppServices): void {
+  protocol.handle(MEDIA_SCHEME, async (request) => {
+    const m = /^cider-media:\/\/clips\/(\d+)\/?$/.exec(request.url);
+    if (!m) return new Response('not found', { status: 404 });
+    const env = await s.dispatch('clips.get', { id: Number(m[1]) });
+    if (!env.ok) return new Response(env.error.message, { status: 404 });
+    // net.fetch on the file honours the Range header the <video> element sends when seeking
+    return net.fetch(pathToFileURL((env.value as { sourcePath: string }).sourcePath).toString(), { headers: request.headers });
+  });
+}
+
 app.enableSandbox();
 app.on('web-contents-created', (_, contents) => {
   contents.on('will-attach-webview', (e) => e.preventDefault());
@@ -81,7 +96,8 @@ app.on('web-contents-created', (_, contents) => {
 
 void app.whenReady().then(() => {
   session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
-    callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CONTENT_SECURITY_POLICY] } });
+    const csp = CONTENT_SECURITY_POLICY.replace("media-src 'self' blob:", `media-src 'self' blob: ${MEDIA_SCHEME}:`);
+    callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [csp] } });
   });
   session.defaultSession.setPermissionRequestHandler((_wc, _permission, cb) => cb(false));
   services = createApp({
@@ -91,6 +107,7 @@ void app.whenReady().then(() => {
     log: (m) => console.error(m),
   });
   bindIpc(services);
+  serveMedia(services);
   createWindow();
 });
 

@@ -100,6 +100,17 @@ export function createApi(transport: Transport): Api {
   return api as Api;
 }
 
+/** The scheme the desktop app serves clip videos on (registered in src/main/index.ts). */
+export const DESKTOP_MEDIA_SCHEME = 'cider-media';
+
+/**
+ * Where the <video> element reads a clip: the desktop app's media protocol under Electron, the
+ * token-protected /api/media route in web mode (the token travels in the cookie).
+ */
+export function clipMediaUrl(id: number): string {
+  return window.cider ? `${DESKTOP_MEDIA_SCHEME}://clips/${id}` : `/api/media/clips/${id}`;
+}
+
 export function defaultTransport(): Transport {
   return window.cider ? ipcTransport(window.cider) : httpTransport();
 }

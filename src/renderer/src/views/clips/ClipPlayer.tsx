@@ -7,6 +7,7 @@
 import { useEffect, useRef, useState, type KeyboardEvent, type PointerEvent } from 'react';
 import type { Api } from '../../../../shared/api';
 import type { ClipDetail, FeatureTrack } from '../../../../shared/clips';
+import { clipMediaUrl } from '../../api/client';
 
 const SPEEDS = [0.25, 0.5, 0.75, 1, 1.25, 1.5, 2];
 const W = 1000;
@@ -115,7 +116,7 @@ export function ClipPlayer({ api, clip }: { api: Api; clip: ClipDetail }) {
     <div className="clip-player" tabIndex={0} onKeyDown={onKey} aria-label="Player (Space play/pause, arrows step frames, [ ] speed)" data-testid="clip-player">
       <video
         ref={video}
-        src={`/api/media/clips/${clip.id}`}
+        src={clipMediaUrl(clip.id)}
         preload="auto"
         onTimeUpdate={(e) => setTime(e.currentTarget.currentTime)}
         onSeeked={(e) => setTime(e.currentTarget.currentTime)}
