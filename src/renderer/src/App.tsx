@@ -11,6 +11,7 @@ import { TrainingView } from './views/training/TrainingView';
 import { RunsView } from './views/runs/RunsView';
 import { SearchView } from './views/search/SearchView';
 import { ReportsView } from './views/reports/ReportsView';
+import { AnalysisView } from './views/analysis/AnalysisView';
 
 /** The top-level views, in tab order: add an entry here and render its view in <main> below. */
 const TABS = [
@@ -20,6 +21,7 @@ const TABS = [
   { id: 'training', label: 'Training' },
   { id: 'runs', label: 'Runs' },
   { id: 'search', label: 'Search' },
+  { id: 'analysis', label: 'Analysis' },
   { id: 'reports', label: 'Reports' },
 ] as const;
 type TabId = (typeof TABS)[number]['id'];
@@ -68,6 +70,7 @@ export function App({ api, transport }: { api: Api; transport: Transport }) {
         {tab === 'runs' ? <RunsView api={api} transport={transport} /> : null}
         {tab === 'search' ? <SearchView api={api} transport={transport} /> : null}
         {tab === 'reports' ? <ReportsView api={api} transport={transport} /> : null}
+        {tab === 'analysis' ? <AnalysisView api={api} transport={transport} /> : null}
       </main>
       <StatusBar status={status} transport={transport.kind} />
     </div>
