@@ -4,6 +4,9 @@
  */
 import { app, BrowserWindow, ipcMain, net, protocol, session, shell, type IpcMainInvokeEvent } from 'electron';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { IPC_EVENT_CHANNEL, IPC_PREFIX, methodIds } from '../shared/api';
 import { createApp, type AppServices } from './services/app';
 import { workerThreadSpawner } from './jobs/runner';
@@ -17,6 +20,20 @@ const flag = (name: string): string | undefined => {
 };
 
 let services: AppServices | undefined;
+
+/** The reports' PDF printer: a hidden window without JavaScript renders the report's HTML (which allows no network) and Electron prints it. */
+async function printHtmlToPdf(html: string): Promise<Uint8Array> {
+  const dir = mkdtempSync(join(tmpdir(), 'cider-print-'));
+  const win = new BrowserWindow({ show: false, webPreferences: { sandbox: true, contextIsolation: true, javascript: false } });
+  try {
+    writeFileSync(join(dir, 'report.html'), html);
+    await win.loadFile(join(dir, 'report.html'));
+    return await win.webContents.printToPDF({ pageSize: 'A4', printBackground: true });
+  } finally {
+    win.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 let mainWindow: BrowserWindow | undefined;
 const rendererUrl = process.env.ELECTRON_RENDERER_URL; // set by electron-vite dev
 const rendererFile = fileURLToPath(new URL('../renderer/index.html', import.meta.url));
@@ -105,6 +122,7 @@ void app.whenReady().then(() => {
     mode: 'desktop',
     spawnWorker: workerThreadSpawner(new URL('./worker.js', import.meta.url)),
     log: (m) => console.error(m),
+    printToPdf: printHtmlToPdf,
   });
   bindIpc(services);
   serveMedia(services);

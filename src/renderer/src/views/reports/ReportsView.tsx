@@ -204,7 +204,11 @@ export function ReportsView({
             </p>
             <ul className="files">
               {s.result.files.map((f) => (
-                <li key={f.path}>{f.path}</li>
+                <li key={f.path}>
+                  {f.path.startsWith(s.result!.folder)
+                    ? f.path.slice(s.result!.folder.length + 1)
+                    : f.path}
+                </li>
               ))}
             </ul>
           </div>
