@@ -6,7 +6,7 @@
 import { tf } from '../backends/tf.js';
 import type { CiderConfig } from './config.js';
 import { confounderEncoderIndices, type CiderParams } from './params.js';
-import { dropout, gru, layerNorm, linear, sinusoidalTable, type DropoutSource } from './layers.js';
+import { dropout, gruGroup, layerNorm, linear, sinusoidalTable, type DropoutSource } from './layers.js';
 import { multimodalCompositeAttention, wordLevelAlignment, type AttentionState } from './attention.js';
 import { shareIdentityOnWasm } from './wasm-memory.js';
 
@@ -189,11 +189,9 @@ export class CiderModel {
     }
 
     // 4. GRUs
-    const gruOf = (m: string, x: tf.Tensor3D) =>
-      gru(x, { weightIh: this.p(`${m}.weight_ih_l0`), weightHh: this.p(`${m}.weight_hh_l0`), biasIh: this.p(`${m}.bias_ih_l0`), biasHh: this.p(`${m}.bias_hh_l0`) });
-    const gruText = gruOf('t', projText);
-    const gruAudio = gruOf('a', seqA);
-    const gruVision = gruOf('v', seqV);
+    // the three GRUs run as one block-diagonal GRU (one recurrence for all three modalities)
+    const gruW = (m: string) => ({ weightIh: this.p(`${m}.weight_ih_l0`), weightHh: this.p(`${m}.weight_hh_l0`), biasIh: this.p(`${m}.bias_ih_l0`), biasHh: this.p(`${m}.bias_hh_l0`) });
+    const [gruText, gruAudio, gruVision] = gruGroup([projText, seqA, seqV], [gruW('t'), gruW('a'), gruW('v')]);
 
     // 5. MCT
     let x = tf.concat([gruText, gruAudio, gruVision], 1) as tf.Tensor3D; // (B, 3L, d)

@@ -68,31 +68,122 @@ export interface GruWeights {
 }
 
 /**
+ * The GRU recurrence over all T steps as one primitive with a hand-written backward pass (BPTT).
+ * xi (B, T, 3H) are the input projections x W_ih^T + b_ih of every step (one big product outside),
+ * weightHh (3H, H), biasHh (3H); gate order r, z, n; zero initial state. Returns (B, T, H).
+ * Why: as taped tfjs ops a step was ~22 kernels forward and more backward, each with the tape's
+ * bookkeeping, and the hidden products went through transposeA/B matMuls; here a step is 12
+ * kernels forward and ~17 backward, and the W_hh gradient is one product over all steps.
+ * Saved for the backward pass: the outputs, r and z, n and W_hn h + b_hn, (B, T, .) each.
+ */
+const gruSequence = tf.customGrad((...args: unknown[]) => {
+  const [xi, weightHh, biasHh, save] = args as [tf.Tensor3D, tf.Tensor2D, tf.Tensor1D, tf.GradSaveFunc];
+  const [B, T] = xi.shape;
+  const H = weightHh.shape[1];
+  const [HS, RZ, NS, GN] = tf.tidy(() => {
+    const whhT = tf.transpose(weightHh); // (H, 3H)
+    const [xrz, xn] = tf.split(xi, [2 * H, H], 2);
+    const xrzs = tf.unstack(xrz, 1) as tf.Tensor2D[];
+    const xns = tf.unstack(xn, 1) as tf.Tensor2D[];
+    let h: tf.Tensor2D = tf.zeros([B, H]);
+    const hs: tf.Tensor2D[] = [];
+    const rzs: tf.Tensor2D[] = [];
+    const ns: tf.Tensor2D[] = [];
+    const gns: tf.Tensor2D[] = [];
+    for (let t = 0; t < T; t++) {
+      const [grz, gn] = tf.split(tf.add(tf.matMul(h, whhT), biasHh), [2 * H, H], 1) as tf.Tensor2D[];
+      const rz = tf.sigmoid(tf.add(xrzs[t], grz)) as tf.Tensor2D;
+      const [r, z] = tf.split(rz, 2, 1);
+      const n = tf.tanh(tf.add(xns[t], tf.mul(r, gn))) as tf.Tensor2D;
+      // h' = (1 - z) n + z h  ==  n + z (h - n)
+      h = tf.add(n, tf.mul(z, tf.sub(h, n))) as tf.Tensor2D;
+      hs.push(h);
+      rzs.push(rz);
+      ns.push(n);
+      gns.push(gn);
+    }
+    return [tf.stack(hs, 1), tf.stack(rzs, 1), tf.stack(ns, 1), tf.stack(gns, 1)];
+  });
+  save([weightHh, HS, RZ, NS, GN]);
+  return {
+    value: HS as tf.Tensor,
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+      tf.tidy(() => {
+        const [w, hsAll, rzAll, nAll, gnAll] = saved as [tf.Tensor2D, tf.Tensor3D, tf.Tensor3D, tf.Tensor3D, tf.Tensor3D];
+        const [rAll, zAll] = tf.split(rzAll, 2, 2);
+        const dys = tf.unstack(dy, 1) as tf.Tensor2D[];
+        const hs = tf.unstack(hsAll, 1) as tf.Tensor2D[];
+        const rs = tf.unstack(rAll, 1) as tf.Tensor2D[];
+        const zs = tf.unstack(zAll, 1) as tf.Tensor2D[];
+        const ns = tf.unstack(nAll, 1) as tf.Tensor2D[];
+        const gns = tf.unstack(gnAll, 1) as tf.Tensor2D[];
+        const sigD = tf.unstack(tf.mul(rzAll, tf.sub(1, rzAll)), 1) as tf.Tensor2D[]; // sigmoid'
+        const tanhD = tf.unstack(tf.sub(1, tf.square(nAll)), 1) as tf.Tensor2D[]; // tanh'
+        const zero = tf.zeros([B, H]) as tf.Tensor2D;
+        const dXs: tf.Tensor2D[] = new Array(T);
+        const dGs: tf.Tensor2D[] = new Array(T);
+        let dh: tf.Tensor2D = zero;
+        for (let t = T - 1; t >= 0; t--) {
+          const g = t === T - 1 ? dys[t] : (tf.add(dh, dys[t]) as tf.Tensor2D);
+          const hPrev = t > 0 ? hs[t - 1] : zero;
+          const dhz = tf.mul(g, zs[t]); // through z * h
+          const dn = tf.sub(g, dhz); // (1 - z) g
+          const dz = tf.mul(g, tf.sub(hPrev, ns[t]));
+          const dan = tf.mul(dn, tanhD[t]);
+          const drz = tf.mul(tf.concat([tf.mul(dan, gns[t]), dz], 1), sigD[t]); // d(pre-sigmoid r, z)
+          const dgn = tf.mul(dan, rs[t]);
+          dXs[t] = tf.concat([drz, dan], 1) as tf.Tensor2D;
+          dGs[t] = tf.concat([drz, dgn], 1) as tf.Tensor2D;
+          dh = tf.add(dhz, tf.matMul(dGs[t], w)) as tf.Tensor2D;
+        }
+        const dG = tf.stack(dGs, 1).reshape([B * T, 3 * H]) as tf.Tensor2D;
+        const hPrevAll = tf.stack([zero, ...hs.slice(0, T - 1)], 1).reshape([B * T, H]) as tf.Tensor2D;
+        const dW = tf.matMul(tf.transpose(dG), hPrevAll); // (3H, H)
+        return [tf.stack(dXs, 1), dW, tf.sum(dG, 0)];
+      }),
+  };
+}) as unknown as (xi: tf.Tensor3D, weightHh: tf.Tensor2D, biasHh: tf.Tensor1D) => tf.Tensor3D;
+
+/**
  * Single-layer GRU over all T steps of x (B, T, I), zero initial state, padded steps included
  * (the reference does not pack). PyTorch gates: the reset gate multiplies (W_hn h + b_hn).
  * Returns (B, T, H).
  */
 export function gru(x: tf.Tensor3D, w: GruWeights): tf.Tensor3D {
-  const [B, T] = x.shape;
-  const H = w.weightHh.shape[1]!;
   // Input projections of all steps at once: one big matmul instead of T small ones.
   const xi = linear(x, w.weightIh, w.biasIh) as tf.Tensor3D; // (B, T, 3H)
-  // split/unstack rather than slice: tfjs keeps every gradient tensor until the backward pass
-  // ends, and a slice's gradient is a zero-padded copy of the WHOLE input (T copies per gate).
-  const [xr, xz, xn] = tf.split(xi, 3, 2).map((g) => tf.unstack(g, 1) as tf.Tensor2D[]);
-  const [whr, whz, whn] = tf.split(w.weightHh, 3, 0);
-  const [bhr, bhz, bhn] = tf.split(w.biasHh, 3, 0);
-  let h: tf.Tensor2D = tf.zeros([B, H]);
-  const hs: tf.Tensor2D[] = [];
-  for (let t = 0; t < T; t++) {
-    const r = tf.sigmoid(tf.add(xr[t], linear(h, whr, bhr)));
-    const z = tf.sigmoid(tf.add(xz[t], linear(h, whz, bhz)));
-    const n = tf.tanh(tf.add(xn[t], tf.mul(r, linear(h, whn, bhn))));
-    // h' = (1 - z) n + z h  ==  n + z (h - n)
-    h = tf.add(n, tf.mul(z, tf.sub(h, n))) as tf.Tensor2D;
-    hs.push(h);
-  }
-  return tf.stack(hs, 1) as tf.Tensor3D;
+  return gruSequence(xi, w.weightHh as tf.Tensor2D, w.biasHh as tf.Tensor1D);
+}
+
+/**
+ * Several GRUs with the same shapes (B, T, I) -> (B, T, H) run as one GRU of hidden size G*H:
+ * the weights become block-diagonal with gate-major rows ([r of each GRU | z of each | n of
+ * each]), so every step is one recurrence of 12 kernels for all of them. Exact: the extra terms
+ * of the block-diagonal products are zeros. Returns the G outputs.
+ */
+export function gruGroup(xs: tf.Tensor3D[], ws: GruWeights[]): tf.Tensor3D[] {
+  if (xs.length === 1) return [gru(xs[0], ws[0])];
+  const G = xs.length;
+  const H = ws[0].weightHh.shape[1]!;
+  const gateMajor = (mats: tf.Tensor[], cols: number) => {
+    // mats[m] (3H, cols) -> (3 G H, G cols): row block (gate g, GRU m) holds mats[m]'s gate g at column block m
+    const gates = mats.map((m) => tf.split(m, 3, 0));
+    const rows: tf.Tensor[] = [];
+    for (let g = 0; g < 3; g++) for (let m = 0; m < G; m++) rows.push(tf.pad(gates[m][g], [[0, 0], [m * cols, (G - 1 - m) * cols]]));
+    return tf.concat(rows, 0);
+  };
+  const gateMajorBias = (bs: tf.Tensor[]) => {
+    const gates = bs.map((b) => tf.split(b, 3, 0));
+    return tf.concat([0, 1, 2].flatMap((g) => gates.map((gm) => gm[g])), 0);
+  };
+  const I = ws[0].weightIh.shape[1]!;
+  const xi = linear(
+    tf.concat(xs, 2),
+    gateMajor(ws.map((w) => w.weightIh), I),
+    gateMajorBias(ws.map((w) => w.biasIh)),
+  ) as tf.Tensor3D; // (B, T, 3GH)
+  const hs = gruSequence(xi, gateMajor(ws.map((w) => w.weightHh), H) as tf.Tensor2D, gateMajorBias(ws.map((w) => w.biasHh)) as tf.Tensor1D);
+  return tf.split(hs, G, 2) as tf.Tensor3D[];
 }
 
 /** Fixed sinusoidal table (rows, d): sin on even channels, cos on odd (spec 2.5). */
