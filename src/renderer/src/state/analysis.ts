@@ -4,7 +4,15 @@
  * overlaid in the robustness curves. Tested without a browser (test/unit/renderer/analysis-reducer.test.ts).
  */
 import type { CounterfactualResult, Explanation, MissingSetting, RobustnessSweep } from '../../../shared/contract/analysis';
-import type { ChartSeries } from '../components/LineChart';
+import type { Point } from '../components/chartScale';
+
+/** The shape components/LineChart's ChartSeries has (kept structural so this module stays JSX-free for the node tests). */
+export interface CurveSeries {
+  name: string;
+  points: Point[];
+  color?: string;
+  dashed?: boolean;
+}
 
 export const MASK_TOKEN_ID = 103;
 export const CLS_TOKEN_ID = 101;
@@ -122,7 +130,7 @@ export function debiasedAt(cf: CounterfactualResult, tau: number): Counterfactua
 }
 
 /** One chart per protocol: the newest sweep of each overlaid run, `metric` against the missing rate. */
-export function robustnessCharts(sweeps: readonly RobustnessSweep[], runIds: readonly number[], metric: string): { protocol: string; series: (ChartSeries & { auilc: number | null; runId: number })[] }[] {
+export function robustnessCharts(sweeps: readonly RobustnessSweep[], runIds: readonly number[], metric: string): { protocol: string; series: (CurveSeries & { auilc: number | null; runId: number })[] }[] {
   const latest = new Map<number, RobustnessSweep>();
   for (const s of sweeps) if (runIds.includes(s.runId) && (!latest.has(s.runId) || latest.get(s.runId)!.id < s.id)) latest.set(s.runId, s);
   const protocols: string[] = [];

@@ -12,7 +12,7 @@ import type { JobRecord } from '../../../../shared/types';
 import type { Transport } from '../../api/client';
 import { LineChart } from '../../components/LineChart';
 import { analysisReducer, debiasedAt, initialAnalysis, robustnessCharts, type AnalysisAction, type AnalysisState } from '../../state/analysis';
-import { Confusion, fmt, Heatmap, ProbabilityBars, ShapleyBars, TokenChips } from './parts';
+import { CLASS_COLORS, Confusion, fmt, Heatmap, ProbabilityBars, ShapleyBars, TokenChips } from './parts';
 import './analysis.css';
 
 const ANALYSIS_JOBS = ['analysis.robustness', 'analysis.compareOod'];
@@ -265,7 +265,7 @@ function Inspector({ api, state, dispatch, fail }: { api: Api; state: AnalysisSt
                 testId="tau-chart"
                 yDomain={[0, 1]}
                 series={[
-                  ...cf.classNames.map((n, c) => ({ name: n, points: cf.debiased.map((p) => ({ x: p.tau, y: p.probabilities[c] })) })),
+                  ...cf.classNames.map((n, c) => ({ name: n, color: CLASS_COLORS[c % CLASS_COLORS.length], points: cf.debiased.map((p) => ({ x: p.tau, y: p.probabilities[c] })) })),
                   ...(cf.validationTau ? [{ name: `validation tau ${cf.validationTau.tau}`, color: '#000', dashed: true, points: [{ x: cf.validationTau.tau, y: 0 }, { x: cf.validationTau.tau, y: 1 }] }] : []),
                   { name: `tau ${state.tau.toFixed(1)}`, color: '#aaa', points: [{ x: state.tau, y: 0 }, { x: state.tau, y: 1 }] },
                 ]}

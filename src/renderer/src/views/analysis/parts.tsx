@@ -1,7 +1,7 @@
 /** Small pieces of the Analysis tab: probability bars, Shapley bars, token chips, heatmaps, tables. Inline SVG, no library. */
 
 export const fmt = (x: number | null | undefined, d = 3) => (x === null || x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(d));
-const CLASS_COLORS = ['#c0392b', '#8e96a8', '#2e86c1', '#1b4f72', '#85c1e9', '#e59866', '#922b21'];
+export const CLASS_COLORS = ['#c0392b', '#8e96a8', '#2e86c1', '#1b4f72', '#85c1e9', '#e59866', '#922b21'];
 
 /** Class probabilities as horizontal bars; data-values carries the numbers for tests. */
 export function ProbabilityBars({ values, names, testId, title }: { values: number[]; names: string[]; testId: string; title: string }) {
@@ -67,7 +67,7 @@ export function TokenChips({ tokens, testId, onSelect, selected, names }: { toke
 }
 
 /** A matrix as a heatmap; rows and columns labelled; values in data-values. Long rows are averaged into at most `maxCols` bins. */
-export function Heatmap({ rows, rowLabels, colLabel, title, testId, maxCols = 120, cell = 10 }: { rows: number[][]; rowLabels: string[]; colLabel: string; title: string; testId: string; maxCols?: number; cell?: number }) {
+export function Heatmap({ rows, rowLabels, colLabel, title, testId, maxCols = 120, cell = 14 }: { rows: number[][]; rowLabels: string[]; colLabel: string; title: string; testId: string; maxCols?: number; cell?: number }) {
   const n = rows[0]?.length ?? 0;
   const bins = Math.max(1, Math.min(maxCols, n));
   const per = n / bins;
