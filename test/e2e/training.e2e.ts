@@ -33,6 +33,18 @@ after(async () => {
 
 const status = (page: Page, s: string, timeout = 120_000) => page.locator(`[data-testid="live-run"][data-status="${s}"]`).waitFor({ timeout });
 const points = async (page: Page, id: string) => Number(await page.getByTestId(id).getAttribute('data-points'));
+type Doc = { querySelector(selector: string): { getAttribute(name: string): string | null } | null };
+type Op = '>' | '>=' | '===' | '!==';
+/** wait until the number in a test id's attribute compares with n (evaluated in the page as it changes) */
+const waitNumber = (page: Page, id: string, attr: string, op: Op, n: number, timeout = 60_000) =>
+  page.waitForFunction(
+    (a) => {
+      const v = Number((globalThis as unknown as { document: Doc }).document.querySelector(`[data-testid="${a.id}"]`)?.getAttribute(a.attr));
+      return a.op === '>' ? v > a.n : a.op === '>=' ? v >= a.n : a.op === '===' ? v === a.n : v !== a.n;
+    },
+    { id, attr, op, n },
+    { timeout },
+  );
 
 async function setNumber(page: Page, label: string, value: number) {
   await page.getByLabel(label, { exact: true }).fill(String(value));
@@ -73,16 +85,16 @@ test('train from the Training tab: progress, stop, resume, finish; restart mid-r
   await page.locator('[data-testid="epoch-progress"][data-epoch="1"]').waitFor({ timeout: 120_000 });
   const firstBatch = Number(await bar.getAttribute('data-batch'));
   const firstPoints = await points(page, 'chart-batch-losses');
-  await page.waitForFunction((b0) => Number(document.querySelector('[data-testid="epoch-progress"]')?.getAttribute('data-batch')) !== b0, firstBatch, { timeout: 60_000 });
-  await page.waitForFunction((n) => Number(document.querySelector('[data-testid="chart-batch-losses"]')?.getAttribute('data-points')) > n, firstPoints, { timeout: 60_000 });
+  await waitNumber(page, 'epoch-progress', 'data-batch', '!==', firstBatch);
+  await waitNumber(page, 'chart-batch-losses', 'data-points', '>', firstPoints);
   await page.getByTestId('memory').filter({ hasText: /MB RSS/ }).waitFor();
   assert.match(await page.getByTestId('backend-in-use').innerText(), /tfjs-\w+ \((CPU|GPU)\)/);
 
   // epoch 2 under way: epoch 1's curves are drawn; stop
   await page.locator('[data-testid="epoch-progress"][data-epoch="2"]').waitFor({ timeout: 120_000 });
   await page.getByTestId('time-left').filter({ hasText: /ms per batch/ }).waitFor();
-  await page.waitForFunction(() => Number(document.querySelector('[data-testid="chart-epoch-losses"]')?.getAttribute('data-points')) >= 8);
-  await page.waitForFunction(() => Number(document.querySelector('[data-testid="chart-validation"]')?.getAttribute('data-points')) >= 1);
+  await waitNumber(page, 'chart-epoch-losses', 'data-points', '>=', 8);
+  await waitNumber(page, 'chart-validation', 'data-points', '>=', 1);
   await screenshot(page, 'training-live');
   await page.getByRole('button', { name: 'Stop' }).click();
   await status(page, 'stopped');
@@ -94,7 +106,7 @@ test('train from the Training tab: progress, stop, resume, finish; restart mid-r
   await page.getByRole('button', { name: `Resume from epoch ${stopped.epochsDone}` }).click();
   await status(page, 'completed');
   await page.getByTestId('epochs-done').filter({ hasText: 'epochs 3/3' }).waitFor();
-  await page.waitForFunction(() => Number(document.querySelector('[data-testid="chart-epoch-losses"]')?.getAttribute('data-points')) === 24);
+  await waitNumber(page, 'chart-epoch-losses', 'data-points', '===', 24);
   assert.deepEqual(
     (await app.call<RunEpoch[]>('runs.epochs', { id: stopped.id })).map((e) => e.epoch),
     [1, 2, 3],
@@ -139,7 +151,7 @@ test('train from the Training tab: progress, stop, resume, finish; restart mid-r
   await comparison.waitFor();
   const diffKeys = await comparison.locator('[data-setting]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-setting')));
   assert.deepEqual(diffKeys.sort(), ['lossWeights.joint', 'seed']);
-  await page.waitForFunction(() => Number(document.querySelector('[data-testid="chart-compare"]')?.getAttribute('data-points')) === 6);
+  await waitNumber(page, 'chart-compare', 'data-points', '===', 6);
   assert.equal(await page.getByTestId('chart-compare').locator('[data-series]').count(), 2);
   const finals = await page.getByTestId('final-metrics').innerText();
   assert.match(finals, /Non0_acc_2/);

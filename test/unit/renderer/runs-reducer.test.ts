@@ -59,7 +59,7 @@ test('compare: ticked runs in order, settings that differ, curves overlaid, fina
   s = runsReducer(s, { type: 'detailLoaded', id: 2, epochs: [epoch(2, 1, 0.4), epoch(2, 2, 0.7)], evaluations: [evaluation] });
   const curves = overlaidCurves(s);
   assert.deepEqual(
-    curves.map((c) => [c.name, c.points.map((p) => p.y)]),
+    curves.map((c) => [c.name, c.points.map((q) => q.y)]),
     [
       ['#1 run 1', [0.5, 0.6]],
       ['#2 run 2', [0.4, 0.7]],

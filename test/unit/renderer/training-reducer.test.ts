@@ -7,7 +7,6 @@ import {
   epochLossSeries,
   epochProgress,
   formErrors,
-  formFromOptions,
   initialTraining,
   optionsFromForm,
   PAPER_DEFAULTS,

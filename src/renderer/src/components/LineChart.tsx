@@ -2,17 +2,9 @@
  * A small inline-SVG line chart: several named series over a shared x axis, round ticks, a legend.
  * No chart library. Tests read `data-series` / `data-n` on each line and `data-points` on the figure.
  */
-import { extent, linePath, niceTicks, tickLabel, type Point } from './chartScale';
+import { CHART_COLORS, extent, linePath, niceTicks, tickLabel, type ChartSeries } from './chartScale';
 
-export interface ChartSeries {
-  name: string;
-  points: Point[];
-  color?: string;
-  /** dashed line (e.g. the second run in a comparison) */
-  dashed?: boolean;
-}
-
-export const CHART_COLORS = ['#2e86c1', '#c0392b', '#27ae60', '#8e44ad', '#d68910', '#17a589', '#34495e', '#e84393'];
+export { CHART_COLORS, type ChartSeries } from './chartScale';
 
 export interface LineChartProps {
   title: string;

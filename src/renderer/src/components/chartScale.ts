@@ -5,6 +5,16 @@ export interface Point {
   y: number;
 }
 
+export interface ChartSeries {
+  name: string;
+  points: Point[];
+  color?: string;
+  /** dashed line (e.g. the second run in a comparison) */
+  dashed?: boolean;
+}
+
+export const CHART_COLORS = ['#2e86c1', '#c0392b', '#27ae60', '#8e44ad', '#d68910', '#17a589', '#34495e', '#e84393'];
+
 /** [min, max] over the finite values, widened when flat; null when there are none */
 export function extent(values: number[]): [number, number] | null {
   let lo = Infinity;

@@ -4,7 +4,7 @@
  * (settings that differ, curves overlaid, final metrics).
  */
 import type { EvaluationRecord, RunEpoch, RunRecord, TrainingOptions } from '../../../shared/contract/training';
-import { CHART_COLORS, type ChartSeries } from '../components/LineChart';
+import { CHART_COLORS, type ChartSeries } from '../components/chartScale';
 
 export interface RunsState {
   list: RunRecord[];

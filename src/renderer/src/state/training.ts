@@ -7,7 +7,7 @@
 import type { Dataset } from '../../../shared/contract/datasets';
 import { trainingOptionsSchema, type EpochLosses, type RunEpoch, type RunRecord, type TrainingOptions, type TrainingOptionsInput } from '../../../shared/contract/training';
 import type { AppEvent, JobRecord } from '../../../shared/types';
-import type { ChartSeries } from '../components/LineChart';
+import type { ChartSeries } from '../components/chartScale';
 
 /** the paper's configuration: what `{}` parses to */
 export const PAPER_DEFAULTS: TrainingOptions = trainingOptionsSchema.parse({});
