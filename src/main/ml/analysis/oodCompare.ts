@@ -9,18 +9,29 @@
  * view. A features-mode run has no counterfactual view, so only the plain side is filled and the
  * reason is given.
  */
-import { initBackend, tf } from '../backends/tf';
-import { FeatureStore } from '../../data/featureStore';
-import { CiderModel } from '../model/cider';
-import { disposeParams, paramsFromTensors } from '../model/weights';
-import { evalConfounders } from '../train/step';
-import { biasDictionary, debiasedScores, selectTau, tauGrid } from '../eval/maci';
-import { classificationMetrics, predictClasses, selectionMetric, selectionMetricName, type Metrics } from '../eval/metrics';
-import { SEVEN_CLASS_NAMES, THREE_CLASS_NAMES } from '../eval/labels';
-import { loadCheckpoint } from '../runs/checkpoint';
-import { openSplit, type SplitData } from '../runs/data';
-import { openTextProvider } from '../runs/text';
-import { predictSplit } from '../runs/predict';
+import { initBackend, tf } from "../backends/tf";
+import { FeatureStore } from "../../data/featureStore";
+import { CiderModel } from "../model/cider";
+import { disposeParams, paramsFromTensors } from "../model/weights";
+import { evalConfounders } from "../train/step";
+import {
+  biasDictionary,
+  debiasedScores,
+  selectTau,
+  tauGrid,
+} from "../eval/maci";
+import {
+  classificationMetrics,
+  predictClasses,
+  selectionMetric,
+  selectionMetricName,
+  type Metrics,
+} from "../eval/metrics";
+import { SEVEN_CLASS_NAMES, THREE_CLASS_NAMES } from "../eval/labels";
+import { loadCheckpoint } from "../runs/checkpoint";
+import { openSplit, type SplitData } from "../runs/data";
+import { openTextProvider } from "../runs/text";
+import { predictSplit } from "../runs/predict";
 
 export interface OodSideResult {
   datasetName: string;
@@ -32,7 +43,13 @@ export interface OodSideResult {
   confusionDebiased: number[][] | null;
   classErrors: { plain: number; debiased: number | null }[];
   tauCurve: number[];
-  flips: { index: number; truth: number; plain: number; debiased: number; text: string }[];
+  flips: {
+    index: number;
+    truth: number;
+    plain: number;
+    debiased: number;
+    text: string;
+  }[];
   flipCount: number;
 }
 
@@ -82,34 +99,70 @@ export async function compareIidOod(o: {
     return s;
   };
   const runStore = await open(o.runDatasetDir);
-  const text = await openTextProvider({ spec: options.text, L: cfg.textLength, datasetDl: runStore.manifest.dims.dl ?? null, cacheDir: o.cacheDir, bertWeights: ckpt.bert ?? undefined });
-  const model = new CiderModel(cfg, paramsFromTensors(cfg, ckpt.tensors, { source: o.checkpointFile }).params);
-  const dict = tf.tensor2d(ckpt.confounders.dictionary, [task, ckpt.confounders.dictionary.length / task]);
+  const text = await openTextProvider({
+    spec: options.text,
+    L: cfg.textLength,
+    datasetDl: runStore.manifest.dims.dl ?? null,
+    cacheDir: o.cacheDir,
+    bertWeights: ckpt.bert ?? undefined,
+  });
+  const model = new CiderModel(
+    cfg,
+    paramsFromTensors(cfg, ckpt.tensors, { source: o.checkpointFile }).params,
+  );
+  const dict = tf.tensor2d(ckpt.confounders.dictionary, [
+    task,
+    ckpt.confounders.dictionary.length / task,
+  ]);
   const conf = evalConfounders(dict);
   try {
     const debias = text.recomputes;
     const total = debias ? 3 : 2;
     let done = 0;
     const step = (msg: string) => o.onProgress?.(++done, total, msg);
-    const train = await openSplit(runStore, 'train', task);
-    const dictionary = debias ? biasDictionary(train.ids3, train.count, train.L, { classes: train.labels }, task) : undefined;
-    const predict = (split: SplitData) => predictSplit(model, split, text, conf, { batchSize: options.evalBatchSize, dictionary, signal: o.signal });
+    const train = await openSplit(runStore, "train", task);
+    const dictionary = debias
+      ? biasDictionary(
+          train.ids3,
+          train.count,
+          train.L,
+          { classes: train.labels },
+          task,
+        )
+      : undefined;
+    const predict = (split: SplitData) =>
+      predictSplit(model, split, text, conf, {
+        batchSize: options.evalBatchSize,
+        dictionary,
+        signal: o.signal,
+      });
     const taus = tauGrid();
     let selectedTau: number | null = null;
     if (debias) {
-      const valid = await openSplit(runStore, 'valid', task);
+      const valid = await openSplit(runStore, "valid", task);
       const v = await predict(valid);
-      selectedTau = selectTau({ missing: v.logProbs, counterfactual: v.counterfactual!, truth: { classes: valid.labels } }, task, taus).tau;
-      step('validation split: tau chosen');
+      selectedTau = selectTau(
+        {
+          missing: v.logProbs,
+          counterfactual: v.counterfactual!,
+          truth: { classes: valid.labels },
+        },
+        task,
+        taus,
+      ).tau;
+      step("validation split: tau chosen");
     }
     const side = async (dir: string, what: string): Promise<OodSideResult> => {
       const store = dir === o.runDatasetDir ? runStore : await open(dir);
-      const test = await openSplit(store, 'test', task);
+      const test = await openSplit(store, "test", task);
       const p = await predict(test);
       const truth = { classes: test.labels };
       const plain = classificationMetrics(p.logProbs, task, truth);
       const plainPred = predictClasses(p.logProbs, task);
-      const labelCounts = Array.from({ length: task }, (_, c) => test.labels.filter((y) => y === c).length);
+      const labelCounts = Array.from(
+        { length: task },
+        (_, c) => test.labels.filter((y) => y === c).length,
+      );
       const plainErr = classErrors(confusionOf(plain));
       const out: OodSideResult = {
         datasetName: store.manifest.name,
@@ -125,26 +178,48 @@ export async function compareIidOod(o: {
         flipCount: 0,
       };
       if (debias && selectedTau !== null) {
-        const scores = debiasedScores(p.logProbs, p.counterfactual!, selectedTau);
+        const scores = debiasedScores(
+          p.logProbs,
+          p.counterfactual!,
+          selectedTau,
+        );
         const deb = classificationMetrics(scores, task, truth);
         const debPred = predictClasses(scores, task);
         const { rawText } = await test.reader.samples();
         out.debiased = { ...deb.values } as Record<string, number>;
         out.confusionDebiased = confusionOf(deb);
         const debErr = classErrors(confusionOf(deb));
-        out.classErrors = plainErr.map((e, c) => ({ plain: e, debiased: debErr[c] }));
-        out.tauCurve = taus.map((tau) => selectionMetric(classificationMetrics(debiasedScores(p.logProbs, p.counterfactual!, tau), task, truth)));
+        out.classErrors = plainErr.map((e, c) => ({
+          plain: e,
+          debiased: debErr[c],
+        }));
+        out.tauCurve = taus.map((tau) =>
+          selectionMetric(
+            classificationMetrics(
+              debiasedScores(p.logProbs, p.counterfactual!, tau),
+              task,
+              truth,
+            ),
+          ),
+        );
         for (let i = 0; i < test.count; i++) {
           if (plainPred[i] === debPred[i]) continue;
           out.flipCount++;
-          if (out.flips.length < MAX_FLIPS) out.flips.push({ index: i, truth: test.labels[i], plain: plainPred[i], debiased: debPred[i], text: rawText[i] ?? '' });
+          if (out.flips.length < MAX_FLIPS)
+            out.flips.push({
+              index: i,
+              truth: test.labels[i],
+              plain: plainPred[i],
+              debiased: debPred[i],
+              text: rawText[i] ?? "",
+            });
         }
       }
       step(`${what} test split`);
       return out;
     };
-    const iid = await side(o.iidDir, 'IID');
-    const ood = await side(o.oodDir, 'OOD');
+    const iid = await side(o.iidDir, "IID");
+    const ood = await side(o.oodDir, "OOD");
     return {
       classNames: [...(task === 3 ? THREE_CLASS_NAMES : SEVEN_CLASS_NAMES)],
       selectionMetric: selectionMetricName(task),
@@ -153,7 +228,9 @@ export async function compareIidOod(o: {
       iid,
       ood,
       textNote: text.note,
-      debiasNote: debias ? null : 'MACI debiasing needs a BERT model to encode the counterfactual ([MASK]ed) text; this run reads the dataset\'s precomputed features, so only the plain predictions are compared',
+      debiasNote: debias
+        ? null
+        : "MACI debiasing needs a BERT model to encode the counterfactual ([MASK]ed) text; this run reads the dataset's precomputed features, so only the plain predictions are compared",
       engine: `tfjs-${backend.name}`,
     };
   } finally {
