@@ -7,13 +7,13 @@ import react from '@vitejs/plugin-react';
 import { defineConfig, type UserConfig } from 'vite';
 
 export const rendererConfig: UserConfig = {
-  root: resolve(__dirname, 'src/renderer'),
+  root: resolve(import.meta.dirname, 'src/renderer'),
   base: './',
   plugins: [react()],
   build: {
-    outDir: resolve(__dirname, 'out/renderer'),
+    outDir: resolve(import.meta.dirname, 'out/renderer'),
     emptyOutDir: true,
-    rollupOptions: { input: resolve(__dirname, 'src/renderer/index.html') },
+    rollupOptions: { input: resolve(import.meta.dirname, 'src/renderer/index.html') },
   },
 };
 

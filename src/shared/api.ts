@@ -16,6 +16,7 @@ import { trainingContract } from './contract/training';
 import { reportsContract } from './contract/reports';
 import { analysisContract } from './contract/analysis';
 import { searchContract } from './contract/search';
+import { modelsContract } from './contract/models';
 
 export type { MethodSpec } from './contract/method';
 
@@ -52,6 +53,7 @@ export const contract = {
   reports: reportsContract,
   analysis: analysisContract,
   search: searchContract,
+  models: modelsContract,
 } as const;
 
 export type Contract = typeof contract;

@@ -1,4 +1,5 @@
 /** `cider train`, `cider runs`, `cider eval`: training runs and their evaluation from the command line. */
+import type { TextEncoderModel } from '../../shared/contract/models';
 import type { Dataset } from '../../shared/contract/datasets';
 import type { EvaluationRecord, RunEpoch, RunRecord, TextSourceSpec, TrainingOptionsInput } from '../../shared/contract/training';
 import { EVAL_PROTOCOLS } from '../../shared/contract/training';
@@ -9,7 +10,7 @@ import { flagNumber, flagString, UsageError, type ParsedArgs } from '../args';
 import { call, follow, jobLine, print, type CliIo, type Command } from '../io';
 
 export const TRAINING_HELP = `  train --dataset DATASET [--task 3|7] [--epochs N] [--batch-size B] [--seed S] [--patience P]
-        [--text features|frozen:PATH|finetune:PATH] [--lr X] [--micro-batch N] [--d N] [--layers N] [--heads N]
+        [--text features|frozen[:PATH|NAME]|finetune[:PATH|NAME]] [--lr X] [--micro-batch N] [--d N] [--layers N] [--heads N]
         [--validation complete|rmfm:RATE] [--positional temporal|reference] [--no-accumulate] [--name NAME]
         [--confounders KEY,KEY,KEY --prior KEY]   the reference's confounder/prior .npy files attached to the dataset
                               train CIDer on a dataset (a job; Ctrl-C stops it, "runs resume" continues)
@@ -27,11 +28,16 @@ export function runLine(r: RunRecord): string {
   return `${String(r.id).padStart(5)}  ${r.name.padEnd(28)} ${r.status.padEnd(11)} ${String(r.options.task)}-class  text ${text.padEnd(8)} epochs ${String(r.epochsDone).padStart(3)}/${r.options.maxEpochs}  best ${r.selectionMetric} ${fmt(r.bestMetric)}${r.bestEpoch ? ` @${r.bestEpoch}` : ''}  ${r.engine ?? ''}`;
 }
 
-function parseText(spec: string): TextSourceSpec {
+/** `features`, `frozen:PATH|NAME`, `finetune:PATH|NAME` (NAME: a folder registered with `cider models add`). */
+async function parseText(app: AppServices, spec: string): Promise<TextSourceSpec> {
   if (spec === 'features') return { kind: 'features' };
-  const m = /^(frozen|finetune):(.+)$/.exec(spec);
-  if (!m) throw new UsageError(`--text must be features, frozen:PATH or finetune:PATH, got "${spec}"`);
-  return { kind: m[1] as 'frozen' | 'finetune', modelDir: m[2] };
+  const m = /^(frozen|finetune)(?::(.+))?$/.exec(spec);
+  if (!m) throw new UsageError(`--text must be features, frozen[:PATH|NAME] or finetune[:PATH|NAME], got "${spec}"`);
+  const models = await call<TextEncoderModel[]>(app, 'models.list', {});
+  const ref = m[2];
+  const named = ref ? models.find((x) => x.name.toLowerCase() === ref.toLowerCase()) : models.find((x) => x.isDefault);
+  if (!ref && !named) throw new UsageError(`--text ${m[1]} without a folder needs a default text encoder: "cider models add PATH"`);
+  return { kind: m[1] as 'frozen' | 'finetune', modelDir: named?.path ?? ref! };
 }
 
 async function resolveDataset(app: AppServices, ref: string): Promise<Dataset> {
@@ -116,7 +122,7 @@ export const TRAINING_COMMANDS: Record<string, Command> = {
       patience: flagNumber(args, 'patience'),
       learningRate: flagNumber(args, 'lr'),
       microBatchSize: flagNumber(args, 'micro-batch'),
-      ...(text ? { text: parseText(text) } : {}),
+      ...(text ? { text: await parseText(app, text) } : {}),
       ...(validationOpt ? { validation: validationOpt } : {}),
       ...(confounderKeys && priorKey ? { confounders: { source: 'extras' as const, dictionary: confounderKeys.split(','), prior: priorKey } } : {}),
       ...(args.flags.has('no-accumulate') ? { accumulateFullViewGrad: false } : {}),

@@ -23,6 +23,7 @@ import { analysisViaContract } from '../reports/analysisSource';
 import type { PrintToPdf } from '../reports/pdf';
 import { analysisService } from './analysis';
 import { searchService } from './search';
+import { createModelHandlers } from './models';
 import { EventHub } from './events';
 import { databaseFile } from './paths';
 
@@ -165,6 +166,7 @@ export function createApp(opts: AppOptions): AppServices {
     reports: reports.handlers,
     analysis: analysis.handlers,
     search: search.handlers,
+    models: createModelHandlers(ctx),
   };
 
   const dispatch = createDispatcher(handlers, undefined, (method, e) => opts.log?.(`${method} failed: ${(e as Error)?.stack ?? String(e)}`));

@@ -24,6 +24,7 @@ import { ClipStore } from '../store/clips';
 import { datasetFolderName, DatasetStore } from '../store/datasets';
 import type { ClipsExtractParams } from '../jobs/tasks/clipsExtract';
 import type { ServiceContext } from './app';
+import { ModelRegistry } from './models';
 
 export const EXTRACT_JOB = 'clips.extract';
 const TRANSCRIPT_EXTS = ['.srt', '.vtt', '.txt'];
@@ -200,7 +201,8 @@ export function clipsService(ctx: ServiceContext): ClipsService {
       const clips = clipIds ? clipIds.map((id) => store.get(id)) : store.list(projectId);
       for (const c of clips) if (c.projectId !== projectId) throw new AppError('BAD_REQUEST', `clip ${c.id} belongs to another project`);
       if (!clips.length) throw new AppError('CONFLICT', 'this project has no clips to extract features from; import some first');
-      const bert = bertDir ? resolve(bertDir) : (ctx.settings.get<string>('clips.bertDir') ?? null);
+      // an explicit folder, else the one set for clips, else the default registered text encoder
+      const bert = bertDir ? resolve(bertDir) : (ctx.settings.get<string>('clips.bertDir') ?? new ModelRegistry(ctx.settings).defaultPath());
       if (bert && !existsSync(bert.endsWith('.txt') ? bert : join(bert, 'vocab.txt'))) throw new AppError('INVALID_INPUT', `${bert}: no vocab.txt there (choose a BERT model folder)`);
       const params: ClipsExtractParams = {
         clips: clips.map((c) => ({

@@ -12,6 +12,7 @@ import { RunsView } from './views/runs/RunsView';
 import { SearchView } from './views/search/SearchView';
 import { ReportsView } from './views/reports/ReportsView';
 import { AnalysisView } from './views/analysis/AnalysisView';
+import { ModelsView } from './views/models/ModelsView';
 
 /** The top-level views, in tab order: add an entry here and render its view in <main> below. */
 const TABS = [
@@ -23,6 +24,7 @@ const TABS = [
   { id: 'search', label: 'Search' },
   { id: 'analysis', label: 'Analysis' },
   { id: 'reports', label: 'Reports' },
+  { id: 'models', label: 'Models' },
 ] as const;
 type TabId = (typeof TABS)[number]['id'];
 
@@ -71,6 +73,7 @@ export function App({ api, transport }: { api: Api; transport: Transport }) {
         {tab === 'search' ? <SearchView api={api} transport={transport} /> : null}
         {tab === 'reports' ? <ReportsView api={api} transport={transport} /> : null}
         {tab === 'analysis' ? <AnalysisView api={api} transport={transport} /> : null}
+        {tab === 'models' ? <ModelsView api={api} /> : null}
       </main>
       <StatusBar status={status} transport={transport.kind} />
     </div>

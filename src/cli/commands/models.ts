@@ -1,0 +1,45 @@
+/** `cider models`: the BERT folders the app may use as text encoders. Nothing is downloaded. */
+import type { TextEncoderModel } from '../../shared/contract/models';
+import { flagString, UsageError } from '../args';
+import { call, print, type Command } from '../io';
+
+export const MODELS_HELP = `  models [list]               registered text encoders (BERT folders) and whether each is usable
+  models add PATH [--name NAME] [--default]
+                              register a folder with config.json, vocab.txt and model.safetensors
+                              (or pytorch_model.bin); a folder missing anything is refused, naming it
+  models remove NAME | models default NAME
+`;
+
+function line(m: TextEncoderModel): string {
+  const shape = m.ok ? `${m.layers} layers, hidden ${m.hiddenSize}, vocab ${m.vocabSize}, ${m.weightsFormat}` : `NOT USABLE: ${m.problems.join('; ')}`;
+  return `${m.isDefault ? '*' : ' '} ${m.name.padEnd(24)} ${shape}  ${m.path}`;
+}
+
+export const MODELS_COMMANDS: Record<string, Command> = {
+  async models(app, args, io) {
+    const sub = args.positionals[1] ?? 'list';
+    if (sub === 'list') {
+      const list = await call<TextEncoderModel[]>(app, 'models.list', {});
+      print(io, args, list, () => (list.length ? list.map(line) : ['no text encoders: add a BERT folder with "cider models add PATH"']));
+      return 0;
+    }
+    const target = args.positionals[2];
+    if (!target) throw new UsageError(`models ${sub} needs a ${sub === 'add' ? 'PATH' : 'NAME'}`);
+    if (sub === 'add') {
+      const m = await call<TextEncoderModel>(app, 'models.add', { path: target, name: flagString(args, 'name'), makeDefault: args.flags.has('default') });
+      print(io, args, m, () => [`added ${line(m).trim()}`, ...m.warnings.map((w) => `  warning: ${w}`)]);
+      return 0;
+    }
+    if (sub === 'remove') {
+      await call(app, 'models.remove', { name: target });
+      print(io, args, { removed: target }, () => [`removed ${target}`]);
+      return 0;
+    }
+    if (sub === 'default') {
+      const m = await call<TextEncoderModel>(app, 'models.setDefault', { name: target });
+      print(io, args, m, () => [line(m)]);
+      return 0;
+    }
+    throw new UsageError(`unknown subcommand "models ${sub}"`);
+  },
+};
