@@ -14,6 +14,8 @@ import { tempDir } from '../helpers/tmp';
 import { writeTinyBert, type TinyBert } from '../helpers/tinyBert';
 import { startWebApp, type WebApp } from '../helpers/webapp';
 
+type VideoDoc = { document: { querySelector(s: string): { readyState: number; currentTime: number } | null } };
+
 let app: WebApp;
 let b: BrowserSession;
 let bert: TinyBert;
@@ -61,14 +63,19 @@ test('clips: import, extract, play, annotate with two annotators, agreement, .ea
   // the player: the video loads through the media route; keys step frames and change speed
   await page.getByTestId('clip-item').filter({ hasText: 'happy.webm' }).click();
   await page.getByTestId('clip-title').filter({ hasText: 'happy.webm' }).waitFor();
-  // (string expressions: they run in the page, and this file is typechecked without the DOM library)
-  await page.waitForFunction(`(document.querySelector('[data-testid="clip-video"]')?.readyState ?? 0) >= 1`, null, { timeout: 30_000 });
+  // functions, not strings: a string predicate is eval'd in the page, which the app's CSP refuses
+  // (self-contained: the function is serialised and runs in the page; typed without the DOM library)
+  await page.waitForFunction(
+    () => ((globalThis as unknown as VideoDoc).document.querySelector('[data-testid="clip-video"]')?.readyState ?? 0) >= 1,
+    null,
+    { timeout: 30_000 },
+  );
   await page.locator('.timeline .word').first().waitFor();
   await page.locator('.timeline .waveform').waitFor();
   await page.getByTestId('clip-player').focus();
   await page.keyboard.press('ArrowRight');
   await page.keyboard.press('Shift+ArrowRight');
-  await page.waitForFunction(`document.querySelector('[data-testid="clip-video"]').currentTime > 1`);
+  await page.waitForFunction(() => ((globalThis as unknown as VideoDoc).document.querySelector('[data-testid="clip-video"]')?.currentTime ?? 0) > 1);
   await page.keyboard.press(']');
   assert.equal(await page.getByLabel('Playback speed').inputValue(), '1.25');
 
