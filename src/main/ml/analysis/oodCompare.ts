@@ -9,11 +9,8 @@
  * view. A features-mode run has no counterfactual view, so only the plain side is filled and the
  * reason is given.
  */
-import { initBackend, tf } from "../backends/tf";
+import { openRunEngine } from "../runs/engine";
 import { FeatureStore } from "../../data/featureStore";
-import { CiderModel } from "../model/cider";
-import { disposeParams, paramsFromTensors } from "../model/weights";
-import { evalConfounders } from "../train/step";
 import {
   biasDictionary,
   debiasedScores,
@@ -88,7 +85,6 @@ export async function compareIidOod(o: {
   signal?: AbortSignal;
   onProgress?: (done: number, total: number, message: string) => void;
 }): Promise<OodCompareResult> {
-  const backend = await initBackend();
   const ckpt = loadCheckpoint(o.checkpointFile);
   const { options, ciderConfig: cfg } = ckpt.state;
   const task = options.task;
@@ -106,15 +102,8 @@ export async function compareIidOod(o: {
     cacheDir: o.cacheDir,
     bertWeights: ckpt.bert ?? undefined,
   });
-  const model = new CiderModel(
-    cfg,
-    paramsFromTensors(cfg, ckpt.tensors, { source: o.checkpointFile }).params,
-  );
-  const dict = tf.tensor2d(ckpt.confounders.dictionary, [
-    task,
-    ckpt.confounders.dictionary.length / task,
-  ]);
-  const conf = evalConfounders(dict);
+  // ONNX Runtime when the run has an export, else TF.js
+  const run = await openRunEngine(o.checkpointFile, ckpt);
   try {
     const debias = text.recomputes;
     const total = debias ? 3 : 2;
@@ -131,7 +120,7 @@ export async function compareIidOod(o: {
         )
       : undefined;
     const predict = (split: SplitData) =>
-      predictSplit(model, split, text, conf, {
+      predictSplit(run.engine, split, text, run.conf, {
         batchSize: options.evalBatchSize,
         dictionary,
         signal: o.signal,
@@ -231,11 +220,10 @@ export async function compareIidOod(o: {
       debiasNote: debias
         ? null
         : "MACI debiasing needs a BERT model to encode the counterfactual ([MASK]ed) text; this run reads the dataset's precomputed features, so only the plain predictions are compared",
-      engine: `tfjs-${backend.name}`,
+      engine: run.name,
     };
   } finally {
-    tf.dispose([dict, conf.dictionary, conf.prior]);
-    disposeParams(model.params);
+    await run.engine.dispose();
     text.dispose();
     for (const s of stores) await s.close();
   }

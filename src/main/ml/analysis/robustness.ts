@@ -8,11 +8,8 @@
  * SMM and RMFM_same draw from RMFM's per-sample streams (eval/missing.ts), so all these curves
  * share their random numbers and are nested over p.
  */
-import { initBackend, tf } from "../backends/tf";
 import { FeatureStore } from "../../data/featureStore";
-import { CiderModel } from "../model/cider";
-import { disposeParams, paramsFromTensors } from "../model/weights";
-import { evalConfounders } from "../train/step";
+import { openRunEngine } from "../runs/engine";
 import { classificationMetrics } from "../eval/metrics";
 import {
   missingMasks,
@@ -83,8 +80,6 @@ export async function runRobustness(o: {
 }> {
   for (const p of o.protocols) robustnessProtocol(p, 0);
   const rates = [...o.rates].sort((a, b) => a - b);
-  const backend = await initBackend();
-  const engine = `tfjs-${backend.name}`;
   const ckpt = loadCheckpoint(o.checkpointFile);
   const { options, ciderConfig: cfg } = ckpt.state;
   const task = options.task;
@@ -96,15 +91,9 @@ export async function runRobustness(o: {
     cacheDir: o.cacheDir,
     bertWeights: ckpt.bert ?? undefined,
   });
-  const model = new CiderModel(
-    cfg,
-    paramsFromTensors(cfg, ckpt.tensors, { source: o.checkpointFile }).params,
-  );
-  const dict = tf.tensor2d(ckpt.confounders.dictionary, [
-    task,
-    ckpt.confounders.dictionary.length / task,
-  ]);
-  const conf = evalConfounders(dict);
+  // ONNX Runtime when the run has an export, else TF.js
+  const run = await openRunEngine(o.checkpointFile, ckpt);
+  const engine = run.name;
   try {
     const test = await openSplit(store, "test", task);
     o.onStart?.({ engine, textNote: text.note, count: test.count });
@@ -133,7 +122,7 @@ export async function runRobustness(o: {
           robustnessProtocol(name, p),
           o.seed,
         );
-        const pred = await predictSplit(model, test, text, conf, {
+        const pred = await predictSplit(run.engine, test, text, run.conf, {
           batchSize: options.evalBatchSize,
           keep,
           signal: o.signal,
@@ -158,8 +147,7 @@ export async function runRobustness(o: {
     }
     return { curves, engine, textNote: text.note };
   } finally {
-    tf.dispose([dict, conf.dictionary, conf.prior]);
-    disposeParams(model.params);
+    await run.engine.dispose();
     text.dispose();
     await store.close();
   }

@@ -12,7 +12,8 @@
  * see ml/inference.ts), else on TF.js; the engine's name is part of the result.
  */
 import { FeatureStore } from '../../data/featureStore';
-import { evaluationConfounders, openInferenceEngine, type InferenceEngine } from '../inference';
+import type { InferenceEngine } from '../inference';
+import { openRunEngine } from './engine';
 import { biasDictionary, maciEvaluation, type BiasDictionary } from '../eval/maci';
 import { classificationMetrics, predictClasses, type Metrics } from '../eval/metrics';
 import { missingMasks, SMM_SUBSETS, type KeepMasks } from '../eval/missing';
@@ -62,7 +63,7 @@ function point(rate: EvaluationPoint['rate'], m: Metrics): EvaluationPoint {
 
 export async function evaluateRun(o: EvaluateRunOptions): Promise<EvaluateRunResult> {
   const ckpt = loadCheckpoint(o.checkpointFile);
-  const { options: trainOpts, ciderConfig: cfg } = ckpt.state;
+  const { options: trainOpts } = ckpt.state;
   const task = trainOpts.task;
   const rates = o.options.rates ?? standardRates();
   const store = await FeatureStore.open(o.datasetDir);
@@ -71,10 +72,10 @@ export async function evaluateRun(o: EvaluateRunOptions): Promise<EvaluateRunRes
   try {
     const test = await openSplit(store, 'test', task);
     text = await openTextProvider({ spec: trainOpts.text, L: test.L, datasetDl: test.dl, cacheDir: o.cacheDir, bertWeights: ckpt.bert ?? undefined });
-    const opened = await openInferenceEngine(cfg, o.checkpointFile, { prefer: o.engine });
-    engine = opened.engine;
-    const engineDetail = `${engine.detail}; ${opened.reason}`;
-    const conf = evaluationConfounders(Float32Array.from(ckpt.confounders.dictionary), task);
+    const run = await openRunEngine(o.checkpointFile, ckpt, o.engine);
+    engine = run.engine;
+    const engineDetail = run.detail;
+    const conf = run.conf;
     o.onStart?.({ engine: engine.name, engineDetail, textNote: text.note });
     const truth = { classes: test.labels };
     const batchSize = trainOpts.evalBatchSize;
