@@ -288,6 +288,30 @@ export function attentionSegmentsOf(
   });
 }
 
+/**
+ * Check a batch, run it chunk by chunk (both engines bound their memory this way), and join the
+ * chunks' outputs.
+ */
+export async function inferInChunks(
+  config: CiderConfig,
+  batch: InferenceBatch,
+  conf: InferenceConfounders,
+  opts: InferenceOptions,
+  inferChunk: (
+    batch: InferenceBatch,
+    conf: InferenceConfounders,
+    attention: boolean,
+  ) => Promise<InferenceOutputs>,
+): Promise<InferenceOutputs> {
+  checkInferenceBatch(config, batch, conf);
+  const parts: InferenceOutputs[] = [];
+  for (const [start, size] of chunkRanges(batch.size, opts.chunkSize ?? 128)) {
+    const s = sliceBatch(config, batch, conf, start, size);
+    parts.push(await inferChunk(s.batch, s.conf, opts.attention ?? true));
+  }
+  return concatOutputs(parts);
+}
+
 /** The TF.js path behind the engine interface. */
 export class TfjsEngine implements InferenceEngine {
   readonly name: EngineName;
@@ -314,23 +338,14 @@ export class TfjsEngine implements InferenceEngine {
     return new TfjsEngine(model, choice.name, reason, ownsParams);
   }
 
-  async infer(
+  infer(
     batch: InferenceBatch,
     conf: InferenceConfounders,
     opts: InferenceOptions = {},
   ): Promise<InferenceOutputs> {
-    checkInferenceBatch(this.config, batch, conf);
-    const parts: InferenceOutputs[] = [];
-    for (const [start, size] of chunkRanges(
-      batch.size,
-      opts.chunkSize ?? 128,
-    )) {
-      const s = sliceBatch(this.config, batch, conf, start, size);
-      parts.push(
-        await this.inferChunk(s.batch, s.conf, opts.attention ?? true),
-      );
-    }
-    return concatOutputs(parts);
+    return inferInChunks(this.config, batch, conf, opts, (b, c, a) =>
+      this.inferChunk(b, c, a),
+    );
   }
 
   private async inferChunk(

@@ -10,6 +10,7 @@
  * reason is given.
  */
 import { openRunEngine } from "../runs/engine";
+import type { SplitSide } from "../../../shared/contract/analysis";
 import { FeatureStore } from "../../data/featureStore";
 import {
   biasDictionary,
@@ -30,25 +31,8 @@ import { openSplit, type SplitData } from "../runs/data";
 import { openTextProvider } from "../runs/text";
 import { predictSplit } from "../runs/predict";
 
-export interface OodSideResult {
-  datasetName: string;
-  count: number;
-  labelCounts: number[];
-  plain: Record<string, number>;
-  debiased: Record<string, number> | null;
-  confusionPlain: number[][];
-  confusionDebiased: number[][] | null;
-  classErrors: { plain: number; debiased: number | null }[];
-  tauCurve: number[];
-  flips: {
-    index: number;
-    truth: number;
-    plain: number;
-    debiased: number;
-    text: string;
-  }[];
-  flipCount: number;
-}
+/** One side of the comparison as computed here; the service adds the dataset id and kind. */
+export type OodSideResult = Omit<SplitSide, "datasetId" | "kind">;
 
 export interface OodCompareResult {
   classNames: string[];

@@ -15,9 +15,7 @@ import {
 import type { CiderConfig } from "../model/config.js";
 import {
   checkInferenceBatch,
-  chunkRanges,
-  concatOutputs,
-  sliceBatch,
+  inferInChunks,
   type EngineName,
   type InferenceBatch,
   type InferenceConfounders,
@@ -203,23 +201,14 @@ export class OnnxEngine implements InferenceEngine {
     }
   }
 
-  async infer(
+  infer(
     batch: InferenceBatch,
     conf: InferenceConfounders,
     opts: InferenceOptions = {},
   ): Promise<InferenceOutputs> {
-    checkInferenceBatch(this.config, batch, conf);
-    const parts: InferenceOutputs[] = [];
-    for (const [start, size] of chunkRanges(
-      batch.size,
-      opts.chunkSize ?? 128,
-    )) {
-      const s = sliceBatch(this.config, batch, conf, start, size);
-      parts.push(
-        await this.inferChunk(s.batch, s.conf, opts.attention ?? true),
-      );
-    }
-    return concatOutputs(parts);
+    return inferInChunks(this.config, batch, conf, opts, (b, c, a) =>
+      this.inferChunk(b, c, a),
+    );
   }
 
   private async inferChunk(
