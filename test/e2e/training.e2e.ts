@@ -156,5 +156,13 @@ test('train from the Training tab: progress, stop, resume, finish; restart mid-r
   const finals = await page.getByTestId('final-metrics').innerText();
   assert.match(finals, /Non0_acc_2/);
   await screenshot(page, 'runs-compare');
+
+  // an evaluation of a finished run runs on its ONNX export, and the Runs tab says so
+  const job = await app.call<JobRecord>('runs.evaluate', { id: second.id, options: { protocols: ['RMFM'], rates: [0, 0.5, 1] } });
+  await page.reload();
+  await page.getByRole('tab', { name: 'Runs' }).click();
+  await page.getByTestId('evaluations-table').getByText('RMFM').waitFor({ timeout: 120_000 });
+  assert.deepEqual(await page.getByTestId('evaluation-engine').allInnerTexts(), ['onnx']);
+  assert.equal((await app.call<JobRecord>('jobs.get', { id: job.id })).status, 'succeeded');
   assert.deepEqual(errors, []);
 });

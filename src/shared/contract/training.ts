@@ -73,6 +73,12 @@ export const trainingOptionsSchema = z
     /** split each batch into micro-batches of this many rows (exact gradient accumulation; bounds memory) */
     microBatchSize: positiveInt.max(4096).optional(),
     /**
+     * threads a training step uses (data parallel: the batch's rows are split, gradients summed);
+     * absent = both cores for batches of 32 rows or more, else 1. Results are reproducible for a
+     * given thread count; with dropout on, another count draws other dropout masks.
+     */
+    workers: positiveInt.max(64).optional(),
+    /**
      * The validation view early stopping selects on: the complete view (default), or RMFM at one
      * fixed rate with seeded masks (the same masks every epoch).
      */
@@ -198,7 +204,7 @@ export interface EvaluationRecord {
   points: EvaluationPoint[];
   /** per metric, null when the rates do not span [0, 1] */
   auilc: Record<string, number | null> | null;
-  /** 'tfjs-<backend>' */
+  /** the inference engine that computed it: 'onnx' or 'tfjs-<backend>' */
   engine: string;
   /** how the text of missing views was obtained, e.g. the 'features' mode's zeroing */
   textNote: string;

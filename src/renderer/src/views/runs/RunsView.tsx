@@ -4,7 +4,7 @@
  */
 import { useCallback, useEffect, useReducer } from 'react';
 import type { Api } from '../../../../shared/api';
-import type { RunRecord } from '../../../../shared/contract/training';
+import type { EvaluationRecord, RunRecord } from '../../../../shared/contract/training';
 import type { Transport } from '../../api/client';
 import { LineChart } from '../../components/LineChart';
 import { compared, curveNames, finalMetrics, initialRuns, metricNames, overlaidCurves, runsReducer, settingsDiff } from '../../state/runs';
@@ -76,6 +76,7 @@ export function RunsView({ api, transport }: { api: Api; transport: Transport })
             ))}
           </tbody>
         </table>
+        <EvaluationList state={state} />
       </section>
       {chosen.length >= 2 ? (
         <section className="runs-detail" aria-label="Comparison" data-testid="comparison">
@@ -193,5 +194,55 @@ function FinalTable({ state, runs }: { state: Parameters<typeof finalMetrics>[0]
         ))}
       </tbody>
     </table>
+  );
+}
+
+/** Every stored evaluation, newest first, with the engine that computed it (ONNX Runtime or TF.js). */
+function EvaluationList({ state }: { state: { list: RunRecord[]; evaluations: Record<number, EvaluationRecord[]> } }) {
+  const rows = state.list.flatMap((r) => (state.evaluations[r.id] ?? []).map((e) => ({ run: r, e }))).sort((a, b) => b.e.id - a.e.id);
+  if (!rows.length) return null;
+  const headline = (e: EvaluationRecord): string => {
+    if (e.auilc) {
+      const [name, v] = Object.entries(e.auilc).find(([, x]) => x !== null) ?? [];
+      if (name) return `AUILC ${name} ${(v as number).toFixed(4)}`;
+    }
+    const first = e.points[0];
+    const [name, v] = Object.entries(first?.metrics ?? {})[0] ?? [];
+    return name ? `${name} ${(v as number).toFixed(4)}` : '';
+  };
+  return (
+    <>
+      <h3>Evaluations</h3>
+      <table className="runs-table" data-testid="evaluations-table">
+        <thead>
+          <tr>
+            <th>#</th>
+            <th>run</th>
+            <th>protocol</th>
+            <th>checkpoint</th>
+            <th>points</th>
+            <th>result</th>
+            <th>engine</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map(({ run, e }) => (
+            <tr key={e.id}>
+              <td>{e.id}</td>
+              <td>
+                #{run.id} {run.name}
+              </td>
+              <td>{e.protocol}</td>
+              <td>{e.checkpoint}</td>
+              <td>{e.points.length}</td>
+              <td>{headline(e)}</td>
+              <td data-testid="evaluation-engine" title={e.textNote}>
+                {e.engine}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </>
   );
 }
