@@ -5,11 +5,16 @@
  * (CIDER_TF_BACKEND=wasm|cpu|tensorflow to force one). Text features are precomputed: BERT is
  * not part of this measurement.
  *
- *   node --import tsx bench/engine.ts [--batches 32,128] [--steps 1] [--micro 64]
+ *   node --import tsx bench/engine.ts [--batches 32,128] [--steps 1] [--micro 64] [--workers 1]
  *
  * The machines are shared: wall time swings 2-3x with other people's load, so each figure is
  * also given as this process's CPU time (wasm runs on one thread), and with --steps N the
  * fastest of N repetitions is reported next to the mean.
+ *
+ * --workers N runs the training step data-parallel on N threads (ml/parallel: this thread plus
+ * N - 1 replica workers). CPU time is then the whole process's (all threads), and wall time is
+ * what matters, so the 1-minute load average is printed before and after each timing: a figure
+ * taken with a load above ~0.5 had other work competing for the two cores.
  */
 import { initBackend, tf } from '../src/main/ml/backends/tf.js';
 import { Rng } from '../src/main/ml/random.js';
@@ -21,6 +26,8 @@ import { Adam, ciderParamGroups } from '../src/main/ml/train/adam.js';
 import { precomputedText } from '../src/main/ml/train/text.js';
 import { rmfmTrainingMasks } from '../src/main/ml/train/masks.js';
 import { evalConfounders, inferLogProbs, trainStep, type TrainBatch } from '../src/main/ml/train/step.js';
+import { ReplicaPool, trainStepParallel } from '../src/main/ml/parallel/pool.js';
+import { loadavg } from 'node:os';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -32,6 +39,8 @@ const steps = Number(arg('steps', '1'));
 // B=128 in one piece needs ~3.2 GB of the 4 GB wasm heap; micro-batches of 64 (exact gradient
 // accumulation) keep it near 1.6 GB. --micro 0 runs whole batches.
 const microArg = Number(arg('micro', '64'));
+const workers = Number(arg('workers', '1'));
+const load = () => loadavg()[0].toFixed(2);
 
 function randn(rng: Rng, n: number, scale = 1): Float32Array {
   const out = new Float32Array(n);
@@ -118,20 +127,26 @@ async function main(): Promise<void> {
     let rssPeak = process.memoryUsage().rss;
     const sample = () => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss));
 
+    const pool = workers > 1 ? await ReplicaPool.create(model, workers) : null;
+    const step = async () => {
+      if (pool) await trainStepParallel(pool, model, opt, batch, masks, trainConf, { rng, microBatchSize: micro });
+      else trainStep(model, opt, batch, masks, trainConf, { rng, microBatchSize: micro });
+    };
     // warm-up step (kernel set-up, Adam state), then timed steps
-    trainStep(model, opt, batch, masks, trainConf, { rng, microBatchSize: micro });
+    await step();
     sample();
     const stepT: Timing[] = [];
+    const loadBefore = load();
     for (let s = 0; s < steps; s++) {
       const t = startTiming();
-      trainStep(model, opt, batch, masks, trainConf, { rng, microBatchSize: micro });
+      await step();
       stepT.push(t());
       sample();
     }
+    const loadAfter = load();
     const stepMs = Math.min(...stepT.map((t) => t.wall));
-    const prof = await tf.profile(() => {
-      trainStep(model, opt, batch, masks, trainConf, { rng, microBatchSize: micro });
-    });
+    const prof = await tf.profile(step);
+    await pool?.dispose();
     sample();
 
     const missingView: ViewInputs = {
@@ -158,8 +173,8 @@ async function main(): Promise<void> {
     const heap = wasmHeapBytes();
     console.log(
       [
-        `B=${B}${micro ? ` (micro-batches of ${micro})` : ''}, ${countParams(params)} CIDer parameters`,
-        `  train step:  ${stepMs.toFixed(0)} ms/step, ${((B * 1000) / stepMs).toFixed(1)} samples/s, ${describe(stepT)}, peak tensor bytes ${mb(prof.peakBytes)}`,
+        `B=${B}${micro ? ` (micro-batches of ${micro})` : ''}, ${countParams(params)} CIDer parameters, ${workers} thread(s) for training`,
+        `  train step:  ${stepMs.toFixed(0)} ms/step (best wall), ${((B * 1000) / stepMs).toFixed(1)} samples/s, ${describe(stepT)}, peak tensor bytes ${mb(prof.peakBytes)} (this thread), load average ${loadBefore} -> ${loadAfter}`,
         `  inference (missing + counterfactual views): ${inferMs.toFixed(0)} ms/batch, ${((B * 1000) / inferMs).toFixed(1)} samples/s, ${describe(inferT)}, peak tensor bytes ${mb(profInfer.peakBytes)}`,
         `  memory: tf.memory() ${tf.memory().numTensors} tensors / ${mb(tf.memory().numBytes)} live; ${heap ? `wasm heap ${mb(heap)}; ` : ''}process rss peak ${mb(rssPeak)}, heapUsed ${mb(process.memoryUsage().heapUsed)}`,
       ].join('\n'),

@@ -12,6 +12,7 @@ import { attachExtra } from '../../../src/main/data/confounders';
 import { runTraining, type EpochRecord } from '../../../src/main/ml/runs/train';
 import { evaluateRun } from '../../../src/main/ml/runs/evaluate';
 import { trainingOptionsSchema, evaluationOptionsSchema, type TrainingOptionsInput } from '../../../src/shared/contract/training';
+import { liveReplicaWorkers } from '../../../src/main/ml/parallel/pool';
 import { tempDir } from '../../helpers/datasets';
 import { TINY_MODEL, writeSyntheticStore } from '../../helpers/syntheticRuns';
 
@@ -98,6 +99,26 @@ test('a run cancelled mid-epoch and resumed ends exactly where the uninterrupted
     );
     assert.deepEqual(stable(resumed.epochs), stable(whole.epochs.slice(2)));
     assert.deepEqual(tensorsOf(resumed.result.lastCheckpoint), tensorsOf(whole.result.lastCheckpoint));
+  } finally {
+    tmp.cleanup();
+  }
+});
+
+test('two threads (data parallel): a run reproduces, resumes exactly, and leaves no worker behind', async () => {
+  await useBackend('wasm');
+  const tmp = tempDir('cider-runs-');
+  try {
+    const { dir } = await writeSyntheticStore(path.join(tmp.dir, 'ds'), { sizes: { train: 40, valid: 20, test: 20 } });
+    const o = { maxEpochs: 3, workers: 2 };
+    const whole = await train(dir, path.join(tmp.dir, 'whole'), o);
+    const runDir = path.join(tmp.dir, 'cut');
+    await assert.rejects(train(dir, runDir, o, { abortAt: { epoch: 2, batch: 2 } }), (e: Error) => e.name === 'AbortError');
+    assert.equal(liveReplicaWorkers(), 0, 'a cancelled run stops its replica workers');
+    const resumed = await train(dir, runDir, o, { resume: true });
+    assert.deepEqual(stable(resumed.epochs), stable(whole.epochs.slice(1)));
+    assert.deepEqual(tensorsOf(resumed.result.lastCheckpoint), tensorsOf(whole.result.lastCheckpoint));
+    assert.ok(whole.epochs.every((e) => Number.isFinite(e.losses.total)));
+    assert.equal(liveReplicaWorkers(), 0);
   } finally {
     tmp.cleanup();
   }

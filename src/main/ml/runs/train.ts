@@ -33,6 +33,7 @@ import { openTextProvider, BERT_PREFIX } from './text';
 import { confoundersFromExtras, confoundersFromTraining, trainingConfounders, type ConfounderArrays } from './confounders';
 import { loadCheckpoint, saveCheckpoint, type RunState } from './checkpoint';
 import { predictSplit } from './predict';
+import { defaultTrainWorkers, ReplicaPool, trainStepParallel } from '../parallel/pool';
 
 export const BEST_CHECKPOINT = 'best.safetensors';
 export const LAST_CHECKPOINT = 'last.safetensors';
@@ -106,6 +107,7 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
   let text: Awaited<ReturnType<typeof openTextProvider>> | undefined;
   let model: CiderModel | undefined;
   let optimizer: Adam | undefined;
+  let pool: ReplicaPool | undefined;
   const owned: tf.Tensor[] = [];
   try {
     const train = await openSplit(store, 'train', task);
@@ -154,6 +156,14 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
     const batches = Math.ceil(train.count / B);
     let parameters = 0;
     for (const v of vars.values()) parameters += v.size;
+    const threads = opt.workers ?? defaultTrainWorkers(B);
+    if (threads > 1 && text.variables.size === 0) {
+      try {
+        pool = await ReplicaPool.create(model, threads);
+      } catch (e) {
+        log('warn', `training on one thread: the replica workers did not start (${e instanceof Error ? e.message : String(e)})`);
+      }
+    } else if (threads > 1) log('info', 'training on one thread: the fine-tuned text encoder is not replicated to workers');
     o.onStart?.({ engine, startEpoch: state.epoch + 1, batches, parameters, confounders: confounders.source, textNote: text.note });
     if (ckpt) log('info', `resuming after epoch ${state.epoch} from ${lastFile}`);
 
@@ -185,14 +195,10 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
         };
         let losses: StepLosses;
         try {
-          losses = trainStep(
-            model,
-            optimizer,
-            { text: src.source, textLengths: batch.textLengths, ...tensors },
-            { textKeep: tensors.textKeep, audioKeep: tensors.audioKeep, visionKeep: tensors.visionKeep },
-            trainConf,
-            { rng: dropoutRng, lossWeights: opt.lossWeights, accumulateFullViewGrad: opt.accumulateFullViewGrad, microBatchSize: opt.microBatchSize },
-          );
+          const stepBatch = { text: src.source, textLengths: batch.textLengths, ...tensors };
+          const stepMasks = { textKeep: tensors.textKeep, audioKeep: tensors.audioKeep, visionKeep: tensors.visionKeep };
+          const stepOpts = { rng: dropoutRng, lossWeights: opt.lossWeights, accumulateFullViewGrad: opt.accumulateFullViewGrad, microBatchSize: opt.microBatchSize };
+          losses = pool ? await trainStepParallel(pool, model, optimizer, stepBatch, stepMasks, trainConf, stepOpts) : trainStep(model, optimizer, stepBatch, stepMasks, trainConf, stepOpts);
         } finally {
           src.dispose();
           tf.dispose(Object.values(tensors));
@@ -248,6 +254,7 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
       lastCheckpoint: lastFile,
     };
   } finally {
+    await pool?.dispose();
     tf.dispose(owned);
     optimizer?.dispose();
     if (model) disposeParams(model.params);

@@ -56,6 +56,20 @@ export interface TrainStepOptions {
   accumulateFullViewGrad?: boolean;
   /** rows per micro-batch (default: the whole batch) */
   microBatchSize?: number;
+  /**
+   * This batch is rows [offset, offset + its size) of a larger batch of `total` rows (a share of
+   * a data-parallel step, see ml/parallel): losses are normalised by the whole batch, the
+   * positional offsets are the whole batch's, and the missing view's reconstruction losses are
+   * divided by the whole batch's dropped entries `dropped` (default: this batch's own counts).
+   */
+  share?: { offset: number; total: number; dropped?: DroppedEntries };
+}
+
+/** Dropped (present but not kept) entries of the missing view: positions x channels. */
+export interface DroppedEntries {
+  text: number;
+  audio: number;
+  vision: number;
 }
 
 export interface StepLosses {
@@ -158,17 +172,19 @@ function viewOf(batch: TrainBatch, start: number, size: number, text: tf.Tensor3
  * teacher values for step 2 (computed with the same, pre-update weights).
  */
 export function completeViewPass(model: CiderModel, batch: TrainBatch, conf: Confounders, opts: TrainStepOptions = {}): { loss: number; grads: GradMap; teachers: Teacher[] } {
-  const B = batch.labels.shape[0];
+  const rowsHere = batch.labels.shape[0];
+  const B = opts.share?.total ?? rowsHere;
+  const offset = opts.share?.offset ?? 0;
   const vars = trainables(model, batch.text);
   const grads: GradMap = new Map();
   const teachers: Teacher[] = [];
   let loss = 0;
-  for (const [start, size] of chunks(B, opts.microBatchSize)) {
+  for (const [start, size] of chunks(rowsHere, opts.microBatchSize)) {
     let teacher: Teacher | null = null;
     const r = namedGrads(vars, () => {
       const text = batch.text.full(start, size, true);
       const view = viewOf(batch, start, size, text, sliceRows(batch.audio, start, size), sliceRows(batch.vision, start, size));
-      const out = model.forward(view, sliceConfounders(conf, start, size), { dropout: opts.rng ? { rng: opts.rng } : null, batchOffset: start });
+      const out = model.forward(view, sliceConfounders(conf, start, size), { dropout: opts.rng ? { rng: opts.rng } : null, batchOffset: offset + start });
       // kept beyond the gradient scope: step 2 reads them as constants
       const t: Teacher = { joint: tf.clone(out.joint), attention: attentionTeacher(out.attention), text: tf.clone(text) };
       keepTeacher(t);
@@ -206,7 +222,9 @@ export function missingViewPass(
   opts: TrainStepOptions = {},
 ): { losses: Omit<StepLosses, 'taskFull'>; grads: GradMap } {
   const c = model.config;
-  const B = batch.labels.shape[0];
+  const rowsHere = batch.labels.shape[0];
+  const B = opts.share?.total ?? rowsHere;
+  const offset = opts.share?.offset ?? 0;
   const w = opts.lossWeights ?? DEFAULT_LOSS_WEIGHTS;
   const vars = trainables(model, batch.text);
   const missing = tf.tidy(() => ({
@@ -215,14 +233,10 @@ export function missingViewPass(
     vision: tf.sub(batch.visionMask, masks.visionKeep) as tf.Tensor2D,
   }));
   // whole-batch counts, so micro-batches add up to the whole-batch loss
-  const entries = {
-    text: droppedEntries(missing.text.dataSync() as Float32Array, c.dl),
-    audio: droppedEntries(missing.audio.dataSync() as Float32Array, c.da),
-    vision: droppedEntries(missing.vision.dataSync() as Float32Array, c.dv),
-  };
+  const entries: DroppedEntries = opts.share?.dropped ?? droppedEntriesOf(c, missing);
   const grads: GradMap = new Map();
   const sums = { taskMissing: 0, joint: 0, attention: 0, reconText: 0, reconAudio: 0, reconVision: 0, total: 0 };
-  const parts = chunks(B, opts.microBatchSize);
+  const parts = chunks(rowsHere, opts.microBatchSize);
   if (parts.length !== teachers.length) throw new Error(`missingViewPass: ${teachers.length} teacher(s) for ${parts.length} micro-batch(es); use the same microBatchSize in both passes`);
   parts.forEach(([start, size], mb) => {
     const teacher = teachers[mb];
@@ -234,7 +248,7 @@ export function missingViewPass(
       const vision = zeroDropped(sliceRows(batch.vision, start, size), sliceRows(batch.visionMask, start, size), sliceRows(masks.visionKeep, start, size));
       const out = model.forward(viewOf(batch, start, size, text, audio, vision), sliceConfounders(conf, start, size), {
         dropout: opts.rng ? { rng: opts.rng } : null,
-        batchOffset: start,
+        batchOffset: offset + start,
         reconstruct: true,
       });
       terms.taskMissing = nllLoss(out.logProbs, sliceRows(batch.labels, start, size), B);
@@ -260,6 +274,43 @@ export function missingViewPass(
   });
   tf.dispose([missing.text, missing.audio, missing.vision]);
   return { losses: sums, grads };
+}
+
+function droppedEntriesOf(c: CiderModel['config'], missing: { text: tf.Tensor2D; audio: tf.Tensor2D; vision: tf.Tensor2D }): DroppedEntries {
+  return {
+    text: droppedEntries(missing.text.dataSync() as Float32Array, c.dl),
+    audio: droppedEntries(missing.audio.dataSync() as Float32Array, c.da),
+    vision: droppedEntries(missing.vision.dataSync() as Float32Array, c.dv),
+  };
+}
+
+/** The whole batch's dropped entries of the missing view (the reconstruction losses' normalisers). */
+export function missingViewDropped(model: CiderModel, batch: Pick<TrainBatch, 'textMask' | 'audioMask' | 'visionMask'>, masks: MissingViewMasks): DroppedEntries {
+  const missing = tf.tidy(() => ({
+    text: tf.sub(batch.textMask, masks.textKeep) as tf.Tensor2D,
+    audio: tf.sub(batch.audioMask, masks.audioKeep) as tf.Tensor2D,
+    vision: tf.sub(batch.visionMask, masks.visionKeep) as tf.Tensor2D,
+  }));
+  try {
+    return droppedEntriesOf(model.config, missing);
+  } finally {
+    tf.dispose([missing.text, missing.audio, missing.vision]);
+  }
+}
+
+/** Add `add`'s gradients into `into` (disposing what is replaced and `add`'s tensors). */
+export function accumulateGrads(into: GradMap, add: GradMap): void {
+  accumulate(into, add);
+}
+
+/** Every trainable variable of a step by name: CIDer's and the text encoder's. */
+export function stepVariables(model: CiderModel, text: TextSource): Map<string, tf.Variable> {
+  return trainables(model, text);
+}
+
+/** Dispose a teacher returned by completeViewPass. */
+export function releaseTeacher(t: Teacher): void {
+  disposeTeacher(t);
 }
 
 /** One full MSSD step: updates the model (and the text encoder's variables) in place. */

@@ -1,0 +1,334 @@
+/**
+ * Data-parallel MSSD training step over several threads (wasm has one thread per instance under
+ * Node, so using both cores means two workers; engine notes).
+ *
+ * The batch is cut into contiguous shares of rows. Share 0 runs on the calling thread (it owns
+ * the model and the optimizer); every other share runs in a replica worker holding a copy of the
+ * weights. Per pass (complete view, then missing view) the current weights are sent to the
+ * replicas, each thread runs the ordinary pass functions of train/step.ts on its share with the
+ * losses normalised by the WHOLE batch (exactly what micro-batch accumulation does), the replicas
+ * send their gradients back, and the owner sums them in share order, applies Adam and carries on.
+ * So a step equals the single-thread step over the same partition up to float summation order.
+ *
+ * Dropout: each replica share draws from its own stream seeded by one draw of the step's rng per
+ * share and pass, so the results are reproducible for a given number of shares (workers) but
+ * differ (as different dropout masks) from a different worker count; with dropout off they agree.
+ *
+ * Text features must be precomputed (the source has no trainable variables): a fine-tuned text
+ * encoder lives on the owning thread only, and such steps run single-threaded.
+ */
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { initBackend, tf } from '../backends/tf.js';
+import type { CiderModel, Confounders } from '../model/cider.js';
+import type { Adam } from '../train/adam.js';
+import {
+  accumulateGrads,
+  completeViewPass,
+  disposeGrads,
+  missingViewDropped,
+  missingViewPass,
+  releaseTeacher,
+  stepVariables,
+  trainStep,
+  type GradMap,
+  type MissingViewMasks,
+  type StepLosses,
+  type TrainBatch,
+  type TrainStepOptions,
+} from '../train/step.js';
+import type { TextSource } from '../train/text.js';
+import type { Dense, FromReplica, PassOptions, ShareData, ToReplica } from './protocol.js';
+
+/** Smallest batch worth splitting across threads (smaller ones run on one thread). */
+export const MIN_PARALLEL_BATCH = 32;
+
+/** Threads a training step should use by default: both cores for batches big enough. */
+export function defaultTrainWorkers(batchSize: number): number {
+  return batchSize >= MIN_PARALLEL_BATCH ? Math.min(2, availableParallelism()) : 1;
+}
+
+/** The replica worker's entry: the tsx bootstrap from source, the bundled file otherwise. */
+function replicaEntry(): URL {
+  const here = import.meta.url;
+  return here.endsWith('.ts') ? new URL('./replica-tsx.mjs', here) : new URL('./replica.js', here);
+}
+
+let live = 0;
+
+/** Replica worker threads currently running (tests: none may outlive its pool). */
+export function liveReplicaWorkers(): number {
+  return live;
+}
+
+class Replica {
+  private readonly worker: Worker;
+  private waiting: { resolve: (m: FromReplica) => void; reject: (e: Error) => void } | null = null;
+  private dead: Error | null = null;
+
+  constructor(entry: URL) {
+    this.worker = new Worker(entry);
+    live++;
+    this.worker.once('exit', () => live--);
+    this.worker.on('message', (m: FromReplica) => {
+      const w = this.waiting;
+      this.waiting = null;
+      this.worker.unref();
+      if (!w) return;
+      if (m.type === 'error') w.reject(Object.assign(new Error(`replica worker: ${m.message}`), { stack: m.stack }));
+      else w.resolve(m);
+    });
+    const fail = (e: Error) => {
+      this.dead = e;
+      const w = this.waiting;
+      this.waiting = null;
+      w?.reject(e);
+    };
+    this.worker.on('error', fail);
+    this.worker.on('exit', (code) => fail(new Error(`replica worker exited (code ${code})`)));
+    // an idle replica must not keep the process alive on its own (a busy one does)
+    this.worker.unref();
+  }
+
+  /** Send one request; the promise settles with its reply (one request at a time). */
+  request(msg: ToReplica): Promise<FromReplica> {
+    if (this.dead) return Promise.reject(this.dead);
+    if (this.waiting) return Promise.reject(new Error('replica worker: a request is already pending'));
+    return new Promise((resolve, reject) => {
+      this.waiting = { resolve, reject };
+      this.worker.ref();
+      this.worker.postMessage(msg);
+    });
+  }
+
+  async terminate(): Promise<void> {
+    this.waiting?.reject(new Error('replica worker terminated'));
+    this.waiting = null;
+    await this.worker.terminate();
+  }
+}
+
+/** Replica workers for one model's training. Dispose it (terminates the workers). */
+export class ReplicaPool {
+  private constructor(
+    private readonly replicas: Replica[],
+    /** the model the replicas copy (its parameter names and shapes) */
+    readonly model: CiderModel,
+  ) {}
+
+  /** Threads a step uses: the caller's plus the replicas. */
+  get threads(): number {
+    return this.replicas.length + 1;
+  }
+
+  /**
+   * Start `threads - 1` replica workers of `model` on the caller's TF.js backend. Throws when the
+   * worker entry is absent (a bundle built without it) or a worker fails to start.
+   */
+  static async create(model: CiderModel, threads: number): Promise<ReplicaPool> {
+    const entry = replicaEntry();
+    if (!existsSync(fileURLToPath(entry))) throw new Error(`the replica worker ${fileURLToPath(entry)} is missing from this build`);
+    const backend = (await initBackend()).name;
+    const shapes: [string, number[]][] = [...model.params].map(([n, v]) => [n, v.shape]);
+    const replicas = Array.from({ length: Math.max(0, threads - 1) }, () => new Replica(entry));
+    const pool = new ReplicaPool(replicas, model);
+    try {
+      await Promise.all(replicas.map((r) => r.request({ type: 'init', backend, config: model.config, shapes })));
+    } catch (e) {
+      await pool.dispose();
+      throw e;
+    }
+    return pool;
+  }
+
+  async dispose(): Promise<void> {
+    await Promise.all(this.replicas.map((r) => r.terminate()));
+    this.replicas.length = 0;
+  }
+
+  /** @internal one request per replica, in share order */
+  requestAll(msgs: ToReplica[]): Promise<FromReplica[]> {
+    return Promise.all(msgs.map((m, i) => this.replicas[i].request(m)));
+  }
+}
+
+/**
+ * Contiguous shares [offset, size] of a batch of B rows for `threads` threads. With micro-batches
+ * the shares are whole micro-batches (a thread's share then splits into the same micro-batches
+ * the single-thread step would use).
+ */
+export function shareRows(B: number, threads: number, microBatchSize?: number): [number, number][] {
+  const unit = microBatchSize && microBatchSize > 0 && microBatchSize < B ? microBatchSize : 1;
+  const units = Math.ceil(B / unit);
+  const n = Math.max(1, Math.min(threads, units));
+  const out: [number, number][] = [];
+  let u = 0;
+  for (let i = 0; i < n; i++) {
+    const take = Math.floor(units / n) + (i < units % n ? 1 : 0);
+    const start = u * unit;
+    const end = Math.min(B, (u + take) * unit);
+    out.push([start, end - start]);
+    u += take;
+  }
+  return out;
+}
+
+const rowsOf = <T extends tf.Tensor>(t: T, start: number, size: number): T =>
+  (start === 0 && size === t.shape[0] ? t : t.slice([start, ...t.shape.slice(1).map(() => 0)], [size, ...t.shape.slice(1)])) as T;
+
+function dense(t: tf.Tensor): Dense {
+  return { data: t.dataSync() as Float32Array | Int32Array, shape: t.shape.slice() };
+}
+
+/** A TextSource over rows [offset, offset + size) of another. */
+function textRows(src: TextSource, offset: number): TextSource {
+  return {
+    variables: src.variables,
+    full: (start, size, training) => src.full(offset + start, size, training),
+    missing: (start, size, keep, training) => src.missing(offset + start, size, keep, training),
+  };
+}
+
+function confRows(conf: Confounders, start: number, size: number): Confounders {
+  return {
+    dictionary: conf.dictionary.rank === 3 ? (conf.dictionary.slice([0, start, 0], [conf.dictionary.shape[0], size, conf.dictionary.shape[2]!]) as tf.Tensor3D) : conf.dictionary,
+    prior: conf.prior.rank === 2 ? rowsOf(conf.prior as tf.Tensor2D, start, size) : conf.prior,
+  };
+}
+
+/** Everything a replica needs for its rows, read out of the batch's tensors. */
+function shareData(batch: TrainBatch, masks: MissingViewMasks, conf: Confounders, offset: number, size: number, total: number): ShareData {
+  let out: ShareData | undefined;
+  tf.tidy(() => {
+    const keep = rowsOf(masks.textKeep, offset, size);
+    const c = confRows(conf, offset, size);
+    out = {
+      offset,
+      total,
+      text: dense(batch.text.full(offset, size, true)),
+      textMissing: dense(batch.text.missing(offset, size, keep, true)),
+      textMask: dense(rowsOf(batch.textMask, offset, size)),
+      textLengths: Array.from(batch.textLengths).slice(offset, offset + size),
+      audio: dense(rowsOf(batch.audio, offset, size)),
+      audioMask: dense(rowsOf(batch.audioMask, offset, size)),
+      vision: dense(rowsOf(batch.vision, offset, size)),
+      visionMask: dense(rowsOf(batch.visionMask, offset, size)),
+      labels: dense(rowsOf(batch.labels, offset, size)),
+      textKeep: dense(keep),
+      audioKeep: dense(rowsOf(masks.audioKeep, offset, size)),
+      visionKeep: dense(rowsOf(masks.visionKeep, offset, size)),
+      dictionary: dense(c.dictionary),
+      prior: dense(c.prior),
+    };
+  });
+  return out!;
+}
+
+function weightsOf(model: CiderModel): [string, Float32Array][] {
+  return [...model.params].map(([n, v]) => [n, v.dataSync() as Float32Array]);
+}
+
+function addReplicaGrads(into: GradMap, grads: [string, Float32Array][], vars: Map<string, tf.Variable>): void {
+  const add: GradMap = new Map();
+  for (const [name, data] of grads) add.set(name, tf.tensor(data, vars.get(name)!.shape, 'float32'));
+  accumulateGrads(into, add);
+}
+
+/** Await replies of the expected type; a rejection is rethrown after `onError`. */
+async function replies<T extends FromReplica['type']>(p: Promise<FromReplica[]>, type: T): Promise<Extract<FromReplica, { type: T }>[]> {
+  const rs = await p;
+  for (const r of rs) if (r.type !== type) throw new Error(`replica worker answered ${r.type} to ${type}`);
+  return rs as Extract<FromReplica, { type: T }>[];
+}
+
+/**
+ * One MSSD step (as trainStep) with the batch's rows split over the pool's threads. Falls back
+ * to trainStep when the batch yields a single share or the text source is trainable.
+ */
+export async function trainStepParallel(
+  pool: ReplicaPool,
+  model: CiderModel,
+  optimizer: Adam,
+  batch: TrainBatch,
+  masks: MissingViewMasks,
+  conf: Confounders,
+  opts: TrainStepOptions = {},
+): Promise<StepLosses> {
+  if (pool.model !== model) throw new Error('trainStepParallel: the pool replicates another model');
+  const B = batch.labels.shape[0];
+  const shares = shareRows(B, pool.threads, opts.microBatchSize);
+  if (shares.length < 2 || batch.text.variables.size > 0) return trainStep(model, optimizer, batch, masks, conf, opts);
+  const vars = stepVariables(model, batch.text);
+  const [, own] = shares[0];
+  const others = shares.slice(1);
+  const dropped = missingViewDropped(model, batch, masks);
+  const data = others.map(([o, s]) => shareData(batch, masks, conf, o, s, B));
+  // the calling thread's share as a batch of its own
+  const mine = {
+    batch: {
+      text: textRows(batch.text, 0),
+      textMask: rowsOf(batch.textMask, 0, own),
+      textLengths: Array.from(batch.textLengths).slice(0, own),
+      audio: rowsOf(batch.audio, 0, own),
+      audioMask: rowsOf(batch.audioMask, 0, own),
+      vision: rowsOf(batch.vision, 0, own),
+      visionMask: rowsOf(batch.visionMask, 0, own),
+      labels: rowsOf(batch.labels, 0, own),
+    } satisfies TrainBatch,
+    masks: { textKeep: rowsOf(masks.textKeep, 0, own), audioKeep: rowsOf(masks.audioKeep, 0, own), visionKeep: rowsOf(masks.visionKeep, 0, own) } satisfies MissingViewMasks,
+    conf: confRows(conf, 0, own),
+  };
+  const originals = new Set<tf.Tensor>([batch.textMask, batch.audio, batch.audioMask, batch.vision, batch.visionMask, batch.labels, masks.textKeep, masks.audioKeep, masks.visionKeep, conf.dictionary, conf.prior]);
+  const sliced = [mine.batch.textMask, mine.batch.audio, mine.batch.audioMask, mine.batch.vision, mine.batch.visionMask, mine.batch.labels, mine.masks.textKeep, mine.masks.audioKeep, mine.masks.visionKeep, mine.conf.dictionary, mine.conf.prior].filter((t) => !originals.has(t));
+  const passOpts = (): PassOptions => ({ microBatchSize: opts.microBatchSize, lossWeights: opts.lossWeights, dropoutSeed: opts.rng ? opts.rng.int(0, 2 ** 31 - 1) : null });
+  const share = { offset: 0, total: B };
+  let fullGrads: GradMap = new Map();
+  let teachers: ReturnType<typeof completeViewPass>['teachers'] = [];
+  let pending: Promise<unknown> | null = null;
+  try {
+    // 1. complete view
+    const weights1 = weightsOf(model);
+    const p1 = pool.requestAll(data.map((share) => ({ type: 'full', weights: weights1, share, opts: passOpts() })));
+    pending = p1.catch(() => undefined);
+    const full = completeViewPass(model, mine.batch, mine.conf, { ...opts, share });
+    fullGrads = full.grads;
+    teachers = full.teachers;
+    let taskFull = full.loss;
+    for (const r of await replies(p1, 'full')) {
+      taskFull += r.loss;
+      addReplicaGrads(fullGrads, r.grads, vars);
+    }
+    pending = null;
+    optimizer.step(vars, fullGrads);
+    if (opts.accumulateFullViewGrad === false) disposeGrads(fullGrads);
+
+    // 2. missing view, on the updated weights
+    const weights2 = weightsOf(model);
+    const p2 = pool.requestAll(data.map(() => ({ type: 'missing', weights: weights2, dropped, opts: passOpts() })));
+    pending = p2.catch(() => undefined);
+    const miss = missingViewPass(model, mine.batch, mine.masks, mine.conf, teachers, { ...opts, share: { ...share, dropped } });
+    const losses = { ...miss.losses };
+    try {
+      for (const r of await replies(p2, 'missing')) {
+        for (const k of Object.keys(losses) as (keyof typeof losses)[]) losses[k] += r.losses[k];
+        addReplicaGrads(miss.grads, r.grads, vars);
+      }
+      pending = null;
+      // Reference quirk: step 2 applies both passes' gradients (see trainStep)
+      accumulateGrads(miss.grads, fullGrads);
+      fullGrads.clear();
+      optimizer.step(vars, miss.grads);
+    } finally {
+      disposeGrads(miss.grads);
+    }
+    return { taskFull, ...losses };
+  } finally {
+    // a failed step: wait for the replicas to finish what they were doing, then drop their share
+    if (pending) await pending;
+    disposeGrads(fullGrads);
+    for (const t of teachers) releaseTeacher(t);
+    tf.dispose(sliced);
+  }
+}

@@ -1,0 +1,133 @@
+/**
+ * Data-parallel training step (ml/parallel): two threads give the single-thread losses and
+ * updates, are reproducible from the seed, and leave no tensors or workers behind. Tiny fixture
+ * shapes; each pool starts one replica worker (a few seconds).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { tf, useBackend } from '../../../src/main/ml/backends/tf.js';
+import { Rng } from '../../../src/main/ml/random.js';
+import { CiderModel } from '../../../src/main/ml/model/cider.js';
+import { initParams } from '../../../src/main/ml/model/params.js';
+import { disposeParams, paramsFromTensors } from '../../../src/main/ml/model/weights.js';
+import { Adam, ciderParamGroups } from '../../../src/main/ml/train/adam.js';
+import { rmfmTrainingMasks } from '../../../src/main/ml/train/masks.js';
+import { trainStep, type MissingViewMasks, type StepLosses } from '../../../src/main/ml/train/step.js';
+import { liveReplicaWorkers, ReplicaPool, shareRows, trainStepParallel } from '../../../src/main/ml/parallel/pool.js';
+import { asTensor, compare, confounders, fixtureBatch, loadFixture } from './fixture.js';
+
+test('shares: contiguous, whole micro-batches, as even as possible', () => {
+  assert.deepEqual(shareRows(4, 2), [
+    [0, 2],
+    [2, 2],
+  ]);
+  assert.deepEqual(shareRows(5, 2), [
+    [0, 3],
+    [3, 2],
+  ]);
+  assert.deepEqual(shareRows(128, 2, 64), [
+    [0, 64],
+    [64, 64],
+  ]);
+  assert.deepEqual(shareRows(100, 2, 32), [
+    [0, 64],
+    [64, 36],
+  ]);
+  assert.deepEqual(shareRows(1, 2), [[0, 1]]);
+  assert.deepEqual(shareRows(40, 1, 16), [[0, 40]]);
+});
+
+const LOSS_KEYS: (keyof StepLosses)[] = ['taskFull', 'taskMissing', 'joint', 'attention', 'reconText', 'reconAudio', 'reconVision', 'total'];
+
+test('2 threads = 1 thread (losses and updated weights), seeded runs repeat exactly, nothing leaks', async () => {
+  await useBackend('wasm');
+  const f = loadFixture('unaligned-3class');
+  const batch = fixtureBatch(f);
+  const conf = confounders(f);
+  const fixtureMasks: MissingViewMasks = {
+    textKeep: asTensor(f, 'input.text_keep') as tf.Tensor2D,
+    audioKeep: asTensor(f, 'input.audio_keep') as tf.Tensor2D,
+    visionKeep: asTensor(f, 'input.vision_keep') as tf.Tensor2D,
+  };
+  const before = liveReplicaWorkers();
+
+  // dropout off: two steps on the fixture weights, one thread vs two
+  const run = async (threads: number, microBatchSize?: number) => {
+    const model = new CiderModel(f.config, paramsFromTensors(f.config, f.tensors, { prefix: 'weight.' }).params);
+    const opt = new Adam({ groups: ciderParamGroups(() => false) });
+    const pool = threads > 1 ? await ReplicaPool.create(model, threads) : null;
+    const losses: StepLosses[] = [];
+    for (let s = 0; s < 2; s++) losses.push(pool ? await trainStepParallel(pool, model, opt, batch, fixtureMasks, conf) : trainStep(model, opt, batch, fixtureMasks, conf, { microBatchSize }));
+    await pool?.dispose();
+    const values = new Map([...model.params].map(([k, v]) => [k, Float32Array.from(v.dataSync())]));
+    opt.dispose();
+    disposeParams(model.params);
+    return { losses, values };
+  };
+  const one = await run(1);
+  const two = await run(2);
+  // the same partition on one thread (micro-batches of 2) sums the same two shares: equal bits
+  const split = await run(1, 2);
+  assert.deepEqual(split.losses, two.losses);
+  for (const [k, v] of split.values) assert.deepEqual(v, two.values.get(k), k);
+  for (let s = 0; s < 2; s++) {
+    for (const k of LOSS_KEYS) {
+      const a = one.losses[s][k];
+      const b = two.losses[s][k];
+      assert.ok(Math.abs(a - b) <= 1e-6 * Math.max(1, Math.abs(a)), `step ${s + 1} loss ${k}: ${a} vs ${b}`);
+    }
+  }
+  assert.ok(Math.abs(one.losses[0].taskFull - f.losses.task_full) < 1e-5, 'first complete-view loss is the fixture one');
+  // two Adam steps on gradients that agree to float rounding: parameters with a ~zero true
+  // gradient can move by up to ~lr from noise (engine notes), so compare with an absolute bound
+  let worst = 0;
+  for (const [k, v] of one.values) worst = Math.max(worst, compare(v, two.values.get(k)!).maxAbs);
+  if (process.env.CIDER_TEST_VERBOSE) console.log(`max parameter difference ${worst}`);
+  assert.ok(worst < 2e-3, `max parameter difference ${worst}`);
+  let typical = 0;
+  let n = 0;
+  for (const [k, v] of one.values) {
+    const w = two.values.get(k)!;
+    for (let i = 0; i < v.length; i++) typical += Math.abs(v[i] - w[i]);
+    n += v.length;
+  }
+  assert.ok(typical / n < 1e-5, `mean parameter difference ${typical / n}`);
+
+  // dropout on, random init, fresh RMFM masks: two threads repeat exactly from the seed
+  const cfg = { ...f.config, dropouts: { relu: 0.1, residual: 0.1, attention: 0.1, embedding: 0.2, output: 0.3 }, positional: 'temporal' as const };
+  const lens = batch.textLengths as number[];
+  const seeded = async () => {
+    const model = new CiderModel(cfg, initParams(cfg, 5));
+    const opt = new Adam({ groups: ciderParamGroups(() => false) });
+    const pool = await ReplicaPool.create(model, 2);
+    const rng = new Rng(42);
+    const losses: number[] = [];
+    const counts: number[] = [];
+    for (let s = 0; s < 3; s++) {
+      const keep = rmfmTrainingMasks(rng, 4, batch.textMask.dataSync(), lens, batch.audioMask.dataSync(), batch.visionMask.dataSync());
+      const masks = {
+        textKeep: tf.tensor2d(keep.text, batch.textMask.shape),
+        audioKeep: tf.tensor2d(keep.audio, batch.audioMask.shape),
+        visionKeep: tf.tensor2d(keep.vision, batch.visionMask.shape),
+      };
+      const r = await trainStepParallel(pool, model, opt, batch, masks, conf, { rng });
+      tf.dispose([masks.textKeep, masks.audioKeep, masks.visionKeep]);
+      losses.push(...LOSS_KEYS.map((k) => r[k]));
+      counts.push(tf.memory().numTensors);
+    }
+    await pool.dispose();
+    const values = new Map([...model.params].map(([k, v]) => [k, Float32Array.from(v.dataSync())]));
+    opt.dispose();
+    disposeParams(model.params);
+    return { losses, values, counts };
+  };
+  const a = await seeded();
+  const b = await seeded();
+  assert.deepEqual(a.losses, b.losses);
+  for (const [k, v] of a.values) assert.deepEqual(v, b.values.get(k), k);
+  assert.ok(a.losses.every(Number.isFinite));
+  // the first step creates the Adam moments; after that the count must be flat
+  assert.equal(a.counts[1], a.counts[2], `tensors after steps: ${a.counts.join(', ')}`);
+  assert.equal(liveReplicaWorkers(), before, 'every replica worker has exited');
+  tf.dispose([fixtureMasks.textKeep, fixtureMasks.audioKeep, fixtureMasks.visionKeep]);
+});
