@@ -23,15 +23,26 @@ export function nllLoss(logProbs: tf.Tensor2D, labels: tf.Tensor1D, batchTotal =
   return tf.div(tf.neg(tf.sum(tf.mul(oh, logProbs))), batchTotal) as tf.Scalar;
 }
 
-/** 1 - mean cosine(z_m, z_full) over the batch (PyTorch cosine_similarity, eps 1e-8 per norm). */
+/**
+ * 1 - mean cosine(z_m, z_full) over the batch (PyTorch cosine_similarity, eps 1e-8 per norm).
+ * Computed without cancellation: with u = a / max(|a|, eps) and w = b / max(|b|, eps),
+ * 1 - cos = |u - w|^2 / 2 + (1 - |u|^2) / 2 + (1 - |w|^2) / 2, where |u| = |a| / max(|a|, eps) is
+ * exactly 1 unless |a| < eps. The same number as 1 - u.w, but 1 - cos for cos near 1 (a student
+ * close to its teacher, the usual case) keeps its relative precision instead of float32's 6e-8
+ * absolute rounding of cos.
+ */
 export function jointLoss(student: tf.Tensor2D, teacher: tf.Tensor2D, batchTotal = student.shape[0]): tf.Scalar {
   const eps = 1e-8;
-  const dot = tf.sum(tf.mul(student, teacher), -1);
-  const ns = tf.maximum(tf.norm(student, 'euclidean', -1), eps);
-  const nt = tf.maximum(tf.norm(teacher, 'euclidean', -1), eps);
-  const cos = tf.div(dot, tf.mul(ns, nt));
-  // sum over this micro-batch of (1 - cos_b), / B: the micro-batches add up to 1 - mean cos
-  return tf.div(tf.sub(student.shape[0], tf.sum(cos)), batchTotal) as tf.Scalar;
+  const unit = (x: tf.Tensor2D) => {
+    const n = tf.norm(x, 'euclidean', -1, true);
+    const r = tf.div(n, tf.maximum(n, eps));
+    return { u: tf.div(x, tf.maximum(n, eps)), short: tf.sub(1, tf.square(r)) };
+  };
+  const s = unit(student);
+  const t = unit(teacher);
+  const perRow = tf.add(tf.sum(tf.square(tf.sub(s.u, t.u)), -1, true), tf.add(s.short, t.short));
+  // summed over this micro-batch, / B: the micro-batches add up to 1 - mean cos
+  return tf.div(tf.mul(0.5, tf.sum(perRow)), batchTotal) as tf.Scalar;
 }
 
 /**
