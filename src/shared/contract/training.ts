@@ -74,8 +74,9 @@ export const trainingOptionsSchema = z
     microBatchSize: positiveInt.max(4096).optional(),
     /**
      * threads a training step uses (data parallel: the batch's rows are split, gradients summed);
-     * absent = both cores for batches of 32 rows or more, else 1. Results are reproducible for a
-     * given thread count; with dropout on, another count draws other dropout masks.
+     * absent = both cores for batches of 32 rows or more, else 1. A step on N threads equals the
+     * one-thread step with micro-batches of the shares' size, dropout masks included; so with
+     * dropout on, 1 thread without micro-batches draws other masks than 2 threads.
      */
     workers: positiveInt.max(64).optional(),
     /**

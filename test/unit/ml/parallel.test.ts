@@ -39,7 +39,7 @@ test('shares: contiguous, whole micro-batches, as even as possible', () => {
 
 const LOSS_KEYS: (keyof StepLosses)[] = ['taskFull', 'taskMissing', 'joint', 'attention', 'reconText', 'reconAudio', 'reconVision', 'total'];
 
-test('2 threads = 1 thread (losses and updated weights), seeded runs repeat exactly, nothing leaks', async () => {
+test('2 threads = 1 thread (losses and updated weights; with dropout, = micro-batches of the share), seeded runs repeat exactly, nothing leaks', async () => {
   await useBackend('wasm');
   const f = loadFixture('unaligned-3class');
   const batch = fixtureBatch(f);
@@ -96,10 +96,10 @@ test('2 threads = 1 thread (losses and updated weights), seeded runs repeat exac
   // dropout on, random init, fresh RMFM masks: two threads repeat exactly from the seed
   const cfg = { ...f.config, dropouts: { relu: 0.1, residual: 0.1, attention: 0.1, embedding: 0.2, output: 0.3 }, positional: 'temporal' as const };
   const lens = batch.textLengths as number[];
-  const seeded = async () => {
+  const seeded = async (threads: number, microBatchSize?: number) => {
     const model = new CiderModel(cfg, initParams(cfg, 5));
     const opt = new Adam({ groups: ciderParamGroups(() => false) });
-    const pool = await ReplicaPool.create(model, 2);
+    const pool = threads > 1 ? await ReplicaPool.create(model, threads) : null;
     const rng = new Rng(42);
     const losses: number[] = [];
     const counts: number[] = [];
@@ -110,21 +110,27 @@ test('2 threads = 1 thread (losses and updated weights), seeded runs repeat exac
         audioKeep: tf.tensor2d(keep.audio, batch.audioMask.shape),
         visionKeep: tf.tensor2d(keep.vision, batch.visionMask.shape),
       };
-      const r = await trainStepParallel(pool, model, opt, batch, masks, conf, { rng });
+      const r = pool ? await trainStepParallel(pool, model, opt, batch, masks, conf, { rng }) : trainStep(model, opt, batch, masks, conf, { rng, microBatchSize });
       tf.dispose([masks.textKeep, masks.audioKeep, masks.visionKeep]);
       losses.push(...LOSS_KEYS.map((k) => r[k]));
       counts.push(tf.memory().numTensors);
     }
-    await pool.dispose();
+    await pool?.dispose();
     const values = new Map([...model.params].map(([k, v]) => [k, Float32Array.from(v.dataSync())]));
     opt.dispose();
     disposeParams(model.params);
-    return { losses, values, counts };
+    return { losses, values, counts, next: rng.next() };
   };
-  const a = await seeded();
-  const b = await seeded();
+  const a = await seeded(2);
+  const b = await seeded(2);
   assert.deepEqual(a.losses, b.losses);
   for (const [k, v] of a.values) assert.deepEqual(v, b.values.get(k), k);
+  // and equal, dropout masks included, to one thread with micro-batches of the share; the
+  // step's rng is left where the one-thread step leaves it
+  const c = await seeded(1, 2);
+  assert.deepEqual(a.losses, c.losses);
+  for (const [k, v] of a.values) assert.deepEqual(v, c.values.get(k), k);
+  assert.equal(a.next, c.next);
   assert.ok(a.losses.every(Number.isFinite));
   // the first step creates the Adam moments; after that the count must be flat
   assert.equal(a.counts[1], a.counts[2], `tensors after steps: ${a.counts.join(', ')}`);

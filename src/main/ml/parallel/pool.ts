@@ -10,9 +10,15 @@
  * send their gradients back, and the owner sums them in share order, applies Adam and carries on.
  * So a step equals the single-thread step over the same partition up to float summation order.
  *
- * Dropout: each replica share draws from its own stream seeded by one draw of the step's rng per
- * share and pass, so the results are reproducible for a given number of shares (workers) but
- * differ (as different dropout masks) from a different worker count; with dropout off they agree.
+ * Dropout: a forward pass draws a fixed number of dropout seeds from the step's rng (counted once
+ * per pool with a one-row forward), and the rng is Mulberry32, whose state advances by a constant
+ * per draw; so every replica share starts its own stream exactly where the single-thread step's
+ * rng would be when it reached that share's first micro-batch, and the step's rng ends where the
+ * single-thread step leaves it. With dropout on or off, a step on N threads therefore equals the
+ * one-thread step with micro-batches of the shares' size (bit for bit when there are two shares
+ * of one micro-batch each; otherwise up to gradient summation order). Should the rng's state not
+ * be readable, each replica share falls back to a seed drawn from the rng (reproducible for a
+ * given thread count only).
  *
  * Text features must be precomputed (the source has no trainable variables): a fine-tuned text
  * encoder lives on the owning thread only, and such steps run single-threaded.
@@ -22,7 +28,8 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { initBackend, tf } from '../backends/tf.js';
-import type { CiderModel, Confounders } from '../model/cider.js';
+import { Rng } from '../random.js';
+import type { CiderModel, Confounders, ViewInputs } from '../model/cider.js';
 import type { Adam } from '../train/adam.js';
 import {
   accumulateGrads,
@@ -116,6 +123,8 @@ export class ReplicaPool {
     private readonly replicas: Replica[],
     /** the model the replicas copy (its parameter names and shapes) */
     readonly model: CiderModel,
+    /** dropout seeds one forward draws: complete view, missing view (reconstruction heads on) */
+    readonly dropoutDraws: { full: number; missing: number },
   ) {}
 
   /** Threads a step uses: the caller's plus the replicas. */
@@ -133,7 +142,7 @@ export class ReplicaPool {
     const backend = (await initBackend()).name;
     const shapes: [string, number[]][] = [...model.params].map(([n, v]) => [n, v.shape]);
     const replicas = Array.from({ length: Math.max(0, threads - 1) }, () => new Replica(entry));
-    const pool = new ReplicaPool(replicas, model);
+    const pool = new ReplicaPool(replicas, model, { full: countDropoutDraws(model, false), missing: countDropoutDraws(model, true) });
     try {
       await Promise.all(replicas.map((r) => r.request({ type: 'init', backend, config: model.config, shapes })));
     } catch (e) {
@@ -152,6 +161,57 @@ export class ReplicaPool {
   requestAll(msgs: ToReplica[]): Promise<FromReplica[]> {
     return Promise.all(msgs.map((m, i) => this.replicas[i].request(m)));
   }
+}
+
+/** Draws of an Rng, counted. */
+class CountingRng extends Rng {
+  count = 0;
+  constructor(private readonly inner: Rng) {
+    super(0);
+  }
+  override next(): number {
+    this.count++;
+    return this.inner.next();
+  }
+}
+
+/** Mulberry32's state increment per draw (ml/random.ts). */
+const MULBERRY_STEP = 0x6d2b79f5;
+
+/** The state of a Mulberry32 Rng (a `new Rng(state)` continues its stream), or null. */
+function rngState(rng: Rng): number | null {
+  const s = (rng as unknown as { state?: unknown }).state;
+  if (typeof s !== 'number') return null;
+  // the stream property this relies on: a generator started at s, one draw on, is at s + step
+  const a = new Rng(s);
+  a.next();
+  const b = new Rng((s + MULBERRY_STEP) >>> 0);
+  return a.next() === b.next() ? s : null;
+}
+
+/** Dropout seeds one training-mode forward of `model` draws (a one-row forward, counted). */
+function countDropoutDraws(model: CiderModel, reconstruct: boolean): number {
+  const c = model.config;
+  const counter = new CountingRng(new Rng(1));
+  tf.tidy(() => {
+    const view: ViewInputs = {
+      text: tf.zeros([1, c.textLength, c.dl]) as tf.Tensor3D,
+      textMask: tf.ones([1, c.textLength]) as tf.Tensor2D,
+      textLengths: [c.textLength],
+      audio: tf.zeros([1, c.audioLength, c.da]) as tf.Tensor3D,
+      audioMask: tf.ones([1, c.audioLength]) as tf.Tensor2D,
+      vision: tf.zeros([1, c.visionLength, c.dv]) as tf.Tensor3D,
+      visionMask: tf.ones([1, c.visionLength]) as tf.Tensor2D,
+    };
+    const conf: Confounders = { dictionary: tf.zeros([c.classes, c.dl + c.da + c.dv]) as tf.Tensor2D, prior: tf.fill([c.classes], 1 / c.classes) as tf.Tensor1D };
+    model.forward(view, conf, { dropout: { rng: counter }, reconstruct });
+  });
+  return counter.count;
+}
+
+/** Forward passes (micro-batches) a share of `size` rows runs. */
+function forwardsOf(size: number, microBatchSize?: number): number {
+  return microBatchSize && microBatchSize > 0 ? Math.ceil(size / Math.min(microBatchSize, size)) : 1;
 }
 
 /**
@@ -282,7 +342,30 @@ export async function trainStepParallel(
   };
   const originals = new Set<tf.Tensor>([batch.textMask, batch.audio, batch.audioMask, batch.vision, batch.visionMask, batch.labels, masks.textKeep, masks.audioKeep, masks.visionKeep, conf.dictionary, conf.prior]);
   const sliced = [mine.batch.textMask, mine.batch.audio, mine.batch.audioMask, mine.batch.vision, mine.batch.visionMask, mine.batch.labels, mine.masks.textKeep, mine.masks.audioKeep, mine.masks.visionKeep, mine.conf.dictionary, mine.conf.prior].filter((t) => !originals.has(t));
-  const passOpts = (): PassOptions => ({ microBatchSize: opts.microBatchSize, lossWeights: opts.lossWeights, dropoutSeed: opts.rng ? opts.rng.int(0, 2 ** 31 - 1) : null });
+  /**
+   * Dropout streams of one pass: the replicas' seeds, and what the calling thread runs its share
+   * with (`done` then moves the step's rng past the replicas' draws and checks the count).
+   */
+  const dropoutFor = (drawsPerForward: number) => {
+    const base = { microBatchSize: opts.microBatchSize, lossWeights: opts.lossWeights };
+    const rng = opts.rng;
+    if (!rng) return { replicas: others.map((): PassOptions => ({ ...base, dropoutSeed: null })), rng: null, done: () => undefined };
+    const s0 = rngState(rng);
+    if (s0 === null) return { replicas: others.map((): PassOptions => ({ ...base, dropoutSeed: rng.int(0, 2 ** 31 - 1) })), rng, done: () => undefined };
+    const ownForwards = forwardsOf(own, opts.microBatchSize);
+    let forwards = ownForwards;
+    const replicas = others.map(([, size]): PassOptions => {
+      const seed = (s0 + Math.imul(forwards * drawsPerForward, MULBERRY_STEP)) >>> 0;
+      forwards += forwardsOf(size, opts.microBatchSize);
+      return { ...base, dropoutSeed: seed };
+    });
+    const counter = new CountingRng(rng);
+    const done = () => {
+      if (counter.count !== ownForwards * drawsPerForward) throw new Error(`trainStepParallel: a forward drew ${counter.count / ownForwards} dropout seeds, ${drawsPerForward} were counted; the threads' dropout streams would overlap`);
+      for (let i = ownForwards * drawsPerForward; i < forwards * drawsPerForward; i++) rng.next();
+    };
+    return { replicas, rng: counter as Rng, done };
+  };
   const share = { offset: 0, total: B };
   let fullGrads: GradMap = new Map();
   let teachers: ReturnType<typeof completeViewPass>['teachers'] = [];
@@ -290,11 +373,13 @@ export async function trainStepParallel(
   try {
     // 1. complete view
     const weights1 = weightsOf(model);
-    const p1 = pool.requestAll(data.map((share) => ({ type: 'full', weights: weights1, share, opts: passOpts() })));
+    const drop1 = dropoutFor(pool.dropoutDraws.full);
+    const p1 = pool.requestAll(data.map((share, i) => ({ type: 'full', weights: weights1, share, opts: drop1.replicas[i] })));
     pending = p1.catch(() => undefined);
-    const full = completeViewPass(model, mine.batch, mine.conf, { ...opts, share });
+    const full = completeViewPass(model, mine.batch, mine.conf, { ...opts, rng: drop1.rng, share });
     fullGrads = full.grads;
     teachers = full.teachers;
+    drop1.done();
     let taskFull = full.loss;
     for (const r of await replies(p1, 'full')) {
       taskFull += r.loss;
@@ -306,11 +391,13 @@ export async function trainStepParallel(
 
     // 2. missing view, on the updated weights
     const weights2 = weightsOf(model);
-    const p2 = pool.requestAll(data.map(() => ({ type: 'missing', weights: weights2, dropped, opts: passOpts() })));
+    const drop2 = dropoutFor(pool.dropoutDraws.missing);
+    const p2 = pool.requestAll(data.map((_, i) => ({ type: 'missing', weights: weights2, dropped, opts: drop2.replicas[i] })));
     pending = p2.catch(() => undefined);
-    const miss = missingViewPass(model, mine.batch, mine.masks, mine.conf, teachers, { ...opts, share: { ...share, dropped } });
+    const miss = missingViewPass(model, mine.batch, mine.masks, mine.conf, teachers, { ...opts, rng: drop2.rng, share: { ...share, dropped } });
     const losses = { ...miss.losses };
     try {
+      drop2.done();
       for (const r of await replies(p2, 'missing')) {
         for (const k of Object.keys(losses) as (keyof typeof losses)[]) losses[k] += r.losses[k];
         addReplicaGrads(miss.grads, r.grads, vars);
