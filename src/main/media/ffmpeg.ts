@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 
-const require = createRequire(import.meta.url);
+const nodeRequire = createRequire(import.meta.url);
 
 export interface FfmpegInfo {
   path: string | null;
@@ -39,7 +39,7 @@ export function findFfmpeg(userPath?: string | null): FfmpegInfo {
 
 function bundledPath(): string | undefined {
   try {
-    return (require('@ffmpeg-installer/ffmpeg') as { path: string }).path;
+    return (nodeRequire('@ffmpeg-installer/ffmpeg') as { path: string }).path;
   } catch {
     return undefined;
   }

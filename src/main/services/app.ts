@@ -3,7 +3,8 @@
  * the event hub and the service handlers. Desktop (IPC), web (HTTP + WebSocket) and CLI all
  * build one of these and bind its `dispatch` to their transport.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
 import { fileURLToPath } from 'node:url';
 import type { Handlers } from '../../shared/api';
@@ -67,7 +68,22 @@ export interface AppServices extends ServiceContext {
   close(): Promise<void>;
 }
 
-export const APP_VERSION: string = (JSON.parse(readFileSync(fileURLToPath(new URL('../../../package.json', import.meta.url)), 'utf8')) as { version: string }).version;
+/** The app's package.json, found upwards from this file: src/main/services in source mode, out/main(/chunks) in the desktop build. */
+function appPackage(): { name: string; version: string } {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file)) {
+      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name: string; version: string };
+      if (pkg.name === 'cider-studio') return pkg;
+    }
+    const up = dirname(dir);
+    if (up === dir) return { name: 'cider-studio', version: 'unknown' };
+    dir = up;
+  }
+}
+
+export const APP_VERSION: string = appPackage().version;
 
 export const DEMO_PROJECT = {
   name: 'Demo project',

@@ -16,7 +16,7 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 
-const require = createRequire(import.meta.url);
+const nodeRequire = createRequire(import.meta.url);
 
 export const FACE_MODEL_PACKAGE = '@vladmandic/human';
 export const EMOTIONS = ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral'] as const;
@@ -62,9 +62,9 @@ let loading: Promise<FaceDetector> | undefined;
 export function loadFaceDetector(): Promise<FaceDetector> {
   loading ??= (async () => {
     answerFileUrlsFromDisk();
-    const dist = dirname(require.resolve(FACE_MODEL_PACKAGE));
-    const { Human } = require(join(dist, 'human.node-wasm.js')) as { Human: new (config: Record<string, unknown>) => HumanLike };
-    const wasmDir = join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + '/';
+    const dist = dirname(nodeRequire.resolve(FACE_MODEL_PACKAGE));
+    const { Human } = nodeRequire(join(dist, 'human.node-wasm.js')) as { Human: new (config: Record<string, unknown>) => HumanLike };
+    const wasmDir = join(dirname(nodeRequire.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + '/';
     const human = new Human({
       backend: 'wasm',
       wasmPath: wasmDir,

@@ -40,14 +40,14 @@ export interface OnnxSessionInfo {
   tried: { provider: OnnxProvider; error: string }[];
 }
 
-const require = createRequire(import.meta.url);
+const nodeRequire = createRequire(import.meta.url);
 
 /** True when onnxruntime-node was installed with its CUDA provider library (the .npmrc skips it by default). */
 export function cudaProviderInstalled(): boolean {
   try {
     const listed = ort.listSupportedBackends().some((b) => b.name === "cuda");
     if (!listed) return false;
-    const root = dirname(require.resolve("onnxruntime-node/package.json"));
+    const root = dirname(nodeRequire.resolve("onnxruntime-node/package.json"));
     const dir = join(root, "bin", "napi-v6", process.platform, process.arch);
     return [
       "libonnxruntime_providers_cuda.so",

@@ -21,7 +21,7 @@ export interface BackendChoice {
   tried: { name: BackendName; error: string }[];
 }
 
-const require = createRequire(import.meta.url);
+const nodeRequire = createRequire(import.meta.url);
 let chosen: Promise<BackendChoice> | undefined;
 
 function shortError(e: unknown): string {
@@ -33,7 +33,7 @@ function shortError(e: unknown): string {
 
 async function tryNative(pkg: '@tensorflow/tfjs-node-gpu' | '@tensorflow/tfjs-node', name: BackendName): Promise<void> {
   // Loading the package registers its backend with the @tensorflow/tfjs-core it depends on.
-  require(pkg);
+  nodeRequire(pkg);
   const ok = await tf.setBackend(name);
   if (!ok) throw new Error(`tf.setBackend('${name}') returned false`);
 }
@@ -41,7 +41,7 @@ async function tryNative(pkg: '@tensorflow/tfjs-node-gpu' | '@tensorflow/tfjs-no
 async function tryWasm(): Promise<void> {
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
   // Under Node the .wasm binaries are read from the package folder, never fetched.
-  const dist = join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + '/';
+  const dist = join(dirname(nodeRequire.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + '/';
   wasm.setWasmPaths(dist);
   const ok = await tf.setBackend('wasm');
   if (!ok) throw new Error("tf.setBackend('wasm') returned false");
