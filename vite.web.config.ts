@@ -6,12 +6,15 @@ import { resolve } from 'node:path';
 import react from '@vitejs/plugin-react';
 import { defineConfig, type UserConfig } from 'vite';
 
+/** Where builds go: out/ (CIDER_OUT_DIR lets the desktop-bundle test build elsewhere while e2e tests serve out/renderer). */
+export const OUT_DIR = resolve(import.meta.dirname, process.env.CIDER_OUT_DIR ?? 'out');
+
 export const rendererConfig: UserConfig = {
   root: resolve(import.meta.dirname, 'src/renderer'),
   base: './',
   plugins: [react()],
   build: {
-    outDir: resolve(import.meta.dirname, 'out/renderer'),
+    outDir: resolve(OUT_DIR, 'renderer'),
     emptyOutDir: true,
     rollupOptions: { input: resolve(import.meta.dirname, 'src/renderer/index.html') },
   },

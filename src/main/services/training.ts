@@ -17,6 +17,7 @@ import { datasetsRoot } from '../jobs/tasks/datasetFiles';
 import { DatasetStore } from '../store/datasets';
 import { RunStore } from '../store/runs';
 import type { ServiceContext } from './app';
+import { defaultTrainWorkers } from '../ml/parallel/policy';
 
 export const TRAIN_JOB = 'train';
 export const EVALUATE_JOB = 'evaluate';
@@ -52,6 +53,8 @@ export function trainingService(ctx: ServiceContext): { handlers: Handlers<void>
       const folder = dataset ? datasets.dir(dataset) : path.resolve(datasetFolder!);
       if (!fs.existsSync(path.join(folder, 'manifest.json'))) throw new AppError('INVALID_INPUT', `${folder} is not a dataset folder (no manifest.json)`);
       if (options.text.kind !== 'features' && !fs.existsSync(options.text.modelDir)) throw new AppError('INVALID_INPUT', `BERT model folder ${options.text.modelDir} does not exist`);
+      // record the thread count: a seeded run repeats exactly only with the same batch split
+      options = { ...options, workers: options.workers ?? defaultTrainWorkers(options.batchSize) };
       const run = runs.create({
         projectId: projectId ?? null,
         datasetId: dataset?.id ?? null,

@@ -24,7 +24,6 @@
  * encoder lives on the owning thread only, and such steps run single-threaded.
  */
 import { existsSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { initBackend, tf } from '../backends/tf.js';
@@ -49,18 +48,18 @@ import {
 import type { TextSource } from '../train/text.js';
 import type { Dense, FromReplica, PassOptions, ShareData, ToReplica } from './protocol.js';
 
-/** Smallest batch worth splitting across threads (smaller ones run on one thread). */
-export const MIN_PARALLEL_BATCH = 32;
+export { defaultTrainWorkers, MIN_PARALLEL_BATCH } from './policy.js';
 
-/** Threads a training step should use by default: both cores for batches big enough. */
-export function defaultTrainWorkers(batchSize: number): number {
-  return batchSize >= MIN_PARALLEL_BATCH ? Math.min(2, availableParallelism()) : 1;
-}
-
-/** The replica worker's entry: the tsx bootstrap from source, the bundled file otherwise. */
+/**
+ * The replica worker's entry: the tsx bootstrap from source; in the desktop build the bundled
+ * out/main/replica.js (an electron-vite entry), next to this code or one folder up when this code
+ * was bundled into out/main/chunks/.
+ */
 function replicaEntry(): URL {
   const here = import.meta.url;
-  return here.endsWith('.ts') ? new URL('./replica-tsx.mjs', here) : new URL('./replica.js', here);
+  if (here.endsWith('.ts')) return new URL('./replica-tsx.mjs', here);
+  const near = new URL('./replica.js', here);
+  return existsSync(fileURLToPath(near)) ? near : new URL('../replica.js', here);
 }
 
 let live = 0;
