@@ -12,6 +12,7 @@
  */
 import { DiskBytes } from '../stream';
 import { PyGlobal, isTuple, resolverFromTable, type GlobalImpl, type GlobalResolver, type PyStateful, type UnpickleContext } from './types';
+import { halfToFloat } from '../../ml/io/safetensors';
 
 export type DTypeKind = 'f' | 'i' | 'u' | 'b' | 'U' | 'S' | 'O' | 'c' | 'V' | 'M' | 'm';
 
@@ -220,14 +221,6 @@ export function decodeNumeric(bytes: Uint8Array, dtype: DType, count: number) {
   }
 }
 
-function halfToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * 2 ** -14 * (f / 1024);
-  if (e === 31) return f ? NaN : s * Infinity;
-  return s * 2 ** (e - 15) * (1 + f / 1024);
-}
 
 function decodeStrings(bytes: Uint8Array, dtype: DType, count: number): string[] {
   const out: string[] = [];

@@ -24,7 +24,8 @@ export class SafetensorsError extends Error {
   }
 }
 
-function halfToFloat(h: number): number {
+/** IEEE 754 half precision (float16 bits) to a number; shared by every reader of float16 data. */
+export function halfToFloat(h: number): number {
   const s = h & 0x8000 ? -1 : 1;
   const e = (h >> 10) & 0x1f;
   const f = h & 0x3ff;

@@ -15,6 +15,7 @@ import { unpickle, PyGlobal, isTuple, resolverFromTable, type GlobalImpl, type U
 import { TextModelError } from './config';
 import type { HostTensor } from './weights';
 import { ZipReader } from './zip';
+import { halfToFloat } from '../io/safetensors';
 
 type StorageDType = 'float32' | 'float16' | 'bfloat16' | 'float64' | 'int64' | 'int32' | 'int16' | 'int8' | 'uint8' | 'bool';
 
@@ -148,14 +149,6 @@ export async function listTorchBinTensors(file: string): Promise<Map<string, num
   return new Map([...tensors].map(([n, t]) => [n, t.shape]));
 }
 
-function halfToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * 2 ** -14 * (f / 1024);
-  if (e === 31) return f ? NaN : s * Infinity;
-  return s * 2 ** (e - 15) * (1 + f / 1024);
-}
 
 function decodeStorage(bytes: Buffer, dtype: StorageDType): Float64Array | Float32Array {
   const n = bytes.length / ITEMSIZE[dtype];
