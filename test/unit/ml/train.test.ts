@@ -284,9 +284,13 @@ test('text-encoder hook: dropped tokens become [UNK], encoder variables train in
   const idsArr = new Int32Array(B * L).map((_, i) => (i % L === 0 ? 101 : i % L === L - 1 ? 102 : 1000 % V + (i % 7)));
   const ids = tf.tensor2d(idsArr, [B, L], 'int32');
   const keep = asTensor(f, 'input.text_keep') as tf.Tensor2D;
-  const mIds = missingIds(ids, keep).dataSync();
+  const textMask = asTensor(f, 'input.text_mask') as tf.Tensor2D;
+  const mIds = missingIds(ids, keep, textMask).dataSync();
   const keepArr = keep.dataSync();
-  for (let i = 0; i < B * L; i++) assert.equal(mIds[i], keepArr[i] > 0.5 ? idsArr[i] : 100);
+  const maskArr = textMask.dataSync();
+  assert.ok(Array.from(maskArr).some((m) => m < 0.5), 'the fixture has padding');
+  // dropped valid tokens become [UNK]; padding stays padding
+  for (let i = 0; i < B * L; i++) assert.equal(mIds[i], maskArr[i] > 0.5 && keepArr[i] <= 0.5 ? 100 : idsArr[i]);
   const batch = { ...fixtureBatch(f), text: encodedText(encoder, { ids, mask: asTensor(f, 'input.text_mask') as tf.Tensor2D, segments: tf.zerosLike(ids) as tf.Tensor2D }) };
   const opt = new Adam({ groups: ciderParamGroups((n) => n.startsWith('text_model.')) });
   const embBefore = emb.dataSync().slice();

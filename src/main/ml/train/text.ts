@@ -51,11 +51,12 @@ export interface TextTokens {
 }
 
 /**
- * Missing-view ids: tokens dropped by the keep mask become [UNK]. The keep mask must already
- * keep [CLS], [SEP] and padding (spec 3); see masks.ts.
+ * Missing-view ids: valid tokens (attention mask 1) dropped by the keep mask become [UNK];
+ * padding stays padding (spec 3), whatever the keep mask says there (keep masks are 0 at padding).
+ * The keep mask must keep [CLS] and [SEP]; see masks.ts.
  */
-export function missingIds(ids: tf.Tensor2D, keep: tf.Tensor2D): tf.Tensor2D {
-  return tf.tidy(() => tf.where(tf.greater(keep, 0.5), ids, tf.fill(ids.shape, UNK_ID, 'int32')) as tf.Tensor2D);
+export function missingIds(ids: tf.Tensor2D, keep: tf.Tensor2D, mask: tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(() => tf.where(tf.logicalAnd(tf.greater(mask, 0.5), tf.lessEqual(keep, 0.5)), tf.fill(ids.shape, UNK_ID, 'int32'), ids) as tf.Tensor2D);
 }
 
 export function encodedText(encoder: TextEncoder, tokens: TextTokens): TextSource {
@@ -63,6 +64,7 @@ export function encodedText(encoder: TextEncoder, tokens: TextTokens): TextSourc
   return {
     variables: encoder.variables,
     full: (start, size, training) => encoder.encode(slice(tokens.ids, start, size), slice(tokens.mask, start, size), slice(tokens.segments, start, size), training),
-    missing: (start, size, keep, training) => encoder.encode(missingIds(slice(tokens.ids, start, size), keep), slice(tokens.mask, start, size), slice(tokens.segments, start, size), training),
+    missing: (start, size, keep, training) =>
+      encoder.encode(missingIds(slice(tokens.ids, start, size), keep, slice(tokens.mask, start, size)), slice(tokens.mask, start, size), slice(tokens.segments, start, size), training),
   };
 }
