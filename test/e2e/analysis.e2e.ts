@@ -21,6 +21,7 @@ import {
   chromiumMissing,
   openBrowser,
   screenshot,
+  waitForAttribute,
   type BrowserSession,
 } from "../helpers/browser";
 import { tempDir } from "../helpers/tmp";
@@ -130,21 +131,7 @@ test(
       .getByTestId("inspector")
       .getByText(x.label)
       .waitFor({ timeout: 60_000 });
-    await page.waitForFunction(
-      (want) =>
-        (
-          globalThis as unknown as {
-            document: {
-              querySelector(
-                s: string,
-              ): { getAttribute(a: string): string | null } | null;
-            };
-          }
-        ).document
-          .querySelector('[data-testid="probabilities"]')
-          ?.getAttribute("data-values") === want,
-      x.probabilities.map((v) => v.toFixed(4)).join(","),
-    );
+    await waitForAttribute(page, "probabilities", "data-values", x.probabilities.map((v) => v.toFixed(4)).join(","));
     assert.ok(close(await values(b, "probabilities"), x.probabilities));
     for (const m of ["text", "audio", "vision"] as const)
       assert.ok(
@@ -181,41 +168,13 @@ test(
       target,
       missing: { mode: "toggles", text: false, audio: true, vision: true },
     });
-    await page.waitForFunction(
-      (want) =>
-        (
-          globalThis as unknown as {
-            document: {
-              querySelector(
-                s: string,
-              ): { getAttribute(a: string): string | null } | null;
-            };
-          }
-        ).document
-          .querySelector('[data-testid="probabilities"]')
-          ?.getAttribute("data-values") === want,
-      off.probabilities.map((v) => v.toFixed(4)).join(","),
-    );
+    await waitForAttribute(page, "probabilities", "data-values", off.probabilities.map((v) => v.toFixed(4)).join(","));
     assert.equal(
       await page.getByTestId("transcript").locator(".token.dropped").count(),
       x.tokens.length - 2,
     );
     await page.getByRole("button", { name: "Complete view" }).click();
-    await page.waitForFunction(
-      (want) =>
-        (
-          globalThis as unknown as {
-            document: {
-              querySelector(
-                s: string,
-              ): { getAttribute(a: string): string | null } | null;
-            };
-          }
-        ).document
-          .querySelector('[data-testid="probabilities"]')
-          ?.getAttribute("data-values") === want,
-      x.probabilities.map((v) => v.toFixed(4)).join(","),
-    );
+    await waitForAttribute(page, "probabilities", "data-values", x.probabilities.map((v) => v.toFixed(4)).join(","));
 
     // counterfactual editor: replace the first word, see the prediction move, save it
     const auto = await web.call<CounterfactualResult>(
@@ -231,21 +190,7 @@ test(
       "analysis.counterfactual",
       { runId: bertRun.id, target, tokenIds: edited },
     );
-    await page.waitForFunction(
-      (v) =>
-        (
-          globalThis as unknown as {
-            document: {
-              querySelector(
-                s: string,
-              ): { getAttribute(a: string): string | null } | null;
-            };
-          }
-        ).document
-          .querySelector('[data-testid="cf-prediction"]')
-          ?.getAttribute("data-values") === v,
-      want.counterfactual!.map((v) => v.toFixed(4)).join(","),
-    );
+    await waitForAttribute(page, "cf-prediction", "data-values", want.counterfactual!.map((v) => v.toFixed(4)).join(","));
     await page.getByRole("slider", { name: "tau", exact: true }).fill("1.5");
     await page.getByTestId("cf-debiased").getByText("tau = 1.5").waitFor();
     await page.getByLabel("Edit name").fill("two neutral words");

@@ -45,3 +45,19 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   await page.screenshot({ path: file, fullPage: true });
   return file;
 }
+
+/**
+ * Wait until the element with this test id has `attr` equal to `value`, as the page changes.
+ * (The predicate is a function, not a string: a string would be eval'd in the page, which the
+ * app's CSP refuses; it is typed without the DOM library, being serialised into the page.)
+ */
+export async function waitForAttribute(page: Page, testId: string, attr: string, value: string, timeout?: number): Promise<void> {
+  await page.waitForFunction(
+    (a) =>
+      (globalThis as unknown as { document: { querySelector(s: string): { getAttribute(n: string): string | null } | null } }).document
+        .querySelector(`[data-testid="${a.testId}"]`)
+        ?.getAttribute(a.attr) === a.value,
+    { testId, attr, value },
+    timeout === undefined ? {} : { timeout },
+  );
+}
