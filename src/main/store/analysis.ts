@@ -102,25 +102,25 @@ export class AnalysisStore {
       index: t.kind === "sample" ? t.index : null,
       clip: t.kind === "clip" ? t.clipId : null,
     };
+    // the columns both statements write, in their order
+    const fields = [
+      e.runId,
+      cols.kind,
+      cols.dataset,
+      cols.split,
+      cols.index,
+      cols.clip,
+      e.name,
+      JSON.stringify(e.tokenIds),
+      JSON.stringify(e.missing),
+      json(e.prediction),
+    ];
     if (e.id !== undefined) {
       const info = this.db
         .prepare(
           `UPDATE text_edits SET run_id = ?, target_kind = ?, dataset_id = ?, split = ?, sample_index = ?, clip_id = ?, name = ?, token_ids_json = ?, missing_json = ?, prediction_json = ?, updated_at = ? WHERE id = ?`,
         )
-        .run(
-          e.runId,
-          cols.kind,
-          cols.dataset,
-          cols.split,
-          cols.index,
-          cols.clip,
-          e.name,
-          JSON.stringify(e.tokenIds),
-          JSON.stringify(e.missing),
-          json(e.prediction),
-          now,
-          e.id,
-        );
+        .run(...fields, now, e.id);
       if (info.changes === 0)
         throw new AppError("NOT_FOUND", `text edit ${e.id} does not exist`);
       return this.edit(e.id);
@@ -130,20 +130,7 @@ export class AnalysisStore {
         `INSERT INTO text_edits (run_id, target_kind, dataset_id, split, sample_index, clip_id, name, token_ids_json, missing_json, prediction_json, created_at, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(
-        e.runId,
-        cols.kind,
-        cols.dataset,
-        cols.split,
-        cols.index,
-        cols.clip,
-        e.name,
-        JSON.stringify(e.tokenIds),
-        JSON.stringify(e.missing),
-        json(e.prediction),
-        now,
-        now,
-      );
+      .run(...fields, now, now);
     return this.edit(Number(info.lastInsertRowid));
   }
 

@@ -5,22 +5,8 @@ import type { Annotation, AnnotationInput, Annotator, Clip, Modality, ModalitySt
 import { AppError } from '../../shared/errors';
 import { nowIso, type Db } from './db';
 
-export interface NewClip {
-  projectId: number;
-  name: string;
-  sourcePath: string;
-  container: string;
-  durationSec: number;
-  width: number | null;
-  height: number | null;
-  fps: number | null;
-  videoCodec: string | null;
-  audioCodec: string | null;
-  audioRate: number | null;
-  hasVideo: boolean;
-  hasAudio: boolean;
-  fileSize: number;
-}
+/** What import stores of a clip: everything but what the database assigns or derives. */
+export type NewClip = Omit<Clip, 'id' | 'modalities' | 'createdAt'>;
 
 export interface FeatureRow {
   modality: Modality;
