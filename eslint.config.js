@@ -7,16 +7,38 @@ import reactHooks from 'eslint-plugin-react-hooks';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
-const nodeBuiltins = ['node:*', 'fs', 'fs/*', 'path', 'os', 'child_process', 'worker_threads', 'http', 'https', 'net', 'crypto', 'url', 'module', 'stream', 'zlib'].map((name) => ({
+const nodeBuiltins = [
+  'node:*',
+  'fs',
+  'fs/*',
+  'path',
+  'os',
+  'child_process',
+  'worker_threads',
+  'http',
+  'https',
+  'net',
+  'crypto',
+  'url',
+  'module',
+  'stream',
+  'zlib',
+].map((name) => ({
   group: [name],
   message: 'Node built-ins are not available here: go through the contract in src/shared/api.ts.',
 }));
-const electron = { group: ['electron', 'electron/*'], message: 'Only src/main/index.ts and src/preload may import electron; everything else must run under plain Node.' };
+const electron = {
+  group: ['electron', 'electron/*'],
+  message: 'Only src/main/index.ts and src/preload may import electron; everything else must run under plain Node.',
+};
 const mlRuntimes = {
   group: ['@tensorflow/*', 'onnxruntime-node', 'onnxruntime-*'],
   message: 'Only src/main/ml/backends/* loads ML runtimes; import tf from src/main/ml/backends/tf.ts.',
 };
-const upperLayers = (...names) => ({ group: names.map((n) => `**/${n}/**`).concat(names.map((n) => `**/${n}`)), message: `A lower layer must not import ${names.join(', ')}.` });
+const upperLayers = (...names) => ({
+  group: names.map((n) => `**/${n}/**`).concat(names.map((n) => `**/${n}`)),
+  message: `A lower layer must not import ${names.join(', ')}.`,
+});
 
 const restrict = (...patterns) => ({ 'no-restricted-imports': ['error', { patterns }] });
 
@@ -27,7 +49,10 @@ export default tseslint.config(
   {
     languageOptions: { globals: { ...globals.node }, ecmaVersion: 2023, sourceType: 'module' },
     rules: {
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' },
+      ],
       '@typescript-eslint/no-non-null-assertion': 'off',
       'no-constant-condition': ['error', { checkLoops: false }],
     },
@@ -43,7 +68,10 @@ export default tseslint.config(
   // The contract: pure TypeScript.
   {
     files: ['src/shared/**'],
-    rules: restrict(electron, mlRuntimes, ...nodeBuiltins, upperLayers('main', 'renderer', 'preload', 'cli'), { group: ['react', 'react-dom', 'better-sqlite3'], message: 'src/shared is pure TypeScript.' }),
+    rules: restrict(electron, mlRuntimes, ...nodeBuiltins, upperLayers('main', 'renderer', 'preload', 'cli'), {
+      group: ['react', 'react-dom', 'better-sqlite3'],
+      message: 'src/shared is pure TypeScript.',
+    }),
   },
   // The renderer: browser code that knows only the contract.
   {
@@ -52,7 +80,10 @@ export default tseslint.config(
     plugins: { 'react-hooks': reactHooks },
     rules: {
       ...reactHooks.configs.recommended.rules,
-      ...restrict(electron, mlRuntimes, ...nodeBuiltins, upperLayers('main', 'preload', 'cli'), { group: ['better-sqlite3', 'ws'], message: 'The renderer reaches the app only through the contract.' }),
+      ...restrict(electron, mlRuntimes, ...nodeBuiltins, upperLayers('main', 'preload', 'cli'), {
+        group: ['better-sqlite3', 'ws'],
+        message: 'The renderer reaches the app only through the contract.',
+      }),
     },
   },
   // Lower layers never import the layers above them.
@@ -61,6 +92,9 @@ export default tseslint.config(
     ignores: ['src/main/ml/backends/**'],
     rules: restrict(electron, mlRuntimes, upperLayers('services', 'server', 'cli', 'jobs', 'renderer')),
   },
-  { files: ['src/main/jobs/**'], rules: restrict(electron, mlRuntimes, upperLayers('services', 'server', 'cli', 'renderer')) },
+  {
+    files: ['src/main/jobs/**'],
+    rules: restrict(electron, mlRuntimes, upperLayers('services', 'server', 'cli', 'renderer')),
+  },
   { files: ['src/main/{services,server}/**'], rules: restrict(electron, mlRuntimes, upperLayers('cli', 'renderer')) },
 );

@@ -35,7 +35,9 @@ const config = parseBertConfig(
   'bench config',
 );
 const encoder = BertEncoder.random(config, 0, { trainable: false });
-console.log(`backend ${backend.name} (${backend.reason}); BERT-base shape, ${(encoder.numParameters() / 1e6).toFixed(1)} M parameters, L = ${L}`);
+console.log(
+  `backend ${backend.name} (${backend.reason}); BERT-base shape, ${(encoder.numParameters() / 1e6).toFixed(1)} M parameters, L = ${L}`,
+);
 
 function randomIds(B: number, rng: Rng): tf.Tensor3D {
   const data = new Int32Array(B * 3 * L);
@@ -71,7 +73,9 @@ for (const B of BATCHES) {
   }
   const ms = (performance.now() - t0) / reps;
   ids.dispose();
-  rows.push(`B=${String(B).padStart(2)}  ${ms.toFixed(0).padStart(6)} ms/batch  ${((B * 1000) / ms).toFixed(1).padStart(6)} samples/s  peak tensors ${(prof.peakBytes / 2 ** 20).toFixed(0)} MB`);
+  rows.push(
+    `B=${String(B).padStart(2)}  ${ms.toFixed(0).padStart(6)} ms/batch  ${((B * 1000) / ms).toFixed(1).padStart(6)} samples/s  peak tensors ${(prof.peakBytes / 2 ** 20).toFixed(0)} MB`,
+  );
   console.log(rows[rows.length - 1]);
 }
 
@@ -95,8 +99,12 @@ if (process.argv.includes('--train')) {
   await step();
   const ms = performance.now() - t0;
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
-  console.log(`train B=${B}: forward + backward ${ms.toFixed(0)} ms/batch, ${((B * 1000) / ms).toFixed(1)} samples/s  peak tensors ${(prof.peakBytes / 2 ** 20).toFixed(0)} MB`);
+  console.log(
+    `train B=${B}: forward + backward ${ms.toFixed(0)} ms/batch, ${((B * 1000) / ms).toFixed(1)} samples/s  peak tensors ${(prof.peakBytes / 2 ** 20).toFixed(0)} MB`,
+  );
   ids.dispose();
 }
-console.log(`peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MB (weights ${((encoder.numParameters() * 4) / 2 ** 20).toFixed(0)} MB)`);
+console.log(
+  `peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MB (weights ${((encoder.numParameters() * 4) / 2 ** 20).toFixed(0)} MB)`,
+);
 encoder.dispose();

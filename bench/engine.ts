@@ -98,7 +98,16 @@ function makeData(cfg: CiderConfig, B: number, rng: Rng) {
 async function main(): Promise<void> {
   const choice = await initBackend();
   console.log(`backend ${choice.name} (${choice.reason}), tfjs ${choice.tfjsVersion}`);
-  const cfg = makeConfig({ aligned: false, classes: 3, textLength: 50, audioLength: 375, visionLength: 500, dl: 768, da: 5, dv: 20 });
+  const cfg = makeConfig({
+    aligned: false,
+    classes: 3,
+    textLength: 50,
+    audioLength: 375,
+    visionLength: 500,
+    dl: 768,
+    da: 5,
+    dv: 20,
+  });
   for (const B of batches) {
     const micro = microArg > 0 && microArg < B ? microArg : undefined;
     const rng = new Rng(1111);
@@ -120,8 +129,15 @@ async function main(): Promise<void> {
       visionMask: tf.tensor2d(d.vm, [B, Tv]),
       labels: tf.tensor1d(d.labels, 'int32'),
     };
-    const masks = { textKeep: tf.tensor2d(d.keep.text, [B, L]), audioKeep: tf.tensor2d(d.keep.audio, [B, Ta]), visionKeep: tf.tensor2d(d.keep.vision, [B, Tv]) };
-    const dict = tf.tensor2d(randn(rng, cfg.classes * (cfg.dl + cfg.da + cfg.dv), 0.5), [cfg.classes, cfg.dl + cfg.da + cfg.dv]);
+    const masks = {
+      textKeep: tf.tensor2d(d.keep.text, [B, L]),
+      audioKeep: tf.tensor2d(d.keep.audio, [B, Ta]),
+      visionKeep: tf.tensor2d(d.keep.vision, [B, Tv]),
+    };
+    const dict = tf.tensor2d(randn(rng, cfg.classes * (cfg.dl + cfg.da + cfg.dv), 0.5), [
+      cfg.classes,
+      cfg.dl + cfg.da + cfg.dv,
+    ]);
     const trainConf = { dictionary: dict, prior: tf.tensor1d([0.4, 0.1, 0.5]) };
     const testConf = evalConfounders(dict);
     let rssPeak = process.memoryUsage().rss;
@@ -179,7 +195,26 @@ async function main(): Promise<void> {
         `  memory: tf.memory() ${tf.memory().numTensors} tensors / ${mb(tf.memory().numBytes)} live; ${heap ? `wasm heap ${mb(heap)}; ` : ''}process rss peak ${mb(rssPeak)}, heapUsed ${mb(process.memoryUsage().heapUsed)}`,
       ].join('\n'),
     );
-    tf.dispose([text, textM, textCf, batch.textMask, batch.audio, batch.audioMask, batch.vision, batch.visionMask, batch.labels, masks.textKeep, masks.audioKeep, masks.visionKeep, dict, trainConf.prior, testConf.dictionary, testConf.prior, missingView.audio, missingView.vision]);
+    tf.dispose([
+      text,
+      textM,
+      textCf,
+      batch.textMask,
+      batch.audio,
+      batch.audioMask,
+      batch.vision,
+      batch.visionMask,
+      batch.labels,
+      masks.textKeep,
+      masks.audioKeep,
+      masks.visionKeep,
+      dict,
+      trainConf.prior,
+      testConf.dictionary,
+      testConf.prior,
+      missingView.audio,
+      missingView.vision,
+    ]);
     opt.dispose();
     disposeParams(params);
   }

@@ -19,9 +19,17 @@ const keep = process.argv.includes('--keep');
 const dir = arg('dir') ? path.resolve(arg('dir')!) : fs.mkdtempSync(path.join(os.tmpdir(), 'cider-bench-import-'));
 fs.mkdirSync(dir, { recursive: true });
 try {
-  const f = await runBigImport({ gb, dir, protocol: Number(arg('protocol', '4')), noText: process.argv.includes('--no-text'), log: (s) => console.log(s) });
+  const f = await runBigImport({
+    gb,
+    dir,
+    protocol: Number(arg('protocol', '4')),
+    noText: process.argv.includes('--no-text'),
+    log: (s) => console.log(s),
+  });
   console.log(JSON.stringify(f, null, 2));
-  console.log(`peak RSS ${f.peakRssMB} MB (bound: 2048 MB) for a ${(f.fileBytes / 1e9).toFixed(2)} GB file; import ${f.importSeconds.toFixed(1)} s (${f.mbPerSecond} MB/s)`);
+  console.log(
+    `peak RSS ${f.peakRssMB} MB (bound: 2048 MB) for a ${(f.fileBytes / 1e9).toFixed(2)} GB file; import ${f.importSeconds.toFixed(1)} s (${f.mbPerSecond} MB/s)`,
+  );
   if (f.peakRssMB >= 2048) process.exitCode = 1;
 } finally {
   if (!keep) fs.rmSync(dir, { recursive: true, force: true });

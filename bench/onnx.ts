@@ -12,25 +12,17 @@
  *
  * Shared machines: each figure is given as wall time and this process's CPU time.
  */
-import { fileURLToPath } from "node:url";
-import { initBackend, tf } from "../src/main/ml/backends/tf.js";
-import { Rng } from "../src/main/ml/random.js";
-import { makeConfig, type CiderConfig } from "../src/main/ml/model/config.js";
-import { initParams } from "../src/main/ml/model/params.js";
-import { CiderModel, type ViewInputs } from "../src/main/ml/model/cider.js";
-import { disposeParams } from "../src/main/ml/model/weights.js";
-import { evalConfounders, inferLogProbs } from "../src/main/ml/train/step.js";
-import {
-  missingMasks,
-  sweepProtocol,
-  standardRates,
-  type MissingLayout,
-} from "../src/main/ml/eval/index.js";
-import { exportCiderOnnx, OnnxEngine } from "../src/main/ml/onnx/index.js";
-import type {
-  InferenceBatch,
-  InferenceConfounders,
-} from "../src/main/ml/inference.js";
+import { fileURLToPath } from 'node:url';
+import { initBackend, tf } from '../src/main/ml/backends/tf.js';
+import { Rng } from '../src/main/ml/random.js';
+import { makeConfig, type CiderConfig } from '../src/main/ml/model/config.js';
+import { initParams } from '../src/main/ml/model/params.js';
+import { CiderModel, type ViewInputs } from '../src/main/ml/model/cider.js';
+import { disposeParams } from '../src/main/ml/model/weights.js';
+import { evalConfounders, inferLogProbs } from '../src/main/ml/train/step.js';
+import { missingMasks, sweepProtocol, standardRates, type MissingLayout } from '../src/main/ml/eval/index.js';
+import { exportCiderOnnx, OnnxEngine } from '../src/main/ml/onnx/index.js';
+import type { InferenceBatch, InferenceConfounders } from '../src/main/ml/inference.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -51,8 +43,7 @@ function startTiming(): () => Timing {
   };
 }
 
-const fmt = (ms: number) =>
-  ms >= 10000 ? `${(ms / 1000).toFixed(1)} s` : `${ms.toFixed(0)} ms`;
+const fmt = (ms: number) => (ms >= 10000 ? `${(ms / 1000).toFixed(1)} s` : `${ms.toFixed(0)} ms`);
 
 function randn(rng: Rng, n: number, scale = 1): Float32Array {
   const out = new Float32Array(n);
@@ -64,12 +55,8 @@ function randn(rng: Rng, n: number, scale = 1): Float32Array {
 function randomSplit(cfg: CiderConfig, N: number, rng: Rng) {
   const { textLength: L, audioLength: Ta, visionLength: Tv } = cfg;
   const textLengths = Int32Array.from({ length: N }, () => rng.int(8, L + 1));
-  const audioLengths = Int32Array.from({ length: N }, () =>
-    rng.int(Ta / 2, Ta + 1),
-  );
-  const visionLengths = Int32Array.from({ length: N }, () =>
-    rng.int(Tv / 2, Tv + 1),
-  );
+  const audioLengths = Int32Array.from({ length: N }, () => rng.int(Ta / 2, Ta + 1));
+  const visionLengths = Int32Array.from({ length: N }, () => rng.int(Tv / 2, Tv + 1));
   const maskOf = (T: number, lens: Int32Array) => {
     const m = new Float32Array(N * T);
     lens.forEach((len, b) => m.fill(1, b * T, b * T + len));
@@ -92,12 +79,7 @@ function randomSplit(cfg: CiderConfig, N: number, rng: Rng) {
 type Split = ReturnType<typeof randomSplit>;
 
 /** The RMFM missing view at `rate` (whole split), as an InferenceBatch. */
-function rmfmView(
-  cfg: CiderConfig,
-  s: Split,
-  rate: number,
-  unk: Float32Array,
-): InferenceBatch {
+function rmfmView(cfg: CiderConfig, s: Split, rate: number, unk: Float32Array): InferenceBatch {
   const layout: MissingLayout = {
     batch: s.N,
     textSteps: cfg.textLength,
@@ -108,19 +90,13 @@ function rmfmView(
     visionLengths: s.visionLengths,
     aligned: cfg.aligned,
   };
-  const keep = missingMasks(layout, sweepProtocol("RMFM", rate));
+  const keep = missingMasks(layout, sweepProtocol('RMFM', rate));
   const text = s.text.slice();
   for (let i = 0; i < s.N * cfg.textLength; i++)
     if (s.textMask[i] === 1 && keep.text[i] === 0) text.set(unk, i * cfg.dl);
-  const zero = (
-    frames: Float32Array,
-    valid: Float32Array,
-    k: Uint8Array,
-    dim: number,
-  ) => {
+  const zero = (frames: Float32Array, valid: Float32Array, k: Uint8Array, dim: number) => {
     const out = frames.slice();
-    for (let i = 0; i < k.length; i++)
-      if (valid[i] === 1 && k[i] === 0) out.fill(0, i * dim, (i + 1) * dim);
+    for (let i = 0; i < k.length; i++) if (valid[i] === 1 && k[i] === 0) out.fill(0, i * dim, (i + 1) * dim);
     return out;
   };
   return {
@@ -136,14 +112,8 @@ function rmfmView(
   };
 }
 
-function rowsOf(
-  b: InferenceBatch,
-  start: number,
-  size: number,
-  cfg: CiderConfig,
-): InferenceBatch {
-  const r = (a: Float32Array, per: number) =>
-    a.subarray(start * per, (start + size) * per);
+function rowsOf(b: InferenceBatch, start: number, size: number, cfg: CiderConfig): InferenceBatch {
+  const r = (a: Float32Array, per: number) => a.subarray(start * per, (start + size) * per);
   return {
     size,
     text: r(b.text, cfg.textLength * cfg.dl),
@@ -159,12 +129,7 @@ function rowsOf(
 }
 
 /** The TF.js inference path (train/step.ts inferLogProbs) on one InferenceBatch. */
-async function tfjsLogProbs(
-  model: CiderModel,
-  b: InferenceBatch,
-  dict: tf.Tensor2D,
-  chunk: number,
-): Promise<void> {
+async function tfjsLogProbs(model: CiderModel, b: InferenceBatch, dict: tf.Tensor2D, chunk: number): Promise<void> {
   const c = model.config;
   const B = b.size;
   const view: ViewInputs = {
@@ -244,9 +209,7 @@ export async function runOnnxBench(
   log(
     `ONNX vs TF.js inference, MOSI unaligned shapes (L=50, Ta=375, Tv=500, dl=768, da=5, dv=20), random weights and data`,
   );
-  log(
-    `  engines: onnx = ${onnx.detail}; tfjs-${backend.name} = TensorFlow.js ${tf.version.tfjs} ${backend.name}`,
-  );
+  log(`  engines: onnx = ${onnx.detail}; tfjs-${backend.name} = TensorFlow.js ${tf.version.tfjs} ${backend.name}`);
   log(
     `  export: ${(exp.bytes.length / 1e6).toFixed(2)} MB in ${fmt(tExport.wall)}; load + check (session, tiny batch): ${fmt(tLoad.wall)}`,
   );
@@ -278,9 +241,7 @@ export async function runOnnxBench(
   t2 = startTiming();
   await onnx.infer({ ...batch, textCf: undefined }, conf, { attention: false });
   const om = t2();
-  log(
-    `  batch B=${B} (missing + counterfactual views), best of ${reps} ONNX / ${tfjsBatches} TF.js:`,
-  );
+  log(`  batch B=${B} (missing + counterfactual views), best of ${reps} ONNX / ${tfjsBatches} TF.js:`);
   log(`    engine       wall/batch   cpu/batch   samples/s`);
   log(
     `    onnx         ${fmt(ob.wall).padStart(9)}   ${fmt(ob.cpu).padStart(9)}   ${((B * 1000) / ob.wall).toFixed(1).padStart(8)}`,
@@ -308,17 +269,12 @@ export async function runOnnxBench(
       });
       const d = t();
       sweepT = { wall: sweepT.wall + d.wall, cpu: sweepT.cpu + d.cpu };
-      if (
-        out.logProbs.length !== N * cfg.classes ||
-        !out.logProbs.every(Number.isFinite)
-      )
+      if (out.logProbs.length !== N * cfg.classes || !out.logProbs.every(Number.isFinite))
         throw new Error(`sweep rate ${rate}: bad output`);
     }
     const per = (tb.wall * N) / B; // TF.js per rate, extrapolated from the measured batch(es)
     const perCpu = (tb.cpu * N) / B;
-    log(
-      `  RMFM sweep, ${rates.length} rates x ${N} samples (${chunks} chunks of <= ${B} per rate), both views:`,
-    );
+    log(`  RMFM sweep, ${rates.length} rates x ${N} samples (${chunks} chunks of <= ${B} per rate), both views:`);
     log(
       `    onnx         ${fmt(sweepT.wall).padStart(9)} wall, ${fmt(sweepT.cpu)} cpu (measured; + ${fmt(maskMs)} building masks/views), ${((rates.length * N * 1000) / sweepT.wall).toFixed(1)} samples/s`,
     );
@@ -334,9 +290,9 @@ export async function runOnnxBench(
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   runOnnxBench({
-    reps: Number(arg("reps", "2")),
-    tfjsBatches: Number(arg("tfjs-batches", "1")),
-    sweep: !process.argv.includes("--no-sweep"),
+    reps: Number(arg('reps', '2')),
+    tfjsBatches: Number(arg('tfjs-batches', '1')),
+    sweep: !process.argv.includes('--no-sweep'),
   }).catch((e) => {
     console.error(e);
     process.exit(1);

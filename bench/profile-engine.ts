@@ -39,7 +39,8 @@ let recording = false;
 
 function attrKey(name: string, attrs: Record<string, unknown> | undefined): string {
   if (!attrs) return '';
-  if (name === 'BatchMatMul' || name === '_FusedMatMul') return ` tA=${attrs.transposeA ? 1 : 0} tB=${attrs.transposeB ? 1 : 0}`;
+  if (name === 'BatchMatMul' || name === '_FusedMatMul')
+    return ` tA=${attrs.transposeA ? 1 : 0} tB=${attrs.transposeB ? 1 : 0}`;
   if (name === 'Transpose') return ` perm=${JSON.stringify(attrs.perm)}`;
   return '';
 }
@@ -82,12 +83,16 @@ function report(title: string, wallMs: number): void {
     n += s.n;
     ms += s.ms;
   }
-  console.log(`\n== ${title}: wall ${wallMs.toFixed(0)} ms, ${n} kernels, kernel time ${ms.toFixed(0)} ms (${((100 * ms) / wallMs).toFixed(0)}%), overhead ${(wallMs - ms).toFixed(0)} ms`);
+  console.log(
+    `\n== ${title}: wall ${wallMs.toFixed(0)} ms, ${n} kernels, kernel time ${ms.toFixed(0)} ms (${((100 * ms) / wallMs).toFixed(0)}%), overhead ${(wallMs - ms).toFixed(0)} ms`,
+  );
   const sorted = (m: Map<string, Stat>) => [...m.entries()].sort((a, b) => b[1].ms - a[1].ms);
   console.log('-- by kernel');
-  for (const [k, s] of sorted(byName).slice(0, 20)) console.log(`${s.ms.toFixed(0).padStart(7)} ms ${String(s.n).padStart(6)}x  ${k}`);
+  for (const [k, s] of sorted(byName).slice(0, 20))
+    console.log(`${s.ms.toFixed(0).padStart(7)} ms ${String(s.n).padStart(6)}x  ${k}`);
   console.log('-- by kernel, attributes and shapes');
-  for (const [k, s] of sorted(stats).slice(0, top)) console.log(`${s.ms.toFixed(0).padStart(7)} ms ${String(s.n).padStart(6)}x  ${k}`);
+  for (const [k, s] of sorted(stats).slice(0, top))
+    console.log(`${s.ms.toFixed(0).padStart(7)} ms ${String(s.n).padStart(6)}x  ${k}`);
   stats.clear();
   byName.clear();
 }
@@ -101,7 +106,16 @@ function randn(rng: Rng, n: number, scale = 1): Float32Array {
 async function main(): Promise<void> {
   const choice = await initBackend();
   console.log(`backend ${choice.name}, B=${B}${microArg ? `, micro-batches of ${microArg}` : ''}`);
-  const cfg = makeConfig({ aligned: false, classes: 3, textLength: 50, audioLength: 375, visionLength: 500, dl: 768, da: 5, dv: 20 });
+  const cfg = makeConfig({
+    aligned: false,
+    classes: 3,
+    textLength: 50,
+    audioLength: 375,
+    visionLength: 500,
+    dl: 768,
+    da: 5,
+    dv: 20,
+  });
   const { textLength: L, audioLength: Ta, visionLength: Tv } = cfg;
   const rng = new Rng(1111);
   const params = initParams(cfg, 1111);
@@ -137,10 +151,20 @@ async function main(): Promise<void> {
     audioMask: tf.tensor2d(am, [B, Ta]),
     vision: tf.tensor3d(randn(rng, B * Tv * cfg.dv), [B, Tv, cfg.dv]),
     visionMask: tf.tensor2d(vm, [B, Tv]),
-    labels: tf.tensor1d(Int32Array.from({ length: B }, () => rng.int(0, cfg.classes)), 'int32'),
+    labels: tf.tensor1d(
+      Int32Array.from({ length: B }, () => rng.int(0, cfg.classes)),
+      'int32',
+    ),
   };
-  const masks = { textKeep: tf.tensor2d(keep.text, [B, L]), audioKeep: tf.tensor2d(keep.audio, [B, Ta]), visionKeep: tf.tensor2d(keep.vision, [B, Tv]) };
-  const dict = tf.tensor2d(randn(rng, cfg.classes * (cfg.dl + cfg.da + cfg.dv), 0.5), [cfg.classes, cfg.dl + cfg.da + cfg.dv]);
+  const masks = {
+    textKeep: tf.tensor2d(keep.text, [B, L]),
+    audioKeep: tf.tensor2d(keep.audio, [B, Ta]),
+    visionKeep: tf.tensor2d(keep.vision, [B, Tv]),
+  };
+  const dict = tf.tensor2d(randn(rng, cfg.classes * (cfg.dl + cfg.da + cfg.dv), 0.5), [
+    cfg.classes,
+    cfg.dl + cfg.da + cfg.dv,
+  ]);
   const conf = { dictionary: dict, prior: tf.tensor1d([0.4, 0.1, 0.5]) };
   const micro = microArg > 0 && microArg < B ? microArg : undefined;
 

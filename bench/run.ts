@@ -19,7 +19,9 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 
 function list(name: string): string[] | null {
   const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1].split(',').map((s) => s.trim().replace(/\.ts$/, '')) : null;
+  return i >= 0 && process.argv[i + 1]
+    ? process.argv[i + 1].split(',').map((s) => s.trim().replace(/\.ts$/, ''))
+    : null;
 }
 
 const only = list('only');
@@ -29,13 +31,17 @@ const found = readdirSync(here)
   .map((f) => f.slice(0, -3))
   .sort((a, b) => (a === 'engine' ? -1 : b === 'engine' ? 1 : a.localeCompare(b)));
 const chosen = found.filter((n) => (only ? only.includes(n) : true) && !skip.includes(n));
-if (only) for (const n of only) if (!found.includes(n)) console.warn(`bench/${n}.ts not found (have: ${found.join(', ')})`);
+if (only)
+  for (const n of only) if (!found.includes(n)) console.warn(`bench/${n}.ts not found (have: ${found.join(', ')})`);
 
 const summary: string[] = [];
 for (const name of chosen) {
   console.log(`\n=== bench/${name}.ts ===`);
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(here, `${name}.ts`)], { stdio: 'inherit', env: process.env });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(here, `${name}.ts`)], {
+    stdio: 'inherit',
+    env: process.env,
+  });
   const s = ((performance.now() - t0) / 1000).toFixed(0);
   summary.push(`${name.padEnd(12)} ${r.status === 0 ? 'ok    ' : `FAILED (${r.status ?? r.signal})`} ${s} s`);
 }

@@ -19,14 +19,14 @@
  *
  * --engine-log FILE parses a saved `bench/engine.ts` output instead of running it again.
  */
-import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
-import { loadavg } from "node:os";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const PYTHON = "/usr/bin/python3";
+const PYTHON = '/usr/bin/python3';
 /** the batch runOnnxBench measures */
 const ONNX_BATCH = 128;
 
@@ -71,65 +71,53 @@ interface EngineResult {
 const load = () =>
   loadavg()
     .map((x) => x.toFixed(2))
-    .join(" ");
+    .join(' ');
 
 function torchSkipReason(): string | null {
   if (!existsSync(PYTHON)) return `${PYTHON} not found`;
-  const r = spawnSync(PYTHON, ["-c", "import torch"], { encoding: "utf8" });
+  const r = spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' });
   if (r.status !== 0)
-    return `torch is not importable by ${PYTHON} (apt-get install python3-torch): ${(r.stderr || "").trim().split("\n").at(-1)}`;
+    return `torch is not importable by ${PYTHON} (apt-get install python3-torch): ${(r.stderr || '').trim().split('\n').at(-1)}`;
   return null;
 }
 
-function runTorch(
-  steps: string,
-  threads: string,
-  batches: string,
-  blas: string | null,
-): TorchResult[] {
+function runTorch(steps: string, threads: string, batches: string, blas: string | null): TorchResult[] {
   const args = [
-    path.join(here, "pytorch", "bench_torch.py"),
-    "--steps",
+    path.join(here, 'pytorch', 'bench_torch.py'),
+    '--steps',
     steps,
-    "--threads",
+    '--threads',
     threads,
-    "--batches",
+    '--batches',
     batches,
   ];
-  if (blas) args.push("--blas", blas);
+  if (blas) args.push('--blas', blas);
   const r = spawnSync(PYTHON, args, {
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "inherit"],
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
     maxBuffer: 1 << 24,
   });
-  const out = r.stdout ?? "";
-  for (const line of out.split("\n"))
-    if (line && !line.startsWith("TORCH_BENCH_JSON ")) console.log(line);
-  if (r.status !== 0)
-    throw new Error(`bench_torch.py failed (${r.status ?? r.signal})`);
-  const json = out.split("\n").find((l) => l.startsWith("TORCH_BENCH_JSON "));
-  if (!json) throw new Error("bench_torch.py printed no TORCH_BENCH_JSON line");
-  return JSON.parse(json.slice("TORCH_BENCH_JSON ".length)) as TorchResult[];
+  const out = r.stdout ?? '';
+  for (const line of out.split('\n')) if (line && !line.startsWith('TORCH_BENCH_JSON ')) console.log(line);
+  if (r.status !== 0) throw new Error(`bench_torch.py failed (${r.status ?? r.signal})`);
+  const json = out.split('\n').find((l) => l.startsWith('TORCH_BENCH_JSON '));
+  if (!json) throw new Error('bench_torch.py printed no TORCH_BENCH_JSON line');
+  return JSON.parse(json.slice('TORCH_BENCH_JSON '.length)) as TorchResult[];
 }
 
 /** Parses bench/engine.ts output: per "B=..." block, best-of-N wall (ms/step) and best CPU. */
 export function parseEngineOutput(text: string): EngineResult[] {
   const res: EngineResult[] = [];
   let cur: EngineResult | null = null;
-  for (const line of text.split("\n")) {
+  for (const line of text.split('\n')) {
     const b = /^B=(\d+)(.*?),/.exec(line);
     if (b) {
       const workers = /(\d+) thread\(s\) for training/.exec(line);
       cur = {
         B: Number(b[1]),
-        note: [
-          b[2].trim(),
-          workers && workers[1] !== "1"
-            ? `(${workers[1]} training threads)`
-            : "",
-        ]
+        note: [b[2].trim(), workers && workers[1] !== '1' ? `(${workers[1]} training threads)` : '']
           .filter(Boolean)
-          .join(" "),
+          .join(' '),
         train: { wall: NaN, cpu: NaN },
         infer: { wall: NaN, cpu: NaN },
       };
@@ -138,54 +126,46 @@ export function parseEngineOutput(text: string): EngineResult[] {
     }
     const t = /train step:\s+(\d+) ms\/step.*?cpu (\d+) ms/.exec(line);
     if (t && cur) cur.train = { wall: Number(t[1]), cpu: Number(t[2]) };
-    const i =
-      /inference \(missing \+ counterfactual views\):\s+(\d+) ms\/batch.*?cpu (\d+) ms/.exec(
-        line,
-      );
+    const i = /inference \(missing \+ counterfactual views\):\s+(\d+) ms\/batch.*?cpu (\d+) ms/.exec(line);
     if (i && cur) cur.infer = { wall: Number(i[1]), cpu: Number(i[2]) };
   }
   return res;
 }
 
-function runEngine(
-  steps: string,
-  batches: string,
-  workers: string,
-): { results: EngineResult[]; backend: string } {
+function runEngine(steps: string, batches: string, workers: string): { results: EngineResult[]; backend: string } {
   const r = spawnSync(
     process.execPath,
     [
-      "--import",
-      "tsx",
-      path.join(here, "engine.ts"),
-      "--batches",
+      '--import',
+      'tsx',
+      path.join(here, 'engine.ts'),
+      '--batches',
       batches,
-      "--steps",
+      '--steps',
       steps,
       // data-parallel training threads, if this engine.ts has --workers
-      ...(workers ? ["--workers", workers] : []),
+      ...(workers ? ['--workers', workers] : []),
     ],
     {
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "inherit"],
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
       env: process.env,
       maxBuffer: 1 << 24,
     },
   );
-  process.stdout.write(r.stdout ?? "");
-  if (r.status !== 0)
-    throw new Error(`bench/engine.ts failed (${r.status ?? r.signal})`);
+  process.stdout.write(r.stdout ?? '');
+  if (r.status !== 0) throw new Error(`bench/engine.ts failed (${r.status ?? r.signal})`);
   return {
     results: parseEngineOutput(r.stdout),
-    backend: /^backend (\S+)/m.exec(r.stdout)?.[1] ?? "?",
+    backend: /^backend (\S+)/m.exec(r.stdout)?.[1] ?? '?',
   };
 }
 
-const toMs = (v: string, unit: string) => Number(v) * (unit === "s" ? 1000 : 1);
+const toMs = (v: string, unit: string) => Number(v) * (unit === 's' ? 1000 : 1);
 
 /** ONNX Runtime B=128 inference (best of reps) from runOnnxBench's report lines. */
 async function runOnnx(reps: number): Promise<Fig | null> {
-  const { runOnnxBench } = await import("./onnx.js");
+  const { runOnnxBench } = await import('./onnx.js');
   const { lines } = await runOnnxBench({ reps, tfjsBatches: 1, sweep: false });
   for (const l of lines) {
     const m = /^\s+onnx\s+([\d.]+) (ms|s)\s+([\d.]+) (ms|s)/.exec(l);
@@ -194,9 +174,8 @@ async function runOnnx(reps: number): Promise<Fig | null> {
   return null;
 }
 
-const f0 = (x: number) => (Number.isFinite(x) ? x.toFixed(0) : "-");
-const ratio = (a: number, b: number) =>
-  Number.isFinite(a) && Number.isFinite(b) && b > 0 ? (a / b).toFixed(2) : "-";
+const f0 = (x: number) => (Number.isFinite(x) ? x.toFixed(0) : '-');
+const ratio = (a: number, b: number) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? (a / b).toFixed(2) : '-');
 
 async function main(): Promise<void> {
   const skip = torchSkipReason();
@@ -204,26 +183,23 @@ async function main(): Promise<void> {
     console.log(`torch bench skipped: ${skip}`);
     return;
   }
-  const steps = arg("steps", "3");
-  const engineSteps = arg("engine-steps", "2");
-  const threads = arg("threads", "2,1");
-  const batches = arg("batches", "32,128");
-  const blasIdx = process.argv.indexOf("--blas");
+  const steps = arg('steps', '3');
+  const engineSteps = arg('engine-steps', '2');
+  const threads = arg('threads', '2,1');
+  const batches = arg('batches', '32,128');
+  const blasIdx = process.argv.indexOf('--blas');
   const blas = blasIdx >= 0 ? process.argv[blasIdx + 1] : null;
-  const engineLog = arg("engine-log", "");
-  const engineWorkers = arg("engine-workers", "");
+  const engineLog = arg('engine-log', '');
+  const engineWorkers = arg('engine-workers', '');
 
   console.log(`load average at start: ${load()}`);
-  console.log("--- PyTorch (our port, bench/pytorch/bench_torch.py) ---");
+  console.log('--- PyTorch (our port, bench/pytorch/bench_torch.py) ---');
   const torch = runTorch(steps, threads, batches, blas);
-  console.log(
-    `--- TF.js engine (bench/engine.ts${engineLog ? `, parsed from ${engineLog}` : ""}) ---`,
-  );
+  console.log(`--- TF.js engine (bench/engine.ts${engineLog ? `, parsed from ${engineLog}` : ''}) ---`);
   const engine = engineLog
     ? {
-        results: parseEngineOutput(readFileSync(engineLog, "utf8")),
-        backend:
-          /^backend (\S+)/m.exec(readFileSync(engineLog, "utf8"))?.[1] ?? "?",
+        results: parseEngineOutput(readFileSync(engineLog, 'utf8')),
+        backend: /^backend (\S+)/m.exec(readFileSync(engineLog, 'utf8'))?.[1] ?? '?',
       }
     : runEngine(engineSteps, batches, engineWorkers);
   if (engineLog)
@@ -232,28 +208,25 @@ async function main(): Promise<void> {
         `B=${e.B}${e.note}: train ${e.train.wall} ms (cpu ${e.train.cpu}), inference ${e.infer.wall} ms (cpu ${e.infer.cpu})`,
       );
   let onnx: Fig | null = null;
-  if (!process.argv.includes("--no-onnx")) {
-    console.log("--- ONNX Runtime (bench/onnx.ts runOnnxBench, no sweep) ---");
+  if (!process.argv.includes('--no-onnx')) {
+    console.log('--- ONNX Runtime (bench/onnx.ts runOnnxBench, no sweep) ---');
     onnx = await runOnnx(Number(steps));
   }
 
   // Ratio table. Every figure is the best of its repetitions (bench/engine.ts and bench/onnx.ts
   // report best-of-N; the PyTorch medians are printed above). ratio = ours / PyTorch: < 1 = we are faster.
   const tfName = `tfjs-${engine.backend}`;
+  console.log(`\n=== ours / PyTorch (best-of-N ms; ratio < 1 means ours is faster) ===`);
   console.log(
-    `\n=== ours / PyTorch (best-of-N ms; ratio < 1 means ours is faster) ===`,
-  );
-  console.log(
-    "  B    what                     torch thr   torch wall   torch cpu    ours wall    ours cpu   wall ratio   cpu ratio",
+    '  B    what                     torch thr   torch wall   torch cpu    ours wall    ours cpu   wall ratio   cpu ratio',
   );
   for (const t of torch) {
     const e = engine.results.find((x) => x.B === t.B);
     const rows: [string, Fig | undefined, Stat][] = [
-      [`${tfName} train step${e?.note ? "*" : ""}`, e?.train, t.train],
+      [`${tfName} train step${e?.note ? '*' : ''}`, e?.train, t.train],
       [`${tfName} inference`, e?.infer, t.infer],
     ];
-    if (onnx && t.B === ONNX_BATCH)
-      rows.push(["onnx inference", onnx, t.infer]);
+    if (onnx && t.B === ONNX_BATCH) rows.push(['onnx inference', onnx, t.infer]);
     for (const [what, ours, tt] of rows) {
       console.log(
         `  ${String(t.B).padEnd(4)} ${what.padEnd(24)} ${String(t.threads).padStart(9)} ${f0(tt.wall_min).padStart(12)} ${f0(tt.cpu_min).padStart(11)} ${f0(ours?.wall ?? NaN).padStart(12)} ${f0(ours?.cpu ?? NaN).padStart(11)} ${ratio(ours?.wall ?? NaN, tt.wall_min).padStart(12)} ${ratio(ours?.cpu ?? NaN, tt.cpu_min).padStart(11)}`,
@@ -263,13 +236,13 @@ async function main(): Promise<void> {
   const micro = engine.results.find((x) => x.note);
   if (micro)
     console.log(
-      `  * ${tfName} at B=${micro.B} ${micro.note.replace(/^\(|\)$/g, "")} (exact gradient accumulation); PyTorch runs the whole batch`,
+      `  * ${tfName} at B=${micro.B} ${micro.note.replace(/^\(|\)$/g, '')} (exact gradient accumulation); PyTorch runs the whole batch`,
     );
   console.log(
-    `  TF.js wasm runs on one thread; ONNX Runtime as configured in src/main/ml/onnx; PyTorch BLAS: ${torch[0]?.blas ?? "?"}`,
+    `  TF.js wasm runs on one thread; ONNX Runtime as configured in src/main/ml/onnx; PyTorch BLAS: ${torch[0]?.blas ?? '?'}`,
   );
   console.log(
-    `  torch default threads in this build: ${torch[0]?.default_threads ?? "?"}; load average at end: ${load()}`,
+    `  torch default threads in this build: ${torch[0]?.default_threads ?? '?'}; load average at end: ${load()}`,
   );
 }
 

@@ -7,28 +7,28 @@
  *
  *   node --import tsx bench/training.ts [--train 256] [--valid 128] [--batch 128] [--micro 64]
  */
-import path from "node:path";
-import { initBackend } from "../src/main/ml/backends/tf.js";
-import { runTraining } from "../src/main/ml/runs/train.js";
-import { trainingOptionsSchema } from "../src/shared/contract/training.js";
-import { tempDir } from "../test/helpers/datasets.js";
-import { writeSyntheticStore } from "../test/helpers/syntheticRuns.js";
+import path from 'node:path';
+import { initBackend } from '../src/main/ml/backends/tf.js';
+import { runTraining } from '../src/main/ml/runs/train.js';
+import { trainingOptionsSchema } from '../src/shared/contract/training.js';
+import { tempDir } from '../test/helpers/datasets.js';
+import { writeSyntheticStore } from '../test/helpers/syntheticRuns.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
 }
 
-const train = Number(arg("train", "256"));
-const valid = Number(arg("valid", "128"));
-const batch = Number(arg("batch", "128"));
-const micro = Number(arg("micro", "64"));
+const train = Number(arg('train', '256'));
+const valid = Number(arg('valid', '128'));
+const batch = Number(arg('batch', '128'));
+const micro = Number(arg('micro', '64'));
 
 const backend = await initBackend();
-const tmp = tempDir("cider-bench-train-");
+const tmp = tempDir('cider-bench-train-');
 try {
   let t = performance.now();
-  const { dir } = await writeSyntheticStore(path.join(tmp.dir, "mosi-shaped"), {
+  const { dir } = await writeSyntheticStore(path.join(tmp.dir, 'mosi-shaped'), {
     sizes: { train, valid, test: 8 },
     aligned: false,
     L: 50,
@@ -55,16 +55,14 @@ try {
   let trainCpu = 0;
   await runTraining({
     datasetDir: dir,
-    runDir: path.join(tmp.dir, "run"),
+    runDir: path.join(tmp.dir, 'run'),
     options: trainingOptionsSchema.parse({
       batchSize: batch,
       maxEpochs: 1,
       microBatchSize: micro > 0 ? micro : undefined,
     }),
     onStart: (s) =>
-      console.log(
-        `${s.parameters} parameters, ${s.batches} batches of ${batch} (micro-batches of ${micro || batch})`,
-      ),
+      console.log(`${s.parameters} parameters, ${s.batches} batches of ${batch} (micro-batches of ${micro || batch})`),
     onBatch: (p) => {
       stamps.push(performance.now());
       cpuStamps.push(cpu());

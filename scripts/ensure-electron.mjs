@@ -20,14 +20,24 @@ if (!existsSync(join(target, 'package.json'))) {
   const tmp = mkdtempSync(join(tmpdir(), 'electron-pkg-'));
   try {
     const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-    const out = execFileSync(npm, ['pack', `electron@${range}`, '--pack-destination', tmp, '--json', '--silent'], { cwd: tmp, encoding: 'utf8' });
+    const out = execFileSync(npm, ['pack', `electron@${range}`, '--pack-destination', tmp, '--json', '--silent'], {
+      cwd: tmp,
+      encoding: 'utf8',
+    });
     const file = JSON.parse(out)[0].filename;
     mkdirSync(target, { recursive: true });
     execFileSync('tar', ['-xzf', join(tmp, file), '-C', target, '--strip-components=1']);
-    writeFileSync(join(target, 'NO-BINARY.txt'), 'Unpacked by scripts/postinstall.mjs without the Electron binary, which could not be downloaded.\nTo install it: rm -rf node_modules/electron && npm install\n');
-    console.log(`electron: binary not downloadable here; unpacked electron@${JSON.parse(readFileSync(join(target, 'package.json'), 'utf8')).version} without it (build and typecheck work; "npm start" needs the binary)`);
+    writeFileSync(
+      join(target, 'NO-BINARY.txt'),
+      'Unpacked by scripts/postinstall.mjs without the Electron binary, which could not be downloaded.\nTo install it: rm -rf node_modules/electron && npm install\n',
+    );
+    console.log(
+      `electron: binary not downloadable here; unpacked electron@${JSON.parse(readFileSync(join(target, 'package.json'), 'utf8')).version} without it (build and typecheck work; "npm start" needs the binary)`,
+    );
   } catch (e) {
-    console.warn(`electron: could not unpack the electron package (${e.message.split('\n')[0]}); "npm run build" and the Electron typecheck need it`);
+    console.warn(
+      `electron: could not unpack the electron package (${e.message.split('\n')[0]}); "npm run build" and the Electron typecheck need it`,
+    );
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm test`: everything CI runs, in order: lint, typecheck per process, the renderer build the
+// `npm test`: everything CI runs, in order: formatting (Prettier), lint, typecheck per process, the renderer build the
 // end-to-end tests serve, then every test file (unit, integration, end-to-end) in one
 // node:test run so there is one summary. `npm run test:unit` / `test:e2e` run a subset.
 import { spawnSync } from 'node:child_process';
@@ -33,13 +33,30 @@ function files(dir, pattern) {
 if (!only) {
   // `npm install <pkg>` drops the binary-less electron package that postinstall unpacked; put it back
   step('electron package', process.execPath, [join(root, 'scripts/ensure-electron.mjs')]);
+  step('format', bin('prettier'), ['--check', '.', '--log-level', 'warn']);
   step('lint', bin('eslint'), ['.', '--max-warnings', '0']);
-  for (const p of ['node', 'web', 'electron']) step(`typecheck (${p})`, bin('tsc'), ['-p', `tsconfig.${p}.json`, '--noEmit']);
+  for (const p of ['node', 'web', 'electron'])
+    step(`typecheck (${p})`, bin('tsc'), ['-p', `tsconfig.${p}.json`, '--noEmit']);
 }
-if (only !== 'unit') step('build the renderer', process.execPath, [join(root, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'vite.web.config.ts', '--logLevel', 'warn']);
+if (only !== 'unit')
+  step('build the renderer', process.execPath, [
+    join(root, 'node_modules/vite/bin/vite.js'),
+    'build',
+    '--config',
+    'vite.web.config.ts',
+    '--logLevel',
+    'warn',
+  ]);
 
 const selected = [
   ...(only === 'e2e' ? [] : [...files('test/unit', /\.test\.ts$/), ...files('test/integration', /\.test\.ts$/)]),
   ...(only === 'unit' ? [] : files('test/e2e', /\.e2e\.ts$/)),
 ];
-step(`tests (${selected.length} files)`, process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=900000', ...selected]);
+step(`tests (${selected.length} files)`, process.execPath, [
+  '--import',
+  'tsx',
+  '--test',
+  '--test-concurrency=2',
+  '--test-timeout=900000',
+  ...selected,
+]);

@@ -18,10 +18,25 @@ function newest(dir) {
   return t;
 }
 
-const sources = Math.max(newest(join(root, 'src/renderer')), newest(join(root, 'src/shared')), statSync(join(root, 'vite.web.config.ts')).mtimeMs);
+const sources = Math.max(
+  newest(join(root, 'src/renderer')),
+  newest(join(root, 'src/shared')),
+  statSync(join(root, 'vite.web.config.ts')).mtimeMs,
+);
 if (!existsSync(built) || statSync(built).mtimeMs < sources) {
   console.error('building the user interface...');
-  const r = spawnSync(process.execPath, [join(root, 'node_modules/vite/bin/vite.js'), 'build', '--config', join(root, 'vite.web.config.ts'), '--logLevel', 'warn'], { stdio: 'inherit', cwd: root });
+  const r = spawnSync(
+    process.execPath,
+    [
+      join(root, 'node_modules/vite/bin/vite.js'),
+      'build',
+      '--config',
+      join(root, 'vite.web.config.ts'),
+      '--logLevel',
+      'warn',
+    ],
+    { stdio: 'inherit', cwd: root },
+  );
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
 // serve from this process, so stopping it (even with SIGKILL) stops the server

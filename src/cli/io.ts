@@ -48,4 +48,3 @@ export async function follow(app: AppServices, job: JobRecord, io: CliIo): Promi
     unsubscribe();
   }
 }
-

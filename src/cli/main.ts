@@ -56,13 +56,18 @@ const COMMANDS: Record<string, Command> = {
     const sub = args.positionals[1] ?? 'list';
     if (sub === 'list') {
       const list = await call<{ id: number; name: string; description: string }[]>(app, 'projects.list', {});
-      print(io, args, list, () => (list.length ? list.map((p) => `${String(p.id).padStart(5)}  ${p.name}`) : ['no projects']));
+      print(io, args, list, () =>
+        list.length ? list.map((p) => `${String(p.id).padStart(5)}  ${p.name}`) : ['no projects'],
+      );
       return 0;
     }
     if (sub === 'create') {
       const name = args.positionals[2];
       if (!name) throw new UsageError('projects create needs a NAME');
-      const p = await call<{ id: number; name: string }>(app, 'projects.create', { name, description: flagString(args, 'description') });
+      const p = await call<{ id: number; name: string }>(app, 'projects.create', {
+        name,
+        description: flagString(args, 'description'),
+      });
       print(io, args, p, () => [`created project ${p.id}: ${p.name}`]);
       return 0;
     }
@@ -90,12 +95,17 @@ const COMMANDS: Record<string, Command> = {
     throw new UsageError(`unknown subcommand "jobs ${sub}"`);
   },
   async selftest(app, args, io) {
-    const job = await call<JobRecord>(app, 'jobs.selfTest', { size: flagNumber(args, 'size'), iterations: flagNumber(args, 'iterations') });
+    const job = await call<JobRecord>(app, 'jobs.selfTest', {
+      size: flagNumber(args, 'size'),
+      iterations: flagNumber(args, 'iterations'),
+    });
     const done = await follow(app, job, io);
     print(io, args, done, () => {
       if (done.status !== 'succeeded') return [jobLine(done)];
       const r = done.result as { backend: string; size: number; msPerMatMul: number; gflops: number };
-      return [`${r.backend}: ${r.size}x${r.size} matmul ${r.msPerMatMul.toFixed(2)} ms, ${r.gflops.toFixed(2)} GFLOP/s`];
+      return [
+        `${r.backend}: ${r.size}x${r.size} matmul ${r.msPerMatMul.toFixed(2)} ms, ${r.gflops.toFixed(2)} GFLOP/s`,
+      ];
     });
     return done.status === 'succeeded' ? 0 : 1;
   },
@@ -110,7 +120,10 @@ const COMMANDS: Record<string, Command> = {
 
 export type { CliIo } from './io';
 
-export async function runCli(argv: string[], io: CliIo = { out: (l) => console.log(l), err: (l) => console.error(l) }): Promise<number> {
+export async function runCli(
+  argv: string[],
+  io: CliIo = { out: (l) => console.log(l), err: (l) => console.error(l) },
+): Promise<number> {
   let args: ParsedArgs;
   try {
     args = parseArgs(argv);
@@ -155,9 +168,13 @@ async function runWeb(args: ParsedArgs, io: CliIo): Promise<number> {
     host,
     port: flagNumber(args, 'port'),
   });
-  if (app.interruptedAtStart.length) io.out(`jobs interrupted when the app last stopped: ${app.interruptedAtStart.join(', ')}`);
+  if (app.interruptedAtStart.length)
+    io.out(`jobs interrupted when the app last stopped: ${app.interruptedAtStart.join(', ')}`);
   io.out(`CIDer Studio web mode, data folder ${dataDir}`);
-  if (host !== '127.0.0.1' && host !== 'localhost' && host !== '::1') io.out(`warning: listening on ${host}, not loopback only; anyone who can reach it and has the token can use the app`);
+  if (host !== '127.0.0.1' && host !== 'localhost' && host !== '::1')
+    io.out(
+      `warning: listening on ${host}, not loopback only; anyone who can reach it and has the token can use the app`,
+    );
   io.out(`open: ${web.loginUrl}`);
   io.out(`token: ${web.token}`);
   io.out(`listening on ${web.host}:${web.port}`);
@@ -171,4 +188,3 @@ async function runWeb(args: ParsedArgs, io: CliIo): Promise<number> {
   await app.close();
   return 0;
 }
-

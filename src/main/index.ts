@@ -16,7 +16,11 @@ import { CONTENT_SECURITY_POLICY } from './server/web';
 const flag = (name: string): string | undefined => {
   const i = process.argv.indexOf(`--${name}`);
   if (i >= 0) return process.argv[i + 1];
-  return process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=').slice(1).join('=');
+  return process.argv
+    .find((a) => a.startsWith(`--${name}=`))
+    ?.split('=')
+    .slice(1)
+    .join('=');
 };
 
 let services: AppServices | undefined;
@@ -24,7 +28,10 @@ let services: AppServices | undefined;
 /** The reports' PDF printer: a hidden window without JavaScript renders the report's HTML (which allows no network) and Electron prints it. */
 async function printHtmlToPdf(html: string): Promise<Uint8Array> {
   const dir = mkdtempSync(join(tmpdir(), 'cider-print-'));
-  const win = new BrowserWindow({ show: false, webPreferences: { sandbox: true, contextIsolation: true, javascript: false } });
+  const win = new BrowserWindow({
+    show: false,
+    webPreferences: { sandbox: true, contextIsolation: true, javascript: false },
+  });
   try {
     writeFileSync(join(dir, 'report.html'), html);
     await win.loadFile(join(dir, 'report.html'));
@@ -52,7 +59,8 @@ function bindIpc(s: AppServices): void {
     const channel = `${IPC_PREFIX}${id}`;
     if (!channel.startsWith(IPC_PREFIX)) throw new Error(`bad channel ${channel}`);
     ipcMain.handle(channel, async (event, args: unknown) => {
-      if (!trustedSender(event)) return { ok: false, error: { code: 'UNAUTHORIZED', message: 'call from an untrusted frame refused' } };
+      if (!trustedSender(event))
+        return { ok: false, error: { code: 'UNAUTHORIZED', message: 'call from an untrusted frame refused' } };
       return s.dispatch(id, args);
     });
   }
@@ -93,7 +101,9 @@ function createWindow(): void {
 
 /** Clip videos for the player: cider-media://clips/<id> (the renderer's clipMediaUrl). */
 const MEDIA_SCHEME = 'cider-media';
-protocol.registerSchemesAsPrivileged([{ scheme: MEDIA_SCHEME, privileges: { standard: true, secure: true, stream: true, supportFetchAPI: true } }]);
+protocol.registerSchemesAsPrivileged([
+  { scheme: MEDIA_SCHEME, privileges: { standard: true, secure: true, stream: true, supportFetchAPI: true } },
+]);
 
 function serveMedia(s: AppServices): void {
   protocol.handle(MEDIA_SCHEME, async (request) => {
@@ -102,7 +112,9 @@ function serveMedia(s: AppServices): void {
     const env = await s.dispatch('clips.get', { id: Number(m[1]) });
     if (!env.ok) return new Response(env.error.message, { status: 404 });
     // net.fetch on the file honours the Range header the <video> element sends when seeking
-    return net.fetch(pathToFileURL((env.value as { sourcePath: string }).sourcePath).toString(), { headers: request.headers });
+    return net.fetch(pathToFileURL((env.value as { sourcePath: string }).sourcePath).toString(), {
+      headers: request.headers,
+    });
   });
 }
 

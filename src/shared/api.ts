@@ -28,23 +28,46 @@ export const contract = {
     list: method<Project[]>()(none),
     get: method<Project>()(z.object({ id }).strict()),
     create: method<Project>()(
-      z.object({ name: z.string().trim().min(1, 'a project needs a name').max(200), description: z.string().max(10_000).optional() }).strict(),
+      z
+        .object({
+          name: z.string().trim().min(1, 'a project needs a name').max(200),
+          description: z.string().max(10_000).optional(),
+        })
+        .strict(),
     ),
     update: method<Project>()(
-      z.object({ id, name: z.string().trim().min(1).max(200).optional(), description: z.string().max(10_000).optional() }).strict(),
+      z
+        .object({
+          id,
+          name: z.string().trim().min(1).max(200).optional(),
+          description: z.string().max(10_000).optional(),
+        })
+        .strict(),
     ),
     remove: method<{ removed: true }>()(z.object({ id }).strict()),
   },
   jobs: {
     list: method<JobRecord[]>()(
-      z.object({ projectId: id.optional(), status: z.enum(JOB_STATUSES).optional(), limit: z.number().int().min(1).max(1000).optional() }).strict(),
+      z
+        .object({
+          projectId: id.optional(),
+          status: z.enum(JOB_STATUSES).optional(),
+          limit: z.number().int().min(1).max(1000).optional(),
+        })
+        .strict(),
     ),
     get: method<JobRecord>()(z.object({ id }).strict()),
     logs: method<JobLogEntry[]>()(z.object({ id, limit: z.number().int().min(1).max(10_000).optional() }).strict()),
     cancel: method<JobRecord>()(z.object({ id }).strict()),
     /** measures the active TensorFlow.js backend (matmul throughput); runs as a job */
     selfTest: method<JobRecord>()(
-      z.object({ projectId: id.optional(), size: z.number().int().min(8).max(2048).default(256), iterations: z.number().int().min(1).max(100_000).default(20) }).strict(),
+      z
+        .object({
+          projectId: id.optional(),
+          size: z.number().int().min(8).max(2048).default(256),
+          iterations: z.number().int().min(1).max(100_000).default(20),
+        })
+        .strict(),
     ),
   },
   datasets: datasetsContract,
@@ -62,23 +85,33 @@ export type MethodName<S extends ServiceName> = keyof Contract[S] & string;
 export type MethodId = { [S in ServiceName]: `${S}.${MethodName<S>}` }[ServiceName];
 
 type SpecOf<S extends ServiceName, M extends MethodName<S>> = Contract[S][M];
-export type ArgsOf<S extends ServiceName, M extends MethodName<S>> = SpecOf<S, M> extends MethodSpec<infer A, unknown> ? z.input<A> : never;
-export type ParsedArgsOf<S extends ServiceName, M extends MethodName<S>> = SpecOf<S, M> extends MethodSpec<infer A, unknown> ? z.output<A> : never;
-export type ResultOf<S extends ServiceName, M extends MethodName<S>> = SpecOf<S, M> extends MethodSpec<z.ZodType, infer R> ? R : never;
+export type ArgsOf<S extends ServiceName, M extends MethodName<S>> =
+  SpecOf<S, M> extends MethodSpec<infer A, unknown> ? z.input<A> : never;
+export type ParsedArgsOf<S extends ServiceName, M extends MethodName<S>> =
+  SpecOf<S, M> extends MethodSpec<infer A, unknown> ? z.output<A> : never;
+export type ResultOf<S extends ServiceName, M extends MethodName<S>> =
+  SpecOf<S, M> extends MethodSpec<z.ZodType, infer R> ? R : never;
 
 /** What a UI holds: every method as an async function that resolves to its result or throws AppError. */
 export type Api = { [S in ServiceName]: { [M in MethodName<S>]: (args: ArgsOf<S, M>) => Promise<ResultOf<S, M>> } };
 
 /** The server side: every method implemented with parsed (validated, defaulted) arguments. */
-export type Handlers<Ctx> = { [S in ServiceName]: { [M in MethodName<S>]: (args: ParsedArgsOf<S, M>, ctx: Ctx) => Promise<ResultOf<S, M>> | ResultOf<S, M> } };
+export type Handlers<Ctx> = {
+  [S in ServiceName]: {
+    [M in MethodName<S>]: (args: ParsedArgsOf<S, M>, ctx: Ctx) => Promise<ResultOf<S, M>> | ResultOf<S, M>;
+  };
+};
 
 export function methodIds(): MethodId[] {
   const out: string[] = [];
-  for (const [service, methods] of Object.entries(contract)) for (const m of Object.keys(methods)) out.push(`${service}.${m}`);
+  for (const [service, methods] of Object.entries(contract))
+    for (const m of Object.keys(methods)) out.push(`${service}.${m}`);
   return out as MethodId[];
 }
 
-export function lookupMethod(methodId: string): { service: ServiceName; method: string; spec: MethodSpec<z.ZodType, unknown> } | undefined {
+export function lookupMethod(
+  methodId: string,
+): { service: ServiceName; method: string; spec: MethodSpec<z.ZodType, unknown> } | undefined {
   const dot = methodId.indexOf('.');
   if (dot < 0) return undefined;
   const service = methodId.slice(0, dot);

@@ -34,7 +34,9 @@ export class AppError extends Error {
     this.details = details;
   }
   toInfo(): ErrorInfo {
-    return this.details === undefined ? { code: this.code, message: this.message } : { code: this.code, message: this.message, details: this.details };
+    return this.details === undefined
+      ? { code: this.code, message: this.message }
+      : { code: this.code, message: this.message, details: this.details };
   }
   static from(info: ErrorInfo): AppError {
     return new AppError(info.code, info.message, info.details);

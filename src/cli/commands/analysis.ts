@@ -6,11 +6,11 @@ import type {
   OodComparison,
   RobustnessSweep,
   SplitSide,
-} from "../../shared/contract/analysis";
-import type { JobRecord } from "../../shared/types";
-import { parseRates } from "../../main/ml/eval/sweep";
-import { flagNumber, flagString, UsageError, type ParsedArgs } from "../args";
-import { call, follow, jobLine, print, type Command } from "../io";
+} from '../../shared/contract/analysis';
+import type { JobRecord } from '../../shared/types';
+import { parseRates } from '../../main/ml/eval/sweep';
+import { flagNumber, flagString, UsageError, type ParsedArgs } from '../args';
+import { call, follow, jobLine, print, type Command } from '../io';
 
 export const ANALYSIS_HELP = `  explain RUN (--sample SPLIT:INDEX [--dataset ID] | --clip ID) [--drop text,audio,vision | --missing T,A,V [--seed S]] [--tokens ID,ID,...]
                               class probabilities, exact modality Shapley values, attention by segment pair,
@@ -22,129 +22,97 @@ export const ANALYSIS_HELP = `  explain RUN (--sample SPLIT:INDEX [--dataset ID]
 `;
 
 const fmt = (x: number | null | undefined, digits = 4) =>
-  x === null || x === undefined || !Number.isFinite(x)
-    ? "n/a"
-    : x.toFixed(digits);
-const pct = (xs: readonly number[]) =>
-  xs.map((x) => `${(100 * x).toFixed(1)}%`.padStart(7)).join(" ");
+  x === null || x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(digits);
+const pct = (xs: readonly number[]) => xs.map((x) => `${(100 * x).toFixed(1)}%`.padStart(7)).join(' ');
 
 function runArg(args: ParsedArgs, what: string): number {
   const id = Number(args.positionals[1]);
-  if (!Number.isInteger(id) || id <= 0)
-    throw new UsageError(`${what} needs a RUN id`);
+  if (!Number.isInteger(id) || id <= 0) throw new UsageError(`${what} needs a RUN id`);
   return id;
 }
 
 function targetArg(args: ParsedArgs) {
-  const sample = flagString(args, "sample");
-  const clip = flagNumber(args, "clip");
+  const sample = flagString(args, 'sample');
+  const clip = flagNumber(args, 'clip');
   if ((sample === undefined) === (clip === undefined))
-    throw new UsageError(
-      "give exactly one of --sample SPLIT:INDEX and --clip ID",
-    );
-  if (clip !== undefined) return { kind: "clip" as const, clipId: clip };
+    throw new UsageError('give exactly one of --sample SPLIT:INDEX and --clip ID');
+  if (clip !== undefined) return { kind: 'clip' as const, clipId: clip };
   const m = /^(train|valid|test):(\d+)$/.exec(sample!);
-  if (!m)
-    throw new UsageError(
-      `--sample must be SPLIT:INDEX (e.g. test:12), got "${sample}"`,
-    );
+  if (!m) throw new UsageError(`--sample must be SPLIT:INDEX (e.g. test:12), got "${sample}"`);
   return {
-    kind: "sample" as const,
-    split: m[1] as "train" | "valid" | "test",
+    kind: 'sample' as const,
+    split: m[1] as 'train' | 'valid' | 'test',
     index: Number(m[2]),
-    datasetId: flagNumber(args, "dataset"),
+    datasetId: flagNumber(args, 'dataset'),
   };
 }
 
 function missingArg(args: ParsedArgs): MissingSetting {
-  const drop = flagString(args, "drop");
-  const rates = flagString(args, "missing");
-  if (drop && rates) throw new UsageError("give --drop or --missing, not both");
+  const drop = flagString(args, 'drop');
+  const rates = flagString(args, 'missing');
+  if (drop && rates) throw new UsageError('give --drop or --missing, not both');
   if (drop) {
-    const names = drop.split(",").map((s) => s.trim());
+    const names = drop.split(',').map((s) => s.trim());
     for (const n of names)
-      if (!["text", "audio", "vision"].includes(n))
+      if (!['text', 'audio', 'vision'].includes(n))
         throw new UsageError(`--drop takes text, audio, vision; got "${n}"`);
     return {
-      mode: "toggles",
-      text: !names.includes("text"),
-      audio: !names.includes("audio"),
-      vision: !names.includes("vision"),
+      mode: 'toggles',
+      text: !names.includes('text'),
+      audio: !names.includes('audio'),
+      vision: !names.includes('vision'),
     };
   }
   if (rates) {
-    const [text, audio, vision] = rates.split(",").map(Number);
+    const [text, audio, vision] = rates.split(',').map(Number);
     if (![text, audio, vision].every((x) => x >= 0 && x <= 1))
-      throw new UsageError("--missing takes three rates T,A,V in [0, 1]");
+      throw new UsageError('--missing takes three rates T,A,V in [0, 1]');
     return {
-      mode: "rates",
+      mode: 'rates',
       text,
       audio,
       vision,
-      seed: flagNumber(args, "seed") ?? 1111,
+      seed: flagNumber(args, 'seed') ?? 1111,
     };
   }
-  return { mode: "complete" };
+  return { mode: 'complete' };
 }
 
-export function explanationLines(
-  x: Explanation,
-  cf: CounterfactualResult | null,
-): string[] {
+export function explanationLines(x: Explanation, cf: CounterfactualResult | null): string[] {
   const names = x.classNames;
-  const out = [
-    `${x.label}  (run ${x.runId}, ${x.engine})`,
-    `  text: ${x.textNote}`,
-  ];
+  const out = [`${x.label}  (run ${x.runId}, ${x.engine})`, `  text: ${x.textNote}`];
   out.push(
-    `  words: ${x.tokens.map((t) => (t.dropped ? "[UNK]" : t.bias ? `*${t.token}*` : t.token)).join(" ")}   (*bias word*)`,
+    `  words: ${x.tokens.map((t) => (t.dropped ? '[UNK]' : t.bias ? `*${t.token}*` : t.token)).join(' ')}   (*bias word*)`,
   );
-  out.push(
-    `  truth: ${x.truth === null ? "n/a" : names[x.truth]}   prediction: ${names[x.prediction]}`,
-  );
-  out.push(`  ${"".padEnd(22)} ${names.map((n) => n.padStart(9)).join(" ")}`);
-  out.push(
-    `  ${"P(class)".padEnd(22)} ${x.probabilities.map((p) => fmt(p).padStart(9)).join(" ")}`,
-  );
-  for (const m of ["text", "audio", "vision"] as const)
+  out.push(`  truth: ${x.truth === null ? 'n/a' : names[x.truth]}   prediction: ${names[x.prediction]}`);
+  out.push(`  ${''.padEnd(22)} ${names.map((n) => n.padStart(9)).join(' ')}`);
+  out.push(`  ${'P(class)'.padEnd(22)} ${x.probabilities.map((p) => fmt(p).padStart(9)).join(' ')}`);
+  for (const m of ['text', 'audio', 'vision'] as const)
     out.push(
       `  ${`Shapley ${m}`.padEnd(22)} ${x.shapley[m]
-        .map((p) => (p >= 0 ? "+" : "") + fmt(p))
+        .map((p) => (p >= 0 ? '+' : '') + fmt(p))
         .map((s) => s.padStart(9))
-        .join(" ")}`,
+        .join(' ')}`,
     );
-  out.push(
-    `  ${"P(all missing)".padEnd(22)} ${x.subsets[""].map((p) => fmt(p).padStart(9)).join(" ")}`,
-  );
+  out.push(`  ${'P(all missing)'.padEnd(22)} ${x.subsets[''].map((p) => fmt(p).padStart(9)).join(' ')}`);
   out.push(
     `  dropped by the missing view: text ${fmt(x.dropped.text, 2)}, audio ${fmt(x.dropped.audio, 2)}, vision ${fmt(x.dropped.vision, 2)}`,
   );
-  out.push(
-    "  last-layer attention (rows: query segment, columns: key segment text/audio/vision):",
-  );
-  ["text", "audio", "vision"].forEach((seg, i) =>
-    out.push(`    ${seg.padEnd(7)} ${pct(x.attentionSegments[i])}`),
-  );
+  out.push('  last-layer attention (rows: query segment, columns: key segment text/audio/vision):');
+  ['text', 'audio', 'vision'].forEach((seg, i) => out.push(`    ${seg.padEnd(7)} ${pct(x.attentionSegments[i])}`));
   if (x.wsam)
     out.push(
       `  WSAM maps: ${x.wsam.words.length} words x ${x.wsam.audio[0]?.length ?? 0} audio / ${x.wsam.vision[0]?.length ?? 0} vision frames (see --json)`,
     );
   if (cf) {
-    out.push(
-      `  counterfactual text: ${cf.scored.map((t) => t.token).join(" ")}`,
-    );
-    if (!cf.available)
-      out.push(`  counterfactual prediction unavailable: ${cf.reason}`);
+    out.push(`  counterfactual text: ${cf.scored.map((t) => t.token).join(' ')}`);
+    if (!cf.available) out.push(`  counterfactual prediction unavailable: ${cf.reason}`);
     else {
-      out.push(
-        `  ${"P(counterfactual)".padEnd(22)} ${cf.counterfactual!.map((p) => fmt(p).padStart(9)).join(" ")}`,
-      );
+      out.push(`  ${'P(counterfactual)'.padEnd(22)} ${cf.counterfactual!.map((p) => fmt(p).padStart(9)).join(' ')}`);
       const tau = cf.validationTau?.tau ?? null;
-      for (const d of cf.debiased.filter(
-        (d) => [0, 0.5, 1, 2, 3].includes(d.tau) || d.tau === tau,
-      )) {
+      for (const d of cf.debiased.filter((d) => [0, 0.5, 1, 2, 3].includes(d.tau) || d.tau === tau)) {
         out.push(
-          `  ${`debiased tau=${d.tau.toFixed(1)}${d.tau === tau ? " (val)" : ""}`.padEnd(22)} ${d.probabilities.map((p) => fmt(p).padStart(9)).join(" ")}  -> ${names[d.prediction]}`,
+          `  ${`debiased tau=${d.tau.toFixed(1)}${d.tau === tau ? ' (val)' : ''}`.padEnd(22)} ${d.probabilities.map((p) => fmt(p).padStart(9)).join(' ')}  -> ${names[d.prediction]}`,
         );
       }
       out.push(
@@ -169,55 +137,45 @@ export function sweepLines(s: RobustnessSweep): string[] {
     }
     const names = Object.keys(c.metrics);
     out.push(`  ${c.protocol}`);
-    out.push(
-      `    ${"rate".padEnd(6)} ${names.map((n) => n.padStart(10)).join(" ")}`,
-    );
+    out.push(`    ${'rate'.padEnd(6)} ${names.map((n) => n.padStart(10)).join(' ')}`);
     c.rates.forEach((r, i) =>
-      out.push(
-        `    ${String(r).padEnd(6)} ${names.map((n) => fmt(c.metrics[n][i]).padStart(10)).join(" ")}`,
-      ),
+      out.push(`    ${String(r).padEnd(6)} ${names.map((n) => fmt(c.metrics[n][i]).padStart(10)).join(' ')}`),
     );
-    out.push(
-      `    ${"AUILC".padEnd(6)} ${names.map((n) => fmt(c.auilc[n]).padStart(10)).join(" ")}`,
-    );
+    out.push(`    ${'AUILC'.padEnd(6)} ${names.map((n) => fmt(c.auilc[n]).padStart(10)).join(' ')}`);
   }
   return out;
 }
 
 export function comparisonLines(c: OodComparison): string[] {
   const sides: [string, SplitSide][] = [
-    ["IID", c.iid],
-    ["OOD", c.ood],
+    ['IID', c.iid],
+    ['OOD', c.ood],
   ];
   const names = Object.keys(c.iid.plain);
   const out = [
-    `IID vs OOD comparison ${c.id}: run ${c.runId}; tau ${c.selectedTau === null ? "n/a" : `${c.selectedTau} (chosen on validation by ${c.selectionMetric})`}`,
+    `IID vs OOD comparison ${c.id}: run ${c.runId}; tau ${c.selectedTau === null ? 'n/a' : `${c.selectedTau} (chosen on validation by ${c.selectionMetric})`}`,
     `  text: ${c.textNote}`,
   ];
   if (c.debiasNote) out.push(`  ${c.debiasNote}`);
-  out.push(`  ${"".padEnd(28)} ${names.map((n) => n.padStart(10)).join(" ")}`);
+  out.push(`  ${''.padEnd(28)} ${names.map((n) => n.padStart(10)).join(' ')}`);
   for (const [k, s] of sides) {
     out.push(
-      `  ${`${k} ${s.datasetName} (n=${s.count})`.slice(0, 28).padEnd(28)} ${names.map((n) => fmt(s.plain[n]).padStart(10)).join(" ")}`,
+      `  ${`${k} ${s.datasetName} (n=${s.count})`.slice(0, 28).padEnd(28)} ${names.map((n) => fmt(s.plain[n]).padStart(10)).join(' ')}`,
     );
     if (s.debiased)
-      out.push(
-        `  ${`  debiased`.padEnd(28)} ${names.map((n) => fmt(s.debiased![n]).padStart(10)).join(" ")}`,
-      );
+      out.push(`  ${`  debiased`.padEnd(28)} ${names.map((n) => fmt(s.debiased![n]).padStart(10)).join(' ')}`);
   }
   for (const [k, s] of sides) {
+    out.push(`  ${k} labels: ${s.labelCounts.map((n, i) => `${c.classNames[i]} ${n}`).join(', ')}`);
     out.push(
-      `  ${k} labels: ${s.labelCounts.map((n, i) => `${c.classNames[i]} ${n}`).join(", ")}`,
+      `  ${k} error per class (plain -> debiased): ${s.classErrors.map((e, i) => `${c.classNames[i]} ${fmt(e.plain, 3)}${e.debiased === null ? '' : ` -> ${fmt(e.debiased, 3)}`}`).join(', ')}`,
     );
     out.push(
-      `  ${k} error per class (plain -> debiased): ${s.classErrors.map((e, i) => `${c.classNames[i]} ${fmt(e.plain, 3)}${e.debiased === null ? "" : ` -> ${fmt(e.debiased, 3)}`}`).join(", ")}`,
-    );
-    out.push(
-      `  ${k} confusion (rows truth): ${s.confusionPlain.map((r) => `[${r.join(" ")}]`).join(" ")}${s.confusionDebiased ? `; debiased ${s.confusionDebiased.map((r) => `[${r.join(" ")}]`).join(" ")}` : ""}`,
+      `  ${k} confusion (rows truth): ${s.confusionPlain.map((r) => `[${r.join(' ')}]`).join(' ')}${s.confusionDebiased ? `; debiased ${s.confusionDebiased.map((r) => `[${r.join(' ')}]`).join(' ')}` : ''}`,
     );
     if (s.confusionDebiased)
       out.push(
-        `  ${k} flips plain -> debiased: ${s.flipCount}${s.flips.length ? ` (e.g. #${s.flips[0].index}: ${c.classNames[s.flips[0].plain]} -> ${c.classNames[s.flips[0].debiased]}, truth ${c.classNames[s.flips[0].truth]})` : ""}`,
+        `  ${k} flips plain -> debiased: ${s.flipCount}${s.flips.length ? ` (e.g. #${s.flips[0].index}: ${c.classNames[s.flips[0].plain]} -> ${c.classNames[s.flips[0].debiased]}, truth ${c.classNames[s.flips[0].truth]})` : ''}`,
       );
   }
   return out;
@@ -225,80 +183,70 @@ export function comparisonLines(c: OodComparison): string[] {
 
 export const ANALYSIS_COMMANDS: Record<string, Command> = {
   async explain(app, args, io) {
-    const runId = runArg(args, "explain");
+    const runId = runArg(args, 'explain');
     const target = targetArg(args);
     const missing = missingArg(args);
-    const tokens = flagString(args, "tokens");
-    const tokenIds = tokens
-      ? tokens.split(",").map((s) => Number(s.trim()))
-      : undefined;
+    const tokens = flagString(args, 'tokens');
+    const tokenIds = tokens ? tokens.split(',').map((s) => Number(s.trim())) : undefined;
     if (tokenIds && !tokenIds.every((x) => Number.isInteger(x) && x >= 0))
-      throw new UsageError(
-        "--tokens takes comma-separated token ids, [CLS] ... [SEP]",
-      );
-    const x = await call<Explanation>(app, "analysis.explain", {
+      throw new UsageError('--tokens takes comma-separated token ids, [CLS] ... [SEP]');
+    const x = await call<Explanation>(app, 'analysis.explain', {
       runId,
       target,
       missing,
     });
-    const cf = await call<CounterfactualResult>(
-      app,
-      "analysis.counterfactual",
-      { runId, target, missing, tokenIds },
-    );
-    print(io, args, { explanation: x, counterfactual: cf }, () =>
-      explanationLines(x, cf),
-    );
+    const cf = await call<CounterfactualResult>(app, 'analysis.counterfactual', { runId, target, missing, tokenIds });
+    print(io, args, { explanation: x, counterfactual: cf }, () => explanationLines(x, cf));
     return 0;
   },
   async robustness(app, args, io) {
-    const runId = runArg(args, "robustness");
-    const protocols = flagString(args, "protocols")
-      ?.split(",")
+    const runId = runArg(args, 'robustness');
+    const protocols = flagString(args, 'protocols')
+      ?.split(',')
       .map((s) => s.trim())
       .filter(Boolean);
     let rates: number[] | undefined;
-    const spec = flagString(args, "rates");
+    const spec = flagString(args, 'rates');
     try {
       rates = spec ? parseRates(spec) : undefined;
     } catch (e) {
       throw new UsageError(`--rates: ${(e as Error).message}`);
     }
-    const job = await call<JobRecord>(app, "analysis.robustness", {
+    const job = await call<JobRecord>(app, 'analysis.robustness', {
       runId,
       protocols,
       rates,
-      seed: flagNumber(args, "seed"),
-      checkpoint: flagString(args, "checkpoint"),
+      seed: flagNumber(args, 'seed'),
+      checkpoint: flagString(args, 'checkpoint'),
     });
     const done = await follow(app, job, io);
-    if (done.status !== "succeeded") {
+    if (done.status !== 'succeeded') {
       print(io, args, done, () => [jobLine(done)]);
       return 1;
     }
     const { sweepId } = done.result as { sweepId: number };
-    const sweep = (
-      await call<RobustnessSweep[]>(app, "analysis.sweeps", { runIds: [runId] })
-    ).find((s) => s.id === sweepId)!;
+    const sweep = (await call<RobustnessSweep[]>(app, 'analysis.sweeps', { runIds: [runId] })).find(
+      (s) => s.id === sweepId,
+    )!;
     print(io, args, sweep, () => sweepLines(sweep));
     return 0;
   },
-  async "compare-ood"(app, args, io) {
-    const runId = runArg(args, "compare-ood");
-    const job = await call<JobRecord>(app, "analysis.compareOod", {
+  async 'compare-ood'(app, args, io) {
+    const runId = runArg(args, 'compare-ood');
+    const job = await call<JobRecord>(app, 'analysis.compareOod', {
       runId,
-      oodDatasetId: flagNumber(args, "ood"),
-      checkpoint: flagString(args, "checkpoint"),
+      oodDatasetId: flagNumber(args, 'ood'),
+      checkpoint: flagString(args, 'checkpoint'),
     });
     const done = await follow(app, job, io);
-    if (done.status !== "succeeded") {
+    if (done.status !== 'succeeded') {
       print(io, args, done, () => [jobLine(done)]);
       return 1;
     }
     const { comparisonId } = done.result as { comparisonId: number };
-    const c = (
-      await call<OodComparison[]>(app, "analysis.oodComparisons", { runId })
-    ).find((x) => x.id === comparisonId)!;
+    const c = (await call<OodComparison[]>(app, 'analysis.oodComparisons', { runId })).find(
+      (x) => x.id === comparisonId,
+    )!;
     print(io, args, c, () => comparisonLines(c));
     return 0;
   },

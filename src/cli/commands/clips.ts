@@ -29,8 +29,10 @@ async function projectOf(app: AppServices, args: ParsedArgs): Promise<number> {
   return list[0].id;
 }
 
-const mark = (c: Clip, m: 'text' | 'audio' | 'vision') => (c.modalities[m].available ? m : `no ${m} (${c.modalities[m].reason})`);
-export const clipLine = (c: Clip) => `${String(c.id).padStart(5)}  ${c.name.padEnd(28)} ${c.durationSec.toFixed(1).padStart(6)} s  ${mark(c, 'text')}, ${mark(c, 'audio')}, ${mark(c, 'vision')}`;
+const mark = (c: Clip, m: 'text' | 'audio' | 'vision') =>
+  c.modalities[m].available ? m : `no ${m} (${c.modalities[m].reason})`;
+export const clipLine = (c: Clip) =>
+  `${String(c.id).padStart(5)}  ${c.name.padEnd(28)} ${c.durationSec.toFixed(1).padStart(6)} s  ${mark(c, 'text')}, ${mark(c, 'audio')}, ${mark(c, 'vision')}`;
 const fmt = (x: number | null | undefined) => (x === null || x === undefined ? 'n/a' : x.toFixed(3));
 
 export const CLIPS_COMMANDS: Record<string, Command> = {
@@ -75,29 +77,43 @@ export const CLIPS_COMMANDS: Record<string, Command> = {
         `annotators: ${a.annotators.map((x) => x.name).join(', ') || 'none'}; units rated by two or more: ${a.units}`,
         `Krippendorff's alpha (interval, scores): ${fmt(a.alphaInterval)}; nominal on 3/7 classes: ${fmt(a.alpha3)} / ${fmt(a.alpha7)}`,
         `${a.kappa3?.method === 'fleiss' ? "Fleiss'" : "Cohen's"} kappa 3-class: ${fmt(a.kappa3?.value)}, 7-class: ${fmt(a.kappa7?.value)}`,
-        ...a.clips.map((c) => `  clip ${c.clipId}: mean ${fmt(c.meanScore)}, range ${fmt(c.scoreRange)}, same 3-class ${fmt(c.pairAgreement3)}`),
+        ...a.clips.map(
+          (c) =>
+            `  clip ${c.clipId}: mean ${fmt(c.meanScore)}, range ${fmt(c.scoreRange)}, same 3-class ${fmt(c.pairAgreement3)}`,
+        ),
       ]);
       return 0;
     }
     if (sub === 'export-eaf' || sub === 'import-eaf') {
       const [clip, file] = rest;
       if (!clip || !file) throw new UsageError(`clips ${sub} needs CLIP (id) and FILE`);
-      const r = await call<unknown>(app, sub === 'export-eaf' ? 'clips.exportEaf' : 'clips.importEaf', { id: Number(clip), path: file });
-      print(io, args, sub === 'export-eaf' ? { path: file } : r, () => [sub === 'export-eaf' ? `wrote ${file}` : `read ${file}: ${JSON.stringify(r)}`]);
+      const r = await call<unknown>(app, sub === 'export-eaf' ? 'clips.exportEaf' : 'clips.importEaf', {
+        id: Number(clip),
+        path: file,
+      });
+      print(io, args, sub === 'export-eaf' ? { path: file } : r, () => [
+        sub === 'export-eaf' ? `wrote ${file}` : `read ${file}: ${JSON.stringify(r)}`,
+      ]);
       return 0;
     }
     if (sub === 'export-csv' || sub === 'import-csv') {
       const [file] = rest;
       if (!file) throw new UsageError(`clips ${sub} needs FILE`);
-      const r = await call<unknown>(app, sub === 'export-csv' ? 'clips.exportCsv' : 'clips.importCsv', { projectId: await projectOf(app, args), path: file });
-      print(io, args, sub === 'export-csv' ? { path: file } : r, () => [sub === 'export-csv' ? `wrote ${file}` : `read ${file}: ${JSON.stringify(r)}`]);
+      const r = await call<unknown>(app, sub === 'export-csv' ? 'clips.exportCsv' : 'clips.importCsv', {
+        projectId: await projectOf(app, args),
+        path: file,
+      });
+      print(io, args, sub === 'export-csv' ? { path: file } : r, () => [
+        sub === 'export-csv' ? `wrote ${file}` : `read ${file}: ${JSON.stringify(r)}`,
+      ]);
       return 0;
     }
     if (sub === 'export-dataset') {
       const name = rest[0];
       if (!name) throw new UsageError('clips export-dataset needs a NAME');
       const parts = (flagString(args, 'splits') ?? '0.7,0.15,0.15').split(',').map(Number);
-      if (parts.length !== 3 || parts.some((x) => !Number.isFinite(x) || x < 0)) throw new UsageError('--splits takes three proportions: train,valid,test');
+      if (parts.length !== 3 || parts.some((x) => !Number.isFinite(x) || x < 0))
+        throw new UsageError('--splits takes three proportions: train,valid,test');
       const r = await call<DatasetExportResult>(app, 'clips.exportDataset', {
         projectId: await projectOf(app, args),
         name,

@@ -14,7 +14,8 @@ export const DATASETS_HELP = `  import FILE... [--name NAME] [--ood-of DATASET] 
 `;
 
 const splits = (d: Dataset) => `${d.splits.train.count}/${d.splits.valid.count}/${d.splits.test.count}`;
-const counts3 = (d: Dataset) => (['train', 'valid', 'test'] as const).map((s) => `${s} ${d.splits[s].labels.three.join('/')}`).join('  ');
+const counts3 = (d: Dataset) =>
+  (['train', 'valid', 'test'] as const).map((s) => `${s} ${d.splits[s].labels.three.join('/')}`).join('  ');
 
 export function datasetLine(d: Dataset): string {
   return `${String(d.id).padStart(5)}  ${d.name.padEnd(28)} ${d.kind.padEnd(4)} ${d.format.padEnd(11)} ${splits(d).padEnd(16)} 3-class ${counts3(d)}`;
@@ -35,7 +36,10 @@ async function finish(app: AppServices, args: ParsedArgs, io: Parameters<Command
   print(io, args, done, () => {
     if (done.status !== 'succeeded') return [jobLine(done)];
     const d = done.result as Dataset;
-    return [`dataset ${d.id}: ${d.name} (${d.kind}, ${splits(d)} train/valid/test)`, ...d.warnings.map((w) => `  warning: ${w}`)];
+    return [
+      `dataset ${d.id}: ${d.name} (${d.kind}, ${splits(d)} train/valid/test)`,
+      ...d.warnings.map((w) => `  warning: ${w}`),
+    ];
   });
   return done.status === 'succeeded' ? 0 : 1;
 }
@@ -64,7 +68,9 @@ export const DATASET_COMMANDS: Record<string, Command> = {
     const sub = args.positionals[1] ?? 'list';
     if (sub === 'list') {
       const list = await call<Dataset[]>(app, 'datasets.list', {});
-      print(io, args, list, () => (list.length ? list.map(datasetLine) : ['no datasets (import one with "cider import FILE --name NAME")']));
+      print(io, args, list, () =>
+        list.length ? list.map(datasetLine) : ['no datasets (import one with "cider import FILE --name NAME")'],
+      );
       return 0;
     }
     if (sub === 'remove') {
@@ -79,7 +85,13 @@ export const DATASET_COMMANDS: Record<string, Command> = {
     const d = await resolve(app, args.positionals[1], 'split-ood');
     const seed = flagNumber(args, 'seed');
     if (seed === undefined) throw new UsageError('split-ood needs --seed N');
-    const job = await call<JobRecord>(app, 'datasets.splitOod', { id: d.id, seed, name: flagString(args, 'name'), strength: flagNumber(args, 'strength'), projectId: flagNumber(args, 'project') });
+    const job = await call<JobRecord>(app, 'datasets.splitOod', {
+      id: d.id,
+      seed,
+      name: flagString(args, 'name'),
+      strength: flagNumber(args, 'strength'),
+      projectId: flagNumber(args, 'project'),
+    });
     return finish(app, args, io, job);
   },
 };

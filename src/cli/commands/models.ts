@@ -11,7 +11,9 @@ export const MODELS_HELP = `  models [list]               registered text encode
 `;
 
 function line(m: TextEncoderModel): string {
-  const shape = m.ok ? `${m.layers} layers, hidden ${m.hiddenSize}, vocab ${m.vocabSize}, ${m.weightsFormat}` : `NOT USABLE: ${m.problems.join('; ')}`;
+  const shape = m.ok
+    ? `${m.layers} layers, hidden ${m.hiddenSize}, vocab ${m.vocabSize}, ${m.weightsFormat}`
+    : `NOT USABLE: ${m.problems.join('; ')}`;
   return `${m.isDefault ? '*' : ' '} ${m.name.padEnd(24)} ${shape}  ${m.path}`;
 }
 
@@ -20,13 +22,19 @@ export const MODELS_COMMANDS: Record<string, Command> = {
     const sub = args.positionals[1] ?? 'list';
     if (sub === 'list') {
       const list = await call<TextEncoderModel[]>(app, 'models.list', {});
-      print(io, args, list, () => (list.length ? list.map(line) : ['no text encoders: add a BERT folder with "cider models add PATH"']));
+      print(io, args, list, () =>
+        list.length ? list.map(line) : ['no text encoders: add a BERT folder with "cider models add PATH"'],
+      );
       return 0;
     }
     const target = args.positionals[2];
     if (!target) throw new UsageError(`models ${sub} needs a ${sub === 'add' ? 'PATH' : 'NAME'}`);
     if (sub === 'add') {
-      const m = await call<TextEncoderModel>(app, 'models.add', { path: target, name: flagString(args, 'name'), makeDefault: args.flags.has('default') });
+      const m = await call<TextEncoderModel>(app, 'models.add', {
+        path: target,
+        name: flagString(args, 'name'),
+        makeDefault: args.flags.has('default'),
+      });
       print(io, args, m, () => [`added ${line(m).trim()}`, ...m.warnings.map((w) => `  warning: ${w}`)]);
       return 0;
     }

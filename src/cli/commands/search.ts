@@ -43,7 +43,14 @@ export const SEARCH_COMMANDS: Record<string, Command> = {
     const sub = args.positionals[1];
     if (sub === 'list') {
       const list = await call<SearchRecord[]>(app, 'search.list', {});
-      print(io, args, list, () => (list.length ? list.map((s) => `${String(s.id).padStart(5)}  ${s.name}  ${s.job.status}  best ${fmt(s.results[0]?.bestMetric ?? null)}`) : ['no searches']));
+      print(io, args, list, () =>
+        list.length
+          ? list.map(
+              (s) =>
+                `${String(s.id).padStart(5)}  ${s.name}  ${s.job.status}  best ${fmt(s.results[0]?.bestMetric ?? null)}`,
+            )
+          : ['no searches'],
+      );
       return 0;
     }
     if (sub === 'show') {
@@ -68,7 +75,14 @@ export const SEARCH_COMMANDS: Record<string, Command> = {
       patience: flagNumber(args, 'patience'),
       model: { d: flagNumber(args, 'd') },
     };
-    const started = await call<SearchRecord>(app, 'search.start', { datasetId: dataset.id, trials, seed: flagNumber(args, 'seed'), options, projectId: flagNumber(args, 'project'), name: flagString(args, 'name') });
+    const started = await call<SearchRecord>(app, 'search.start', {
+      datasetId: dataset.id,
+      trials,
+      seed: flagNumber(args, 'seed'),
+      options,
+      projectId: flagNumber(args, 'project'),
+      name: flagString(args, 'name'),
+    });
     io.err(`search ${started.id}: ${started.name}; random search (seeded), not the authors' TPE; Ctrl-C stops it`);
     const job = await follow(app, started.job, io);
     const s = await call<SearchRecord>(app, 'search.get', { id: started.id });

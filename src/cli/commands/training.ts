@@ -1,7 +1,13 @@
 /** `cider train`, `cider runs`, `cider eval`: training runs and their evaluation from the command line. */
 import type { TextEncoderModel } from '../../shared/contract/models';
 import type { Dataset } from '../../shared/contract/datasets';
-import type { EvaluationRecord, RunEpoch, RunRecord, TextSourceSpec, TrainingOptionsInput } from '../../shared/contract/training';
+import type {
+  EvaluationRecord,
+  RunEpoch,
+  RunRecord,
+  TextSourceSpec,
+  TrainingOptionsInput,
+} from '../../shared/contract/training';
 import { EVAL_PROTOCOLS } from '../../shared/contract/training';
 import type { JobRecord } from '../../shared/types';
 import { parseRates } from '../../main/ml/eval/sweep';
@@ -21,7 +27,8 @@ export const TRAINING_HELP = `  train --dataset DATASET [--task 3|7] [--epochs N
                               evaluate on the test split: complete, RMFM, RMFM_same, SMM, RMM, TMFM, STMFM, MACI
 `;
 
-const fmt = (x: number | null | undefined, digits = 4) => (x === null || x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(digits));
+const fmt = (x: number | null | undefined, digits = 4) =>
+  x === null || x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(digits);
 
 export function runLine(r: RunRecord): string {
   const text = r.options.text.kind === 'features' ? 'features' : `${r.options.text.kind}`;
@@ -36,7 +43,8 @@ async function parseText(app: AppServices, spec: string): Promise<TextSourceSpec
   const models = await call<TextEncoderModel[]>(app, 'models.list', {});
   const ref = m[2];
   const named = ref ? models.find((x) => x.name.toLowerCase() === ref.toLowerCase()) : models.find((x) => x.isDefault);
-  if (!ref && !named) throw new UsageError(`--text ${m[1]} without a folder needs a default text encoder: "cider models add PATH"`);
+  if (!ref && !named)
+    throw new UsageError(`--text ${m[1]} without a folder needs a default text encoder: "cider models add PATH"`);
   return { kind: m[1] as 'frozen' | 'finetune', modelDir: named?.path ?? ref! };
 }
 
@@ -71,26 +79,51 @@ function epochLines(epochs: RunEpoch[], metric: string): string[] {
 
 export function evaluationLines(e: EvaluationRecord): string[] {
   const names = Object.keys(e.points[0]?.metrics ?? {});
-  const out = [`evaluation ${e.id}: ${e.protocol} on the ${e.split} split (${e.checkpoint} checkpoint, mask seed ${e.seed}), engine ${e.engine}`, `  text: ${e.textNote}`];
-  out.push(`  ${'rate'.padEnd(8)} ${names.map((n) => n.padStart(10)).join(' ')}${e.protocol === 'MACI' ? '   tau' : ''}`);
+  const out = [
+    `evaluation ${e.id}: ${e.protocol} on the ${e.split} split (${e.checkpoint} checkpoint, mask seed ${e.seed}), engine ${e.engine}`,
+    `  text: ${e.textNote}`,
+  ];
+  out.push(
+    `  ${'rate'.padEnd(8)} ${names.map((n) => n.padStart(10)).join(' ')}${e.protocol === 'MACI' ? '   tau' : ''}`,
+  );
   for (const p of e.points) {
     const rate = p.rate === null ? 'complete' : String(p.rate);
-    out.push(`  ${rate.padEnd(8)} ${names.map((n) => fmt(p.metrics[n]).padStart(10)).join(' ')}${p.maci ? `  ${p.maci.selectedTau.toFixed(1).padStart(4)}` : ''}`);
+    out.push(
+      `  ${rate.padEnd(8)} ${names.map((n) => fmt(p.metrics[n]).padStart(10)).join(' ')}${p.maci ? `  ${p.maci.selectedTau.toFixed(1).padStart(4)}` : ''}`,
+    );
   }
   if (e.auilc) out.push(`  ${'AUILC'.padEnd(8)} ${names.map((n) => fmt(e.auilc![n]).padStart(10)).join(' ')}`);
   if (e.protocol === 'MACI') {
-    out.push('  tau chosen on the validation split; beside it the ' + (e.points[0]?.maci?.referenceProtocol.label ?? 'reference protocol') + ':');
-    for (const p of e.points) out.push(`  ${String(p.rate).padEnd(8)} ${names.map((n) => fmt(p.maci?.referenceProtocol.values[n]?.value).padStart(10)).join(' ')}`);
+    out.push(
+      '  tau chosen on the validation split; beside it the ' +
+        (e.points[0]?.maci?.referenceProtocol.label ?? 'reference protocol') +
+        ':',
+    );
+    for (const p of e.points)
+      out.push(
+        `  ${String(p.rate).padEnd(8)} ${names.map((n) => fmt(p.maci?.referenceProtocol.values[n]?.value).padStart(10)).join(' ')}`,
+      );
   }
   return out;
 }
 
-async function followTraining(app: AppServices, args: ParsedArgs, io: CliIo, started: { run: RunRecord; job: JobRecord }): Promise<number> {
-  io.err(`run ${started.run.id}: ${started.run.name} (job ${started.job.id}); Ctrl-C stops it, "cider runs resume ${started.run.id}" continues`);
+async function followTraining(
+  app: AppServices,
+  args: ParsedArgs,
+  io: CliIo,
+  started: { run: RunRecord; job: JobRecord },
+): Promise<number> {
+  io.err(
+    `run ${started.run.id}: ${started.run.name} (job ${started.job.id}); Ctrl-C stops it, "cider runs resume ${started.run.id}" continues`,
+  );
   const done = await follow(app, started.job, io);
   const run = await call<RunRecord>(app, 'runs.get', { id: started.run.id });
   const epochs = await call<RunEpoch[]>(app, 'runs.epochs', { id: run.id });
-  print(io, args, { run, epochs, job: done }, () => [runLine(run), ...epochLines(epochs, run.selectionMetric), ...(done.status === 'succeeded' ? [] : [jobLine(done)])]);
+  print(io, args, { run, epochs, job: done }, () => [
+    runLine(run),
+    ...epochLines(epochs, run.selectionMetric),
+    ...(done.status === 'succeeded' ? [] : [jobLine(done)]),
+  ]);
   return done.status === 'succeeded' ? 0 : 1;
 }
 
@@ -112,7 +145,10 @@ export const TRAINING_COMMANDS: Record<string, Command> = {
     const text = flagString(args, 'text');
     const confounderKeys = flagString(args, 'confounders');
     const priorKey = flagString(args, 'prior');
-    if ((confounderKeys === undefined) !== (priorKey === undefined)) throw new UsageError('--confounders KEY,KEY,... and --prior KEY go together (arrays attached to the dataset with "cider import --extra")');
+    if ((confounderKeys === undefined) !== (priorKey === undefined))
+      throw new UsageError(
+        '--confounders KEY,KEY,... and --prior KEY go together (arrays attached to the dataset with "cider import --extra")',
+      );
     const positional = flagString(args, 'positional');
     const options: TrainingOptionsInput = {
       task: task as 3 | 7 | undefined,
@@ -124,11 +160,23 @@ export const TRAINING_COMMANDS: Record<string, Command> = {
       microBatchSize: flagNumber(args, 'micro-batch'),
       ...(text ? { text: await parseText(app, text) } : {}),
       ...(validationOpt ? { validation: validationOpt } : {}),
-      ...(confounderKeys && priorKey ? { confounders: { source: 'extras' as const, dictionary: confounderKeys.split(','), prior: priorKey } } : {}),
+      ...(confounderKeys && priorKey
+        ? { confounders: { source: 'extras' as const, dictionary: confounderKeys.split(','), prior: priorKey } }
+        : {}),
       ...(args.flags.has('no-accumulate') ? { accumulateFullViewGrad: false } : {}),
-      model: { d: flagNumber(args, 'd'), layers: flagNumber(args, 'layers'), heads: flagNumber(args, 'heads'), positional: positional as 'temporal' | 'reference' | undefined },
+      model: {
+        d: flagNumber(args, 'd'),
+        layers: flagNumber(args, 'layers'),
+        heads: flagNumber(args, 'heads'),
+        positional: positional as 'temporal' | 'reference' | undefined,
+      },
     };
-    const started = await call<{ run: RunRecord; job: JobRecord }>(app, 'runs.start', { datasetId: dataset.id, projectId: flagNumber(args, 'project'), name: flagString(args, 'name'), options });
+    const started = await call<{ run: RunRecord; job: JobRecord }>(app, 'runs.start', {
+      datasetId: dataset.id,
+      projectId: flagNumber(args, 'project'),
+      name: flagString(args, 'name'),
+      options,
+    });
     if (started.run.options.text.kind === 'features') io.err(`note: ${FEATURES_NOTE}`);
     return followTraining(app, args, io, started);
   },
@@ -136,7 +184,9 @@ export const TRAINING_COMMANDS: Record<string, Command> = {
     const sub = args.positionals[1] ?? 'list';
     if (sub === 'list') {
       const list = await call<RunRecord[]>(app, 'runs.list', {});
-      print(io, args, list, () => (list.length ? list.map(runLine) : ['no runs (start one with "cider train --dataset DATASET")']));
+      print(io, args, list, () =>
+        list.length ? list.map(runLine) : ['no runs (start one with "cider train --dataset DATASET")'],
+      );
       return 0;
     }
     const id = runId(args, 2, `runs ${sub}`);
@@ -144,7 +194,13 @@ export const TRAINING_COMMANDS: Record<string, Command> = {
       const run = await call<RunRecord>(app, 'runs.get', { id });
       const epochs = await call<RunEpoch[]>(app, 'runs.epochs', { id });
       const evals = await call<EvaluationRecord[]>(app, 'runs.evaluations', { id });
-      print(io, args, { run, epochs, evaluations: evals }, () => [runLine(run), `  dataset ${run.datasetFolder}`, `  folder ${run.folder}`, ...epochLines(epochs, run.selectionMetric), ...evals.flatMap(evaluationLines)]);
+      print(io, args, { run, epochs, evaluations: evals }, () => [
+        runLine(run),
+        `  dataset ${run.datasetFolder}`,
+        `  folder ${run.folder}`,
+        ...epochLines(epochs, run.selectionMetric),
+        ...evals.flatMap(evaluationLines),
+      ]);
       return 0;
     }
     if (sub === 'stop') {
@@ -153,7 +209,10 @@ export const TRAINING_COMMANDS: Record<string, Command> = {
       return 0;
     }
     if (sub === 'resume') {
-      const started = await call<{ run: RunRecord; job: JobRecord }>(app, 'runs.resume', { id, maxEpochs: flagNumber(args, 'epochs') });
+      const started = await call<{ run: RunRecord; job: JobRecord }>(app, 'runs.resume', {
+        id,
+        maxEpochs: flagNumber(args, 'epochs'),
+      });
       return followTraining(app, args, io, started);
     }
     throw new UsageError(`unknown subcommand "runs ${sub}"`);
@@ -161,7 +220,9 @@ export const TRAINING_COMMANDS: Record<string, Command> = {
   async eval(app, args, io) {
     const id = runId(args, 1, 'eval');
     const protocols = (flagString(args, 'protocol') ?? 'complete').split(',').map((s) => s.trim());
-    for (const p of protocols) if (!(EVAL_PROTOCOLS as readonly string[]).includes(p)) throw new UsageError(`unknown protocol "${p}"; one of ${EVAL_PROTOCOLS.join(', ')}`);
+    for (const p of protocols)
+      if (!(EVAL_PROTOCOLS as readonly string[]).includes(p))
+        throw new UsageError(`unknown protocol "${p}"; one of ${EVAL_PROTOCOLS.join(', ')}`);
     const ratesSpec = flagString(args, 'rates');
     let rates: number[] | undefined;
     try {
@@ -173,20 +234,31 @@ export const TRAINING_COMMANDS: Record<string, Command> = {
     const modalityRates = mr
       ? (() => {
           const [text, audio, vision] = mr.split(',').map(Number);
-          if (![text, audio, vision].every((x) => x >= 0 && x <= 1)) throw new UsageError('--modality-rates takes three rates T,A,V in [0, 1]');
+          if (![text, audio, vision].every((x) => x >= 0 && x <= 1))
+            throw new UsageError('--modality-rates takes three rates T,A,V in [0, 1]');
           return { text, audio, vision };
         })()
       : undefined;
     const job = await call<JobRecord>(app, 'runs.evaluate', {
       id,
-      options: { protocols, rates, modalityRates, seed: flagNumber(args, 'seed'), checkpoint: flagString(args, 'checkpoint') },
+      options: {
+        protocols,
+        rates,
+        modalityRates,
+        seed: flagNumber(args, 'seed'),
+        checkpoint: flagString(args, 'checkpoint'),
+      },
     });
     const done = await follow(app, job, io);
     if (done.status !== 'succeeded') {
       print(io, args, done, () => [jobLine(done)]);
       return 1;
     }
-    const result = done.result as { evaluationIds: number[]; skipped: { protocol: string; reason: string }[]; engine: string };
+    const result = done.result as {
+      evaluationIds: number[];
+      skipped: { protocol: string; reason: string }[];
+      engine: string;
+    };
     const all = await call<EvaluationRecord[]>(app, 'runs.evaluations', { id });
     const evals = all.filter((e) => result.evaluationIds.includes(e.id));
     print(io, args, { evaluations: evals, skipped: result.skipped, engine: result.engine }, () => [

@@ -11,7 +11,8 @@ import { sevenClassLabel, threeClassLabel } from '../ml/eval/labels';
 
 export type AlphaMetric = 'interval' | 'nominal';
 
-const delta2 = (metric: AlphaMetric, a: number, b: number): number => (metric === 'interval' ? (a - b) ** 2 : a === b ? 0 : 1);
+const delta2 = (metric: AlphaMetric, a: number, b: number): number =>
+  metric === 'interval' ? (a - b) ** 2 : a === b ? 0 : 1;
 
 /**
  * Krippendorff's alpha. `units[u][c]` is coder c's value for unit u, or null/undefined when that
@@ -19,7 +20,10 @@ const delta2 = (metric: AlphaMetric, a: number, b: number): number => (metric ==
  *   D_o = 1/n sum_u 1/(m_u - 1) sum_{i != j in u} delta2(v_i, v_j)
  *   D_e = 1/(n (n - 1)) sum_{i != j over all pairable values} delta2(v_i, v_j)
  */
-export function krippendorffAlpha(units: readonly (readonly (number | null | undefined)[])[], metric: AlphaMetric = 'interval'): number | null {
+export function krippendorffAlpha(
+  units: readonly (readonly (number | null | undefined)[])[],
+  metric: AlphaMetric = 'interval',
+): number | null {
   const pairable: number[][] = [];
   for (const u of units) {
     const vs = u.filter((v): v is number => v !== null && v !== undefined && Number.isFinite(v));
@@ -31,7 +35,8 @@ export function krippendorffAlpha(units: readonly (readonly (number | null | und
   let Do = 0;
   for (const vs of pairable) {
     let s = 0;
-    for (let i = 0; i < vs.length; i++) for (let j = 0; j < vs.length; j++) if (i !== j) s += delta2(metric, vs[i], vs[j]);
+    for (let i = 0; i < vs.length; i++)
+      for (let j = 0; j < vs.length; j++) if (i !== j) s += delta2(metric, vs[i], vs[j]);
     Do += s / (vs.length - 1);
   }
   Do /= n;
@@ -128,7 +133,12 @@ function pairAgreement(units: Unit[], label: (s: number) => number): number | nu
   return pairs ? same / pairs : null;
 }
 
-function kappaFor(units: Unit[], annotators: readonly Annotator[], label: (s: number) => number, classes: number): ProjectAgreement['kappa3'] {
+function kappaFor(
+  units: Unit[],
+  annotators: readonly Annotator[],
+  label: (s: number) => number,
+  classes: number,
+): ProjectAgreement['kappa3'] {
   const ids = annotators.map((a) => a.id).filter((id) => units.some((u) => u.scores.has(id)));
   if (ids.length < 2) return null;
   const full = units.filter((u) => ids.every((id) => u.scores.has(id)));
@@ -151,7 +161,10 @@ function clipAgreement(clipId: number, units: Unit[], raters: Set<number>): Clip
   const clipScores = clipUnit ? [...clipUnit.scores.values()] : [];
   const allScores = clipScores.length ? clipScores : units.flatMap((u) => [...u.scores.values()]);
   const mean = allScores.length ? allScores.reduce((a, b) => a + b, 0) / allScores.length : null;
-  const sd = clipScores.length >= 2 && mean !== null ? Math.sqrt(clipScores.reduce((a, s) => a + (s - mean) ** 2, 0) / (clipScores.length - 1)) : null;
+  const sd =
+    clipScores.length >= 2 && mean !== null
+      ? Math.sqrt(clipScores.reduce((a, s) => a + (s - mean) ** 2, 0) / (clipScores.length - 1))
+      : null;
   const segmentUnits = units.filter((u) => u.segment >= 0);
   return {
     clipId,
@@ -162,12 +175,21 @@ function clipAgreement(clipId: number, units: Unit[], raters: Set<number>): Clip
     scoreRange: clipScores.length >= 2 ? Math.max(...clipScores) - Math.min(...clipScores) : null,
     pairAgreement3: pairAgreement(rated, threeClassLabel),
     pairAgreement7: pairAgreement(rated, sevenClassLabel),
-    alphaInterval: segmentUnits.length >= 2 ? krippendorffAlpha(segmentUnits.map((u) => [...u.scores.values()]), 'interval') : null,
+    alphaInterval:
+      segmentUnits.length >= 2
+        ? krippendorffAlpha(
+            segmentUnits.map((u) => [...u.scores.values()]),
+            'interval',
+          )
+        : null,
   };
 }
 
 /** Agreement per clip and over the project; units are (clip, segment) pairs, segment -1 = the whole clip. */
-export function projectAgreement(annotations: readonly Annotation[], annotators: readonly Annotator[]): ProjectAgreement {
+export function projectAgreement(
+  annotations: readonly Annotation[],
+  annotators: readonly Annotator[],
+): ProjectAgreement {
   const units = unitsOf(annotations);
   const ids = annotators.map((a) => a.id);
   const rows = units.map((u) => ids.map((id) => u.scores.get(id) ?? null));
@@ -180,8 +202,14 @@ export function projectAgreement(annotations: readonly Annotation[], annotators:
     annotators: [...annotators],
     units: units.filter((u) => u.scores.size >= 2).length,
     alphaInterval: krippendorffAlpha(rows, 'interval'),
-    alpha3: krippendorffAlpha(rows.map((r) => r.map((s) => (s === null ? null : threeClassLabel(s)))), 'nominal'),
-    alpha7: krippendorffAlpha(rows.map((r) => r.map((s) => (s === null ? null : sevenClassLabel(s)))), 'nominal'),
+    alpha3: krippendorffAlpha(
+      rows.map((r) => r.map((s) => (s === null ? null : threeClassLabel(s)))),
+      'nominal',
+    ),
+    alpha7: krippendorffAlpha(
+      rows.map((r) => r.map((s) => (s === null ? null : sevenClassLabel(s)))),
+      'nominal',
+    ),
     kappa3: kappaFor(units, annotators, threeClassLabel, 3),
     kappa7: kappaFor(units, annotators, sevenClassLabel, 7),
     clips,

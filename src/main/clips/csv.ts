@@ -6,7 +6,20 @@
 import type { Annotation, Annotator, Clip } from '../../shared/clips';
 import { sevenClassLabel, threeClassLabel } from '../ml/eval/labels';
 
-export const CSV_COLUMNS = ['clip_id', 'clip', 'source_path', 'segment', 'start', 'end', 'annotator', 'score', 'label3', 'label7', 'note', 'correction'] as const;
+export const CSV_COLUMNS = [
+  'clip_id',
+  'clip',
+  'source_path',
+  'segment',
+  'start',
+  'end',
+  'annotator',
+  'score',
+  'label3',
+  'label7',
+  'note',
+  'correction',
+] as const;
 
 function field(v: string | number | null): string {
   if (v === null) return '';
@@ -99,17 +112,21 @@ export function csvToAnnotations(text: string, file = 'annotations.csv'): CsvAnn
   if (!rows.length) return [];
   const header = rows[0].map((h) => h.trim().toLowerCase());
   const col = (name: string) => header.indexOf(name);
-  for (const need of ['annotator', 'score']) if (col(need) < 0) throw new Error(`${file}: the header has no "${need}" column`);
-  if (col('clip') < 0 && col('source_path') < 0 && col('clip_id') < 0) throw new Error(`${file}: the header needs a "clip", "source_path" or "clip_id" column`);
+  for (const need of ['annotator', 'score'])
+    if (col(need) < 0) throw new Error(`${file}: the header has no "${need}" column`);
+  if (col('clip') < 0 && col('source_path') < 0 && col('clip_id') < 0)
+    throw new Error(`${file}: the header needs a "clip", "source_path" or "clip_id" column`);
   return rows.slice(1).map((r, k) => {
     const get = (name: string) => (col(name) >= 0 ? (r[col(name)] ?? '').trim() : '');
     const line = k + 2;
     const scoreText = get('score');
     const score = scoreText === '' ? null : Number(scoreText);
-    if (score !== null && (!Number.isFinite(score) || score < -3 || score > 3)) throw new Error(`${file}: line ${line}: score "${scoreText}" is not a number in [-3, 3]`);
+    if (score !== null && (!Number.isFinite(score) || score < -3 || score > 3))
+      throw new Error(`${file}: line ${line}: score "${scoreText}" is not a number in [-3, 3]`);
     const segText = get('segment');
     const segment = segText === '' ? -1 : Number(segText);
-    if (!Number.isInteger(segment) || segment < -1) throw new Error(`${file}: line ${line}: segment "${segText}" is not -1 or a segment index`);
+    if (!Number.isInteger(segment) || segment < -1)
+      throw new Error(`${file}: line ${line}: segment "${segText}" is not -1 or a segment index`);
     if (!get('annotator')) throw new Error(`${file}: line ${line}: no annotator`);
     const idText = get('clip_id');
     return {

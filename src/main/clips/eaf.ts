@@ -35,7 +35,12 @@ export interface EafContent {
 
 const ms = (s: number) => Math.round(s * 1000);
 
-export function exportEaf(clip: EafClip, annotations: readonly Annotation[], annotators: readonly Annotator[], now = new Date()): string {
+export function exportEaf(
+  clip: EafClip,
+  annotations: readonly Annotation[],
+  annotators: readonly Annotator[],
+  now = new Date(),
+): string {
   const slots: number[] = [];
   const slot = (t: number) => {
     slots.push(ms(t));
@@ -43,7 +48,8 @@ export function exportEaf(clip: EafClip, annotations: readonly Annotation[], ann
   };
   let aid = 0;
   const tiers: string[] = [];
-  const span = (s: TranscriptSegment | undefined): [number, number] => (s && s.start !== null && s.end !== null ? [s.start, s.end] : [0, clip.durationSec]);
+  const span = (s: TranscriptSegment | undefined): [number, number] =>
+    s && s.start !== null && s.end !== null ? [s.start, s.end] : [0, clip.durationSec];
   const tier = (id: string, annotator: string | null, items: { span: [number, number]; value: string }[]) => {
     const body = items
       .map((it) => {
@@ -53,7 +59,9 @@ export function exportEaf(clip: EafClip, annotations: readonly Annotation[], ann
       })
       .join('\n');
     const who = annotator === null ? '' : ` ANNOTATOR="${escapeXml(annotator)}" PARTICIPANT="${escapeXml(annotator)}"`;
-    tiers.push(`  <TIER LINGUISTIC_TYPE_REF="default-lt" TIER_ID="${escapeXml(id)}"${who}>${body ? `\n${body}\n  ` : ''}</TIER>`);
+    tiers.push(
+      `  <TIER LINGUISTIC_TYPE_REF="default-lt" TIER_ID="${escapeXml(id)}"${who}>${body ? `\n${body}\n  ` : ''}</TIER>`,
+    );
   };
   tier(
     'transcript',
@@ -66,11 +74,31 @@ export function exportEaf(clip: EafClip, annotations: readonly Annotation[], ann
     const clipLevel = mine.filter((a) => a.segment === -1);
     const segLevel = mine.filter((a) => a.segment >= 0);
     const seg = (a: Annotation) => span(clip.segments[a.segment]);
-    tier(`sentiment (${who.name})`, who.name, clipLevel.filter((a) => a.score !== null).map((a) => ({ span: [0, clip.durationSec], value: String(a.score) })));
-    tier(`segment sentiment (${who.name})`, who.name, segLevel.filter((a) => a.score !== null).map((a) => ({ span: seg(a), value: String(a.score) })));
-    tier(`note (${who.name})`, who.name, clipLevel.filter((a) => a.note).map((a) => ({ span: [0, clip.durationSec], value: a.note })));
-    tier(`segment note (${who.name})`, who.name, segLevel.filter((a) => a.note).map((a) => ({ span: seg(a), value: a.note })));
-    tier(`correction (${who.name})`, who.name, segLevel.filter((a) => a.correction).map((a) => ({ span: seg(a), value: a.correction! })));
+    tier(
+      `sentiment (${who.name})`,
+      who.name,
+      clipLevel.filter((a) => a.score !== null).map((a) => ({ span: [0, clip.durationSec], value: String(a.score) })),
+    );
+    tier(
+      `segment sentiment (${who.name})`,
+      who.name,
+      segLevel.filter((a) => a.score !== null).map((a) => ({ span: seg(a), value: String(a.score) })),
+    );
+    tier(
+      `note (${who.name})`,
+      who.name,
+      clipLevel.filter((a) => a.note).map((a) => ({ span: [0, clip.durationSec], value: a.note })),
+    );
+    tier(
+      `segment note (${who.name})`,
+      who.name,
+      segLevel.filter((a) => a.note).map((a) => ({ span: seg(a), value: a.note })),
+    );
+    tier(
+      `correction (${who.name})`,
+      who.name,
+      segLevel.filter((a) => a.correction).map((a) => ({ span: seg(a), value: a.correction! })),
+    );
   }
   const timeOrder = slots.map((v, i) => `    <TIME_SLOT TIME_SLOT_ID="ts${i + 1}" TIME_VALUE="${v}"/>`).join('\n');
   return `<?xml version="1.0" encoding="UTF-8"?>
@@ -139,10 +167,15 @@ export function importEaf(xml: string, clipSegments: readonly TranscriptSegment[
   const doc = parseXml(xml, file);
   if (doc.name !== 'ANNOTATION_DOCUMENT') throw new Error(`${file}: not an ELAN file (root element <${doc.name}>)`);
   const header = child(doc, 'HEADER');
-  const unitScale = header?.attrs.TIME_UNITS === 'NTSC-frames' || header?.attrs.TIME_UNITS === 'PAL-frames' ? null : 1000;
-  if (unitScale === null) throw new Error(`${file}: time units ${header?.attrs.TIME_UNITS} are not supported (milliseconds only)`);
+  const unitScale =
+    header?.attrs.TIME_UNITS === 'NTSC-frames' || header?.attrs.TIME_UNITS === 'PAL-frames' ? null : 1000;
+  if (unitScale === null)
+    throw new Error(`${file}: time units ${header?.attrs.TIME_UNITS} are not supported (milliseconds only)`);
   const times = new Map<string, number>();
-  for (const ts of childrenNamed(child(doc, 'TIME_ORDER') ?? { name: '', attrs: {}, children: [], text: '' }, 'TIME_SLOT')) {
+  for (const ts of childrenNamed(
+    child(doc, 'TIME_ORDER') ?? { name: '', attrs: {}, children: [], text: '' },
+    'TIME_SLOT',
+  )) {
     if (ts.attrs.TIME_VALUE !== undefined) times.set(ts.attrs.TIME_SLOT_ID, Number(ts.attrs.TIME_VALUE) / unitScale);
   }
   const byId = new Map<string, TimedValue>();
@@ -177,7 +210,8 @@ export function importEaf(xml: string, clipSegments: readonly TranscriptSegment[
       const a = get(annotator, segment);
       if (kind.endsWith('sentiment')) {
         const n = Number(v.value);
-        if (!Number.isFinite(n) || n < -3 || n > 3) throw new Error(`${file}: tier "${id}" has "${v.value}", not a score in [-3, 3]`);
+        if (!Number.isFinite(n) || n < -3 || n > 3)
+          throw new Error(`${file}: tier "${id}" has "${v.value}", not a score in [-3, 3]`);
         a.score = n;
       } else if (kind.endsWith('note')) a.note = v.value;
       else a.correction = v.value;

@@ -13,7 +13,14 @@
  *   clips always give the same splits (the clip ids per split are returned and kept in the
  *   manifest).
  */
-import { SPLITS, StoreBuilder, type ArrayEntry, type DatasetManifest, type SplitManifest, type SplitName } from '../data/featureStore';
+import {
+  SPLITS,
+  StoreBuilder,
+  type ArrayEntry,
+  type DatasetManifest,
+  type SplitManifest,
+  type SplitName,
+} from '../data/featureStore';
 import { classCounts } from '../data/labels';
 import { sevenClassLabel, threeClassLabel } from '../ml/eval/labels';
 import { Rng } from '../ml/random';
@@ -88,17 +95,30 @@ function load(dataDir: string, clip: ExportClip, aligned: boolean): Loaded {
     };
   };
   if (!t) throw new Error(`clip "${clip.name}" has no text features yet: run feature extraction first`);
-  return { clip, text: t.available ? ((t.text as TextFeatures | undefined) ?? null) : null, audio: stream('audio'), vision: stream('vision') };
+  return {
+    clip,
+    text: t.available ? ((t.text as TextFeatures | undefined) ?? null) : null,
+    audio: stream('audio'),
+    vision: stream('vision'),
+  };
 }
 
-export async function buildClipsDataset(builder: StoreBuilder, clips: ExportClip[], opts: ExportOptions): Promise<{ manifest: DatasetManifest; assignment: Record<SplitName, number[]>; warnings: string[] }> {
+export async function buildClipsDataset(
+  builder: StoreBuilder,
+  clips: ExportClip[],
+  opts: ExportOptions,
+): Promise<{ manifest: DatasetManifest; assignment: Record<SplitName, number[]>; warnings: string[] }> {
   const warnings: string[] = [];
   const plan = planSplits(clips, opts.splits, opts.seed);
   const loaded = new Map(clips.map((c) => [c.id, load(opts.dataDir, c, opts.aligned)]));
   const texts = [...loaded.values()].map((l) => l.text).filter((t): t is TextFeatures => t !== null);
-  if (!texts.length) throw new Error('none of the clips has text features (a transcript tokenised with a BERT vocabulary); choose a BERT folder and extract features');
+  if (!texts.length)
+    throw new Error(
+      'none of the clips has text features (a transcript tokenised with a BERT vocabulary); choose a BERT folder and extract features',
+    );
   const L = texts[0].L;
-  if (texts.some((t) => t.L !== L)) throw new Error('the clips were tokenised with different lengths L; extract features again with one length');
+  if (texts.some((t) => t.L !== L))
+    throw new Error('the clips were tokenised with different lengths L; extract features again with one length');
   const clsId = texts[0].ids[0][0];
   const sepId = texts[0].ids[0][texts[0].length - 1];
   const all = [...loaded.values()];
@@ -108,11 +128,16 @@ export async function buildClipsDataset(builder: StoreBuilder, clips: ExportClip
   const Tv = opts.aligned ? L : (opts.maxVisionFrames ?? Math.max(1, ...all.map((l) => l.vision.frames)));
   if (opts.aligned) {
     const untimed = all.filter((l) => l.text && !l.text.timed).map((l) => l.clip.name);
-    if (untimed.length) warnings.push(`aligned export: ${untimed.length} clip(s) have no word timings (${untimed.slice(0, 5).join(', ')}); their audio and vision are zeros`);
+    if (untimed.length)
+      warnings.push(
+        `aligned export: ${untimed.length} clip(s) have no word timings (${untimed.slice(0, 5).join(', ')}); their audio and vision are zeros`,
+      );
   }
   const missing = (m: 'audio' | 'vision') => all.filter((l) => l[m].frames === 0).length;
-  if (missing('audio')) warnings.push(`${missing('audio')} clip(s) without audio: zeros with length 0 (a missing modality)`);
-  if (missing('vision')) warnings.push(`${missing('vision')} clip(s) without a face: zeros with length 0 (a missing modality)`);
+  if (missing('audio'))
+    warnings.push(`${missing('audio')} clip(s) without audio: zeros with length 0 (a missing modality)`);
+  if (missing('vision'))
+    warnings.push(`${missing('vision')} clip(s) without a face: zeros with length 0 (a missing modality)`);
   const noText = all.filter((l) => !l.text).length;
   if (noText) warnings.push(`${noText} clip(s) without a transcript: text is [CLS] [SEP] only`);
 
@@ -163,8 +188,17 @@ export async function buildClipsDataset(builder: StoreBuilder, clips: ExportClip
       labels7: await builder.writeTyped(builder.rel(split, 'labels7'), 'uint8', [N], l7),
     };
     const samplesFile = `${split}/samples.json`;
-    await builder.writeJson(samplesFile, { ids: rows.map((r) => `clip-${r.clip.id}:${r.clip.name}`), rawText: rows.map((r) => r.clip.text) });
-    splits[split] = { count: N, arrays: arrays as SplitManifest['arrays'], samplesFile, labelCounts: { three: classCounts(l3, 3), seven: classCounts(l7, 7) }, zeroedNegInfAudio: 0 };
+    await builder.writeJson(samplesFile, {
+      ids: rows.map((r) => `clip-${r.clip.id}:${r.clip.name}`),
+      rawText: rows.map((r) => r.clip.text),
+    });
+    splits[split] = {
+      count: N,
+      arrays: arrays as SplitManifest['arrays'],
+      samplesFile,
+      labelCounts: { three: classCounts(l3, 3), seven: classCounts(l7, 7) },
+      zeroedNegInfAudio: 0,
+    };
     assignment[split] = rows.map((r) => r.clip.id);
   }
   const manifest: DatasetManifest = {

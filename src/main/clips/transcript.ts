@@ -50,7 +50,10 @@ function cleanCueText(lines: string[]): string {
 }
 
 function parseCues(text: string, file: string, format: 'srt' | 'vtt'): TranscriptSegment[] {
-  const blocks = text.replace(/^\uFEFF/, '').replace(/\r\n?/g, '\n').split(/\n{2,}/);
+  const blocks = text
+    .replace(/^\uFEFF/, '')
+    .replace(/\r\n?/g, '\n')
+    .split(/\n{2,}/);
   const segments: TranscriptSegment[] = [];
   for (const block of blocks) {
     const lines = block.split('\n').filter((l) => l.trim() !== '');
@@ -58,11 +61,16 @@ function parseCues(text: string, file: string, format: 'srt' | 'vtt'): Transcrip
     if (format === 'vtt' && (/^WEBVTT/.test(lines[0]) || /^(NOTE|STYLE|REGION)\b/.test(lines[0]))) continue;
     const t = lines.findIndex((l) => l.includes('-->'));
     if (t < 0) {
-      throw new AppError('INVALID_INPUT', `${file}: cue ${segments.length + 1} has no timing line ("00:00:01,000 --> 00:00:02,000")`, { file });
+      throw new AppError(
+        'INVALID_INPUT',
+        `${file}: cue ${segments.length + 1} has no timing line ("00:00:01,000 --> 00:00:02,000")`,
+        { file },
+      );
     }
     const timing = parseTiming(lines[t]);
     if (!timing) throw new AppError('INVALID_INPUT', `${file}: cannot read the timing line "${lines[t]}"`, { file });
-    if (timing[1] < timing[0]) throw new AppError('INVALID_INPUT', `${file}: cue "${lines[t]}" ends before it starts`, { file });
+    if (timing[1] < timing[0])
+      throw new AppError('INVALID_INPUT', `${file}: cue "${lines[t]}" ends before it starts`, { file });
     const body = cleanCueText(lines.slice(t + 1));
     if (body) segments.push({ index: segments.length, start: timing[0], end: timing[1], text: body });
   }
@@ -80,12 +88,20 @@ export function transcriptFormatOf(file: string): TranscriptFormat {
   throw new AppError('INVALID_INPUT', `${file}: transcripts must be .srt, .vtt or .txt`, { file });
 }
 
-export function parseTranscript(text: string, format: TranscriptFormat, file = `transcript.${format}`): ParsedTranscript {
+export function parseTranscript(
+  text: string,
+  format: TranscriptFormat,
+  file = `transcript.${format}`,
+): ParsedTranscript {
   if (format === 'txt' || format === 'eaf') {
-    const body = text.replace(/^\uFEFF/, '').replace(/\s+/g, ' ').trim();
+    const body = text
+      .replace(/^\uFEFF/, '')
+      .replace(/\s+/g, ' ')
+      .trim();
     return { format, segments: body ? [{ index: 0, start: null, end: null, text: body }] : [], timed: false };
   }
-  if (format === 'vtt' && !/^\uFEFF?WEBVTT/.test(text)) throw new AppError('INVALID_INPUT', `${file}: a WebVTT file starts with "WEBVTT"`, { file });
+  if (format === 'vtt' && !/^\uFEFF?WEBVTT/.test(text))
+    throw new AppError('INVALID_INPUT', `${file}: a WebVTT file starts with "WEBVTT"`, { file });
   const segments = parseCues(text, file, format);
   return { format, segments, timed: true };
 }
@@ -96,7 +112,11 @@ export function readTranscriptFile(file: string): ParsedTranscript {
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new AppError('INVALID_INPUT', `${file}: cannot read the transcript (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { file });
+    throw new AppError(
+      'INVALID_INPUT',
+      `${file}: cannot read the transcript (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+      { file },
+    );
   }
   return parseTranscript(text, format, file);
 }
@@ -143,7 +163,14 @@ export function transcriptWords(segments: TranscriptSegment[]): TranscriptWord[]
         end = s.start + (dur * (acc + weights[i] - (i === found.length - 1 ? 0 : 1))) / total;
       }
       acc += weights[i];
-      words.push({ text: w.text, segment: s.index, charStart: offset + w.at, charEnd: offset + w.at + w.text.length, start, end });
+      words.push({
+        text: w.text,
+        segment: s.index,
+        charStart: offset + w.at,
+        charEnd: offset + w.at + w.text.length,
+        start,
+        end,
+      });
     }
     offset += text.length;
   }

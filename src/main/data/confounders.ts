@@ -14,14 +14,22 @@ function shapeStr(s: number[]): string {
 }
 
 /** a confounder vector; `dims` (dl, da, dv) checks its length against the dataset */
-export async function readConfounderVector(file: string, dims?: { dl: number; da: number; dv: number }): Promise<Float64Array> {
+export async function readConfounderVector(
+  file: string,
+  dims?: { dl: number; da: number; dv: number },
+): Promise<Float64Array> {
   const label = path.basename(file);
   const a = await readNpy(file);
   const w = { file: label, field: 'confounder' };
   if (a.dtype.kind !== 'f') throw new DataImportError(w, `expected float64 values, got dtype ${a.dtype.name}`);
-  if (a.shape.length !== 1 && !(a.shape.length === 2 && a.shape[0] === 1)) throw new DataImportError(w, `expected shape (dl+da+dv,), got ${shapeStr(a.shape)}`);
+  if (a.shape.length !== 1 && !(a.shape.length === 2 && a.shape[0] === 1))
+    throw new DataImportError(w, `expected shape (dl+da+dv,), got ${shapeStr(a.shape)}`);
   const v = a.numbers();
-  if (dims && v.length !== dims.dl + dims.da + dims.dv) throw new DataImportError(w, `has ${v.length} values but the dataset needs dl+da+dv = ${dims.dl}+${dims.da}+${dims.dv} = ${dims.dl + dims.da + dims.dv}`);
+  if (dims && v.length !== dims.dl + dims.da + dims.dv)
+    throw new DataImportError(
+      w,
+      `has ${v.length} values but the dataset needs dl+da+dv = ${dims.dl}+${dims.da}+${dims.dv} = ${dims.dl + dims.da + dims.dv}`,
+    );
   const bad = v.findIndex((x) => !Number.isFinite(x));
   if (bad >= 0) throw new DataImportError(w, `value ${v[bad]} at index ${bad} is not finite`);
   return v;
@@ -35,7 +43,8 @@ export async function readClassPrior(file: string, classes?: 3 | 7): Promise<Flo
   if (a.dtype.kind !== 'f') throw new DataImportError(w, `expected float values, got dtype ${a.dtype.name}`);
   if (a.shape.length !== 1) throw new DataImportError(w, `expected shape (C,), got ${shapeStr(a.shape)}`);
   const C = a.shape[0];
-  if (classes ? C !== classes : C !== 3 && C !== 7) throw new DataImportError(w, `has ${C} classes; expected ${classes ?? '3 or 7'}`);
+  if (classes ? C !== classes : C !== 3 && C !== 7)
+    throw new DataImportError(w, `has ${C} classes; expected ${classes ?? '3 or 7'}`);
   const v = Float32Array.from(a.numbers());
   const bad = v.findIndex((x) => !Number.isFinite(x));
   if (bad >= 0) throw new DataImportError(w, `value ${v[bad]} at index ${bad} is not finite`);
@@ -47,7 +56,12 @@ export async function readClassPrior(file: string, classes?: 3 | 7): Promise<Flo
  * writes extras/<key>.bin and a new manifest, each through a temp file and a rename, so a crash
  * leaves the old manifest intact.
  */
-export async function attachExtra(datasetDir: string, key: string, data: Float32Array | Float64Array, note?: string): Promise<ArrayEntry> {
+export async function attachExtra(
+  datasetDir: string,
+  key: string,
+  data: Float32Array | Float64Array,
+  note?: string,
+): Promise<ArrayEntry> {
   if (!/^[\w./-]+$/.test(key) || key.includes('..')) throw new Error(`bad extra key '${key}'`);
   const rel = `extras/${key.replace(/\//g, '__')}.bin`;
   const abs = path.join(datasetDir, rel);
@@ -57,7 +71,14 @@ export async function attachExtra(datasetDir: string, key: string, data: Float32
   await fs.promises.rename(`${abs}.tmp`, abs);
   const mf = path.join(datasetDir, 'manifest.json');
   const m = JSON.parse(await fs.promises.readFile(mf, 'utf8')) as DatasetManifest;
-  const entry: ArrayEntry & { note?: string } = { file: rel, dtype: 'float32', shape: [f32.length], offset: 0, byteLength: f32.byteLength, ...(note ? { note } : {}) };
+  const entry: ArrayEntry & { note?: string } = {
+    file: rel,
+    dtype: 'float32',
+    shape: [f32.length],
+    offset: 0,
+    byteLength: f32.byteLength,
+    ...(note ? { note } : {}),
+  };
   m.extras = { ...(m.extras ?? {}), [key]: entry };
   await fs.promises.writeFile(`${mf}.tmp`, JSON.stringify(m, null, 1));
   await fs.promises.rename(`${mf}.tmp`, mf);

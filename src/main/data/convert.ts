@@ -21,7 +21,11 @@ export function shapeStr(s: readonly number[]): string {
 }
 
 /** decoded numeric chunks of an array, in C order */
-export async function* numericChunks(arr: NdArray, w: Where, signal?: AbortSignal): AsyncGenerator<ArrayLike<number | bigint>> {
+export async function* numericChunks(
+  arr: NdArray,
+  w: Where,
+  signal?: AbortSignal,
+): AsyncGenerator<ArrayLike<number | bigint>> {
   if (Array.isArray(arr.data)) {
     yield toNumberList(arr.values(), w);
     return;
@@ -29,7 +33,12 @@ export async function* numericChunks(arr: NdArray, w: Where, signal?: AbortSigna
   const k = arr.dtype.kind;
   if (!'fiub'.includes(k)) throw fail(w, `expected a numeric array, got dtype ${arr.dtype.name}`);
   if (arr.fortran && arr.shape.length > 1) {
-    if (arr.data instanceof DiskBytes) throw new DataImportError(w, 'large Fortran-ordered arrays are not supported; save the array in C order', 'UNSUPPORTED');
+    if (arr.data instanceof DiskBytes)
+      throw new DataImportError(
+        w,
+        'large Fortran-ordered arrays are not supported; save the array in C order',
+        'UNSUPPORTED',
+      );
     yield arr.typed();
     return;
   }
@@ -46,7 +55,8 @@ export async function* numericChunks(arr: NdArray, w: Where, signal?: AbortSigna
     if (e instanceof ImportCancelledError) throw e;
     throw fail(w, `could not read the array data (${(e as Error).message})`);
   }
-  if (count !== arr.size) throw fail(w, `array of shape ${shapeStr(arr.shape)} holds ${count} values instead of ${arr.size}`);
+  if (count !== arr.size)
+    throw fail(w, `array of shape ${shapeStr(arr.shape)} holds ${count} values instead of ${arr.size}`);
 }
 
 function toNumberList(xs: unknown[], w: Where): Float64Array {
@@ -177,7 +187,13 @@ class Scan {
       pos.unshift(rem % this.o.rowShape[d]);
       rem = Math.floor(rem / this.o.rowShape[d]);
     }
-    const parts = [this.nan && `${this.nan} NaN`, this.posInf && `${this.posInf} +inf`, this.negInf && `${this.negInf} -inf`].filter(Boolean).join(', ');
+    const parts = [
+      this.nan && `${this.nan} NaN`,
+      this.posInf && `${this.posInf} +inf`,
+      this.negInf && `${this.negInf} -inf`,
+    ]
+      .filter(Boolean)
+      .join(', ');
     throw fail(w, `${parts} value${bad > 1 ? 's' : ''}; the first at sample ${sample}, index [${pos.join(', ')}]`);
   }
 }
@@ -196,7 +212,16 @@ export interface F32Result {
 export async function writeFloat32(arr: NdArray, dest: string, w: Where, o: F32Options): Promise<F32Result> {
   const scan = new Scan(o);
   const d = arr.data;
-  const direct = d instanceof DiskBytes && d.encoding === 'bytes' && d.offset === 0 && arr.dtype.kind === 'f' && arr.dtype.itemsize === 4 && arr.dtype.byteorder !== '>' && LE && !(arr.fortran && arr.shape.length > 1) && !o.adopted.has(d.path);
+  const direct =
+    d instanceof DiskBytes &&
+    d.encoding === 'bytes' &&
+    d.offset === 0 &&
+    arr.dtype.kind === 'f' &&
+    arr.dtype.itemsize === 4 &&
+    arr.dtype.byteorder !== '>' &&
+    LE &&
+    !(arr.fortran && arr.shape.length > 1) &&
+    !o.adopted.has(d.path);
   if (direct) {
     o.adopted.add(d.path);
     await fs.promises.rename(d.path, dest);
@@ -221,7 +246,12 @@ export async function writeFloat32(arr: NdArray, dest: string, w: Where, o: F32O
       await fh.close();
     }
     scan.check(w);
-    return { stats: scan.stats(), zeroedNegInf: scan.zeroedNegInf, zeroedOther: scan.zeroedOther, byteLength: d.length };
+    return {
+      stats: scan.stats(),
+      zeroedNegInf: scan.zeroedNegInf,
+      zeroedOther: scan.zeroedOther,
+      byteLength: d.length,
+    };
   }
   const fh = await fs.promises.open(dest, 'w');
   let at = 0;
@@ -248,7 +278,10 @@ export async function toInt32(arr: NdArray, w: Where, lo: number, hi: number, ro
       const v = Number(c[i]);
       if (!Number.isInteger(v) || v < lo || v > hi) {
         const rowElems = rowShape.reduce((a, b) => a * b, 1);
-        throw fail(w, `value ${v} at sample ${Math.floor(at / rowElems)} (flat index ${at % rowElems}) is not an integer in [${lo}, ${hi}]`);
+        throw fail(
+          w,
+          `value ${v} at sample ${Math.floor(at / rowElems)} (flat index ${at % rowElems}) is not an integer in [${lo}, ${hi}]`,
+        );
       }
       out[at] = v;
     }

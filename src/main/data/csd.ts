@@ -10,7 +10,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import h5wasm from 'h5wasm/node';
 import { DataImportError, ImportCancelledError } from './errors';
-import { StoreBuilder, SPLITS, type DatasetManifest, type SplitManifest, type SplitName, type ArrayStats } from './featureStore';
+import {
+  StoreBuilder,
+  SPLITS,
+  type DatasetManifest,
+  type SplitManifest,
+  type SplitName,
+  type ArrayStats,
+} from './featureStore';
 import { classCounts, label3, label7 } from './labels';
 import type { ImportOptions, ImportResult } from './mmsa';
 
@@ -48,11 +55,16 @@ export class CsdSequence {
     }
     try {
       const roots = h5.keys();
-      if (roots.length !== 1) throw new DataImportError({ file: label }, `expected one top-level group (the sequence name), found ${roots.length}: ${roots.join(', ')}`);
+      if (roots.length !== 1)
+        throw new DataImportError(
+          { file: label },
+          `expected one top-level group (the sequence name), found ${roots.length}: ${roots.join(', ')}`,
+        );
       const root = h5.get(roots[0]);
       if (!(root instanceof h5wasm.Group)) throw new DataImportError({ file: label }, `'${roots[0]}' is not a group`);
       const data = root.get('data');
-      if (!(data instanceof h5wasm.Group)) throw new DataImportError({ file: label, field: 'data' }, `'${roots[0]}/data' group is missing`);
+      if (!(data instanceof h5wasm.Group))
+        throw new DataImportError({ file: label, field: 'data' }, `'${roots[0]}/data' group is missing`);
       const metadata: Record<string, string> = {};
       const meta = root.get('metadata');
       if (meta instanceof h5wasm.Group) {
@@ -70,7 +82,10 @@ export class CsdSequence {
         // already unusable
       }
       if (e instanceof DataImportError) throw e;
-      throw new DataImportError({ file: label }, `not a readable HDF5 file: it is corrupt or truncated (${(e as Error).message})`);
+      throw new DataImportError(
+        { file: label },
+        `not a readable HDF5 file: it is corrupt or truncated (${(e as Error).message})`,
+      );
     }
   }
 
@@ -79,7 +94,10 @@ export class CsdSequence {
       return this.readUnchecked(id);
     } catch (e) {
       if (e instanceof DataImportError) throw e;
-      throw new DataImportError({ file: this.file, field: `data/${id}` }, `could not be read: the file is corrupt or truncated (${(e as Error).message})`);
+      throw new DataImportError(
+        { file: this.file, field: `data/${id}` },
+        `could not be read: the file is corrupt or truncated (${(e as Error).message})`,
+      );
     }
   }
 
@@ -90,7 +108,11 @@ export class CsdSequence {
     const f = g.get('features');
     if (!(f instanceof h5wasm.Dataset)) throw new DataImportError(w, "has no 'features' dataset");
     const shape = f.shape ?? [];
-    if (shape.length !== 2) throw new DataImportError({ ...w, field: `data/${id}/features` }, `expected shape (T, d), got (${shape.join(', ')})`);
+    if (shape.length !== 2)
+      throw new DataImportError(
+        { ...w, field: `data/${id}/features` },
+        `expected shape (T, d), got (${shape.join(', ')})`,
+      );
     const v = f.value;
     const iv = g.get('intervals');
     const intervals = iv instanceof h5wasm.Dataset ? Float64Array.from(iv.value as ArrayLike<number>) : null;
@@ -140,14 +162,23 @@ export async function importCsd(opts: CsdImportOptions): Promise<ImportResult> {
     const words = opts.words ? await CsdSequence.open(opts.words) : null;
     if (words) seqs.push(words);
     const warnings: string[] = [];
-    for (const s of SPLITS) if (!opts.folds[s]?.length) throw new DataImportError({ file: 'folds', split: s }, 'the fold is missing or empty');
+    for (const s of SPLITS)
+      if (!opts.folds[s]?.length)
+        throw new DataImportError({ file: 'folds', split: s }, 'the fold is missing or empty');
 
     const has = (q: CsdSequence) => new Set(q.ids);
     const [ha, hv, hl] = [has(audio), has(vision), has(labels)];
     const pick = (s: SplitName) => {
       const ok = opts.folds[s].filter((id) => ha.has(id) && hv.has(id) && hl.has(id));
-      if (ok.length < opts.folds[s].length) warnings.push(`${s}: ${opts.folds[s].length - ok.length} fold ids are missing from a sequence and were skipped`);
-      if (!ok.length) throw new DataImportError({ file: labels.file, split: s }, 'no sample of the fold is present in all of audio, vision and labels');
+      if (ok.length < opts.folds[s].length)
+        warnings.push(
+          `${s}: ${opts.folds[s].length - ok.length} fold ids are missing from a sequence and were skipped`,
+        );
+      if (!ok.length)
+        throw new DataImportError(
+          { file: labels.file, split: s },
+          'no sample of the fold is present in all of audio, vision and labels',
+        );
       return ok;
     };
     const ids = Object.fromEntries(SPLITS.map((s) => [s, pick(s)])) as Record<SplitName, string[]>;
@@ -158,7 +189,11 @@ export async function importCsd(opts: CsdImportOptions): Promise<ImportResult> {
       for (const id of all) {
         const e = q.read(id);
         T = Math.max(T, e.shape[0]);
-        if (d >= 0 && e.shape[1] !== d) throw new DataImportError({ file: q.file, field: `data/${id}/features` }, `has ${e.shape[1]} channels but other sequences have ${d}`);
+        if (d >= 0 && e.shape[1] !== d)
+          throw new DataImportError(
+            { file: q.file, field: `data/${id}/features` },
+            `has ${e.shape[1]} channels but other sequences have ${d}`,
+          );
         d = e.shape[1];
       }
       return { T, d };
@@ -192,7 +227,11 @@ export async function importCsd(opts: CsdImportOptions): Promise<ImportResult> {
                   v = 0;
                   zeroed++;
                 } else if (opts.nonFinite === 'zero') v = 0;
-                else throw new DataImportError({ file: q.file, split: s, field: `data/${ids[s][i]}/features` }, `value ${v} at frame ${Math.floor(k / d)}, channel ${k % d}`);
+                else
+                  throw new DataImportError(
+                    { file: q.file, split: s, field: `data/${ids[s][i]}/features` },
+                    `value ${v} at frame ${Math.floor(k / d)}, channel ${k % d}`,
+                  );
               }
               row[k] = v;
               st.n++;
@@ -207,7 +246,12 @@ export async function importCsd(opts: CsdImportOptions): Promise<ImportResult> {
           await fh.close();
         }
         const mean = st.n ? st.sum / st.n : 0;
-        const stats: ArrayStats = { min: st.n ? st.min : 0, max: st.n ? st.max : 0, mean, std: Math.sqrt(Math.max(0, st.n ? st.sumsq / st.n - mean * mean : 0)) };
+        const stats: ArrayStats = {
+          min: st.n ? st.min : 0,
+          max: st.n ? st.max : 0,
+          mean,
+          std: Math.sqrt(Math.max(0, st.n ? st.sumsq / st.n - mean * mean : 0)),
+        };
         arrays[name] = { file: rel, dtype: 'float32', shape: [N, T, d], offset: 0, byteLength: N * T * d * 4, stats };
         opts.onProgress?.({ phase: 'validating', done: ++step, total: 6 });
       };
@@ -219,7 +263,11 @@ export async function importCsd(opts: CsdImportOptions): Promise<ImportResult> {
       for (let i = 0; i < N; i++) {
         const e = labels.read(ids[s][i]);
         const r = e.features[0];
-        if (!Number.isFinite(r) || r < -3 || r > 3) throw new DataImportError({ file: labels.file, split: s, field: `data/${ids[s][i]}/features` }, `score ${r} is not in [-3, 3]`);
+        if (!Number.isFinite(r) || r < -3 || r > 3)
+          throw new DataImportError(
+            { file: labels.file, split: s, field: `data/${ids[s][i]}/features` },
+            `score ${r} is not in [-3, 3]`,
+          );
         reg[i] = r;
       }
       const rawText = ids[s].map((id) => {
@@ -236,7 +284,13 @@ export async function importCsd(opts: CsdImportOptions): Promise<ImportResult> {
       arrays.labels7 = await b.writeTyped(b.rel(s, 'labels7'), 'uint8', [N], l7);
       await b.writeJson(`${s}/samples.json`, { ids: ids[s], rawText });
       if (zeroed) warnings.push(`${s}: ${zeroed} audio values of -inf set to 0 (as the reference does)`);
-      splits[s] = { count: N, arrays, samplesFile: `${s}/samples.json`, labelCounts: { three: classCounts(l3, 3), seven: classCounts(l7, 7) }, zeroedNegInfAudio: zeroed };
+      splits[s] = {
+        count: N,
+        arrays,
+        samplesFile: `${s}/samples.json`,
+        labelCounts: { three: classCounts(l3, 3), seven: classCounts(l7, 7) },
+        zeroedNegInfAudio: zeroed,
+      };
     }
     warnings.push('no token ids: the text must be tokenized before training');
     const manifest: DatasetManifest = {

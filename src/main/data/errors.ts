@@ -31,7 +31,10 @@ export class DataImportError extends AppError {
 export class PickleSecurityError extends DataImportError {
   readonly global: string;
   constructor(file: string, module: string, name: string) {
-    super({ file }, `refused: the pickle references the Python global '${module}.${name}', which is not on the allow-list (nothing was executed)`);
+    super(
+      { file },
+      `refused: the pickle references the Python global '${module}.${name}', which is not on the allow-list (nothing was executed)`,
+    );
     this.name = 'PickleSecurityError';
     this.global = `${module}.${name}`;
   }

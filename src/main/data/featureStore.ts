@@ -19,7 +19,17 @@ import crypto from 'node:crypto';
 export const SPLITS = ['train', 'valid', 'test'] as const;
 export type SplitName = (typeof SPLITS)[number];
 export type StoreDType = 'float32' | 'int32' | 'uint8';
-export const ARRAY_NAMES = ['audio', 'vision', 'text', 'textBert', 'audioLengths', 'visionLengths', 'regression', 'labels3', 'labels7'] as const;
+export const ARRAY_NAMES = [
+  'audio',
+  'vision',
+  'text',
+  'textBert',
+  'audioLengths',
+  'visionLengths',
+  'regression',
+  'labels3',
+  'labels7',
+] as const;
 export type ArrayName = (typeof ARRAY_NAMES)[number];
 
 export interface ArrayStats {
@@ -89,7 +99,10 @@ export class StoreBuilder {
     if (fs.existsSync(finalDir)) throw new Error(`${finalDir} already exists; choose another dataset folder`);
     const parent = path.dirname(finalDir);
     await fs.promises.mkdir(parent, { recursive: true });
-    const tmp = path.join(parent, `.${path.basename(finalDir)}.importing-${process.pid}-${crypto.randomBytes(4).toString('hex')}`);
+    const tmp = path.join(
+      parent,
+      `.${path.basename(finalDir)}.importing-${process.pid}-${crypto.randomBytes(4).toString('hex')}`,
+    );
     await fs.promises.mkdir(tmp);
     for (const s of SPLITS) await fs.promises.mkdir(path.join(tmp, s));
     return new StoreBuilder(finalDir, tmp);
@@ -102,7 +115,13 @@ export class StoreBuilder {
     return path.join(this.tmpDir, rel);
   }
 
-  async writeTyped(rel: string, dtype: StoreDType, shape: number[], data: Typed, stats?: ArrayStats): Promise<ArrayEntry> {
+  async writeTyped(
+    rel: string,
+    dtype: StoreDType,
+    shape: number[],
+    data: Typed,
+    stats?: ArrayStats,
+  ): Promise<ArrayEntry> {
     await fs.promises.mkdir(path.dirname(this.abs(rel)), { recursive: true });
     await fs.promises.writeFile(this.abs(rel), new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
     return { file: rel, dtype, shape, offset: 0, byteLength: data.byteLength, ...(stats ? { stats } : {}) };
@@ -115,7 +134,8 @@ export class StoreBuilder {
   /** write the manifest, then move the folder into place in one rename */
   async commit(manifest: DatasetManifest): Promise<string> {
     await fs.promises.writeFile(path.join(this.tmpDir, 'manifest.json'), JSON.stringify(manifest, null, 1));
-    if (fs.existsSync(this.finalDir)) throw new Error(`${this.finalDir} appeared while importing; the import was not saved`);
+    if (fs.existsSync(this.finalDir))
+      throw new Error(`${this.finalDir} appeared while importing; the import was not saved`);
     await fs.promises.rename(this.tmpDir, this.finalDir);
     this.done = true;
     return this.finalDir;
@@ -164,7 +184,8 @@ export class SplitReader {
   /** rows [start, end) as one flat typed array (row-major) */
   async read(name: ArrayName, start = 0, end = this.count): Promise<Typed> {
     const e = this.entry(name);
-    if (start < 0 || end > this.count || start > end) throw new RangeError(`rows [${start}, ${end}) out of range for ${this.name} (${this.count} samples)`);
+    if (start < 0 || end > this.count || start > end)
+      throw new RangeError(`rows [${start}, ${end}) out of range for ${this.name} (${this.count} samples)`);
     const rb = this.rowBytes(e);
     const buf = Buffer.allocUnsafe((end - start) * rb);
     const h = await this.handle(e.file);
@@ -202,7 +223,10 @@ export class SplitReader {
   }
 
   async samples(): Promise<SplitSamples> {
-    if (!this.samplesCache) this.samplesCache = JSON.parse(await fs.promises.readFile(path.join(this.store.dir, this.manifest.samplesFile), 'utf8')) as SplitSamples;
+    if (!this.samplesCache)
+      this.samplesCache = JSON.parse(
+        await fs.promises.readFile(path.join(this.store.dir, this.manifest.samplesFile), 'utf8'),
+      ) as SplitSamples;
     return this.samplesCache;
   }
   async labels3(): Promise<Uint8Array> {
@@ -231,7 +255,8 @@ export class FeatureStore {
   static async open(dir: string): Promise<FeatureStore> {
     const m = JSON.parse(await fs.promises.readFile(path.join(dir, 'manifest.json'), 'utf8')) as DatasetManifest;
     if (m.format !== 'cider-feature-store') throw new Error(`${dir} is not a CIDer feature store`);
-    if (m.version !== 1) throw new Error(`${dir}: feature store version ${m.version} is newer than this app understands`);
+    if (m.version !== 1)
+      throw new Error(`${dir}: feature store version ${m.version} is newer than this app understands`);
     return new FeatureStore(dir, m);
   }
 

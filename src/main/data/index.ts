@@ -5,6 +5,18 @@ export { importCsd, CsdSequence, type CsdImportOptions, type CsdEntry } from './
 export { readNpy, readNpyHeader, type NpyHeader } from './npy';
 export { readConfounderVector, readClassPrior, attachExtra } from './confounders';
 export { buildOodSplits, type OodOptions, type OodRecord } from './ood';
-export { FeatureStore, SplitReader, StoreBuilder, SPLITS, ARRAY_NAMES, type DatasetManifest, type SplitManifest, type ArrayEntry, type ArrayName, type SplitName, type SplitSamples } from './featureStore';
+export {
+  FeatureStore,
+  SplitReader,
+  StoreBuilder,
+  SPLITS,
+  ARRAY_NAMES,
+  type DatasetManifest,
+  type SplitManifest,
+  type ArrayEntry,
+  type ArrayName,
+  type SplitName,
+  type SplitSamples,
+} from './featureStore';
 export { label3, label7, classCounts, tokenClassCounts, biasWords, SPECIAL_TOKEN_IDS, type BiasWord } from './labels';
 export * as pickle from './pickle';

@@ -37,7 +37,13 @@ export const SPECIAL_TOKEN_IDS: ReadonlySet<number> = new Set([0, 100, 101, 102,
  * Per-class occurrence counts of every non-special token (every occurrence, repeats included).
  * tokenIds is the (N, 3, L) int32 text_bert array (row 0 ids, row 1 mask).
  */
-export function tokenClassCounts(tokenIds: Int32Array, L: number, labels: ArrayLike<number>, classes: number, rows?: ArrayLike<number>): Map<number, number[]> {
+export function tokenClassCounts(
+  tokenIds: Int32Array,
+  L: number,
+  labels: ArrayLike<number>,
+  classes: number,
+  rows?: ArrayLike<number>,
+): Map<number, number[]> {
   const counts = new Map<number, number[]>();
   const n = rows ? rows.length : labels.length;
   for (let k = 0; k < n; k++) {

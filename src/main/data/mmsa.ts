@@ -11,7 +11,14 @@ import path from 'node:path';
 import { DataImportError, ImportCancelledError } from './errors';
 import { composeResolvers, numpyGlobals, joblibGlobals, safeBuiltins, NdArray, unpickleFile } from './pickle';
 import { spillTo, readHead, detectCompression } from './stream';
-import { StoreBuilder, SPLITS, type DatasetManifest, type SplitManifest, type SplitName, type ArrayEntry } from './featureStore';
+import {
+  StoreBuilder,
+  SPLITS,
+  type DatasetManifest,
+  type SplitManifest,
+  type SplitName,
+  type ArrayEntry,
+} from './featureStore';
 import { allNumbers, allStrings, fail, shapeStr, toInt32, writeFloat32, type Where } from './convert';
 import { classCounts, label3, label7 } from './labels';
 
@@ -51,7 +58,12 @@ export async function importMmsa(file: string, opts: ImportOptions): Promise<Imp
   const head = await readHead(file, 4);
   const compression = detectCompression(head);
   if (compression === 'none' && head[0] !== 0x80 && head[0] !== 0x28 && head[0] !== 0x7d && head[0] !== 0x5d) {
-    if (head[0] === 0x5a && head[1] === 0x46) throw new DataImportError({ file: label }, 'joblib files older than 0.10 (ZF format) are not supported', 'UNSUPPORTED');
+    if (head[0] === 0x5a && head[1] === 0x46)
+      throw new DataImportError(
+        { file: label },
+        'joblib files older than 0.10 (ZF format) are not supported',
+        'UNSUPPORTED',
+      );
     throw new DataImportError({ file: label }, 'not a pickle or joblib file (unknown header)');
   }
   const b = await StoreBuilder.create(opts.outDir);
@@ -106,10 +118,15 @@ function get(d: Map<unknown, unknown>, key: string): unknown {
 
 async function buildStore(root: unknown, b: StoreBuilder, c: BuildContext): Promise<DatasetManifest> {
   const file = c.file;
-  if (!(root instanceof Map)) throw new DataImportError({ file }, 'the top level is not a dict of splits (train/valid/test)');
+  if (!(root instanceof Map))
+    throw new DataImportError({ file }, 'the top level is not a dict of splits (train/valid/test)');
   const have = [...root.keys()].map(String);
   const missing = SPLITS.filter((s) => !root.has(s));
-  if (missing.length) throw new DataImportError({ file, split: missing[0] }, `missing split${missing.length > 1 ? 's' : ''} ${missing.map((s) => `'${s}'`).join(', ')} (the file has: ${have.join(', ') || 'nothing'})`);
+  if (missing.length)
+    throw new DataImportError(
+      { file, split: missing[0] },
+      `missing split${missing.length > 1 ? 's' : ''} ${missing.map((s) => `'${s}'`).join(', ')} (the file has: ${have.join(', ') || 'nothing'})`,
+    );
 
   const warnings: string[] = [];
   const adopted = new Set<string>();
@@ -123,13 +140,24 @@ async function buildStore(root: unknown, b: StoreBuilder, c: BuildContext): Prom
     if (!(d instanceof Map)) throw new DataImportError({ file, split }, 'is not a dict of fields');
     const need = (field: string): unknown => {
       const v = get(d, field);
-      if (v === undefined) throw new DataImportError({ file, split, field }, `missing (the split has: ${[...d.keys()].map(String).join(', ')})`);
+      if (v === undefined)
+        throw new DataImportError(
+          { file, split, field },
+          `missing (the split has: ${[...d.keys()].map(String).join(', ')})`,
+        );
       return v;
     };
     const audio = need('audio');
     const vision = need('vision');
-    for (const [f, a] of [['audio', audio], ['vision', vision]] as const) {
-      if (!(a instanceof NdArray) || a.shape.length !== 3) throw fail(w(f), `expected a 3-D array (N, T, d), got ${a instanceof NdArray ? `shape ${shapeStr(a.shape)}` : typeof a}`);
+    for (const [f, a] of [
+      ['audio', audio],
+      ['vision', vision],
+    ] as const) {
+      if (!(a instanceof NdArray) || a.shape.length !== 3)
+        throw fail(
+          w(f),
+          `expected a 3-D array (N, T, d), got ${a instanceof NdArray ? `shape ${shapeStr(a.shape)}` : typeof a}`,
+        );
     }
     const A = audio as NdArray;
     const V = vision as NdArray;
@@ -143,20 +171,29 @@ async function buildStore(root: unknown, b: StoreBuilder, c: BuildContext): Prom
     let L: number | null = null;
     const tbv = get(d, 'text_bert');
     if (tbv !== undefined) {
-      if (!(tbv instanceof NdArray) || tbv.shape.length !== 3 || tbv.shape[0] !== N || tbv.shape[1] !== 3) throw fail(w('text_bert'), `expected shape (${N}, 3, L), got ${tbv instanceof NdArray ? shapeStr(tbv.shape) : typeof tbv}`);
+      if (!(tbv instanceof NdArray) || tbv.shape.length !== 3 || tbv.shape[0] !== N || tbv.shape[1] !== 3)
+        throw fail(
+          w('text_bert'),
+          `expected shape (${N}, 3, L), got ${tbv instanceof NdArray ? shapeStr(tbv.shape) : typeof tbv}`,
+        );
       L = tbv.shape[2];
       textBert = await toInt32(tbv, w('text_bert'), 0, 2 ** 31 - 1, [3, L]);
       for (let i = 0; i < N; i++)
         for (let t = 0; t < L; t++) {
           const m = textBert[i * 3 * L + L + t];
-          if (m !== 0 && m !== 1) throw fail(w('text_bert'), `attention mask value ${m} at sample ${i}, position ${t} is not 0 or 1`);
+          if (m !== 0 && m !== 1)
+            throw fail(w('text_bert'), `attention mask value ${m} at sample ${i}, position ${t} is not 0 or 1`);
         }
     } else warnings.push(`${split}: no text_bert token ids; the text must be tokenized before training`);
 
     let textF: NdArray | null = null;
     const tv = get(d, 'text');
     if (tv !== undefined && c.opts.textFeatures !== false) {
-      if (!(tv instanceof NdArray) || tv.shape.length !== 3 || tv.shape[0] !== N) throw fail(w('text'), `expected shape (${N}, L, 768), got ${tv instanceof NdArray ? shapeStr(tv.shape) : typeof tv}`);
+      if (!(tv instanceof NdArray) || tv.shape.length !== 3 || tv.shape[0] !== N)
+        throw fail(
+          w('text'),
+          `expected shape (${N}, L, 768), got ${tv instanceof NdArray ? shapeStr(tv.shape) : typeof tv}`,
+        );
       if (L !== null && tv.shape[1] !== L) throw fail(w('text'), `has ${tv.shape[1]} steps but text_bert has L = ${L}`);
       textF = tv;
     }
@@ -165,23 +202,36 @@ async function buildStore(root: unknown, b: StoreBuilder, c: BuildContext): Prom
     if (!dims) dims = thisDims;
     else
       for (const k of ['L', 'Ta', 'da', 'Tv', 'dv'] as const)
-        if (dims[k] !== thisDims[k]) throw fail(w(k === 'L' ? 'text_bert' : k[0] === 'v' || k === 'Tv' ? 'vision' : 'audio'), `${k} = ${thisDims[k]} but split 'train' has ${k} = ${dims[k]}`);
+        if (dims[k] !== thisDims[k])
+          throw fail(
+            w(k === 'L' ? 'text_bert' : k[0] === 'v' || k === 'Tv' ? 'vision' : 'audio'),
+            `${k} = ${thisDims[k]} but split 'train' has ${k} = ${dims[k]}`,
+          );
 
-    const ids = get(d, 'id') !== undefined ? allStrings(get(d, 'id'), w('id')) : Array.from({ length: N }, (_, i) => `${split}-${i}`);
+    const ids =
+      get(d, 'id') !== undefined
+        ? allStrings(get(d, 'id'), w('id'))
+        : Array.from({ length: N }, (_, i) => `${split}-${i}`);
     if (ids.length !== N) throw fail(w('id'), `has ${ids.length} entries for ${N} samples`);
-    const rawText = get(d, 'raw_text') !== undefined ? allStrings(get(d, 'raw_text'), w('raw_text')) : new Array<string>(N).fill('');
+    const rawText =
+      get(d, 'raw_text') !== undefined ? allStrings(get(d, 'raw_text'), w('raw_text')) : new Array<string>(N).fill('');
     if (rawText.length !== N) throw fail(w('raw_text'), `has ${rawText.length} entries for ${N} samples`);
 
     // lengths: given for unaligned data; aligned data uses the text length (mask sum)
     const hasLengths = get(d, 'audio_lengths') !== undefined || get(d, 'vision_lengths') !== undefined;
     const thisAligned = !hasLengths && L !== null && Ta === L && Tv === L;
     if (aligned === null) aligned = thisAligned;
-    else if (aligned !== thisAligned) throw new DataImportError({ file, split }, `is ${thisAligned ? 'aligned' : 'unaligned'} but split 'train' is not`);
+    else if (aligned !== thisAligned)
+      throw new DataImportError(
+        { file, split },
+        `is ${thisAligned ? 'aligned' : 'unaligned'} but split 'train' is not`,
+      );
     const lengths = async (field: 'audio_lengths' | 'vision_lengths', T: number): Promise<Int32Array> => {
       const out = new Int32Array(N);
       const v = get(d, field);
       if (v === undefined) {
-        if (thisAligned && textBert) for (let i = 0; i < N; i++) for (let t = 0; t < L!; t++) out[i] += textBert[i * 3 * L! + L! + t];
+        if (thisAligned && textBert)
+          for (let i = 0; i < N; i++) for (let t = 0; t < L!; t++) out[i] += textBert[i * 3 * L! + L! + t];
         else {
           out.fill(T);
           if (!thisAligned) warnings.push(`${split}: no ${field}; every sample uses all ${T} frames`);
@@ -192,7 +242,8 @@ async function buildStore(root: unknown, b: StoreBuilder, c: BuildContext): Prom
       if (values.length !== N) throw fail(w(field), `has ${values.length} entries for ${N} samples`);
       for (let i = 0; i < N; i++) {
         const x = values[i];
-        if (!Number.isInteger(x) || x < 0) throw fail(w(field), `sample ${i} (id '${ids[i]}') has length ${x}, not a non-negative integer`);
+        if (!Number.isInteger(x) || x < 0)
+          throw fail(w(field), `sample ${i} (id '${ids[i]}') has length ${x}, not a non-negative integer`);
         if (x > T) throw fail(w(field), `sample ${i} (id '${ids[i]}') has length ${x} but the array holds ${T} frames`);
         out[i] = x;
       }
@@ -202,11 +253,13 @@ async function buildStore(root: unknown, b: StoreBuilder, c: BuildContext): Prom
     const visionLengths = await lengths('vision_lengths', Tv);
 
     const { values: reg, shape: regShape } = await allNumbers(need('regression_labels'), w('regression_labels'));
-    if (reg.length !== N || (regShape.length > 1 && regShape.slice(1).some((x) => x !== 1))) throw fail(w('regression_labels'), `expected ${N} scores, got shape ${shapeStr(regShape)}`);
+    if (reg.length !== N || (regShape.length > 1 && regShape.slice(1).some((x) => x !== 1)))
+      throw fail(w('regression_labels'), `expected ${N} scores, got shape ${shapeStr(regShape)}`);
     for (let i = 0; i < N; i++) {
       const r = reg[i];
       if (!Number.isFinite(r)) throw fail(w('regression_labels'), `sample ${i} (id '${ids[i]}') has score ${r}`);
-      if (r < -3 || r > 3) throw fail(w('regression_labels'), `sample ${i} (id '${ids[i]}') has score ${r}, outside [-3, 3]`);
+      if (r < -3 || r > 3)
+        throw fail(w('regression_labels'), `sample ${i} (id '${ids[i]}') has score ${r}, outside [-3, 3]`);
     }
     const l3 = Uint8Array.from(reg, label3);
     const l7 = Uint8Array.from(reg, label7);
@@ -235,12 +288,20 @@ async function buildStore(root: unknown, b: StoreBuilder, c: BuildContext): Prom
         adopted,
       });
       if (res.zeroedOther) warnings.push(`${split}: ${res.zeroedOther} NaN/infinite ${field} values set to 0`);
-      arrays[name] = { file: rel, dtype: 'float32', shape: arr.shape.slice(), offset: 0, byteLength: res.byteLength, stats: res.stats } satisfies ArrayEntry;
+      arrays[name] = {
+        file: rel,
+        dtype: 'float32',
+        shape: arr.shape.slice(),
+        offset: 0,
+        byteLength: res.byteLength,
+        stats: res.stats,
+      } satisfies ArrayEntry;
       c.opts.onProgress?.({ phase: 'validating', done: ++step, total: SPLITS.length * 3 });
       return res;
     };
     const ares = await f32('audio', A, 'audio');
-    if (ares.zeroedNegInf) warnings.push(`${split}: ${ares.zeroedNegInf} audio values of -inf set to 0 (as the reference does)`);
+    if (ares.zeroedNegInf)
+      warnings.push(`${split}: ${ares.zeroedNegInf} audio values of -inf set to 0 (as the reference does)`);
     await f32('vision', V, 'vision');
     if (textF) await f32('text', textF, 'text');
     if (textBert) arrays.textBert = await b.writeTyped(b.rel(split, 'textBert'), 'int32', [N, 3, L!], textBert);
@@ -251,7 +312,13 @@ async function buildStore(root: unknown, b: StoreBuilder, c: BuildContext): Prom
     arrays.labels7 = await b.writeTyped(b.rel(split, 'labels7'), 'uint8', [N], l7);
     const samplesFile = `${split}/samples.json`;
     await b.writeJson(samplesFile, { ids, rawText, ...(ann ? { annotations: ann } : {}) });
-    splits[split] = { count: N, arrays, samplesFile, labelCounts: { three: classCounts(l3, 3), seven: classCounts(l7, 7) }, zeroedNegInfAudio: ares.zeroedNegInf };
+    splits[split] = {
+      count: N,
+      arrays,
+      samplesFile,
+      labelCounts: { three: classCounts(l3, 3), seven: classCounts(l7, 7) },
+      zeroedNegInfAudio: ares.zeroedNegInf,
+    };
   }
   return {
     format: 'cider-feature-store',

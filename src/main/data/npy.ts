@@ -70,10 +70,16 @@ export async function readNpyHeader(file: string, label = path.basename(file)): 
   try {
     const pre = Buffer.alloc(12);
     const { bytesRead } = await fh.read(pre, 0, 12, 0);
-    if (bytesRead < 10 || pre[0] !== 0x93 || pre.toString('latin1', 1, 6) !== 'NUMPY') throw new DataImportError({ file: label }, 'not a .npy file (bad magic)');
+    if (bytesRead < 10 || pre[0] !== 0x93 || pre.toString('latin1', 1, 6) !== 'NUMPY')
+      throw new DataImportError({ file: label }, 'not a .npy file (bad magic)');
     const major = pre[6];
     const minor = pre[7];
-    if (major < 1 || major > 3) throw new DataImportError({ file: label }, `.npy format version ${major}.${minor} is not supported`, 'UNSUPPORTED');
+    if (major < 1 || major > 3)
+      throw new DataImportError(
+        { file: label },
+        `.npy format version ${major}.${minor} is not supported`,
+        'UNSUPPORTED',
+      );
     const hlen = major === 1 ? pre.readUInt16LE(8) : pre.readUInt32LE(8);
     const start = major === 1 ? 10 : 12;
     const hb = Buffer.alloc(hlen);
@@ -85,15 +91,23 @@ export async function readNpyHeader(file: string, label = path.basename(file)): 
     } catch (e) {
       throw new DataImportError({ file: label }, `corrupt .npy header (${(e as Error).message})`);
     }
-    if (typeof h.descr !== 'string') throw new DataImportError({ file: label }, `structured .npy arrays are not supported`, 'UNSUPPORTED');
-    if (!Array.isArray(h.shape) || !h.shape.every((d) => Number.isInteger(d) && (d as number) >= 0)) throw new DataImportError({ file: label }, 'corrupt .npy header (shape)');
+    if (typeof h.descr !== 'string')
+      throw new DataImportError({ file: label }, `structured .npy arrays are not supported`, 'UNSUPPORTED');
+    if (!Array.isArray(h.shape) || !h.shape.every((d) => Number.isInteger(d) && (d as number) >= 0))
+      throw new DataImportError({ file: label }, 'corrupt .npy header (shape)');
     let dtype: DType;
     try {
       dtype = DType.parse(h.descr);
     } catch (e) {
       throw new DataImportError({ file: label }, (e as Error).message, 'UNSUPPORTED');
     }
-    return { version: [major, minor], dtype, fortran: h.fortran_order === true, shape: h.shape as number[], dataOffset: start + hlen };
+    return {
+      version: [major, minor],
+      dtype,
+      fortran: h.fortran_order === true,
+      shape: h.shape as number[],
+      dataOffset: start + hlen,
+    };
   } finally {
     await fh.close();
   }
@@ -110,13 +124,19 @@ export async function readNpy(file: string, opts: { label?: string; maxBytes?: n
     const v = await unpickle(body, { file: label, resolveGlobal: composeResolvers(numpyGlobals, safeBuiltins) });
     // numpy writes object arrays as a pickle of the whole array (older versions: of a list)
     if (v instanceof NdArray && v.size === arr.size) return v;
-    if (!Array.isArray(v) || v.length !== arr.size) throw new DataImportError({ file: label }, 'object .npy data is not a list of the right length');
+    if (!Array.isArray(v) || v.length !== arr.size)
+      throw new DataImportError({ file: label }, 'object .npy data is not a list of the right length');
     arr.data = v;
     return arr;
   }
   const need = arr.nbytes;
-  if (need > (opts.maxBytes ?? 1 << 30)) throw new DataImportError({ file: label }, `${need} bytes is too large to read at once`);
-  if (size - h.dataOffset < need) throw new DataImportError({ file: label }, `truncated: the array of shape ${h.shape.length === 1 ? `(${h.shape[0]},)` : `(${h.shape.join(', ')})`} and dtype ${h.dtype.name} needs ${need} bytes of data but the file holds ${size - h.dataOffset}`);
+  if (need > (opts.maxBytes ?? 1 << 30))
+    throw new DataImportError({ file: label }, `${need} bytes is too large to read at once`);
+  if (size - h.dataOffset < need)
+    throw new DataImportError(
+      { file: label },
+      `truncated: the array of shape ${h.shape.length === 1 ? `(${h.shape[0]},)` : `(${h.shape.join(', ')})`} and dtype ${h.dtype.name} needs ${need} bytes of data but the file holds ${size - h.dataOffset}`,
+    );
   const buf = Buffer.alloc(need);
   const fh = await fs.promises.open(file, 'r');
   try {

@@ -11,7 +11,17 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Rng } from '../ml/random';
 import { ImportCancelledError } from './errors';
-import { FeatureStore, StoreBuilder, SPLITS, type ArrayEntry, type ArrayName, type DatasetManifest, type SplitManifest, type SplitName, type SplitSamples } from './featureStore';
+import {
+  FeatureStore,
+  StoreBuilder,
+  SPLITS,
+  type ArrayEntry,
+  type ArrayName,
+  type DatasetManifest,
+  type SplitManifest,
+  type SplitName,
+  type SplitSamples,
+} from './featureStore';
 import { biasWords, classCounts, tokenClassCounts } from './labels';
 
 export interface OodOptions {
@@ -64,7 +74,10 @@ function apportion(p: number[], n: number): number[] {
   return out;
 }
 
-export async function buildOodSplits(src: FeatureStore, opts: OodOptions): Promise<{ dir: string; manifest: DatasetManifest; record: OodRecord }> {
+export async function buildOodSplits(
+  src: FeatureStore,
+  opts: OodOptions,
+): Promise<{ dir: string; manifest: DatasetManifest; record: OodRecord }> {
   const rng = new Rng(opts.seed);
   const m = src.manifest;
   const sizes = Object.fromEntries(SPLITS.map((s) => [s, m.splits[s].count])) as Record<SplitName, number>;
@@ -111,10 +124,15 @@ export async function buildOodSplits(src: FeatureStore, opts: OodOptions): Promi
     }
   }
 
-  const pool3 = classCounts(pool.map((p) => p.y3), 3);
+  const pool3 = classCounts(
+    pool.map((p) => p.y3),
+    3,
+  );
   const strength = opts.strength ?? 1;
   const poolP = pool3.map((c) => c / pool.length);
-  const target = opts.targetTest3 ? opts.targetTest3.map((x) => x / opts.targetTest3!.reduce((a, b) => a + b, 0)) : poolP.map((p, i) => (1 - strength) * p + strength * poolP[2 - i]);
+  const target = opts.targetTest3
+    ? opts.targetTest3.map((x) => x / opts.targetTest3!.reduce((a, b) => a + b, 0))
+    : poolP.map((p, i) => (1 - strength) * p + strength * poolP[2 - i]);
   // cap by availability, giving the shortfall to classes that still have samples
   const planned = apportion(target, sizes.test);
   for (let pass = 0; pass < 3; pass++) {
@@ -149,7 +167,8 @@ export async function buildOodSplits(src: FeatureStore, opts: OodOptions): Promi
   rng.child('valid').shuffle(rest);
   const valid = rest.slice(0, sizes.valid);
   const train = rest.slice(sizes.valid);
-  const order = (xs: PoolItem[]) => xs.sort((a, b) => SPLITS.indexOf(a.split) - SPLITS.indexOf(b.split) || a.row - b.row);
+  const order = (xs: PoolItem[]) =>
+    xs.sort((a, b) => SPLITS.indexOf(a.split) - SPLITS.indexOf(b.split) || a.row - b.row);
   const parts: Record<SplitName, PoolItem[]> = { train: order(train), valid: order(valid), test: order(test) };
 
   // write the new store
@@ -173,7 +192,7 @@ export async function buildOodSplits(src: FeatureStore, opts: OodOptions): Promi
         const st = { n: 0, sum: 0, sumsq: 0, min: Infinity, max: -Infinity };
         let bytes = 0;
         try {
-          for (let k = 0; k < items.length; ) {
+          for (let k = 0; k < items.length;) {
             let j = k + 1;
             while (j < items.length && j - k < 64 && items[j].split === items[k].split) j++;
             const rows = items.slice(k, j).map((p) => p.row);
@@ -195,8 +214,20 @@ export async function buildOodSplits(src: FeatureStore, opts: OodOptions): Promi
           await fh.close();
         }
         const mean = st.n ? st.sum / st.n : 0;
-        const entry: ArrayEntry = { file: rel, dtype: e0.dtype, shape: [items.length, ...e0.shape.slice(1)], offset: 0, byteLength: bytes };
-        if (e0.stats) entry.stats = { min: st.n ? st.min : 0, max: st.n ? st.max : 0, mean, std: Math.sqrt(Math.max(0, st.n ? st.sumsq / st.n - mean * mean : 0)) };
+        const entry: ArrayEntry = {
+          file: rel,
+          dtype: e0.dtype,
+          shape: [items.length, ...e0.shape.slice(1)],
+          offset: 0,
+          byteLength: bytes,
+        };
+        if (e0.stats)
+          entry.stats = {
+            min: st.n ? st.min : 0,
+            max: st.n ? st.max : 0,
+            mean,
+            std: Math.sqrt(Math.max(0, st.n ? st.sumsq / st.n - mean * mean : 0)),
+          };
         arrays[name] = entry;
         opts.onProgress?.(++done, total);
       }
@@ -224,7 +255,13 @@ export async function buildOodSplits(src: FeatureStore, opts: OodOptions): Promi
       }
       achieved[ns] = { three: classCounts(l3, 3), seven: classCounts(l7, 7) };
       const zeroed = 0; // counts of the source are per source split; not meaningful after mixing
-      splits[ns] = { count: items.length, arrays, samplesFile: `${ns}/samples.json`, labelCounts: achieved[ns], zeroedNegInfAudio: zeroed };
+      splits[ns] = {
+        count: items.length,
+        arrays,
+        samplesFile: `${ns}/samples.json`,
+        labelCounts: achieved[ns],
+        zeroedNegInfAudio: zeroed,
+      };
     }
     const mean = (xs: PoolItem[]) => (xs.length ? xs.reduce((a, p) => a + p.score, 0) / xs.length : 0);
     const record: OodRecord = {
@@ -239,7 +276,9 @@ export async function buildOodSplits(src: FeatureStore, opts: OodOptions): Promi
       achieved,
       biasAgreement: hasTokens ? { train: mean(parts.train), valid: mean(parts.valid), test: mean(parts.test) } : null,
       biasWordCount: K,
-      provenance: Object.fromEntries(SPLITS.map((s) => [s, parts[s].map((p) => ({ split: p.split, row: p.row }))])) as OodRecord['provenance'],
+      provenance: Object.fromEntries(
+        SPLITS.map((s) => [s, parts[s].map((p) => ({ split: p.split, row: p.row }))]),
+      ) as OodRecord['provenance'],
     };
     const manifest: DatasetManifest = {
       ...m,

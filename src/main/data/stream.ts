@@ -90,7 +90,10 @@ export class ByteReader {
   }
 
   /** `label` names the file in errors (defaults to the path) */
-  static async fromFile(file: string, opts: ReaderOptions & { compression?: Compression | 'auto'; label?: string } = {}): Promise<ByteReader> {
+  static async fromFile(
+    file: string,
+    opts: ReaderOptions & { compression?: Compression | 'auto'; label?: string } = {},
+  ): Promise<ByteReader> {
     const r = new ByteReader(opts.label ?? file, opts);
     const st = await fs.promises.stat(file);
     r.total = st.size;
@@ -125,7 +128,10 @@ export class ByteReader {
     } catch (e) {
       if (this.opts.signal?.aborted) throw new ImportCancelledError(this.file);
       const msg = e instanceof Error ? e.message : String(e);
-      throw new DataImportError({ file: this.file }, `the file could not be read or decompressed (${msg}); it is corrupt or truncated`);
+      throw new DataImportError(
+        { file: this.file },
+        `the file could not be read or decompressed (${msg}); it is corrupt or truncated`,
+      );
     }
     if (res.done) {
       this.iter = null;
@@ -304,7 +310,12 @@ export function spillTo(dir: string, threshold: number) {
  * Read the content of a DiskBytes (or an in-memory buffer) in chunks. The yielded buffer is
  * reused: consume it before pulling the next one.
  */
-export async function* chunksOf(src: DiskBytes | Uint8Array, chunk = DEFAULT_CHUNK, signal?: AbortSignal, file = ''): AsyncGenerator<Uint8Array> {
+export async function* chunksOf(
+  src: DiskBytes | Uint8Array,
+  chunk = DEFAULT_CHUNK,
+  signal?: AbortSignal,
+  file = '',
+): AsyncGenerator<Uint8Array> {
   if (src instanceof Uint8Array) {
     for (let o = 0; o < src.length; o += chunk) yield src.subarray(o, Math.min(src.length, o + chunk));
     return;

@@ -137,7 +137,11 @@ export class JobRunner {
     }
     const r = this.running.get(jobId);
     if (!r) {
-      if (job.status === 'queued' || job.status === 'running') return this.finish(jobId, 'interrupted', null, { code: 'INTERRUPTED', message: 'no worker was running this job' });
+      if (job.status === 'queued' || job.status === 'running')
+        return this.finish(jobId, 'interrupted', null, {
+          code: 'INTERRUPTED',
+          message: 'no worker was running this job',
+        });
       throw new AppError('CONFLICT', `job ${jobId} already ${job.status}`);
     }
     if (!r.cancelRequested) {
@@ -145,7 +149,11 @@ export class JobRunner {
       r.handle.post({ seq: ++r.seq, type: 'cancel' });
       this.log(jobId, 'info', 'cancel requested');
       r.killTimer = setTimeout(() => {
-        this.log(jobId, 'warn', `the job did not stop within ${this.opts.cancelGraceMs ?? 5000} ms; its worker was terminated`);
+        this.log(
+          jobId,
+          'warn',
+          `the job did not stop within ${this.opts.cancelGraceMs ?? 5000} ms; its worker was terminated`,
+        );
         void r.handle.terminate();
       }, this.opts.cancelGraceMs ?? 5000);
     }
@@ -155,7 +163,8 @@ export class JobRunner {
   /** Stop everything (app quit): running jobs are cancelled, then terminated. */
   async close(): Promise<void> {
     this.closed = true;
-    for (const id of this.queue.splice(0)) this.finish(id, 'cancelled', null, { code: 'CANCELLED', message: 'the app was closed before this job started' });
+    for (const id of this.queue.splice(0))
+      this.finish(id, 'cancelled', null, { code: 'CANCELLED', message: 'the app was closed before this job started' });
     const waits = [...this.running.keys()].map((id) => {
       this.cancel(id);
       return this.running.get(id)?.done;
@@ -207,7 +216,8 @@ export class JobRunner {
         case 'done': {
           const commit = this.hooks.get(job.kind)?.commit;
           if (!commit) settle('succeeded', msg.result, null);
-          else if (run.cancelRequested) settle('cancelled', null, { code: 'CANCELLED', message: 'cancelled by the user' });
+          else if (run.cancelRequested)
+            settle('cancelled', null, { code: 'CANCELLED', message: 'cancelled by the user' });
           else {
             let result: unknown;
             try {
@@ -233,9 +243,20 @@ export class JobRunner {
     });
     handle.onExit((code, error) => {
       if (run.cancelRequested) settle('cancelled', null, { code: 'CANCELLED', message: 'cancelled by the user' });
-      else settle('failed', null, { code: 'INTERNAL', message: `the job's worker stopped unexpectedly (exit code ${code}${error ? `: ${error.message}` : ''})` });
+      else
+        settle('failed', null, {
+          code: 'INTERNAL',
+          message: `the job's worker stopped unexpectedly (exit code ${code}${error ? `: ${error.message}` : ''})`,
+        });
     });
-    handle.post({ seq: ++run.seq, type: 'start', jobId, kind: job.kind, params: job.params, dataDir: this.opts.dataDir });
+    handle.post({
+      seq: ++run.seq,
+      type: 'start',
+      jobId,
+      kind: job.kind,
+      params: job.params,
+      dataDir: this.opts.dataDir,
+    });
   }
 
   private onProgress(jobId: number, run: Running, progress: JobProgress): void {
@@ -243,7 +264,8 @@ export class JobRunner {
     const interval = this.opts.progressIntervalMs ?? 200;
     const now = Date.now();
     if (now - run.lastFlush >= interval) this.flushProgress(jobId, run);
-    else if (!run.flushTimer) run.flushTimer = setTimeout(() => this.flushProgress(jobId, run), interval - (now - run.lastFlush));
+    else if (!run.flushTimer)
+      run.flushTimer = setTimeout(() => this.flushProgress(jobId, run), interval - (now - run.lastFlush));
   }
 
   private flushProgress(jobId: number, run: Running): void {
@@ -256,7 +278,12 @@ export class JobRunner {
     this.opts.emit({ type: 'job.updated', job: this.opts.store.get(jobId) });
   }
 
-  private finish(jobId: number, status: 'succeeded' | 'failed' | 'cancelled' | 'interrupted', result: unknown, error: JobRecord['error']): JobRecord {
+  private finish(
+    jobId: number,
+    status: 'succeeded' | 'failed' | 'cancelled' | 'interrupted',
+    result: unknown,
+    error: JobRecord['error'],
+  ): JobRecord {
     const job = this.opts.store.finish(jobId, status, result, error);
     this.opts.emit({ type: 'job.updated', job });
     return job;

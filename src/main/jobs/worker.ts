@@ -24,7 +24,8 @@ async function run(msg: Extract<ToWorker, { type: 'start' }>): Promise<void> {
     jobId: msg.jobId,
     dataDir: msg.dataDir,
     signal: abort.signal,
-    progress: (fraction, message, data) => send({ type: 'progress', progress: data ? { fraction, message, data } : { fraction, message } }),
+    progress: (fraction, message, data) =>
+      send({ type: 'progress', progress: data ? { fraction, message, data } : { fraction, message } }),
     log: (level, message) => send({ type: 'log', level, message }),
     throwIfCancelled: () => {
       if (abort.signal.aborted) throw new AppError('CANCELLED', 'cancelled by the user');

@@ -6,9 +6,36 @@ import { AppError } from '../../shared/errors';
 import { runFfmpeg } from './probe';
 
 /** Mono 32-bit float PCM at `sampleRate`, the first audio stream. */
-export async function decodePcm(ffmpeg: string, file: string, sampleRate: number, signal?: AbortSignal): Promise<Float32Array> {
-  const r = await runFfmpeg(ffmpeg, ['-i', file, '-map', '0:a:0', '-vn', '-ac', '1', '-ar', String(sampleRate), '-f', 'f32le', '-acodec', 'pcm_f32le', '-'], { signal });
-  if (r.code !== 0) throw new AppError('INVALID_INPUT', `${file}: cannot decode its audio (${r.stderr.trim().split('\n').pop()})`, { file });
+export async function decodePcm(
+  ffmpeg: string,
+  file: string,
+  sampleRate: number,
+  signal?: AbortSignal,
+): Promise<Float32Array> {
+  const r = await runFfmpeg(
+    ffmpeg,
+    [
+      '-i',
+      file,
+      '-map',
+      '0:a:0',
+      '-vn',
+      '-ac',
+      '1',
+      '-ar',
+      String(sampleRate),
+      '-f',
+      'f32le',
+      '-acodec',
+      'pcm_f32le',
+      '-',
+    ],
+    { signal },
+  );
+  if (r.code !== 0)
+    throw new AppError('INVALID_INPUT', `${file}: cannot decode its audio (${r.stderr.trim().split('\n').pop()})`, {
+      file,
+    });
   const buf = r.stdout;
   const out = new Float32Array(Math.floor(buf.length / 4));
   for (let i = 0; i < out.length; i++) out[i] = buf.readFloatLE(i * 4);
@@ -46,7 +73,20 @@ export async function decodeFrames(
   let failure: unknown;
   const r = await runFfmpeg(
     ffmpeg,
-    ['-i', file, '-map', '0:v:0', '-an', '-vf', `fps=${fps},scale=${size.width}:${size.height}`, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'],
+    [
+      '-i',
+      file,
+      '-map',
+      '0:v:0',
+      '-an',
+      '-vf',
+      `fps=${fps},scale=${size.width}:${size.height}`,
+      '-f',
+      'rawvideo',
+      '-pix_fmt',
+      'rgb24',
+      '-',
+    ],
     {
       signal,
       onStdout: (chunk) => {
@@ -55,14 +95,19 @@ export async function decodeFrames(
           const frame = new Uint8Array(pending.subarray(0, frameBytes));
           pending = pending.subarray(frameBytes);
           const i = index++;
-          chain = chain.then(() => (failure ? undefined : onFrame(frame, i))).catch((e: unknown) => void (failure ??= e));
+          chain = chain
+            .then(() => (failure ? undefined : onFrame(frame, i)))
+            .catch((e: unknown) => void (failure ??= e));
         }
       },
     },
   );
   await chain;
   if (failure) throw failure;
-  if (r.code !== 0) throw new AppError('INVALID_INPUT', `${file}: cannot decode its video (${r.stderr.trim().split('\n').pop()})`, { file });
+  if (r.code !== 0)
+    throw new AppError('INVALID_INPUT', `${file}: cannot decode its video (${r.stderr.trim().split('\n').pop()})`, {
+      file,
+    });
   return index;
 }
 

@@ -16,7 +16,11 @@ export interface MediaProbe {
 }
 
 /** Run ffmpeg, collect stdout as a Buffer and stderr as text; abortable. */
-export function runFfmpeg(ffmpeg: string, args: string[], opts: { signal?: AbortSignal; maxStdout?: number; onStdout?: (chunk: Buffer) => void } = {}): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
+export function runFfmpeg(
+  ffmpeg: string,
+  args: string[],
+  opts: { signal?: AbortSignal; maxStdout?: number; onStdout?: (chunk: Buffer) => void } = {},
+): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(ffmpeg, ['-hide_banner', '-nostdin', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     const chunks: Buffer[] = [];
@@ -36,7 +40,14 @@ export function runFfmpeg(ffmpeg: string, args: string[], opts: { signal?: Abort
     child.stderr.on('data', (c: Buffer) => {
       if (stderr.length < 200_000) stderr += c.toString();
     });
-    child.on('error', (e) => reject(new AppError('INVALID_INPUT', `cannot run ffmpeg at ${ffmpeg} (${e.message}); set its path in the settings or CIDER_FFMPEG`)));
+    child.on('error', (e) =>
+      reject(
+        new AppError(
+          'INVALID_INPUT',
+          `cannot run ffmpeg at ${ffmpeg} (${e.message}); set its path in the settings or CIDER_FFMPEG`,
+        ),
+      ),
+    );
     child.on('close', (code) => {
       opts.signal?.removeEventListener('abort', onAbort);
       if (opts.signal?.aborted) return reject(new AppError('CANCELLED', 'cancelled by the user'));
@@ -95,19 +106,28 @@ export async function probeVideo(ffmpeg: string, file: string, signal?: AbortSig
     if (!st.isFile()) throw new Error('not a file');
     size = st.size;
   } catch (e) {
-    throw new AppError('INVALID_INPUT', `${file}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { file });
+    throw new AppError(
+      'INVALID_INPUT',
+      `${file}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+      { file },
+    );
   }
   const { stderr } = await runFfmpeg(ffmpeg, ['-i', file], { signal });
-  if (!/Input #0/.test(stderr)) throw new AppError('INVALID_INPUT', `${file}: not a video ffmpeg can read (${lastErrorLine(stderr, file)})`, { file });
+  if (!/Input #0/.test(stderr))
+    throw new AppError('INVALID_INPUT', `${file}: not a video ffmpeg can read (${lastErrorLine(stderr, file)})`, {
+      file,
+    });
   const probe = parseProbe(file, stderr, size);
-  if (!probe.video) throw new AppError('INVALID_INPUT', `${file}: has no video stream${probe.audio ? ' (audio only)' : ''}`, { file });
+  if (!probe.video)
+    throw new AppError('INVALID_INPUT', `${file}: has no video stream${probe.audio ? ' (audio only)' : ''}`, { file });
   if (!Number.isFinite(probe.durationSec) || probe.durationSec <= 0) {
     // some containers (live WebM) carry no duration in the header: decode to find out
     const r = await runFfmpeg(ffmpeg, ['-i', file, '-map', '0:v:0', '-f', 'null', '-'], { signal });
     const times = [...r.stderr.matchAll(/time=(\d+):(\d{2}):(\d{2}(?:\.\d+)?)/g)];
     const t = times[times.length - 1];
     probe.durationSec = t ? Number(t[1]) * 3600 + Number(t[2]) * 60 + Number(t[3]) : 0;
-    if (!(probe.durationSec > 0)) throw new AppError('INVALID_INPUT', `${file}: the video has no frames ffmpeg can decode`, { file });
+    if (!(probe.durationSec > 0))
+      throw new AppError('INVALID_INPUT', `${file}: the video has no frames ffmpeg can decode`, { file });
   }
   return probe;
 }

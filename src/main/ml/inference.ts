@@ -9,19 +9,15 @@
  * engine runs; otherwise TF.js, with the reason. `engine.name` ('onnx' or 'tfjs-<backend>') is
  * what the CLI/UI show and what an evaluation record stores.
  */
-import { existsSync, readFileSync } from "node:fs";
-import { tf, initBackend, type BackendName } from "./backends/tf.js";
-import type { CiderConfig } from "./model/config.js";
-import {
-  CiderModel,
-  type Confounders,
-  type ViewInputs,
-} from "./model/cider.js";
-import type { AttentionState } from "./model/attention.js";
-import { loadParams, disposeParams } from "./model/weights.js";
-import { forwardInferenceViews } from "./train/step.js";
+import { existsSync, readFileSync } from 'node:fs';
+import { tf, initBackend, type BackendName } from './backends/tf.js';
+import type { CiderConfig } from './model/config.js';
+import { CiderModel, type Confounders, type ViewInputs } from './model/cider.js';
+import type { AttentionState } from './model/attention.js';
+import { loadParams, disposeParams } from './model/weights.js';
+import { forwardInferenceViews } from './train/step.js';
 
-export type EngineName = "onnx" | `tfjs-${BackendName}`;
+export type EngineName = 'onnx' | `tfjs-${BackendName}`;
 
 /** One batch of the missing view plus the counterfactual text, all row-major float32 (masks 0/1). */
 export interface InferenceBatch {
@@ -86,11 +82,7 @@ export interface InferenceEngine {
   /** human-readable detail, e.g. "onnxruntime-node 1.30.0, cpu, 2 threads" */
   readonly detail: string;
   readonly config: CiderConfig;
-  infer(
-    batch: InferenceBatch,
-    conf: InferenceConfounders,
-    opts?: InferenceOptions,
-  ): Promise<InferenceOutputs>;
+  infer(batch: InferenceBatch, conf: InferenceConfounders, opts?: InferenceOptions): Promise<InferenceOutputs>;
   dispose(): Promise<void>;
 }
 
@@ -98,14 +90,10 @@ export interface InferenceEngine {
  * Evaluation-time confounders as plain arrays (spec 2.9, as train/step.ts evalConfounders): every
  * dictionary entry replaced by the entries' mean, uniform prior. `dictionary` is (C, D) row-major.
  */
-export function evaluationConfounders(
-  dictionary: Float32Array,
-  classes: number,
-): InferenceConfounders {
+export function evaluationConfounders(dictionary: Float32Array, classes: number): InferenceConfounders {
   const D = dictionary.length / classes;
   const mean = new Float64Array(D);
-  for (let c = 0; c < classes; c++)
-    for (let i = 0; i < D; i++) mean[i] += dictionary[c * D + i] / classes;
+  for (let c = 0; c < classes; c++) for (let i = 0; i < D; i++) mean[i] += dictionary[c * D + i] / classes;
   const out = new Float32Array(classes * D);
   for (let c = 0; c < classes; c++) out.set(mean, c * D);
   return {
@@ -122,57 +110,24 @@ export function checkInferenceBatch(
 ): { dictRows: number; priorRows: number } {
   const B = batch.size;
   const need = (what: string, got: number, want: number, shape: string) => {
-    if (got !== want)
-      throw new Error(
-        `inference batch: ${what} has ${got} values, expected ${want} ${shape}`,
-      );
+    if (got !== want) throw new Error(`inference batch: ${what} has ${got} values, expected ${want} ${shape}`);
   };
-  const {
-    textLength: L,
-    audioLength: Ta,
-    visionLength: Tv,
-    dl,
-    da,
-    dv,
-    classes: C,
-  } = cfg;
-  need("text", batch.text.length, B * L * dl, `(B=${B}, L=${L}, dl=${dl})`);
-  if (batch.textCf)
-    need(
-      "textCf",
-      batch.textCf.length,
-      B * L * dl,
-      `(B=${B}, L=${L}, dl=${dl})`,
-    );
-  need("textMask", batch.textMask.length, B * L, `(B=${B}, L=${L})`);
-  need("textLengths", batch.textLengths.length, B, `(B=${B})`);
-  need(
-    "audio",
-    batch.audio.length,
-    B * Ta * da,
-    `(B=${B}, Ta=${Ta}, da=${da})`,
-  );
-  need("audioMask", batch.audioMask.length, B * Ta, `(B=${B}, Ta=${Ta})`);
-  need(
-    "vision",
-    batch.vision.length,
-    B * Tv * dv,
-    `(B=${B}, Tv=${Tv}, dv=${dv})`,
-  );
-  need("visionMask", batch.visionMask.length, B * Tv, `(B=${B}, Tv=${Tv})`);
+  const { textLength: L, audioLength: Ta, visionLength: Tv, dl, da, dv, classes: C } = cfg;
+  need('text', batch.text.length, B * L * dl, `(B=${B}, L=${L}, dl=${dl})`);
+  if (batch.textCf) need('textCf', batch.textCf.length, B * L * dl, `(B=${B}, L=${L}, dl=${dl})`);
+  need('textMask', batch.textMask.length, B * L, `(B=${B}, L=${L})`);
+  need('textLengths', batch.textLengths.length, B, `(B=${B})`);
+  need('audio', batch.audio.length, B * Ta * da, `(B=${B}, Ta=${Ta}, da=${da})`);
+  need('audioMask', batch.audioMask.length, B * Ta, `(B=${B}, Ta=${Ta})`);
+  need('vision', batch.vision.length, B * Tv * dv, `(B=${B}, Tv=${Tv}, dv=${dv})`);
+  need('visionMask', batch.visionMask.length, B * Tv, `(B=${B}, Tv=${Tv})`);
   const D = dl + da + dv;
-  const dictRows =
-    conf.dictionary.length === C * D
-      ? 1
-      : conf.dictionary.length === C * B * D
-        ? B
-        : -1;
+  const dictRows = conf.dictionary.length === C * D ? 1 : conf.dictionary.length === C * B * D ? B : -1;
   if (dictRows < 0)
     throw new Error(
       `inference confounders: dictionary has ${conf.dictionary.length} values, expected C*D = ${C * D} or C*B*D = ${C * B * D}`,
     );
-  const priorRows =
-    conf.prior.length === C ? 1 : conf.prior.length === B * C ? B : -1;
+  const priorRows = conf.prior.length === C ? 1 : conf.prior.length === B * C ? B : -1;
   if (priorRows < 0)
     throw new Error(
       `inference confounders: prior has ${conf.prior.length} values, expected C = ${C} or B*C = ${B * C}`,
@@ -183,8 +138,7 @@ export function checkInferenceBatch(
 export function chunkRanges(B: number, size = 128): [number, number][] {
   const s = Math.max(1, Math.min(size, B));
   const out: [number, number][] = [];
-  for (let start = 0; start < B; start += s)
-    out.push([start, Math.min(s, B - start)]);
+  for (let start = 0; start < B; start += s) out.push([start, Math.min(s, B - start)]);
   return out;
 }
 
@@ -208,16 +162,9 @@ export function sliceBatch(
   if (conf.dictionary.length === C * B * D && B > 1) {
     dictionary = new Float32Array(C * size * D);
     for (let c = 0; c < C; c++)
-      dictionary.set(
-        conf.dictionary.subarray(
-          (c * B + start) * D,
-          (c * B + start + size) * D,
-        ),
-        c * size * D,
-      );
+      dictionary.set(conf.dictionary.subarray((c * B + start) * D, (c * B + start + size) * D), c * size * D);
   }
-  const prior =
-    conf.prior.length === B * C && B > 1 ? rows(conf.prior) : conf.prior;
+  const prior = conf.prior.length === B * C && B > 1 ? rows(conf.prior) : conf.prior;
   return {
     batch: {
       size,
@@ -237,9 +184,7 @@ export function sliceBatch(
 
 /** Concatenate per-chunk outputs. */
 export function concatOutputs(parts: InferenceOutputs[]): InferenceOutputs {
-  const cat = (
-    get: (o: InferenceOutputs) => Float32Array | undefined,
-  ): Float32Array | undefined => {
+  const cat = (get: (o: InferenceOutputs) => Float32Array | undefined): Float32Array | undefined => {
     const arrays = parts.map(get);
     if (arrays.some((a) => a === undefined)) return undefined;
     const out = new Float32Array(arrays.reduce((n, a) => n + a!.length, 0));
@@ -263,10 +208,7 @@ export function concatOutputs(parts: InferenceOutputs[]): InferenceOutputs {
 }
 
 /** The attention summary of InferenceOutputs from the TF.js attention state, (B, 3, 3). */
-export function attentionSegmentsOf(
-  state: AttentionState,
-  textMask: tf.Tensor2D,
-): tf.Tensor3D {
+export function attentionSegmentsOf(state: AttentionState, textMask: tf.Tensor2D): tf.Tensor3D {
   return tf.tidy(() => {
     const [B, L] = textMask.shape;
     const H = state.q[0].shape[0] / B;
@@ -275,10 +217,7 @@ export function attentionSegmentsOf(
     const rows = state.q.map((qi, i) =>
       tf.stack(
         state.k.map((kj) => {
-          const mass = tf.sum(
-            tf.exp(tf.sub(tf.matMul(qi, kj, false, true), state.lse[i])),
-            -1,
-          ); // (B*H, L)
+          const mass = tf.sum(tf.exp(tf.sub(tf.matMul(qi, kj, false, true), state.lse[i])), -1); // (B*H, L)
           return tf.sum(tf.mul(tf.mean(mass.reshape([B, H, L]), 1), wq), 1); // (B)
         }),
         1,
@@ -297,11 +236,7 @@ export async function inferInChunks(
   batch: InferenceBatch,
   conf: InferenceConfounders,
   opts: InferenceOptions,
-  inferChunk: (
-    batch: InferenceBatch,
-    conf: InferenceConfounders,
-    attention: boolean,
-  ) => Promise<InferenceOutputs>,
+  inferChunk: (batch: InferenceBatch, conf: InferenceConfounders, attention: boolean) => Promise<InferenceOutputs>,
 ): Promise<InferenceOutputs> {
   checkInferenceBatch(config, batch, conf);
   const parts: InferenceOutputs[] = [];
@@ -321,31 +256,21 @@ export class TfjsEngine implements InferenceEngine {
   constructor(
     readonly model: CiderModel,
     backend: BackendName,
-    reason = "",
+    reason = '',
     private readonly ownsParams = false,
   ) {
     this.config = model.config;
     this.name = `tfjs-${backend}`;
-    this.detail = `TensorFlow.js ${tf.version.tfjs}, ${backend}${reason ? ` (${reason})` : ""}`;
+    this.detail = `TensorFlow.js ${tf.version.tfjs}, ${backend}${reason ? ` (${reason})` : ''}`;
   }
 
-  static async create(
-    model: CiderModel,
-    reason?: string,
-    ownsParams = false,
-  ): Promise<TfjsEngine> {
+  static async create(model: CiderModel, reason?: string, ownsParams = false): Promise<TfjsEngine> {
     const choice = await initBackend();
     return new TfjsEngine(model, choice.name, reason, ownsParams);
   }
 
-  infer(
-    batch: InferenceBatch,
-    conf: InferenceConfounders,
-    opts: InferenceOptions = {},
-  ): Promise<InferenceOutputs> {
-    return inferInChunks(this.config, batch, conf, opts, (b, c, a) =>
-      this.inferChunk(b, c, a),
-    );
+  infer(batch: InferenceBatch, conf: InferenceConfounders, opts: InferenceOptions = {}): Promise<InferenceOutputs> {
+    return inferInChunks(this.config, batch, conf, opts, (b, c, a) => this.inferChunk(b, c, a));
   }
 
   private async inferChunk(
@@ -373,20 +298,11 @@ export class TfjsEngine implements InferenceEngine {
           dictRows === 1
             ? tf.tensor2d(conf.dictionary, [c.classes, D])
             : tf.tensor3d(conf.dictionary, [c.classes, B, D]),
-        prior:
-          priorRows === 1
-            ? tf.tensor1d(conf.prior)
-            : tf.tensor2d(conf.prior, [B, c.classes]),
+        prior: priorRows === 1 ? tf.tensor1d(conf.prior) : tf.tensor2d(conf.prior, [B, c.classes]),
       };
       const offset = batch.offset ?? 0;
       const r = batch.textCf
-        ? forwardInferenceViews(
-            this.model,
-            view,
-            tf.tensor3d(batch.textCf, [B, c.textLength, c.dl]),
-            confs,
-            offset,
-          )
+        ? forwardInferenceViews(this.model, view, tf.tensor3d(batch.textCf, [B, c.textLength, c.dl]), confs, offset)
         : {
             missingView: this.model.forward(view, confs, {
               batchOffset: offset,
@@ -403,10 +319,7 @@ export class TfjsEngine implements InferenceEngine {
           jointCf: r.counterfactualView.joint,
         });
       if (attention) {
-        out.attentionSegments = attentionSegmentsOf(
-          r.missingView.attention,
-          textMask,
-        );
+        out.attentionSegments = attentionSegmentsOf(r.missingView.attention, textMask);
         if (!c.aligned)
           Object.assign(out, {
             wsamAudio: r.missingView.wsamAudioWeights!,
@@ -416,8 +329,7 @@ export class TfjsEngine implements InferenceEngine {
       return out;
     });
     const data: Record<string, Float32Array> = {};
-    for (const [k, t] of Object.entries(tensors))
-      data[k] = (await t.data()) as Float32Array;
+    for (const [k, t] of Object.entries(tensors)) data[k] = (await t.data()) as Float32Array;
     tf.dispose(Object.values(tensors));
     return {
       logProbs: data.logProbs,
@@ -437,12 +349,12 @@ export class TfjsEngine implements InferenceEngine {
 
 /** Where the ONNX export of a checkpoint lives: next to it, `.onnx` instead of `.safetensors`. */
 export function onnxPathFor(checkpoint: string): string {
-  return checkpoint.replace(/\.safetensors$/i, "") + ".onnx";
+  return checkpoint.replace(/\.safetensors$/i, '') + '.onnx';
 }
 
 export interface OpenEngineOptions {
   /** 'auto' (default): ONNX when an export of this checkpoint exists, else TF.js */
-  prefer?: "auto" | "onnx" | "tfjs";
+  prefer?: 'auto' | 'onnx' | 'tfjs';
   /** an explicit export file (default onnxPathFor(checkpoint)) */
   onnxPath?: string;
 }
@@ -462,18 +374,15 @@ export async function openInferenceEngine(
   checkpoint: string,
   opts: OpenEngineOptions = {},
 ): Promise<OpenedEngine> {
-  const prefer =
-    opts.prefer ??
-    (process.env.CIDER_ENGINE as OpenEngineOptions["prefer"]) ??
-    "auto";
+  const prefer = opts.prefer ?? (process.env.CIDER_ENGINE as OpenEngineOptions['prefer']) ?? 'auto';
   const onnxPath = opts.onnxPath ?? onnxPathFor(checkpoint);
   const { params } = loadParams(config, checkpoint);
   let reason: string;
-  if (prefer === "tfjs") reason = "TF.js requested";
+  if (prefer === 'tfjs') reason = 'TF.js requested';
   else if (!existsSync(onnxPath)) reason = `no ONNX export at ${onnxPath}`;
   else {
     try {
-      const { OnnxEngine } = await import("./onnx/engine.js");
+      const { OnnxEngine } = await import('./onnx/engine.js');
       const engine = await OnnxEngine.load(readFileSync(onnxPath), {
         expectConfig: config,
         expectWeights: params,
@@ -481,35 +390,28 @@ export async function openInferenceEngine(
       disposeParams(params);
       return { engine, reason: `ONNX export ${onnxPath}` };
     } catch (e) {
-      if (prefer === "onnx") {
+      if (prefer === 'onnx') {
         disposeParams(params);
         throw e;
       }
       reason = `ONNX export not usable: ${(e instanceof Error ? e.message : String(e)).slice(0, 300)}`;
     }
   }
-  const engine = await TfjsEngine.create(
-    new CiderModel(config, params),
-    reason,
-    true,
-  );
+  const engine = await TfjsEngine.create(new CiderModel(config, params), reason, true);
   return { engine, reason };
 }
 
 /** Engine for an in-memory model (no checkpoint file): ONNX bytes if given and usable, else TF.js. */
-export async function engineForModel(
-  model: CiderModel,
-  onnx?: Uint8Array | null,
-): Promise<OpenedEngine> {
+export async function engineForModel(model: CiderModel, onnx?: Uint8Array | null): Promise<OpenedEngine> {
   if (onnx) {
     try {
-      const { OnnxEngine } = await import("./onnx/engine.js");
+      const { OnnxEngine } = await import('./onnx/engine.js');
       return {
         engine: await OnnxEngine.load(onnx, {
           expectConfig: model.config,
           expectWeights: model.params,
         }),
-        reason: "ONNX export given",
+        reason: 'ONNX export given',
       };
     } catch (e) {
       const reason = `ONNX export not usable: ${(e instanceof Error ? e.message : String(e)).slice(0, 300)}`;
@@ -517,7 +419,7 @@ export async function engineForModel(
     }
   }
   return {
-    engine: await TfjsEngine.create(model, "no ONNX export"),
-    reason: "no ONNX export",
+    engine: await TfjsEngine.create(model, 'no ONNX export'),
+    reason: 'no ONNX export',
   };
 }

@@ -8,7 +8,7 @@
  *
  * Only the fields read here are typed (a structural subset of the analysis contract's results).
  */
-import type { Envelope } from "../../shared/errors";
+import type { Envelope } from '../../shared/errors';
 import type {
   ContributionRow,
   CounterfactualEditRow,
@@ -16,18 +16,13 @@ import type {
   PinnedRef,
   ReportSection,
   RobustnessCurve,
-} from "../../shared/contract/reports";
-import type { RunRecord } from "../../shared/contract/training";
-import type { AnalysisSource } from "./model";
+} from '../../shared/contract/reports';
+import type { RunRecord } from '../../shared/contract/training';
+import type { AnalysisSource } from './model';
 
-export type CallContract = (
-  methodId: string,
-  args: unknown,
-) => Promise<Envelope<unknown>>;
+export type CallContract = (methodId: string, args: unknown) => Promise<Envelope<unknown>>;
 
-type Target =
-  | { kind: "clip"; clipId: number }
-  | { kind: "sample"; split: "train" | "valid" | "test"; index: number };
+type Target = { kind: 'clip'; clipId: number } | { kind: 'sample'; split: 'train' | 'valid' | 'test'; index: number };
 interface TokenLike {
   token: string;
   special: boolean;
@@ -37,7 +32,7 @@ interface ExplanationLike {
   classNames: string[];
   probabilities: number[];
   prediction: number;
-  shapley: Record<"text" | "audio" | "vision", number[]>;
+  shapley: Record<'text' | 'audio' | 'vision', number[]>;
   tokens: TokenLike[];
 }
 interface CounterfactualLike {
@@ -81,22 +76,19 @@ interface SweepLike {
 }
 
 const targetOf = (p: PinnedRef): Target =>
-  "clipId" in p
-    ? { kind: "clip", clipId: p.clipId }
-    : { kind: "sample", split: p.split, index: p.index };
-const itemOf = (p: PinnedRef) =>
-  "clipId" in p ? `clip ${p.clipId}` : `${p.split} sample ${p.index}`;
+  'clipId' in p ? { kind: 'clip', clipId: p.clipId } : { kind: 'sample', split: p.split, index: p.index };
+const itemOf = (p: PinnedRef) => ('clipId' in p ? `clip ${p.clipId}` : `${p.split} sample ${p.index}`);
 const argmax = (xs: number[]) => xs.reduce((b, x, i) => (x > xs[b] ? i : b), 0);
 const words = (ts: TokenLike[]) =>
   ts
-    .filter((t) => !t.special || t.token === "[MASK]")
+    .filter((t) => !t.special || t.token === '[MASK]')
     .map((t) => t.token)
-    .join(" ")
-    .replace(/ ##/g, "");
+    .join(' ')
+    .replace(/ ##/g, '');
 const sameTarget = (a: Target, b: Target) =>
-  a.kind === "clip"
-    ? b.kind === "clip" && a.clipId === b.clipId
-    : b.kind === "sample" && a.split === b.split && a.index === b.index;
+  a.kind === 'clip'
+    ? b.kind === 'clip' && a.clipId === b.clipId
+    : b.kind === 'sample' && a.split === b.split && a.index === b.index;
 
 class Unavailable extends Error {}
 
@@ -104,20 +96,15 @@ export function analysisViaContract(call: CallContract): AnalysisSource {
   const ask = async <T>(method: string, args: unknown): Promise<T> => {
     const env = await call(method, args);
     if (env.ok) return env.value as T;
-    if (env.error.code === "UNKNOWN_METHOD")
-      throw new Unavailable(
-        "the analysis service is not part of this build of the app",
-      );
+    if (env.error.code === 'UNKNOWN_METHOD')
+      throw new Unavailable('the analysis service is not part of this build of the app');
     throw new Unavailable(`${method}: ${env.error.message}`);
   };
-  const guard = async <T>(
-    f: () => Promise<ReportSection<T>>,
-  ): Promise<ReportSection<T>> => {
+  const guard = async <T>(f: () => Promise<ReportSection<T>>): Promise<ReportSection<T>> => {
     try {
       return await f();
     } catch (e) {
-      if (e instanceof Unavailable)
-        return { available: false, reason: e.message };
+      if (e instanceof Unavailable) return { available: false, reason: e.message };
       throw e;
     }
   };
@@ -127,7 +114,7 @@ export function analysisViaContract(call: CallContract): AnalysisSource {
       guard(async () => {
         const rows: ContributionRow[] = [];
         for (const p of pinned) {
-          const x = await ask<ExplanationLike>("analysis.explain", {
+          const x = await ask<ExplanationLike>('analysis.explain', {
             runId: run.id,
             target: targetOf(p),
           });
@@ -148,36 +135,31 @@ export function analysisViaContract(call: CallContract): AnalysisSource {
       }),
     counterfactualEdits: (run: RunRecord, pinned: PinnedRef[]) =>
       guard(async () => {
-        const saved = await ask<TextEditLike[]>("analysis.edits", {
+        const saved = await ask<TextEditLike[]>('analysis.edits', {
           runId: run.id,
         });
         const rows: CounterfactualEditRow[] = [];
         let reason: string | null = null;
         for (const p of pinned) {
           const target = targetOf(p);
-          const x = await ask<ExplanationLike>("analysis.explain", {
+          const x = await ask<ExplanationLike>('analysis.explain', {
             runId: run.id,
             target,
           });
           const variants: { name: string; tokenIds?: number[] }[] = [
-            { name: "automatic" },
+            { name: 'automatic' },
             ...saved
               .filter((e) => sameTarget(target, e.target))
               .map((e) => ({ name: `edit "${e.name}"`, tokenIds: e.tokenIds })),
           ];
           for (const v of variants) {
-            const cf = await ask<CounterfactualLike>(
-              "analysis.counterfactual",
-              {
-                runId: run.id,
-                target,
-                ...(v.tokenIds ? { tokenIds: v.tokenIds } : {}),
-              },
-            );
+            const cf = await ask<CounterfactualLike>('analysis.counterfactual', {
+              runId: run.id,
+              target,
+              ...(v.tokenIds ? { tokenIds: v.tokenIds } : {}),
+            });
             if (!cf.available || !cf.counterfactual) {
-              reason =
-                cf.reason ??
-                "counterfactual predictions are unavailable for this run";
+              reason = cf.reason ?? 'counterfactual predictions are unavailable for this run';
               continue;
             }
             const tau = cf.validationTau?.tau ?? 1;
@@ -190,9 +172,8 @@ export function analysisViaContract(call: CallContract): AnalysisSource {
               text: words(x.tokens),
               counterfactualText: words(cf.scored),
               prediction: cf.classNames[argmax(cf.factual)],
-              counterfactualPrediction:
-                cf.classNames[argmax(cf.counterfactual)],
-              debiasedPrediction: at ? cf.classNames[at.prediction] : "n/a",
+              counterfactualPrediction: cf.classNames[argmax(cf.counterfactual)],
+              debiasedPrediction: at ? cf.classNames[at.prediction] : 'n/a',
               tau: at?.tau ?? tau,
             });
           }
@@ -200,13 +181,13 @@ export function analysisViaContract(call: CallContract): AnalysisSource {
         if (!rows.length)
           return {
             available: false,
-            reason: reason ?? "no counterfactual text for the pinned clips",
+            reason: reason ?? 'no counterfactual text for the pinned clips',
           };
         return { available: true, data: rows };
       }),
     oodComparison: (run: RunRecord) =>
       guard(async () => {
-        const list = await ask<OodComparisonLike[]>("analysis.oodComparisons", {
+        const list = await ask<OodComparisonLike[]>('analysis.oodComparisons', {
           runId: run.id,
         });
         if (!list.length)
@@ -215,12 +196,7 @@ export function analysisViaContract(call: CallContract): AnalysisSource {
             reason: `no IID vs OOD comparison stored for run ${run.id} (the analysis view's OOD comparison, or cider compare-ood ${run.id})`,
           };
         const c = list.reduce((a, b) => (b.id > a.id ? b : a));
-        const metrics = [
-          ...new Set([
-            ...Object.keys(c.iid.plain),
-            ...Object.keys(c.ood.plain),
-          ]),
-        ];
+        const metrics = [...new Set([...Object.keys(c.iid.plain), ...Object.keys(c.ood.plain)])];
         const data: OodComparison = {
           iidSplit: `${c.iid.datasetName} test`,
           oodSplit: `${c.ood.datasetName} test`,
@@ -236,7 +212,7 @@ export function analysisViaContract(call: CallContract): AnalysisSource {
       }),
     robustness: (run: RunRecord) =>
       guard(async () => {
-        const sweeps = await ask<SweepLike[]>("analysis.sweeps", {
+        const sweeps = await ask<SweepLike[]>('analysis.sweeps', {
           runIds: [run.id],
         });
         if (!sweeps.length)
@@ -257,9 +233,7 @@ export function analysisViaContract(call: CallContract): AnalysisSource {
             textNote: s.textNote,
             points: c.rates.map((rate, i) => ({
               rate,
-              metrics: Object.fromEntries(
-                Object.entries(c.metrics).map(([k, v]) => [k, v[i] ?? null]),
-              ),
+              metrics: Object.fromEntries(Object.entries(c.metrics).map(([k, v]) => [k, v[i] ?? null])),
             })),
             auilc: c.auilc,
           }));

@@ -4,15 +4,10 @@
  * report model and its tables, so it shows exactly what the CSV/JSON exports hold (rounded to four
  * decimals for reading; the exports keep full precision).
  */
-import { CLASS_NAMES } from "../../shared/contract/datasets";
-import type {
-  ReportModel,
-  ReportSection,
-  ReportTable,
-  RunReport,
-} from "../../shared/contract/reports";
-import { barChart, escapeXml as esc, lineChart } from "./svg";
-import { reportTables, robustnessTableId, slug } from "./tables";
+import { CLASS_NAMES } from '../../shared/contract/datasets';
+import type { ReportModel, ReportSection, ReportTable, RunReport } from '../../shared/contract/reports';
+import { barChart, escapeXml as esc, lineChart } from './svg';
+import { reportTables, robustnessTableId, slug } from './tables';
 
 const CSS = `
 :root { color-scheme: light; }
@@ -42,33 +37,27 @@ tr { break-inside: avoid; }
 `;
 
 export function fmt(v: string | number | null | undefined): string {
-  if (v === null || v === undefined) return "—";
-  if (typeof v === "string") return v;
-  if (!Number.isFinite(v)) return "—";
+  if (v === null || v === undefined) return '—';
+  if (typeof v === 'string') return v;
+  if (!Number.isFinite(v)) return '—';
   return Number.isInteger(v) ? String(v) : v.toFixed(4);
 }
 
 export function tableHtml(t: ReportTable): string {
-  const head = `<tr>${t.columns.map((c) => `<th>${esc(c)}</th>`).join("")}</tr>`;
+  const head = `<tr>${t.columns.map((c) => `<th>${esc(c)}</th>`).join('')}</tr>`;
   const body = t.rows
     .map(
       (r) =>
-        `<tr>${r.map((v) => (typeof v === "number" ? `<td class="num">${fmt(v)}</td>` : `<td>${esc(fmt(v))}</td>`)).join("")}</tr>`,
+        `<tr>${r.map((v) => (typeof v === 'number' ? `<td class="num">${fmt(v)}</td>` : `<td>${esc(fmt(v))}</td>`)).join('')}</tr>`,
     )
-    .join("");
-  return `<div class="table-wrap"><table data-table="${esc(t.id)}" data-rows="${t.rows.length}"><caption>${esc(t.title)}</caption><thead>${head}</thead><tbody>${body}</tbody></table>${t.note ? `<p class="note">${esc(t.note)}</p>` : ""}</div>`;
+    .join('');
+  return `<div class="table-wrap"><table data-table="${esc(t.id)}" data-rows="${t.rows.length}"><caption>${esc(t.title)}</caption><thead>${head}</thead><tbody>${body}</tbody></table>${t.note ? `<p class="note">${esc(t.note)}</p>` : ''}</div>`;
 }
 
-const notAvailable = (reason: string) =>
-  `<p class="na">Not available: ${esc(reason)}</p>`;
+const notAvailable = (reason: string) => `<p class="na">Not available: ${esc(reason)}</p>`;
 
-function section<T>(
-  title: string,
-  s: ReportSection<T>,
-  body: (d: T) => string,
-  level = "h3",
-): string {
-  if (!s.available && s.reason === "not chosen for this report") return "";
+function section<T>(title: string, s: ReportSection<T>, body: (d: T) => string, level = 'h3'): string {
+  if (!s.available && s.reason === 'not chosen for this report') return '';
   return `<${level}>${esc(title)}</${level}>${s.available ? body(s.data) : notAvailable(s.reason)}`;
 }
 
@@ -76,16 +65,13 @@ const figure = (svg: string) => `<figure>${svg}</figure>`;
 
 function runHtml(r: RunReport, tables: Map<string, ReportTable>): string {
   const p = `run${r.run.id}`;
-  const t = (id: string) =>
-    tables.has(`${p}.${id}`) ? tableHtml(tables.get(`${p}.${id}`)!) : "";
+  const t = (id: string) => (tables.has(`${p}.${id}`) ? tableHtml(tables.get(`${p}.${id}`)!) : '');
   const parts: string[] = [];
+  parts.push(`<section class="run" data-run="${r.run.id}"><h2>Run ${r.run.id}: ${esc(r.run.name)}</h2>`);
+  parts.push(t('run'));
   parts.push(
-    `<section class="run" data-run="${r.run.id}"><h2>Run ${r.run.id}: ${esc(r.run.name)}</h2>`,
-  );
-  parts.push(t("run"));
-  parts.push(
-    section("Dataset and splits", r.dataset, (d) => {
-      const splits = ["train", "valid", "test"] as const;
+    section('Dataset and splits', r.dataset, (d) => {
+      const splits = ['train', 'valid', 'test'] as const;
       const bars3 = barChart({
         title: `${d.name}: 3-class labels per split`,
         categories: [...CLASS_NAMES[3]],
@@ -93,7 +79,7 @@ function runHtml(r: RunReport, tables: Map<string, ReportTable>): string {
           name: s,
           values: d.splits[s].labels.three,
         })),
-        yLabel: "samples",
+        yLabel: 'samples',
       });
       const bars7 = barChart({
         title: `${d.name}: 7-class labels per split`,
@@ -102,39 +88,33 @@ function runHtml(r: RunReport, tables: Map<string, ReportTable>): string {
           name: s,
           values: d.splits[s].labels.seven,
         })),
-        yLabel: "samples",
+        yLabel: 'samples',
       });
-      const info = `<p class="meta">${esc(d.distribution.toUpperCase())} dataset, source ${esc(d.source)}, ${d.aligned ? "aligned" : "unaligned"}; L=${fmt(d.dims.L)}, audio ${d.dims.Ta}x${d.dims.da}, vision ${d.dims.Tv}x${d.dims.dv}, text features ${fmt(d.dims.dl)}. Folder <code>${esc(d.folder)}</code></p>`;
+      const info = `<p class="meta">${esc(d.distribution.toUpperCase())} dataset, source ${esc(d.source)}, ${d.aligned ? 'aligned' : 'unaligned'}; L=${fmt(d.dims.L)}, audio ${d.dims.Ta}x${d.dims.da}, vision ${d.dims.Tv}x${d.dims.dv}, text features ${fmt(d.dims.dl)}. Folder <code>${esc(d.folder)}</code></p>`;
       const ood = d.ood
-        ? `<p class="note">OOD repartition: method ${esc(d.ood.method)}, seed ${d.ood.seed}, strength ${d.ood.strength}, target test mix ${d.ood.targetTest3.join("/")}, planned ${d.ood.plannedTest3.join("/")}, bias words K=${d.ood.biasWordCount}.</p>`
-        : "";
-      const warn = d.warnings.length
-        ? `<p class="note">Warnings: ${esc(d.warnings.join("; "))}</p>`
-        : "";
+        ? `<p class="note">OOD repartition: method ${esc(d.ood.method)}, seed ${d.ood.seed}, strength ${d.ood.strength}, target test mix ${d.ood.targetTest3.join('/')}, planned ${d.ood.plannedTest3.join('/')}, bias words K=${d.ood.biasWordCount}.</p>`
+        : '';
+      const warn = d.warnings.length ? `<p class="note">Warnings: ${esc(d.warnings.join('; '))}</p>` : '';
       return (
         info +
         ood +
         warn +
         `<div class="charts">${figure(bars3)}${figure(bars7)}</div>` +
-        t("dataset-splits") +
-        t("dataset-labels7")
+        t('dataset-splits') +
+        t('dataset-labels7')
       );
     }),
   );
-  parts.push(section("Training configuration", r.config, () => t("config")));
+  parts.push(section('Training configuration', r.config, () => t('config')));
   parts.push(
-    section("Training curves", r.curves, (c) => {
+    section('Training curves', r.curves, (c) => {
       const lossNames = Object.keys(c.epochs[0].losses);
-      const valNames = [
-        ...new Set(c.epochs.flatMap((e) => Object.keys(e.validation))),
-      ];
-      const mark = c.bestEpoch
-        ? [{ x: c.bestEpoch, label: `best ${c.selectionMetric}` }]
-        : [];
+      const valNames = [...new Set(c.epochs.flatMap((e) => Object.keys(e.validation)))];
+      const mark = c.bestEpoch ? [{ x: c.bestEpoch, label: `best ${c.selectionMetric}` }] : [];
       const losses = lineChart({
-        title: "Losses per epoch",
-        xLabel: "epoch",
-        yLabel: "loss",
+        title: 'Losses per epoch',
+        xLabel: 'epoch',
+        yLabel: 'loss',
         series: lossNames.map((n) => ({
           name: n,
           points: c.epochs.map((e) => [e.epoch, e.losses[n] ?? null]),
@@ -142,9 +122,9 @@ function runHtml(r: RunReport, tables: Map<string, ReportTable>): string {
         markX: mark,
       });
       const val = lineChart({
-        title: "Validation metrics per epoch",
-        xLabel: "epoch",
-        yLabel: "metric",
+        title: 'Validation metrics per epoch',
+        xLabel: 'epoch',
+        yLabel: 'metric',
         series: valNames.map((n) => ({
           name: n,
           points: c.epochs.map((e) => [e.epoch, e.validation[n] ?? null]),
@@ -152,131 +132,107 @@ function runHtml(r: RunReport, tables: Map<string, ReportTable>): string {
         })),
         markX: mark,
       });
-      return (
-        `<div class="charts">${figure(losses)}${figure(val)}</div>` +
-        t("epochs")
-      );
+      return `<div class="charts">${figure(losses)}${figure(val)}</div>` + t('epochs');
     }),
   );
   parts.push(
-    section("Test metrics", r.metrics, (m) => {
+    section('Test metrics', r.metrics, (m) => {
       const complete = section(
         `Complete view, ${m.split} split`,
         m.complete,
         (c) =>
-          t("metrics-complete") +
+          t('metrics-complete') +
           Object.keys(c.confusion)
             .map((n) => t(`confusion-${slug(n)}`))
-            .join(""),
-        "h4",
+            .join(''),
+        'h4',
       );
       const debiased = section(
         `Plain and debiased (MACI), ${m.split} split`,
         m.debiased,
-        () => t("metrics-debiased"),
-        "h4",
+        () => t('metrics-debiased'),
+        'h4',
       );
       return complete + debiased;
     }),
   );
   parts.push(
-    section("Robustness to missing modalities", r.robustness, (curves) => {
+    section('Robustness to missing modalities', r.robustness, (curves) => {
       const charts = curves
-        .filter((c) => c.points.every((x) => typeof x.rate === "number"))
+        .filter((c) => c.points.every((x) => typeof x.rate === 'number'))
         .map((c) => {
-          const names = [
-            ...new Set(c.points.flatMap((x) => Object.keys(x.metrics))),
-          ];
+          const names = [...new Set(c.points.flatMap((x) => Object.keys(x.metrics)))];
           const au = (n: string) =>
-            c.auilc?.[n] !== undefined && c.auilc[n] !== null
-              ? ` (AUILC ${fmt(c.auilc[n])})`
-              : "";
+            c.auilc?.[n] !== undefined && c.auilc[n] !== null ? ` (AUILC ${fmt(c.auilc[n])})` : '';
           return figure(
             lineChart({
-              title: `${c.protocol}${c.source === "evaluation" ? "" : ` (${c.source})`}: metric vs missing rate`,
-              xLabel: "missing rate",
-              yLabel: "metric",
+              title: `${c.protocol}${c.source === 'evaluation' ? '' : ` (${c.source})`}: metric vs missing rate`,
+              xLabel: 'missing rate',
+              yLabel: 'metric',
               x: [0, 1],
               series: names.map((n) => ({
                 name: `${n}${au(n)}`,
-                points: c.points.map((x) => [
-                  x.rate as number,
-                  x.metrics[n] ?? null,
-                ]),
+                points: c.points.map((x) => [x.rate as number, x.metrics[n] ?? null]),
               })),
             }),
           );
         });
-      const tabs = curves.map((c) => t(robustnessTableId(c))).join("");
-      return `<div class="charts">${charts.join("")}</div>${tabs}`;
+      const tabs = curves.map((c) => t(robustnessTableId(c))).join('');
+      return `<div class="charts">${charts.join('')}</div>${tabs}`;
     }),
   );
   parts.push(
-    section("Contributions and counterfactual edits", r.explanations, (x) => {
+    section('Contributions and counterfactual edits', r.explanations, (x) => {
       const contrib = section(
-        "Per-modality contributions (pinned clips)",
+        'Per-modality contributions (pinned clips)',
         x.contributions,
         (rows) =>
           figure(
             barChart({
-              title: "Shapley contribution per modality",
+              title: 'Shapley contribution per modality',
               categories: rows.map((c) => c.item),
-              groups: (["text", "audio", "vision"] as const).map((m) => ({
+              groups: (['text', 'audio', 'vision'] as const).map((m) => ({
                 name: m,
                 values: rows.map((c) => c.shapley[m]),
               })),
-              yLabel: "contribution",
+              yLabel: 'contribution',
             }),
-          ) + t("contributions"),
-        "h4",
+          ) + t('contributions'),
+        'h4',
       );
       const edits = section(
-        "Counterfactual edits (pinned clips)",
+        'Counterfactual edits (pinned clips)',
         x.counterfactualEdits,
-        () => t("counterfactual-edits"),
-        "h4",
+        () => t('counterfactual-edits'),
+        'h4',
       );
-      const ood = section(
-        "IID vs OOD test splits",
-        x.oodComparison,
-        () => t("ood-comparison"),
-        "h4",
-      );
+      const ood = section('IID vs OOD test splits', x.oodComparison, () => t('ood-comparison'), 'h4');
       return contrib + edits + ood;
     }),
   );
+  parts.push(section('Annotation agreement', r.agreement, () => t('agreement') + t('agreement-clips')));
   parts.push(
     section(
-      "Annotation agreement",
-      r.agreement,
-      () => t("agreement") + t("agreement-clips"),
-    ),
-  );
-  parts.push(
-    section(
-      "Per-sample predictions",
+      'Per-sample predictions',
       r.predictions,
       (ps) =>
-        `<p class="note">Exported as CSV/JSON (${ps.map((x) => `evaluation ${x.evaluationId}, ${x.protocol}: ${x.count} samples`).join("; ")}).</p>`,
+        `<p class="note">Exported as CSV/JSON (${ps.map((x) => `evaluation ${x.evaluationId}, ${x.protocol}: ${x.count} samples`).join('; ')}).</p>`,
     ),
   );
-  parts.push(`<h3>Traceability</h3>${t("trace")}`);
-  parts.push("</section>");
-  return parts.join("");
+  parts.push(`<h3>Traceability</h3>${t('trace')}`);
+  parts.push('</section>');
+  return parts.join('');
 }
 
-export function renderHtml(
-  model: ReportModel,
-  tables: ReportTable[] = reportTables(model),
-): string {
+export function renderHtml(model: ReportModel, tables: ReportTable[] = reportTables(model)): string {
   const byId = new Map(tables.map((x) => [x.id, x]));
   const a = model.app;
   const traceLine = model.runs
     .map(
       (r) =>
-        `run ${r.run.id}: data sha256 <code>${r.trace.data.available ? r.trace.data.data.sha256 : "n/a"}</code>, checkpoint sha256 <code>${r.trace.checkpoint.available ? r.trace.checkpoint.data.sha256 : "n/a"}</code>, engines ${esc(r.trace.engines.join(", ") || "n/a")}`,
+        `run ${r.run.id}: data sha256 <code>${r.trace.data.available ? r.trace.data.data.sha256 : 'n/a'}</code>, checkpoint sha256 <code>${r.trace.checkpoint.available ? r.trace.checkpoint.data.sha256 : 'n/a'}</code>, engines ${esc(r.trace.engines.join(', ') || 'n/a')}`,
     )
-    .join("<br>");
+    .join('<br>');
   const comparison = model.comparison.available
     ? (() => {
         const runs = model.runs.filter((r) => r.curves.available);
@@ -285,23 +241,20 @@ export function renderHtml(
           ? figure(
               lineChart({
                 title: `Validation ${metric} per epoch, runs overlaid`,
-                xLabel: "epoch",
+                xLabel: 'epoch',
                 yLabel: metric,
                 series: runs.map((r) => ({
                   name: `run ${r.run.id}`,
                   points: r.curves.available
-                    ? r.curves.data.epochs.map((e) => [
-                        e.epoch,
-                        e.validation[metric] ?? null,
-                      ])
+                    ? r.curves.data.epochs.map((e) => [e.epoch, e.validation[metric] ?? null])
                     : [],
                 })),
               }),
             )
-          : "";
-        return `<h2>Comparison</h2>${overlay}${["comparison.metrics", "comparison.auilc", "comparison.config-diff"].map((id) => (byId.has(id) ? tableHtml(byId.get(id)!) : "")).join("")}`;
+          : '';
+        return `<h2>Comparison</h2>${overlay}${['comparison.metrics', 'comparison.auilc', 'comparison.config-diff'].map((id) => (byId.has(id) ? tableHtml(byId.get(id)!) : '')).join('')}`;
       })()
-    : "";
+    : '';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
@@ -310,11 +263,11 @@ export function renderHtml(
 <style>${CSS}</style></head>
 <body>
 <header><h1>${esc(model.title)}</h1>
-<p class="meta">Generated ${esc(model.generatedAt)} by CIDer Studio ${esc(a.version)} (${esc(a.mode)}), backend ${esc(a.backend.name)}${a.backend.gpu ? " (GPU)" : ""}, TensorFlow.js ${esc(a.backend.tfjsVersion)}, Node ${esc(a.node)}, ${esc(a.platform)}.</p>
+<p class="meta">Generated ${esc(model.generatedAt)} by CIDer Studio ${esc(a.version)} (${esc(a.mode)}), backend ${esc(a.backend.name)}${a.backend.gpu ? ' (GPU)' : ''}, TensorFlow.js ${esc(a.backend.tfjsVersion)}, Node ${esc(a.node)}, ${esc(a.platform)}.</p>
 <div class="prov" data-trace="1">${traceLine}<br><span class="note">Data hash: sha256 of <code>sha256sum</code>'s listing of the dataset's manifest.json and feature files (sorted by path), as listed under Traceability.</span></div>
 </header>
 ${comparison}
-${model.runs.map((r) => runHtml(r, byId)).join("\n")}
+${model.runs.map((r) => runHtml(r, byId)).join('\n')}
 </body></html>
 `;
 }

@@ -7,13 +7,9 @@
  * dataset folder's manifest.json, the clips store for annotation agreement, and an optional
  * analysis source (Shapley contributions, counterfactual edits, OOD comparison) when the app has one.
  */
-import fs from "node:fs";
-import path from "node:path";
-import {
-  CLASS_NAMES,
-  type Dataset,
-  type DatasetSplit,
-} from "../../shared/contract/datasets";
+import fs from 'node:fs';
+import path from 'node:path';
+import { CLASS_NAMES, type Dataset, type DatasetSplit } from '../../shared/contract/datasets';
 import type {
   AgreementSummary,
   ConfigRow,
@@ -33,14 +29,10 @@ import type {
   RobustnessCurve,
   RunReport,
   TrainingCurves,
-} from "../../shared/contract/reports";
-import type {
-  EvaluationRecord,
-  RunRecord,
-  TrainingOptions,
-} from "../../shared/contract/training";
-import type { ProjectAgreement } from "../../shared/clips";
-import type { DatasetManifest } from "../data/featureStore";
+} from '../../shared/contract/reports';
+import type { EvaluationRecord, RunRecord, TrainingOptions } from '../../shared/contract/training';
+import type { ProjectAgreement } from '../../shared/clips';
+import type { DatasetManifest } from '../data/featureStore';
 
 export const na = (reason: string): { available: false; reason: string } => ({
   available: false,
@@ -50,14 +42,8 @@ export const ok = <T>(data: T): ReportSection<T> => ({ available: true, data });
 
 /** The analysis service's answers, when the app has one (issue 8); each may say "not available". */
 export interface AnalysisSource {
-  contributions(
-    run: RunRecord,
-    pinned: PinnedRef[],
-  ): Promise<ReportSection<ContributionRow[]>>;
-  counterfactualEdits(
-    run: RunRecord,
-    pinned: PinnedRef[],
-  ): Promise<ReportSection<CounterfactualEditRow[]>>;
+  contributions(run: RunRecord, pinned: PinnedRef[]): Promise<ReportSection<ContributionRow[]>>;
+  counterfactualEdits(run: RunRecord, pinned: PinnedRef[]): Promise<ReportSection<CounterfactualEditRow[]>>;
   oodComparison(run: RunRecord): Promise<ReportSection<OodComparison>>;
   /** the latest robustness sweep of the run (metric vs missing rate per protocol, AUILC) */
   robustness(run: RunRecord): Promise<ReportSection<RobustnessCurve[]>>;
@@ -65,7 +51,7 @@ export interface AnalysisSource {
 
 export interface ReportSources {
   run(id: number): RunRecord;
-  epochs(runId: number): TrainingCurves["epochs"];
+  epochs(runId: number): TrainingCurves['epochs'];
   evaluations(runId: number): EvaluationRecord[];
   predictionCount(evaluationId: number): number;
   /** the app's record of a dataset, or null when it is gone */
@@ -76,7 +62,7 @@ export interface ReportSources {
     agreement(projectId: number, clipIds: number[]): ProjectAgreement;
   };
   analysis?: AnalysisSource;
-  app(): Promise<ReportModel["app"]>;
+  app(): Promise<ReportModel['app']>;
   hashDataset(folder: string, manifest: DatasetManifest): Promise<DataTrace>;
   hashFile(file: string): Promise<{ sha256: string; bytes: number }>;
   now?: () => Date;
@@ -84,38 +70,25 @@ export interface ReportSources {
 
 export function readManifest(folder: string): DatasetManifest | null {
   try {
-    return JSON.parse(
-      fs.readFileSync(path.join(folder, "manifest.json"), "utf8"),
-    ) as DatasetManifest;
+    return JSON.parse(fs.readFileSync(path.join(folder, 'manifest.json'), 'utf8')) as DatasetManifest;
   } catch {
     return null;
   }
 }
 
 /** the latest evaluation of each protocol (ids grow with time) */
-function latestByProtocol(
-  evals: EvaluationRecord[],
-): Map<string, EvaluationRecord> {
+function latestByProtocol(evals: EvaluationRecord[]): Map<string, EvaluationRecord> {
   const out = new Map<string, EvaluationRecord>();
-  for (const e of evals)
-    if (!out.has(e.protocol) || out.get(e.protocol)!.id < e.id)
-      out.set(e.protocol, e);
+  for (const e of evals) if (!out.has(e.protocol) || out.get(e.protocol)!.id < e.id) out.set(e.protocol, e);
   return out;
 }
 
-export function distributionOf(
-  manifest: DatasetManifest,
-  record: Dataset | null,
-): DatasetSummary["distribution"] {
+export function distributionOf(manifest: DatasetManifest, record: Dataset | null): DatasetSummary['distribution'] {
   if (record) return record.kind;
-  if (manifest.ood || manifest.source.kind === "ood-split") return "ood";
-  if (
-    manifest.source.kind === "mmsa-pickle" ||
-    manifest.source.kind === "csd" ||
-    manifest.source.kind === "clips"
-  )
-    return "iid";
-  return "unknown";
+  if (manifest.ood || manifest.source.kind === 'ood-split') return 'ood';
+  if (manifest.source.kind === 'mmsa-pickle' || manifest.source.kind === 'csd' || manifest.source.kind === 'clips')
+    return 'iid';
+  return 'unknown';
 }
 
 export function datasetSection(
@@ -123,12 +96,9 @@ export function datasetSection(
   manifest: DatasetManifest | null,
   record: Dataset | null,
 ): ReportSection<DatasetSummary> {
-  if (!manifest)
-    return na(
-      `the dataset folder ${run.datasetFolder} has no readable manifest.json (moved or removed)`,
-    );
-  const splits = {} as DatasetSummary["splits"];
-  for (const s of ["train", "valid", "test"] as DatasetSplit[])
+  if (!manifest) return na(`the dataset folder ${run.datasetFolder} has no readable manifest.json (moved or removed)`);
+  const splits = {} as DatasetSummary['splits'];
+  for (const s of ['train', 'valid', 'test'] as DatasetSplit[])
     splits[s] = {
       count: manifest.splits[s].count,
       labels: manifest.splits[s].labelCounts,
@@ -142,33 +112,27 @@ export function datasetSection(
     aligned: manifest.aligned,
     dims: manifest.dims,
     splits,
-    ood: record?.ood ?? ((manifest.ood as DatasetSummary["ood"]) || null),
+    ood: record?.ood ?? ((manifest.ood as DatasetSummary['ood']) || null),
     warnings: manifest.warnings ?? [],
   });
 }
 
 /** The named switches: settings that reproduce a reference quirk or change what the numbers mean. */
 export const SWITCH_NOTES: Record<string, string> = {
-  "text.kind":
+  'text.kind':
     "where text features come from: 'features' (the dataset's precomputed BERT features; a missing view ZEROES dropped tokens' features, MACI unavailable), 'frozen' (a BERT model, not trained) or 'finetune' (the paper's setting)",
   accumulateFullViewGrad:
     "reference quirk (spec 4): the missing-view update also applies the complete view's gradients (true reproduces the published numbers)",
-  "model.positional":
+  'model.positional':
     "'reference' reproduces the reference's batch-indexed positional table (spec 2.5); 'temporal' indexes by time step",
-  "validation.view":
-    "the view early stopping selects on: the complete view, or RMFM at a fixed rate with seeded masks",
-  "confounders.source":
+  'validation.view': 'the view early stopping selects on: the complete view, or RMFM at a fixed rate with seeded masks',
+  'confounders.source':
     "confounder dictionary and prior: computed from the training split, or the reference's .npy files attached to the dataset",
-  microBatchSize:
-    "exact gradient accumulation over micro-batches (bounds memory; same gradients)",
+  microBatchSize: 'exact gradient accumulation over micro-batches (bounds memory; same gradients)',
 };
 
-function flatten(
-  value: unknown,
-  prefix: string,
-  out: [string, unknown][],
-): void {
-  if (value && typeof value === "object" && !Array.isArray(value)) {
+function flatten(value: unknown, prefix: string, out: [string, unknown][]): void {
+  if (value && typeof value === 'object' && !Array.isArray(value)) {
     for (const [k, v] of Object.entries(value as Record<string, unknown>))
       flatten(v, prefix ? `${prefix}.${k}` : k, out);
   } else out.push([prefix, value]);
@@ -176,30 +140,20 @@ function flatten(
 
 export function configRows(options: TrainingOptions): ConfigRow[] {
   const flat: [string, unknown][] = [];
-  flatten(options, "", flat);
-  if (options.microBatchSize === undefined)
-    flat.push(["microBatchSize", undefined]);
+  flatten(options, '', flat);
+  if (options.microBatchSize === undefined) flat.push(['microBatchSize', undefined]);
   return flat.map(([setting, v]) => {
     const row: ConfigRow = {
       setting,
-      value:
-        v === undefined
-          ? "(not set)"
-          : typeof v === "string"
-            ? v
-            : JSON.stringify(v),
+      value: v === undefined ? '(not set)' : typeof v === 'string' ? v : JSON.stringify(v),
     };
     if (SWITCH_NOTES[setting]) row.switchNote = SWITCH_NOTES[setting];
     return row;
   });
 }
 
-function curvesSection(
-  run: RunRecord,
-  epochs: TrainingCurves["epochs"],
-): ReportSection<TrainingCurves> {
-  if (!epochs.length)
-    return na(`run ${run.id} has no finished epoch (${run.status})`);
+function curvesSection(run: RunRecord, epochs: TrainingCurves['epochs']): ReportSection<TrainingCurves> {
+  if (!epochs.length) return na(`run ${run.id} has no finished epoch (${run.status})`);
   return ok({
     selectionMetric: run.selectionMetric,
     bestEpoch: run.bestEpoch,
@@ -207,21 +161,18 @@ function curvesSection(
   });
 }
 
-const splitLabel = (d: DatasetSummary["distribution"]) =>
-  d === "unknown" ? "test" : `test (${d.toUpperCase()})`;
+const splitLabel = (d: DatasetSummary['distribution']) => (d === 'unknown' ? 'test' : `test (${d.toUpperCase()})`);
 
 export function metricsSection(
   run: RunRecord,
   evals: EvaluationRecord[],
-  distribution: DatasetSummary["distribution"],
+  distribution: DatasetSummary['distribution'],
 ): ReportSection<MetricsSummary> {
   if (!evals.length)
-    return na(
-      `run ${run.id} has no stored evaluation yet (cider eval ${run.id}, or Evaluate in the Runs view)`,
-    );
+    return na(`run ${run.id} has no stored evaluation yet (cider eval ${run.id}, or Evaluate in the Runs view)`);
   const latest = latestByProtocol(evals);
-  const complete = latest.get("complete");
-  const maci = latest.get("MACI");
+  const complete = latest.get('complete');
+  const maci = latest.get('MACI');
   const summary: MetricsSummary = {
     split: splitLabel(distribution),
     complete: complete
@@ -233,18 +184,14 @@ export function metricsSection(
           metrics: complete.points[0]?.metrics ?? {},
           confusion: complete.points[0]?.confusion ?? {},
         })
-      : na(
-          `no complete-view evaluation stored for run ${run.id} (cider eval ${run.id} --protocol complete)`,
-        ),
+      : na(`no complete-view evaluation stored for run ${run.id} (cider eval ${run.id} --protocol complete)`),
     debiased: maci
       ? ok({
           evaluationId: maci.id,
           checkpoint: maci.checkpoint,
           engine: maci.engine,
           textNote: maci.textNote,
-          referenceLabel:
-            maci.points.find((p) => p.maci)?.maci!.referenceProtocol.label ??
-            "reference protocol",
+          referenceLabel: maci.points.find((p) => p.maci)?.maci!.referenceProtocol.label ?? 'reference protocol',
           rows: maci.points.flatMap((p) =>
             Object.keys(p.metrics).map((metric) => ({
               rate: p.rate,
@@ -252,15 +199,13 @@ export function metricsSection(
               plain: p.maci?.testWithoutDebiasing[metric] ?? null,
               debiased: p.metrics[metric] ?? null,
               tau: p.maci?.selectedTau ?? 0,
-              reference:
-                p.maci?.referenceProtocol.values[metric]?.value ?? null,
-              referenceTau:
-                p.maci?.referenceProtocol.values[metric]?.tau ?? null,
+              reference: p.maci?.referenceProtocol.values[metric]?.value ?? null,
+              referenceTau: p.maci?.referenceProtocol.values[metric]?.tau ?? null,
             })),
           ),
         })
       : na(
-          run.options.text.kind === "features"
+          run.options.text.kind === 'features'
             ? "MACI (debiased inference) needs a BERT model: this run reads the dataset's precomputed text features, whose [MASK]ed counterfactual text cannot be computed"
             : `no MACI evaluation stored for run ${run.id} (cider eval ${run.id} --protocol MACI)`,
         ),
@@ -268,7 +213,7 @@ export function metricsSection(
   return ok(summary);
 }
 
-const SWEEPS = ["RMFM", "RMFM_same", "SMM", "RMM", "TMFM", "STMFM"] as const;
+const SWEEPS = ['RMFM', 'RMFM_same', 'SMM', 'RMM', 'TMFM', 'STMFM'] as const;
 
 export function robustnessSection(
   run: RunRecord,
@@ -278,7 +223,7 @@ export function robustnessSection(
   const latest = latestByProtocol(evals);
   const curves: RobustnessCurve[] = [];
   const base = (e: EvaluationRecord) => ({
-    source: "evaluation",
+    source: 'evaluation',
     evaluationId: e.id,
     checkpoint: e.checkpoint,
     seed: e.seed,
@@ -295,11 +240,11 @@ export function robustnessSection(
       auilc: e.auilc,
     });
   }
-  const maci = latest.get("MACI");
+  const maci = latest.get('MACI');
   if (maci && maci.points.length > 1) {
     curves.push({
       ...base(maci),
-      protocol: "MACI (debiased, tau on validation)",
+      protocol: 'MACI (debiased, tau on validation)',
       points: maci.points.map((pt) => ({ rate: pt.rate, metrics: pt.metrics })),
       auilc: maci.auilc ?? auilcOf(maci),
     });
@@ -313,14 +258,11 @@ export function robustnessSection(
 }
 
 /** trapezoidal area under metric-vs-rate over [0, 1] (spec 3); null unless the rates span [0, 1] */
-export function auilcOf(
-  e: Pick<EvaluationRecord, "points">,
-): Record<string, number | null> | null {
+export function auilcOf(e: Pick<EvaluationRecord, 'points'>): Record<string, number | null> | null {
   const pts = e.points
-    .filter((p) => typeof p.rate === "number")
+    .filter((p) => typeof p.rate === 'number')
     .sort((a, b) => (a.rate as number) - (b.rate as number));
-  if (pts.length < 2 || pts[0].rate !== 0 || pts[pts.length - 1].rate !== 1)
-    return null;
+  if (pts.length < 2 || pts[0].rate !== 0 || pts[pts.length - 1].rate !== 1) return null;
   const out: Record<string, number | null> = {};
   for (const m of Object.keys(pts[0].metrics)) {
     let area = 0;
@@ -331,8 +273,7 @@ export function auilcOf(
         area = NaN;
         break;
       }
-      area +=
-        (((pts[i].rate as number) - (pts[i - 1].rate as number)) * (a + b)) / 2;
+      area += (((pts[i].rate as number) - (pts[i - 1].rate as number)) * (a + b)) / 2;
     }
     out[m] = Number.isFinite(area) ? area : null;
   }
@@ -346,12 +287,10 @@ async function explanationsSection(
 ): Promise<ReportSection<Explanations>> {
   if (!analysis)
     return na(
-      "the analysis service (Shapley contributions, counterfactual edits, OOD comparison) is not part of this build of the app",
+      'the analysis service (Shapley contributions, counterfactual edits, OOD comparison) is not part of this build of the app',
     );
-  const none = na("no clip or sample pinned for this report");
-  const safe = async <T>(
-    f: () => Promise<ReportSection<T>>,
-  ): Promise<ReportSection<T>> => {
+  const none = na('no clip or sample pinned for this report');
+  const safe = async <T>(f: () => Promise<ReportSection<T>>): Promise<ReportSection<T>> => {
     try {
       return await f();
     } catch (e) {
@@ -359,48 +298,36 @@ async function explanationsSection(
     }
   };
   return ok({
-    contributions: pinned.length
-      ? await safe(() => analysis.contributions(run, pinned))
-      : none,
-    counterfactualEdits: pinned.length
-      ? await safe(() => analysis.counterfactualEdits(run, pinned))
-      : none,
+    contributions: pinned.length ? await safe(() => analysis.contributions(run, pinned)) : none,
+    counterfactualEdits: pinned.length ? await safe(() => analysis.counterfactualEdits(run, pinned)) : none,
     oodComparison: await safe(() => analysis.oodComparison(run)),
   });
 }
 
 export function agreementSection(
   manifest: DatasetManifest | null,
-  clips: ReportSources["clips"],
+  clips: ReportSources['clips'],
 ): ReportSection<AgreementSummary> {
-  if (!manifest) return na("the dataset manifest is not readable");
+  if (!manifest) return na('the dataset manifest is not readable');
   const assignment = (
     manifest as DatasetManifest & {
       clips?: { assignment?: Record<string, number[]> };
     }
   ).clips?.assignment;
-  if (manifest.source.kind !== "clips" || !assignment)
-    return na(
-      `the dataset was not made from annotated clips (source: ${manifest.source.kind})`,
-    );
-  if (!clips) return na("the clips store is not available");
+  if (manifest.source.kind !== 'clips' || !assignment)
+    return na(`the dataset was not made from annotated clips (source: ${manifest.source.kind})`);
+  if (!clips) return na('the clips store is not available');
   const ids = Object.values(assignment).flat();
   const byProject = new Map<number, number[]>();
   for (const id of ids) {
     const c = clips.clip(id);
-    if (c)
-      byProject.set(c.projectId, [...(byProject.get(c.projectId) ?? []), id]);
+    if (c) byProject.set(c.projectId, [...(byProject.get(c.projectId) ?? []), id]);
   }
-  if (!byProject.size)
-    return na(
-      `the ${ids.length} clips this dataset was made from are no longer in the app`,
-    );
+  if (!byProject.size) return na(`the ${ids.length} clips this dataset was made from are no longer in the app`);
   // one project in practice (exports are per project); several are summarised one after another
   const [projectId, clipIds] = [...byProject.entries()][0];
   const a = clips.agreement(projectId, clipIds);
-  const names = new Map(
-    clipIds.map((id) => [id, clips.clip(id)?.name ?? `clip ${id}`]),
-  );
+  const names = new Map(clipIds.map((id) => [id, clips.clip(id)?.name ?? `clip ${id}`]));
   return ok({
     projectIds: [...byProject.keys()],
     clips: clipIds.length,
@@ -428,32 +355,20 @@ async function traceOf(
   manifest: DatasetManifest | null,
   evals: EvaluationRecord[],
   src: ReportSources,
-): Promise<RunReport["trace"]> {
-  const engines = [
-    ...new Set(
-      [run.engine, ...evals.map((e) => e.engine)].filter(
-        (x): x is string => !!x,
-      ),
-    ),
-  ];
+): Promise<RunReport['trace']> {
+  const engines = [...new Set([run.engine, ...evals.map((e) => e.engine)].filter((x): x is string => !!x))];
   let data: ReportSection<DataTrace>;
   try {
     data = manifest
       ? ok(await src.hashDataset(run.datasetFolder, manifest))
-      : na(
-          `the dataset folder ${run.datasetFolder} is not readable; its data cannot be hashed`,
-        );
+      : na(`the dataset folder ${run.datasetFolder} is not readable; its data cannot be hashed`);
   } catch (e) {
     data = na(`hashing the dataset failed: ${(e as Error).message}`);
   }
   const ckpt = run.bestCheckpoint ?? run.lastCheckpoint;
   let checkpoint: ReportSection<HashedFile>;
   if (!ckpt || !fs.existsSync(ckpt))
-    checkpoint = na(
-      ckpt
-        ? `the checkpoint ${ckpt} is missing`
-        : `run ${run.id} has no checkpoint`,
-    );
+    checkpoint = na(ckpt ? `the checkpoint ${ckpt} is missing` : `run ${run.id} has no checkpoint`);
   else {
     const h = await src.hashFile(ckpt);
     checkpoint = ok({ file: ckpt, ...h });
@@ -463,19 +378,17 @@ async function traceOf(
 
 export async function runReport(
   runId: number,
-  req: Pick<ReportRequest, "sections" | "pinned">,
+  req: Pick<ReportRequest, 'sections' | 'pinned'>,
   src: ReportSources,
 ): Promise<RunReport> {
   const run = src.run(runId);
   const want = new Set(req.sections);
-  const skipped = na("not chosen for this report");
+  const skipped = na('not chosen for this report');
   const manifest = readManifest(run.datasetFolder);
   const record = run.datasetId !== null ? src.dataset(run.datasetId) : null;
   const evals = src.evaluations(run.id);
   const dataset = datasetSection(run, manifest, record);
-  const distribution = dataset.available
-    ? dataset.data.distribution
-    : "unknown";
+  const distribution = dataset.available ? dataset.data.distribution : 'unknown';
   const withPredictions = evals
     .map((e) => ({
       evaluationId: e.id,
@@ -497,51 +410,31 @@ export async function runReport(
       createdAt: run.createdAt,
       finishedAt: run.finishedAt,
     },
-    dataset: want.has("dataset") ? dataset : skipped,
-    config: want.has("config") ? ok(configRows(run.options)) : skipped,
-    curves: want.has("curves")
-      ? curvesSection(run, src.epochs(run.id))
-      : skipped,
-    metrics: want.has("metrics")
-      ? metricsSection(run, evals, distribution)
-      : skipped,
-    robustness: want.has("robustness")
+    dataset: want.has('dataset') ? dataset : skipped,
+    config: want.has('config') ? ok(configRows(run.options)) : skipped,
+    curves: want.has('curves') ? curvesSection(run, src.epochs(run.id)) : skipped,
+    metrics: want.has('metrics') ? metricsSection(run, evals, distribution) : skipped,
+    robustness: want.has('robustness')
       ? robustnessSection(
           run,
           evals,
-          src.analysis
-            ? await src.analysis
-                .robustness(run)
-                .catch((e: Error) => na(e.message))
-            : null,
+          src.analysis ? await src.analysis.robustness(run).catch((e: Error) => na(e.message)) : null,
         )
       : skipped,
-    explanations: want.has("explanations")
-      ? await explanationsSection(run, req.pinned, src.analysis)
-      : skipped,
-    agreement: want.has("agreement")
-      ? agreementSection(manifest, src.clips)
-      : skipped,
-    predictions: !want.has("predictions")
+    explanations: want.has('explanations') ? await explanationsSection(run, req.pinned, src.analysis) : skipped,
+    agreement: want.has('agreement') ? agreementSection(manifest, src.clips) : skipped,
+    predictions: !want.has('predictions')
       ? skipped
       : withPredictions.length
         ? ok(withPredictions)
-        : na(
-            `run ${run.id} has no stored per-sample predictions (a complete-view evaluation stores them)`,
-          ),
+        : na(`run ${run.id} has no stored per-sample predictions (a complete-view evaluation stores them)`),
     trace: await traceOf(run, manifest, evals, src),
   };
 }
 
-export function comparisonSection(
-  runs: RunReport[],
-  options: TrainingOptions[],
-): ReportSection<ReportComparison> {
-  if (runs.length < 2)
-    return na("a single run (choose two or more runs to compare)");
-  const flat = options.map(
-    (o) => new Map(configRows(o).map((r) => [r.setting, r.value])),
-  );
+export function comparisonSection(runs: RunReport[], options: TrainingOptions[]): ReportSection<ReportComparison> {
+  if (runs.length < 2) return na('a single run (choose two or more runs to compare)');
+  const flat = options.map((o) => new Map(configRows(o).map((r) => [r.setting, r.value])));
   const settings = [...new Set(flat.flatMap((m) => [...m.keys()]))];
   const configDiff = settings
     .map((setting) => ({
@@ -550,21 +443,13 @@ export function comparisonSection(
     }))
     .filter((r) => new Set(r.values).size > 1);
   const complete = runs.map((r) =>
-    r.metrics.available && r.metrics.data.complete.available
-      ? r.metrics.data.complete.data.metrics
-      : null,
+    r.metrics.available && r.metrics.data.complete.available ? r.metrics.data.complete.data.metrics : null,
   );
-  const metricNames = [
-    ...new Set(complete.flatMap((m) => (m ? Object.keys(m) : []))),
-  ];
+  const metricNames = [...new Set(complete.flatMap((m) => (m ? Object.keys(m) : [])))];
   const rmfm = runs.map((r) =>
-    r.robustness.available
-      ? (r.robustness.data.find((c) => c.protocol === "RMFM")?.auilc ?? null)
-      : null,
+    r.robustness.available ? (r.robustness.data.find((c) => c.protocol === 'RMFM')?.auilc ?? null) : null,
   );
-  const auilcNames = [
-    ...new Set(rmfm.flatMap((m) => (m ? Object.keys(m) : []))),
-  ];
+  const auilcNames = [...new Set(rmfm.flatMap((m) => (m ? Object.keys(m) : [])))];
   return ok({
     runIds: runs.map((r) => r.run.id),
     configDiff,
@@ -579,10 +464,7 @@ export function comparisonSection(
   });
 }
 
-export async function buildReport(
-  req: ReportRequest,
-  src: ReportSources,
-): Promise<ReportModel> {
+export async function buildReport(req: ReportRequest, src: ReportSources): Promise<ReportModel> {
   const runs: RunReport[] = [];
   for (const id of req.runIds) runs.push(await runReport(id, req, src));
   const options = req.runIds.map((id) => src.run(id).options);
@@ -590,9 +472,9 @@ export async function buildReport(
     req.title ||
     (runs.length === 1
       ? `CIDer run ${runs[0].run.id}: ${runs[0].run.name}`
-      : `CIDer runs ${runs.map((r) => r.run.id).join(", ")} compared`);
+      : `CIDer runs ${runs.map((r) => r.run.id).join(', ')} compared`);
   return {
-    format: "cider-report",
+    format: 'cider-report',
     version: 1,
     title,
     generatedAt: (src.now?.() ?? new Date()).toISOString(),

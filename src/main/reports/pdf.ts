@@ -9,91 +9,74 @@
  *    with vector lines, in Helvetica (characters outside WinAnsi become '?').
  * The result says which one made the file.
  */
-import { execFile } from "node:child_process";
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import {
-  PDFDocument,
-  StandardFonts,
-  rgb,
-  type PDFFont,
-  type PDFPage,
-} from "pdf-lib";
-import type { ReportModel, ReportTable } from "../../shared/contract/reports";
-import { fmt } from "./html";
-import { PALETTE } from "./svg";
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { PDFDocument, StandardFonts, rgb, type PDFFont, type PDFPage } from 'pdf-lib';
+import type { ReportModel, ReportTable } from '../../shared/contract/reports';
+import { fmt } from './html';
+import { PALETTE } from './svg';
 
 /** The desktop app's hook: render this HTML to PDF bytes (Electron's printToPDF). */
 export type PrintToPdf = (html: string) => Promise<Uint8Array>;
 
 export interface PdfOutput {
   bytes: Uint8Array;
-  renderer: "electron" | "chromium" | "pdf-lib";
+  renderer: 'electron' | 'chromium' | 'pdf-lib';
   detail: string;
 }
 
 const CHROMIUM_CANDIDATES = [
-  "/usr/bin/chromium",
-  "/usr/bin/chromium-browser",
-  "/usr/bin/google-chrome-stable",
-  "/usr/bin/google-chrome",
-  "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome",
+  '/usr/bin/chromium',
+  '/usr/bin/chromium-browser',
+  '/usr/bin/google-chrome-stable',
+  '/usr/bin/google-chrome',
+  '/Applications/Google Chrome.app/Contents/MacOS/Google Chrome',
 ];
 
 /** The Chromium binary to print with: CIDER_CHROMIUM ('none' disables), else the first candidate that exists. */
-export function findChromium(
-  env: NodeJS.ProcessEnv = process.env,
-): string | null {
+export function findChromium(env: NodeJS.ProcessEnv = process.env): string | null {
   const forced = env.CIDER_CHROMIUM;
-  if (forced === "none") return null;
+  if (forced === 'none') return null;
   if (forced) return fs.existsSync(forced) ? forced : null;
   return CHROMIUM_CANDIDATES.find((c) => fs.existsSync(c)) ?? null;
 }
 
 export const CHROMIUM_FLAGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-  "--no-default-browser-check",
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--no-default-browser-check',
 ];
 
-export async function chromiumPdf(
-  html: string,
-  chromium: string,
-  timeoutMs = 120_000,
-): Promise<Uint8Array> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cider-report-pdf-"));
+export async function chromiumPdf(html: string, chromium: string, timeoutMs = 120_000): Promise<Uint8Array> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cider-report-pdf-'));
   try {
-    const input = path.join(dir, "report.html");
-    const output = path.join(dir, "report.pdf");
+    const input = path.join(dir, 'report.html');
+    const output = path.join(dir, 'report.pdf');
     fs.writeFileSync(input, html);
     const args = [
       ...CHROMIUM_FLAGS,
-      `--user-data-dir=${path.join(dir, "profile")}`,
-      "--no-pdf-header-footer",
+      `--user-data-dir=${path.join(dir, 'profile')}`,
+      '--no-pdf-header-footer',
       `--print-to-pdf=${output}`,
       `file://${input}`,
     ];
     await new Promise<void>((resolve, reject) => {
-      execFile(
-        chromium,
-        args,
-        { timeout: timeoutMs, maxBuffer: 8 << 20 },
-        (err, _out, stderr) => {
-          if (fs.existsSync(output) && fs.statSync(output).size > 0) resolve();
-          else
-            reject(
-              new Error(
-                `${chromium} did not write a PDF${err ? ` (${err.message.split("\n")[0]})` : ""}: ${String(stderr).slice(-500)}`,
-              ),
-            );
-        },
-      );
+      execFile(chromium, args, { timeout: timeoutMs, maxBuffer: 8 << 20 }, (err, _out, stderr) => {
+        if (fs.existsSync(output) && fs.statSync(output).size > 0) resolve();
+        else
+          reject(
+            new Error(
+              `${chromium} did not write a PDF${err ? ` (${err.message.split('\n')[0]})` : ''}: ${String(stderr).slice(-500)}`,
+            ),
+          );
+      });
     });
     return fs.readFileSync(output);
   } finally {
@@ -110,17 +93,16 @@ export async function renderPdf(
   if (opts.printToPdf)
     return {
       bytes: await opts.printToPdf(html),
-      renderer: "electron",
+      renderer: 'electron',
       detail: "Electron's printToPDF",
     };
   const chromium = opts.chromium === undefined ? findChromium() : opts.chromium;
-  let why =
-    "no Chromium found (set CIDER_CHROMIUM to a Chromium or Chrome binary)";
+  let why = 'no Chromium found (set CIDER_CHROMIUM to a Chromium or Chrome binary)';
   if (chromium) {
     try {
       return {
         bytes: await chromiumPdf(html, chromium),
-        renderer: "chromium",
+        renderer: 'chromium',
         detail: `headless ${chromium}`,
       };
     } catch (e) {
@@ -129,7 +111,7 @@ export async function renderPdf(
   }
   return {
     bytes: await libraryPdf(model, tables),
-    renderer: "pdf-lib",
+    renderer: 'pdf-lib',
     detail: `pdf-lib (pure JavaScript; ${why})`,
   };
 }
@@ -140,10 +122,7 @@ const A4: [number, number] = [595.28, 841.89];
 const MARGIN = 40;
 
 /** WinAnsi only (the standard fonts' encoding) */
-const ansi = (s: string) =>
-  s.replace(/[^\x20-\x7e\xa0-\xff]/g, (c) =>
-    c === "—" ? "-" : c === "≥" ? ">=" : "?",
-  );
+const ansi = (s: string) => s.replace(/[^\x20-\x7e\xa0-\xff]/g, (c) => (c === '—' ? '-' : c === '≥' ? '>=' : '?'));
 
 class Writer {
   page!: PDFPage;
@@ -165,15 +144,14 @@ class Writer {
   fit(text: string, size: number, width: number, font = this.font): string {
     let s = ansi(text);
     if (font.widthOfTextAtSize(s, size) <= width) return s;
-    while (s.length > 1 && font.widthOfTextAtSize(`${s}...`, size) > width)
-      s = s.slice(0, -1);
+    while (s.length > 1 && font.widthOfTextAtSize(`${s}...`, size) > width) s = s.slice(0, -1);
     return `${s}...`;
   }
   text(text: string, size = 9, font = this.font, indent = 0) {
     const width = A4[0] - 2 * MARGIN - indent;
     // wrap on spaces
     const words = ansi(text).split(/\s+/);
-    let line = "";
+    let line = '';
     const lines: string[] = [];
     for (const w of words) {
       const next = line ? `${line} ${w}` : w;
@@ -203,18 +181,11 @@ class Writer {
       (c, i) =>
         Math.max(
           this.bold.widthOfTextAtSize(ansi(c), size),
-          ...t.rows
-            .slice(0, 200)
-            .map((r) =>
-              this.font.widthOfTextAtSize(ansi(cell(r[i] ?? null)), size),
-            ),
+          ...t.rows.slice(0, 200).map((r) => this.font.widthOfTextAtSize(ansi(cell(r[i] ?? null)), size)),
         ) + 6,
     );
     const total = natural.reduce((a, b) => a + b, 0);
-    const widths =
-      total <= width
-        ? natural
-        : natural.map((w) => Math.max(24, (w / total) * width));
+    const widths = total <= width ? natural : natural.map((w) => Math.max(24, (w / total) * width));
     this.need(30);
     this.text(t.title, 9, this.bold);
     const row = (cells: string[], font: PDFFont) => {
@@ -222,10 +193,12 @@ class Writer {
       this.y -= size + 4;
       let x = MARGIN;
       for (let i = 0; i < cols; i++) {
-        this.page.drawText(
-          this.fit(cells[i] ?? "", size, widths[i] - 4, font),
-          { x: x + 2, y: this.y + 1, size, font },
-        );
+        this.page.drawText(this.fit(cells[i] ?? '', size, widths[i] - 4, font), {
+          x: x + 2,
+          y: this.y + 1,
+          size,
+          font,
+        });
         x += widths[i];
       }
       this.page.drawLine({
@@ -252,10 +225,7 @@ class Writer {
     if (t.note) this.text(t.note, 7);
     this.y -= 6;
   }
-  chart(
-    title: string,
-    series: { name: string; points: [number, number | null][] }[],
-  ) {
+  chart(title: string, series: { name: string; points: [number, number | null][] }[]) {
     const W = A4[0] - 2 * MARGIN;
     const H = 150;
     this.need(H + 40);
@@ -263,23 +233,14 @@ class Writer {
     const top = this.y - 6;
     const bottom = top - H;
     const pts = series.flatMap((s) =>
-      s.points.filter(
-        (p): p is [number, number] => p[1] !== null && Number.isFinite(p[1]),
-      ),
+      s.points.filter((p): p is [number, number] => p[1] !== null && Number.isFinite(p[1])),
     );
     if (!pts.length) return;
-    const [x0, x1] = [
-      Math.min(...pts.map((p) => p[0])),
-      Math.max(...pts.map((p) => p[0])),
-    ];
-    let [y0, y1] = [
-      Math.min(...pts.map((p) => p[1])),
-      Math.max(...pts.map((p) => p[1])),
-    ];
+    const [x0, x1] = [Math.min(...pts.map((p) => p[0])), Math.max(...pts.map((p) => p[0]))];
+    let [y0, y1] = [Math.min(...pts.map((p) => p[1])), Math.max(...pts.map((p) => p[1]))];
     if (y0 === y1) [y0, y1] = [y0 - 0.5, y1 + 0.5];
     const left = MARGIN + 34;
-    const sx = (x: number) =>
-      left + (x1 === x0 ? (W - 34) / 2 : ((x - x0) / (x1 - x0)) * (W - 34));
+    const sx = (x: number) => left + (x1 === x0 ? (W - 34) / 2 : ((x - x0) / (x1 - x0)) * (W - 34));
     const sy = (y: number) => bottom + ((y - y0) / (y1 - y0)) * H;
     const grey = rgb(0.3, 0.3, 0.3);
     this.page.drawLine({
@@ -344,14 +305,11 @@ class Writer {
   }
 }
 
-export async function libraryPdf(
-  model: ReportModel,
-  tables: ReportTable[],
-): Promise<Uint8Array> {
+export async function libraryPdf(model: ReportModel, tables: ReportTable[]): Promise<Uint8Array> {
   const doc = await PDFDocument.create();
   doc.setTitle(ansi(model.title));
   doc.setCreator(`CIDer Studio ${model.app.version}`);
-  doc.setProducer("pdf-lib");
+  doc.setProducer('pdf-lib');
   doc.setCreationDate(new Date(model.generatedAt));
   const w = new Writer(
     doc,
@@ -365,70 +323,50 @@ export async function libraryPdf(
   );
   w.y -= 6;
   const byId = new Map(tables.map((t) => [t.id, t]));
-  for (const t of tables.filter(
-    (x) => x.id === "report" || x.id.startsWith("comparison."),
-  ))
-    w.table(t);
+  for (const t of tables.filter((x) => x.id === 'report' || x.id.startsWith('comparison.'))) w.table(t);
   for (const r of model.runs) {
     w.newPage();
     w.text(`Run ${r.run.id}: ${r.run.name}`, 13, w.bold);
     const reasons: [string, { available: boolean; reason?: string }][] = [
-      ["Dataset", r.dataset],
-      ["Configuration", r.config],
-      ["Training curves", r.curves],
-      ["Test metrics", r.metrics],
-      ["Robustness", r.robustness],
-      ["Contributions and counterfactual edits", r.explanations],
-      ["Annotation agreement", r.agreement],
+      ['Dataset', r.dataset],
+      ['Configuration', r.config],
+      ['Training curves', r.curves],
+      ['Test metrics', r.metrics],
+      ['Robustness', r.robustness],
+      ['Contributions and counterfactual edits', r.explanations],
+      ['Annotation agreement', r.agreement],
     ];
     for (const [name, s] of reasons)
-      if (!s.available && s.reason !== "not chosen for this report")
-        w.text(`${name}: not available: ${s.reason}`, 8);
+      if (!s.available && s.reason !== 'not chosen for this report') w.text(`${name}: not available: ${s.reason}`, 8);
     if (r.curves.available) {
       const e = r.curves.data.epochs;
       w.chart(
-        "Losses per epoch",
+        'Losses per epoch',
         Object.keys(e[0].losses).map((n) => ({
           name: n,
-          points: e.map(
-            (x) => [x.epoch, x.losses[n] ?? null] as [number, number | null],
-          ),
+          points: e.map((x) => [x.epoch, x.losses[n] ?? null] as [number, number | null]),
         })),
       );
       w.chart(
-        "Validation metrics per epoch",
+        'Validation metrics per epoch',
         [...new Set(e.flatMap((x) => Object.keys(x.validation)))].map((n) => ({
           name: n,
-          points: e.map(
-            (x) =>
-              [x.epoch, x.validation[n] ?? null] as [number, number | null],
-          ),
+          points: e.map((x) => [x.epoch, x.validation[n] ?? null] as [number, number | null]),
         })),
       );
     }
     if (r.robustness.available)
-      for (const c of r.robustness.data.filter((x) =>
-        x.points.every((p) => typeof p.rate === "number"),
-      )) {
-        const names = [
-          ...new Set(c.points.flatMap((p) => Object.keys(p.metrics))),
-        ];
+      for (const c of r.robustness.data.filter((x) => x.points.every((p) => typeof p.rate === 'number'))) {
+        const names = [...new Set(c.points.flatMap((p) => Object.keys(p.metrics)))];
         w.chart(
           `${c.protocol}: metric vs missing rate`,
           names.map((n) => ({
             name: n,
-            points: c.points.map(
-              (p) =>
-                [p.rate as number, p.metrics[n] ?? null] as [
-                  number,
-                  number | null,
-                ],
-            ),
+            points: c.points.map((p) => [p.rate as number, p.metrics[n] ?? null] as [number, number | null]),
           })),
         );
       }
-    for (const t of tables.filter((x) => x.id.startsWith(`run${r.run.id}.`)))
-      if (byId.has(t.id)) w.table(t);
+    for (const t of tables.filter((x) => x.id.startsWith(`run${r.run.id}.`))) if (byId.has(t.id)) w.table(t);
   }
   return doc.save();
 }

@@ -5,26 +5,20 @@
  */
 
 export const PALETTE = [
-  "#1f6feb",
-  "#d1495b",
-  "#2a9d8f",
-  "#e9a23b",
-  "#7b61ff",
-  "#6c757d",
-  "#8d6e63",
-  "#00897b",
-  "#c2185b",
-  "#5c6bc0",
+  '#1f6feb',
+  '#d1495b',
+  '#2a9d8f',
+  '#e9a23b',
+  '#7b61ff',
+  '#6c757d',
+  '#8d6e63',
+  '#00897b',
+  '#c2185b',
+  '#5c6bc0',
 ];
 
 export function escapeXml(s: string): string {
-  return s.replace(
-    /[&<>"']/g,
-    (c) =>
-      ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[
-        c
-      ]!,
-  );
+  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
 const num = (x: number) => (Number.isInteger(x) ? String(x) : x.toFixed(2));
@@ -35,22 +29,15 @@ export function ticks(lo: number, hi: number, count = 5): number[] {
   if (hi === lo) return [lo];
   const raw = (hi - lo) / Math.max(1, count);
   const mag = 10 ** Math.floor(Math.log10(raw));
-  const step =
-    [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
   const out: number[] = [];
-  for (
-    let v = Math.ceil(lo / step - 1e-9) * step;
-    v <= hi + step * 1e-9;
-    v += step
-  )
+  for (let v = Math.ceil(lo / step - 1e-9) * step; v <= hi + step * 1e-9; v += step)
     out.push(Number(v.toPrecision(12)));
   return out;
 }
 
 const fmtTick = (v: number) =>
-  Math.abs(v) >= 1000 || (Math.abs(v) < 0.01 && v !== 0)
-    ? v.toPrecision(2)
-    : String(Number(v.toPrecision(4)));
+  Math.abs(v) >= 1000 || (Math.abs(v) < 0.01 && v !== 0) ? v.toPrecision(2) : String(Number(v.toPrecision(4)));
 
 export interface LineSeries {
   name: string;
@@ -82,16 +69,13 @@ export function lineChart(spec: LineChartSpec): string {
   const ph = H - m.t - m.b - legendH;
   const xs = spec.series.flatMap((s) => s.points.map((p) => p[0]));
   const ys = spec.series.flatMap((s) =>
-    s.points
-      .map((p) => p[1])
-      .filter((y): y is number => y !== null && Number.isFinite(y)),
+    s.points.map((p) => p[1]).filter((y): y is number => y !== null && Number.isFinite(y)),
   );
   const [x0, x1] = spec.x ?? [Math.min(...xs), Math.max(...xs)];
   let [y0, y1] = spec.y ?? [Math.min(...ys), Math.max(...ys)];
   if (!ys.length) [y0, y1] = [0, 1];
   if (y0 === y1) [y0, y1] = [y0 - 0.5, y1 + 0.5];
-  const sx = (x: number) =>
-    m.l + (x1 === x0 ? pw / 2 : ((x - x0) / (x1 - x0)) * pw);
+  const sx = (x: number) => m.l + (x1 === x0 ? pw / 2 : ((x - x0) / (x1 - x0)) * pw);
   const sy = (y: number) => m.t + ph - ((y - y0) / (y1 - y0)) * ph;
   const out: string[] = [];
   out.push(
@@ -104,9 +88,7 @@ export function lineChart(spec: LineChartSpec): string {
   // axes and grid
   for (const t of ticks(y0, y1)) {
     const y = sy(t);
-    out.push(
-      `<line x1="${m.l}" x2="${m.l + pw}" y1="${num(y)}" y2="${num(y)}" stroke="#e5e7eb"/>`,
-    );
+    out.push(`<line x1="${m.l}" x2="${m.l + pw}" y1="${num(y)}" y2="${num(y)}" stroke="#e5e7eb"/>`);
     out.push(
       `<text x="${m.l - 6}" y="${num(y + 4)}" text-anchor="end" font-size="10" fill="#555">${fmtTick(t)}</text>`,
     );
@@ -119,12 +101,8 @@ export function lineChart(spec: LineChartSpec): string {
     out.push(
       `<text x="${num(sx(t))}" y="${m.t + ph + 14}" text-anchor="middle" font-size="10" fill="#555">${fmtTick(t)}</text>`,
     );
-  out.push(
-    `<line x1="${m.l}" x2="${m.l + pw}" y1="${m.t + ph}" y2="${m.t + ph}" stroke="#333"/>`,
-  );
-  out.push(
-    `<line x1="${m.l}" x2="${m.l}" y1="${m.t}" y2="${m.t + ph}" stroke="#333"/>`,
-  );
+  out.push(`<line x1="${m.l}" x2="${m.l + pw}" y1="${m.t + ph}" y2="${m.t + ph}" stroke="#333"/>`);
+  out.push(`<line x1="${m.l}" x2="${m.l}" y1="${m.t}" y2="${m.t + ph}" stroke="#333"/>`);
   out.push(
     `<text x="${m.l + pw / 2}" y="${m.t + ph + 30}" text-anchor="middle" font-size="11">${escapeXml(spec.xLabel)}</text>`,
   );
@@ -136,33 +114,29 @@ export function lineChart(spec: LineChartSpec): string {
     out.push(
       `<line x1="${x}" x2="${x}" y1="${m.t}" y2="${m.t + ph}" stroke="#999" stroke-dasharray="3 3" data-mark-x="${mk.x}"/>`,
     );
-    out.push(
-      `<text x="${x}" y="${m.t + 10}" font-size="10" fill="#666" dx="3">${escapeXml(mk.label)}</text>`,
-    );
+    out.push(`<text x="${x}" y="${m.t + 10}" font-size="10" fill="#666" dx="3">${escapeXml(mk.label)}</text>`);
   }
   spec.series.forEach((s, i) => {
     const color = PALETTE[i % PALETTE.length];
-    let d = "";
+    let d = '';
     let pen = false;
     for (const [x, y] of s.points) {
       if (y === null || !Number.isFinite(y)) {
         pen = false;
         continue;
       }
-      d += `${pen ? "L" : "M"}${num(sx(x))} ${num(sy(y))}`;
+      d += `${pen ? 'L' : 'M'}${num(sx(x))} ${num(sy(y))}`;
       pen = true;
     }
     out.push(`<g class="series" data-series="${escapeXml(s.name)}">`);
     out.push(
-      `<path d="${d}" fill="none" stroke="${color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 3"' : ""}/>`,
+      `<path d="${d}" fill="none" stroke="${color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 3"' : ''}/>`,
     );
     for (const [x, y] of s.points) {
       if (y === null || !Number.isFinite(y)) continue;
-      out.push(
-        `<circle cx="${num(sx(x))}" cy="${num(sy(y))}" r="2.5" fill="${color}" data-x="${x}" data-y="${y}"/>`,
-      );
+      out.push(`<circle cx="${num(sx(x))}" cy="${num(sy(y))}" r="2.5" fill="${color}" data-x="${x}" data-y="${y}"/>`);
     }
-    out.push("</g>");
+    out.push('</g>');
   });
   // legend
   spec.series.forEach((s, i) => {
@@ -170,15 +144,11 @@ export function lineChart(spec: LineChartSpec): string {
     const row = Math.floor(i / 3);
     const x = m.l + col * (pw / 3);
     const y = H - legendH + row * 16 + 4;
-    out.push(
-      `<rect x="${num(x)}" y="${y}" width="12" height="3" fill="${PALETTE[i % PALETTE.length]}"/>`,
-    );
-    out.push(
-      `<text x="${num(x + 16)}" y="${y + 5}" font-size="10">${escapeXml(s.name)}</text>`,
-    );
+    out.push(`<rect x="${num(x)}" y="${y}" width="12" height="3" fill="${PALETTE[i % PALETTE.length]}"/>`);
+    out.push(`<text x="${num(x + 16)}" y="${y + 5}" font-size="10">${escapeXml(s.name)}</text>`);
   });
-  out.push("</svg>");
-  return out.join("");
+  out.push('</svg>');
+  return out.join('');
 }
 
 export interface BarChartSpec {
@@ -213,9 +183,7 @@ export function barChart(spec: BarChartSpec): string {
     `<text x="${W / 2}" y="16" text-anchor="middle" font-size="13" font-weight="600">${escapeXml(spec.title)}</text>`,
   );
   for (const t of yt) {
-    out.push(
-      `<line x1="${m.l}" x2="${m.l + pw}" y1="${num(sy(t))}" y2="${num(sy(t))}" stroke="#e5e7eb"/>`,
-    );
+    out.push(`<line x1="${m.l}" x2="${m.l + pw}" y1="${num(sy(t))}" y2="${num(sy(t))}" stroke="#e5e7eb"/>`);
     out.push(
       `<text x="${m.l - 6}" y="${num(sy(t) + 4)}" text-anchor="end" font-size="10" fill="#555">${fmtTick(t)}</text>`,
     );
@@ -235,18 +203,12 @@ export function barChart(spec: BarChartSpec): string {
       );
     });
   });
-  out.push(
-    `<line x1="${m.l}" x2="${m.l + pw}" y1="${m.t + ph}" y2="${m.t + ph}" stroke="#333"/>`,
-  );
+  out.push(`<line x1="${m.l}" x2="${m.l + pw}" y1="${m.t + ph}" y2="${m.t + ph}" stroke="#333"/>`);
   spec.groups.forEach((g, i) => {
     const x = m.l + i * (pw / Math.max(1, spec.groups.length));
-    out.push(
-      `<rect x="${num(x)}" y="${H - 18}" width="10" height="10" fill="${PALETTE[i % PALETTE.length]}"/>`,
-    );
-    out.push(
-      `<text x="${num(x + 14)}" y="${H - 9}" font-size="10">${escapeXml(g.name)}</text>`,
-    );
+    out.push(`<rect x="${num(x)}" y="${H - 18}" width="10" height="10" fill="${PALETTE[i % PALETTE.length]}"/>`);
+    out.push(`<text x="${num(x + 14)}" y="${H - 9}" font-size="10">${escapeXml(g.name)}</text>`);
   });
-  out.push("</svg>");
-  return out.join("");
+  out.push('</svg>');
+  return out.join('');
 }

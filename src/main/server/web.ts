@@ -97,7 +97,11 @@ function safeEqual(a: string, b: string): boolean {
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const data = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(data) });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'cache-control': 'no-store',
+    'content-length': Buffer.byteLength(data),
+  });
   res.end(data);
 }
 
@@ -154,7 +158,12 @@ async function serveClipMedia(app: AppServices, id: number, req: IncomingMessage
       return;
     }
   }
-  const headers: Record<string, string | number> = { 'content-type': type, 'accept-ranges': 'bytes', 'content-length': end - start + 1, 'cache-control': 'no-store' };
+  const headers: Record<string, string | number> = {
+    'content-type': type,
+    'accept-ranges': 'bytes',
+    'content-length': end - start + 1,
+    'cache-control': 'no-store',
+  };
   if (req.headers.range) headers['content-range'] = `bytes ${start}-${end}/${size}`;
   res.writeHead(req.headers.range ? 206 : 200, headers);
   if (req.method === 'HEAD') {
@@ -164,7 +173,12 @@ async function serveClipMedia(app: AppServices, id: number, req: IncomingMessage
   createReadStream(file, { start, end }).pipe(res);
 }
 
-const CLIP_MIME: Record<string, string> = { '.mp4': 'video/mp4', '.webm': 'video/webm', '.mov': 'video/quicktime', '.mkv': 'video/x-matroska' };
+const CLIP_MIME: Record<string, string> = {
+  '.mp4': 'video/mp4',
+  '.webm': 'video/webm',
+  '.mov': 'video/quicktime',
+  '.mkv': 'video/x-matroska',
+};
 
 export async function startWebServer(opts: WebServerOptions): Promise<WebServer> {
   const host = opts.host ?? '127.0.0.1';
@@ -185,7 +199,9 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     if (auth?.startsWith('Bearer ')) return [auth.slice(7).trim()];
     // every credential presented counts: a cookie left by an earlier server on this host (cookies
     // ignore the port) must not shadow the token of the URL this server printed
-    return [parseCookies(req.headers.cookie)[COOKIE], url.searchParams.get('token')].filter((t): t is string => typeof t === 'string');
+    return [parseCookies(req.headers.cookie)[COOKIE], url.searchParams.get('token')].filter(
+      (t): t is string => typeof t === 'string',
+    );
   };
 
   const authorised = (req: IncomingMessage, url: URL): boolean => tokensOf(req, url).some((t) => safeEqual(t, token));
@@ -201,7 +217,9 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     const indexFile = join(staticRoot, 'index.html');
     if (!existsSync(indexFile)) {
       res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8' });
-      res.end(`The user interface is not built (${indexFile} is missing). Run "npm run build:web", or start with "npm run web", which builds it.`);
+      res.end(
+        `The user interface is not built (${indexFile} is missing). Run "npm run build:web", or start with "npm run web", which builds it.`,
+      );
       return;
     }
     let rel: string;
@@ -217,7 +235,10 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
       return;
     }
     const target = existsSync(file) && statSync(file).isFile() ? file : indexFile; // SPA fallback
-    res.writeHead(200, { 'content-type': MIME[extname(target)] ?? 'application/octet-stream', 'cache-control': target === indexFile ? 'no-store' : 'max-age=3600' });
+    res.writeHead(200, {
+      'content-type': MIME[extname(target)] ?? 'application/octet-stream',
+      'cache-control': target === indexFile ? 'no-store' : 'max-age=3600',
+    });
     createReadStream(target).pipe(res);
   };
 
@@ -226,11 +247,20 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
       security(res);
       const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
       if (!hostAllowed(req)) {
-        sendJson(res, 403, { ok: false, error: { code: 'UNAUTHORIZED', message: `host "${req.headers.host}" not allowed` } });
+        sendJson(res, 403, {
+          ok: false,
+          error: { code: 'UNAUTHORIZED', message: `host "${req.headers.host}" not allowed` },
+        });
         return;
       }
       if (!authorised(req, url)) {
-        sendJson(res, 401, { ok: false, error: { code: 'UNAUTHORIZED', message: 'missing or wrong token: open the URL printed when the server started' } });
+        sendJson(res, 401, {
+          ok: false,
+          error: {
+            code: 'UNAUTHORIZED',
+            message: 'missing or wrong token: open the URL printed when the server started',
+          },
+        });
         return;
       }
       if (url.searchParams.has('token') && req.method === 'GET' && !url.pathname.startsWith('/api/')) {
@@ -255,7 +285,10 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
           const body = await readBody(req);
           args = body ? JSON.parse(body) : {};
         } catch (e) {
-          sendJson(res, 400, { ok: false, error: { code: 'BAD_REQUEST', message: `request body is not JSON (${(e as Error).message})` } });
+          sendJson(res, 400, {
+            ok: false,
+            error: { code: 'BAD_REQUEST', message: `request body is not JSON (${(e as Error).message})` },
+          });
           return;
         }
         const envelope = await app.dispatch(url.pathname.slice('/api/call/'.length), args);
@@ -268,7 +301,10 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
         return;
       }
       if (url.pathname.startsWith('/api/')) {
-        sendJson(res, 404, { ok: false, error: { code: 'UNKNOWN_METHOD', message: `no such endpoint ${url.pathname}` } });
+        sendJson(res, 404, {
+          ok: false,
+          error: { code: 'UNKNOWN_METHOD', message: `no such endpoint ${url.pathname}` },
+        });
         return;
       }
       if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -277,7 +313,8 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
       }
       serveStatic(url, res);
     })().catch((e: unknown) => {
-      if (!res.headersSent) sendJson(res, 500, { ok: false, error: { code: 'INTERNAL', message: (e as Error).message } });
+      if (!res.headersSent)
+        sendJson(res, 500, { ok: false, error: { code: 'INTERNAL', message: (e as Error).message } });
       else res.destroy();
     });
   });
@@ -287,7 +324,12 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
   server.on('upgrade', (req, socket, head) => {
     const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
     const origin = req.headers.origin;
-    if (url.pathname !== '/api/events' || !hostAllowed(req) || !authorised(req, url) || (origin && origin !== `http://${req.headers.host}`)) {
+    if (
+      url.pathname !== '/api/events' ||
+      !hostAllowed(req) ||
+      !authorised(req, url) ||
+      (origin && origin !== `http://${req.headers.host}`)
+    ) {
       socket.write('HTTP/1.1 401 Unauthorized\r\nconnection: close\r\n\r\n');
       socket.destroy();
       return;

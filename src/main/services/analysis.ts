@@ -7,56 +7,41 @@
  * Whole-split work (robustness sweeps, IID/OOD comparison) runs as jobs whose workers store
  * their results; sweeps/oodComparisons read them back.
  */
-import fs from "node:fs";
-import path from "node:path";
-import type { Handlers } from "../../shared/api";
-import { AppError } from "../../shared/errors";
-import type {
-  AnalysisTarget,
-  CounterfactualResult,
-  Explanation,
-  MissingSetting,
-} from "../../shared/contract/analysis";
-import type { RunRecord } from "../../shared/contract/training";
-import {
-  RunAnalyzer,
-  AnalysisError,
-  type SampleInput,
-} from "../ml/analysis/analyzer";
-import { robustnessProtocol } from "../ml/analysis/robustness";
-import { SEVEN_CLASS_NAMES, THREE_CLASS_NAMES } from "../ml/eval/labels";
-import { standardRates } from "../ml/eval/sweep";
-import { BEST_CHECKPOINT, LAST_CHECKPOINT } from "../ml/runs/train";
-import { readFeatureFrames, readFeatureRecord } from "../clips/features/store";
-import type { TextFeatures } from "../clips/features/text";
-import { datasetsRoot } from "../jobs/tasks/datasetFiles";
-import { textCacheDir } from "../jobs/tasks/training";
-import { AnalysisStore } from "../store/analysis";
-import { DatasetStore } from "../store/datasets";
-import { RunStore } from "../store/runs";
-import type { ServiceContext } from "./app";
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Handlers } from '../../shared/api';
+import { AppError } from '../../shared/errors';
+import type { AnalysisTarget, CounterfactualResult, Explanation, MissingSetting } from '../../shared/contract/analysis';
+import type { RunRecord } from '../../shared/contract/training';
+import { RunAnalyzer, AnalysisError, type SampleInput } from '../ml/analysis/analyzer';
+import { robustnessProtocol } from '../ml/analysis/robustness';
+import { SEVEN_CLASS_NAMES, THREE_CLASS_NAMES } from '../ml/eval/labels';
+import { standardRates } from '../ml/eval/sweep';
+import { BEST_CHECKPOINT, LAST_CHECKPOINT } from '../ml/runs/train';
+import { readFeatureFrames, readFeatureRecord } from '../clips/features/store';
+import type { TextFeatures } from '../clips/features/text';
+import { datasetsRoot } from '../jobs/tasks/datasetFiles';
+import { textCacheDir } from '../jobs/tasks/training';
+import { AnalysisStore } from '../store/analysis';
+import { DatasetStore } from '../store/datasets';
+import { RunStore } from '../store/runs';
+import type { ServiceContext } from './app';
 
-export const ROBUSTNESS_JOB = "analysis.robustness";
-export const COMPARE_OOD_JOB = "analysis.compareOod";
+export const ROBUSTNESS_JOB = 'analysis.robustness';
+export const COMPARE_OOD_JOB = 'analysis.compareOod';
 
 const MAX_OPEN_ANALYZERS = 2;
 
 /** Errors of the analysis layer reach the UI/CLI as plain messages with a stable code. */
 function asAppError(e: unknown): unknown {
-  if (e instanceof AnalysisError)
-    return new AppError("INVALID_INPUT", e.message);
-  if (
-    e instanceof Error &&
-    (e.name === "TextModelError" ||
-      e.name === "RunDataError" ||
-      e.name === "ShapeError")
-  )
-    return new AppError("INVALID_INPUT", e.message);
+  if (e instanceof AnalysisError) return new AppError('INVALID_INPUT', e.message);
+  if (e instanceof Error && (e.name === 'TextModelError' || e.name === 'RunDataError' || e.name === 'ShapeError'))
+    return new AppError('INVALID_INPUT', e.message);
   return e;
 }
 
 export function analysisService(ctx: ServiceContext): {
-  handlers: Handlers<void>["analysis"];
+  handlers: Handlers<void>['analysis'];
   close(): Promise<void>;
 } {
   const runs = new RunStore(ctx.db);
@@ -64,23 +49,14 @@ export function analysisService(ctx: ServiceContext): {
   const datasets = new DatasetStore(ctx.db, datasetsRoot(ctx.dataDir));
   const open = new Map<string, Promise<RunAnalyzer>>();
 
-  const checkpointFile = (run: RunRecord, which: "best" | "last") => {
-    const file = path.join(
-      run.folder,
-      which === "best" ? BEST_CHECKPOINT : LAST_CHECKPOINT,
-    );
+  const checkpointFile = (run: RunRecord, which: 'best' | 'last') => {
+    const file = path.join(run.folder, which === 'best' ? BEST_CHECKPOINT : LAST_CHECKPOINT);
     if (!fs.existsSync(file))
-      throw new AppError(
-        "CONFLICT",
-        `run ${run.id} has no ${which} checkpoint yet; train at least one epoch`,
-      );
+      throw new AppError('CONFLICT', `run ${run.id} has no ${which} checkpoint yet; train at least one epoch`);
     return file;
   };
 
-  const analyzer = async (
-    run: RunRecord,
-    which: "best" | "last",
-  ): Promise<RunAnalyzer> => {
+  const analyzer = async (run: RunRecord, which: 'best' | 'last'): Promise<RunAnalyzer> => {
     const file = checkpointFile(run, which);
     const key = `${run.id}:${which}:${fs.statSync(file).mtimeMs}`;
     let a = open.get(key);
@@ -108,8 +84,7 @@ export function analysisService(ctx: ServiceContext): {
   };
 
   const datasetDirOf = (run: RunRecord, datasetId: number | undefined) => {
-    if (datasetId === undefined)
-      return { dir: run.datasetFolder, id: run.datasetId };
+    if (datasetId === undefined) return { dir: run.datasetFolder, id: run.datasetId };
     const d = datasets.get(datasetId);
     return { dir: datasets.dir(d), id: d.id };
   };
@@ -117,39 +92,30 @@ export function analysisService(ctx: ServiceContext): {
   /** A clip's extracted features laid out as the run's model reads them (the clips export's rules). */
   const clipSample = (a: RunAnalyzer, clipId: number): SampleInput => {
     const c = a.model.config;
-    const t = readFeatureRecord(ctx.dataDir, clipId, "text");
+    const t = readFeatureRecord(ctx.dataDir, clipId, 'text');
     if (!t || !t.available || !t.text)
-      throw new AppError(
-        "CONFLICT",
-        `clip ${clipId} has no text features (token ids) yet: extract its features first`,
-      );
+      throw new AppError('CONFLICT', `clip ${clipId} has no text features (token ids) yet: extract its features first`);
     const tf = t.text as TextFeatures;
     if (tf.L !== c.textLength)
       throw new AppError(
-        "INVALID_INPUT",
+        'INVALID_INPUT',
         `clip ${clipId} was tokenised with L=${tf.L}; the run's model reads L=${c.textLength}`,
       );
     const ids3 = new Int32Array(3 * c.textLength);
     tf.ids.forEach((row, k) => ids3.set(row, k * c.textLength));
-    const stream = (m: "audio" | "vision", T: number, dims: number) => {
+    const stream = (m: 'audio' | 'vision', T: number, dims: number) => {
       const r = readFeatureRecord(ctx.dataDir, clipId, m);
-      if (!r)
-        throw new AppError(
-          "CONFLICT",
-          `clip ${clipId} has no ${m} features yet: extract its features first`,
-        );
+      if (!r) throw new AppError('CONFLICT', `clip ${clipId} has no ${m} features yet: extract its features first`);
       if (r.dims !== dims)
         throw new AppError(
-          "INVALID_INPUT",
+          'INVALID_INPUT',
           `clip ${clipId}'s ${m} features have ${r.dims} channels; the run's model reads ${dims} (train on a dataset exported from clips)`,
         );
       const out = new Float32Array(T * dims);
       if (!r.available || r.frames === 0) return { data: out, length: 0 };
       if (c.aligned) {
         if (!r.aligned) return { data: out, length: 0 };
-        out.set(
-          readFeatureFrames(ctx.dataDir, clipId, m, true).subarray(0, T * dims),
-        );
+        out.set(readFeatureFrames(ctx.dataDir, clipId, m, true).subarray(0, T * dims));
         return { data: out, length: tf.length };
       }
       const frames = readFeatureFrames(ctx.dataDir, clipId, m);
@@ -157,8 +123,8 @@ export function analysisService(ctx: ServiceContext): {
       out.set(frames.subarray(0, n * dims));
       return { data: out, length: n };
     };
-    const audio = stream("audio", c.audioLength, c.da);
-    const vision = stream("vision", c.visionLength, c.dv);
+    const audio = stream('audio', c.audioLength, c.da);
+    const vision = stream('vision', c.visionLength, c.dv);
     return {
       label: `clip ${clipId}`,
       ids3,
@@ -170,40 +136,28 @@ export function analysisService(ctx: ServiceContext): {
       visionLength: c.aligned ? tf.length : vision.length,
       truth: null,
       streamIndex: 0,
-      rawText: tf.tokens.map((x) => x.text).join(" "),
+      rawText: tf.tokens.map((x) => x.text).join(' '),
     };
   };
 
-  const sampleOf = async (
-    a: RunAnalyzer,
-    run: RunRecord,
-    target: AnalysisTarget,
-  ): Promise<SampleInput> => {
-    if (target.kind === "clip") {
-      if (a.state.options.text.kind === "features")
+  const sampleOf = async (a: RunAnalyzer, run: RunRecord, target: AnalysisTarget): Promise<SampleInput> => {
+    if (target.kind === 'clip') {
+      if (a.state.options.text.kind === 'features')
         throw new AppError(
-          "CONFLICT",
+          'CONFLICT',
           `run ${run.id} reads the dataset's precomputed text features; a clip has none, so it needs a run trained with a BERT model folder`,
         );
       return clipSample(a, target.clipId);
     }
-    return a.datasetSample(
-      datasetDirOf(run, target.datasetId).dir,
-      target.split,
-      target.index,
-    );
+    return a.datasetSample(datasetDirOf(run, target.datasetId).dir, target.split, target.index);
   };
 
-  const classNames = (a: RunAnalyzer) => [
-    ...(a.classes === 3 ? THREE_CLASS_NAMES : SEVEN_CLASS_NAMES),
-  ];
+  const classNames = (a: RunAnalyzer) => [...(a.classes === 3 ? THREE_CLASS_NAMES : SEVEN_CLASS_NAMES)];
 
   /** tau chosen on the validation split: a MACI evaluation's rate-0 point, else the newest IID/OOD comparison. */
-  const validationTau = (
-    runId: number,
-  ): CounterfactualResult["validationTau"] => {
+  const validationTau = (runId: number): CounterfactualResult['validationTau'] => {
     for (const e of runs.evaluations(runId).reverse()) {
-      if (e.protocol !== "MACI") continue;
+      if (e.protocol !== 'MACI') continue;
       const p = e.points.find((x) => x.rate === 0) ?? e.points[0];
       if (p?.maci)
         return {
@@ -224,7 +178,7 @@ export function analysisService(ctx: ServiceContext): {
     runId: number,
     target: AnalysisTarget,
     missing: MissingSetting,
-    which: "best" | "last",
+    which: 'best' | 'last',
     tokenIds?: number[],
   ): Promise<CounterfactualResult> => {
     const run = runs.get(runId);
@@ -250,42 +204,40 @@ export function analysisService(ctx: ServiceContext): {
       }
     };
 
-  const handlers: Handlers<void>["analysis"] = {
-    explain: guard(
-      async ({ runId, target, missing, checkpoint }): Promise<Explanation> => {
-        const run = runs.get(runId);
-        const a = await analyzer(run, checkpoint);
-        const s = await sampleOf(a, run, target);
-        const x = await a.explain(s, missing);
-        return {
-          runId,
-          target,
-          label: s.label,
-          classNames: classNames(a),
-          truth: s.truth,
-          probabilities: x.probabilities,
-          prediction: x.prediction,
-          shapley: x.shapley,
-          subsets: x.subsets,
-          tokens: x.tokens,
-          dropped: x.dropped,
-          attentionSegments: x.attention.segments,
-          attentionWords: x.attention.words,
-          wsam: x.wsam,
-          textNote: a.text.note,
-          engine: a.engine,
-        };
-      },
-    ),
+  const handlers: Handlers<void>['analysis'] = {
+    explain: guard(async ({ runId, target, missing, checkpoint }): Promise<Explanation> => {
+      const run = runs.get(runId);
+      const a = await analyzer(run, checkpoint);
+      const s = await sampleOf(a, run, target);
+      const x = await a.explain(s, missing);
+      return {
+        runId,
+        target,
+        label: s.label,
+        classNames: classNames(a),
+        truth: s.truth,
+        probabilities: x.probabilities,
+        prediction: x.prediction,
+        shapley: x.shapley,
+        subsets: x.subsets,
+        tokens: x.tokens,
+        dropped: x.dropped,
+        attentionSegments: x.attention.segments,
+        attentionWords: x.attention.words,
+        wsam: x.wsam,
+        textNote: a.text.note,
+        engine: a.engine,
+      };
+    }),
     counterfactual: guard(({ runId, target, missing, tokenIds, checkpoint }) =>
       counterfactualOf(runId, target, missing, checkpoint, tokenIds),
     ),
     tokenize: guard(async ({ runId, text }) => {
       const run = runs.get(runId);
-      const a = await analyzer(run, "best");
+      const a = await analyzer(run, 'best');
       if (!a.tokenizer)
         throw new AppError(
-          "CONFLICT",
+          'CONFLICT',
           `run ${runId} has no BERT vocabulary (it reads the dataset's precomputed features), so new words cannot be encoded`,
         );
       const tokens = a.tokenizer.tokenize(text).map((t) => t.id);
@@ -294,45 +246,33 @@ export function analysisService(ctx: ServiceContext): {
         tokens: tokens.map((i) => a.tokenizer!.idToToken[i] ?? `#${i}`),
       };
     }),
-    saveEdit: guard(
-      async ({ id, runId, target, name, tokenIds, missing, checkpoint }) => {
-        const run = runs.get(runId);
-        // a sample edit names its dataset; a run trained on a bare folder keeps it unnamed (= the run's own data)
-        const resolved: AnalysisTarget =
-          target.kind === "sample"
-            ? {
-                ...target,
-                datasetId: target.datasetId ?? run.datasetId ?? undefined,
-              }
-            : target;
-        const r = await counterfactualOf(
-          runId,
-          resolved,
-          missing,
-          checkpoint,
-          tokenIds,
-        );
-        if (!r.available)
-          throw new AppError(
-            "CONFLICT",
-            r.reason ??
-              "counterfactual predictions are unavailable for this run",
-          );
-        return store.saveEdit({
-          id,
-          runId,
-          target: resolved,
-          name,
-          tokenIds,
-          missing,
-          prediction: {
-            counterfactual: r.counterfactual,
-            factual: r.factual,
-            debiased: r.debiased,
-          },
-        });
-      },
-    ),
+    saveEdit: guard(async ({ id, runId, target, name, tokenIds, missing, checkpoint }) => {
+      const run = runs.get(runId);
+      // a sample edit names its dataset; a run trained on a bare folder keeps it unnamed (= the run's own data)
+      const resolved: AnalysisTarget =
+        target.kind === 'sample'
+          ? {
+              ...target,
+              datasetId: target.datasetId ?? run.datasetId ?? undefined,
+            }
+          : target;
+      const r = await counterfactualOf(runId, resolved, missing, checkpoint, tokenIds);
+      if (!r.available)
+        throw new AppError('CONFLICT', r.reason ?? 'counterfactual predictions are unavailable for this run');
+      return store.saveEdit({
+        id,
+        runId,
+        target: resolved,
+        name,
+        tokenIds,
+        missing,
+        prediction: {
+          counterfactual: r.counterfactual,
+          factual: r.factual,
+          debiased: r.debiased,
+        },
+      });
+    }),
     edits: ({ runId, target }) => store.edits({ runId, target }),
     removeEdit: ({ id }) => {
       store.removeEdit(id);
@@ -354,47 +294,34 @@ export function analysisService(ctx: ServiceContext): {
       checkpointFile(run, checkpoint);
       if (run.datasetId === null)
         throw new AppError(
-          "CONFLICT",
+          'CONFLICT',
           `run ${runId} was trained on a folder, not a dataset held by the app; its IID/OOD versions are unknown`,
         );
       const own = datasets.get(run.datasetId);
       let iid = own;
       let ood = oodDatasetId !== undefined ? datasets.get(oodDatasetId) : null;
-      if (own.kind === "ood") {
+      if (own.kind === 'ood') {
         if (own.parentId === null)
-          throw new AppError(
-            "CONFLICT",
-            `dataset "${own.name}" is an OOD version without a parent IID dataset`,
-          );
+          throw new AppError('CONFLICT', `dataset "${own.name}" is an OOD version without a parent IID dataset`);
         iid = datasets.get(own.parentId);
         ood ??= own;
       }
       if (!ood) {
-        ood =
-          datasets
-            .list()
-            .find((d) => d.kind === "ood" && d.parentId === iid.id) ?? null;
+        ood = datasets.list().find((d) => d.kind === 'ood' && d.parentId === iid.id) ?? null;
         if (!ood)
           throw new AppError(
-            "CONFLICT",
+            'CONFLICT',
             `dataset "${iid.name}" has no OOD version yet; build one in the Datasets tab (or cider datasets split-ood)`,
           );
       }
-      if (ood.kind !== "ood" || ood.parentId !== iid.id)
-        throw new AppError(
-          "BAD_REQUEST",
-          `dataset "${ood.name}" is not an OOD version of "${iid.name}"`,
-        );
+      if (ood.kind !== 'ood' || ood.parentId !== iid.id)
+        throw new AppError('BAD_REQUEST', `dataset "${ood.name}" is not an OOD version of "${iid.name}"`);
       const ref = (d: typeof iid) => ({
         id: d.id,
         dir: datasets.dir(d),
         name: d.name,
       });
-      return ctx.runner.submit(
-        COMPARE_OOD_JOB,
-        { runId, checkpoint, iid: ref(iid), ood: ref(ood) },
-        run.projectId,
-      );
+      return ctx.runner.submit(COMPARE_OOD_JOB, { runId, checkpoint, iid: ref(iid), ood: ref(ood) }, run.projectId);
     },
     oodComparisons: ({ runId }) => store.comparisons(runId),
   };

@@ -141,7 +141,11 @@ export function createApp(opts: AppOptions): AppServices {
   const clips = clipsService(ctx);
   const training = trainingService(ctx);
   // reports read the analysis service through the contract (not available in a build without it)
-  const reports = reportsService(ctx, { status, printToPdf: opts.printToPdf, analysis: analysisViaContract((method, args) => dispatch(method, args)) });
+  const reports = reportsService(ctx, {
+    status,
+    printToPdf: opts.printToPdf,
+    analysis: analysisViaContract((method, args) => dispatch(method, args)),
+  });
   const analysis = analysisService(ctx);
   const search = searchService(ctx, training.handlers);
   // Each service's handlers come from its own factory (src/main/services/<service>.ts) given ctx.
@@ -185,7 +189,9 @@ export function createApp(opts: AppOptions): AppServices {
     models: createModelHandlers(ctx),
   };
 
-  const dispatch = createDispatcher(handlers, undefined, (method, e) => opts.log?.(`${method} failed: ${(e as Error)?.stack ?? String(e)}`));
+  const dispatch = createDispatcher(handlers, undefined, (method, e) =>
+    opts.log?.(`${method} failed: ${(e as Error)?.stack ?? String(e)}`),
+  );
 
   return {
     ...ctx,
@@ -199,4 +205,3 @@ export function createApp(opts: AppOptions): AppServices {
     },
   };
 }
-

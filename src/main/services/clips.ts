@@ -8,7 +8,14 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Handlers } from '../../shared/api';
-import { VIDEO_EXTENSIONS, type Clip, type ClipDetail, type FeatureTrack, type ImportResult, type Modality } from '../../shared/clips';
+import {
+  VIDEO_EXTENSIONS,
+  type Clip,
+  type ClipDetail,
+  type FeatureTrack,
+  type ImportResult,
+  type Modality,
+} from '../../shared/clips';
 import { AppError } from '../../shared/errors';
 import { projectAgreement } from '../clips/agreement';
 import { annotationsToCsv, csvToAnnotations } from '../clips/csv';
@@ -29,7 +36,12 @@ import { ModelRegistry } from './models';
 export const EXTRACT_JOB = 'clips.extract';
 const TRANSCRIPT_EXTS = ['.srt', '.vtt', '.txt'];
 
-export const VIDEO_MIME: Record<string, string> = { '.mp4': 'video/mp4', '.webm': 'video/webm', '.mov': 'video/quicktime', '.mkv': 'video/x-matroska' };
+export const VIDEO_MIME: Record<string, string> = {
+  '.mp4': 'video/mp4',
+  '.webm': 'video/webm',
+  '.mov': 'video/quicktime',
+  '.mkv': 'video/x-matroska',
+};
 
 function isVideoFile(f: string): boolean {
   return (VIDEO_EXTENSIONS as readonly string[]).includes(extname(f).toLowerCase());
@@ -64,7 +76,11 @@ export function clipsService(ctx: ServiceContext): ClipsService {
   let ffmpegInfo: FfmpegInfo | undefined;
   const ffmpeg = (): string => {
     ffmpegInfo ??= findFfmpeg(ctx.settings.get<string>('ffmpeg.path'));
-    if (!ffmpegInfo.path) throw new AppError('UNSUPPORTED', 'ffmpeg was not found: reinstall (it ships with the app) or set its path (cider clips set-ffmpeg PATH, or CIDER_FFMPEG)');
+    if (!ffmpegInfo.path)
+      throw new AppError(
+        'UNSUPPORTED',
+        'ffmpeg was not found: reinstall (it ships with the app) or set its path (cider clips set-ffmpeg PATH, or CIDER_FFMPEG)',
+      );
     return ffmpegInfo.path;
   };
   const changed = (projectId: number) => ctx.events.emit({ type: 'clips.changed', projectId });
@@ -142,9 +158,17 @@ export function clipsService(ctx: ServiceContext): ClipsService {
     if (transcript) {
       try {
         const t = readTranscriptFile(transcript);
-        store.setTranscript(clip.id, { format: t.format, sourcePath: transcript, timed: t.timed, segments: t.segments });
+        store.setTranscript(clip.id, {
+          format: t.format,
+          sourcePath: transcript,
+          timed: t.timed,
+          segments: t.segments,
+        });
       } catch (e) {
-        result.failed.push({ file: transcript, message: `${(e as Error).message} (the video ${basename(file)} was imported without a transcript)` });
+        result.failed.push({
+          file: transcript,
+          message: `${(e as Error).message} (the video ${basename(file)} was imported without a transcript)`,
+        });
       }
     }
     result.imported.push(store.get(clip.id));
@@ -172,20 +196,35 @@ export function clipsService(ctx: ServiceContext): ClipsService {
         }
         if (st.isDirectory()) {
           const found = listVideos(p, recursive);
-          if (!found.length) result.failed.push({ file: p, message: `${p}: no video files (${VIDEO_EXTENSIONS.join(', ')}) in this folder` });
+          if (!found.length)
+            result.failed.push({
+              file: p,
+              message: `${p}: no video files (${VIDEO_EXTENSIONS.join(', ')}) in this folder`,
+            });
           videos.push(...found);
         } else videos.push(p);
       }
-      if (transcript && videos.length !== 1) throw new AppError('BAD_REQUEST', `a transcript file goes with exactly one video; ${videos.length} were given (put same-named .srt/.vtt/.txt files beside the videos instead)`);
-      for (const v of videos) await importOne(projectId, v, transcript ? resolve(transcript) : siblingTranscript(v), result);
+      if (transcript && videos.length !== 1)
+        throw new AppError(
+          'BAD_REQUEST',
+          `a transcript file goes with exactly one video; ${videos.length} were given (put same-named .srt/.vtt/.txt files beside the videos instead)`,
+        );
+      for (const v of videos)
+        await importOne(projectId, v, transcript ? resolve(transcript) : siblingTranscript(v), result);
       if (result.imported.length) changed(projectId);
       return result;
     },
     setTranscript: ({ id, path, text, format }) => {
       const clip = store.get(id);
-      if ((path === undefined) === (text === undefined)) throw new AppError('BAD_REQUEST', 'give either a transcript file (path) or its text');
+      if ((path === undefined) === (text === undefined))
+        throw new AppError('BAD_REQUEST', 'give either a transcript file (path) or its text');
       const t = path !== undefined ? readTranscriptFile(resolve(path)) : parseTranscript(text!, format ?? 'txt');
-      store.setTranscript(id, { format: t.format, sourcePath: path !== undefined ? resolve(path) : null, timed: t.timed, segments: t.segments });
+      store.setTranscript(id, {
+        format: t.format,
+        sourcePath: path !== undefined ? resolve(path) : null,
+        timed: t.timed,
+        segments: t.segments,
+      });
       changed(clip.projectId);
       return detail(id);
     },
@@ -199,11 +238,16 @@ export function clipsService(ctx: ServiceContext): ClipsService {
     extract: ({ projectId, clipIds, modalities, bertDir, textLength, visionRate, force }) => {
       ctx.projects.get(projectId);
       const clips = clipIds ? clipIds.map((id) => store.get(id)) : store.list(projectId);
-      for (const c of clips) if (c.projectId !== projectId) throw new AppError('BAD_REQUEST', `clip ${c.id} belongs to another project`);
-      if (!clips.length) throw new AppError('CONFLICT', 'this project has no clips to extract features from; import some first');
+      for (const c of clips)
+        if (c.projectId !== projectId) throw new AppError('BAD_REQUEST', `clip ${c.id} belongs to another project`);
+      if (!clips.length)
+        throw new AppError('CONFLICT', 'this project has no clips to extract features from; import some first');
       // an explicit folder, else the one set for clips, else the default registered text encoder
-      const bert = bertDir ? resolve(bertDir) : (ctx.settings.get<string>('clips.bertDir') ?? new ModelRegistry(ctx.settings).defaultPath());
-      if (bert && !existsSync(bert.endsWith('.txt') ? bert : join(bert, 'vocab.txt'))) throw new AppError('INVALID_INPUT', `${bert}: no vocab.txt there (choose a BERT model folder)`);
+      const bert = bertDir
+        ? resolve(bertDir)
+        : (ctx.settings.get<string>('clips.bertDir') ?? new ModelRegistry(ctx.settings).defaultPath());
+      if (bert && !existsSync(bert.endsWith('.txt') ? bert : join(bert, 'vocab.txt')))
+        throw new AppError('INVALID_INPUT', `${bert}: no vocab.txt there (choose a BERT model folder)`);
       const params: ClipsExtractParams = {
         clips: clips.map((c) => ({
           id: c.id,
@@ -231,17 +275,33 @@ export function clipsService(ctx: ServiceContext): ClipsService {
       const data = readFeatureFrames(ctx.dataDir, id, modality);
       const step = Math.max(1, Math.ceil(r.frames / maxFrames));
       const values: number[] = [];
-      for (let t = 0; t < r.frames; t += step) for (let d = 0; d < r.dims; d++) values.push(Math.round(data[t * r.dims + d] * 1e4) / 1e4);
-      return { modality, version: r.version, rate: r.rate / step, names: r.names, frames: Math.ceil(r.frames / step), values, step };
+      for (let t = 0; t < r.frames; t += step)
+        for (let d = 0; d < r.dims; d++) values.push(Math.round(data[t * r.dims + d] * 1e4) / 1e4);
+      return {
+        modality,
+        version: r.version,
+        rate: r.rate / step,
+        names: r.names,
+        frames: Math.ceil(r.frames / step),
+        values,
+        step,
+      };
     },
     waveform: async ({ id, points }) => {
       const clip = store.get(id);
       if (!clip.hasAudio) return null;
       const cache = join(clipDir(ctx.dataDir, id), `waveform-${points}.json`);
       if (existsSync(cache)) {
-        const c = JSON.parse(readFileSync(cache, 'utf8')) as { min: number[]; max: number[]; durationSec: number; size: number; mtimeMs: number };
+        const c = JSON.parse(readFileSync(cache, 'utf8')) as {
+          min: number[];
+          max: number[];
+          durationSec: number;
+          size: number;
+          mtimeMs: number;
+        };
         const st = statSync(clip.sourcePath);
-        if (c.size === st.size && c.mtimeMs === st.mtimeMs) return { min: c.min, max: c.max, durationSec: c.durationSec };
+        if (c.size === st.size && c.mtimeMs === st.mtimeMs)
+          return { min: c.min, max: c.max, durationSec: c.durationSec };
       }
       const pcm = await decodePcm(ffmpeg(), clip.sourcePath, 8000);
       const peaks = { ...waveformPeaks(pcm, points), durationSec: pcm.length / 8000 };
@@ -261,7 +321,8 @@ export function clipsService(ctx: ServiceContext): ClipsService {
       return a;
     },
     annotations: ({ clipId, projectId }) => {
-      if (clipId === undefined && projectId === undefined) throw new AppError('BAD_REQUEST', 'give clipId or projectId');
+      if (clipId === undefined && projectId === undefined)
+        throw new AppError('BAD_REQUEST', 'give clipId or projectId');
       return store.annotations({ clipId, projectId });
     },
     saveAnnotations: ({ clipId, annotatorId, items }) => {
@@ -296,7 +357,10 @@ export function clipsService(ctx: ServiceContext): ClipsService {
       try {
         xml = readFileSync(file, 'utf8');
       } catch (e) {
-        throw new AppError('INVALID_INPUT', `${file}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+        throw new AppError(
+          'INVALID_INPUT',
+          `${file}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+        );
       }
       let content;
       try {
@@ -307,18 +371,28 @@ export function clipsService(ctx: ServiceContext): ClipsService {
       const names = new Set<string>();
       ctx.db.transaction(() => {
         if (content.segments.length) {
-          const corrections = new Map((d.transcript?.segments ?? []).map((s) => [`${s.start}:${s.end}:${s.text}`, s.correction ?? null]));
+          const corrections = new Map(
+            (d.transcript?.segments ?? []).map((s) => [`${s.start}:${s.end}:${s.text}`, s.correction ?? null]),
+          );
           store.setTranscript(id, {
             format: 'eaf',
             sourcePath: file,
             timed: true,
-            segments: content.segments.map((s) => ({ ...s, correction: corrections.get(`${s.start}:${s.end}:${s.text}`) ?? null })),
+            segments: content.segments.map((s) => ({
+              ...s,
+              correction: corrections.get(`${s.start}:${s.end}:${s.text}`) ?? null,
+            })),
           });
         }
         for (const a of content.annotations) {
           const who = store.annotatorByName(d.projectId, a.annotator);
           names.add(who.name);
-          store.upsertAnnotation(id, who.id, { segment: a.segment, score: a.score, note: a.note, correction: a.correction });
+          store.upsertAnnotation(id, who.id, {
+            segment: a.segment,
+            score: a.score,
+            note: a.note,
+            correction: a.correction,
+          });
         }
       })();
       changed(d.projectId);
@@ -338,17 +412,34 @@ export function clipsService(ctx: ServiceContext): ClipsService {
       try {
         rows = csvToAnnotations(readFileSync(file, 'utf8'), file);
       } catch (e) {
-        throw new AppError('INVALID_INPUT', (e as NodeJS.ErrnoException).code ? `${file}: cannot read it (${(e as NodeJS.ErrnoException).code})` : (e as Error).message);
+        throw new AppError(
+          'INVALID_INPUT',
+          (e as NodeJS.ErrnoException).code
+            ? `${file}: cannot read it (${(e as NodeJS.ErrnoException).code})`
+            : (e as Error).message,
+        );
       }
       const clips = store.list(projectId);
       const names = new Set<string>();
       ctx.db.transaction(() => {
         for (const r of rows) {
-          const clip = clips.find((c) => (r.clipId !== null && c.id === r.clipId) || (r.sourcePath && c.sourcePath === r.sourcePath)) ?? clips.find((c) => r.clip && c.name === r.clip);
-          if (!clip) throw new AppError('INVALID_INPUT', `${file}: line ${r.line}: no clip "${r.clip || r.sourcePath || r.clipId}" in this project`);
+          const clip =
+            clips.find(
+              (c) => (r.clipId !== null && c.id === r.clipId) || (r.sourcePath && c.sourcePath === r.sourcePath),
+            ) ?? clips.find((c) => r.clip && c.name === r.clip);
+          if (!clip)
+            throw new AppError(
+              'INVALID_INPUT',
+              `${file}: line ${r.line}: no clip "${r.clip || r.sourcePath || r.clipId}" in this project`,
+            );
           const who = store.annotatorByName(projectId, r.annotator);
           names.add(who.name);
-          store.upsertAnnotation(clip.id, who.id, { segment: r.segment, score: r.score, note: r.note, correction: r.correction });
+          store.upsertAnnotation(clip.id, who.id, {
+            segment: r.segment,
+            score: r.score,
+            note: r.note,
+            correction: r.correction,
+          });
         }
       })();
       changed(projectId);
@@ -369,13 +460,22 @@ export function clipsService(ctx: ServiceContext): ClipsService {
           continue;
         }
         const t = store.transcript(c.id);
-        labelled.push({ id: c.id, name: c.name, text: t ? transcriptText(t.segments) : '', score: use.reduce((s, a) => s + a.score!, 0) / use.length });
+        labelled.push({
+          id: c.id,
+          name: c.name,
+          text: t ? transcriptText(t.segments) : '',
+          score: use.reduce((s, a) => s + a.score!, 0) / use.length,
+        });
       }
-      if (!labelled.length) throw new AppError('CONFLICT', 'none of these clips has a sentiment score yet; annotate them first');
+      if (!labelled.length)
+        throw new AppError('CONFLICT', 'none of these clips has a sentiment score yet; annotate them first');
       const datasets = new DatasetStore(ctx.db, join(ctx.dataDir, 'datasets'));
-      if (args.register && datasets.nameTaken(args.name)) throw new AppError('CONFLICT', `a dataset named "${args.name}" already exists`);
+      if (args.register && datasets.nameTaken(args.name))
+        throw new AppError('CONFLICT', `a dataset named "${args.name}" already exists`);
       const stamp = `${Date.now()}-${process.pid}`;
-      const finalDir = args.folder ? resolve(args.folder) : join(ctx.dataDir, 'datasets', '.staging', `clips-${stamp}`, 'store');
+      const finalDir = args.folder
+        ? resolve(args.folder)
+        : join(ctx.dataDir, 'datasets', '.staging', `clips-${stamp}`, 'store');
       const builder = await StoreBuilder.create(finalDir);
       let built;
       try {
@@ -388,7 +488,10 @@ export function clipsService(ctx: ServiceContext): ClipsService {
           maxAudioFrames: args.maxAudioFrames,
           maxVisionFrames: args.maxVisionFrames,
         });
-        if (unlabelled.length) built.warnings.push(`${unlabelled.length} clip(s) without a score were left out: ${unlabelled.slice(0, 10).join(', ')}`);
+        if (unlabelled.length)
+          built.warnings.push(
+            `${unlabelled.length} clip(s) without a score were left out: ${unlabelled.slice(0, 10).join(', ')}`,
+          );
         built.manifest.warnings = built.warnings;
         await builder.commit(built.manifest);
       } catch (e) {
@@ -436,13 +539,15 @@ export function clipsService(ctx: ServiceContext): ClipsService {
     },
     setFfmpeg: ({ path }) => {
       const info = findFfmpeg(path ? resolve(path) : null);
-      if (path && info.source !== 'setting') throw new AppError('INVALID_INPUT', `${resolve(path)}: not an ffmpeg binary that runs here`);
+      if (path && info.source !== 'setting')
+        throw new AppError('INVALID_INPUT', `${resolve(path)}: not an ffmpeg binary that runs here`);
       ctx.settings.set('ffmpeg.path', path ? resolve(path) : null);
       ffmpegInfo = info;
       return { path: info.path, version: info.version, source: info.source };
     },
     setBertDir: ({ bertDir }) => {
-      if (bertDir && !existsSync(join(resolve(bertDir), 'vocab.txt'))) throw new AppError('INVALID_INPUT', `${resolve(bertDir)}: no vocab.txt in this folder`);
+      if (bertDir && !existsSync(join(resolve(bertDir), 'vocab.txt')))
+        throw new AppError('INVALID_INPUT', `${resolve(bertDir)}: no vocab.txt in this folder`);
       ctx.settings.set('clips.bertDir', bertDir ? resolve(bertDir) : null);
       return { bertDir: bertDir ? resolve(bertDir) : null };
     },
@@ -453,7 +558,10 @@ export function clipsService(ctx: ServiceContext): ClipsService {
     store,
     mediaFile(id) {
       const c: Clip = store.get(id);
-      return { path: c.sourcePath, mime: VIDEO_MIME[extname(c.sourcePath).toLowerCase()] ?? 'application/octet-stream' };
+      return {
+        path: c.sourcePath,
+        mime: VIDEO_MIME[extname(c.sourcePath).toLowerCase()] ?? 'application/octet-stream',
+      };
     },
   };
 }

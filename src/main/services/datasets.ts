@@ -59,7 +59,10 @@ export function datasetsService(ctx: ServiceContext): { handlers: Handlers<void>
     try {
       s = await FeatureStore.open(store.dir(d));
     } catch (e) {
-      throw new AppError('INVALID_INPUT', `dataset "${d.name}": its feature store ${store.dir(d)} cannot be read (${(e as Error).message})`);
+      throw new AppError(
+        'INVALID_INPUT',
+        `dataset "${d.name}": its feature store ${store.dir(d)} cannot be read (${(e as Error).message})`,
+      );
     }
     try {
       return await fn(s);
@@ -80,28 +83,63 @@ export function datasetsService(ctx: ServiceContext): { handlers: Handlers<void>
       const abs = files.map((f) => path.resolve(f));
       const format = detectImportFormat(abs);
       const extraFiles = extras.map((f) => path.resolve(f));
-      for (const f of extraFiles) if (!fs.existsSync(f)) throw new AppError('INVALID_INPUT', `${f}: file not found`, { file: f });
+      for (const f of extraFiles)
+        if (!fs.existsSync(f)) throw new AppError('INVALID_INPUT', `${f}: file not found`, { file: f });
       const foldsFile = folds === undefined ? undefined : path.resolve(folds);
-      if (format === 'csd' && !foldsFile) throw new AppError('INVALID_INPUT', 'a .csd set needs its folds: a JSON file {"train": [ids], "valid": [ids], "test": [ids]} (the SDK\'s standard folds)');
+      if (format === 'csd' && !foldsFile)
+        throw new AppError(
+          'INVALID_INPUT',
+          'a .csd set needs its folds: a JSON file {"train": [ids], "valid": [ids], "test": [ids]} (the SDK\'s standard folds)',
+        );
       if (parentId !== undefined) {
         const parent = store.get(parentId);
-        if (kind !== 'ood') throw new AppError('INVALID_INPUT', 'only an OOD version has a parent dataset (pass kind "ood")');
-        if (parent.kind !== 'iid') throw new AppError('INVALID_INPUT', `dataset "${parent.name}" is itself an OOD version; choose its IID dataset`);
+        if (kind !== 'ood')
+          throw new AppError('INVALID_INPUT', 'only an OOD version has a parent dataset (pass kind "ood")');
+        if (parent.kind !== 'iid')
+          throw new AppError(
+            'INVALID_INPUT',
+            `dataset "${parent.name}" is itself an OOD version; choose its IID dataset`,
+          );
       }
       const datasetName = name ?? path.basename(abs[0]).replace(/\.[^.]+$/, '');
       checkName(datasetName);
-      return ctx.runner.submit(IMPORT_JOB, { files: abs, name: datasetName, format, extras: extraFiles, ...(foldsFile ? { folds: foldsFile } : {}), kind, parentId: parentId ?? null }, projectId ?? null);
+      return ctx.runner.submit(
+        IMPORT_JOB,
+        {
+          files: abs,
+          name: datasetName,
+          format,
+          extras: extraFiles,
+          ...(foldsFile ? { folds: foldsFile } : {}),
+          kind,
+          parentId: parentId ?? null,
+        },
+        projectId ?? null,
+      );
     },
 
     splitOod: ({ id, seed, name, strength, targetTest3, biasWordCount, projectId }) => {
       if (projectId !== undefined) ctx.projects.get(projectId);
       const d = store.get(id);
-      if (d.kind !== 'iid') throw new AppError('INVALID_INPUT', `dataset "${d.name}" is already an OOD version; build OOD splits from its IID dataset`);
+      if (d.kind !== 'iid')
+        throw new AppError(
+          'INVALID_INPUT',
+          `dataset "${d.name}" is already an OOD version; build OOD splits from its IID dataset`,
+        );
       const datasetName = name ?? `${d.name} OOD seed ${seed}`;
       checkName(datasetName);
       return ctx.runner.submit(
         SPLIT_OOD_JOB,
-        { sourceDir: store.dir(d), name: datasetName, seed, kind: 'ood', parentId: d.id, ...(strength !== undefined ? { strength } : {}), ...(targetTest3 ? { targetTest3 } : {}), ...(biasWordCount ? { biasWordCount } : {}) },
+        {
+          sourceDir: store.dir(d),
+          name: datasetName,
+          seed,
+          kind: 'ood',
+          parentId: d.id,
+          ...(strength !== undefined ? { strength } : {}),
+          ...(targetTest3 ? { targetTest3 } : {}),
+          ...(biasWordCount ? { biasWordCount } : {}),
+        },
         projectId ?? null,
       );
     },
@@ -121,7 +159,11 @@ export function datasetsService(ctx: ServiceContext): { handlers: Handlers<void>
       const list = await open(d, async (s) => {
         const train = s.split('train');
         const L = s.manifest.dims.L;
-        if (L === null || !train.has('textBert')) throw new AppError('INVALID_INPUT', `dataset "${d.name}" has no token ids (text_bert), so it has no bias-word dictionary; tokenize its text first`);
+        if (L === null || !train.has('textBert'))
+          throw new AppError(
+            'INVALID_INPUT',
+            `dataset "${d.name}" has no token ids (text_bert), so it has no bias-word dictionary; tokenize its text first`,
+          );
         const tokens = (await train.read('textBert')) as Int32Array;
         const labels = task === 3 ? await train.labels3() : await train.labels7();
         const words = biasWords(tokenClassCounts(tokens, L, labels, task), task, k);
@@ -132,7 +174,13 @@ export function datasetsService(ctx: ServiceContext): { handlers: Handlers<void>
           task,
           k,
           wordSource: rawText.some((t) => t.trim()) ? 'raw-text-alignment' : 'none',
-          words: words.map((w) => ({ id: w.id, word: names.get(w.id) ?? null, counts: w.counts, total: w.total, cv: w.cv })),
+          words: words.map((w) => ({
+            id: w.id,
+            word: names.get(w.id) ?? null,
+            counts: w.counts,
+            total: w.total,
+            cv: w.cv,
+          })),
         };
         return out;
       });
@@ -155,7 +203,11 @@ export function datasetsService(ctx: ServiceContext): { handlers: Handlers<void>
       const d = store.get(id);
       return open(d, async (s): Promise<SampleDetail> => {
         const r = s.split(split);
-        if (index >= r.count) throw new AppError('NOT_FOUND', `dataset "${d.name}": split '${split}' has ${r.count} samples; there is no sample ${index}`);
+        if (index >= r.count)
+          throw new AppError(
+            'NOT_FOUND',
+            `dataset "${d.name}": split '${split}' has ${r.count} samples; there is no sample ${index}`,
+          );
         const [summary] = await summaries(r, index, index + 1);
         let tokenIds: number[] | null = null;
         if (r.has('textBert')) {
@@ -169,7 +221,13 @@ export function datasetsService(ctx: ServiceContext): { handlers: Handlers<void>
           const x = (await r.read(name, index, index + 1)) as Float32Array;
           return downsample(x, dch, Math.min(frames, T), points);
         };
-        return { ...summary, split, tokenIds, audio: await track('audio', summary.lengths.audio), vision: await track('vision', summary.lengths.vision) };
+        return {
+          ...summary,
+          split,
+          tokenIds,
+          audio: await track('audio', summary.lengths.audio),
+          vision: await track('vision', summary.lengths.vision),
+        };
       });
     },
   };
@@ -198,7 +256,15 @@ async function summaries(r: SplitReader, start: number, end: number): Promise<Sa
   const out: SampleSummary[] = [];
   for (let i = start; i < end; i++) {
     const k = i - start;
-    out.push({ index: i, id: ids[i], text: rawText[i], regression: reg[k], label3: y3[k], label7: y7[k], lengths: { text: textLen ? textLen[k] : null, audio: al[k], vision: vl[k] } });
+    out.push({
+      index: i,
+      id: ids[i],
+      text: rawText[i],
+      regression: reg[k],
+      label3: y3[k],
+      label7: y7[k],
+      lengths: { text: textLen ? textLen[k] : null, audio: al[k], vision: vl[k] },
+    });
   }
   return out;
 }
@@ -223,7 +289,10 @@ export function downsample(x: Float32Array, d: number, frames: number, points: n
 
 /** BERT's basic tokenization, enough to line words up with ids: lower-case, strip accents, split off punctuation */
 export function basicWords(text: string): string[] {
-  const clean = text.toLowerCase().normalize('NFD').replace(/\p{Mn}/gu, '');
+  const clean = text
+    .toLowerCase()
+    .normalize('NFD')
+    .replace(/\p{Mn}/gu, '');
   return clean.match(/[\p{L}\p{N}_]+|[^\s\p{L}\p{N}_]/gu) ?? [];
 }
 
@@ -233,7 +302,8 @@ export function alignWords(tokens: Int32Array, L: number, rawText: string[], wan
   for (let i = 0; i < rawText.length; i++) {
     const ids: number[] = [];
     const base = i * 3 * L;
-    for (let t = 0; t < L; t++) if (tokens[base + L + t] && !SPECIAL_TOKEN_IDS.has(tokens[base + t])) ids.push(tokens[base + t]);
+    for (let t = 0; t < L; t++)
+      if (tokens[base + L + t] && !SPECIAL_TOKEN_IDS.has(tokens[base + t])) ids.push(tokens[base + t]);
     if (!ids.some((x) => wanted.has(x))) continue;
     const words = basicWords(rawText[i] ?? '');
     if (words.length !== ids.length) continue;
@@ -268,7 +338,8 @@ function removeLeftovers(ctx: ServiceContext, root: string): void {
     }
     if (!running) fs.rmSync(path.join(staging, name), { recursive: true, force: true });
   }
-  for (const name of safeReaddir(root)) if (name.startsWith('.removing-')) fs.rmSync(path.join(root, name), { recursive: true, force: true });
+  for (const name of safeReaddir(root))
+    if (name.startsWith('.removing-')) fs.rmSync(path.join(root, name), { recursive: true, force: true });
 }
 
 function safeReaddir(dir: string): string[] {

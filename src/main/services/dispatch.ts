@@ -8,7 +8,11 @@ import { AppError, toErrorInfo, type Envelope } from '../../shared/errors';
 
 export type Dispatch = (methodId: string, rawArgs: unknown) => Promise<Envelope<unknown>>;
 
-export function createDispatcher<Ctx>(handlers: Handlers<Ctx>, ctx: Ctx, onInternalError?: (methodId: string, e: unknown) => void): Dispatch {
+export function createDispatcher<Ctx>(
+  handlers: Handlers<Ctx>,
+  ctx: Ctx,
+  onInternalError?: (methodId: string, e: unknown) => void,
+): Dispatch {
   return async (methodId, rawArgs) => {
     const found = lookupMethod(methodId);
     if (!found) return { ok: false, error: { code: 'UNKNOWN_METHOD', message: `unknown method "${methodId}"` } };
@@ -16,7 +20,10 @@ export function createDispatcher<Ctx>(handlers: Handlers<Ctx>, ctx: Ctx, onInter
     if (!parsed.success) {
       const issues = parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
       const text = issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ');
-      return { ok: false, error: { code: 'BAD_REQUEST', message: `${methodId}: invalid arguments (${text})`, details: issues } };
+      return {
+        ok: false,
+        error: { code: 'BAD_REQUEST', message: `${methodId}: invalid arguments (${text})`, details: issues },
+      };
     }
     const service = handlers[found.service] as Record<string, (a: unknown, c: Ctx) => unknown>;
     try {

@@ -58,10 +58,14 @@ export class ModelRegistry {
   async add(path: string, name?: string, makeDefault?: boolean): Promise<TextEncoderModel> {
     const folder = resolve(path);
     const report = await inspectModelFolder(folder);
-    if (!report.ok) throw new AppError('INVALID_INPUT', `${folder} is not a usable text encoder: ${report.problems.join('; ')}`, { problems: report.problems });
+    if (!report.ok)
+      throw new AppError('INVALID_INPUT', `${folder} is not a usable text encoder: ${report.problems.join('; ')}`, {
+        problems: report.problems,
+      });
     const list = this.registered();
     const chosen = name ?? basename(folder);
-    if (list.some((m) => m.name.toLowerCase() === chosen.toLowerCase())) throw new AppError('CONFLICT', `a text encoder named "${chosen}" is already registered (choose another --name)`);
+    if (list.some((m) => m.name.toLowerCase() === chosen.toLowerCase()))
+      throw new AppError('CONFLICT', `a text encoder named "${chosen}" is already registered (choose another --name)`);
     this.settings.set(KEY, [...list, { name: chosen, path: folder }]);
     if (makeDefault || !this.defaultName()) this.settings.set(DEFAULT_KEY, chosen);
     return this.describe({ name: chosen, path: folder });

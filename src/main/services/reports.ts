@@ -5,36 +5,22 @@
  * the dataset's files (memoised by size and modification time, so a preview does not re-read
  * gigabytes); a PDF is printed by a Chromium child process. Neither needs a worker thread.
  */
-import type { Handlers } from "../../shared/api";
-import type { AppStatus } from "../../shared/types";
-import type {
-  DataTrace,
-  ReportModel,
-  ReportRequest,
-} from "../../shared/contract/reports";
-import { projectAgreement } from "../clips/agreement";
-import { datasetsRoot } from "../jobs/tasks/datasetFiles";
-import type { DatasetManifest } from "../data/featureStore";
-import { exportReport, testSampleIdsOf } from "../reports/export";
-import {
-  datasetFiles,
-  hashDataset,
-  sha256File,
-  statFingerprint,
-} from "../reports/hash";
-import { renderHtml } from "../reports/html";
-import {
-  buildReport,
-  readManifest,
-  type AnalysisSource,
-  type ReportSources,
-} from "../reports/model";
-import type { PrintToPdf } from "../reports/pdf";
-import { reportTables } from "../reports/tables";
-import { ClipStore } from "../store/clips";
-import { DatasetStore } from "../store/datasets";
-import { RunStore } from "../store/runs";
-import type { ServiceContext } from "./app";
+import type { Handlers } from '../../shared/api';
+import type { AppStatus } from '../../shared/types';
+import type { DataTrace, ReportModel, ReportRequest } from '../../shared/contract/reports';
+import { projectAgreement } from '../clips/agreement';
+import { datasetsRoot } from '../jobs/tasks/datasetFiles';
+import type { DatasetManifest } from '../data/featureStore';
+import { exportReport, testSampleIdsOf } from '../reports/export';
+import { datasetFiles, hashDataset, sha256File, statFingerprint } from '../reports/hash';
+import { renderHtml } from '../reports/html';
+import { buildReport, readManifest, type AnalysisSource, type ReportSources } from '../reports/model';
+import type { PrintToPdf } from '../reports/pdf';
+import { reportTables } from '../reports/tables';
+import { ClipStore } from '../store/clips';
+import { DatasetStore } from '../store/datasets';
+import { RunStore } from '../store/runs';
+import type { ServiceContext } from './app';
 
 export interface ReportsOptions {
   status: () => Promise<AppStatus>;
@@ -48,10 +34,7 @@ export interface ReportsOptions {
   cwd?: string;
 }
 
-export function reportsService(
-  ctx: ServiceContext,
-  opts: ReportsOptions,
-): { handlers: Handlers<void>["reports"] } {
+export function reportsService(ctx: ServiceContext, opts: ReportsOptions): { handlers: Handlers<void>['reports'] } {
   const runs = new RunStore(ctx.db);
   const datasets = new DatasetStore(ctx.db, datasetsRoot(ctx.dataDir));
   const clips = new ClipStore(ctx.db);
@@ -60,22 +43,18 @@ export function reportsService(
   const sources: ReportSources = {
     run: (id) => runs.get(id),
     epochs: (id) =>
-      runs
-        .epochs(id)
-        .map((e) => ({
-          epoch: e.epoch,
-          losses: { ...e.losses },
-          validation: e.validation,
-          improved: e.improved,
-          durationMs: e.durationMs,
-        })),
+      runs.epochs(id).map((e) => ({
+        epoch: e.epoch,
+        losses: { ...e.losses },
+        validation: e.validation,
+        improved: e.improved,
+        durationMs: e.durationMs,
+      })),
     evaluations: (id) => runs.evaluations(id),
     predictionCount: (evaluationId) =>
       (
         ctx.db
-          .prepare(
-            "SELECT COUNT(*) AS n FROM evaluation_predictions WHERE evaluation_id = ?",
-          )
+          .prepare('SELECT COUNT(*) AS n FROM evaluation_predictions WHERE evaluation_id = ?')
           .get(evaluationId) as { n: number }
       ).n,
     dataset: (id) => {
@@ -129,10 +108,9 @@ export function reportsService(
     hashFile: sha256File,
   };
 
-  const model = (req: ReportRequest): Promise<ReportModel> =>
-    buildReport(req, sources);
+  const model = (req: ReportRequest): Promise<ReportModel> => buildReport(req, sources);
 
-  const handlers: Handlers<void>["reports"] = {
+  const handlers: Handlers<void>['reports'] = {
     model: (req) => model(req),
     preview: async (req) => {
       const m = await model(req);
@@ -152,20 +130,13 @@ export function reportsService(
         predictions: (evaluationId: number) => runs.predictions(evaluationId),
         testSampleIds: (runId: number) => {
           const r = runs.get(runId);
-          return testSampleIdsOf(
-            r.datasetFolder,
-            readManifest(r.datasetFolder),
-          );
+          return testSampleIdsOf(r.datasetFolder, readManifest(r.datasetFolder));
         },
         printToPdf: opts.printToPdf,
         chromium: opts.chromium,
         cwd: opts.cwd,
       };
-      return exportReport(
-        m,
-        { formats: req.formats, folder: req.folder, baseName: req.baseName },
-        deps,
-      );
+      return exportReport(m, { formats: req.formats, folder: req.folder, baseName: req.baseName }, deps);
     },
   };
   return { handlers };

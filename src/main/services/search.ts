@@ -9,7 +9,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Handlers } from '../../shared/api';
 import { AppError } from '../../shared/errors';
-import { parseTrialRunName, type SearchJobParams, type SearchRecord, type SearchTrial } from '../../shared/contract/search';
+import {
+  parseTrialRunName,
+  type SearchJobParams,
+  type SearchRecord,
+  type SearchTrial,
+} from '../../shared/contract/search';
 import type { JobRecord } from '../../shared/types';
 import { selectionMetricName } from '../ml/eval/metrics';
 import { planTrials, trialParamsOf, usableHeads } from '../ml/search/sample';
@@ -22,24 +27,47 @@ export const SEARCH_JOB = 'search';
 /** best validation metric first; trials without one keep trial order after them */
 export function rankTrials(trials: SearchTrial[]): SearchTrial[] {
   return [...trials].sort((a, b) => {
-    if (a.bestMetric !== null && b.bestMetric !== null && a.bestMetric !== b.bestMetric) return b.bestMetric - a.bestMetric;
+    if (a.bestMetric !== null && b.bestMetric !== null && a.bestMetric !== b.bestMetric)
+      return b.bestMetric - a.bestMetric;
     if ((a.bestMetric === null) !== (b.bestMetric === null)) return a.bestMetric === null ? 1 : -1;
     return a.trial - b.trial;
   });
 }
 
-export function searchService(ctx: ServiceContext, runsHandlers: Handlers<void>['runs']): { handlers: Handlers<void>['search'] } {
+export function searchService(
+  ctx: ServiceContext,
+  runsHandlers: Handlers<void>['runs'],
+): { handlers: Handlers<void>['search'] } {
   const datasets = new DatasetStore(ctx.db, datasetsRoot(ctx.dataDir));
 
   const record = async (job: JobRecord): Promise<SearchRecord> => {
     const p = job.params as unknown as SearchJobParams;
     const plan = planTrials(p.space, p.options, p.seed, p.trials);
-    const runs = (await runsHandlers.list(p.datasetId !== null ? { datasetId: p.datasetId } : {})).filter((r) => parseTrialRunName(r.name)?.searchId === job.id);
+    const runs = (await runsHandlers.list(p.datasetId !== null ? { datasetId: p.datasetId } : {})).filter(
+      (r) => parseTrialRunName(r.name)?.searchId === job.id,
+    );
     const byTrial = new Map(runs.map((r) => [parseTrialRunName(r.name)!.trial, r]));
     const trials: SearchTrial[] = plan.map((params, i) => {
       const r = byTrial.get(i + 1);
-      if (!r) return { trial: i + 1, params, runId: null, status: 'pending', epochsDone: 0, bestEpoch: null, bestMetric: null };
-      return { trial: i + 1, params: trialParamsOf(r.options), runId: r.id, status: r.status, epochsDone: r.epochsDone, bestEpoch: r.bestEpoch, bestMetric: r.bestMetric };
+      if (!r)
+        return {
+          trial: i + 1,
+          params,
+          runId: null,
+          status: 'pending',
+          epochsDone: 0,
+          bestEpoch: null,
+          bestMetric: null,
+        };
+      return {
+        trial: i + 1,
+        params: trialParamsOf(r.options),
+        runId: r.id,
+        status: r.status,
+        epochsDone: r.epochsDone,
+        bestEpoch: r.bestEpoch,
+        bestMetric: r.bestMetric,
+      };
     });
     return {
       id: job.id,
@@ -58,7 +86,8 @@ export function searchService(ctx: ServiceContext, runsHandlers: Handlers<void>[
   };
   const searchJob = (id: number): JobRecord => {
     const job = ctx.jobs.get(id);
-    if (job.kind !== SEARCH_JOB) throw new AppError('NOT_FOUND', `search ${id} does not exist (job ${id} is a ${job.kind} job)`);
+    if (job.kind !== SEARCH_JOB)
+      throw new AppError('NOT_FOUND', `search ${id} does not exist (job ${id} is a ${job.kind} job)`);
     return job;
   };
 
@@ -67,8 +96,10 @@ export function searchService(ctx: ServiceContext, runsHandlers: Handlers<void>[
       if (projectId !== undefined) ctx.projects.get(projectId);
       const dataset = datasetId !== undefined ? datasets.get(datasetId) : null;
       const folder = dataset ? datasets.dir(dataset) : path.resolve(datasetFolder!);
-      if (!fs.existsSync(path.join(folder, 'manifest.json'))) throw new AppError('INVALID_INPUT', `${folder} is not a dataset folder (no manifest.json)`);
-      if (options.text.kind !== 'features' && !fs.existsSync(options.text.modelDir)) throw new AppError('INVALID_INPUT', `BERT model folder ${options.text.modelDir} does not exist`);
+      if (!fs.existsSync(path.join(folder, 'manifest.json')))
+        throw new AppError('INVALID_INPUT', `${folder} is not a dataset folder (no manifest.json)`);
+      if (options.text.kind !== 'features' && !fs.existsSync(options.text.modelDir))
+        throw new AppError('INVALID_INPUT', `BERT model folder ${options.text.modelDir} does not exist`);
       usableHeads(space, options.model.d);
       const params: SearchJobParams = {
         name: name || `${dataset?.name ?? path.basename(folder)} ${options.task}-class search`,
@@ -84,13 +115,20 @@ export function searchService(ctx: ServiceContext, runsHandlers: Handlers<void>[
       return record(job);
     },
     list: async ({ datasetId }) => {
-      const jobs = ctx.jobs.list({ limit: 1000 }).filter((j) => j.kind === SEARCH_JOB && (datasetId === undefined || (j.params as unknown as SearchJobParams).datasetId === datasetId));
+      const jobs = ctx.jobs
+        .list({ limit: 1000 })
+        .filter(
+          (j) =>
+            j.kind === SEARCH_JOB &&
+            (datasetId === undefined || (j.params as unknown as SearchJobParams).datasetId === datasetId),
+        );
       return Promise.all(jobs.map(record));
     },
     get: ({ id }) => record(searchJob(id)),
     stop: ({ id }) => {
       const job = searchJob(id);
-      if (job.status !== 'queued' && job.status !== 'running') throw new AppError('CONFLICT', `search ${id} is not running (${job.status})`);
+      if (job.status !== 'queued' && job.status !== 'running')
+        throw new AppError('CONFLICT', `search ${id} is not running (${job.status})`);
       return record(ctx.runner.cancel(id));
     },
   };

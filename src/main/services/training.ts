@@ -26,7 +26,12 @@ export function runsRoot(dataDir: string): string {
   return path.join(dataDir, 'runs');
 }
 
-const AFTER_JOB: Partial<Record<JobStatus, Exclude<RunStatus, 'queued' | 'running'>>> = { cancelled: 'stopped', failed: 'failed', interrupted: 'interrupted', succeeded: 'completed' };
+const AFTER_JOB: Partial<Record<JobStatus, Exclude<RunStatus, 'queued' | 'running'>>> = {
+  cancelled: 'stopped',
+  failed: 'failed',
+  interrupted: 'interrupted',
+  succeeded: 'completed',
+};
 
 export function trainingService(ctx: ServiceContext): { handlers: Handlers<void>['runs']; store: RunStore } {
   const runs = new RunStore(ctx.db);
@@ -37,7 +42,13 @@ export function trainingService(ctx: ServiceContext): { handlers: Handlers<void>
     const job = ctx.jobs.get(r.jobId);
     if (!FINISHED_JOB_STATUSES.includes(job.status)) return r;
     const status = AFTER_JOB[job.status] ?? 'interrupted';
-    return runs.finish(r.id, status, status === 'completed' ? null : (job.error ?? { code: 'INTERRUPTED', message: `the training job ended (${job.status})` }));
+    return runs.finish(
+      r.id,
+      status,
+      status === 'completed'
+        ? null
+        : (job.error ?? { code: 'INTERRUPTED', message: `the training job ended (${job.status})` }),
+    );
   };
   const get = (id: number) => reconcile(runs.get(id));
 
@@ -51,8 +62,10 @@ export function trainingService(ctx: ServiceContext): { handlers: Handlers<void>
       if (projectId !== undefined) ctx.projects.get(projectId);
       const dataset = datasetId !== undefined ? datasets.get(datasetId) : null;
       const folder = dataset ? datasets.dir(dataset) : path.resolve(datasetFolder!);
-      if (!fs.existsSync(path.join(folder, 'manifest.json'))) throw new AppError('INVALID_INPUT', `${folder} is not a dataset folder (no manifest.json)`);
-      if (options.text.kind !== 'features' && !fs.existsSync(options.text.modelDir)) throw new AppError('INVALID_INPUT', `BERT model folder ${options.text.modelDir} does not exist`);
+      if (!fs.existsSync(path.join(folder, 'manifest.json')))
+        throw new AppError('INVALID_INPUT', `${folder} is not a dataset folder (no manifest.json)`);
+      if (options.text.kind !== 'features' && !fs.existsSync(options.text.modelDir))
+        throw new AppError('INVALID_INPUT', `BERT model folder ${options.text.modelDir} does not exist`);
       // record the thread count: a seeded run repeats exactly only with the same batch split
       options = { ...options, workers: options.workers ?? defaultTrainWorkers(options.batchSize) };
       const run = runs.create({
@@ -71,21 +84,28 @@ export function trainingService(ctx: ServiceContext): { handlers: Handlers<void>
     epochs: ({ id }) => runs.epochs(id),
     stop: ({ id }) => {
       const run = get(id);
-      if ((run.status !== 'queued' && run.status !== 'running') || run.jobId === null) throw new AppError('CONFLICT', `run ${id} is not training (${run.status})`);
+      if ((run.status !== 'queued' && run.status !== 'running') || run.jobId === null)
+        throw new AppError('CONFLICT', `run ${id} is not training (${run.status})`);
       ctx.runner.cancel(run.jobId);
       return get(id);
     },
     resume: ({ id, maxEpochs }) => {
       const run = get(id);
-      if (run.status === 'queued' || run.status === 'running') throw new AppError('CONFLICT', `run ${id} is already ${run.status}`);
+      if (run.status === 'queued' || run.status === 'running')
+        throw new AppError('CONFLICT', `run ${id} is already ${run.status}`);
       const options = maxEpochs !== undefined ? { ...run.options, maxEpochs } : run.options;
-      if (run.status === 'completed' && options.maxEpochs <= run.epochsDone) throw new AppError('CONFLICT', `run ${id} already finished (${run.epochsDone} epochs); pass a larger maxEpochs to continue`);
+      if (run.status === 'completed' && options.maxEpochs <= run.epochsDone)
+        throw new AppError(
+          'CONFLICT',
+          `run ${id} already finished (${run.epochsDone} epochs); pass a larger maxEpochs to continue`,
+        );
       return submitTrain(run, true, options);
     },
     evaluate: ({ id, options }) => {
       const run = get(id);
       if (run.epochsDone === 0) throw new AppError('CONFLICT', `run ${id} has no finished epoch to evaluate`);
-      if (options.protocols.includes('RMFM_same') && !options.modalityRates) throw new AppError('BAD_REQUEST', 'RMFM_same needs modalityRates (text, audio, vision)');
+      if (options.protocols.includes('RMFM_same') && !options.modalityRates)
+        throw new AppError('BAD_REQUEST', 'RMFM_same needs modalityRates (text, audio, vision)');
       return ctx.runner.submit(EVALUATE_JOB, { runId: id, options }, run.projectId);
     },
     evaluations: ({ id }) => runs.evaluations(id),

@@ -3,7 +3,7 @@
  * comparisons. Sweeps and comparisons are written by the analysis jobs' workers through their own
  * connection (WAL), edits by the service.
  */
-import { AppError } from "../../shared/errors";
+import { AppError } from '../../shared/errors';
 import type {
   AnalysisTarget,
   MissingSetting,
@@ -11,21 +11,19 @@ import type {
   RobustnessCurve,
   RobustnessSweep,
   TextEdit,
-} from "../../shared/contract/analysis";
-import { nowIso, type Db } from "./db";
+} from '../../shared/contract/analysis';
+import { nowIso, type Db } from './db';
 
 /** JSON without NaN/Infinity (stored as null): undefined metrics stay readable. */
 const json = (v: unknown) =>
-  JSON.stringify(v, (_k, x: unknown) =>
-    typeof x === "number" && !Number.isFinite(x) ? null : x,
-  );
+  JSON.stringify(v, (_k, x: unknown) => (typeof x === 'number' && !Number.isFinite(x) ? null : x));
 
 interface EditRow {
   id: number;
   run_id: number;
-  target_kind: "sample" | "clip";
+  target_kind: 'sample' | 'clip';
   dataset_id: number | null;
-  split: "train" | "valid" | "test" | null;
+  split: 'train' | 'valid' | 'test' | null;
   sample_index: number | null;
   clip_id: number | null;
   name: string;
@@ -39,7 +37,7 @@ interface EditRow {
 export interface EditPrediction {
   counterfactual: number[] | null;
   factual: number[];
-  debiased: TextEdit["debiased"];
+  debiased: TextEdit['debiased'];
 }
 
 const toEdit = (r: EditRow): TextEdit => {
@@ -48,10 +46,10 @@ const toEdit = (r: EditRow): TextEdit => {
     id: r.id,
     runId: r.run_id,
     target:
-      r.target_kind === "clip"
-        ? { kind: "clip", clipId: r.clip_id! }
+      r.target_kind === 'clip'
+        ? { kind: 'clip', clipId: r.clip_id! }
         : {
-            kind: "sample",
+            kind: 'sample',
             datasetId: r.dataset_id ?? undefined,
             split: r.split!,
             index: r.sample_index!,
@@ -73,7 +71,7 @@ interface SweepRow {
   run_name: string;
   job_id: number | null;
   seed: number;
-  checkpoint: "best" | "last";
+  checkpoint: 'best' | 'last';
   curves_json: string;
   engine: string;
   text_note: string;
@@ -97,10 +95,10 @@ export class AnalysisStore {
     const t = e.target;
     const cols = {
       kind: t.kind,
-      dataset: t.kind === "sample" ? (t.datasetId ?? null) : null,
-      split: t.kind === "sample" ? t.split : null,
-      index: t.kind === "sample" ? t.index : null,
-      clip: t.kind === "clip" ? t.clipId : null,
+      dataset: t.kind === 'sample' ? (t.datasetId ?? null) : null,
+      split: t.kind === 'sample' ? t.split : null,
+      index: t.kind === 'sample' ? t.index : null,
+      clip: t.kind === 'clip' ? t.clipId : null,
     };
     // the columns both statements write, in their order
     const fields = [
@@ -121,8 +119,7 @@ export class AnalysisStore {
           `UPDATE text_edits SET run_id = ?, target_kind = ?, dataset_id = ?, split = ?, sample_index = ?, clip_id = ?, name = ?, token_ids_json = ?, missing_json = ?, prediction_json = ?, updated_at = ? WHERE id = ?`,
         )
         .run(...fields, now, e.id);
-      if (info.changes === 0)
-        throw new AppError("NOT_FOUND", `text edit ${e.id} does not exist`);
+      if (info.changes === 0) throw new AppError('NOT_FOUND', `text edit ${e.id} does not exist`);
       return this.edit(e.id);
     }
     const info = this.db
@@ -135,10 +132,8 @@ export class AnalysisStore {
   }
 
   edit(id: number): TextEdit {
-    const r = this.db
-      .prepare("SELECT * FROM text_edits WHERE id = ?")
-      .get(id) as EditRow | undefined;
-    if (!r) throw new AppError("NOT_FOUND", `text edit ${id} does not exist`);
+    const r = this.db.prepare('SELECT * FROM text_edits WHERE id = ?').get(id) as EditRow | undefined;
+    if (!r) throw new AppError('NOT_FOUND', `text edit ${id} does not exist`);
     return toEdit(r);
   }
 
@@ -146,66 +141,52 @@ export class AnalysisStore {
     const where: string[] = [];
     const args: unknown[] = [];
     if (f.runId !== undefined) {
-      where.push("run_id = ?");
+      where.push('run_id = ?');
       args.push(f.runId);
     }
-    if (f.target?.kind === "clip") {
+    if (f.target?.kind === 'clip') {
       where.push("target_kind = 'clip' AND clip_id = ?");
       args.push(f.target.clipId);
     } else if (f.target) {
       where.push("target_kind = 'sample' AND split = ? AND sample_index = ?");
       args.push(f.target.split, f.target.index);
       if (f.target.datasetId !== undefined) {
-        where.push("dataset_id = ?");
+        where.push('dataset_id = ?');
         args.push(f.target.datasetId);
       }
     }
     const rows = this.db
-      .prepare(
-        `SELECT * FROM text_edits ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY id`,
-      )
+      .prepare(`SELECT * FROM text_edits ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id`)
       .all(...args) as EditRow[];
     return rows.map(toEdit);
   }
 
   removeEdit(id: number): void {
-    if (
-      this.db.prepare("DELETE FROM text_edits WHERE id = ?").run(id).changes ===
-      0
-    )
-      throw new AppError("NOT_FOUND", `text edit ${id} does not exist`);
+    if (this.db.prepare('DELETE FROM text_edits WHERE id = ?').run(id).changes === 0)
+      throw new AppError('NOT_FOUND', `text edit ${id} does not exist`);
   }
 
   addSweep(s: {
     runId: number;
     jobId: number | null;
     seed: number;
-    checkpoint: "best" | "last";
+    checkpoint: 'best' | 'last';
     curves: RobustnessCurve[];
     engine: string;
     textNote: string;
   }): number {
     const info = this.db
       .prepare(
-        "INSERT INTO robustness_sweeps (run_id, job_id, seed, checkpoint, curves_json, engine, text_note, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        'INSERT INTO robustness_sweeps (run_id, job_id, seed, checkpoint, curves_json, engine, text_note, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
       )
-      .run(
-        s.runId,
-        s.jobId,
-        s.seed,
-        s.checkpoint,
-        json(s.curves),
-        s.engine,
-        s.textNote,
-        nowIso(),
-      );
+      .run(s.runId, s.jobId, s.seed, s.checkpoint, json(s.curves), s.engine, s.textNote, nowIso());
     return Number(info.lastInsertRowid);
   }
 
   sweeps(runIds: number[]): RobustnessSweep[] {
     const rows = this.db
       .prepare(
-        `SELECT s.*, r.name AS run_name FROM robustness_sweeps s JOIN runs r ON r.id = s.run_id WHERE s.run_id IN (${runIds.map(() => "?").join(",")}) ORDER BY s.id DESC`,
+        `SELECT s.*, r.name AS run_name FROM robustness_sweeps s JOIN runs r ON r.id = s.run_id WHERE s.run_id IN (${runIds.map(() => '?').join(',')}) ORDER BY s.id DESC`,
       )
       .all(...runIds) as SweepRow[];
     return rows.map((r) => ({
@@ -215,7 +196,7 @@ export class AnalysisStore {
       jobId: r.job_id,
       seed: r.seed,
       checkpoint: r.checkpoint,
-      split: "test" as const,
+      split: 'test' as const,
       curves: JSON.parse(r.curves_json) as RobustnessCurve[],
       engine: r.engine,
       textNote: r.text_note,
@@ -228,29 +209,18 @@ export class AnalysisStore {
     jobId: number | null;
     iidDatasetId: number | null;
     oodDatasetId: number | null;
-    result: Omit<OodComparison, "id" | "runId" | "jobId" | "createdAt">;
+    result: Omit<OodComparison, 'id' | 'runId' | 'jobId' | 'createdAt'>;
   }): number {
     const info = this.db
       .prepare(
-        "INSERT INTO ood_comparisons (run_id, job_id, iid_dataset_id, ood_dataset_id, result_json, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        'INSERT INTO ood_comparisons (run_id, job_id, iid_dataset_id, ood_dataset_id, result_json, created_at) VALUES (?, ?, ?, ?, ?, ?)',
       )
-      .run(
-        c.runId,
-        c.jobId,
-        c.iidDatasetId,
-        c.oodDatasetId,
-        json(c.result),
-        nowIso(),
-      );
+      .run(c.runId, c.jobId, c.iidDatasetId, c.oodDatasetId, json(c.result), nowIso());
     return Number(info.lastInsertRowid);
   }
 
   comparisons(runId: number): OodComparison[] {
-    const rows = this.db
-      .prepare(
-        "SELECT * FROM ood_comparisons WHERE run_id = ? ORDER BY id DESC",
-      )
-      .all(runId) as {
+    const rows = this.db.prepare('SELECT * FROM ood_comparisons WHERE run_id = ? ORDER BY id DESC').all(runId) as {
       id: number;
       run_id: number;
       job_id: number | null;
@@ -258,10 +228,7 @@ export class AnalysisStore {
       created_at: string;
     }[];
     return rows.map((r) => ({
-      ...(JSON.parse(r.result_json) as Omit<
-        OodComparison,
-        "id" | "runId" | "jobId" | "createdAt"
-      >),
+      ...(JSON.parse(r.result_json) as Omit<OodComparison, 'id' | 'runId' | 'jobId' | 'createdAt'>),
       id: r.id,
       runId: r.run_id,
       jobId: r.job_id,

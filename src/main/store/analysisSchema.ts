@@ -7,7 +7,7 @@
  *   protocol, AUILC) for a run;
  * - ood_comparisons: one 'analysis.compareOod' job's IID vs OOD comparison for a run.
  */
-import type Database from "better-sqlite3";
+import type Database from 'better-sqlite3';
 
 export function createAnalysisTables(db: Database.Database): void {
   db.exec(`

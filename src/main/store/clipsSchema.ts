@@ -92,32 +92,70 @@ export function createClipsTables(db: Database.Database): void {
  * schema 3, runs.dataset_id ON DELETE SET NULL) is undone by restoring the saved references.
  */
 export function allowClipsDatasetFormat(db: Database.Database): void {
-  const table = db.prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'datasets'").get() as { sql: string } | undefined;
+  const table = db.prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'datasets'").get() as
+    { sql: string } | undefined;
   if (!table) return;
   const old = "format IN ('mmsa-pickle','joblib','csd','ood-split')";
-  if (!table.sql.includes(old)) throw new Error("datasets table: the format CHECK constraint is not the one migration 2 wrote; cannot widen it to 'clips'");
-  const indexes = (db.prepare("SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'datasets' AND sql IS NOT NULL").all() as { sql: string }[]).map((r) => r.sql);
+  if (!table.sql.includes(old))
+    throw new Error(
+      "datasets table: the format CHECK constraint is not the one migration 2 wrote; cannot widen it to 'clips'",
+    );
+  const indexes = (
+    db
+      .prepare("SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'datasets' AND sql IS NOT NULL")
+      .all() as { sql: string }[]
+  ).map((r) => r.sql);
   // every (table, column) that references datasets(id), and the values it holds now
-  const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('datasets') AND name NOT LIKE 'sqlite_%'").all() as { name: string }[]).map((r) => r.name);
+  const tables = (
+    db
+      .prepare(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('datasets') AND name NOT LIKE 'sqlite_%'",
+      )
+      .all() as { name: string }[]
+  ).map((r) => r.name);
   const saved: { table: string; column: string; rows: { rid: number; v: number }[] }[] = [];
   for (const t of tables) {
-    for (const fk of db.pragma(`foreign_key_list("${t.replace(/"/g, '""')}")`) as { table: string; from: string; on_delete: string }[]) {
+    for (const fk of db.pragma(`foreign_key_list("${t.replace(/"/g, '""')}")`) as {
+      table: string;
+      from: string;
+      on_delete: string;
+    }[]) {
       if (fk.table !== 'datasets') continue;
-      if (fk.on_delete === 'CASCADE') throw new Error(`${t}.${fk.from} references datasets ON DELETE CASCADE; rebuilding datasets would delete its rows`);
+      if (fk.on_delete === 'CASCADE')
+        throw new Error(
+          `${t}.${fk.from} references datasets ON DELETE CASCADE; rebuilding datasets would delete its rows`,
+        );
       const q = (x: string) => `"${x.replace(/"/g, '""')}"`;
-      saved.push({ table: t, column: fk.from, rows: db.prepare(`SELECT rowid AS rid, ${q(fk.from)} AS v FROM ${q(t)} WHERE ${q(fk.from)} IS NOT NULL`).all() as { rid: number; v: number }[] });
+      saved.push({
+        table: t,
+        column: fk.from,
+        rows: db
+          .prepare(`SELECT rowid AS rid, ${q(fk.from)} AS v FROM ${q(t)} WHERE ${q(fk.from)} IS NOT NULL`)
+          .all() as { rid: number; v: number }[],
+      });
     }
   }
   db.pragma('defer_foreign_keys = ON');
-  const createNew = table.sql.replace(old, "format IN ('mmsa-pickle','joblib','csd','ood-split','clips')").replace(/^CREATE TABLE\s+"?datasets"?/i, 'CREATE TABLE datasets_widened');
+  const createNew = table.sql
+    .replace(old, "format IN ('mmsa-pickle','joblib','csd','ood-split','clips')")
+    .replace(/^CREATE TABLE\s+"?datasets"?/i, 'CREATE TABLE datasets_widened');
   db.exec(createNew);
   db.exec('INSERT INTO datasets_widened SELECT * FROM datasets');
   // the copy's own references (parent_id) point at the old table until it is renamed: cleared
   // before the old table goes (else they count as deferred violations) and restored after
-  const selfRefs = (db.pragma('foreign_key_list(datasets)') as { table: string; from: string }[]).filter((fk) => fk.table === 'datasets').map((fk) => fk.from);
+  const selfRefs = (db.pragma('foreign_key_list(datasets)') as { table: string; from: string }[])
+    .filter((fk) => fk.table === 'datasets')
+    .map((fk) => fk.from);
   for (const col of selfRefs) {
     const q = `"${col.replace(/"/g, '""')}"`;
-    saved.push({ table: 'datasets', column: col, rows: db.prepare(`SELECT rowid AS rid, ${q} AS v FROM datasets WHERE ${q} IS NOT NULL`).all() as { rid: number; v: number }[] });
+    saved.push({
+      table: 'datasets',
+      column: col,
+      rows: db.prepare(`SELECT rowid AS rid, ${q} AS v FROM datasets WHERE ${q} IS NOT NULL`).all() as {
+        rid: number;
+        v: number;
+      }[],
+    });
     db.exec(`UPDATE datasets_widened SET ${q} = NULL`);
   }
   db.exec('DROP TABLE datasets');

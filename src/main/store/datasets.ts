@@ -10,7 +10,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { AppError } from '../../shared/errors';
-import type { Dataset, DatasetDims, DatasetFormat, DatasetKind, DatasetSplit, LabelCounts, OodBuild } from '../../shared/contract/datasets';
+import type {
+  Dataset,
+  DatasetDims,
+  DatasetFormat,
+  DatasetKind,
+  DatasetSplit,
+  LabelCounts,
+  OodBuild,
+} from '../../shared/contract/datasets';
 import { nowIso, type Db } from './db';
 
 interface Row {
@@ -94,7 +102,9 @@ export class DatasetStore {
   }
 
   list(): Dataset[] {
-    return (this.db.prepare('SELECT * FROM datasets ORDER BY COALESCE(parent_id, id), id').all() as Row[]).map(toDataset);
+    return (this.db.prepare('SELECT * FROM datasets ORDER BY COALESCE(parent_id, id), id').all() as Row[]).map(
+      toDataset,
+    );
   }
 
   get(id: number): Dataset {
@@ -163,7 +173,8 @@ export class DatasetStore {
       return this.get(insert.immediate());
     } catch (e) {
       if (moved) fs.rmSync(to, { recursive: true, force: true });
-      if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new AppError('CONFLICT', `a dataset named "${d.name}" already exists`);
+      if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE')
+        throw new AppError('CONFLICT', `a dataset named "${d.name}" already exists`);
       throw e;
     }
   }
@@ -176,7 +187,11 @@ export class DatasetStore {
   remove(id: number): void {
     const d = this.get(id);
     const kids = this.children(id);
-    if (kids.length) throw new AppError('CONFLICT', `dataset "${d.name}" has OOD versions (${kids.map((k) => `"${k.name}"`).join(', ')}); remove them first`);
+    if (kids.length)
+      throw new AppError(
+        'CONFLICT',
+        `dataset "${d.name}" has OOD versions (${kids.map((k) => `"${k.name}"`).join(', ')}); remove them first`,
+      );
     const dir = this.dir(d);
     const trash = path.join(this.root, `.removing-${d.folder}-${process.pid}`);
     const present = fs.existsSync(dir);

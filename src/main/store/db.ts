@@ -13,7 +13,12 @@ export type Db = Database.Database;
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
 /** Apply migrations up to `target` (default: all) in one transaction. */
-export function migrate(db: Db, file: string, migrations: readonly Migration[] = MIGRATIONS, target = migrations.length): number {
+export function migrate(
+  db: Db,
+  file: string,
+  migrations: readonly Migration[] = MIGRATIONS,
+  target = migrations.length,
+): number {
   const current = db.pragma('user_version', { simple: true }) as number;
   if (current > migrations.length) {
     throw new AppError(

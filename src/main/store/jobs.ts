@@ -50,7 +50,9 @@ export class JobStore {
 
   create(kind: string, params: Record<string, unknown>, projectId: number | null): JobRecord {
     const info = this.db
-      .prepare("INSERT INTO jobs (kind, status, project_id, params_json, created_at, owner_pid, owner_host) VALUES (?, 'queued', ?, ?, ?, ?, ?)")
+      .prepare(
+        "INSERT INTO jobs (kind, status, project_id, params_json, created_at, owner_pid, owner_host) VALUES (?, 'queued', ?, ?, ?, ?, ?)",
+      )
       .run(kind, projectId, JSON.stringify(params), nowIso(), process.pid, hostname());
     return this.get(Number(info.lastInsertRowid));
   }
@@ -77,18 +79,35 @@ export class JobStore {
   }
 
   markRunning(id: number): JobRecord {
-    this.db.prepare("UPDATE jobs SET status = 'running', started_at = ? WHERE id = ? AND status = 'queued'").run(nowIso(), id);
+    this.db
+      .prepare("UPDATE jobs SET status = 'running', started_at = ? WHERE id = ? AND status = 'queued'")
+      .run(nowIso(), id);
     return this.get(id);
   }
 
   setProgress(id: number, progress: JobProgress): void {
-    this.db.prepare("UPDATE jobs SET progress_json = ? WHERE id = ? AND status = 'running'").run(JSON.stringify(progress), id);
+    this.db
+      .prepare("UPDATE jobs SET progress_json = ? WHERE id = ? AND status = 'running'")
+      .run(JSON.stringify(progress), id);
   }
 
-  finish(id: number, status: Exclude<JobStatus, 'queued' | 'running'>, result: unknown, error: JobRecord['error']): JobRecord {
+  finish(
+    id: number,
+    status: Exclude<JobStatus, 'queued' | 'running'>,
+    result: unknown,
+    error: JobRecord['error'],
+  ): JobRecord {
     this.db
-      .prepare("UPDATE jobs SET status = ?, result_json = ?, error_json = ?, finished_at = ? WHERE id = ? AND status IN ('queued','running')")
-      .run(status, result === undefined ? null : JSON.stringify(result), error ? JSON.stringify(error) : null, nowIso(), id);
+      .prepare(
+        "UPDATE jobs SET status = ?, result_json = ?, error_json = ?, finished_at = ? WHERE id = ? AND status IN ('queued','running')",
+      )
+      .run(
+        status,
+        result === undefined ? null : JSON.stringify(result),
+        error ? JSON.stringify(error) : null,
+        nowIso(),
+        id,
+      );
     return this.get(id);
   }
 
@@ -100,8 +119,12 @@ export class JobStore {
    * interrupted.
    */
   markInterrupted(): JobRecord[] {
-    const stale = (this.db.prepare("SELECT * FROM jobs WHERE status IN ('queued','running')").all() as Row[]).filter((r) => !ownerAlive(r.owner_pid, r.owner_host));
-    const mark = this.db.prepare("UPDATE jobs SET status = 'interrupted', finished_at = ?, error_json = ? WHERE id = ? AND status IN ('queued','running')");
+    const stale = (this.db.prepare("SELECT * FROM jobs WHERE status IN ('queued','running')").all() as Row[]).filter(
+      (r) => !ownerAlive(r.owner_pid, r.owner_host),
+    );
+    const mark = this.db.prepare(
+      "UPDATE jobs SET status = 'interrupted', finished_at = ?, error_json = ? WHERE id = ? AND status IN ('queued','running')",
+    );
     const error = JSON.stringify({ code: 'INTERRUPTED', message: 'the app stopped while this job was running' });
     const now = nowIso();
     this.db.transaction(() => {
@@ -112,13 +135,19 @@ export class JobStore {
 
   log(jobId: number, level: JobLogEntry['level'], message: string): JobLogEntry {
     const time = nowIso();
-    this.db.prepare('INSERT INTO job_logs (job_id, time, level, message) VALUES (?, ?, ?, ?)').run(jobId, time, level, message);
+    this.db
+      .prepare('INSERT INTO job_logs (job_id, time, level, message) VALUES (?, ?, ?, ?)')
+      .run(jobId, time, level, message);
     return { jobId, time, level, message };
   }
 
   logs(jobId: number, limit = 1000): JobLogEntry[] {
     this.get(jobId);
-    const rows = this.db.prepare('SELECT job_id, time, level, message FROM (SELECT * FROM job_logs WHERE job_id = ? ORDER BY id DESC LIMIT ?) ORDER BY id').all(jobId, limit) as {
+    const rows = this.db
+      .prepare(
+        'SELECT job_id, time, level, message FROM (SELECT * FROM job_logs WHERE job_id = ? ORDER BY id DESC LIMIT ?) ORDER BY id',
+      )
+      .all(jobId, limit) as {
       job_id: number;
       time: string;
       level: JobLogEntry['level'];

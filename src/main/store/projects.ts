@@ -9,7 +9,13 @@ interface Row {
   created_at: string;
   updated_at: string;
 }
-const toProject = (r: Row): Project => ({ id: r.id, name: r.name, description: r.description, createdAt: r.created_at, updatedAt: r.updated_at });
+const toProject = (r: Row): Project => ({
+  id: r.id,
+  name: r.name,
+  description: r.description,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
 
 export class ProjectStore {
   constructor(private readonly db: Db) {}
@@ -27,10 +33,13 @@ export class ProjectStore {
   create(name: string, description = ''): Project {
     const now = nowIso();
     try {
-      const info = this.db.prepare('INSERT INTO projects (name, description, created_at, updated_at) VALUES (?, ?, ?, ?)').run(name, description, now, now);
+      const info = this.db
+        .prepare('INSERT INTO projects (name, description, created_at, updated_at) VALUES (?, ?, ?, ?)')
+        .run(name, description, now, now);
       return this.get(Number(info.lastInsertRowid));
     } catch (e) {
-      if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new AppError('CONFLICT', `a project named "${name}" already exists`);
+      if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE')
+        throw new AppError('CONFLICT', `a project named "${name}" already exists`);
       throw e;
     }
   }
@@ -42,7 +51,8 @@ export class ProjectStore {
         .prepare('UPDATE projects SET name = ?, description = ?, updated_at = ? WHERE id = ?')
         .run(patch.name ?? current.name, patch.description ?? current.description, nowIso(), id);
     } catch (e) {
-      if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new AppError('CONFLICT', `a project named "${patch.name}" already exists`);
+      if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE')
+        throw new AppError('CONFLICT', `a project named "${patch.name}" already exists`);
       throw e;
     }
     return this.get(id);
@@ -57,10 +67,15 @@ export class ProjectStore {
 export class SettingsStore {
   constructor(private readonly db: Db) {}
   get<T>(key: string): T | undefined {
-    const row = this.db.prepare('SELECT value_json FROM settings WHERE key = ?').get(key) as { value_json: string } | undefined;
+    const row = this.db.prepare('SELECT value_json FROM settings WHERE key = ?').get(key) as
+      { value_json: string } | undefined;
     return row ? (JSON.parse(row.value_json) as T) : undefined;
   }
   set(key: string, value: unknown): void {
-    this.db.prepare('INSERT INTO settings (key, value_json) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value_json = excluded.value_json').run(key, JSON.stringify(value));
+    this.db
+      .prepare(
+        'INSERT INTO settings (key, value_json) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value_json = excluded.value_json',
+      )
+      .run(key, JSON.stringify(value));
   }
 }

@@ -5,7 +5,17 @@
  * crash or a cancel never loses a finished epoch's figures.
  */
 import { AppError } from '../../shared/errors';
-import type { EvaluationPoint, EvaluationPrediction, EvaluationRecord, EvalProtocol, EpochLosses, RunEpoch, RunRecord, RunStatus, TrainingOptions } from '../../shared/contract/training';
+import type {
+  EvaluationPoint,
+  EvaluationPrediction,
+  EvaluationRecord,
+  EvalProtocol,
+  EpochLosses,
+  RunEpoch,
+  RunRecord,
+  RunStatus,
+  TrainingOptions,
+} from '../../shared/contract/training';
 import { nowIso, type Db } from './db';
 
 interface RunRow {
@@ -69,7 +79,8 @@ interface EvalRow {
 }
 
 /** JSON without NaN: a metric that is undefined (e.g. Non0 with no non-neutral sample) is stored as null. */
-const json = (v: unknown) => JSON.stringify(v, (_k, x: unknown) => (typeof x === 'number' && !Number.isFinite(x) ? null : x));
+const json = (v: unknown) =>
+  JSON.stringify(v, (_k, x: unknown) => (typeof x === 'number' && !Number.isFinite(x) ? null : x));
 
 export interface NewRun {
   projectId: number | null;
@@ -141,19 +152,27 @@ export class RunStore {
       where.push('dataset_id = ?');
       args.push(filter.datasetId);
     }
-    return (this.db.prepare(`SELECT * FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC`).all(...args) as RunRow[]).map(toRun);
+    return (
+      this.db
+        .prepare(`SELECT * FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC`)
+        .all(...args) as RunRow[]
+    ).map(toRun);
   }
 
   /** a new job will train it (start or resume) */
   queue(id: number, jobId: number, options?: TrainingOptions): RunRecord {
     this.db
-      .prepare("UPDATE runs SET status = 'queued', job_id = ?, error_json = NULL, finished_at = NULL, config_json = COALESCE(?, config_json) WHERE id = ?")
+      .prepare(
+        "UPDATE runs SET status = 'queued', job_id = ?, error_json = NULL, finished_at = NULL, config_json = COALESCE(?, config_json) WHERE id = ?",
+      )
       .run(jobId, options ? JSON.stringify(options) : null, id);
     return this.get(id);
   }
 
   markRunning(id: number, engine: string): void {
-    this.db.prepare("UPDATE runs SET status = 'running', engine = ?, started_at = COALESCE(started_at, ?) WHERE id = ?").run(engine, nowIso(), id);
+    this.db
+      .prepare("UPDATE runs SET status = 'running', engine = ?, started_at = COALESCE(started_at, ?) WHERE id = ?")
+      .run(engine, nowIso(), id);
   }
 
   /** An epoch finished: its figures, and the run's progress, in one transaction (a replayed epoch replaces its row). */
@@ -164,26 +183,52 @@ export class RunStore {
           `INSERT OR REPLACE INTO run_epochs (run_id, epoch, losses_json, validation_json, selection_value, improved, duration_ms, created_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
         )
-        .run(id, e.epoch, json(e.losses), json(e.validation), e.selectionValue, e.improved ? 1 : 0, e.durationMs, nowIso());
+        .run(
+          id,
+          e.epoch,
+          json(e.losses),
+          json(e.validation),
+          e.selectionValue,
+          e.improved ? 1 : 0,
+          e.durationMs,
+          nowIso(),
+        );
       // epochs after this one belong to an abandoned attempt (a resume replays from the checkpoint)
       this.db.prepare('DELETE FROM run_epochs WHERE run_id = ? AND epoch > ?').run(id, e.epoch);
-      this.db.prepare('UPDATE runs SET epochs_done = ?, best_epoch = ?, best_metric = ? WHERE id = ?').run(e.epoch, e.bestEpoch, e.bestMetric, id);
+      this.db
+        .prepare('UPDATE runs SET epochs_done = ?, best_epoch = ?, best_metric = ? WHERE id = ?')
+        .run(e.epoch, e.bestEpoch, e.bestMetric, id);
     })();
   }
 
   setCheckpoints(id: number, best: string | null, last: string | null): void {
-    this.db.prepare('UPDATE runs SET best_checkpoint = COALESCE(?, best_checkpoint), last_checkpoint = COALESCE(?, last_checkpoint) WHERE id = ?').run(best, last, id);
+    this.db
+      .prepare(
+        'UPDATE runs SET best_checkpoint = COALESCE(?, best_checkpoint), last_checkpoint = COALESCE(?, last_checkpoint) WHERE id = ?',
+      )
+      .run(best, last, id);
   }
 
   finish(id: number, status: Exclude<RunStatus, 'queued' | 'running'>, error: RunRecord['error'] = null): RunRecord {
-    this.db.prepare('UPDATE runs SET status = ?, error_json = ?, finished_at = ? WHERE id = ?').run(status, error ? JSON.stringify(error) : null, nowIso(), id);
+    this.db
+      .prepare('UPDATE runs SET status = ?, error_json = ?, finished_at = ? WHERE id = ?')
+      .run(status, error ? JSON.stringify(error) : null, nowIso(), id);
     return this.get(id);
   }
 
   /** Runs whose job is gone (the app stopped meanwhile): shown as interrupted, resumable. */
   markInterrupted(isJobLive: (jobId: number | null) => boolean): number[] {
-    const stale = (this.db.prepare("SELECT id, job_id FROM runs WHERE status IN ('queued','running')").all() as { id: number; job_id: number | null }[]).filter((r) => !isJobLive(r.job_id));
-    for (const r of stale) this.finish(r.id, 'interrupted', { code: 'INTERRUPTED', message: 'the app stopped while this run was training; resume continues from the last finished epoch' });
+    const stale = (
+      this.db.prepare("SELECT id, job_id FROM runs WHERE status IN ('queued','running')").all() as {
+        id: number;
+        job_id: number | null;
+      }[]
+    ).filter((r) => !isJobLive(r.job_id));
+    for (const r of stale)
+      this.finish(r.id, 'interrupted', {
+        code: 'INTERRUPTED',
+        message: 'the app stopped while this run was training; resume continues from the last finished epoch',
+      });
     return stale.map((r) => r.id);
   }
 
@@ -218,10 +263,24 @@ export class RunStore {
           `INSERT INTO evaluations (run_id, job_id, split, protocol, seed, checkpoint, rates_json, points_json, auilc_json, engine, text_note, created_at)
            VALUES (?, ?, 'test', ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
-        .run(e.runId, e.jobId, e.protocol, e.seed, e.checkpoint, json(e.points.map((p) => p.rate)), json(e.points), e.auilc ? json(e.auilc) : null, e.engine, e.textNote, nowIso());
+        .run(
+          e.runId,
+          e.jobId,
+          e.protocol,
+          e.seed,
+          e.checkpoint,
+          json(e.points.map((p) => p.rate)),
+          json(e.points),
+          e.auilc ? json(e.auilc) : null,
+          e.engine,
+          e.textNote,
+          nowIso(),
+        );
       const evalId = Number(info.lastInsertRowid);
       if (e.predictions?.length) {
-        const ins = this.db.prepare('INSERT INTO evaluation_predictions (evaluation_id, sample_index, truth, prediction, log_probs_json) VALUES (?, ?, ?, ?, ?)');
+        const ins = this.db.prepare(
+          'INSERT INTO evaluation_predictions (evaluation_id, sample_index, truth, prediction, log_probs_json) VALUES (?, ?, ?, ?, ?)',
+        );
         for (const p of e.predictions) ins.run(evalId, p.index, p.truth, p.prediction, json(p.logProbs));
       }
       return evalId;
@@ -253,17 +312,26 @@ export class RunStore {
 
   evaluations(runId: number): EvaluationRecord[] {
     this.get(runId);
-    return (this.db.prepare('SELECT * FROM evaluations WHERE run_id = ? ORDER BY id').all(runId) as EvalRow[]).map((r) => this.toEvaluation(r));
+    return (this.db.prepare('SELECT * FROM evaluations WHERE run_id = ? ORDER BY id').all(runId) as EvalRow[]).map(
+      (r) => this.toEvaluation(r),
+    );
   }
 
   predictions(evaluationId: number): EvaluationPrediction[] {
     this.evaluation(evaluationId);
-    const rows = this.db.prepare('SELECT * FROM evaluation_predictions WHERE evaluation_id = ? ORDER BY sample_index').all(evaluationId) as {
+    const rows = this.db
+      .prepare('SELECT * FROM evaluation_predictions WHERE evaluation_id = ? ORDER BY sample_index')
+      .all(evaluationId) as {
       sample_index: number;
       truth: number;
       prediction: number;
       log_probs_json: string;
     }[];
-    return rows.map((r) => ({ index: r.sample_index, truth: r.truth, prediction: r.prediction, logProbs: JSON.parse(r.log_probs_json) as number[] }));
+    return rows.map((r) => ({
+      index: r.sample_index,
+      truth: r.truth,
+      prediction: r.prediction,
+      logProbs: JSON.parse(r.log_probs_json) as number[],
+    }));
   }
 }

@@ -10,23 +10,23 @@
  * as the runs code does; every result carries that note, and counterfactual text (which needs
  * the features of [MASK]ed words) is unavailable there.
  */
-import { z } from "zod";
-import type { JobRecord } from "../types";
-import { id, method } from "./method";
+import { z } from 'zod';
+import type { JobRecord } from '../types';
+import { id, method } from './method';
 
 const rate = z.number().min(0).max(1);
 
 /** What to look at: a dataset sample (default: the run's own dataset) or an imported clip. */
-export const analysisTargetSchema = z.discriminatedUnion("kind", [
+export const analysisTargetSchema = z.discriminatedUnion('kind', [
   z
     .object({
-      kind: z.literal("sample"),
+      kind: z.literal('sample'),
       datasetId: id.optional(),
-      split: z.enum(["train", "valid", "test"]),
+      split: z.enum(['train', 'valid', 'test']),
       index: z.number().int().min(0),
     })
     .strict(),
-  z.object({ kind: z.literal("clip"), clipId: id }).strict(),
+  z.object({ kind: z.literal('clip'), clipId: id }).strict(),
 ]);
 export type AnalysisTarget = z.output<typeof analysisTargetSchema>;
 
@@ -35,11 +35,11 @@ export type AnalysisTarget = z.output<typeof analysisTargetSchema>;
  * (RMFM_same masks from a fixed seed; a dataset sample draws from its own stream, so rate p gives
  * the same mask as the evaluation at p).
  */
-export const missingSettingSchema = z.discriminatedUnion("mode", [
-  z.object({ mode: z.literal("complete") }).strict(),
+export const missingSettingSchema = z.discriminatedUnion('mode', [
+  z.object({ mode: z.literal('complete') }).strict(),
   z
     .object({
-      mode: z.literal("toggles"),
+      mode: z.literal('toggles'),
       text: z.boolean(),
       audio: z.boolean(),
       vision: z.boolean(),
@@ -47,7 +47,7 @@ export const missingSettingSchema = z.discriminatedUnion("mode", [
     .strict(),
   z
     .object({
-      mode: z.literal("rates"),
+      mode: z.literal('rates'),
       text: rate,
       audio: rate,
       vision: rate,
@@ -57,7 +57,7 @@ export const missingSettingSchema = z.discriminatedUnion("mode", [
 ]);
 export type MissingSetting = z.output<typeof missingSettingSchema>;
 
-export const ANALYSIS_MODALITIES = ["text", "audio", "vision"] as const;
+export const ANALYSIS_MODALITIES = ['text', 'audio', 'vision'] as const;
 export type AnalysisModality = (typeof ANALYSIS_MODALITIES)[number];
 
 export interface TokenView {
@@ -168,8 +168,8 @@ export interface RobustnessSweep {
   runName: string;
   jobId: number | null;
   seed: number;
-  checkpoint: "best" | "last";
-  split: "test";
+  checkpoint: 'best' | 'last';
+  split: 'test';
   curves: RobustnessCurve[];
   engine: string;
   textNote: string;
@@ -179,7 +179,7 @@ export interface RobustnessSweep {
 export interface SplitSide {
   datasetId: number | null;
   datasetName: string;
-  kind: "iid" | "ood";
+  kind: 'iid' | 'ood';
   count: number;
   labelCounts: number[];
   plain: Record<string, number>;
@@ -219,12 +219,9 @@ export interface OodComparison {
   createdAt: string;
 }
 
-const checkpoint = z.enum(["best", "last"]).default("best");
+const checkpoint = z.enum(['best', 'last']).default('best');
 /** token ids of an edited text, [CLS] ... [SEP] included */
-const tokenIds = z
-  .array(z.number().int().min(0).max(1_000_000))
-  .min(2)
-  .max(4096);
+const tokenIds = z.array(z.number().int().min(0).max(1_000_000)).min(2).max(4096);
 
 export const analysisContract = {
   /** class probabilities, exact modality Shapley values, attention summaries and WSAM maps for one sample */
@@ -233,7 +230,7 @@ export const analysisContract = {
       .object({
         runId: id,
         target: analysisTargetSchema,
-        missing: missingSettingSchema.default({ mode: "complete" }),
+        missing: missingSettingSchema.default({ mode: 'complete' }),
         checkpoint,
       })
       .strict(),
@@ -244,16 +241,14 @@ export const analysisContract = {
       .object({
         runId: id,
         target: analysisTargetSchema,
-        missing: missingSettingSchema.default({ mode: "complete" }),
+        missing: missingSettingSchema.default({ mode: 'complete' }),
         tokenIds: tokenIds.optional(),
         checkpoint,
       })
       .strict(),
   ),
   /** word pieces of a text in the run's BERT vocabulary (to replace a word in the editor) */
-  tokenize: method<{ ids: number[]; tokens: string[] }>()(
-    z.object({ runId: id, text: z.string().max(2000) }).strict(),
-  ),
+  tokenize: method<{ ids: number[]; tokens: string[] }>()(z.object({ runId: id, text: z.string().max(2000) }).strict()),
   /** save (or update, with id) an edited counterfactual text; its predictions are computed and stored */
   saveEdit: method<TextEdit>()(
     z
@@ -263,16 +258,12 @@ export const analysisContract = {
         target: analysisTargetSchema,
         name: z.string().trim().min(1).max(200),
         tokenIds,
-        missing: missingSettingSchema.default({ mode: "complete" }),
+        missing: missingSettingSchema.default({ mode: 'complete' }),
         checkpoint,
       })
       .strict(),
   ),
-  edits: method<TextEdit[]>()(
-    z
-      .object({ runId: id.optional(), target: analysisTargetSchema.optional() })
-      .strict(),
-  ),
+  edits: method<TextEdit[]>()(z.object({ runId: id.optional(), target: analysisTargetSchema.optional() }).strict()),
   removeEdit: method<{ removed: true }>()(z.object({ id }).strict()),
   /** start an 'analysis.robustness' job: metric vs missing rate per protocol on the test split */
   robustness: method<JobRecord>()(
@@ -283,18 +274,7 @@ export const analysisContract = {
           .array(z.string().min(2).max(40))
           .min(1)
           .max(32)
-          .default([
-            "RMFM",
-            "RMM",
-            "SMM:T",
-            "SMM:A",
-            "SMM:V",
-            "SMM:TA",
-            "SMM:TV",
-            "SMM:AV",
-            "TMFM",
-            "STMFM",
-          ]),
+          .default(['RMFM', 'RMM', 'SMM:T', 'SMM:A', 'SMM:V', 'SMM:TA', 'SMM:TV', 'SMM:AV', 'TMFM', 'STMFM']),
         rates: z.array(rate).min(1).max(101).optional(),
         seed: z.number().int().min(0).default(1111),
         checkpoint,
@@ -302,12 +282,8 @@ export const analysisContract = {
       .strict(),
   ),
   /** stored sweeps of these runs (newest first), for overlaid curves */
-  sweeps: method<RobustnessSweep[]>()(
-    z.object({ runIds: z.array(id).min(1).max(50) }).strict(),
-  ),
+  sweeps: method<RobustnessSweep[]>()(z.object({ runIds: z.array(id).min(1).max(50) }).strict()),
   /** start an 'analysis.compareOod' job: the run's IID and OOD test splits side by side */
-  compareOod: method<JobRecord>()(
-    z.object({ runId: id, oodDatasetId: id.optional(), checkpoint }).strict(),
-  ),
+  compareOod: method<JobRecord>()(z.object({ runId: id, oodDatasetId: id.optional(), checkpoint }).strict()),
   oodComparisons: method<OodComparison[]>()(z.object({ runId: id }).strict()),
 } as const;

@@ -46,7 +46,14 @@ export const clipsContract = {
   ),
   /** replace a clip's transcript from a file, or from text (format txt unless given) */
   setTranscript: method<ClipDetail>()(
-    z.object({ id, path: path.optional(), text: z.string().max(1_000_000).optional(), format: z.enum(TRANSCRIPT_FORMATS).optional() }).strict(),
+    z
+      .object({
+        id,
+        path: path.optional(),
+        text: z.string().max(1_000_000).optional(),
+        format: z.enum(TRANSCRIPT_FORMATS).optional(),
+      })
+      .strict(),
   ),
   remove: method<{ removed: true }>()(z.object({ id }).strict()),
   /** starts a 'clips.extract' job over the project's clips (or the ones given) */
@@ -65,20 +72,34 @@ export const clipsContract = {
       .strict(),
   ),
   /** one extracted stream as a track for the timeline (downsampled to at most maxFrames) */
-  features: method<FeatureTrack | null>()(z.object({ id, modality: z.enum(['audio', 'vision']), maxFrames: z.number().int().min(10).max(100_000).default(2000) }).strict()),
+  features: method<FeatureTrack | null>()(
+    z
+      .object({
+        id,
+        modality: z.enum(['audio', 'vision']),
+        maxFrames: z.number().int().min(10).max(100_000).default(2000),
+      })
+      .strict(),
+  ),
   /** min/max peaks of the audio for the timeline; null without audio */
-  waveform: method<{ min: number[]; max: number[]; durationSec: number } | null>()(z.object({ id, points: z.number().int().min(10).max(20_000).default(1000) }).strict()),
+  waveform: method<{ min: number[]; max: number[]; durationSec: number } | null>()(
+    z.object({ id, points: z.number().int().min(10).max(20_000).default(1000) }).strict(),
+  ),
   annotators: method<Annotator[]>()(z.object({ projectId: id }).strict()),
   addAnnotator: method<Annotator>()(z.object({ projectId: id, name: z.string().trim().min(1).max(100) }).strict()),
   annotations: method<Annotation[]>()(z.object({ clipId: id.optional(), projectId: id.optional() }).strict()),
   /** replace one annotator's labels on one clip (the editor's autosave) */
-  saveAnnotations: method<Annotation[]>()(z.object({ clipId: id, annotatorId: id, items: z.array(annotationInput).max(10_000) }).strict()),
+  saveAnnotations: method<Annotation[]>()(
+    z.object({ clipId: id, annotatorId: id, items: z.array(annotationInput).max(10_000) }).strict(),
+  ),
   agreement: method<ProjectAgreement>()(z.object({ projectId: id }).strict()),
   /** ELAN .eaf with the transcript tier and each annotator's sentiment and note tiers */
   exportEaf: method<{ path: string | null; xml: string }>()(z.object({ id, path: path.optional() }).strict()),
   /** read an .eaf: a transcript tier (if any) replaces the transcript; sentiment-NAME tiers become NAME's labels */
   importEaf: method<{ segments: number; annotations: number; annotators: string[] }>()(z.object({ id, path }).strict()),
-  exportCsv: method<{ path: string | null; csv: string }>()(z.object({ projectId: id, path: path.optional() }).strict()),
+  exportCsv: method<{ path: string | null; csv: string }>()(
+    z.object({ projectId: id, path: path.optional() }).strict(),
+  ),
   importCsv: method<{ annotations: number; annotators: string[] }>()(z.object({ projectId: id, path }).strict()),
   /** labelled clips (mean score over annotators) as a feature-store dataset the engine trains on */
   exportDataset: method<DatasetExportResult>()(
@@ -87,8 +108,16 @@ export const clipsContract = {
         projectId: id,
         name: z.string().trim().min(1).max(200),
         clipIds: z.array(id).optional(),
-        splits: z.object({ train: z.number().min(0), valid: z.number().min(0), test: z.number().min(0) }).strict().default({ train: 0.7, valid: 0.15, test: 0.15 }),
-        seed: z.number().int().min(0).max(2 ** 31 - 1).default(1),
+        splits: z
+          .object({ train: z.number().min(0), valid: z.number().min(0), test: z.number().min(0) })
+          .strict()
+          .default({ train: 0.7, valid: 0.15, test: 0.15 }),
+        seed: z
+          .number()
+          .int()
+          .min(0)
+          .max(2 ** 31 - 1)
+          .default(1),
         aligned: z.boolean().default(false),
         /** unaligned lengths: longer sequences are cut, shorter padded (default: the longest clip's) */
         maxAudioFrames: z.number().int().min(1).max(100_000).optional(),
@@ -100,7 +129,9 @@ export const clipsContract = {
       .strict(),
   ),
   /** the ffmpeg binary to use (null: back to the bundled one) */
-  setFfmpeg: method<{ path: string | null; version: string | null; source: string }>()(z.object({ path: path.nullable() }).strict()),
+  setFfmpeg: method<{ path: string | null; version: string | null; source: string }>()(
+    z.object({ path: path.nullable() }).strict(),
+  ),
   /** the BERT folder whose vocab.txt tokenises transcripts (null: none) */
   setBertDir: method<{ bertDir: string | null }>()(z.object({ bertDir: path.nullable() }).strict()),
 } as const;

@@ -152,7 +152,11 @@ export const datasetsContract = {
     z
       .object({
         id,
-        seed: z.number().int().min(0).max(2 ** 31 - 1),
+        seed: z
+          .number()
+          .int()
+          .min(0)
+          .max(2 ** 31 - 1),
         name: name.optional(),
         /** 0 keeps the pool's label mix in test, 1 swaps negative and positive (default 1) */
         strength: z.number().min(0).max(1).optional(),
@@ -176,7 +180,18 @@ export const datasetsContract = {
       .strict(),
   ),
   samples: method<SamplePage>()(
-    z.object({ id, split, offset: z.number().int().min(0).default(0), limit: z.number().int().min(1).max(500).default(50) }).strict(),
+    z
+      .object({
+        id,
+        split,
+        offset: z.number().int().min(0).default(0),
+        limit: z.number().int().min(1).max(500).default(50),
+      })
+      .strict(),
   ),
-  sample: method<SampleDetail>()(z.object({ id, split, index: z.number().int().min(0), points: z.number().int().min(2).max(1000).default(120) }).strict()),
+  sample: method<SampleDetail>()(
+    z
+      .object({ id, split, index: z.number().int().min(0), points: z.number().int().min(2).max(1000).default(120) })
+      .strict(),
+  ),
 } as const;

@@ -24,7 +24,11 @@ const name = z.string().trim().min(1).max(100);
 
 export const modelsContract = {
   list: method<TextEncoderModel[]>()(none),
-  add: method<TextEncoderModel>()(z.object({ path: z.string().min(1).max(4096), name: name.optional(), makeDefault: z.boolean().optional() }).strict()),
+  add: method<TextEncoderModel>()(
+    z
+      .object({ path: z.string().min(1).max(4096), name: name.optional(), makeDefault: z.boolean().optional() })
+      .strict(),
+  ),
   remove: method<{ removed: true }>()(z.object({ name }).strict()),
   setDefault: method<TextEncoderModel>()(z.object({ name }).strict()),
 } as const;

@@ -7,13 +7,12 @@
  * Every section is a `ReportSection<T>`: either its data, or the reason it is not available for
  * this run (no MACI evaluation, a dataset not made from annotated clips, no analysis service, ...).
  */
-import { z } from "zod";
-import type { DatasetSplit, LabelCounts, OodBuild } from "./datasets";
-import type { EvalProtocol, RunStatus } from "./training";
-import { id, method } from "./method";
+import { z } from 'zod';
+import type { DatasetSplit, LabelCounts, OodBuild } from './datasets';
+import type { EvalProtocol, RunStatus } from './training';
+import { id, method } from './method';
 
-export type ReportSection<T> =
-  { available: true; data: T } | { available: false; reason: string };
+export type ReportSection<T> = { available: true; data: T } | { available: false; reason: string };
 
 /** One table of the report; CSV and JSON exports write each one as a file named by its id. */
 export interface ReportTable {
@@ -25,18 +24,18 @@ export interface ReportTable {
   note?: string;
 }
 
-export const REPORT_FORMATS = ["html", "pdf", "csv", "json"] as const;
+export const REPORT_FORMATS = ['html', 'pdf', 'csv', 'json'] as const;
 export type ReportFormat = (typeof REPORT_FORMATS)[number];
 
 export const REPORT_SECTIONS = [
-  "dataset",
-  "config",
-  "curves",
-  "metrics",
-  "robustness",
-  "explanations",
-  "agreement",
-  "predictions",
+  'dataset',
+  'config',
+  'curves',
+  'metrics',
+  'robustness',
+  'explanations',
+  'agreement',
+  'predictions',
 ] as const;
 export type ReportSectionName = (typeof REPORT_SECTIONS)[number];
 
@@ -45,7 +44,7 @@ export const pinnedRefSchema = z.union([
   z.object({ clipId: id }).strict(),
   z
     .object({
-      split: z.enum(["train", "valid", "test"]),
+      split: z.enum(['train', 'valid', 'test']),
       index: z.number().int().min(0),
     })
     .strict(),
@@ -72,17 +71,14 @@ const baseName = z
   .trim()
   .min(1)
   .max(120)
-  .regex(
-    /^[A-Za-z0-9][A-Za-z0-9._-]*$/,
-    'a file name of letters, digits, ".", "_" and "-" (no folder part)',
-  );
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'a file name of letters, digits, ".", "_" and "-" (no folder part)');
 
 export const reportExportSchema = z
   .object({
     ...reportRequest,
     formats: z.array(z.enum(REPORT_FORMATS)).min(1),
     /** the folder the user chose; nothing is written outside it (created when missing) */
-    folder: z.string().trim().min(1, "choose a folder").max(4096),
+    folder: z.string().trim().min(1, 'choose a folder').max(4096),
     /** file names start with this (default report-run<ids>) */
     baseName: baseName.optional(),
   })
@@ -95,7 +91,7 @@ export interface DatasetSummary {
   datasetId: number | null;
   folder: string;
   /** 'iid' / 'ood' from the app's record or the manifest; 'unknown' for a bare folder without either */
-  distribution: "iid" | "ood" | "unknown";
+  distribution: 'iid' | 'ood' | 'unknown';
   source: string;
   aligned: boolean;
   dims: {
@@ -269,9 +265,7 @@ export interface RunReport {
   explanations: ReportSection<Explanations>;
   agreement: ReportSection<AgreementSummary>;
   /** evaluations whose per-sample predictions are exported (CSV/JSON) */
-  predictions: ReportSection<
-    { evaluationId: number; protocol: EvalProtocol; count: number }[]
-  >;
+  predictions: ReportSection<{ evaluationId: number; protocol: EvalProtocol; count: number }[]>;
   trace: {
     data: ReportSection<DataTrace>;
     checkpoint: ReportSection<HashedFile>;
@@ -291,7 +285,7 @@ export interface ReportComparison {
 }
 
 export interface ReportModel {
-  format: "cider-report";
+  format: 'cider-report';
   version: 1;
   title: string;
   generatedAt: string;
@@ -323,7 +317,7 @@ export interface ReportExportResult {
   folder: string;
   files: ReportFile[];
   /** how the PDF was made: 'electron' (printToPDF), 'chromium' (headless, which binary) or 'pdf-lib' (no browser found) */
-  pdf: { renderer: "electron" | "chromium" | "pdf-lib"; detail: string } | null;
+  pdf: { renderer: 'electron' | 'chromium' | 'pdf-lib'; detail: string } | null;
 }
 
 export const reportsContract = {

@@ -14,7 +14,8 @@ import { trainingOptionsSchema, type RunStatus, type TrainingOptions } from './t
 
 const folderPath = z.string().trim().min(1, 'a folder path is needed').max(4096);
 const positiveInt = z.number().int().positive();
-const grid = (lo: number, hi: number, step: number) => Array.from({ length: Math.round((hi - lo) / step) + 1 }, (_, i) => Math.round((lo + i * step) * 1e6) / 1e6);
+const grid = (lo: number, hi: number, step: number) =>
+  Array.from({ length: Math.round((hi - lo) / step) + 1 }, (_, i) => Math.round((lo + i * step) * 1e6) / 1e6);
 
 /** The authors' search space as discrete choices; the dropout and loss-weight grids are ours (they publish no grid). */
 export const DEFAULT_SEARCH_SPACE = {
@@ -88,7 +89,8 @@ export interface SearchJobParams {
 }
 
 /** The name of a search's trial runs: how the service finds them again (no table of their own). */
-export const trialRunName = (searchId: number, trial: number, trials: number) => `search #${searchId} trial ${trial}/${trials}`;
+export const trialRunName = (searchId: number, trial: number, trials: number) =>
+  `search #${searchId} trial ${trial}/${trials}`;
 export const parseTrialRunName = (name: string): { searchId: number; trial: number } | null => {
   const m = /^search #(\d+) trial (\d+)\/\d+$/.exec(name);
   return m ? { searchId: Number(m[1]), trial: Number(m[2]) } : null;
@@ -102,12 +104,19 @@ const startArgs = z
     name: z.string().trim().max(200).optional(),
     trials: z.number().int().min(1).max(300).default(10),
     /** the sampler's seed (each trial's run keeps options.seed for its weights) */
-    seed: z.number().int().min(0).max(2 ** 31 - 1).default(1111),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1)
+      .default(1111),
     space: searchSpaceSchema.prefault({}),
     options: trainingOptionsSchema.prefault({}),
   })
   .strict()
-  .refine((a) => (a.datasetId === undefined) !== (a.datasetFolder === undefined), { message: 'give exactly one of datasetId and datasetFolder' });
+  .refine((a) => (a.datasetId === undefined) !== (a.datasetFolder === undefined), {
+    message: 'give exactly one of datasetId and datasetFolder',
+  });
 
 export const searchContract = {
   /** start a 'search' job: N seeded random trials, each a run, trained one after another */

@@ -36,7 +36,12 @@ export const trainingOptionsSchema = z
     /** 3 (negative/neutral/positive) or 7 classes */
     task: z.union([z.literal(3), z.literal(7)]).default(3),
     text: textSourceSchema.default({ kind: 'features' }),
-    seed: z.number().int().min(0).max(2 ** 31 - 1).default(1111),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1)
+      .default(1111),
     batchSize: positiveInt.max(4096).default(128),
     maxEpochs: positiveInt.max(10_000).default(200),
     /** early stopping: epochs without a better validation selection metric */
@@ -45,7 +50,11 @@ export const trainingOptionsSchema = z
     bertLearningRate: z.number().positive().max(1).default(5e-5),
     bertWeightDecay: z.number().min(0).max(1).default(0.001),
     lossWeights: z
-      .object({ joint: z.number().min(0).default(0.5), attention: z.number().min(0).default(0.1), reconstruction: z.number().min(0).default(0.6) })
+      .object({
+        joint: z.number().min(0).default(0.5),
+        attention: z.number().min(0).default(0.1),
+        reconstruction: z.number().min(0).default(0.6),
+      })
       .strict()
       .prefault({}),
     model: z
@@ -97,7 +106,13 @@ export const trainingOptionsSchema = z
     confounders: z
       .discriminatedUnion('source', [
         z.object({ source: z.literal('train') }).strict(),
-        z.object({ source: z.literal('extras'), dictionary: z.array(z.string().min(1)).min(3).max(7), prior: z.string().min(1) }).strict(),
+        z
+          .object({
+            source: z.literal('extras'),
+            dictionary: z.array(z.string().min(1)).min(3).max(7),
+            prior: z.string().min(1),
+          })
+          .strict(),
       ])
       .default({ source: 'train' }),
     /** rows per forward pass at validation/evaluation */
@@ -230,7 +245,9 @@ const startArgs = z
     options: trainingOptionsSchema.prefault({}),
   })
   .strict()
-  .refine((a) => (a.datasetId === undefined) !== (a.datasetFolder === undefined), { message: 'give exactly one of datasetId and datasetFolder' });
+  .refine((a) => (a.datasetId === undefined) !== (a.datasetFolder === undefined), {
+    message: 'give exactly one of datasetId and datasetFolder',
+  });
 
 export const trainingContract = {
   /** create a run and start its 'train' job */
@@ -241,7 +258,9 @@ export const trainingContract = {
   /** cancel the run's job; finished epochs are kept and the run stays resumable */
   stop: method<RunRecord>()(z.object({ id }).strict()),
   /** continue a stopped / interrupted / failed run from its last checkpoint (optionally with more epochs) */
-  resume: method<{ run: RunRecord; job: JobRecord }>()(z.object({ id, maxEpochs: positiveInt.max(10_000).optional() }).strict()),
+  resume: method<{ run: RunRecord; job: JobRecord }>()(
+    z.object({ id, maxEpochs: positiveInt.max(10_000).optional() }).strict(),
+  ),
   /** start an 'evaluate' job on a run's checkpoint */
   evaluate: method<JobRecord>()(z.object({ id, options: evaluationOptionsSchema.prefault({}) }).strict()),
   evaluations: method<EvaluationRecord[]>()(z.object({ id }).strict()),

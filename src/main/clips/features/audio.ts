@@ -67,7 +67,10 @@ export function audioFeatures(pcm: Float32Array, opts: { signal?: AbortSignal } 
       row[MFCC + 1] = Math.log(1e-10);
       continue;
     }
-    const f = Meyda.extract(['mfcc', 'rms', 'zcr', 'spectralCentroid', 'spectralFlatness', 'spectralRolloff', 'spectralSpread'], buf) as {
+    const f = Meyda.extract(
+      ['mfcc', 'rms', 'zcr', 'spectralCentroid', 'spectralFlatness', 'spectralRolloff', 'spectralSpread'],
+      buf,
+    ) as {
       mfcc: number[];
       rms: number;
       zcr: number;

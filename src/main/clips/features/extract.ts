@@ -54,7 +54,10 @@ function summary(r: FeatureRecord, cached: boolean) {
 export async function extractClip(clip: ClipToExtract, opts: ExtractOptions): Promise<ClipExtractSummary> {
   const out: ClipExtractSummary = { clipId: clip.id, streams: {} };
   const L = opts.textLength ?? DEFAULT_TEXT_LENGTH;
-  const segHash = createHash('sha256').update(JSON.stringify(clip.segments.map((s) => [s.start, s.end, s.correction ?? s.text]))).digest('hex').slice(0, 16);
+  const segHash = createHash('sha256')
+    .update(JSON.stringify(clip.segments.map((s) => [s.start, s.end, s.correction ?? s.text])))
+    .digest('hex')
+    .slice(0, 16);
   const now = () => new Date().toISOString();
   const cachedOk = (m: Modality, version: string, fp: string): FeatureRecord | null => {
     if (opts.force) return null;
@@ -75,12 +78,46 @@ export async function extractClip(clip: ClipToExtract, opts: ExtractOptions): Pr
       const joined = transcriptText(clip.segments);
       let record: FeatureRecord;
       if (!joined.trim()) {
-        record = { modality: 'text', version: textVersion, fingerprint: fp, available: false, reason: 'no transcript', rate: null, frames: 0, dims: 3, names: ['ids', 'mask', 'segment'], createdAt: now() };
+        record = {
+          modality: 'text',
+          version: textVersion,
+          fingerprint: fp,
+          available: false,
+          reason: 'no transcript',
+          rate: null,
+          frames: 0,
+          dims: 3,
+          names: ['ids', 'mask', 'segment'],
+          createdAt: now(),
+        };
       } else if (!opts.tokenizer) {
-        record = { modality: 'text', version: textVersion, fingerprint: fp, available: false, reason: 'no BERT vocabulary chosen (set a text model folder)', rate: null, frames: 0, dims: 3, names: ['ids', 'mask', 'segment'], createdAt: now() };
+        record = {
+          modality: 'text',
+          version: textVersion,
+          fingerprint: fp,
+          available: false,
+          reason: 'no BERT vocabulary chosen (set a text model folder)',
+          rate: null,
+          frames: 0,
+          dims: 3,
+          names: ['ids', 'mask', 'segment'],
+          createdAt: now(),
+        };
       } else {
         text = textFeatures(opts.tokenizer.tokenizer, joined, transcriptWords(clip.segments), L);
-        record = { modality: 'text', version: textVersion, fingerprint: fp, available: true, reason: null, rate: null, frames: L, dims: 3, names: ['ids', 'mask', 'segment'], text, createdAt: now() };
+        record = {
+          modality: 'text',
+          version: textVersion,
+          fingerprint: fp,
+          available: true,
+          reason: null,
+          rate: null,
+          frames: L,
+          dims: 3,
+          names: ['ids', 'mask', 'segment'],
+          text,
+          createdAt: now(),
+        };
       }
       writeFeatureRecord(opts.dataDir, clip.id, record);
       out.streams.text = summary(record, false);
@@ -97,7 +134,18 @@ export async function extractClip(clip: ClipToExtract, opts: ExtractOptions): Pr
     else {
       let record: FeatureRecord;
       if (!clip.hasAudio) {
-        record = { modality: 'audio', version: AUDIO_EXTRACTOR_VERSION, fingerprint: fp, available: false, reason: 'the file has no audio track', rate: null, frames: 0, dims: AUDIO_FEATURE_NAMES.length, names: AUDIO_FEATURE_NAMES, createdAt: now() };
+        record = {
+          modality: 'audio',
+          version: AUDIO_EXTRACTOR_VERSION,
+          fingerprint: fp,
+          available: false,
+          reason: 'the file has no audio track',
+          rate: null,
+          frames: 0,
+          dims: AUDIO_FEATURE_NAMES.length,
+          names: AUDIO_FEATURE_NAMES,
+          createdAt: now(),
+        };
         writeFeatureRecord(opts.dataDir, clip.id, record);
       } else {
         const pcm = await decodePcm(opts.ffmpeg, clip.path, AUDIO_SAMPLE_RATE, opts.signal);
@@ -137,7 +185,18 @@ export async function extractClip(clip: ClipToExtract, opts: ExtractOptions): Pr
       const dims = VISION_FEATURE_NAMES.length;
       let record: FeatureRecord;
       if (!clip.hasVideo || !clip.width || !clip.height) {
-        record = { modality: 'vision', version, fingerprint: fp, available: false, reason: 'the file has no video stream', rate, frames: 0, dims, names: VISION_FEATURE_NAMES, createdAt: now() };
+        record = {
+          modality: 'vision',
+          version,
+          fingerprint: fp,
+          available: false,
+          reason: 'the file has no video stream',
+          rate,
+          frames: 0,
+          dims,
+          names: VISION_FEATURE_NAMES,
+          createdAt: now(),
+        };
         writeFeatureRecord(opts.dataDir, clip.id, record);
       } else {
         const size = fitSize(clip.width, clip.height, VISION_MAX_SIDE);
@@ -155,7 +214,8 @@ export async function extractClip(clip: ClipToExtract, opts: ExtractOptions): Pr
             visionFeatureRow(face, size.width, size.height, row);
             if (face) present++;
             rows[i] = row;
-            if (i % 5 === 0) opts.onStep?.(0.3 + Math.min(0.69, (0.7 * i) / Math.max(1, rate * 60)), `vision frame ${i + 1}`);
+            if (i % 5 === 0)
+              opts.onStep?.(0.3 + Math.min(0.69, (0.7 * i) / Math.max(1, rate * 60)), `vision frame ${i + 1}`);
           },
           opts.signal,
         );

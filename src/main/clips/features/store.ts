@@ -76,7 +76,13 @@ function le(data: Float32Array): Uint8Array {
 }
 
 /** Write the arrays first and the record last: a record on disk means its arrays are complete. */
-export function writeFeatureRecord(dataDir: string, clipId: number, record: FeatureRecord, frames?: Float32Array, aligned?: Float32Array): void {
+export function writeFeatureRecord(
+  dataDir: string,
+  clipId: number,
+  record: FeatureRecord,
+  frames?: Float32Array,
+  aligned?: Float32Array,
+): void {
   const dir = featureDir(dataDir, clipId);
   mkdirSync(dir, { recursive: true });
   if (frames) writeAtomic(join(dir, `${record.modality}.bin`), le(frames));

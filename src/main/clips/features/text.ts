@@ -28,7 +28,12 @@ export interface TextFeatures {
 }
 
 /** Tokenise `text` (the joined transcript) and map each token to the word whose characters it covers. */
-export function textFeatures(tokenizer: WordPieceTokenizer, text: string, words: TranscriptWord[], L = DEFAULT_TEXT_LENGTH): TextFeatures {
+export function textFeatures(
+  tokenizer: WordPieceTokenizer,
+  text: string,
+  words: TranscriptWord[],
+  L = DEFAULT_TEXT_LENGTH,
+): TextFeatures {
   const enc = tokenizer.encode(text, L);
   const tokens: TokenTiming[] = enc.tokens.map((t) => {
     if (!t.span) return { text: t.text, word: -1, start: null, end: null };

@@ -67,6 +67,9 @@ export function visionFeatureRow(face: FaceResult | null, width: number, height:
   out[p + 4] = lips?.length ? dist(lips[0], lips[lips.length - 1]) / (w > 0 ? w : 1) : 0;
   out[p + 5] = dist(mid(a.leftEyeUpper0), mid(a.leftEyeLower0)) / norm;
   out[p + 6] = dist(mid(a.rightEyeUpper0), mid(a.rightEyeLower0)) / norm;
-  out[p + 7] = (dist(mid(a.leftEyebrowLower), mid(a.leftEyeUpper0)) + dist(mid(a.rightEyebrowLower), mid(a.rightEyeUpper0))) / 2 / norm;
+  out[p + 7] =
+    (dist(mid(a.leftEyebrowLower), mid(a.leftEyeUpper0)) + dist(mid(a.rightEyebrowLower), mid(a.rightEyeUpper0))) /
+    2 /
+    norm;
   for (let i = 0; i < out.length; i++) if (!Number.isFinite(out[i])) out[i] = 0;
 }

@@ -8,7 +8,8 @@ import { PyGlobal, PyObject, isTuple, resolverFromTable, type GlobalImpl, type G
 function toBytes(x: unknown, encoding: unknown, fail: (m: string) => Error): Uint8Array | DiskBytes {
   if (x instanceof Uint8Array) return x;
   if (x instanceof DiskBytes) {
-    if (x.encoding === 'utf8' && (encoding === 'latin1' || encoding === 'latin-1')) return new DiskBytes(x.path, x.offset, x.length, 'latin1-of-utf8');
+    if (x.encoding === 'utf8' && (encoding === 'latin1' || encoding === 'latin-1'))
+      return new DiskBytes(x.path, x.offset, x.length, 'latin1-of-utf8');
     if (x.encoding === 'bytes') return x;
     throw fail(`cannot encode a large string with ${String(encoding)}`);
   }
@@ -60,7 +61,16 @@ const table: Record<string, GlobalImpl> = {
 };
 
 // Python 2 module names, as pickles written by Python 2 (or fix_imports) name them
-const py2: Record<string, string> = { '__builtin__.bytes': 'builtins.bytes', '__builtin__.list': 'builtins.list', '__builtin__.dict': 'builtins.dict', '__builtin__.set': 'builtins.set', '__builtin__.frozenset': 'builtins.frozenset', '__builtin__.bytearray': 'builtins.bytearray', '__builtin__.object': 'builtins.object', 'copy_reg._reconstructor': 'copyreg._reconstructor' };
+const py2: Record<string, string> = {
+  '__builtin__.bytes': 'builtins.bytes',
+  '__builtin__.list': 'builtins.list',
+  '__builtin__.dict': 'builtins.dict',
+  '__builtin__.set': 'builtins.set',
+  '__builtin__.frozenset': 'builtins.frozenset',
+  '__builtin__.bytearray': 'builtins.bytearray',
+  '__builtin__.object': 'builtins.object',
+  'copy_reg._reconstructor': 'copyreg._reconstructor',
+};
 for (const [k, v] of Object.entries(py2)) table[k] = table[v];
 
 export const safeBuiltins: GlobalResolver = resolverFromTable(table);

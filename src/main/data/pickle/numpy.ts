@@ -11,7 +11,15 @@
  *   numpy_array_alignment_bytes); object arrays follow as a nested protocol-2 pickle.
  */
 import { DiskBytes } from '../stream';
-import { PyGlobal, isTuple, resolverFromTable, type GlobalImpl, type GlobalResolver, type PyStateful, type UnpickleContext } from './types';
+import {
+  PyGlobal,
+  isTuple,
+  resolverFromTable,
+  type GlobalImpl,
+  type GlobalResolver,
+  type PyStateful,
+  type UnpickleContext,
+} from './types';
 import { halfToFloat } from '../../ml/io/safetensors';
 
 export type DTypeKind = 'f' | 'i' | 'u' | 'b' | 'U' | 'S' | 'O' | 'c' | 'V' | 'M' | 'm';
@@ -26,7 +34,9 @@ export class DType implements PyStateful {
 
   /** numpy's dtype.str, e.g. '<f4', '|u1', '<U5', '|O' */
   get str(): string {
-    return this.kind === 'O' ? '|O' : `${this.byteorder}${this.kind}${this.kind === 'U' ? this.itemsize / 4 : this.itemsize}`;
+    return this.kind === 'O'
+      ? '|O'
+      : `${this.byteorder}${this.kind}${this.kind === 'U' ? this.itemsize / 4 : this.itemsize}`;
   }
   get hasObject(): boolean {
     return this.kind === 'O';
@@ -55,7 +65,21 @@ export class DType implements PyStateful {
 
   /** parse a numpy type string: 'f8', '<f4', 'U5', '|b1', 'O8', 'int32', 'float64', 'bool' */
   static parse(spec: string): DType {
-    const names: Record<string, string> = { float32: 'f4', float64: 'f8', float16: 'f2', int8: 'i1', int16: 'i2', int32: 'i4', int64: 'i8', uint8: 'u1', uint16: 'u2', uint32: 'u4', uint64: 'u8', bool: 'b1', object: 'O8' };
+    const names: Record<string, string> = {
+      float32: 'f4',
+      float64: 'f8',
+      float16: 'f2',
+      int8: 'i1',
+      int16: 'i2',
+      int32: 'i4',
+      int64: 'i8',
+      uint8: 'u1',
+      uint16: 'u2',
+      uint32: 'u4',
+      uint64: 'u8',
+      bool: 'b1',
+      object: 'O8',
+    };
     let s = names[spec] ?? spec;
     let bo: '<' | '>' | '|' | '=' = '=';
     if ('<>|='.includes(s[0])) {
@@ -80,10 +104,12 @@ export class DType implements PyStateful {
   __setstate__(state: unknown, ctx: UnpickleContext): undefined {
     if (!isTuple(state) || state.length < 8) throw ctx.fail('numpy.dtype state is not a tuple of 8 or 9 items');
     const [, endian, subarray, names, , elsize] = state;
-    if (subarray !== null || names !== null) throw ctx.fail(`structured or sub-array numpy dtypes are not supported (dtype ${this.str})`);
+    if (subarray !== null || names !== null)
+      throw ctx.fail(`structured or sub-array numpy dtypes are not supported (dtype ${this.str})`);
     if (endian === '<' || endian === '>') this.byteorder = endian;
     else if (endian === '|') this.byteorder = '|';
-    if ((this.kind === 'U' || this.kind === 'S' || this.kind === 'V') && typeof elsize === 'number' && elsize > 0) this.itemsize = elsize;
+    if ((this.kind === 'U' || this.kind === 'S' || this.kind === 'V') && typeof elsize === 'number' && elsize > 0)
+      this.itemsize = elsize;
     return undefined;
   }
 }
@@ -109,7 +135,8 @@ export class NdArray implements PyStateful {
 
   /** BUILD state from ndarray.__reduce__: (version, shape, dtype, is_fortran, data) or without version */
   __setstate__(state: unknown, ctx: UnpickleContext): undefined {
-    if (!isTuple(state) || (state.length !== 5 && state.length !== 4)) throw ctx.fail('numpy array state is not a tuple of 4 or 5 items');
+    if (!isTuple(state) || (state.length !== 5 && state.length !== 4))
+      throw ctx.fail('numpy array state is not a tuple of 4 or 5 items');
     const s = state.length === 5 ? state.slice(1) : state;
     const [shape, dtype, fortran, data] = s;
     this.shape = toShape(shape, ctx);
@@ -129,15 +156,29 @@ export class NdArray implements PyStateful {
   }
 
   /** the natural typed array in C order (int64 -> BigInt64Array, bool -> Uint8Array); in-memory numeric arrays only */
-  typed(): Float32Array | Float64Array | Int8Array | Int16Array | Int32Array | BigInt64Array | Uint8Array | Uint16Array | Uint32Array | BigUint64Array {
-    if (!(this.data instanceof Uint8Array)) throw new Error(`typed(): the ${this.dtype.name} array is ${this.data instanceof DiskBytes ? 'on disk; read it in chunks' : 'an object array'}`);
+  typed():
+    | Float32Array
+    | Float64Array
+    | Int8Array
+    | Int16Array
+    | Int32Array
+    | BigInt64Array
+    | Uint8Array
+    | Uint16Array
+    | Uint32Array
+    | BigUint64Array {
+    if (!(this.data instanceof Uint8Array))
+      throw new Error(
+        `typed(): the ${this.dtype.name} array is ${this.data instanceof DiskBytes ? 'on disk; read it in chunks' : 'an object array'}`,
+      );
     const flat = decodeNumeric(this.data, this.dtype, this.size);
     return this.fortran && this.shape.length > 1 ? fortranToC(flat, this.shape) : flat;
   }
 
   /** elements in C order as JS values: numbers, strings for str/bytes dtypes, objects for object arrays */
   values(): unknown[] {
-    if (Array.isArray(this.data)) return this.fortran && this.shape.length > 1 ? fortranToC(this.data, this.shape) : this.data;
+    if (Array.isArray(this.data))
+      return this.fortran && this.shape.length > 1 ? fortranToC(this.data, this.shape) : this.data;
     if (this.dtype.kind === 'U' || this.dtype.kind === 'S') {
       if (!(this.data instanceof Uint8Array)) throw new Error('values(): string array is on disk');
       const out = decodeStrings(this.data, this.dtype, this.size);
@@ -145,7 +186,11 @@ export class NdArray implements PyStateful {
     }
     const t = this.typed();
     if (this.dtype.kind === 'b') return Array.from(t as Uint8Array, (x) => x !== 0);
-    return Array.from(t as ArrayLike<number | bigint>, (x) => (typeof x === 'bigint' && x <= BigInt(Number.MAX_SAFE_INTEGER) && x >= -BigInt(Number.MAX_SAFE_INTEGER) ? Number(x) : x));
+    return Array.from(t as ArrayLike<number | bigint>, (x) =>
+      typeof x === 'bigint' && x <= BigInt(Number.MAX_SAFE_INTEGER) && x >= -BigInt(Number.MAX_SAFE_INTEGER)
+        ? Number(x)
+        : x,
+    );
   }
 }
 
@@ -154,7 +199,8 @@ function toShape(x: unknown, ctx: UnpickleContext): number[] {
   if (!arr) throw ctx.fail('numpy array shape is not a tuple');
   return arr.map((d) => {
     const n = typeof d === 'bigint' ? Number(d) : d;
-    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) throw ctx.fail(`numpy array shape has a bad dimension ${String(d)}`);
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0)
+      throw ctx.fail(`numpy array shape has a bad dimension ${String(d)}`);
     return n;
   });
 }
@@ -172,7 +218,10 @@ function toData(x: unknown, a: NdArray, ctx: UnpickleContext): Uint8Array | Disk
   } else if (x instanceof Uint8Array || x instanceof DiskBytes) data = x;
   else throw ctx.fail('numpy array data is not bytes');
   const len = data instanceof DiskBytes ? (data.encoding === 'latin1-of-utf8' ? -1 : data.length) : data.length;
-  if (len >= 0 && len !== a.nbytes) throw ctx.fail(`numpy array of shape (${a.shape.join(', ')}) and dtype ${a.dtype.name} needs ${a.nbytes} bytes but its data holds ${len}`);
+  if (len >= 0 && len !== a.nbytes)
+    throw ctx.fail(
+      `numpy array of shape (${a.shape.join(', ')}) and dtype ${a.dtype.name} needs ${a.nbytes} bytes but its data holds ${len}`,
+    );
   return data;
 }
 
@@ -221,7 +270,6 @@ export function decodeNumeric(bytes: Uint8Array, dtype: DType, count: number) {
   }
 }
 
-
 function decodeStrings(bytes: Uint8Array, dtype: DType, count: number): string[] {
   const out: string[] = [];
   const n = dtype.itemsize;
@@ -244,7 +292,9 @@ function decodeStrings(bytes: Uint8Array, dtype: DType, count: number): string[]
 
 /** reorder a flat Fortran-order array to C order */
 function fortranToC<T extends ArrayLike<unknown> & { length: number }>(src: T, shape: number[]): T {
-  const out = (Array.isArray(src) ? new Array(src.length) : new (src.constructor as new (n: number) => T)(src.length)) as unknown as { [i: number]: unknown };
+  const out = (Array.isArray(src)
+    ? new Array(src.length)
+    : new (src.constructor as new (n: number) => T)(src.length)) as unknown as { [i: number]: unknown };
   const nd = shape.length;
   const idx = new Array(nd).fill(0);
   const fstride = new Array(nd);
@@ -279,7 +329,8 @@ function scalar(args: readonly unknown[], ctx: UnpickleContext): unknown {
   if (typeof raw === 'string') raw = Buffer.from(raw, 'latin1');
   if (!(raw instanceof Uint8Array)) throw ctx.fail('numpy scalar data is not bytes');
   const a = new NdArray([], dt, false, raw);
-  if (raw.length !== dt.itemsize) throw ctx.fail(`numpy ${dt.name} scalar needs ${dt.itemsize} bytes, got ${raw.length}`);
+  if (raw.length !== dt.itemsize)
+    throw ctx.fail(`numpy ${dt.name} scalar needs ${dt.itemsize} bytes, got ${raw.length}`);
   return a.values()[0];
 }
 
@@ -292,7 +343,8 @@ class JoblibArrayWrapper implements PyStateful {
     const shape = toShape(state.get('shape'), ctx);
     const order = state.get('order') ?? 'C';
     const sub = state.get('subclass');
-    if (sub instanceof PyGlobal && sub.qualname !== 'numpy.ndarray' && sub.qualname !== 'numpy.memmap') throw ctx.fail(`joblib array subclass ${sub.qualname} is not supported`);
+    if (sub instanceof PyGlobal && sub.qualname !== 'numpy.ndarray' && sub.qualname !== 'numpy.memmap')
+      throw ctx.fail(`joblib array subclass ${sub.qualname} is not supported`);
     if (dtype.hasObject) {
       // joblib pickles object arrays as a separate protocol-2 pickle right here
       const inner = await ctx.unpickleNested();
@@ -316,7 +368,8 @@ for (const core of ['numpy.core', 'numpy._core']) {
   impls[`${core}.multiarray._reconstruct`] = {
     call: (args, ctx) => {
       const cls = args[0];
-      if (!(cls instanceof PyGlobal) || cls.qualname !== 'numpy.ndarray') throw ctx.fail('numpy _reconstruct is only supported for numpy.ndarray');
+      if (!(cls instanceof PyGlobal) || cls.qualname !== 'numpy.ndarray')
+        throw ctx.fail('numpy _reconstruct is only supported for numpy.ndarray');
       return new NdArray();
     },
   };

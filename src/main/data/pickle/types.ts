@@ -34,7 +34,11 @@ export interface GlobalImpl {
   /** REDUCE: callable(*args) */
   call?(args: readonly unknown[], ctx: UnpickleContext): unknown | Promise<unknown>;
   /** NEWOBJ / NEWOBJ_EX: cls.__new__(cls, *args, **kwargs) */
-  newObj?(args: readonly unknown[], kwargs: Map<unknown, unknown> | undefined, ctx: UnpickleContext): unknown | Promise<unknown>;
+  newObj?(
+    args: readonly unknown[],
+    kwargs: Map<unknown, unknown> | undefined,
+    ctx: UnpickleContext,
+  ): unknown | Promise<unknown>;
   /** a plain data class: calling or NEWOBJ-ing it makes a PyObject whose attributes BUILD fills */
   plain?: boolean;
 }
@@ -99,4 +103,3 @@ export function resolverFromTable(table: Record<string, GlobalImpl>): GlobalReso
     return g;
   };
 }
-

@@ -9,7 +9,14 @@
  * does not grow with the size of the arrays in the pickle.
  */
 import { DataImportError, ImportCancelledError, PickleSecurityError } from '../errors';
-import { ByteReader, DiskBytes, TruncatedError, type ReaderOptions, type SpillWriter, type Compression } from '../stream';
+import {
+  ByteReader,
+  DiskBytes,
+  TruncatedError,
+  type ReaderOptions,
+  type SpillWriter,
+  type Compression,
+} from '../stream';
 import { PyGlobal, PyObject, isStateful, isTuple, tuple, type GlobalResolver, type UnpickleContext } from './types';
 import { safeBuiltins } from './builtins';
 
@@ -31,7 +38,6 @@ export interface UnpickleOptions {
   maxInMemory?: number;
 }
 
-
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
 function decodeLong(b: Uint8Array): number | bigint {
@@ -51,14 +57,27 @@ function unquote(s: string): string {
   return s.replace(/\\(x[0-9a-fA-F]{2}|[0-7]{1,3}|.)/g, (_m, e: string) => {
     if (e[0] === 'x') return String.fromCharCode(parseInt(e.slice(1), 16));
     if (/^[0-7]/.test(e)) return String.fromCharCode(parseInt(e, 8));
-    const map: Record<string, string> = { n: '\n', r: '\r', t: '\t', '\\': '\\', "'": "'", '"': '"', a: '\x07', b: '\b', f: '\f', v: '\v' };
+    const map: Record<string, string> = {
+      n: '\n',
+      r: '\r',
+      t: '\t',
+      '\\': '\\',
+      "'": "'",
+      '"': '"',
+      a: '\x07',
+      b: '\b',
+      f: '\f',
+      v: '\v',
+    };
     return map[e] ?? '\\' + e;
   });
 }
 
 /** protocol-0 UNICODE uses raw-unicode-escape */
 function rawUnicodeEscape(s: string): string {
-  return s.replace(/\\u([0-9a-fA-F]{4})|\\U([0-9a-fA-F]{8})/g, (_m, a?: string, b?: string) => String.fromCodePoint(parseInt(a ?? b!, 16)));
+  return s.replace(/\\u([0-9a-fA-F]{4})|\\U([0-9a-fA-F]{8})/g, (_m, a?: string, b?: string) =>
+    String.fromCodePoint(parseInt(a ?? b!, 16)),
+  );
 }
 
 export class PickleVM implements UnpickleContext {
@@ -76,7 +95,10 @@ export class PickleVM implements UnpickleContext {
   }
 
   fail(problem: string): Error {
-    return new DataImportError({ file: this.file }, `${problem} (pickle opcode 0x${this.op.toString(16).padStart(2, '0')} at byte ${this.opStart})`);
+    return new DataImportError(
+      { file: this.file },
+      `${problem} (pickle opcode 0x${this.op.toString(16).padStart(2, '0')} at byte ${this.opStart})`,
+    );
   }
 
   private global(module: string, name: string): PyGlobal {
@@ -169,7 +191,8 @@ export class PickleVM implements UnpickleContext {
       return stack.splice(m);
     };
     const top = (): unknown => {
-      if (stack.length === 0 || (marks.length && marks[marks.length - 1] >= stack.length)) throw this.fail('stack underflow');
+      if (stack.length === 0 || (marks.length && marks[marks.length - 1] >= stack.length))
+        throw this.fail('stack underflow');
       return stack[stack.length - 1];
     };
     const pop = (): unknown => {
@@ -363,7 +386,9 @@ export class PickleVM implements UnpickleContext {
             stack.push(unquote(await r.line()));
             break;
           case 0x97: // NEXT_BUFFER
-            throw this.fail('out-of-band buffers (pickle protocol 5 NEXT_BUFFER) are not supported; save the file with in-band data');
+            throw this.fail(
+              'out-of-band buffers (pickle protocol 5 NEXT_BUFFER) are not supported; save the file with in-band data',
+            );
           case 0x98: // READONLY_BUFFER: only marks a buffer read-only
             top();
             break;
@@ -485,7 +510,8 @@ export class PickleVM implements UnpickleContext {
             // STACK_GLOBAL
             const name = pop();
             const module = pop();
-            if (typeof module !== 'string' || typeof name !== 'string') throw this.fail('STACK_GLOBAL needs two strings');
+            if (typeof module !== 'string' || typeof name !== 'string')
+              throw this.fail('STACK_GLOBAL needs two strings');
             stack.push(this.global(module, name));
             break;
           }
@@ -542,14 +568,16 @@ export class PickleVM implements UnpickleContext {
           case 0x50: {
             // PERSID
             const pid = await r.line();
-            if (!this.opts.persistentLoad) throw this.fail('the pickle uses persistent ids and no persistentLoad handler was given');
+            if (!this.opts.persistentLoad)
+              throw this.fail('the pickle uses persistent ids and no persistentLoad handler was given');
             stack.push(await this.opts.persistentLoad(pid));
             break;
           }
           case 0x51: {
             // BINPERSID
             const pid = pop();
-            if (!this.opts.persistentLoad) throw this.fail('the pickle uses persistent ids and no persistentLoad handler was given');
+            if (!this.opts.persistentLoad)
+              throw this.fail('the pickle uses persistent ids and no persistentLoad handler was given');
             stack.push(await this.opts.persistentLoad(pid));
             break;
           }
@@ -558,11 +586,17 @@ export class PickleVM implements UnpickleContext {
           case 0x84:
             throw this.fail('copyreg extension codes (EXT1/2/4) are not supported');
           default:
-            throw this.fail(`unknown pickle opcode 0x${op.toString(16).padStart(2, '0')}: the file is corrupt or not a pickle`);
+            throw this.fail(
+              `unknown pickle opcode 0x${op.toString(16).padStart(2, '0')}: the file is corrupt or not a pickle`,
+            );
         }
       }
     } catch (e) {
-      if (e instanceof TruncatedError) throw new DataImportError({ file: this.file }, `${e.message} (inside the pickle opcode that starts at byte ${this.opStart})`);
+      if (e instanceof TruncatedError)
+        throw new DataImportError(
+          { file: this.file },
+          `${e.message} (inside the pickle opcode that starts at byte ${this.opStart})`,
+        );
       if (e instanceof DataImportError || e instanceof ImportCancelledError) throw e;
       if (e instanceof RangeError) throw this.fail(`corrupt data (${e.message})`);
       throw e;
@@ -580,7 +614,10 @@ export async function unpickle(buf: Uint8Array, opts: UnpickleOptions = {}): Pro
  * Unpickle a file, streaming it (and inflating zlib/gzip-compressed joblib dumps on the fly).
  * Progress reports bytes of the file read so far and its size.
  */
-export async function unpickleFile(file: string, opts: UnpickleOptions & ReaderOptions & { compression?: Compression | 'auto' } = {}): Promise<unknown> {
+export async function unpickleFile(
+  file: string,
+  opts: UnpickleOptions & ReaderOptions & { compression?: Compression | 'auto' } = {},
+): Promise<unknown> {
   const r = await ByteReader.fromFile(file, { ...opts, label: opts.file ?? file });
   try {
     const head = await r.more();

@@ -3,46 +3,33 @@
  * model, so they run in a worker with progress and cancel. Each worker opens its own connection to
  * <dataDir>/cider.sqlite (WAL) and stores its result (AnalysisStore) before it reports success.
  */
-import path from "node:path";
-import fs from "node:fs";
-import { AppError } from "../../../shared/errors";
-import type { SplitSide } from "../../../shared/contract/analysis";
-import { openDatabase } from "../../store/db";
-import { RunStore } from "../../store/runs";
-import { AnalysisStore } from "../../store/analysis";
-import { BEST_CHECKPOINT, LAST_CHECKPOINT } from "../../ml/runs/train";
-import { runRobustness } from "../../ml/analysis/robustness";
-import {
-  compareIidOod,
-  type OodSideResult,
-} from "../../ml/analysis/oodCompare";
-import type { TaskContext } from "../protocol";
-import { textCacheDir } from "./training";
+import path from 'node:path';
+import fs from 'node:fs';
+import { AppError } from '../../../shared/errors';
+import type { SplitSide } from '../../../shared/contract/analysis';
+import { openDatabase } from '../../store/db';
+import { RunStore } from '../../store/runs';
+import { AnalysisStore } from '../../store/analysis';
+import { BEST_CHECKPOINT, LAST_CHECKPOINT } from '../../ml/runs/train';
+import { runRobustness } from '../../ml/analysis/robustness';
+import { compareIidOod, type OodSideResult } from '../../ml/analysis/oodCompare';
+import type { TaskContext } from '../protocol';
+import { textCacheDir } from './training';
 
 function open(dataDir: string) {
-  const db = openDatabase(path.join(dataDir, "cider.sqlite"));
+  const db = openDatabase(path.join(dataDir, 'cider.sqlite'));
   return { db, runs: new RunStore(db), analysis: new AnalysisStore(db) };
 }
 
-function checkpointOf(
-  folder: string,
-  runId: number,
-  which: "best" | "last",
-): string {
-  const file = path.join(
-    folder,
-    which === "best" ? BEST_CHECKPOINT : LAST_CHECKPOINT,
-  );
+function checkpointOf(folder: string, runId: number, which: 'best' | 'last'): string {
+  const file = path.join(folder, which === 'best' ? BEST_CHECKPOINT : LAST_CHECKPOINT);
   if (!fs.existsSync(file))
-    throw new AppError(
-      "CONFLICT",
-      `run ${runId} has no ${which} checkpoint yet (${file}); train at least one epoch`,
-    );
+    throw new AppError('CONFLICT', `run ${runId} has no ${which} checkpoint yet (${file}); train at least one epoch`);
   return file;
 }
 
 const asCancel = (e: unknown, ctx: TaskContext): unknown =>
-  ctx.signal.aborted ? new AppError("CANCELLED", "cancelled by the user") : e;
+  ctx.signal.aborted ? new AppError('CANCELLED', 'cancelled by the user') : e;
 
 export async function robustnessTask(
   params: Record<string, unknown>,
@@ -54,13 +41,13 @@ export async function robustnessTask(
   samples: number;
 }> {
   const runId = Number(params.runId);
-  const which = params.checkpoint === "last" ? "last" : "best";
+  const which = params.checkpoint === 'last' ? 'last' : 'best';
   const seed = Number(params.seed ?? 1111);
   const { db, runs, analysis } = open(ctx.dataDir);
   try {
     const run = runs.get(runId);
     let samples = 0;
-    let engine = "";
+    let engine = '';
     try {
       const r = await runRobustness({
         checkpointFile: checkpointOf(run.folder, runId, which),
@@ -73,16 +60,11 @@ export async function robustnessTask(
         onStart: (s) => {
           samples = s.count;
           engine = s.engine;
-          ctx.log(
-            "info",
-            `engine ${s.engine}; ${s.count} test samples; ${s.textNote}`,
-          );
+          ctx.log('info', `engine ${s.engine}; ${s.count} test samples; ${s.textNote}`);
         },
-        onProgress: (done, total, message) =>
-          ctx.progress(done / total, message, { runId, done, total }),
+        onProgress: (done, total, message) => ctx.progress(done / total, message, { runId, done, total }),
       });
-      for (const c of r.curves)
-        if (c.skipped) ctx.log("warn", `${c.protocol} skipped: ${c.skipped}`);
+      for (const c of r.curves) if (c.skipped) ctx.log('warn', `${c.protocol} skipped: ${c.skipped}`);
       const sweepId = analysis.addSweep({
         runId,
         jobId: ctx.jobId,
@@ -106,7 +88,7 @@ export async function compareOodTask(
   ctx: TaskContext,
 ): Promise<{ comparisonId: number; runId: number }> {
   const runId = Number(params.runId);
-  const which = params.checkpoint === "last" ? "last" : "best";
+  const which = params.checkpoint === 'last' ? 'last' : 'best';
   const iid = params.iid as { id: number; dir: string; name: string };
   const ood = params.ood as { id: number; dir: string; name: string };
   const { db, runs, analysis } = open(ctx.dataDir);
@@ -120,14 +102,13 @@ export async function compareOodTask(
         oodDir: ood.dir,
         cacheDir: textCacheDir(ctx.dataDir),
         signal: ctx.signal,
-        onProgress: (done, total, message) =>
-          ctx.progress(done / total, message, { runId, done, total }),
+        onProgress: (done, total, message) => ctx.progress(done / total, message, { runId, done, total }),
       });
-      const side = (
-        s: OodSideResult,
-        d: { id: number },
-        kind: "iid" | "ood",
-      ): SplitSide => ({ ...s, datasetId: d.id, kind });
+      const side = (s: OodSideResult, d: { id: number }, kind: 'iid' | 'ood'): SplitSide => ({
+        ...s,
+        datasetId: d.id,
+        kind,
+      });
       const comparisonId = analysis.addComparison({
         runId,
         jobId: ctx.jobId,
@@ -138,16 +119,13 @@ export async function compareOodTask(
           selectionMetric: r.selectionMetric,
           taus: r.taus,
           selectedTau: r.selectedTau,
-          iid: side(r.iid, iid, "iid"),
-          ood: side(r.ood, ood, "ood"),
+          iid: side(r.iid, iid, 'iid'),
+          ood: side(r.ood, ood, 'ood'),
           textNote: r.textNote,
           debiasNote: r.debiasNote,
         },
       });
-      ctx.log(
-        "info",
-        `engine ${r.engine}; tau ${r.selectedTau ?? "n/a"} (validation)`,
-      );
+      ctx.log('info', `engine ${r.engine}; tau ${r.selectedTau ?? 'n/a'} (validation)`);
       return { comparisonId, runId };
     } catch (e) {
       throw asCancel(e, ctx);

@@ -44,17 +44,26 @@ export function loadClipTokenizer(bertDir: string): { tokenizer: WordPieceTokeni
   return { tokenizer, id };
 }
 
-export async function clipsExtractTask(raw: Record<string, unknown>, ctx: TaskContext): Promise<{ clips: ClipExtractSummary[]; failed: { clipId: number; name: string; message: string }[] }> {
+export async function clipsExtractTask(
+  raw: Record<string, unknown>,
+  ctx: TaskContext,
+): Promise<{ clips: ClipExtractSummary[]; failed: { clipId: number; name: string; message: string }[] }> {
   const p = raw as unknown as ClipsExtractParams;
   const tokenizer = p.bertDir ? loadClipTokenizer(p.bertDir) : null;
-  if (!tokenizer) ctx.log('warn', 'no BERT vocabulary chosen: the text stream is skipped (set one with --bert or in the Clips view)');
+  if (!tokenizer)
+    ctx.log('warn', 'no BERT vocabulary chosen: the text stream is skipped (set one with --bert or in the Clips view)');
   const n = p.clips.length;
   const out: ClipExtractSummary[] = [];
   const failed: { clipId: number; name: string; message: string }[] = [];
   for (let i = 0; i < n; i++) {
     ctx.throwIfCancelled();
     const clip = p.clips[i];
-    const report = (f: number, step: string) => ctx.progress((i + f) / n, `clip ${i + 1}/${n} ${clip.name}: ${step}`, { clipId: clip.id, clipIndex: i, clips: n });
+    const report = (f: number, step: string) =>
+      ctx.progress((i + f) / n, `clip ${i + 1}/${n} ${clip.name}: ${step}`, {
+        clipId: clip.id,
+        clipIndex: i,
+        clips: n,
+      });
     report(0, 'starting');
     try {
       const s = await extractClip(clip, {
@@ -70,7 +79,10 @@ export async function clipsExtractTask(raw: Record<string, unknown>, ctx: TaskCo
         onStep: (f, step) => report(f, step),
       });
       out.push(s);
-      const parts = Object.entries(s.streams).map(([m, st]) => `${m} ${st.available ? `${st.frames}x${st.dims}` : `missing (${st.reason})`}${st.cached ? ' (cached)' : ''}`);
+      const parts = Object.entries(s.streams).map(
+        ([m, st]) =>
+          `${m} ${st.available ? `${st.frames}x${st.dims}` : `missing (${st.reason})`}${st.cached ? ' (cached)' : ''}`,
+      );
       ctx.log('info', `${clip.name}: ${parts.join(', ')}`);
     } catch (e) {
       if (ctx.signal.aborted || (e instanceof AppError && e.code === 'CANCELLED')) throw e;

@@ -10,8 +10,29 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { AppError } from '../../../shared/errors';
-import type { DatasetDims, DatasetFormat, DatasetSplit, LabelCounts, OodBuild } from '../../../shared/contract/datasets';
-import { attachExtra, buildOodSplits, CsdSequence, DataImportError, FeatureStore, importCsd, importMmsa, readClassPrior, readConfounderVector, readNpyHeader, SPLITS, type DatasetManifest, type ImportProgress, type OodRecord } from '../../data';
+import type {
+  DatasetDims,
+  DatasetFormat,
+  DatasetSplit,
+  LabelCounts,
+  OodBuild,
+} from '../../../shared/contract/datasets';
+import {
+  attachExtra,
+  buildOodSplits,
+  CsdSequence,
+  DataImportError,
+  FeatureStore,
+  importCsd,
+  importMmsa,
+  readClassPrior,
+  readConfounderVector,
+  readNpyHeader,
+  SPLITS,
+  type DatasetManifest,
+  type ImportProgress,
+  type OodRecord,
+} from '../../data';
 import type { TaskContext } from '../protocol';
 import { stagedStore, stagingDir, type ImportFormat } from './datasetFiles';
 
@@ -35,7 +56,15 @@ function summarize(dir: string, m: DatasetManifest, ood: OodRecord | null): Stag
     sourceFiles: m.source.files,
     aligned: m.aligned,
     dims: m.dims,
-    splits: Object.fromEntries(SPLITS.map((s) => [s, { count: m.splits[s].count, labels: { three: m.splits[s].labelCounts.three, seven: m.splits[s].labelCounts.seven } }])) as StagedDataset['splits'],
+    splits: Object.fromEntries(
+      SPLITS.map((s) => [
+        s,
+        {
+          count: m.splits[s].count,
+          labels: { three: m.splits[s].labelCounts.three, seven: m.splits[s].labelCounts.seven },
+        },
+      ]),
+    ) as StagedDataset['splits'],
     ood: ood ? oodBuild(ood) : null,
     extras: Object.keys(m.extras ?? {}),
     warnings: m.warnings,
@@ -70,8 +99,13 @@ function throttled(ctx: TaskContext): (fraction: number, message: string, force?
 
 function importProgress(report: ReturnType<typeof throttled>): (p: ImportProgress) => void {
   return (p) => {
-    if (p.phase === 'reading') report((0.85 * p.done) / Math.max(1, p.total), `reading ${(p.done / 2 ** 20).toFixed(0)} of ${(p.total / 2 ** 20).toFixed(0)} MB`);
-    else if (p.phase === 'validating') report(0.85 + (0.13 * p.done) / Math.max(1, p.total), `writing arrays ${p.done}/${p.total}`, true);
+    if (p.phase === 'reading')
+      report(
+        (0.85 * p.done) / Math.max(1, p.total),
+        `reading ${(p.done / 2 ** 20).toFixed(0)} of ${(p.total / 2 ** 20).toFixed(0)} MB`,
+      );
+    else if (p.phase === 'validating')
+      report(0.85 + (0.13 * p.done) / Math.max(1, p.total), `writing arrays ${p.done}/${p.total}`, true);
   };
 }
 
@@ -94,7 +128,14 @@ export async function datasetImportTask(raw: Record<string, unknown>, ctx: TaskC
   const { dir, manifest } =
     p.format === 'mmsa'
       ? await importMmsa(p.files[0], { outDir, name: p.name, signal: ctx.signal, onProgress: importProgress(report) })
-      : await importCsd({ ...(await csdRoles(p.files)), folds: await readFolds(p.folds), outDir, name: p.name, signal: ctx.signal, onProgress: importProgress(report) });
+      : await importCsd({
+          ...(await csdRoles(p.files)),
+          folds: await readFolds(p.folds),
+          outDir,
+          name: p.name,
+          signal: ctx.signal,
+          onProgress: importProgress(report),
+        });
   for (const w of manifest.warnings) ctx.log('warn', w);
   let m = manifest;
   for (const file of p.extras) {
@@ -118,10 +159,15 @@ async function attachNpy(dir: string, file: string, m: DatasetManifest): Promise
     if (h.shape.length === 1 && (h.shape[0] === 3 || h.shape[0] === 7)) kind = 'prior';
   }
   const key = `${kind}/${base.replace(/[^\w.-]+/g, '_')}`;
-  if (kind === 'prior') await attachExtra(dir, key, await readClassPrior(file), `class prior from ${path.basename(file)}`);
+  if (kind === 'prior')
+    await attachExtra(dir, key, await readClassPrior(file), `class prior from ${path.basename(file)}`);
   else {
     const v = await readConfounderVector(file, dims);
-    if (!dims && v.length <= m.dims.da + m.dims.dv) throw new DataImportError({ file: path.basename(file), field: 'confounder' }, `has ${v.length} values; a confounder vector holds dl+da+dv values (da+dv = ${m.dims.da + m.dims.dv} here)`);
+    if (!dims && v.length <= m.dims.da + m.dims.dv)
+      throw new DataImportError(
+        { file: path.basename(file), field: 'confounder' },
+        `has ${v.length} values; a confounder vector holds dl+da+dv values (da+dv = ${m.dims.da + m.dims.dv} here)`,
+      );
     await attachExtra(dir, key, v, `confounder vector from ${path.basename(file)}`);
   }
   return kind;
@@ -141,17 +187,35 @@ async function csdRoles(files: string[]): Promise<{ audio: string; vision: strin
     const q = await CsdSequence.open(f);
     const rootName = q.name;
     q.close();
-    const hit = ROLE_PATTERNS.find(([, re]) => re.test(rootName)) ?? ROLE_PATTERNS.find(([, re]) => re.test(path.basename(f)));
-    if (!hit) throw new DataImportError({ file: path.basename(f) }, `cannot tell whether sequence '${rootName}' is audio, vision, labels or words (expected a name such as COVAREP, FACET, OpenFace, Opinion Segment Labels, words)`);
-    if (roles[hit[0]]) throw new DataImportError({ file: path.basename(f) }, `is a second ${hit[0]} sequence (already have ${path.basename(roles[hit[0]]!)})`);
+    const hit =
+      ROLE_PATTERNS.find(([, re]) => re.test(rootName)) ?? ROLE_PATTERNS.find(([, re]) => re.test(path.basename(f)));
+    if (!hit)
+      throw new DataImportError(
+        { file: path.basename(f) },
+        `cannot tell whether sequence '${rootName}' is audio, vision, labels or words (expected a name such as COVAREP, FACET, OpenFace, Opinion Segment Labels, words)`,
+      );
+    if (roles[hit[0]])
+      throw new DataImportError(
+        { file: path.basename(f) },
+        `is a second ${hit[0]} sequence (already have ${path.basename(roles[hit[0]]!)})`,
+      );
     roles[hit[0]] = f;
   }
-  for (const r of ['audio', 'vision', 'labels'] as const) if (!roles[r]) throw new DataImportError({ file: files.map((f) => path.basename(f)).join(', ') }, `no ${r} sequence among the .csd files`);
+  for (const r of ['audio', 'vision', 'labels'] as const)
+    if (!roles[r])
+      throw new DataImportError(
+        { file: files.map((f) => path.basename(f)).join(', ') },
+        `no ${r} sequence among the .csd files`,
+      );
   return roles as { audio: string; vision: string; labels: string; words?: string };
 }
 
 async function readFolds(file: string | undefined): Promise<Record<DatasetSplit, string[]>> {
-  if (!file) throw new DataImportError({ file: 'folds' }, 'a .csd set needs its folds: a JSON file {"train": [ids], "valid": [ids], "test": [ids]} (the SDK\'s standard folds)');
+  if (!file)
+    throw new DataImportError(
+      { file: 'folds' },
+      'a .csd set needs its folds: a JSON file {"train": [ids], "valid": [ids], "test": [ids]} (the SDK\'s standard folds)',
+    );
   const label = path.basename(file);
   let v: unknown;
   try {
@@ -162,7 +226,8 @@ async function readFolds(file: string | undefined): Promise<Record<DatasetSplit,
   const out = {} as Record<DatasetSplit, string[]>;
   for (const s of SPLITS) {
     const ids = (v as Record<string, unknown> | null)?.[s];
-    if (!Array.isArray(ids) || !ids.every((x) => typeof x === 'string')) throw new DataImportError({ file: label, split: s }, 'expected a list of segment ids');
+    if (!Array.isArray(ids) || !ids.every((x) => typeof x === 'string'))
+      throw new DataImportError({ file: label, split: s }, 'expected a list of segment ids');
     out[s] = ids;
   }
   return out;

@@ -39,11 +39,19 @@ export async function searchTask(params: Record<string, unknown>, ctx: TaskConte
         folderOf: (id) => path.join(ctx.dataDir, 'runs', `r${id}`),
       });
       runs.queue(run.id, ctx.jobId);
-      ctx.log('info', `trial ${trial}/${p.trials}: run ${run.id}, layers ${plan[k].layers}, heads ${plan[k].heads}, loss weights ${JSON.stringify(plan[k].lossWeights)}, dropouts ${JSON.stringify(plan[k].dropouts)}`);
+      ctx.log(
+        'info',
+        `trial ${trial}/${p.trials}: run ${run.id}, layers ${plan[k].layers}, heads ${plan[k].heads}, loss weights ${JSON.stringify(plan[k].lossWeights)}, dropouts ${JSON.stringify(plan[k].dropouts)}`,
+      );
       const trialCtx: TaskContext = {
         ...ctx,
         progress: (fraction, message, data) =>
-          ctx.progress((k + (fraction ?? 0)) / p.trials, `trial ${trial}/${p.trials}: ${message}`, { ...data, searchId: ctx.jobId, trial, trials: p.trials }),
+          ctx.progress((k + (fraction ?? 0)) / p.trials, `trial ${trial}/${p.trials}: ${message}`, {
+            ...data,
+            searchId: ctx.jobId,
+            trial,
+            trials: p.trials,
+          }),
       };
       try {
         await trainTask({ runId: run.id, resume: false }, trialCtx);
@@ -55,7 +63,12 @@ export async function searchTask(params: Record<string, unknown>, ctx: TaskConte
       out.push({ trial, runId: run.id, status: done.status, bestMetric: done.bestMetric });
     }
     const best = [...out].filter((t) => t.bestMetric !== null).sort((a, b) => b.bestMetric! - a.bestMetric!)[0];
-    ctx.log('info', best ? `best trial ${best.trial} (run ${best.runId}): ${best.bestMetric}` : 'no trial produced a validation metric');
+    ctx.log(
+      'info',
+      best
+        ? `best trial ${best.trial} (run ${best.runId}): ${best.bestMetric}`
+        : 'no trial produced a validation metric',
+    );
     return { trials: out };
   } catch (e) {
     if (ctx.signal.aborted) throw new AppError('CANCELLED', 'cancelled by the user');

@@ -40,7 +40,14 @@ export async function selfTestTask(params: Record<string, unknown>, ctx: TaskCon
       await new Promise((r) => setImmediate(r));
     }
     const ms = elapsed / iterations;
-    return { backend: backend.name, reason: backend.reason, size, iterations, msPerMatMul: ms, gflops: (2 * size ** 3) / (ms * 1e6) };
+    return {
+      backend: backend.name,
+      reason: backend.reason,
+      size,
+      iterations,
+      msPerMatMul: ms,
+      gflops: (2 * size ** 3) / (ms * 1e6),
+    };
   } finally {
     a.dispose();
     b.dispose();

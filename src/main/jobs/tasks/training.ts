@@ -32,9 +32,13 @@ const memory = () => {
   return { rssBytes: m.rss, heapUsedBytes: m.heapUsed, externalBytes: m.external, arrayBuffersBytes: m.arrayBuffers };
 };
 
-const cancelled = (e: unknown, ctx: TaskContext) => ctx.signal.aborted || (e as { name?: string }).name === 'AbortError' || (e as { code?: string }).code === 'CANCELLED';
+const cancelled = (e: unknown, ctx: TaskContext) =>
+  ctx.signal.aborted || (e as { name?: string }).name === 'AbortError' || (e as { code?: string }).code === 'CANCELLED';
 
-export async function trainTask(params: Record<string, unknown>, ctx: TaskContext): Promise<TrainRunResult & { runId: number }> {
+export async function trainTask(
+  params: Record<string, unknown>,
+  ctx: TaskContext,
+): Promise<TrainRunResult & { runId: number }> {
   const runId = Number(params.runId);
   const { db, runs } = openRuns(ctx.dataDir);
   try {
@@ -54,48 +58,72 @@ export async function trainTask(params: Record<string, unknown>, ctx: TaskContex
         onStart: (s) => {
           startEpoch = s.startEpoch;
           runs.markRunning(runId, s.engine);
-          ctx.log('info', `engine ${s.engine}; ${s.parameters} trainable parameters; ${s.batches} batches per epoch; confounders from ${s.confounders}`);
+          ctx.log(
+            'info',
+            `engine ${s.engine}; ${s.parameters} trainable parameters; ${s.batches} batches per epoch; confounders from ${s.confounders}`,
+          );
           ctx.log('info', s.textNote);
         },
         onBatch: (p) => {
           const fraction = (p.epoch - 1 + p.batch / p.batches) / opt.maxEpochs;
-          ctx.progress(fraction, `epoch ${p.epoch}/${opt.maxEpochs} batch ${p.batch}/${p.batches} loss ${p.losses.total.toFixed(4)}`, {
-            runId,
-            epoch: p.epoch,
-            batch: p.batch,
-            batches: p.batches,
-            losses: p.losses,
-            validation: lastValidation,
-            memory: memory(),
-            // when the batch finished (ms since epoch): the view's time-left estimate from batch timings
-            at: Date.now(),
-          });
+          ctx.progress(
+            fraction,
+            `epoch ${p.epoch}/${opt.maxEpochs} batch ${p.batch}/${p.batches} loss ${p.losses.total.toFixed(4)}`,
+            {
+              runId,
+              epoch: p.epoch,
+              batch: p.batch,
+              batches: p.batches,
+              losses: p.losses,
+              validation: lastValidation,
+              memory: memory(),
+              // when the batch finished (ms since epoch): the view's time-left estimate from batch timings
+              at: Date.now(),
+            },
+          );
         },
         onEpoch: (e) => {
           runs.recordEpoch(runId, e);
-          runs.setCheckpoints(runId, e.improved ? path.join(run.folder, BEST_CHECKPOINT) : null, path.join(run.folder, LAST_CHECKPOINT));
+          runs.setCheckpoints(
+            runId,
+            e.improved ? path.join(run.folder, BEST_CHECKPOINT) : null,
+            path.join(run.folder, LAST_CHECKPOINT),
+          );
           lastValidation = e.validation;
           const metric = run.selectionMetric;
-          ctx.progress(e.epoch / opt.maxEpochs, `epoch ${e.epoch}: validation ${metric} ${e.selectionValue?.toFixed(4) ?? 'n/a'}${e.improved ? ' (best)' : ''}`, {
-            runId,
-            epoch: e.epoch,
-            losses: e.losses,
-            validation: e.validation,
-            bestEpoch: e.bestEpoch,
-            bestMetric: e.bestMetric,
-            memory: memory(),
-          });
-          ctx.log('info', `epoch ${e.epoch}: loss ${e.losses.total.toFixed(4)} (complete ${e.losses.taskFull.toFixed(4)}), validation ${metric} ${e.selectionValue?.toFixed(4) ?? 'n/a'}${e.improved ? ' best' : ''} in ${(e.durationMs / 1000).toFixed(1)} s`);
+          ctx.progress(
+            e.epoch / opt.maxEpochs,
+            `epoch ${e.epoch}: validation ${metric} ${e.selectionValue?.toFixed(4) ?? 'n/a'}${e.improved ? ' (best)' : ''}`,
+            {
+              runId,
+              epoch: e.epoch,
+              losses: e.losses,
+              validation: e.validation,
+              bestEpoch: e.bestEpoch,
+              bestMetric: e.bestMetric,
+              memory: memory(),
+            },
+          );
+          ctx.log(
+            'info',
+            `epoch ${e.epoch}: loss ${e.losses.total.toFixed(4)} (complete ${e.losses.taskFull.toFixed(4)}), validation ${metric} ${e.selectionValue?.toFixed(4) ?? 'n/a'}${e.improved ? ' best' : ''} in ${(e.durationMs / 1000).toFixed(1)} s`,
+          );
         },
       });
       runs.setCheckpoints(runId, result.bestCheckpoint, result.lastCheckpoint);
       await exportOnnx(result.bestCheckpoint, ctx);
       runs.finish(runId, 'completed');
-      ctx.log('info', `finished after epoch ${result.epochs} (${result.stopped}); best ${result.selectionMetric} ${result.bestMetric} at epoch ${result.bestEpoch}${startEpoch > 1 ? `; resumed at epoch ${startEpoch}` : ''}`);
+      ctx.log(
+        'info',
+        `finished after epoch ${result.epochs} (${result.stopped}); best ${result.selectionMetric} ${result.bestMetric} at epoch ${result.bestEpoch}${startEpoch > 1 ? `; resumed at epoch ${startEpoch}` : ''}`,
+      );
       return { runId, ...result };
     } catch (e) {
       if (cancelled(e, ctx)) {
-        runs.finish(runId, 'stopped', { code: 'CANCELLED', message: 'stopped by the user; resume continues from the last finished epoch' });
+        runs.finish(runId, 'stopped', {
+          code: 'CANCELLED',
+          message: 'stopped by the user; resume continues from the last finished epoch',
+        });
         throw new AppError('CANCELLED', 'cancelled by the user');
       }
       const info = e instanceof AppError ? e.toInfo() : { code: 'INTERNAL', message: (e as Error).message };
@@ -136,7 +164,11 @@ export async function evaluateTask(params: Record<string, unknown>, ctx: TaskCon
   try {
     const run = runs.get(runId);
     const file = path.join(run.folder, options.checkpoint === 'best' ? BEST_CHECKPOINT : LAST_CHECKPOINT);
-    if (!fs.existsSync(file)) throw new AppError('CONFLICT', `run ${runId} has no ${options.checkpoint} checkpoint yet (${file}); train at least one epoch`);
+    if (!fs.existsSync(file))
+      throw new AppError(
+        'CONFLICT',
+        `run ${runId} has no ${options.checkpoint} checkpoint yet (${file}); train at least one epoch`,
+      );
     const evaluationIds: number[] = [];
     const skipped: EvaluateJobResult['skipped'] = [];
     let engine = '';

@@ -10,19 +10,13 @@
  * features-mode run zeroes dropped tokens' features (its `note` says so) and cannot score a
  * counterfactual text, exactly as the runs code decides.
  */
-import { existsSync } from "node:fs";
-import { initBackend, tf } from "../backends/tf";
-import { FeatureStore, type SplitName } from "../../data/featureStore";
-import { CiderModel, type Confounders } from "../model/cider";
-import { disposeParams, paramsFromTensors } from "../model/weights";
-import { evalConfounders } from "../train/step";
-import {
-  biasDictionary,
-  counterfactualText,
-  debiasedScores,
-  tauGrid,
-  type BiasDictionary,
-} from "../eval/maci";
+import { existsSync } from 'node:fs';
+import { initBackend, tf } from '../backends/tf';
+import { FeatureStore, type SplitName } from '../../data/featureStore';
+import { CiderModel, type Confounders } from '../model/cider';
+import { disposeParams, paramsFromTensors } from '../model/weights';
+import { evalConfounders } from '../train/step';
+import { biasDictionary, counterfactualText, debiasedScores, tauGrid, type BiasDictionary } from '../eval/maci';
 import {
   DEFAULT_EVAL_SEED,
   missingMasks,
@@ -33,13 +27,13 @@ import {
   type KeepMasks,
   type MissingLayout,
   type ModalityRates,
-} from "../eval/missing";
-import { loadCheckpoint, type RunState } from "../runs/checkpoint";
-import { openSplit, readBatch, type BatchArrays } from "../runs/data";
-import { openTextProvider, type TextProvider } from "../runs/text";
-import { inspectModelFolder, WordPieceTokenizer } from "../text";
-import { coalitionName, exactShapley, SHAPLEY_PLAYERS } from "./shapley";
-import { summariseAttention, type AttentionSummary } from "./attentionSummary";
+} from '../eval/missing';
+import { loadCheckpoint, type RunState } from '../runs/checkpoint';
+import { openSplit, readBatch, type BatchArrays } from '../runs/data';
+import { openTextProvider, type TextProvider } from '../runs/text';
+import { inspectModelFolder, WordPieceTokenizer } from '../text';
+import { coalitionName, exactShapley, SHAPLEY_PLAYERS } from './shapley';
+import { summariseAttention, type AttentionSummary } from './attentionSummary';
 
 /** One sample as the model reads it, whatever it came from (a dataset row or a clip). */
 export interface SampleInput {
@@ -62,10 +56,10 @@ export interface SampleInput {
 
 /** The simulator's setting (same shape as the contract's MissingSetting). */
 export type SimulatorSetting =
-  | { mode: "complete" }
-  | { mode: "toggles"; text: boolean; audio: boolean; vision: boolean }
+  | { mode: 'complete' }
+  | { mode: 'toggles'; text: boolean; audio: boolean; vision: boolean }
   | {
-      mode: "rates";
+      mode: 'rates';
       text: number;
       audio: number;
       vision: number;
@@ -112,7 +106,7 @@ export interface SampleCounterfactual {
 export class AnalysisError extends Error {
   constructor(message: string) {
     super(message);
-    this.name = "AnalysisError";
+    this.name = 'AnalysisError';
   }
 }
 
@@ -123,15 +117,14 @@ const softmax = (scores: ArrayLike<number>): number[] => {
   const z = e.reduce((a, b) => a + b, 0);
   return e.map((x) => x / z);
 };
-const argmax = (xs: readonly number[]) =>
-  xs.reduce((best, x, i) => (x > xs[best] ? i : best), 0);
+const argmax = (xs: readonly number[]) => xs.reduce((best, x, i) => (x > xs[best] ? i : best), 0);
 
 /** Lower-cased words and punctuation, the split the datasets service aligns ids with (services/datasets.ts basicWords). */
 function rawWords(text: string): string[] {
   const clean = text
     .toLowerCase()
-    .normalize("NFD")
-    .replace(/\p{Mn}/gu, "");
+    .normalize('NFD')
+    .replace(/\p{Mn}/gu, '');
   return clean.match(/[\p{L}\p{N}_]+|[^\s\p{L}\p{N}_]/gu) ?? [];
 }
 
@@ -156,11 +149,7 @@ export class RunAnalyzer {
   }
 
   /** Open a run's checkpoint; the bias-word dictionary comes from the TRAINING split of `datasetDir` (the run's dataset). */
-  static async open(o: {
-    checkpointFile: string;
-    datasetDir: string;
-    cacheDir?: string;
-  }): Promise<RunAnalyzer> {
+  static async open(o: { checkpointFile: string; datasetDir: string; cacheDir?: string }): Promise<RunAnalyzer> {
     const backend = await initBackend();
     const ckpt = loadCheckpoint(o.checkpointFile);
     const { options, ciderConfig: cfg } = ckpt.state;
@@ -168,14 +157,8 @@ export class RunAnalyzer {
     const owned: tf.Tensor[] = [];
     let text: TextProvider | undefined;
     try {
-      const train = await openSplit(store, "train", options.task);
-      const dictionary = biasDictionary(
-        train.ids3,
-        train.count,
-        train.L,
-        { classes: train.labels },
-        options.task,
-      );
+      const train = await openSplit(store, 'train', options.task);
+      const dictionary = biasDictionary(train.ids3, train.count, train.L, { classes: train.labels }, options.task);
       text = await openTextProvider({
         spec: options.text,
         L: cfg.textLength,
@@ -183,11 +166,7 @@ export class RunAnalyzer {
         cacheDir: o.cacheDir,
         bertWeights: ckpt.bert ?? undefined,
       });
-      const model = new CiderModel(
-        cfg,
-        paramsFromTensors(cfg, ckpt.tensors, { source: o.checkpointFile })
-          .params,
-      );
+      const model = new CiderModel(cfg, paramsFromTensors(cfg, ckpt.tensors, { source: o.checkpointFile }).params);
       const dict = tf.tensor2d(ckpt.confounders.dictionary, [
         cfg.classes,
         ckpt.confounders.dictionary.length / cfg.classes,
@@ -195,24 +174,12 @@ export class RunAnalyzer {
       const conf = evalConfounders(dict);
       owned.push(dict, conf.dictionary, conf.prior);
       let tokenizer: WordPieceTokenizer | null = null;
-      if (options.text.kind !== "features") {
+      if (options.text.kind !== 'features') {
         const report = await inspectModelFolder(options.text.modelDir);
         if (report.files.vocab && existsSync(report.files.vocab))
-          tokenizer = WordPieceTokenizer.fromVocabFile(
-            report.files.vocab,
-            report.tokenizerOptions,
-          );
+          tokenizer = WordPieceTokenizer.fromVocabFile(report.files.vocab, report.tokenizerOptions);
       }
-      return new RunAnalyzer(
-        model,
-        text,
-        conf,
-        owned,
-        dictionary,
-        tokenizer,
-        `tfjs-${backend.name}`,
-        ckpt.state,
-      );
+      return new RunAnalyzer(model, text, conf, owned, dictionary, tokenizer, `tfjs-${backend.name}`, ckpt.state);
     } catch (e) {
       text?.dispose();
       tf.dispose(owned);
@@ -229,30 +196,17 @@ export class RunAnalyzer {
   }
 
   /** One row of a dataset split (the run's dataset or another with the same shapes, e.g. its OOD version). */
-  async datasetSample(
-    datasetDir: string,
-    split: SplitName,
-    index: number,
-  ): Promise<SampleInput> {
+  async datasetSample(datasetDir: string, split: SplitName, index: number): Promise<SampleInput> {
     const store = await FeatureStore.open(datasetDir);
     try {
       const s = await openSplit(store, split, this.state.options.task);
       if (index >= s.count)
-        throw new AnalysisError(
-          `split ${split} has ${s.count} samples; index ${index} is out of range`,
-        );
-      this.checkShapes(
-        `dataset ${store.manifest.name}`,
-        s.L,
-        s.Ta,
-        s.da,
-        s.Tv,
-        s.dv,
-      );
-      const b = await readBatch(s, [index], this.text.kind === "features");
+        throw new AnalysisError(`split ${split} has ${s.count} samples; index ${index} is out of range`);
+      this.checkShapes(`dataset ${store.manifest.name}`, s.L, s.Ta, s.da, s.Tv, s.dv);
+      const b = await readBatch(s, [index], this.text.kind === 'features');
       const { ids, rawText } = await s.reader.samples();
       return {
-        label: `${store.manifest.name} ${split} #${index}${ids[index] ? ` (${ids[index]})` : ""}`,
+        label: `${store.manifest.name} ${split} #${index}${ids[index] ? ` (${ids[index]})` : ''}`,
         ids3: b.ids3,
         features: b.features,
         audio: b.audio,
@@ -262,29 +216,16 @@ export class RunAnalyzer {
         visionLength: b.visionLengths[0],
         truth: b.labels[0],
         streamIndex: index,
-        rawText: rawText[index] ?? "",
+        rawText: rawText[index] ?? '',
       };
     } finally {
       await store.close();
     }
   }
 
-  checkShapes(
-    what: string,
-    L: number,
-    Ta: number,
-    da: number,
-    Tv: number,
-    dv: number,
-  ): void {
+  checkShapes(what: string, L: number, Ta: number, da: number, Tv: number, dv: number): void {
     const c = this.model.config;
-    if (
-      L !== c.textLength ||
-      Ta !== c.audioLength ||
-      Tv !== c.visionLength ||
-      da !== c.da ||
-      dv !== c.dv
-    ) {
+    if (L !== c.textLength || Ta !== c.audioLength || Tv !== c.visionLength || da !== c.da || dv !== c.dv) {
       throw new AnalysisError(
         `${what} has L=${L}, Ta=${Ta}, da=${da}, Tv=${Tv}, dv=${dv}; the run's model reads L=${c.textLength}, Ta=${c.audioLength}, da=${c.da}, Tv=${c.visionLength}, dv=${c.dv}`,
       );
@@ -306,23 +247,14 @@ export class RunAnalyzer {
     };
   }
 
-  private masksFor(
-    s: SampleInput,
-    rates: ModalityRates,
-    seed: number,
-  ): KeepMasks {
-    return missingMasks(this.layout(s), { kind: "RMFM_same", rates }, seed);
+  private masksFor(s: SampleInput, rates: ModalityRates, seed: number): KeepMasks {
+    return missingMasks(this.layout(s), { kind: 'RMFM_same', rates }, seed);
   }
 
   /** Keep masks of the simulator's view. */
   baseKeep(s: SampleInput, setting: SimulatorSetting): KeepMasks {
-    if (setting.mode === "complete")
-      return this.masksFor(
-        s,
-        { text: 0, audio: 0, vision: 0 },
-        DEFAULT_EVAL_SEED,
-      );
-    if (setting.mode === "toggles")
+    if (setting.mode === 'complete') return this.masksFor(s, { text: 0, audio: 0, vision: 0 }, DEFAULT_EVAL_SEED);
+    if (setting.mode === 'toggles')
       return this.masksFor(
         s,
         {
@@ -332,11 +264,7 @@ export class RunAnalyzer {
         },
         DEFAULT_EVAL_SEED,
       );
-    return this.masksFor(
-      s,
-      { text: setting.text, audio: setting.audio, vision: setting.vision },
-      setting.seed,
-    );
+    return this.masksFor(s, { text: setting.text, audio: setting.audio, vision: setting.vision }, setting.seed);
   }
 
   /** Replicate one sample into a batch of views. */
@@ -355,9 +283,7 @@ export class RunAnalyzer {
     const ids3 = new Int32Array(B * 3 * L);
     const audio = new Float32Array(B * s.audio.length);
     const vision = new Float32Array(B * s.vision.length);
-    const features = s.features
-      ? new Float32Array(B * s.features.length)
-      : null;
+    const features = s.features ? new Float32Array(B * s.features.length) : null;
     const textMask = new Float32Array(B * L);
     const audioMask = new Float32Array(B * c.audioLength);
     const visionMask = new Float32Array(B * c.visionLength);
@@ -365,15 +291,10 @@ export class RunAnalyzer {
       ids3.set(v.ids3, b * 3 * L);
       audio.set(v.audio, b * s.audio.length);
       vision.set(v.vision, b * s.vision.length);
-      if (features && s.features)
-        features.set(s.features, b * s.features.length);
+      if (features && s.features) features.set(s.features, b * s.features.length);
       textMask.fill(1, b * L, b * L + v.textLength);
       audioMask.fill(1, b * c.audioLength, b * c.audioLength + s.audioLength);
-      visionMask.fill(
-        1,
-        b * c.visionLength,
-        b * c.visionLength + s.visionLength,
-      );
+      visionMask.fill(1, b * c.visionLength, b * c.visionLength + s.visionLength);
     });
     return {
       rows: views.map(() => s.streamIndex),
@@ -411,10 +332,7 @@ export class RunAnalyzer {
     const B = batch.size;
     const features = await this.text.altered(batch, batch.ids3, changed);
     try {
-      const groups =
-        c.positional === "reference"
-          ? Array.from({ length: B }, (_, b) => [b, 1])
-          : [[0, B]];
+      const groups = c.positional === 'reference' ? Array.from({ length: B }, (_, b) => [b, 1]) : [[0, B]];
       const logProbs = new Float32Array(B * c.classes);
       const out: {
         logProbs: Float32Array;
@@ -423,83 +341,46 @@ export class RunAnalyzer {
         wsamVision?: Float32Array;
       } = { logProbs };
       for (const [start, size] of groups) {
-        const rows = (a: Float32Array, per: number) =>
-          a.subarray(start * per, (start + size) * per);
+        const rows = (a: Float32Array, per: number) => a.subarray(start * per, (start + size) * per);
         const r = tf.tidy(() => {
           const view = {
             text: features.slice([start, 0, 0], [size, c.textLength, c.dl]),
-            textMask: tf.tensor2d(rows(batch.textMask, c.textLength), [
-              size,
-              c.textLength,
-            ]),
+            textMask: tf.tensor2d(rows(batch.textMask, c.textLength), [size, c.textLength]),
             textLengths: batch.textLengths.subarray(start, start + size),
-            audio: tf.tensor3d(rows(batch.audio, c.audioLength * c.da), [
-              size,
-              c.audioLength,
-              c.da,
-            ]),
-            audioMask: tf.tensor2d(rows(batch.audioMask, c.audioLength), [
-              size,
-              c.audioLength,
-            ]),
-            vision: tf.tensor3d(rows(batch.vision, c.visionLength * c.dv), [
-              size,
-              c.visionLength,
-              c.dv,
-            ]),
-            visionMask: tf.tensor2d(rows(batch.visionMask, c.visionLength), [
-              size,
-              c.visionLength,
-            ]),
+            audio: tf.tensor3d(rows(batch.audio, c.audioLength * c.da), [size, c.audioLength, c.da]),
+            audioMask: tf.tensor2d(rows(batch.audioMask, c.audioLength), [size, c.audioLength]),
+            vision: tf.tensor3d(rows(batch.vision, c.visionLength * c.dv), [size, c.visionLength, c.dv]),
+            visionMask: tf.tensor2d(rows(batch.visionMask, c.visionLength), [size, c.visionLength]),
           };
           const o = this.model.forward(view, this.conf);
           const keep: Record<string, tf.Tensor> = { logProbs: o.logProbs };
-          if (
-            detailRow !== null &&
-            detailRow >= start &&
-            detailRow < start + size
-          ) {
+          if (detailRow !== null && detailRow >= start && detailRow < start + size) {
             const r0 = detailRow - start;
             const H = c.heads;
-            const pick = (t: tf.Tensor3D) =>
-              t.slice([r0 * H, 0, 0], [H, t.shape[1], t.shape[2]]);
+            const pick = (t: tf.Tensor3D) => t.slice([r0 * H, 0, 0], [H, t.shape[1], t.shape[2]]);
             const q = o.attention.q.map(pick);
             const k = o.attention.k.map(pick);
             const lse = o.attention.lse.map(pick);
             keep.attention = tf.concat(
               q.map((qi, i) =>
                 tf.concat(
-                  k.map((kj) =>
-                    tf.exp(tf.sub(tf.matMul(qi, kj, false, true), lse[i])),
-                  ),
+                  k.map((kj) => tf.exp(tf.sub(tf.matMul(qi, kj, false, true), lse[i]))),
                   2,
                 ),
               ),
               1,
             );
             if (o.wsamAudioWeights && o.wsamVisionWeights) {
-              keep.wsamAudio = o.wsamAudioWeights.slice(
-                [r0, 0, 0],
-                [1, c.textLength, c.audioLength],
-              );
-              keep.wsamVision = o.wsamVisionWeights.slice(
-                [r0, 0, 0],
-                [1, c.textLength, c.visionLength],
-              );
+              keep.wsamAudio = o.wsamAudioWeights.slice([r0, 0, 0], [1, c.textLength, c.audioLength]);
+              keep.wsamVision = o.wsamVisionWeights.slice([r0, 0, 0], [1, c.textLength, c.visionLength]);
             }
           }
           return keep;
         });
-        logProbs.set(
-          (await r.logProbs.data()) as Float32Array,
-          start * c.classes,
-        );
-        if (r.attention)
-          out.attention = (await r.attention.data()) as Float32Array;
-        if (r.wsamAudio)
-          out.wsamAudio = (await r.wsamAudio.data()) as Float32Array;
-        if (r.wsamVision)
-          out.wsamVision = (await r.wsamVision.data()) as Float32Array;
+        logProbs.set((await r.logProbs.data()) as Float32Array, start * c.classes);
+        if (r.attention) out.attention = (await r.attention.data()) as Float32Array;
+        if (r.wsamAudio) out.wsamAudio = (await r.wsamAudio.data()) as Float32Array;
+        if (r.wsamVision) out.wsamVision = (await r.wsamVision.data()) as Float32Array;
         tf.dispose(Object.values(r));
       }
       return out;
@@ -509,12 +390,7 @@ export class RunAnalyzer {
   }
 
   /** Token strings: the run's BERT vocabulary, else the sample's raw words when they line up one to one, else '#id'. */
-  tokens(
-    s: SampleInput,
-    ids: ArrayLike<number>,
-    length: number,
-    keep?: Uint8Array,
-  ): TokenInfo[] {
+  tokens(s: SampleInput, ids: ArrayLike<number>, length: number, keep?: Uint8Array): TokenInfo[] {
     const bias = new Set(this.dictionary.ids);
     let words: string[] | null = null;
     if (!this.tokenizer) {
@@ -525,18 +401,16 @@ export class RunAnalyzer {
     }
     let k = 0;
     const names: Record<number, string> = {
-      0: "[PAD]",
-      [UNK_ID]: "[UNK]",
-      101: "[CLS]",
-      102: "[SEP]",
-      [MASK_ID]: "[MASK]",
+      0: '[PAD]',
+      [UNK_ID]: '[UNK]',
+      101: '[CLS]',
+      102: '[SEP]',
+      [MASK_ID]: '[MASK]',
     };
     return Array.from({ length }, (_, t) => {
       const id = ids[t];
       const special = SPECIAL_TOKEN_IDS.has(id);
-      const token = special
-        ? names[id]
-        : (this.tokenizer?.idToToken[id] ?? (words ? words[k] : `#${id}`));
+      const token = special ? names[id] : (this.tokenizer?.idToToken[id] ?? (words ? words[k] : `#${id}`));
       if (!special) k++;
       return {
         position: t,
@@ -551,15 +425,9 @@ export class RunAnalyzer {
 
   /** The simulator's missing view of a sample and its text-changed positions. */
   private viewOf(s: SampleInput, keep: KeepMasks) {
-    const mv = missingView(
-      { text: s.ids3, audio: s.audio, vision: s.vision },
-      this.layout(s),
-      keep,
-    );
+    const mv = missingView({ text: s.ids3, audio: s.audio, vision: s.vision }, this.layout(s), keep);
     // dropped = valid - keep, as runs/predict.ts: a token that already was [UNK] still counts as dropped
-    const replaced = Uint8Array.from({ length: this.L }, (_, t) =>
-      t < s.textLength && keep.text[t] === 0 ? 1 : 0,
-    );
+    const replaced = Uint8Array.from({ length: this.L }, (_, t) => (t < s.textLength && keep.text[t] === 0 ? 1 : 0));
     return {
       ids3: mv.text,
       audio: mv.audio,
@@ -580,21 +448,13 @@ export class RunAnalyzer {
       for (let t = 0; t < L; t++) {
         const inOld = t < s.textLength;
         const inNew = t < v.textLength;
-        out[b * L + t] =
-          inOld !== inNew ||
-          (inNew && v.ids3[t] !== s.ids3[t]) ||
-          v.replaced?.[t]
-            ? 1
-            : 0;
+        out[b * L + t] = inOld !== inNew || (inNew && v.ids3[t] !== s.ids3[t]) || v.replaced?.[t] ? 1 : 0;
       }
     });
     return out;
   }
 
-  async explain(
-    s: SampleInput,
-    setting: SimulatorSetting,
-  ): Promise<SampleExplanation> {
+  async explain(s: SampleInput, setting: SimulatorSetting): Promise<SampleExplanation> {
     const c = this.model.config;
     const base = this.baseKeep(s, setting);
     const views = Array.from({ length: 8 }, (_, S) => {
@@ -612,12 +472,7 @@ export class RunAnalyzer {
     });
     const batch = this.batchOf(s, views);
     const out = await this.forward(batch, this.changedOf(s, views), 7);
-    const probs = views.map((_, S) =>
-      Array.from(
-        out.logProbs.subarray(S * c.classes, (S + 1) * c.classes),
-        Math.exp,
-      ),
-    );
+    const probs = views.map((_, S) => Array.from(out.logProbs.subarray(S * c.classes, (S + 1) * c.classes), Math.exp));
     const phi = exactShapley(probs);
     const full = probs[7];
     const frac = (keep: Uint8Array, lo: number, hi: number) => {
@@ -632,14 +487,9 @@ export class RunAnalyzer {
     const wsam =
       out.wsamAudio && out.wsamVision
         ? (() => {
-            const words = Array.from(
-              { length: Math.max(0, s.textLength - 2) },
-              (_, i) => i + 1,
-            );
+            const words = Array.from({ length: Math.max(0, s.textLength - 2) }, (_, i) => i + 1);
             const rows = (w: Float32Array, T: number, len: number) =>
-              words.map((t) =>
-                Array.from(w.subarray(t * T, t * T + len), (x) => round(x)),
-              );
+              words.map((t) => Array.from(w.subarray(t * T, t * T + len), (x) => round(x)));
             return {
               audio: rows(out.wsamAudio!, c.audioLength, s.audioLength),
               vision: rows(out.wsamVision!, c.visionLength, s.visionLength),
@@ -658,12 +508,7 @@ export class RunAnalyzer {
         audio: frac(base.audio, 0, s.audioLength - 1),
         vision: frac(base.vision, 0, s.visionLength - 1),
       },
-      attention: summariseAttention(
-        out.attention!,
-        c.heads,
-        c.textLength,
-        s.textLength,
-      ),
+      attention: summariseAttention(out.attention!, c.heads, c.textLength, s.textLength),
       wsam,
     };
   }
@@ -672,11 +517,8 @@ export class RunAnalyzer {
   idsOf(tokenIds: readonly number[]): Int32Array {
     const L = this.L;
     if (tokenIds.length > L)
-      throw new AnalysisError(
-        `the edited text has ${tokenIds.length} tokens; the model reads at most L=${L}`,
-      );
-    if (tokenIds.length < 2)
-      throw new AnalysisError("the edited text needs at least [CLS] and [SEP]");
+      throw new AnalysisError(`the edited text has ${tokenIds.length} tokens; the model reads at most L=${L}`);
+    if (tokenIds.length < 2) throw new AnalysisError('the edited text needs at least [CLS] and [SEP]');
     const out = new Int32Array(3 * L);
     tokenIds.forEach((id, t) => {
       out[t] = id;
@@ -706,11 +548,7 @@ export class RunAnalyzer {
     const scored = this.tokens(s, cf.ids3, cf.textLength);
     const taus = tauGrid();
     if (!this.text.recomputes) {
-      const out = await this.forward(
-        this.batchOf(s, [factual]),
-        this.changedOf(s, [factual]),
-        null,
-      );
+      const out = await this.forward(this.batchOf(s, [factual]), this.changedOf(s, [factual]), null);
       const p = Array.from(out.logProbs, Math.exp);
       return {
         available: false,
@@ -724,11 +562,7 @@ export class RunAnalyzer {
       };
     }
     const views = [factual, cf];
-    const out = await this.forward(
-      this.batchOf(s, views),
-      this.changedOf(s, views),
-      null,
-    );
+    const out = await this.forward(this.batchOf(s, views), this.changedOf(s, views), null);
     const lf = out.logProbs.subarray(0, C);
     const lc = out.logProbs.subarray(C, 2 * C);
     const debiased = taus.map((tau) => {

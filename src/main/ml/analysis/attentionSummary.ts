@@ -21,22 +21,14 @@ export interface AttentionSummary {
  * positions (the text length: every segment is at word level, and padded steps still take part in
  * the softmax as in the reference, so their share stays visible in the sums).
  */
-export function summariseAttention(
-  probs: Float32Array,
-  heads: number,
-  L: number,
-  valid: number,
-): AttentionSummary {
+export function summariseAttention(probs: Float32Array, heads: number, L: number, valid: number): AttentionSummary {
   const T = 3 * L;
   if (probs.length !== heads * T * T)
-    throw new Error(
-      `summariseAttention: ${probs.length} weights, expected H*3L*3L = ${heads * T * T}`,
-    );
+    throw new Error(`summariseAttention: ${probs.length} weights, expected H*3L*3L = ${heads * T * T}`);
   const at = (h: number, q: number, k: number) => probs[(h * T + q) * T + k];
   const mass = (q: number, seg: number) => {
     let s = 0;
-    for (let h = 0; h < heads; h++)
-      for (let k = seg * L; k < (seg + 1) * L; k++) s += at(h, q, k);
+    for (let h = 0; h < heads; h++) for (let k = seg * L; k < (seg + 1) * L; k++) s += at(h, q, k);
     return s / heads;
   };
   const segments = [0, 1, 2].map((i) =>
@@ -49,8 +41,7 @@ export function summariseAttention(
   const words = Array.from({ length: valid }, (_, t) => {
     let received = 0;
     for (let h = 0; h < heads; h++)
-      for (let seg = 0; seg < 3; seg++)
-        for (let q = 0; q < valid; q++) received += at(h, seg * L + q, t);
+      for (let seg = 0; seg < 3; seg++) for (let q = 0; q < valid; q++) received += at(h, seg * L + q, t);
     return {
       position: t,
       toText: mass(t, 0),

@@ -9,30 +9,25 @@
  * view. A features-mode run has no counterfactual view, so only the plain side is filled and the
  * reason is given.
  */
-import { openRunEngine } from "../runs/engine";
-import type { SplitSide } from "../../../shared/contract/analysis";
-import { FeatureStore } from "../../data/featureStore";
-import {
-  biasDictionary,
-  debiasedScores,
-  selectTau,
-  tauGrid,
-} from "../eval/maci";
+import { openRunEngine } from '../runs/engine';
+import type { SplitSide } from '../../../shared/contract/analysis';
+import { FeatureStore } from '../../data/featureStore';
+import { biasDictionary, debiasedScores, selectTau, tauGrid } from '../eval/maci';
 import {
   classificationMetrics,
   predictClasses,
   selectionMetric,
   selectionMetricName,
   type Metrics,
-} from "../eval/metrics";
-import { SEVEN_CLASS_NAMES, THREE_CLASS_NAMES } from "../eval/labels";
-import { loadCheckpoint } from "../runs/checkpoint";
-import { openSplit, type SplitData } from "../runs/data";
-import { openTextProvider } from "../runs/text";
-import { predictSplit } from "../runs/predict";
+} from '../eval/metrics';
+import { SEVEN_CLASS_NAMES, THREE_CLASS_NAMES } from '../eval/labels';
+import { loadCheckpoint } from '../runs/checkpoint';
+import { openSplit, type SplitData } from '../runs/data';
+import { openTextProvider } from '../runs/text';
+import { predictSplit } from '../runs/predict';
 
 /** One side of the comparison as computed here; the service adds the dataset id and kind. */
-export type OodSideResult = Omit<SplitSide, "datasetId" | "kind">;
+export type OodSideResult = Omit<SplitSide, 'datasetId' | 'kind'>;
 
 export interface OodCompareResult {
   classNames: string[];
@@ -93,15 +88,9 @@ export async function compareIidOod(o: {
     const total = debias ? 3 : 2;
     let done = 0;
     const step = (msg: string) => o.onProgress?.(++done, total, msg);
-    const train = await openSplit(runStore, "train", task);
+    const train = await openSplit(runStore, 'train', task);
     const dictionary = debias
-      ? biasDictionary(
-          train.ids3,
-          train.count,
-          train.L,
-          { classes: train.labels },
-          task,
-        )
+      ? biasDictionary(train.ids3, train.count, train.L, { classes: train.labels }, task)
       : undefined;
     const predict = (split: SplitData) =>
       predictSplit(run.engine, split, text, run.conf, {
@@ -112,7 +101,7 @@ export async function compareIidOod(o: {
     const taus = tauGrid();
     let selectedTau: number | null = null;
     if (debias) {
-      const valid = await openSplit(runStore, "valid", task);
+      const valid = await openSplit(runStore, 'valid', task);
       const v = await predict(valid);
       selectedTau = selectTau(
         {
@@ -123,19 +112,16 @@ export async function compareIidOod(o: {
         task,
         taus,
       ).tau;
-      step("validation split: tau chosen");
+      step('validation split: tau chosen');
     }
     const side = async (dir: string, what: string): Promise<OodSideResult> => {
       const store = dir === o.runDatasetDir ? runStore : await open(dir);
-      const test = await openSplit(store, "test", task);
+      const test = await openSplit(store, 'test', task);
       const p = await predict(test);
       const truth = { classes: test.labels };
       const plain = classificationMetrics(p.logProbs, task, truth);
       const plainPred = predictClasses(p.logProbs, task);
-      const labelCounts = Array.from(
-        { length: task },
-        (_, c) => test.labels.filter((y) => y === c).length,
-      );
+      const labelCounts = Array.from({ length: task }, (_, c) => test.labels.filter((y) => y === c).length);
       const plainErr = classErrors(confusionOf(plain));
       const out: OodSideResult = {
         datasetName: store.manifest.name,
@@ -151,11 +137,7 @@ export async function compareIidOod(o: {
         flipCount: 0,
       };
       if (debias && selectedTau !== null) {
-        const scores = debiasedScores(
-          p.logProbs,
-          p.counterfactual!,
-          selectedTau,
-        );
+        const scores = debiasedScores(p.logProbs, p.counterfactual!, selectedTau);
         const deb = classificationMetrics(scores, task, truth);
         const debPred = predictClasses(scores, task);
         const { rawText } = await test.reader.samples();
@@ -167,13 +149,7 @@ export async function compareIidOod(o: {
           debiased: debErr[c],
         }));
         out.tauCurve = taus.map((tau) =>
-          selectionMetric(
-            classificationMetrics(
-              debiasedScores(p.logProbs, p.counterfactual!, tau),
-              task,
-              truth,
-            ),
-          ),
+          selectionMetric(classificationMetrics(debiasedScores(p.logProbs, p.counterfactual!, tau), task, truth)),
         );
         for (let i = 0; i < test.count; i++) {
           if (plainPred[i] === debPred[i]) continue;
@@ -184,15 +160,15 @@ export async function compareIidOod(o: {
               truth: test.labels[i],
               plain: plainPred[i],
               debiased: debPred[i],
-              text: rawText[i] ?? "",
+              text: rawText[i] ?? '',
             });
         }
       }
       step(`${what} test split`);
       return out;
     };
-    const iid = await side(o.iidDir, "IID");
-    const ood = await side(o.oodDir, "OOD");
+    const iid = await side(o.iidDir, 'IID');
+    const ood = await side(o.oodDir, 'OOD');
     return {
       classNames: [...(task === 3 ? THREE_CLASS_NAMES : SEVEN_CLASS_NAMES)],
       selectionMetric: selectionMetricName(task),

@@ -8,22 +8,16 @@
  * SMM and RMFM_same draw from RMFM's per-sample streams (eval/missing.ts), so all these curves
  * share their random numbers and are nested over p.
  */
-import { FeatureStore } from "../../data/featureStore";
-import { openRunEngine } from "../runs/engine";
-import { classificationMetrics } from "../eval/metrics";
-import {
-  missingMasks,
-  SMM_SUBSETS,
-  SWEEP_PROTOCOLS,
-  type MissingProtocol,
-  type SmmSubset,
-} from "../eval/missing";
-import { sweepCurves } from "../eval/sweep";
-import { loadCheckpoint } from "../runs/checkpoint";
-import { openSplit, splitLayout } from "../runs/data";
-import { openTextProvider } from "../runs/text";
-import { predictSplit } from "../runs/predict";
-import { AnalysisError } from "./analyzer";
+import { FeatureStore } from '../../data/featureStore';
+import { openRunEngine } from '../runs/engine';
+import { classificationMetrics } from '../eval/metrics';
+import { missingMasks, SMM_SUBSETS, SWEEP_PROTOCOLS, type MissingProtocol, type SmmSubset } from '../eval/missing';
+import { sweepCurves } from '../eval/sweep';
+import { loadCheckpoint } from '../runs/checkpoint';
+import { openSplit, splitLayout } from '../runs/data';
+import { openTextProvider } from '../runs/text';
+import { predictSplit } from '../runs/predict';
+import { AnalysisError } from './analyzer';
 
 export interface RobustnessCurveResult {
   protocol: string;
@@ -41,11 +35,11 @@ export function robustnessProtocol(name: string, p: number): MissingProtocol {
   if (smm && (SMM_SUBSETS as readonly string[]).includes(smm[1])) {
     const kept = smm[1] as SmmSubset;
     return {
-      kind: "RMFM_same",
+      kind: 'RMFM_same',
       rates: {
-        text: kept.includes("T") ? 0 : p,
-        audio: kept.includes("A") ? 0 : p,
-        vision: kept.includes("V") ? 0 : p,
+        text: kept.includes('T') ? 0 : p,
+        audio: kept.includes('A') ? 0 : p,
+        vision: kept.includes('V') ? 0 : p,
       },
     };
   }
@@ -54,7 +48,7 @@ export function robustnessProtocol(name: string, p: number): MissingProtocol {
     const w = same.slice(1, 4).map(Number);
     if (w.every((x) => Number.isFinite(x) && x >= 0 && x <= 1))
       return {
-        kind: "RMFM_same",
+        kind: 'RMFM_same',
         rates: { text: p * w[0], audio: p * w[1], vision: p * w[2] },
       };
   }
@@ -95,14 +89,14 @@ export async function runRobustness(o: {
   const run = await openRunEngine(o.checkpointFile, ckpt);
   const engine = run.name;
   try {
-    const test = await openSplit(store, "test", task);
+    const test = await openSplit(store, 'test', task);
     o.onStart?.({ engine, textNote: text.note, count: test.count });
     const truth = { classes: test.labels };
     const total = o.protocols.length * rates.length;
     let done = 0;
     const curves: RobustnessCurveResult[] = [];
     for (const name of o.protocols) {
-      if ((name === "TMFM" || name === "STMFM") && !test.aligned) {
+      if ((name === 'TMFM' || name === 'STMFM') && !test.aligned) {
         curves.push({
           protocol: name,
           rates,
@@ -117,11 +111,7 @@ export async function runRobustness(o: {
       const perRate: Record<string, number>[] = [];
       for (const p of rates) {
         o.signal?.throwIfAborted();
-        const keep = missingMasks(
-          splitLayout(test),
-          robustnessProtocol(name, p),
-          o.seed,
-        );
+        const keep = missingMasks(splitLayout(test), robustnessProtocol(name, p), o.seed);
         const pred = await predictSplit(run.engine, test, text, run.conf, {
           batchSize: options.evalBatchSize,
           keep,
@@ -137,12 +127,8 @@ export async function runRobustness(o: {
       curves.push({
         protocol: name,
         rates,
-        metrics: Object.fromEntries(
-          Object.entries(c).map(([k, v]) => [k, v.values]),
-        ),
-        auilc: Object.fromEntries(
-          Object.entries(c).map(([k, v]) => [k, v.auilc]),
-        ),
+        metrics: Object.fromEntries(Object.entries(c).map(([k, v]) => [k, v.values])),
+        auilc: Object.fromEntries(Object.entries(c).map(([k, v]) => [k, v.auilc])),
       });
     }
     return { curves, engine, textNote: text.note };

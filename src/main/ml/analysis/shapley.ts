@@ -5,7 +5,7 @@
  * Coalitions are bitmasks: bit 0 text, bit 1 audio, bit 2 vision. Values are vectors (one entry
  * per class), so each class probability gets its own attribution.
  */
-export const SHAPLEY_PLAYERS = ["text", "audio", "vision"] as const;
+export const SHAPLEY_PLAYERS = ['text', 'audio', 'vision'] as const;
 export type ShapleyPlayer = (typeof SHAPLEY_PLAYERS)[number];
 
 const FACT = [1, 1, 2, 6];
@@ -18,21 +18,16 @@ function popcount(x: number): number {
 
 /** Coalition names as the UI shows them: '' (none), 'T', 'A', 'TA', ..., 'TAV'. */
 export function coalitionName(mask: number): string {
-  return (mask & 1 ? "T" : "") + (mask & 2 ? "A" : "") + (mask & 4 ? "V" : "");
+  return (mask & 1 ? 'T' : '') + (mask & 2 ? 'A' : '') + (mask & 4 ? 'V' : '');
 }
 
 /**
  * `values[mask]` is v(coalition) as a vector of length K; returns phi[player][k]. The values sum
  * to v(all) - v(none) for every k (efficiency), which the tests check.
  */
-export function exactShapley(
-  values: readonly (readonly number[])[],
-): number[][] {
+export function exactShapley(values: readonly (readonly number[])[]): number[][] {
   const n = SHAPLEY_PLAYERS.length;
-  if (values.length !== 1 << n)
-    throw new Error(
-      `exactShapley: need ${1 << n} coalition values, got ${values.length}`,
-    );
+  if (values.length !== 1 << n) throw new Error(`exactShapley: need ${1 << n} coalition values, got ${values.length}`);
   const K = values[0].length;
   const phi = Array.from({ length: n }, () => new Array<number>(K).fill(0));
   for (let m = 0; m < n; m++) {
@@ -41,8 +36,7 @@ export function exactShapley(
       if (S & bit) continue;
       const s = popcount(S);
       const w = (FACT[s] * FACT[n - s - 1]) / FACT[n];
-      for (let k = 0; k < K; k++)
-        phi[m][k] += w * (values[S | bit][k] - values[S][k]);
+      for (let k = 0; k < K; k++) phi[m][k] += w * (values[S | bit][k] - values[S][k]);
     }
   }
   return phi;

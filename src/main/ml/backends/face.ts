@@ -52,7 +52,10 @@ function answerFileUrlsFromDisk(): void {
     const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
     if (!url.startsWith('file:')) return original(input, init);
     const data = await readFile(new URL(url));
-    return new Response(data, { status: 200, headers: { 'content-type': url.endsWith('.json') ? 'application/json' : 'application/octet-stream' } });
+    return new Response(data, {
+      status: 200,
+      headers: { 'content-type': url.endsWith('.json') ? 'application/json' : 'application/octet-stream' },
+    });
   };
 }
 
@@ -63,7 +66,9 @@ export function loadFaceDetector(): Promise<FaceDetector> {
   loading ??= (async () => {
     answerFileUrlsFromDisk();
     const dist = dirname(nodeRequire.resolve(FACE_MODEL_PACKAGE));
-    const { Human } = nodeRequire(join(dist, 'human.node-wasm.js')) as { Human: new (config: Record<string, unknown>) => HumanLike };
+    const { Human } = nodeRequire(join(dist, 'human.node-wasm.js')) as {
+      Human: new (config: Record<string, unknown>) => HumanLike;
+    };
     const wasmDir = join(dirname(nodeRequire.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + '/';
     const human = new Human({
       backend: 'wasm',

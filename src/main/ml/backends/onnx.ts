@@ -4,13 +4,13 @@
  * else CPU with every core: intraOpNumThreads = os.availableParallelism()), run it on plain typed
  * arrays, release it. The CIDer-specific feeding lives in src/main/ml/onnx/engine.ts.
  */
-import { existsSync } from "node:fs";
-import { createRequire } from "node:module";
-import { availableParallelism } from "node:os";
-import { dirname, join } from "node:path";
-import * as ort from "onnxruntime-node";
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { dirname, join } from 'node:path';
+import * as ort from 'onnxruntime-node';
 
-export type OnnxProvider = "cuda" | "cpu";
+export type OnnxProvider = 'cuda' | 'cpu';
 
 export interface OnnxSessionOptions {
   /** providers to try in order (default: cuda if installed, then cpu); env CIDER_ONNX_PROVIDER=cpu forces CPU */
@@ -20,7 +20,7 @@ export interface OnnxSessionOptions {
 }
 
 export interface OnnxFeed {
-  type: "float32" | "int64";
+  type: 'float32' | 'int64';
   data: Float32Array | BigInt64Array;
   dims: number[];
 }
@@ -45,14 +45,11 @@ const nodeRequire = createRequire(import.meta.url);
 /** True when onnxruntime-node was installed with its CUDA provider library (the .npmrc skips it by default). */
 export function cudaProviderInstalled(): boolean {
   try {
-    const listed = ort.listSupportedBackends().some((b) => b.name === "cuda");
+    const listed = ort.listSupportedBackends().some((b) => b.name === 'cuda');
     if (!listed) return false;
-    const root = dirname(nodeRequire.resolve("onnxruntime-node/package.json"));
-    const dir = join(root, "bin", "napi-v6", process.platform, process.arch);
-    return [
-      "libonnxruntime_providers_cuda.so",
-      "onnxruntime_providers_cuda.dll",
-    ].some((f) => existsSync(join(dir, f)));
+    const root = dirname(nodeRequire.resolve('onnxruntime-node/package.json'));
+    const dir = join(root, 'bin', 'napi-v6', process.platform, process.arch);
+    return ['libonnxruntime_providers_cuda.so', 'onnxruntime_providers_cuda.dll'].some((f) => existsSync(join(dir, f)));
   } catch {
     return false;
   }
@@ -70,32 +67,28 @@ export class OnnxSession {
   ) {}
 
   /** Load a model (bytes or a file path) on the best provider that starts. */
-  static async create(
-    model: Uint8Array | string,
-    opts: OnnxSessionOptions = {},
-  ): Promise<OnnxSession> {
+  static async create(model: Uint8Array | string, opts: OnnxSessionOptions = {}): Promise<OnnxSession> {
     const forced = process.env.CIDER_ONNX_PROVIDER as OnnxProvider | undefined;
     const order: OnnxProvider[] =
-      opts.providers ??
-      (forced ? [forced] : cudaProviderInstalled() ? ["cuda", "cpu"] : ["cpu"]);
+      opts.providers ?? (forced ? [forced] : cudaProviderInstalled() ? ['cuda', 'cpu'] : ['cpu']);
     const threads = opts.threads ?? defaultThreads();
-    const tried: OnnxSessionInfo["tried"] = [];
+    const tried: OnnxSessionInfo['tried'] = [];
     for (const provider of order) {
       const options: ort.InferenceSession.SessionOptions = {
         executionProviders: [provider],
-        graphOptimizationLevel: "all",
-        executionMode: "sequential",
+        graphOptimizationLevel: 'all',
+        executionMode: 'sequential',
         intraOpNumThreads: threads,
         interOpNumThreads: 1,
       };
       try {
         const session =
-          typeof model === "string"
+          typeof model === 'string'
             ? await ort.InferenceSession.create(model, options)
             : await ort.InferenceSession.create(model, options);
         return new OnnxSession(session, {
           provider,
-          threads: provider === "cpu" ? threads : 0,
+          threads: provider === 'cpu' ? threads : 0,
           ortVersion: ort.env.versions.node ?? ort.env.versions.common,
           inputNames: [...session.inputNames],
           outputNames: [...session.outputNames],
@@ -104,14 +97,12 @@ export class OnnxSession {
       } catch (e) {
         tried.push({
           provider,
-          error: (e instanceof Error ? e.message : String(e))
-            .split("\n")[0]
-            .slice(0, 300),
+          error: (e instanceof Error ? e.message : String(e)).split('\n')[0].slice(0, 300),
         });
       }
     }
     throw new Error(
-      `onnxruntime-node could not load the model: ${tried.map((t) => `${t.provider}: ${t.error}`).join("; ")}`,
+      `onnxruntime-node could not load the model: ${tried.map((t) => `${t.provider}: ${t.error}`).join('; ')}`,
     );
   }
 
@@ -121,14 +112,12 @@ export class OnnxSession {
     fetches: string[] = this.info.outputNames,
   ): Promise<Record<string, OnnxResult>> {
     const inputs: Record<string, ort.Tensor> = {};
-    for (const [name, f] of Object.entries(feeds))
-      inputs[name] = new ort.Tensor(f.type, f.data, f.dims);
+    for (const [name, f] of Object.entries(feeds)) inputs[name] = new ort.Tensor(f.type, f.data, f.dims);
     const out = await this.session.run(inputs, fetches);
     const result: Record<string, OnnxResult> = {};
     for (const name of fetches) {
       const t = out[name];
-      if (t.type !== "float32")
-        throw new Error(`ONNX output ${name} is ${t.type}, expected float32`);
+      if (t.type !== 'float32') throw new Error(`ONNX output ${name} is ${t.type}, expected float32`);
       result[name] = { data: t.data as Float32Array, dims: [...t.dims] };
       t.dispose?.();
     }
@@ -140,5 +129,4 @@ export class OnnxSession {
   }
 }
 
-export const onnxRuntimeVersion = (): string =>
-  ort.env.versions.node ?? ort.env.versions.common;
+export const onnxRuntimeVersion = (): string => ort.env.versions.node ?? ort.env.versions.common;

@@ -27,7 +27,8 @@ let chosen: Promise<BackendChoice> | undefined;
 function shortError(e: unknown): string {
   const msg = e instanceof Error ? e.message : String(e);
   const first = msg.split('\n')[0];
-  if (/Cannot find module '@tensorflow\/tfjs-node/.test(first)) return 'not installed (optional dependency; its install downloads libtensorflow)';
+  if (/Cannot find module '@tensorflow\/tfjs-node/.test(first))
+    return 'not installed (optional dependency; its install downloads libtensorflow)';
   return first.slice(0, 200);
 }
 
@@ -53,7 +54,9 @@ export type BackendPreference = BackendName | 'auto';
  * Initialise TensorFlow.js once per thread. `prefer` forces one backend (tests run the parity
  * suite on 'wasm' and 'cpu'); 'auto' takes the fastest that loads.
  */
-export function initBackend(prefer: BackendPreference = (process.env.CIDER_TF_BACKEND as BackendPreference) || 'auto'): Promise<BackendChoice> {
+export function initBackend(
+  prefer: BackendPreference = (process.env.CIDER_TF_BACKEND as BackendPreference) || 'auto',
+): Promise<BackendChoice> {
   if (!chosen) chosen = select(prefer);
   return chosen;
 }
@@ -88,7 +91,9 @@ async function select(prefer: BackendPreference): Promise<BackendChoice> {
       tried.push({ name, error: shortError(e) });
     }
   }
-  throw new Error(`no TensorFlow.js backend could be initialised: ${tried.map((t) => `${t.name}: ${t.error}`).join('; ')}`);
+  throw new Error(
+    `no TensorFlow.js backend could be initialised: ${tried.map((t) => `${t.name}: ${t.error}`).join('; ')}`,
+  );
 }
 
 export { tf };

@@ -10,11 +10,13 @@ export function badArgument(fn: string, argument: string, problem: string): AppE
 }
 
 export function requireInteger(fn: string, argument: string, value: number, min: number): void {
-  if (!Number.isInteger(value) || value < min) throw badArgument(fn, argument, `must be an integer >= ${min}, got ${value}`);
+  if (!Number.isInteger(value) || value < min)
+    throw badArgument(fn, argument, `must be an integer >= ${min}, got ${value}`);
 }
 
 export function requireLength(fn: string, argument: string, actual: number, expected: number, shape: string): void {
-  if (actual !== expected) throw badArgument(fn, argument, `has ${actual} entries, expected ${expected} for shape ${shape}`);
+  if (actual !== expected)
+    throw badArgument(fn, argument, `has ${actual} entries, expected ${expected} for shape ${shape}`);
 }
 
 export function requireRate(fn: string, argument: string, value: number): void {

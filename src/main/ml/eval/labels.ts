@@ -40,7 +40,8 @@ export function sevenClassLabel(score: number): number {
 
 /** Class labels of a whole split from its regression scores. */
 export function classLabelsFromRegression(scores: ArrayLike<number>, numClasses: NumClasses): Int32Array {
-  if (numClasses !== 3 && numClasses !== 7) throw badArgument('classLabelsFromRegression', 'numClasses', `must be 3 or 7, got ${String(numClasses)}`);
+  if (numClasses !== 3 && numClasses !== 7)
+    throw badArgument('classLabelsFromRegression', 'numClasses', `must be 3 or 7, got ${String(numClasses)}`);
   const out = new Int32Array(scores.length);
   for (let i = 0; i < scores.length; i++) {
     const s = scores[i];

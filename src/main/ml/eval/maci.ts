@@ -5,7 +5,17 @@
 import { badArgument, requireInteger, requireLength } from './errors';
 import type { NumClasses } from './labels';
 import { MASK_ID, SPECIAL_TOKEN_IDS } from './missing';
-import { type MetricName, type Metrics, type Truth, classificationMetrics, metricNames, metricValue, selectionMetric, selectionMetricName, truthClasses } from './metrics';
+import {
+  type MetricName,
+  type Metrics,
+  type Truth,
+  classificationMetrics,
+  metricNames,
+  metricValue,
+  selectionMetric,
+  selectionMetricName,
+  truthClasses,
+} from './metrics';
 
 /** One dictionary word with the counts the UI shows. */
 export interface BiasWord {
@@ -68,9 +78,17 @@ export function coefficientOfVariation(counts: readonly number[]): number {
  * has mean 0 and no cv; the reference then reuses the previous word's cv, which makes the
  * dictionary depend on vocabulary order. We skip such words and report how many were skipped.
  */
-export function biasDictionary(text: ArrayLike<number>, batch: number, textSteps: number, truth: Truth, numClasses: NumClasses, options: BiasDictionaryOptions = {}): BiasDictionary {
+export function biasDictionary(
+  text: ArrayLike<number>,
+  batch: number,
+  textSteps: number,
+  truth: Truth,
+  numClasses: NumClasses,
+  options: BiasDictionaryOptions = {},
+): BiasDictionary {
   const fn = 'biasDictionary';
-  if (numClasses !== 3 && numClasses !== 7) throw badArgument(fn, 'numClasses', `must be 3 or 7, got ${String(numClasses)}`);
+  if (numClasses !== 3 && numClasses !== 7)
+    throw badArgument(fn, 'numClasses', `must be 3 or 7, got ${String(numClasses)}`);
   requireInteger(fn, 'batch', batch, 0);
   requireInteger(fn, 'textSteps', textSteps, 1);
   requireLength(fn, 'text', text.length, batch * 3 * textSteps, `(B=${batch}, 3, L=${textSteps})`);
@@ -123,7 +141,12 @@ export function biasDictionary(text: ArrayLike<number>, batch: number, textSteps
  * (103); padding, the attention mask and segment ids are unchanged. Start from the MISSING view's
  * ids: the counterfactual view pairs this text with the same missing audio and vision.
  */
-export function counterfactualText(text: ArrayLike<number>, batch: number, textSteps: number, dictionary: BiasDictionary | readonly number[]): Int32Array {
+export function counterfactualText(
+  text: ArrayLike<number>,
+  batch: number,
+  textSteps: number,
+  dictionary: BiasDictionary | readonly number[],
+): Int32Array {
   const fn = 'counterfactualText';
   requireInteger(fn, 'batch', batch, 0);
   requireInteger(fn, 'textSteps', textSteps, 1);
@@ -147,15 +170,29 @@ export function tauGrid(): number[] {
 }
 
 /** log P(missing) - tau * log P(counterfactual), (N, C) flattened; its argmax is the debiased prediction. */
-export function debiasedScores(missing: ArrayLike<number>, counterfactual: ArrayLike<number>, tau: number): Float64Array {
-  if (missing.length !== counterfactual.length) throw badArgument('debiasedScores', 'counterfactual', `has ${counterfactual.length} scores, missing has ${missing.length}`);
+export function debiasedScores(
+  missing: ArrayLike<number>,
+  counterfactual: ArrayLike<number>,
+  tau: number,
+): Float64Array {
+  if (missing.length !== counterfactual.length)
+    throw badArgument(
+      'debiasedScores',
+      'counterfactual',
+      `has ${counterfactual.length} scores, missing has ${missing.length}`,
+    );
   if (!Number.isFinite(tau)) throw badArgument('debiasedScores', 'tau', `must be finite, got ${tau}`);
   const out = new Float64Array(missing.length);
   // tau = 0 must be exactly the missing view's prediction even where log P(counterfactual) = -inf
   for (let i = 0; i < out.length; i++) {
     out[i] = tau === 0 ? missing[i] : missing[i] - tau * counterfactual[i];
     // -inf - tau * -inf: both views gave probability 0; say so here rather than as a NaN score later
-    if (Number.isNaN(out[i])) throw badArgument('debiasedScores', 'missing/counterfactual', `give NaN at flat index ${i} (missing=${missing[i]}, counterfactual=${counterfactual[i]}, tau=${tau})`);
+    if (Number.isNaN(out[i]))
+      throw badArgument(
+        'debiasedScores',
+        'missing/counterfactual',
+        `give NaN at flat index ${i} (missing=${missing[i]}, counterfactual=${counterfactual[i]}, tau=${tau})`,
+      );
   }
   return out;
 }
@@ -187,7 +224,11 @@ export function selectTau(split: MaciSplit, numClasses: NumClasses, taus: readon
   let best: { tau: number; metrics: Metrics } | null = null;
   const curve: number[] = [];
   for (const tau of sorted) {
-    const metrics = classificationMetrics(debiasedScores(split.missing, split.counterfactual, tau), numClasses, split.truth);
+    const metrics = classificationMetrics(
+      debiasedScores(split.missing, split.counterfactual, tau),
+      numClasses,
+      split.truth,
+    );
     const value = selectionMetric(metrics);
     curve.push(value);
     if (best === null || better(value, selectionMetric(best.metrics))) best = { tau, metrics };
@@ -197,7 +238,8 @@ export function selectTau(split: MaciSplit, numClasses: NumClasses, taus: readon
 
 function checkTaus(fn: string, taus: readonly number[]): number[] {
   if (taus.length === 0) throw badArgument(fn, 'taus', 'is empty');
-  for (const t of taus) if (!Number.isFinite(t) || t < 0) throw badArgument(fn, 'taus', `must be finite and >= 0, got ${t}`);
+  for (const t of taus)
+    if (!Number.isFinite(t) || t < 0) throw badArgument(fn, 'taus', `must be finite and >= 0, got ${t}`);
   return [...taus].sort((a, b) => a - b);
 }
 
@@ -223,11 +265,19 @@ export interface MaciEvaluation {
    * The reference's protocol, optimistic because tau is tuned on the test set and each metric gets
    * its own tau: per metric the maximum over tau on TEST, with the smallest tau attaining it.
    */
-  referenceProtocol: { label: typeof REFERENCE_PROTOCOL_LABEL; values: Partial<Record<MetricName, { value: number; tau: number }>> };
+  referenceProtocol: {
+    label: typeof REFERENCE_PROTOCOL_LABEL;
+    values: Partial<Record<MetricName, { value: number; tau: number }>>;
+  };
 }
 
 /** MACI end to end on a validation and a test split (spec 5). */
-export function maciEvaluation(args: { numClasses: NumClasses; validation: MaciSplit; test: MaciSplit; taus?: readonly number[] }): MaciEvaluation {
+export function maciEvaluation(args: {
+  numClasses: NumClasses;
+  validation: MaciSplit;
+  test: MaciSplit;
+  taus?: readonly number[];
+}): MaciEvaluation {
   const { numClasses, validation, test } = args;
   const taus = checkTaus('maciEvaluation', args.taus ?? tauGrid());
   const chosen = selectTau(validation, numClasses, taus);
@@ -253,7 +303,11 @@ export function maciEvaluation(args: { numClasses: NumClasses; validation: MaciS
     selectedTau: chosen.tau,
     validation: chosen.metrics,
     test: selectedTest!,
-    testWithoutDebiasing: classificationMetrics(debiasedScores(test.missing, test.counterfactual, 0), numClasses, test.truth),
+    testWithoutDebiasing: classificationMetrics(
+      debiasedScores(test.missing, test.counterfactual, 0),
+      numClasses,
+      test.truth,
+    ),
     validationCurve: chosen.curve,
     testCurves,
     referenceProtocol: { label: REFERENCE_PROTOCOL_LABEL, values: referenceValues },

@@ -101,10 +101,13 @@ export function predictClasses(scores: ArrayLike<number>, numClasses: NumClasses
 }
 
 function checkScores(fn: string, scores: ArrayLike<number>, numClasses: number): void {
-  if (numClasses !== 3 && numClasses !== 7) throw badArgument(fn, 'numClasses', `must be 3 or 7, got ${String(numClasses)}`);
-  if (scores.length % numClasses !== 0) throw badArgument(fn, 'scores', `has ${scores.length} entries, not a multiple of numClasses=${numClasses}`);
+  if (numClasses !== 3 && numClasses !== 7)
+    throw badArgument(fn, 'numClasses', `must be 3 or 7, got ${String(numClasses)}`);
+  if (scores.length % numClasses !== 0)
+    throw badArgument(fn, 'scores', `has ${scores.length} entries, not a multiple of numClasses=${numClasses}`);
   for (let i = 0; i < scores.length; i++) {
-    if (Number.isNaN(scores[i])) throw badArgument(fn, 'scores', `has NaN at row ${Math.floor(i / numClasses)}, column ${i % numClasses}`);
+    if (Number.isNaN(scores[i]))
+      throw badArgument(fn, 'scores', `has NaN at row ${Math.floor(i / numClasses)}, column ${i % numClasses}`);
   }
 }
 
@@ -117,7 +120,8 @@ export function truthClasses(fn: string, truth: Truth, n: number, numClasses: Nu
     classes = new Int32Array(truth.classes.length);
     for (let i = 0; i < truth.classes.length; i++) {
       const c = truth.classes[i];
-      if (!Number.isInteger(c) || c < 0 || c >= numClasses) throw badArgument(fn, `truth.classes[${i}]`, `must be an integer class in 0..${numClasses - 1}, got ${c}`);
+      if (!Number.isInteger(c) || c < 0 || c >= numClasses)
+        throw badArgument(fn, `truth.classes[${i}]`, `must be an integer class in 0..${numClasses - 1}, got ${c}`);
       classes[i] = c;
     }
   }
@@ -126,14 +130,22 @@ export function truthClasses(fn: string, truth: Truth, n: number, numClasses: Nu
 }
 
 /** rows x cols count matrix from paired integer labels */
-export function confusionMatrix(truth: ArrayLike<number>, prediction: ArrayLike<number>, rows: number, cols: number = rows): number[][] {
-  if (truth.length !== prediction.length) throw badArgument('confusionMatrix', 'prediction', `has ${prediction.length} entries, truth has ${truth.length}`);
+export function confusionMatrix(
+  truth: ArrayLike<number>,
+  prediction: ArrayLike<number>,
+  rows: number,
+  cols: number = rows,
+): number[][] {
+  if (truth.length !== prediction.length)
+    throw badArgument('confusionMatrix', 'prediction', `has ${prediction.length} entries, truth has ${truth.length}`);
   const m = Array.from({ length: rows }, () => new Array<number>(cols).fill(0));
   for (let i = 0; i < truth.length; i++) {
     const t = truth[i];
     const p = prediction[i];
-    if (!(t >= 0 && t < rows && Number.isInteger(t))) throw badArgument('confusionMatrix', `truth[${i}]`, `must be an integer in 0..${rows - 1}, got ${t}`);
-    if (!(p >= 0 && p < cols && Number.isInteger(p))) throw badArgument('confusionMatrix', `prediction[${i}]`, `must be an integer in 0..${cols - 1}, got ${p}`);
+    if (!(t >= 0 && t < rows && Number.isInteger(t)))
+      throw badArgument('confusionMatrix', `truth[${i}]`, `must be an integer in 0..${rows - 1}, got ${t}`);
+    if (!(p >= 0 && p < cols && Number.isInteger(p)))
+      throw badArgument('confusionMatrix', `prediction[${i}]`, `must be an integer in 0..${cols - 1}, got ${p}`);
     m[t][p]++;
   }
   return m;
@@ -141,7 +153,8 @@ export function confusionMatrix(truth: ArrayLike<number>, prediction: ArrayLike<
 
 /** Fraction of equal pairs; NaN for no samples (an empty split has no accuracy, not 0). */
 export function accuracy(truth: ArrayLike<number>, prediction: ArrayLike<number>): number {
-  if (truth.length !== prediction.length) throw badArgument('accuracy', 'prediction', `has ${prediction.length} entries, truth has ${truth.length}`);
+  if (truth.length !== prediction.length)
+    throw badArgument('accuracy', 'prediction', `has ${prediction.length} entries, truth has ${truth.length}`);
   if (truth.length === 0) return NaN;
   let hits = 0;
   for (let i = 0; i < truth.length; i++) if (truth[i] === prediction[i]) hits++;
@@ -155,7 +168,8 @@ export function accuracy(truth: ArrayLike<number>, prediction: ArrayLike<number>
  * NaN for no samples.
  */
 export function weightedF1(truth: ArrayLike<number>, prediction: ArrayLike<number>): number {
-  if (truth.length !== prediction.length) throw badArgument('weightedF1', 'prediction', `has ${prediction.length} entries, truth has ${truth.length}`);
+  if (truth.length !== prediction.length)
+    throw badArgument('weightedF1', 'prediction', `has ${prediction.length} entries, truth has ${truth.length}`);
   if (truth.length === 0) return NaN;
   const tp = new Map<number, number>();
   const fp = new Map<number, number>();
@@ -246,7 +260,8 @@ export function classificationMetrics(scores: ArrayLike<number>, numClasses: Num
 /** A metric's value by name, as a plain record lookup that works for both tasks. */
 export function metricValue(metrics: Metrics, name: MetricName): number {
   const v = (metrics.values as Partial<Record<MetricName, number>>)[name];
-  if (v === undefined) throw badArgument('metricValue', 'name', `${name} is not a metric of the ${metrics.numClasses}-class task`);
+  if (v === undefined)
+    throw badArgument('metricValue', 'name', `${name} is not a metric of the ${metrics.numClasses}-class task`);
   return v;
 }
 

@@ -97,7 +97,11 @@ export const ALIGNED_ONLY_PROTOCOLS: readonly MissingProtocol['kind'][] = ['TMFM
 /** The protocol of a sweep at one rate, e.g. from `cider eval --protocol RMFM --rates 0:1:0.1`. */
 export function sweepProtocol(name: string, rate: number): MissingProtocol {
   if (!(SWEEP_PROTOCOLS as readonly string[]).includes(name)) {
-    throw badArgument('sweepProtocol', 'name', `must be one of ${SWEEP_PROTOCOLS.join(', ')} (RMFM_same and SMM take per-modality settings), got "${name}"`);
+    throw badArgument(
+      'sweepProtocol',
+      'name',
+      `must be one of ${SWEEP_PROTOCOLS.join(', ')} (RMFM_same and SMM take per-modality settings), got "${name}"`,
+    );
   }
   requireRate('sweepProtocol', 'rate', rate);
   return { kind: name as SweepProtocolName, rate };
@@ -105,7 +109,8 @@ export function sweepProtocol(name: string, rate: number): MissingProtocol {
 
 /** RMFM_same rates of an SMM subset: 0 for kept modalities, 1 for missing ones; e.g. 'T' -> (0, 1, 1). */
 export function smmRates(keep: SmmSubset): ModalityRates {
-  if (!(SMM_SUBSETS as readonly string[]).includes(keep)) throw badArgument('smmRates', 'keep', `must be one of ${SMM_SUBSETS.join(', ')}, got "${String(keep)}"`);
+  if (!(SMM_SUBSETS as readonly string[]).includes(keep))
+    throw badArgument('smmRates', 'keep', `must be one of ${SMM_SUBSETS.join(', ')}, got "${String(keep)}"`);
   return { text: keep.includes('T') ? 0 : 1, audio: keep.includes('A') ? 0 : 1, vision: keep.includes('V') ? 0 : 1 };
 }
 
@@ -131,7 +136,8 @@ function checkLayout(fn: string, layout: MissingLayout): CheckedLayout {
     const out = new Int32Array(B);
     for (let b = 0; b < B; b++) {
       const len = xs[b];
-      if (!Number.isInteger(len) || len < min || len > steps) throw badArgument(fn, `layout.${name}[${b}]`, `must be an integer in ${min}..${steps}, got ${len}`);
+      if (!Number.isInteger(len) || len < min || len > steps)
+        throw badArgument(fn, `layout.${name}[${b}]`, `must be an integer in ${min}..${steps}, got ${len}`);
       out[b] = len;
     }
     return out;
@@ -139,14 +145,28 @@ function checkLayout(fn: string, layout: MissingLayout): CheckedLayout {
   const text = toLengths('textLengths', layout.textLengths, layout.textSteps, 2);
   if (layout.aligned) {
     if (layout.audioSteps !== layout.textSteps || layout.visionSteps !== layout.textSteps) {
-      throw badArgument(fn, 'layout', `is aligned but audioSteps=${layout.audioSteps}, visionSteps=${layout.visionSteps} differ from textSteps=${layout.textSteps}`);
+      throw badArgument(
+        fn,
+        'layout',
+        `is aligned but audioSteps=${layout.audioSteps}, visionSteps=${layout.visionSteps} differ from textSteps=${layout.textSteps}`,
+      );
     }
-    return { batch: B, steps: { text: layout.textSteps, audio: layout.textSteps, vision: layout.textSteps }, lengths: { text, audio: text, vision: text }, aligned: true, firstSample };
+    return {
+      batch: B,
+      steps: { text: layout.textSteps, audio: layout.textSteps, vision: layout.textSteps },
+      lengths: { text, audio: text, vision: text },
+      aligned: true,
+      firstSample,
+    };
   }
   return {
     batch: B,
     steps: { text: layout.textSteps, audio: layout.audioSteps, vision: layout.visionSteps },
-    lengths: { text, audio: toLengths('audioLengths', layout.audioLengths, layout.audioSteps, 0), vision: toLengths('visionLengths', layout.visionLengths, layout.visionSteps, 0) },
+    lengths: {
+      text,
+      audio: toLengths('audioLengths', layout.audioLengths, layout.audioSteps, 0),
+      vision: toLengths('visionLengths', layout.visionLengths, layout.visionSteps, 0),
+    },
     aligned: false,
     firstSample,
   };
@@ -178,9 +198,19 @@ export function textLengthsFromInput(text: ArrayLike<number>, batch: number, tex
     let len = 0;
     while (len < textSteps && text[maskRow + len] === 1) len++;
     for (let t = len; t < textSteps; t++) {
-      if (text[maskRow + t] !== 0) throw badArgument('textLengthsFromInput', `text[${b}, 1, :]`, 'is not a prefix attention mask (1 ... 1 0 ... 0)');
+      if (text[maskRow + t] !== 0)
+        throw badArgument(
+          'textLengthsFromInput',
+          `text[${b}, 1, :]`,
+          'is not a prefix attention mask (1 ... 1 0 ... 0)',
+        );
     }
-    if (len < 2) throw badArgument('textLengthsFromInput', `text[${b}, 1, :]`, `has ${len} valid positions; [CLS] and [SEP] need at least 2`);
+    if (len < 2)
+      throw badArgument(
+        'textLengthsFromInput',
+        `text[${b}, 1, :]`,
+        `has ${len} valid positions; [CLS] and [SEP] need at least 2`,
+      );
     out[b] = len;
   }
   return out;
@@ -275,7 +305,11 @@ function sharedTimeMasks(l: CheckedLayout, kind: 'TMFM' | 'STMFM', p: number, ro
  * Evaluation keep masks of one protocol, seeded (default 1111). Throws for TMFM/STMFM on unaligned
  * data: they need one time axis shared by the three modalities.
  */
-export function missingMasks(layout: MissingLayout, protocol: MissingProtocol, seed: number | Rng = DEFAULT_EVAL_SEED): KeepMasks {
+export function missingMasks(
+  layout: MissingLayout,
+  protocol: MissingProtocol,
+  seed: number | Rng = DEFAULT_EVAL_SEED,
+): KeepMasks {
   const fn = 'missingMasks';
   const l = checkLayout(fn, layout);
   const root = rootRng(seed);
@@ -306,7 +340,11 @@ export function missingMasks(layout: MissingLayout, protocol: MissingProtocol, s
       }
       return sharedTimeMasks(l, protocol.kind, protocol.rate, root);
     default:
-      throw badArgument(fn, 'protocol.kind', `must be one of RMFM, RMFM_same, SMM, RMM, TMFM, STMFM, got "${String((protocol as { kind: unknown }).kind)}"`);
+      throw badArgument(
+        fn,
+        'protocol.kind',
+        `must be one of RMFM, RMFM_same, SMM, RMM, TMFM, STMFM, got "${String((protocol as { kind: unknown }).kind)}"`,
+      );
   }
 }
 
@@ -350,7 +388,8 @@ export interface MultimodalBatch {
 function checkMask(fn: string, name: string, keep: Uint8Array, valid: Uint8Array, shape: string): void {
   requireLength(fn, name, keep.length, valid.length, shape);
   for (let i = 0; i < keep.length; i++) {
-    if (keep[i] === 1 && valid[i] !== 1) throw badArgument(fn, name, `keeps padding position ${i}; a keep mask must be a subset of the valid positions`);
+    if (keep[i] === 1 && valid[i] !== 1)
+      throw badArgument(fn, name, `keeps padding position ${i}; a keep mask must be a subset of the valid positions`);
   }
 }
 
@@ -378,7 +417,8 @@ export function missingView(input: MultimodalBatch, layout: MissingLayout, keep:
   const zeroFrames = (name: 'audio' | 'vision', frames: Float32Array): Float32Array => {
     const T = l.steps[name];
     if (B === 0) return frames.slice();
-    if (frames.length % (B * T) !== 0) throw badArgument(fn, `input.${name}`, `has ${frames.length} values, not a multiple of B*T=${B}*${T}`);
+    if (frames.length % (B * T) !== 0)
+      throw badArgument(fn, `input.${name}`, `has ${frames.length} values, not a multiple of B*T=${B}*${T}`);
     const dim = frames.length / (B * T);
     const out = frames.slice();
     const k = keep[name];

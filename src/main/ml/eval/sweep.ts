@@ -5,7 +5,14 @@
 import { badArgument } from './errors';
 import type { NumClasses } from './labels';
 import { type MetricName, type Metrics, type Truth, classificationMetrics } from './metrics';
-import { DEFAULT_EVAL_SEED, type KeepMasks, type MissingLayout, type SweepProtocolName, missingMasks, sweepProtocol } from './missing';
+import {
+  DEFAULT_EVAL_SEED,
+  type KeepMasks,
+  type MissingLayout,
+  type SweepProtocolName,
+  missingMasks,
+  sweepProtocol,
+} from './missing';
 
 /**
  * Rates are snapped to 12 decimals so that 0.1 * 3 gives 0.3, not 0.30000000000000004: the rates
@@ -32,13 +39,15 @@ export function parseRates(spec: string): number[] {
   if (text === '') throw badArgument(fn, 'spec', 'is empty; expected "start:stop:step" (e.g. 0:1:0.1) or a comma list');
   const num = (s: string, what: string): number => {
     const v = Number(s.trim());
-    if (s.trim() === '' || !Number.isFinite(v)) throw badArgument(fn, 'spec', `has a ${what} "${s}" that is not a number (in "${spec}")`);
+    if (s.trim() === '' || !Number.isFinite(v))
+      throw badArgument(fn, 'spec', `has a ${what} "${s}" that is not a number (in "${spec}")`);
     return v;
   };
   let rates: number[];
   if (text.includes(':')) {
     const parts = text.split(':');
-    if (parts.length !== 3) throw badArgument(fn, 'spec', `must be "start:stop:step" with three numbers, got "${spec}"`);
+    if (parts.length !== 3)
+      throw badArgument(fn, 'spec', `must be "start:stop:step" with three numbers, got "${spec}"`);
     const start = num(parts[0], 'start');
     const stop = num(parts[1], 'stop');
     const step = num(parts[2], 'step');
@@ -53,7 +62,8 @@ export function parseRates(spec: string): number[] {
   }
   rates.sort((a, b) => a - b);
   for (let i = 0; i < rates.length; i++) {
-    if (rates[i] < 0 || rates[i] > 1) throw badArgument(fn, 'spec', `gives rate ${rates[i]} outside [0, 1] (in "${spec}")`);
+    if (rates[i] < 0 || rates[i] > 1)
+      throw badArgument(fn, 'spec', `gives rate ${rates[i]} outside [0, 1] (in "${spec}")`);
     if (i > 0 && rates[i] === rates[i - 1]) throw badArgument(fn, 'spec', `repeats rate ${rates[i]} (in "${spec}")`);
   }
   return rates;
@@ -67,20 +77,28 @@ export function parseRates(spec: string): number[] {
  */
 export function auilc(rates: readonly number[], metrics: readonly number[]): number {
   const fn = 'auilc';
-  if (rates.length !== metrics.length) throw badArgument(fn, 'metrics', `has ${metrics.length} values but rates has ${rates.length}`);
+  if (rates.length !== metrics.length)
+    throw badArgument(fn, 'metrics', `has ${metrics.length} values but rates has ${rates.length}`);
   if (rates.length < 2) throw badArgument(fn, 'rates', `needs at least two rates (0 and 1), got ${rates.length}`);
   const points = rates.map((r, i) => ({ r, m: metrics[i] }));
   for (const { r, m } of points) {
     if (!(r >= 0 && r <= 1)) throw badArgument(fn, 'rates', `has ${r}, outside [0, 1]`);
-    if (!Number.isFinite(m)) throw badArgument(fn, 'metrics', `has ${m} at rate ${r}; AUILC needs a finite metric at every rate`);
+    if (!Number.isFinite(m))
+      throw badArgument(fn, 'metrics', `has ${m} at rate ${r}; AUILC needs a finite metric at every rate`);
   }
   points.sort((a, b) => a.r - b.r);
-  for (let i = 1; i < points.length; i++) if (points[i].r === points[i - 1].r) throw badArgument(fn, 'rates', `repeats rate ${points[i].r}`);
+  for (let i = 1; i < points.length; i++)
+    if (points[i].r === points[i - 1].r) throw badArgument(fn, 'rates', `repeats rate ${points[i].r}`);
   if (points[0].r !== 0 || points[points.length - 1].r !== 1) {
-    throw badArgument(fn, 'rates', `must span [0, 1] (include 0 and 1), got ${points[0].r}..${points[points.length - 1].r}`);
+    throw badArgument(
+      fn,
+      'rates',
+      `must span [0, 1] (include 0 and 1), got ${points[0].r}..${points[points.length - 1].r}`,
+    );
   }
   let area = 0;
-  for (let i = 1; i < points.length; i++) area += ((points[i].r - points[i - 1].r) * (points[i].m + points[i - 1].m)) / 2;
+  for (let i = 1; i < points.length; i++)
+    area += ((points[i].r - points[i - 1].r) * (points[i].m + points[i - 1].m)) / 2;
   return area;
 }
 
@@ -97,14 +115,26 @@ export interface SweepCurve {
  * A partial sweep (say 0:0.5:0.1) still gives its curves; its AUILC is null rather than an error,
  * so a user's custom sweep is never lost to the summary.
  */
-export function sweepCurves<K extends string>(rates: readonly number[], perRate: readonly Record<K, number>[]): Record<K, SweepCurve> {
-  if (rates.length !== perRate.length) throw badArgument('sweepCurves', 'perRate', `has ${perRate.length} entries but rates has ${rates.length}`);
+export function sweepCurves<K extends string>(
+  rates: readonly number[],
+  perRate: readonly Record<K, number>[],
+): Record<K, SweepCurve> {
+  if (rates.length !== perRate.length)
+    throw badArgument('sweepCurves', 'perRate', `has ${perRate.length} entries but rates has ${rates.length}`);
   if (perRate.length === 0) throw badArgument('sweepCurves', 'perRate', 'is empty');
-  const spans = rates.includes(0) && rates.includes(1) && new Set(rates).size === rates.length && rates.every((r) => r >= 0 && r <= 1);
+  const spans =
+    rates.includes(0) &&
+    rates.includes(1) &&
+    new Set(rates).size === rates.length &&
+    rates.every((r) => r >= 0 && r <= 1);
   const out = {} as Record<K, SweepCurve>;
   for (const name of Object.keys(perRate[0]) as K[]) {
     const values = perRate.map((r) => r[name]);
-    out[name] = { rates: [...rates], values, auilc: spans && values.every(Number.isFinite) ? auilc(rates, values) : null };
+    out[name] = {
+      rates: [...rates],
+      values,
+      auilc: spans && values.every(Number.isFinite) ? auilc(rates, values) : null,
+    };
   }
   return out;
 }

@@ -15,7 +15,18 @@ export interface NamedTensor {
   data: Float32Array | Float64Array | Int32Array | Uint8Array;
 }
 
-const BYTES: Record<SafeDType, number> = { F32: 4, F64: 8, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
+const BYTES: Record<SafeDType, number> = {
+  F32: 4,
+  F64: 8,
+  F16: 2,
+  BF16: 2,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  I8: 1,
+  U8: 1,
+  BOOL: 1,
+};
 
 export class SafetensorsError extends Error {
   constructor(file: string, problem: string) {
@@ -35,10 +46,17 @@ export function halfToFloat(h: number): number {
 }
 
 /** Parse a safetensors buffer; `file` only names the source in error messages. */
-export function parseSafetensors(buf: Buffer, file = '<buffer>'): { tensors: Map<string, NamedTensor>; metadata: Record<string, string> } {
+export function parseSafetensors(
+  buf: Buffer,
+  file = '<buffer>',
+): { tensors: Map<string, NamedTensor>; metadata: Record<string, string> } {
   if (buf.length < 8) throw new SafetensorsError(file, 'file is shorter than the 8-byte header length');
   const headerLen = Number(buf.readBigUInt64LE(0));
-  if (headerLen <= 0 || 8 + headerLen > buf.length) throw new SafetensorsError(file, `header length ${headerLen} does not fit in a file of ${buf.length} bytes (truncated or not safetensors)`);
+  if (headerLen <= 0 || 8 + headerLen > buf.length)
+    throw new SafetensorsError(
+      file,
+      `header length ${headerLen} does not fit in a file of ${buf.length} bytes (truncated or not safetensors)`,
+    );
   let header: Record<string, unknown>;
   try {
     header = JSON.parse(buf.subarray(8, 8 + headerLen).toString('utf8')) as Record<string, unknown>;
@@ -54,11 +72,15 @@ export function parseSafetensors(buf: Buffer, file = '<buffer>'): { tensors: Map
       continue;
     }
     const info = raw as { dtype: SafeDType; shape: number[]; data_offsets: [number, number] };
-    if (!(info?.dtype in BYTES)) throw new SafetensorsError(file, `tensor ${name}: unsupported dtype ${String(info?.dtype)}`);
+    if (!(info?.dtype in BYTES))
+      throw new SafetensorsError(file, `tensor ${name}: unsupported dtype ${String(info?.dtype)}`);
     const [start, end] = info.data_offsets;
     const count = info.shape.reduce((a, b) => a * b, 1);
     if (end - start !== count * BYTES[info.dtype] || base + end > buf.length) {
-      throw new SafetensorsError(file, `tensor ${name}: byte range [${start}, ${end}) does not match shape [${info.shape.join(', ')}] ${info.dtype} or runs past the end of the file`);
+      throw new SafetensorsError(
+        file,
+        `tensor ${name}: byte range [${start}, ${end}) does not match shape [${info.shape.join(', ')}] ${info.dtype} or runs past the end of the file`,
+      );
     }
     const bytes = buf.subarray(base + start, base + end);
     const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -90,7 +112,8 @@ export function parseSafetensors(buf: Buffer, file = '<buffer>'): { tensors: Map
         data = new Int32Array(count);
         for (let i = 0; i < count; i++) {
           const v = dv.getBigInt64(i * 8, true);
-          if (v > 2147483647n || v < -2147483648n) throw new SafetensorsError(file, `tensor ${name}: int64 value ${v} does not fit in int32`);
+          if (v > 2147483647n || v < -2147483648n)
+            throw new SafetensorsError(file, `tensor ${name}: int64 value ${v} does not fit in int32`);
           data[i] = Number(v);
         }
         break;
@@ -132,7 +155,10 @@ export interface TensorToWrite {
 }
 
 /** Serialise tensors (sorted by name, as the Python library does). */
-export function serializeSafetensors(tensors: Record<string, TensorToWrite>, metadata?: Record<string, string>): Buffer {
+export function serializeSafetensors(
+  tensors: Record<string, TensorToWrite>,
+  metadata?: Record<string, string>,
+): Buffer {
   const names = Object.keys(tensors).sort();
   const header: Record<string, unknown> = {};
   if (metadata) header.__metadata__ = metadata;
@@ -141,9 +167,19 @@ export function serializeSafetensors(tensors: Record<string, TensorToWrite>, met
   for (const name of names) {
     const t = tensors[name];
     const dtype: SafeDType =
-      t.dtype ?? (t.data instanceof Float32Array ? 'F32' : t.data instanceof Float64Array ? 'F64' : t.data instanceof Int32Array ? 'I32' : t.data instanceof BigInt64Array ? 'I64' : 'U8');
+      t.dtype ??
+      (t.data instanceof Float32Array
+        ? 'F32'
+        : t.data instanceof Float64Array
+          ? 'F64'
+          : t.data instanceof Int32Array
+            ? 'I32'
+            : t.data instanceof BigInt64Array
+              ? 'I64'
+              : 'U8');
     const count = t.shape.reduce((a, b) => a * b, 1);
-    if (count !== t.data.length) throw new Error(`tensor ${name}: shape [${t.shape.join(', ')}] needs ${count} values, got ${t.data.length}`);
+    if (count !== t.data.length)
+      throw new Error(`tensor ${name}: shape [${t.shape.join(', ')}] needs ${count} values, got ${t.data.length}`);
     const bytes = Buffer.alloc(count * BYTES[dtype]);
     for (let i = 0; i < count; i++) {
       const v = t.data[i];
@@ -181,7 +217,11 @@ export function serializeSafetensors(tensors: Record<string, TensorToWrite>, met
 }
 
 /** Write atomically: a partial file never replaces a good one. */
-export function writeSafetensors(file: string, tensors: Record<string, TensorToWrite>, metadata?: Record<string, string>): void {
+export function writeSafetensors(
+  file: string,
+  tensors: Record<string, TensorToWrite>,
+  metadata?: Record<string, string>,
+): void {
   const tmp = `${file}.tmp-${process.pid}`;
   writeFileSync(tmp, serializeSafetensors(tensors, metadata));
   renameSync(tmp, file);

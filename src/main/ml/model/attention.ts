@@ -70,7 +70,16 @@ export function attendBlock(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D): Blo
 /** Merge blocks of one query segment into a softmax over the union of their keys. */
 function mergeBlocks(blocks: BlockResult[]): tf.Tensor3D {
   if (blocks.length === 1) return blocks[0].y;
-  const w = tf.split(tf.softmax(tf.concat(blocks.map((b) => b.lse), -1)), blocks.length, 2); // |K| x (N, Lq, 1)
+  const w = tf.split(
+    tf.softmax(
+      tf.concat(
+        blocks.map((b) => b.lse),
+        -1,
+      ),
+    ),
+    blocks.length,
+    2,
+  ); // |K| x (N, Lq, 1)
   let out: tf.Tensor3D | null = null;
   blocks.forEach((b, j) => {
     const term = tf.mul(b.y, w[j]) as tf.Tensor3D;
@@ -122,13 +131,19 @@ function slotMask(segLen: number): Float32Array {
 /** (N, 3L, e) -> (3N, L, e) with the key segment outermost: row j*N + n is segment j of n. */
 function segmentsOuter(x: tf.Tensor3D, L: number): tf.Tensor3D {
   const [N, , e] = x.shape;
-  return x.reshape([N, 3, L, e]).transpose([1, 0, 2, 3]).reshape([3 * N, L, e]);
+  return x
+    .reshape([N, 3, L, e])
+    .transpose([1, 0, 2, 3])
+    .reshape([3 * N, L, e]);
 }
 
 /** Inverse of segmentsOuter for tensors stored transposed per block: (3N, e, L) -> (N, 3L, e). */
 function segmentsInnerFromT(xT: tf.Tensor3D, N: number): tf.Tensor3D {
   const [, e, L] = xT.shape;
-  return xT.reshape([3, N, e, L]).transpose([1, 0, 3, 2]).reshape([N, 3 * L, e]);
+  return xT
+    .reshape([3, N, e, L])
+    .transpose([1, 0, 3, 2])
+    .reshape([N, 3 * L, e]);
 }
 
 const swap12 = (x: tf.Tensor3D) => x.transpose([0, 2, 1]) as tf.Tensor3D;
@@ -166,7 +181,10 @@ const mcaCore = tf.customGrad((...args: unknown[]) => {
     const y = tf.matMul(p, segmentsOuter(v, L)); // (3N, 3L, e)
     // per query: the three blocks side by side
     const yq = y.reshape([3, N * T, e]).transpose([1, 0, 2]) as tf.Tensor3D; // (N*3L, 3, e)
-    const lseq = lse.reshape([3, N * T]).transpose([1, 0]).reshape([N, T, 1, 3]);
+    const lseq = lse
+      .reshape([3, N * T])
+      .transpose([1, 0])
+      .reshape([N, T, 1, 3]);
     const w = tf.softmax(tf.add(lseq, tf.tensor3d(slotMask(L), [T, 4, 3]))).reshape([N * T, 4, 3]) as tf.Tensor3D;
     const o = tf.matMul(w, yq).reshape([N, T, 4 * e]); // (N*3L, 4, e) -> (N, 3L, 4e)
     const lseFull = tf.logSumExp(lseq.reshape([N, T, 3]), -1, true);
@@ -226,13 +244,19 @@ export interface McaWeights {
 /** (B, T, d) -> (B*H, T, d/H), head-major within each sample (index b*H + h, as the reference). */
 function splitHeads(x: tf.Tensor3D, heads: number): tf.Tensor3D {
   const [B, T, d] = x.shape;
-  return x.reshape([B, T, heads, d / heads]).transpose([0, 2, 1, 3]).reshape([B * heads, T, d / heads]);
+  return x
+    .reshape([B, T, heads, d / heads])
+    .transpose([0, 2, 1, 3])
+    .reshape([B * heads, T, d / heads]);
 }
 
 function mergeHeads(x: tf.Tensor3D, batch: number): tf.Tensor3D {
   const [BH, T, e] = x.shape;
   const H = BH / batch;
-  return x.reshape([batch, H, T, e]).transpose([0, 2, 1, 3]).reshape([batch, T, H * e]);
+  return x
+    .reshape([batch, H, T, e])
+    .transpose([0, 2, 1, 3])
+    .reshape([batch, T, H * e]);
 }
 
 /**
@@ -258,13 +282,26 @@ export function multimodalCompositeAttention(
   const v = splitHeads(vp, heads);
   const [o, lse] = tf.split(mcaCore(q, k, v), [4 * e, 1], 2) as tf.Tensor3D[];
   // (B*H, 3L, 4 slots x e) -> (B, 3L, 4 slots x d): each slot's heads merged as mergeHeads does
-  const slots = o.reshape([B, heads, T, 4, e]).transpose([0, 2, 3, 1, 4]).reshape([B, T, 4 * d]);
+  const slots = o
+    .reshape([B, heads, T, 4, e])
+    .transpose([0, 2, 3, 1, 4])
+    .reshape([B, T, 4 * d]);
   const segments = (tf.split(slots, 3, 1) as tf.Tensor3D[]).map((xi, i) => {
     // the four branches' out_proj as one block-diagonal (4d, 4d) linear: the concatenation s_i reads
     const br = SUMMARY_BRANCHES[i].map((bi) => w.outProj[bi]);
-    const row = tf.concat(br.map((b) => b.weight), 1); // (d, 4d)
+    const row = tf.concat(
+      br.map((b) => b.weight),
+      1,
+    ); // (d, 4d)
     const blockDiag = tf.mul(tf.concat([row, row, row, row], 0), blockDiagMask(d));
-    const cat = linear(xi, blockDiag, tf.concat(br.map((b) => b.bias), 0));
+    const cat = linear(
+      xi,
+      blockDiag,
+      tf.concat(
+        br.map((b) => b.bias),
+        0,
+      ),
+    );
     return linear(cat, w.summary[i].weight, w.summary[i].bias);
   });
   const out = linear(tf.concat(segments, 1), w.finalOut.weight, w.finalOut.bias) as tf.Tensor3D;
@@ -278,7 +315,8 @@ function blockDiagMask(d: number): tf.Tensor2D {
   let a = blockMaskCache.get(d);
   if (!a) {
     a = new Float32Array(16 * d * d);
-    for (let r = 0; r < 4 * d; r++) for (let c = 0; c < 4 * d; c++) a[r * 4 * d + c] = Math.floor(r / d) === Math.floor(c / d) ? 1 : 0;
+    for (let r = 0; r < 4 * d; r++)
+      for (let c = 0; c < 4 * d; c++) a[r * 4 * d + c] = Math.floor(r / d) === Math.floor(c / d) ? 1 : 0;
     blockMaskCache.set(d, a);
   }
   return tf.tensor2d(a, [4 * d, 4 * d]);
@@ -288,7 +326,13 @@ function blockDiagMask(d: number): tf.Tensor2D {
  * The block-wise MCA (one custom op per block): used only when attention dropout is on, because
  * dropout acts on the LAV weights themselves (training only; the default rate is 0).
  */
-function blockwiseMca(x: tf.Tensor3D, w: McaWeights, heads: number, attnDropout: number, drop: DropoutSource): { out: tf.Tensor3D; state: AttentionState } {
+function blockwiseMca(
+  x: tf.Tensor3D,
+  w: McaWeights,
+  heads: number,
+  attnDropout: number,
+  drop: DropoutSource,
+): { out: tf.Tensor3D; state: AttentionState } {
   const [B, , d] = x.shape;
   const scaling = Math.pow(d / heads, -0.5);
   const qkv = linear(x, w.inProjWeight, w.inProjBias) as tf.Tensor3D; // (B, 3L, 3d)
@@ -324,7 +368,10 @@ function blockwiseMca(x: tf.Tensor3D, w: McaWeights, heads: number, attnDropout:
     }),
   );
   const segments = [0, 1, 2].map((i) => {
-    const cat = tf.concat(SUMMARY_BRANCHES[i].map((bi) => branchOut[bi][i]!), -1);
+    const cat = tf.concat(
+      SUMMARY_BRANCHES[i].map((bi) => branchOut[bi][i]!),
+      -1,
+    );
     return linear(cat, w.summary[i].weight, w.summary[i].bias);
   });
   const out = linear(tf.concat(segments, 1), w.finalOut.weight, w.finalOut.bias) as tf.Tensor3D;
@@ -333,7 +380,15 @@ function blockwiseMca(x: tf.Tensor3D, w: McaWeights, heads: number, attnDropout:
 
 /** Raw scaled scores (B*H, 3L, 3L) of a layer, assembled from its state (fixtures, display). */
 export function fullScores(state: AttentionState): tf.Tensor3D {
-  return tf.concat(state.q.map((qi) => tf.concat(state.k.map((kj) => tf.matMul(qi, swap12(kj))), -1)), 1) as tf.Tensor3D;
+  return tf.concat(
+    state.q.map((qi) =>
+      tf.concat(
+        state.k.map((kj) => tf.matMul(qi, swap12(kj))),
+        -1,
+      ),
+    ),
+    1,
+  ) as tf.Tensor3D;
 }
 
 export interface WsamWeights {
@@ -350,7 +405,13 @@ export interface WsamWeights {
  * excluded words give out_proj(0) = its bias. Returns the word-level sequence and the
  * word-to-frame weights (B, L, T).
  */
-export function wordLevelAlignment(text: tf.Tensor3D, frames: tf.Tensor3D, queryMask: tf.Tensor2D, frameMask: tf.Tensor2D, w: WsamWeights): { out: tf.Tensor3D; weights: tf.Tensor3D } {
+export function wordLevelAlignment(
+  text: tf.Tensor3D,
+  frames: tf.Tensor3D,
+  queryMask: tf.Tensor2D,
+  frameMask: tf.Tensor2D,
+  w: WsamWeights,
+): { out: tf.Tensor3D; weights: tf.Tensor3D } {
   const d = text.shape[2];
   const [wq, wk, wv] = tf.split(w.inProjWeight, 3, 0);
   const [bq, bk, bv] = tf.split(w.inProjBias, 3, 0);

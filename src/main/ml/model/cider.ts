@@ -129,14 +129,16 @@ export class CiderModel {
     checkShape('audio mask (B, Ta)', view.audioMask, [B, c.audioLength]);
     checkShape('vision (B, Tv, dv)', view.vision, [B, c.visionLength, c.dv]);
     checkShape('vision mask (B, Tv)', view.visionMask, [B, c.visionLength]);
-    if (view.textLengths.length !== B) throw new Error(`textLengths has ${view.textLengths.length} entries for a batch of ${B}`);
+    if (view.textLengths.length !== B)
+      throw new Error(`textLengths has ${view.textLengths.length} entries for a batch of ${B}`);
     return B;
   }
 
   checkConfounders(conf: Confounders, B: number): void {
     const c = this.config;
     const D = c.dl + c.da + c.dv;
-    if (conf.dictionary.rank === 3) checkShape('per-sample confounder dictionary (C, B, dl+da+dv)', conf.dictionary, [c.classes, B, D]);
+    if (conf.dictionary.rank === 3)
+      checkShape('per-sample confounder dictionary (C, B, dl+da+dv)', conf.dictionary, [c.classes, B, D]);
     else checkShape('confounder dictionary (C, dl+da+dv)', conf.dictionary, [c.classes, D]);
     if (conf.prior.rank === 2) checkShape('per-sample class prior (B, C)', conf.prior, [B, c.classes]);
     else checkShape('class prior (C)', conf.prior, [c.classes]);
@@ -185,12 +187,22 @@ export class CiderModel {
       const v = wsam('v', projVision, view.visionMask);
       seqA = a.out;
       seqV = v.out;
-      Object.assign(extra, { wsamAudio: a.out, wsamVision: v.out, wsamAudioWeights: a.weights, wsamVisionWeights: v.weights });
+      Object.assign(extra, {
+        wsamAudio: a.out,
+        wsamVision: v.out,
+        wsamAudioWeights: a.weights,
+        wsamVisionWeights: v.weights,
+      });
     }
 
     // 4. GRUs
     // the three GRUs run as one block-diagonal GRU (one recurrence for all three modalities)
-    const gruW = (m: string) => ({ weightIh: this.p(`${m}.weight_ih_l0`), weightHh: this.p(`${m}.weight_hh_l0`), biasIh: this.p(`${m}.bias_ih_l0`), biasHh: this.p(`${m}.bias_hh_l0`) });
+    const gruW = (m: string) => ({
+      weightIh: this.p(`${m}.weight_ih_l0`),
+      weightHh: this.p(`${m}.weight_hh_l0`),
+      biasIh: this.p(`${m}.bias_ih_l0`),
+      biasHh: this.p(`${m}.bias_hh_l0`),
+    });
     const [gruText, gruAudio, gruVision] = gruGroup([projText, seqA, seqV], [gruW('t'), gruW('a'), gruW('v')]);
 
     // 5. MCT
@@ -209,14 +221,24 @@ export class CiderModel {
     for (let i = 0; i < c.layers; i++) {
       const pre = `multimodal_transformer.layers.${i}`;
       const sa = `${pre}.self_attn`;
-      const ln0 = layerNorm(x, this.p(`${pre}.layer_norms.0.weight`), this.p(`${pre}.layer_norms.0.bias`)) as tf.Tensor3D;
+      const ln0 = layerNorm(
+        x,
+        this.p(`${pre}.layer_norms.0.weight`),
+        this.p(`${pre}.layer_norms.0.bias`),
+      ) as tf.Tensor3D;
       const mca = multimodalCompositeAttention(
         ln0,
         {
           inProjWeight: this.p(`${sa}.in_proj_weight`),
           inProjBias: this.p(`${sa}.in_proj_bias`),
-          outProj: [0, 1, 2, 3, 4, 5, 6].map((k) => ({ weight: this.p(`${sa}.out_proj.${k}.weight`), bias: this.p(`${sa}.out_proj.${k}.bias`) })),
-          summary: ['s_l', 's_a', 's_v'].map((s) => ({ weight: this.p(`${sa}.${s}.weight`), bias: this.p(`${sa}.${s}.bias`) })),
+          outProj: [0, 1, 2, 3, 4, 5, 6].map((k) => ({
+            weight: this.p(`${sa}.out_proj.${k}.weight`),
+            bias: this.p(`${sa}.out_proj.${k}.bias`),
+          })),
+          summary: ['s_l', 's_a', 's_v'].map((s) => ({
+            weight: this.p(`${sa}.${s}.weight`),
+            bias: this.p(`${sa}.${s}.bias`),
+          })),
           finalOut: { weight: this.p(`${sa}.final_out_proj.weight`), bias: this.p(`${sa}.final_out_proj.bias`) },
         },
         c.heads,
@@ -230,7 +252,11 @@ export class CiderModel {
       const ff = this.lin(dropout(tf.relu(this.lin(ln1, `${pre}.fc1`)), c.dropouts.relu, drop), `${pre}.fc2`);
       x = tf.add(x, dropout(ff, c.dropouts.residual, drop)) as tf.Tensor3D;
     }
-    const mctOut = layerNorm(x, this.p('multimodal_transformer.layer_norm.weight'), this.p('multimodal_transformer.layer_norm.bias')) as tf.Tensor3D;
+    const mctOut = layerNorm(
+      x,
+      this.p('multimodal_transformer.layer_norm.weight'),
+      this.p('multimodal_transformer.layer_norm.bias'),
+    ) as tf.Tensor3D;
     const [hText, hAudio, hVision] = tf.split(mctOut, 3, 1) as tf.Tensor3D[];
 
     // 7. attention pooling over all L steps (padding included, as the reference)
@@ -245,7 +271,10 @@ export class CiderModel {
 
     // 8. joint representation
     const z0 = tf.concat([pooledText, pooledAudio, pooledVision], -1);
-    const joint = tf.add(z0, this.lin(dropout(tf.relu(this.lin(z0, 'proj1')), c.dropouts.output, drop), 'proj2')) as tf.Tensor2D;
+    const joint = tf.add(
+      z0,
+      this.lin(dropout(tf.relu(this.lin(z0, 'proj1')), c.dropouts.output, drop), 'proj2'),
+    ) as tf.Tensor2D;
 
     // 9. MCM
     const logProbs = this.causalModule(joint, conf);
@@ -289,7 +318,10 @@ export class CiderModel {
     const rows = perSample ? C * B : C;
     const dict = conf.dictionary.reshape([rows, D]) as tf.Tensor2D;
     const [fl, fa, fv] = tf.split(dict, [c.dl, c.da, c.dv], 1) as tf.Tensor2D[];
-    const enc = tf.concat([this.encodeConfounder('l', fl), this.encodeConfounder('a', fa), this.encodeConfounder('v', fv)], -1); // (rows, 3d)
+    const enc = tf.concat(
+      [this.encodeConfounder('l', fl), this.encodeConfounder('a', fa), this.encodeConfounder('v', fv)],
+      -1,
+    ); // (rows, 3d)
     let probs: tf.Tensor | null = null;
     for (let k = 0; k < C; k++) {
       const e = perSample ? enc.slice([k * B, 0], [B, 3 * c.d]) : tf.tile(enc.slice([k, 0], [1, 3 * c.d]), [B, 1]);
@@ -302,7 +334,11 @@ export class CiderModel {
   }
 
   /** Reconstruction heads (spec 4) from the MCT outputs of the missing view. */
-  reconstruct(hText: tf.Tensor3D, hAudio: tf.Tensor3D, hVision: tf.Tensor3D): { textRecon: tf.Tensor3D; audioRecon: tf.Tensor3D; visionRecon: tf.Tensor3D } {
+  reconstruct(
+    hText: tf.Tensor3D,
+    hAudio: tf.Tensor3D,
+    hVision: tf.Tensor3D,
+  ): { textRecon: tf.Tensor3D; audioRecon: tf.Tensor3D; visionRecon: tf.Tensor3D } {
     const textRecon = this.lin(hText, 'recon_text') as tf.Tensor3D;
     // Linear over time (L -> T) then ReLU then Linear(d, dm): transpose so time is the last axis.
     const overTime = (h: tf.Tensor3D, name: string): tf.Tensor3D => {

@@ -46,7 +46,13 @@ export interface CiderConfig {
   crossDataset: boolean;
 }
 
-export const DEFAULT_DROPOUTS: CiderDropouts = { relu: 0.1, residual: 0.1, attention: 0.0, embedding: 0.2, output: 0.3 };
+export const DEFAULT_DROPOUTS: CiderDropouts = {
+  relu: 0.1,
+  residual: 0.1,
+  attention: 0.0,
+  embedding: 0.2,
+  output: 0.3,
+};
 
 export type CiderConfigInput = Pick<CiderConfig, 'aligned' | 'classes' | 'textLength' | 'dl' | 'da' | 'dv'> &
   Partial<Omit<CiderConfig, 'dropouts'>> & { dropouts?: Partial<CiderDropouts> };
@@ -70,7 +76,18 @@ export function makeConfig(input: CiderConfigInput): CiderConfig {
     ...input,
     dropouts: { ...DEFAULT_DROPOUTS, ...(input.dropouts ?? {}) },
   };
-  const ints: (keyof CiderConfig)[] = ['classes', 'textLength', 'audioLength', 'visionLength', 'dl', 'da', 'dv', 'd', 'layers', 'heads'];
+  const ints: (keyof CiderConfig)[] = [
+    'classes',
+    'textLength',
+    'audioLength',
+    'visionLength',
+    'dl',
+    'da',
+    'dv',
+    'd',
+    'layers',
+    'heads',
+  ];
   for (const k of ints) {
     const v = cfg[k] as number;
     if (!Number.isInteger(v) || v <= 0) throw new CiderConfigError(`${k} must be a positive integer, got ${String(v)}`);
@@ -78,9 +95,12 @@ export function makeConfig(input: CiderConfigInput): CiderConfig {
   if (cfg.d % cfg.heads !== 0) throw new CiderConfigError(`d (${cfg.d}) must be divisible by heads (${cfg.heads})`);
   if (cfg.classes < 2) throw new CiderConfigError(`classes must be at least 2, got ${cfg.classes}`);
   if (cfg.aligned && (cfg.audioLength !== cfg.textLength || cfg.visionLength !== cfg.textLength)) {
-    throw new CiderConfigError(`aligned data needs audioLength = visionLength = textLength (${cfg.textLength}), got ${cfg.audioLength}/${cfg.visionLength}`);
+    throw new CiderConfigError(
+      `aligned data needs audioLength = visionLength = textLength (${cfg.textLength}), got ${cfg.audioLength}/${cfg.visionLength}`,
+    );
   }
-  if (cfg.positional !== 'temporal' && cfg.positional !== 'reference') throw new CiderConfigError(`positional must be 'temporal' or 'reference', got ${String(cfg.positional)}`);
+  if (cfg.positional !== 'temporal' && cfg.positional !== 'reference')
+    throw new CiderConfigError(`positional must be 'temporal' or 'reference', got ${String(cfg.positional)}`);
   for (const [k, p] of Object.entries(cfg.dropouts)) {
     if (!(p >= 0 && p < 1)) throw new CiderConfigError(`dropout ${k} must be in [0, 1), got ${p}`);
   }

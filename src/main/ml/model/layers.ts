@@ -32,7 +32,10 @@ export function linear(x: tf.Tensor, weight: tf.Tensor, bias?: tf.Tensor): tf.Te
   const inF = weight.shape[1]!;
   const outF = weight.shape[0]!;
   const lead = x.shape.slice(0, -1);
-  if (x.shape[x.rank - 1] !== inF) throw new Error(`linear: input has ${x.shape[x.rank - 1]} features, weight [${weight.shape.join(', ')}] expects ${inF}`);
+  if (x.shape[x.rank - 1] !== inF)
+    throw new Error(
+      `linear: input has ${x.shape[x.rank - 1]} features, weight [${weight.shape.join(', ')}] expects ${inF}`,
+    );
   let y: tf.Tensor = matMulXWt(x.reshape([-1, inF]) as tf.Tensor2D, weight as tf.Tensor2D);
   if (bias) y = tf.add(y, bias);
   return y.reshape([...lead, outF]);
@@ -109,7 +112,13 @@ const gruSequence = tf.customGrad((...args: unknown[]) => {
     value: HS as tf.Tensor,
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
       tf.tidy(() => {
-        const [w, hsAll, rzAll, nAll, gnAll] = saved as [tf.Tensor2D, tf.Tensor3D, tf.Tensor3D, tf.Tensor3D, tf.Tensor3D];
+        const [w, hsAll, rzAll, nAll, gnAll] = saved as [
+          tf.Tensor2D,
+          tf.Tensor3D,
+          tf.Tensor3D,
+          tf.Tensor3D,
+          tf.Tensor3D,
+        ];
         const [rAll, zAll] = tf.split(rzAll, 2, 2);
         const dys = tf.unstack(dy, 1) as tf.Tensor2D[];
         const hs = tf.unstack(hsAll, 1) as tf.Tensor2D[];
@@ -169,20 +178,40 @@ export function gruGroup(xs: tf.Tensor3D[], ws: GruWeights[]): tf.Tensor3D[] {
     // mats[m] (3H, cols) -> (3 G H, G cols): row block (gate g, GRU m) holds mats[m]'s gate g at column block m
     const gates = mats.map((m) => tf.split(m, 3, 0));
     const rows: tf.Tensor[] = [];
-    for (let g = 0; g < 3; g++) for (let m = 0; m < G; m++) rows.push(tf.pad(gates[m][g], [[0, 0], [m * cols, (G - 1 - m) * cols]]));
+    for (let g = 0; g < 3; g++)
+      for (let m = 0; m < G; m++)
+        rows.push(
+          tf.pad(gates[m][g], [
+            [0, 0],
+            [m * cols, (G - 1 - m) * cols],
+          ]),
+        );
     return tf.concat(rows, 0);
   };
   const gateMajorBias = (bs: tf.Tensor[]) => {
     const gates = bs.map((b) => tf.split(b, 3, 0));
-    return tf.concat([0, 1, 2].flatMap((g) => gates.map((gm) => gm[g])), 0);
+    return tf.concat(
+      [0, 1, 2].flatMap((g) => gates.map((gm) => gm[g])),
+      0,
+    );
   };
   const I = ws[0].weightIh.shape[1]!;
   const xi = linear(
     tf.concat(xs, 2),
-    gateMajor(ws.map((w) => w.weightIh), I),
+    gateMajor(
+      ws.map((w) => w.weightIh),
+      I,
+    ),
     gateMajorBias(ws.map((w) => w.biasIh)),
   ) as tf.Tensor3D; // (B, T, 3GH)
-  const hs = gruSequence(xi, gateMajor(ws.map((w) => w.weightHh), H) as tf.Tensor2D, gateMajorBias(ws.map((w) => w.biasHh)) as tf.Tensor1D);
+  const hs = gruSequence(
+    xi,
+    gateMajor(
+      ws.map((w) => w.weightHh),
+      H,
+    ) as tf.Tensor2D,
+    gateMajorBias(ws.map((w) => w.biasHh)) as tf.Tensor1D,
+  );
   return tf.split(hs, G, 2) as tf.Tensor3D[];
 }
 

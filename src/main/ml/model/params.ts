@@ -76,7 +76,11 @@ export function paramSpecs(cfg: CiderConfig): ParamSpec[] {
   // The cross-dataset encoders interleave parameter-free LayerNorms, which shifts the
   // nn.Sequential indices of the later Linears (0, 3, 6 instead of 0, 2, 4).
   const idx = (m: string): number[] => (cfg.crossDataset && m !== 'l' ? [0, 3, 6] : [0, 2, 4]);
-  for (const [m, dm] of [['l', dl], ['a', da], ['v', dv]] as const) {
+  for (const [m, dm] of [
+    ['l', dl],
+    ['a', da],
+    ['v', dv],
+  ] as const) {
     const [i0, i1, i2] = idx(m);
     linear(out, `cls_encoders_${m}.${i0}`, dm, d);
     linear(out, `cls_encoders_${m}.${i1}`, d, d);

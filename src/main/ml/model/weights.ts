@@ -33,7 +33,11 @@ export interface LoadedWeights {
  * Build the parameter Map for `cfg` from named tensors. Every expected parameter must be present
  * with its exact shape: a silently missing tensor would leave a model half-initialised.
  */
-export function paramsFromTensors(cfg: CiderConfig, tensors: Map<string, NamedTensor>, opts: LoadOptions = {}): LoadedWeights {
+export function paramsFromTensors(
+  cfg: CiderConfig,
+  tensors: Map<string, NamedTensor>,
+  opts: LoadOptions = {},
+): LoadedWeights {
   const source = opts.source ?? '<tensors>';
   const prefix = opts.prefix ?? '';
   const byName = new Map<string, NamedTensor>();
@@ -47,9 +51,14 @@ export function paramsFromTensors(cfg: CiderConfig, tensors: Map<string, NamedTe
   for (const s of specs) {
     const t = byName.get(s.name);
     if (!t) missing.push(s.name);
-    else if (t.shape.length !== s.shape.length || t.shape.some((v, i) => v !== s.shape[i])) wrong.push(`${s.name} is [${t.shape.join(', ')}], expected [${s.shape.join(', ')}]`);
+    else if (t.shape.length !== s.shape.length || t.shape.some((v, i) => v !== s.shape[i]))
+      wrong.push(`${s.name} is [${t.shape.join(', ')}], expected [${s.shape.join(', ')}]`);
   }
-  if (missing.length) throw new WeightsError(source, `missing ${missing.length} CIDer parameter(s) for this config (aligned=${cfg.aligned}, classes=${cfg.classes}): ${missing.slice(0, 8).join(', ')}${missing.length > 8 ? ', ...' : ''}`);
+  if (missing.length)
+    throw new WeightsError(
+      source,
+      `missing ${missing.length} CIDer parameter(s) for this config (aligned=${cfg.aligned}, classes=${cfg.classes}): ${missing.slice(0, 8).join(', ')}${missing.length > 8 ? ', ...' : ''}`,
+    );
   if (wrong.length) throw new WeightsError(source, `shape mismatch: ${wrong.slice(0, 8).join('; ')}`);
   const params: CiderParams = new Map();
   for (const s of specs) {
@@ -85,7 +94,8 @@ export function assignParams(params: CiderParams, tensors: Map<string, NamedTens
 /** Read the parameters back to plain arrays (name -> shape/data), e.g. for checkpoints. */
 export async function paramsToTensors(params: CiderParams): Promise<Record<string, TensorToWrite>> {
   const out: Record<string, TensorToWrite> = {};
-  for (const [name, v] of params) out[name] = { shape: v.shape.slice(), data: (await v.data()) as Float32Array, dtype: 'F32' };
+  for (const [name, v] of params)
+    out[name] = { shape: v.shape.slice(), data: (await v.data()) as Float32Array, dtype: 'F32' };
   return out;
 }
 

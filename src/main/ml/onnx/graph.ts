@@ -2,14 +2,13 @@
  * A small builder for ONNX graphs: nodes with generated value names, float/int64 initializers,
  * typed graph inputs and outputs, serialised through proto.ts.
  */
-import { AttrType, DataType, encodeMessage, type Message } from "./proto.js";
+import { AttrType, DataType, encodeMessage, type Message } from './proto.js';
 
 /** An attribute value: integers, float (wrap with `float()`), int lists, float lists, strings. */
-export type AttrValue =
-  number | { float: number } | number[] | { floats: number[] } | string;
+export type AttrValue = number | { float: number } | number[] | { floats: number[] } | string;
 export const float = (x: number): { float: number } => ({ float: x });
 
-export type ElemType = "float" | "int64" | "bool";
+export type ElemType = 'float' | 'int64' | 'bool';
 const ELEM: Record<ElemType, number> = {
   float: DataType.FLOAT,
   int64: DataType.INT64,
@@ -20,17 +19,13 @@ const ELEM: Record<ElemType, number> = {
 export type Dim = number | string;
 
 function attribute(name: string, v: AttrValue): Message {
-  if (typeof v === "number") {
-    if (!Number.isInteger(v))
-      throw new Error(
-        `attribute ${name}: ${v} is not an integer; wrap floats with float()`,
-      );
+  if (typeof v === 'number') {
+    if (!Number.isInteger(v)) throw new Error(`attribute ${name}: ${v} is not an integer; wrap floats with float()`);
     return { name, type: AttrType.INT, i: v };
   }
-  if (typeof v === "string")
-    return { name, type: AttrType.STRING, s: new TextEncoder().encode(v) };
+  if (typeof v === 'string') return { name, type: AttrType.STRING, s: new TextEncoder().encode(v) };
   if (Array.isArray(v)) return { name, type: AttrType.INTS, ints: v };
-  if ("float" in v) return { name, type: AttrType.FLOAT, f: v.float };
+  if ('float' in v) return { name, type: AttrType.FLOAT, f: v.float };
   return { name, type: AttrType.FLOATS, floats: v.floats };
 }
 
@@ -41,9 +36,7 @@ function valueInfo(name: string, elem: ElemType, dims: Dim[]): Message {
       tensor_type: {
         elem_type: ELEM[elem],
         shape: {
-          dim: dims.map((d) =>
-            typeof d === "number" ? { dim_value: d } : { dim_param: d },
-          ),
+          dim: dims.map((d) => (typeof d === 'number' ? { dim_value: d } : { dim_param: d })),
         },
       },
     },
@@ -80,19 +73,14 @@ export class GraphBuilder {
     this.nodes.push({
       input: [value],
       output: [name],
-      op_type: "Identity",
+      op_type: 'Identity',
       name: `out_${name}`,
     });
     this.outputs.push(valueInfo(name, elem, dims));
   }
 
   /** One node with a single output. */
-  op(
-    opType: string,
-    inputs: string[],
-    attrs: Record<string, AttrValue> = {},
-    hint = opType.toLowerCase(),
-  ): string {
+  op(opType: string, inputs: string[], attrs: Record<string, AttrValue> = {}, hint = opType.toLowerCase()): string {
     return this.opN(opType, inputs, 1, attrs, hint)[0];
   }
 
@@ -119,14 +107,9 @@ export class GraphBuilder {
   tensor(hint: string, data: Float32Array | number[], dims: number[]): string {
     const n = dims.reduce((a, b) => a * b, 1);
     const arr = data instanceof Float32Array ? data : Float32Array.from(data);
-    if (arr.length !== n)
-      throw new Error(
-        `initializer ${hint}: ${arr.length} values for shape [${dims.join(", ")}]`,
-      );
+    if (arr.length !== n) throw new Error(`initializer ${hint}: ${arr.length} values for shape [${dims.join(', ')}]`);
     const name = this.fresh(hint);
-    const raw = new Uint8Array(
-      arr.buffer.slice(arr.byteOffset, arr.byteOffset + arr.byteLength),
-    );
+    const raw = new Uint8Array(arr.buffer.slice(arr.byteOffset, arr.byteOffset + arr.byteLength));
     this.initializers.push({
       name,
       dims,
@@ -138,10 +121,10 @@ export class GraphBuilder {
 
   /** A cached small int64 constant (shapes, axes, indices); dims [] for a scalar. */
   i64(values: number[], dims: number[] = [values.length]): string {
-    const key = `i64:${dims.join("x")}:${values.join(",")}`;
+    const key = `i64:${dims.join('x')}:${values.join(',')}`;
     let name = this.constCache.get(key);
     if (!name) {
-      name = this.fresh("const_i64");
+      name = this.fresh('const_i64');
       this.initializers.push({
         name,
         dims,
@@ -155,10 +138,10 @@ export class GraphBuilder {
 
   /** A cached float scalar or small vector constant. */
   f32(values: number[], dims: number[] = [values.length]): string {
-    const key = `f32:${dims.join("x")}:${values.join(",")}`;
+    const key = `f32:${dims.join('x')}:${values.join(',')}`;
     let name = this.constCache.get(key);
     if (!name) {
-      name = this.tensor("const_f32", values, dims);
+      name = this.tensor('const_f32', values, dims);
       this.constCache.set(key, name);
     }
     return name;
@@ -166,7 +149,7 @@ export class GraphBuilder {
 
   /** A bool constant. */
   bool(values: boolean[], dims: number[] = [values.length]): string {
-    const name = this.fresh("const_bool");
+    const name = this.fresh('const_bool');
     this.initializers.push({
       name,
       dims,
@@ -196,18 +179,14 @@ export interface ModelMeta {
   metadata: Record<string, string>;
 }
 
-export function serializeModel(
-  g: GraphBuilder,
-  graphName: string,
-  meta: ModelMeta,
-): Uint8Array {
-  return encodeMessage("ModelProto", {
+export function serializeModel(g: GraphBuilder, graphName: string, meta: ModelMeta): Uint8Array {
+  return encodeMessage('ModelProto', {
     ir_version: meta.irVersion,
     producer_name: meta.producer,
     producer_version: meta.producerVersion,
     doc_string: meta.doc,
     graph: g.graph(graphName),
-    opset_import: [{ domain: "", version: meta.opset }],
+    opset_import: [{ domain: '', version: meta.opset }],
     metadata_props: Object.entries(meta.metadata).map(([key, value]) => ({
       key,
       value,

@@ -7,24 +7,15 @@
  *   (../inference.ts) then picks it up automatically.
  * - OnnxEngine.load(bytes): the InferenceEngine on onnxruntime-node (engine.ts)
  */
-import { readFileSync, renameSync, writeFileSync } from "node:fs";
-import type { CiderConfig } from "../model/config.js";
-import { readSafetensors } from "../io/safetensors.js";
-import { onnxPathFor } from "../inference.js";
-import {
-  exportCiderOnnx,
-  type CiderExportMetadata,
-  type ExportOptions,
-} from "./export.js";
-import { OnnxEngine } from "./engine.js";
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import type { CiderConfig } from '../model/config.js';
+import { readSafetensors } from '../io/safetensors.js';
+import { onnxPathFor } from '../inference.js';
+import { exportCiderOnnx, type CiderExportMetadata, type ExportOptions } from './export.js';
+import { OnnxEngine } from './engine.js';
 
-export * from "./export.js";
-export {
-  OnnxEngine,
-  readExportMetadata,
-  configDifferences,
-  type OnnxLoadOptions,
-} from "./engine.js";
+export * from './export.js';
+export { OnnxEngine, readExportMetadata, configDifferences, type OnnxLoadOptions } from './engine.js';
 
 export interface CheckpointExport {
   path: string;
@@ -62,7 +53,7 @@ export async function exportCheckpointToOnnx(
 /** Load an export file as an engine (checks included). */
 export async function loadOnnxEngine(
   path: string,
-  opts: import("./engine.js").OnnxLoadOptions = {},
+  opts: import('./engine.js').OnnxLoadOptions = {},
 ): Promise<OnnxEngine> {
   return OnnxEngine.load(readFileSync(path), opts);
 }

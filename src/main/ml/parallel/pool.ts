@@ -137,11 +137,15 @@ export class ReplicaPool {
    */
   static async create(model: CiderModel, threads: number): Promise<ReplicaPool> {
     const entry = replicaEntry();
-    if (!existsSync(fileURLToPath(entry))) throw new Error(`the replica worker ${fileURLToPath(entry)} is missing from this build`);
+    if (!existsSync(fileURLToPath(entry)))
+      throw new Error(`the replica worker ${fileURLToPath(entry)} is missing from this build`);
     const backend = (await initBackend()).name;
     const shapes: [string, number[]][] = [...model.params].map(([n, v]) => [n, v.shape]);
     const replicas = Array.from({ length: Math.max(0, threads - 1) }, () => new Replica(entry));
-    const pool = new ReplicaPool(replicas, model, { full: countDropoutDraws(model, false), missing: countDropoutDraws(model, true) });
+    const pool = new ReplicaPool(replicas, model, {
+      full: countDropoutDraws(model, false),
+      missing: countDropoutDraws(model, true),
+    });
     try {
       await Promise.all(replicas.map((r) => r.request({ type: 'init', backend, config: model.config, shapes })));
     } catch (e) {
@@ -202,7 +206,10 @@ function countDropoutDraws(model: CiderModel, reconstruct: boolean): number {
       vision: tf.zeros([1, c.visionLength, c.dv]) as tf.Tensor3D,
       visionMask: tf.ones([1, c.visionLength]) as tf.Tensor2D,
     };
-    const conf: Confounders = { dictionary: tf.zeros([c.classes, c.dl + c.da + c.dv]) as tf.Tensor2D, prior: tf.fill([c.classes], 1 / c.classes) as tf.Tensor1D };
+    const conf: Confounders = {
+      dictionary: tf.zeros([c.classes, c.dl + c.da + c.dv]) as tf.Tensor2D,
+      prior: tf.fill([c.classes], 1 / c.classes) as tf.Tensor1D,
+    };
     model.forward(view, conf, { dropout: { rng: counter }, reconstruct });
   });
   return counter.count;
@@ -235,7 +242,9 @@ export function shareRows(B: number, threads: number, microBatchSize?: number): 
 }
 
 const rowsOf = <T extends tf.Tensor>(t: T, start: number, size: number): T =>
-  (start === 0 && size === t.shape[0] ? t : t.slice([start, ...t.shape.slice(1).map(() => 0)], [size, ...t.shape.slice(1)])) as T;
+  (start === 0 && size === t.shape[0]
+    ? t
+    : t.slice([start, ...t.shape.slice(1).map(() => 0)], [size, ...t.shape.slice(1)])) as T;
 
 function dense(t: tf.Tensor): Dense {
   return { data: t.dataSync() as Float32Array | Int32Array, shape: t.shape.slice() };
@@ -252,13 +261,26 @@ function textRows(src: TextSource, offset: number): TextSource {
 
 function confRows(conf: Confounders, start: number, size: number): Confounders {
   return {
-    dictionary: conf.dictionary.rank === 3 ? (conf.dictionary.slice([0, start, 0], [conf.dictionary.shape[0], size, conf.dictionary.shape[2]!]) as tf.Tensor3D) : conf.dictionary,
+    dictionary:
+      conf.dictionary.rank === 3
+        ? (conf.dictionary.slice(
+            [0, start, 0],
+            [conf.dictionary.shape[0], size, conf.dictionary.shape[2]!],
+          ) as tf.Tensor3D)
+        : conf.dictionary,
     prior: conf.prior.rank === 2 ? rowsOf(conf.prior as tf.Tensor2D, start, size) : conf.prior,
   };
 }
 
 /** Everything a replica needs for its rows, read out of the batch's tensors. */
-function shareData(batch: TrainBatch, masks: MissingViewMasks, conf: Confounders, offset: number, size: number, total: number): ShareData {
+function shareData(
+  batch: TrainBatch,
+  masks: MissingViewMasks,
+  conf: Confounders,
+  offset: number,
+  size: number,
+  total: number,
+): ShareData {
   let out: ShareData | undefined;
   tf.tidy(() => {
     const keep = rowsOf(masks.textKeep, offset, size);
@@ -296,7 +318,10 @@ function addReplicaGrads(into: GradMap, grads: [string, Float32Array][], vars: M
 }
 
 /** Await replies of the expected type; a rejection is rethrown after `onError`. */
-async function replies<T extends FromReplica['type']>(p: Promise<FromReplica[]>, type: T): Promise<Extract<FromReplica, { type: T }>[]> {
+async function replies<T extends FromReplica['type']>(
+  p: Promise<FromReplica[]>,
+  type: T,
+): Promise<Extract<FromReplica, { type: T }>[]> {
   const rs = await p;
   for (const r of rs) if (r.type !== type) throw new Error(`replica worker answered ${r.type} to ${type}`);
   return rs as Extract<FromReplica, { type: T }>[];
@@ -336,11 +361,39 @@ export async function trainStepParallel(
       visionMask: rowsOf(batch.visionMask, 0, own),
       labels: rowsOf(batch.labels, 0, own),
     } satisfies TrainBatch,
-    masks: { textKeep: rowsOf(masks.textKeep, 0, own), audioKeep: rowsOf(masks.audioKeep, 0, own), visionKeep: rowsOf(masks.visionKeep, 0, own) } satisfies MissingViewMasks,
+    masks: {
+      textKeep: rowsOf(masks.textKeep, 0, own),
+      audioKeep: rowsOf(masks.audioKeep, 0, own),
+      visionKeep: rowsOf(masks.visionKeep, 0, own),
+    } satisfies MissingViewMasks,
     conf: confRows(conf, 0, own),
   };
-  const originals = new Set<tf.Tensor>([batch.textMask, batch.audio, batch.audioMask, batch.vision, batch.visionMask, batch.labels, masks.textKeep, masks.audioKeep, masks.visionKeep, conf.dictionary, conf.prior]);
-  const sliced = [mine.batch.textMask, mine.batch.audio, mine.batch.audioMask, mine.batch.vision, mine.batch.visionMask, mine.batch.labels, mine.masks.textKeep, mine.masks.audioKeep, mine.masks.visionKeep, mine.conf.dictionary, mine.conf.prior].filter((t) => !originals.has(t));
+  const originals = new Set<tf.Tensor>([
+    batch.textMask,
+    batch.audio,
+    batch.audioMask,
+    batch.vision,
+    batch.visionMask,
+    batch.labels,
+    masks.textKeep,
+    masks.audioKeep,
+    masks.visionKeep,
+    conf.dictionary,
+    conf.prior,
+  ]);
+  const sliced = [
+    mine.batch.textMask,
+    mine.batch.audio,
+    mine.batch.audioMask,
+    mine.batch.vision,
+    mine.batch.visionMask,
+    mine.batch.labels,
+    mine.masks.textKeep,
+    mine.masks.audioKeep,
+    mine.masks.visionKeep,
+    mine.conf.dictionary,
+    mine.conf.prior,
+  ].filter((t) => !originals.has(t));
   /**
    * Dropout streams of one pass: the replicas' seeds, and what the calling thread runs its share
    * with (`done` then moves the step's rng past the replicas' draws and checks the count).
@@ -348,9 +401,19 @@ export async function trainStepParallel(
   const dropoutFor = (drawsPerForward: number) => {
     const base = { microBatchSize: opts.microBatchSize, lossWeights: opts.lossWeights };
     const rng = opts.rng;
-    if (!rng) return { replicas: others.map((): PassOptions => ({ ...base, dropoutSeed: null })), rng: null, done: () => undefined };
+    if (!rng)
+      return {
+        replicas: others.map((): PassOptions => ({ ...base, dropoutSeed: null })),
+        rng: null,
+        done: () => undefined,
+      };
     const s0 = rngState(rng);
-    if (s0 === null) return { replicas: others.map((): PassOptions => ({ ...base, dropoutSeed: rng.int(0, 2 ** 31 - 1) })), rng, done: () => undefined };
+    if (s0 === null)
+      return {
+        replicas: others.map((): PassOptions => ({ ...base, dropoutSeed: rng.int(0, 2 ** 31 - 1) })),
+        rng,
+        done: () => undefined,
+      };
     const ownForwards = forwardsOf(own, opts.microBatchSize);
     let forwards = ownForwards;
     const replicas = others.map(([, size]): PassOptions => {
@@ -360,7 +423,10 @@ export async function trainStepParallel(
     });
     const counter = new CountingRng(rng);
     const done = () => {
-      if (counter.count !== ownForwards * drawsPerForward) throw new Error(`trainStepParallel: a forward drew ${counter.count / ownForwards} dropout seeds, ${drawsPerForward} were counted; the threads' dropout streams would overlap`);
+      if (counter.count !== ownForwards * drawsPerForward)
+        throw new Error(
+          `trainStepParallel: a forward drew ${counter.count / ownForwards} dropout seeds, ${drawsPerForward} were counted; the threads' dropout streams would overlap`,
+        );
       for (let i = ownForwards * drawsPerForward; i < forwards * drawsPerForward; i++) rng.next();
     };
     return { replicas, rng: counter as Rng, done };
@@ -373,7 +439,9 @@ export async function trainStepParallel(
     // 1. complete view
     const weights1 = weightsOf(model);
     const drop1 = dropoutFor(pool.dropoutDraws.full);
-    const p1 = pool.requestAll(data.map((share, i) => ({ type: 'full', weights: weights1, share, opts: drop1.replicas[i] })));
+    const p1 = pool.requestAll(
+      data.map((share, i) => ({ type: 'full', weights: weights1, share, opts: drop1.replicas[i] })),
+    );
     pending = p1.catch(() => undefined);
     const full = completeViewPass(model, mine.batch, mine.conf, { ...opts, rng: drop1.rng, share });
     fullGrads = full.grads;
@@ -391,9 +459,15 @@ export async function trainStepParallel(
     // 2. missing view, on the updated weights
     const weights2 = weightsOf(model);
     const drop2 = dropoutFor(pool.dropoutDraws.missing);
-    const p2 = pool.requestAll(data.map((_, i) => ({ type: 'missing', weights: weights2, dropped, opts: drop2.replicas[i] })));
+    const p2 = pool.requestAll(
+      data.map((_, i) => ({ type: 'missing', weights: weights2, dropped, opts: drop2.replicas[i] })),
+    );
     pending = p2.catch(() => undefined);
-    const miss = missingViewPass(model, mine.batch, mine.masks, mine.conf, teachers, { ...opts, rng: drop2.rng, share: { ...share, dropped } });
+    const miss = missingViewPass(model, mine.batch, mine.masks, mine.conf, teachers, {
+      ...opts,
+      rng: drop2.rng,
+      share: { ...share, dropped },
+    });
     const losses = { ...miss.losses };
     try {
       drop2.done();

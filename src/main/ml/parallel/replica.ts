@@ -11,7 +11,16 @@ import { Rng } from '../random.js';
 import { CiderModel } from '../model/cider.js';
 import type { CiderParams } from '../model/params.js';
 import { precomputedText } from '../train/text.js';
-import { completeViewPass, disposeGrads, missingViewPass, releaseTeacher, type GradMap, type MissingViewMasks, type Teacher, type TrainBatch } from '../train/step.js';
+import {
+  completeViewPass,
+  disposeGrads,
+  missingViewPass,
+  releaseTeacher,
+  type GradMap,
+  type MissingViewMasks,
+  type Teacher,
+  type TrainBatch,
+} from '../train/step.js';
 import type { Confounders } from '../model/cider.js';
 import type { Dense, FromReplica, PassOptions, ToReplica } from './protocol.js';
 
@@ -91,12 +100,37 @@ async function handle(msg: ToReplica): Promise<FromReplica> {
       visionMask: tensorOf(s.visionMask) as tf.Tensor2D,
       labels: tensorOf(s.labels, 'int32') as tf.Tensor1D,
     };
-    const masks: MissingViewMasks = { textKeep: tensorOf(s.textKeep) as tf.Tensor2D, audioKeep: tensorOf(s.audioKeep) as tf.Tensor2D, visionKeep: tensorOf(s.visionKeep) as tf.Tensor2D };
-    const conf: Confounders = { dictionary: tensorOf(s.dictionary) as tf.Tensor2D, prior: tensorOf(s.prior) as tf.Tensor1D };
-    const owned = [text, textMissing, batch.textMask, batch.audio, batch.audioMask, batch.vision, batch.visionMask, batch.labels, masks.textKeep, masks.audioKeep, masks.visionKeep, conf.dictionary, conf.prior];
+    const masks: MissingViewMasks = {
+      textKeep: tensorOf(s.textKeep) as tf.Tensor2D,
+      audioKeep: tensorOf(s.audioKeep) as tf.Tensor2D,
+      visionKeep: tensorOf(s.visionKeep) as tf.Tensor2D,
+    };
+    const conf: Confounders = {
+      dictionary: tensorOf(s.dictionary) as tf.Tensor2D,
+      prior: tensorOf(s.prior) as tf.Tensor1D,
+    };
+    const owned = [
+      text,
+      textMissing,
+      batch.textMask,
+      batch.audio,
+      batch.audioMask,
+      batch.vision,
+      batch.visionMask,
+      batch.labels,
+      masks.textKeep,
+      masks.audioKeep,
+      masks.visionKeep,
+      conf.dictionary,
+      conf.prior,
+    ];
     held = { offset: s.offset, total: s.total, batch, masks, conf, owned, teachers: [] };
     setWeights(msg.weights);
-    const r = completeViewPass(model, batch, conf, { rng: rngOf(msg.opts), microBatchSize: msg.opts.microBatchSize, share: { offset: s.offset, total: s.total } });
+    const r = completeViewPass(model, batch, conf, {
+      rng: rngOf(msg.opts),
+      microBatchSize: msg.opts.microBatchSize,
+      share: { offset: s.offset, total: s.total },
+    });
     held.teachers = r.teachers;
     return { type: 'full', loss: r.loss, grads: gradArrays(r.grads), numTensors: tf.memory().numTensors };
   }

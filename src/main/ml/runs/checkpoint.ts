@@ -47,7 +47,11 @@ export interface CheckpointParts {
 export async function saveCheckpoint(file: string, parts: CheckpointParts): Promise<void> {
   const tensors: Record<string, TensorToWrite> = { ...(await paramsToTensors(parts.params)), ...parts.text };
   const C = parts.state.ciderConfig.classes;
-  tensors['confounders.dictionary'] = { shape: [C, parts.confounders.dictionary.length / C], data: parts.confounders.dictionary, dtype: 'F32' };
+  tensors['confounders.dictionary'] = {
+    shape: [C, parts.confounders.dictionary.length / C],
+    data: parts.confounders.dictionary,
+    dtype: 'F32',
+  };
   tensors['confounders.prior'] = { shape: [C], data: parts.confounders.prior, dtype: 'F32' };
   const adamSteps: Record<string, number> = {};
   if (parts.optimizer) {
@@ -71,11 +75,13 @@ export interface LoadedCheckpoint {
   optimizer: Map<string, { m: Float32Array; v: Float32Array; step: number }>;
 }
 
-const f32 = (t: NamedTensor): Float32Array => (t.data instanceof Float32Array ? t.data : Float32Array.from(t.data as ArrayLike<number>));
+const f32 = (t: NamedTensor): Float32Array =>
+  t.data instanceof Float32Array ? t.data : Float32Array.from(t.data as ArrayLike<number>);
 
 export function loadCheckpoint(file: string): LoadedCheckpoint {
   const { tensors, metadata } = readSafetensors(file);
-  if (metadata.format !== CHECKPOINT_FORMAT || !metadata.cider_run) throw new Error(`${file} is not a CIDer Studio run checkpoint (format ${metadata.format ?? 'absent'})`);
+  if (metadata.format !== CHECKPOINT_FORMAT || !metadata.cider_run)
+    throw new Error(`${file} is not a CIDer Studio run checkpoint (format ${metadata.format ?? 'absent'})`);
   const state = JSON.parse(metadata.cider_run) as RunState;
   const dict = tensors.get('confounders.dictionary');
   const prior = tensors.get('confounders.prior');
@@ -83,7 +89,8 @@ export function loadCheckpoint(file: string): LoadedCheckpoint {
   let bert: Map<string, HostTensor> | null = null;
   const optimizer = new Map<string, { m: Float32Array; v: Float32Array; step: number }>();
   for (const [name, t] of tensors) {
-    if (name.startsWith(BERT_PREFIX)) (bert ??= new Map()).set(name.slice(BERT_PREFIX.length), { shape: t.shape, data: f32(t) });
+    if (name.startsWith(BERT_PREFIX))
+      (bert ??= new Map()).set(name.slice(BERT_PREFIX.length), { shape: t.shape, data: f32(t) });
     else if (name.startsWith('optimizer.m.')) {
       const p = name.slice('optimizer.m.'.length);
       const v = tensors.get(`optimizer.v.${p}`);
@@ -94,7 +101,12 @@ export function loadCheckpoint(file: string): LoadedCheckpoint {
   return {
     state,
     tensors,
-    confounders: { dictionary: f32(dict), prior: f32(prior), counts: state.confounderCounts, source: state.confounderSource },
+    confounders: {
+      dictionary: f32(dict),
+      prior: f32(prior),
+      counts: state.confounderCounts,
+      source: state.confounderSource,
+    },
     bert,
     optimizer,
   };

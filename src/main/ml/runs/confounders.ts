@@ -26,7 +26,13 @@ export interface ConfounderArrays {
 }
 
 /** Per-class means over the training split, batch by batch. */
-export async function confoundersFromTraining(train: SplitData, text: TextProvider, classes: number, batchSize: number, signal?: AbortSignal): Promise<ConfounderArrays> {
+export async function confoundersFromTraining(
+  train: SplitData,
+  text: TextProvider,
+  classes: number,
+  batchSize: number,
+  signal?: AbortSignal,
+): Promise<ConfounderArrays> {
   const { dl } = text;
   const { da, dv, L, Ta, Tv } = train;
   const D = dl + da + dv;
@@ -56,7 +62,8 @@ export async function confoundersFromTraining(train: SplitData, text: TextProvid
     }
   }
   const dictionary = new Float32Array(classes * D);
-  for (let c = 0; c < classes; c++) for (let k = 0; k < D; k++) dictionary[c * D + k] = counts[c] ? sums[c * D + k] / counts[c] : 0;
+  for (let c = 0; c < classes; c++)
+    for (let k = 0; k < D; k++) dictionary[c * D + k] = counts[c] ? sums[c * D + k] / counts[c] : 0;
   const n = counts.reduce((a, b) => a + b, 0);
   const prior = Float32Array.from(counts, (k) => k / n);
   return { dictionary, prior, counts, source: 'training split (mean over valid steps per class)' };
@@ -64,7 +71,10 @@ export async function confoundersFromTraining(train: SplitData, text: TextProvid
 
 function readExtra(store: FeatureStore, key: string): Float32Array {
   const e = store.manifest.extras?.[key];
-  if (!e) throw new RunDataError(`dataset ${store.manifest.name} has no attached array "${key}" (attached: ${Object.keys(store.manifest.extras ?? {}).join(', ') || 'none'})`);
+  if (!e)
+    throw new RunDataError(
+      `dataset ${store.manifest.name} has no attached array "${key}" (attached: ${Object.keys(store.manifest.extras ?? {}).join(', ') || 'none'})`,
+    );
   const buf = fs.readFileSync(path.join(store.dir, e.file));
   const out = new Float32Array(e.byteLength / 4);
   new Uint8Array(out.buffer).set(buf.subarray(e.offset, e.offset + e.byteLength));
@@ -72,20 +82,35 @@ function readExtra(store: FeatureStore, key: string): Float32Array {
 }
 
 /** The reference's vectors: one key per class (in class order) and a prior key. */
-export function confoundersFromExtras(store: FeatureStore, keys: string[], priorKey: string, classes: number, D: number): ConfounderArrays {
-  if (keys.length !== classes) throw new RunDataError(`the confounder dictionary needs ${classes} vectors (one per class), got ${keys.length}`);
+export function confoundersFromExtras(
+  store: FeatureStore,
+  keys: string[],
+  priorKey: string,
+  classes: number,
+  D: number,
+): ConfounderArrays {
+  if (keys.length !== classes)
+    throw new RunDataError(`the confounder dictionary needs ${classes} vectors (one per class), got ${keys.length}`);
   const dictionary = new Float32Array(classes * D);
   keys.forEach((k, c) => {
     const v = readExtra(store, k);
-    if (v.length !== D) throw new RunDataError(`confounder "${k}" has ${v.length} values; this model needs dl+da+dv = ${D}`);
+    if (v.length !== D)
+      throw new RunDataError(`confounder "${k}" has ${v.length} values; this model needs dl+da+dv = ${D}`);
     dictionary.set(v, c * D);
   });
   const prior = readExtra(store, priorKey);
-  if (prior.length !== classes) throw new RunDataError(`prior "${priorKey}" has ${prior.length} classes; the task has ${classes}`);
+  if (prior.length !== classes)
+    throw new RunDataError(`prior "${priorKey}" has ${prior.length} classes; the task has ${classes}`);
   return { dictionary, prior, counts: [], source: `attached arrays ${keys.join(', ')}; prior ${priorKey}` };
 }
 
 /** Training-mode MCM inputs as tensors (the caller disposes). */
-export function trainingConfounders(c: ConfounderArrays, classes: number): { dictionary: tf.Tensor2D; prior: tf.Tensor1D } {
-  return { dictionary: tf.tensor2d(c.dictionary, [classes, c.dictionary.length / classes]), prior: tf.tensor1d(c.prior) };
+export function trainingConfounders(
+  c: ConfounderArrays,
+  classes: number,
+): { dictionary: tf.Tensor2D; prior: tf.Tensor1D } {
+  return {
+    dictionary: tf.tensor2d(c.dictionary, [classes, c.dictionary.length / classes]),
+    prior: tf.tensor1d(c.prior),
+  };
 }

@@ -62,7 +62,9 @@ export async function openSplit(store: FeatureStore, name: SplitName, task: 3 | 
   const reader = store.split(name);
   const m = store.manifest;
   if (!reader.has('textBert')) {
-    throw new RunDataError(`dataset ${m.name}: split ${name} has no BERT token ids (text_bert); CIDer needs them for the text mask and the missing views`);
+    throw new RunDataError(
+      `dataset ${m.name}: split ${name} has no BERT token ids (text_bert); CIDer needs them for the text mask and the missing views`,
+    );
   }
   const [, , L] = reader.entry('textBert').shape;
   const [, Ta, da] = reader.entry('audio').shape;
@@ -77,12 +79,37 @@ export async function openSplit(store: FeatureStore, name: SplitName, task: 3 | 
     throw new RunDataError(`dataset ${m.name}, split ${name}: ${(e as Error).message}`);
   }
   const aligned = m.aligned;
-  if (aligned && (Ta !== L || Tv !== L)) throw new RunDataError(`dataset ${m.name} is marked aligned but L=${L}, Ta=${Ta}, Tv=${Tv} differ`);
+  if (aligned && (Ta !== L || Tv !== L))
+    throw new RunDataError(`dataset ${m.name} is marked aligned but L=${L}, Ta=${Ta}, Tv=${Tv} differ`);
   // aligned data: audio and vision share the text's time axis and lengths (spec 1)
-  const audioLengths = aligned ? textLengths : reader.has('audioLengths') ? clampLengths(await reader.read('audioLengths'), Ta) : new Int32Array(N).fill(Ta);
-  const visionLengths = aligned ? textLengths : reader.has('visionLengths') ? clampLengths(await reader.read('visionLengths'), Tv) : new Int32Array(N).fill(Tv);
+  const audioLengths = aligned
+    ? textLengths
+    : reader.has('audioLengths')
+      ? clampLengths(await reader.read('audioLengths'), Ta)
+      : new Int32Array(N).fill(Ta);
+  const visionLengths = aligned
+    ? textLengths
+    : reader.has('visionLengths')
+      ? clampLengths(await reader.read('visionLengths'), Tv)
+      : new Int32Array(N).fill(Tv);
   const labels = Int32Array.from(task === 3 ? await reader.labels3() : await reader.labels7());
-  return { name, reader, count: N, aligned, L, Ta, Tv, da, dv, dl, ids3, textLengths, audioLengths, visionLengths, labels };
+  return {
+    name,
+    reader,
+    count: N,
+    aligned,
+    L,
+    Ta,
+    Tv,
+    da,
+    dv,
+    dl,
+    ids3,
+    textLengths,
+    audioLengths,
+    visionLengths,
+    labels,
+  };
 }
 
 function maskOf(lengths: Int32Array, T: number): Float32Array {
@@ -103,7 +130,10 @@ export async function readBatch(split: SplitData, rows: number[], withFeatures: 
   const visionLengths = pick(split.visionLengths);
   let features: Float32Array | null = null;
   if (withFeatures) {
-    if (split.dl === null) throw new RunDataError(`dataset ${split.reader.store.manifest.name} has no precomputed text features; choose a BERT model folder (frozen or finetune)`);
+    if (split.dl === null)
+      throw new RunDataError(
+        `dataset ${split.reader.store.manifest.name} has no precomputed text features; choose a BERT model folder (frozen or finetune)`,
+      );
     features = (await split.reader.readRows('text', rows)) as Float32Array;
   }
   const audio = (await split.reader.readRows('audio', rows)) as Float32Array;

@@ -4,7 +4,12 @@
  * beside it, else TF.js (ml/inference.ts). Evaluation, robustness sweeps and OOD comparisons all
  * predict through this, so they run on the same engine and record its name.
  */
-import { evaluationConfounders, openInferenceEngine, type InferenceConfounders, type InferenceEngine } from '../inference';
+import {
+  evaluationConfounders,
+  openInferenceEngine,
+  type InferenceConfounders,
+  type InferenceEngine,
+} from '../inference';
 import type { LoadedCheckpoint } from './checkpoint';
 
 export interface RunEngine {
@@ -16,7 +21,11 @@ export interface RunEngine {
   detail: string;
 }
 
-export async function openRunEngine(checkpointFile: string, ckpt: LoadedCheckpoint, prefer?: 'auto' | 'onnx' | 'tfjs'): Promise<RunEngine> {
+export async function openRunEngine(
+  checkpointFile: string,
+  ckpt: LoadedCheckpoint,
+  prefer?: 'auto' | 'onnx' | 'tfjs',
+): Promise<RunEngine> {
   const cfg = ckpt.state.ciderConfig;
   const opened = await openInferenceEngine(cfg, checkpointFile, { prefer });
   return {

@@ -18,7 +18,12 @@ import { biasDictionary, maciEvaluation, type BiasDictionary } from '../eval/mac
 import { classificationMetrics, predictClasses, type Metrics } from '../eval/metrics';
 import { missingMasks, SMM_SUBSETS, type KeepMasks } from '../eval/missing';
 import { runMissingSweep, standardRates, sweepCurves } from '../eval/sweep';
-import type { EvalProtocol, EvaluationOptions, EvaluationPoint, EvaluationPrediction } from '../../../shared/contract/training';
+import type {
+  EvalProtocol,
+  EvaluationOptions,
+  EvaluationPoint,
+  EvaluationPrediction,
+} from '../../../shared/contract/training';
 import { openSplit, splitLayout, type SplitData } from './data';
 import { openTextProvider, type TextProvider } from './text';
 import { loadCheckpoint } from './checkpoint';
@@ -58,7 +63,11 @@ export interface EvaluateRunResult {
 }
 
 function point(rate: EvaluationPoint['rate'], m: Metrics): EvaluationPoint {
-  return { rate, metrics: { ...m.values } as Record<string, number>, confusion: m.confusion as unknown as Record<string, number[][]> };
+  return {
+    rate,
+    metrics: { ...m.values } as Record<string, number>,
+    confusion: m.confusion as unknown as Record<string, number[][]>,
+  };
 }
 
 export async function evaluateRun(o: EvaluateRunOptions): Promise<EvaluateRunResult> {
@@ -71,7 +80,13 @@ export async function evaluateRun(o: EvaluateRunOptions): Promise<EvaluateRunRes
   let engine: InferenceEngine | undefined;
   try {
     const test = await openSplit(store, 'test', task);
-    text = await openTextProvider({ spec: trainOpts.text, L: test.L, datasetDl: test.dl, cacheDir: o.cacheDir, bertWeights: ckpt.bert ?? undefined });
+    text = await openTextProvider({
+      spec: trainOpts.text,
+      L: test.L,
+      datasetDl: test.dl,
+      cacheDir: o.cacheDir,
+      bertWeights: ckpt.bert ?? undefined,
+    });
     const run = await openRunEngine(o.checkpointFile, ckpt, o.engine);
     engine = run.engine;
     const engineDetail = run.detail;
@@ -81,10 +96,19 @@ export async function evaluateRun(o: EvaluateRunOptions): Promise<EvaluateRunRes
     const batchSize = trainOpts.evalBatchSize;
     const m = engine;
     const tp = text;
-    const predict = async (split: SplitData, keep?: KeepMasks, dictionary?: BiasDictionary) => predictSplit(m, split, tp, conf, { batchSize, keep, dictionary, signal: o.signal });
+    const predict = async (split: SplitData, keep?: KeepMasks, dictionary?: BiasDictionary) =>
+      predictSplit(m, split, tp, conf, { batchSize, keep, dictionary, signal: o.signal });
 
     // units of work for the progress bar: one per predicted view of the test split
-    const plan = o.options.protocols.map((p) => (p === 'complete' || p === 'RMFM_same' ? 1 : p === 'SMM' ? SMM_SUBSETS.length : p === 'MACI' ? rates.length * 4 : rates.length));
+    const plan = o.options.protocols.map((p) =>
+      p === 'complete' || p === 'RMFM_same'
+        ? 1
+        : p === 'SMM'
+          ? SMM_SUBSETS.length
+          : p === 'MACI'
+            ? rates.length * 4
+            : rates.length,
+    );
     const total = plan.reduce((a, b) => a + b, 0);
     let done = 0;
     const step = (msg: string, n = 1) => {
@@ -102,12 +126,22 @@ export async function evaluateRun(o: EvaluateRunOptions): Promise<EvaluateRunRes
         const predicted = predictClasses(pred.logProbs, task);
         out = { protocol, points: [point(null, metrics)], auilc: null };
         if (o.options.predictions) {
-          out.predictions = Array.from(predicted, (p, i) => ({ index: i, truth: test.labels[i], prediction: p, logProbs: Array.from(pred.logProbs.subarray(i * task, (i + 1) * task)) }));
+          out.predictions = Array.from(predicted, (p, i) => ({
+            index: i,
+            truth: test.labels[i],
+            prediction: p,
+            logProbs: Array.from(pred.logProbs.subarray(i * task, (i + 1) * task)),
+          }));
         }
         step('complete view');
       } else if (protocol === 'RMFM' || protocol === 'RMM' || protocol === 'TMFM' || protocol === 'STMFM') {
         if ((protocol === 'TMFM' || protocol === 'STMFM') && !test.aligned) {
-          out = { protocol, points: [], auilc: null, skipped: `${protocol} needs aligned data (one time mask shared by text, audio and vision); this dataset is unaligned` };
+          out = {
+            protocol,
+            points: [],
+            auilc: null,
+            skipped: `${protocol} needs aligned data (one time mask shared by text, audio and vision); this dataset is unaligned`,
+          };
           step(`${protocol} skipped`, plan[pi]);
         } else {
           const sweep = await runMissingSweep({
@@ -143,7 +177,12 @@ export async function evaluateRun(o: EvaluateRunOptions): Promise<EvaluateRunRes
       } else {
         // MACI
         if (!tp.recomputes) {
-          out = { protocol, points: [], auilc: null, skipped: `MACI needs a BERT model to encode the counterfactual ([MASK]ed) text; this run reads the dataset's precomputed features` };
+          out = {
+            protocol,
+            points: [],
+            auilc: null,
+            skipped: `MACI needs a BERT model to encode the counterfactual ([MASK]ed) text; this run reads the dataset's precomputed features`,
+          };
           step('MACI skipped', plan[pi]);
         } else {
           const train = await openSplit(store, 'train', task);
@@ -166,7 +205,10 @@ export async function evaluateRun(o: EvaluateRunOptions): Promise<EvaluateRunRes
             p.maci = {
               selectedTau: maci.selectedTau,
               testWithoutDebiasing: { ...maci.testWithoutDebiasing.values } as Record<string, number>,
-              referenceProtocol: { label: maci.referenceProtocol.label, values: maci.referenceProtocol.values as Record<string, { value: number; tau: number }> },
+              referenceProtocol: {
+                label: maci.referenceProtocol.label,
+                values: maci.referenceProtocol.values as Record<string, { value: number; tau: number }>,
+              },
             };
             points.push(p);
           }

@@ -26,7 +26,13 @@ export interface SplitPredictions {
   counterfactual: Float32Array | null;
 }
 
-function viewTensors(batch: BatchArrays, split: SplitData, text: tf.Tensor3D, audio: Float32Array, vision: Float32Array): ViewInputs {
+function viewTensors(
+  batch: BatchArrays,
+  split: SplitData,
+  text: tf.Tensor3D,
+  audio: Float32Array,
+  vision: Float32Array,
+): ViewInputs {
   const B = batch.size;
   return {
     text,
@@ -55,8 +61,20 @@ const isEngine = (m: CiderModel | InferenceEngine): m is InferenceEngine => 'inf
  * engine (ONNX Runtime or TF.js, see ml/inference.ts; evaluation and sweeps). With an engine the
  * confounders are plain arrays (evaluationConfounders) and both MACI views come from one call.
  */
-export async function predictSplit(model: CiderModel, split: SplitData, text: TextProvider, conf: Confounders, o: PredictOptions): Promise<SplitPredictions>;
-export async function predictSplit(engine: InferenceEngine, split: SplitData, text: TextProvider, conf: InferenceConfounders, o: PredictOptions): Promise<SplitPredictions>;
+export async function predictSplit(
+  model: CiderModel,
+  split: SplitData,
+  text: TextProvider,
+  conf: Confounders,
+  o: PredictOptions,
+): Promise<SplitPredictions>;
+export async function predictSplit(
+  engine: InferenceEngine,
+  split: SplitData,
+  text: TextProvider,
+  conf: InferenceConfounders,
+  o: PredictOptions,
+): Promise<SplitPredictions>;
 export async function predictSplit(
   model: CiderModel | InferenceEngine,
   split: SplitData,
@@ -68,7 +86,8 @@ export async function predictSplit(
   const L = split.L;
   const logProbs = new Float32Array(split.count * C);
   const counterfactual = o.dictionary ? new Float32Array(split.count * C) : null;
-  if (o.dictionary && !text.recomputes) throw new Error('the counterfactual view needs a BERT model to encode [MASK]ed text');
+  if (o.dictionary && !text.recomputes)
+    throw new Error('the counterfactual view needs a BERT model to encode [MASK]ed text');
   const chunks = ranges(split.count, o.batchSize);
   let done = 0;
   for (const [start, size] of chunks) {
@@ -86,7 +105,11 @@ export async function predictSplit(
         audio: o.keep.audio.subarray(start * split.Ta, (start + size) * split.Ta),
         vision: o.keep.vision.subarray(start * split.Tv, (start + size) * split.Tv),
       };
-      const mv = missingView({ text: batch.ids3, audio: batch.audio, vision: batch.vision }, splitLayout(split, start, size), keep);
+      const mv = missingView(
+        { text: batch.ids3, audio: batch.audio, vision: batch.vision },
+        splitLayout(split, start, size),
+        keep,
+      );
       ids = mv.text;
       audio = mv.audio;
       vision = mv.vision;
@@ -99,7 +122,8 @@ export async function predictSplit(
     if (isEngine(model)) {
       let cfText: tf.Tensor3D | null = null;
       try {
-        if (counterfactual && o.dictionary) cfText = await counterfactualFeatures(text, batch, ids, replaced, size, L, o.dictionary);
+        if (counterfactual && o.dictionary)
+          cfText = await counterfactualFeatures(text, batch, ids, replaced, size, L, o.dictionary);
         const out = await model.infer(
           {
             size,

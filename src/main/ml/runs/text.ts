@@ -43,7 +43,13 @@ export interface TextProvider {
 }
 
 /** ids with every valid token whose keep is 0 replaced by [UNK] (padding stays padding). */
-export function missingTextIds(ids3: Int32Array, size: number, L: number, textKeep: ArrayLike<number>, textMask: ArrayLike<number>): { ids3: Int32Array; replaced: Uint8Array } {
+export function missingTextIds(
+  ids3: Int32Array,
+  size: number,
+  L: number,
+  textKeep: ArrayLike<number>,
+  textMask: ArrayLike<number>,
+): { ids3: Int32Array; replaced: Uint8Array } {
   const out = ids3.slice();
   const replaced = new Uint8Array(size * L);
   for (let b = 0; b < size; b++) {
@@ -60,13 +66,23 @@ export function missingTextIds(ids3: Int32Array, size: number, L: number, textKe
 /** Which positions of `changed` differ from `original` (row 0 of (B, 3, L)). */
 export function changedPositions(original: Int32Array, changed: Int32Array, size: number, L: number): Uint8Array {
   const out = new Uint8Array(size * L);
-  for (let b = 0; b < size; b++) for (let t = 0; t < L; t++) out[b * L + t] = original[b * 3 * L + t] !== changed[b * 3 * L + t] ? 1 : 0;
+  for (let b = 0; b < size; b++)
+    for (let t = 0; t < L; t++) out[b * L + t] = original[b * 3 * L + t] !== changed[b * 3 * L + t] ? 1 : 0;
   return out;
 }
 
 function zeroPositions(features: tf.Tensor3D, replaced: ArrayLike<number>): tf.Tensor3D {
   const [B, L] = features.shape;
-  return tf.tidy(() => tf.mul(features, tf.tensor3d(Float32Array.from(replaced, (r) => 1 - r), [B, L, 1])) as tf.Tensor3D);
+  return tf.tidy(
+    () =>
+      tf.mul(
+        features,
+        tf.tensor3d(
+          Float32Array.from(replaced, (r) => 1 - r),
+          [B, L, 1],
+        ),
+      ) as tf.Tensor3D,
+  );
 }
 
 class FeaturesText implements TextProvider {
@@ -162,7 +178,8 @@ class BertText implements TextProvider {
     // BERT's dropout (the text module's) draws unseeded masks: fine-tuned runs do not reproduce bit for bit.
     const full = idsTensor(batch.ids3, batch.size, this.L);
     const miss = idsTensor(missing.ids3, batch.size, this.L);
-    const rows = (t: tf.Tensor3D, start: number, size: number) => (start === 0 && size === batch.size ? t : t.slice([start, 0, 0], [size, 3, this.L]));
+    const rows = (t: tf.Tensor3D, start: number, size: number) =>
+      start === 0 && size === batch.size ? t : t.slice([start, 0, 0], [size, 3, this.L]);
     const source: TextSource = {
       variables: this.variables,
       full: (start, size, training) => this.encoder.encode(rows(full, start, size), { training }),
@@ -174,7 +191,8 @@ class BertText implements TextProvider {
   checkpointTensors(): Record<string, TensorToWrite> {
     if (this.kind !== 'finetune') return {};
     const out: Record<string, TensorToWrite> = {};
-    for (const [name, t] of Object.entries(this.encoder.toHfTensors())) out[BERT_PREFIX + name] = { shape: t.shape, data: t.data, dtype: 'F32' };
+    for (const [name, t] of Object.entries(this.encoder.toHfTensors()))
+      out[BERT_PREFIX + name] = { shape: t.shape, data: t.data, dtype: 'F32' };
     return out;
   }
 
@@ -186,7 +204,13 @@ class BertText implements TextProvider {
 /** The token ids in datasets are bert-base-uncased ids; a model with another vocabulary would read them wrongly. */
 function checkVocabulary(bundle: TextEncoderBundle, folder: string): void {
   const t = bundle.tokenizer;
-  const want = { '[PAD]': [t.padId, PAD_ID], '[UNK]': [t.unkId, UNK_ID], '[CLS]': [t.clsId, CLS_ID], '[SEP]': [t.sepId, SEP_ID], '[MASK]': [t.maskId, MASK_ID] } as const;
+  const want = {
+    '[PAD]': [t.padId, PAD_ID],
+    '[UNK]': [t.unkId, UNK_ID],
+    '[CLS]': [t.clsId, CLS_ID],
+    '[SEP]': [t.sepId, SEP_ID],
+    '[MASK]': [t.maskId, MASK_ID],
+  } as const;
   const wrong = Object.entries(want)
     .filter(([, [got, expected]]) => got !== expected)
     .map(([name, [got, expected]]) => `${name} is id ${got ?? 'absent'}, expected ${expected}`);
@@ -212,13 +236,19 @@ export interface OpenTextOptions {
 
 export async function openTextProvider(o: OpenTextOptions): Promise<TextProvider> {
   if (o.spec.kind === 'features') {
-    if (o.datasetDl === null) throw new TextModelError("this dataset has no precomputed text features; train with a BERT model folder ('frozen:PATH' or 'finetune:PATH')");
+    if (o.datasetDl === null)
+      throw new TextModelError(
+        "this dataset has no precomputed text features; train with a BERT model folder ('frozen:PATH' or 'finetune:PATH')",
+      );
     return new FeaturesText(o.datasetDl, o.L);
   }
   const bundle = await loadTextEncoder(o.spec.modelDir, { trainable: o.spec.kind === 'finetune' });
   try {
     checkVocabulary(bundle, o.spec.modelDir);
-    if (o.L > bundle.config.maxPositionEmbeddings) throw new TextModelError(`BERT model ${o.spec.modelDir} takes at most ${bundle.config.maxPositionEmbeddings} tokens; the dataset has L=${o.L}`);
+    if (o.L > bundle.config.maxPositionEmbeddings)
+      throw new TextModelError(
+        `BERT model ${o.spec.modelDir} takes at most ${bundle.config.maxPositionEmbeddings} tokens; the dataset has L=${o.L}`,
+      );
   } catch (e) {
     bundle.encoder.dispose();
     throw e;
@@ -228,5 +258,11 @@ export async function openTextProvider(o: OpenTextOptions): Promise<TextProvider
     bundle.encoder.dispose();
     encoder = new BertEncoder(bundle.config, o.bertWeights, { trainable: o.spec.kind === 'finetune' });
   }
-  return new BertText(o.spec.kind, encoder, bundle.modelId, o.L, o.spec.kind === 'frozen' ? (o.cacheDir ?? null) : null);
+  return new BertText(
+    o.spec.kind,
+    encoder,
+    bundle.modelId,
+    o.L,
+    o.spec.kind === 'frozen' ? (o.cacheDir ?? null) : null,
+  );
 }

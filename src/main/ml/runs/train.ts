@@ -30,7 +30,12 @@ import { missingMasks } from '../eval/missing';
 import type { EpochLosses, TrainingOptions } from '../../../shared/contract/training';
 import { openSplit, readBatch, splitLayout } from './data';
 import { openTextProvider, BERT_PREFIX } from './text';
-import { confoundersFromExtras, confoundersFromTraining, trainingConfounders, type ConfounderArrays } from './confounders';
+import {
+  confoundersFromExtras,
+  confoundersFromTraining,
+  trainingConfounders,
+  type ConfounderArrays,
+} from './confounders';
 import { loadCheckpoint, saveCheckpoint, type RunState } from './checkpoint';
 import { predictSplit } from './predict';
 import { defaultTrainWorkers, ReplicaPool, trainStepParallel } from '../parallel/pool';
@@ -66,7 +71,14 @@ export interface TrainRunOptions {
   /** continue from runDir/last.safetensors when it exists */
   resume?: boolean;
   signal?: AbortSignal;
-  onStart?: (info: { engine: string; startEpoch: number; batches: number; parameters: number; confounders: string; textNote: string }) => void;
+  onStart?: (info: {
+    engine: string;
+    startEpoch: number;
+    batches: number;
+    parameters: number;
+    confounders: string;
+    textNote: string;
+  }) => void;
   onBatch?: (p: BatchProgress) => void;
   /** awaited before the epoch's checkpoint is written: a crash in between replays the epoch */
   onEpoch?: (r: EpochRecord) => void | Promise<void>;
@@ -84,7 +96,16 @@ export interface TrainRunResult {
   lastCheckpoint: string;
 }
 
-const LOSS_KEYS = ['taskFull', 'taskMissing', 'joint', 'attention', 'reconText', 'reconAudio', 'reconVision', 'total'] as const;
+const LOSS_KEYS = [
+  'taskFull',
+  'taskMissing',
+  'joint',
+  'attention',
+  'reconText',
+  'reconAudio',
+  'reconVision',
+  'total',
+] as const;
 
 /** NaN (no non-neutral validation sample) never counts as better. */
 function better(value: number, best: number | null): boolean {
@@ -112,7 +133,13 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
   try {
     const train = await openSplit(store, 'train', task);
     const valid = await openSplit(store, 'valid', task);
-    text = await openTextProvider({ spec: opt.text, L: train.L, datasetDl: train.dl, cacheDir: o.cacheDir, bertWeights: ckpt?.bert ?? undefined });
+    text = await openTextProvider({
+      spec: opt.text,
+      L: train.L,
+      datasetDl: train.dl,
+      cacheDir: o.cacheDir,
+      bertWeights: ckpt?.bert ?? undefined,
+    });
     const cfg = makeConfig({
       aligned: train.aligned,
       classes: task,
@@ -130,27 +157,67 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
     });
     let confounders: ConfounderArrays;
     if (ckpt) confounders = ckpt.confounders;
-    else if (opt.confounders.source === 'extras') confounders = confoundersFromExtras(store, opt.confounders.dictionary, opt.confounders.prior, task, cfg.dl + cfg.da + cfg.dv);
+    else if (opt.confounders.source === 'extras')
+      confounders = confoundersFromExtras(
+        store,
+        opt.confounders.dictionary,
+        opt.confounders.prior,
+        task,
+        cfg.dl + cfg.da + cfg.dv,
+      );
     else confounders = await confoundersFromTraining(train, text, task, opt.evalBatchSize, o.signal);
-    if (confounders.counts.some((k) => k === 0)) log('warn', `training split has no sample of class(es) ${confounders.counts.flatMap((k, c) => (k === 0 ? [c] : [])).join(', ')}; their confounder vectors are zero`);
+    if (confounders.counts.some((k) => k === 0))
+      log(
+        'warn',
+        `training split has no sample of class(es) ${confounders.counts.flatMap((k, c) => (k === 0 ? [c] : [])).join(', ')}; their confounder vectors are zero`,
+      );
 
     const params = ckpt ? paramsFromTensors(cfg, ckpt.tensors, { source: lastFile }).params : initParams(cfg, opt.seed);
     model = new CiderModel(cfg, params);
-    optimizer = new Adam({ groups: ciderParamGroups((n) => n.startsWith(BERT_PREFIX), { bert: opt.bertLearningRate, other: opt.learningRate }, opt.bertWeightDecay) });
+    optimizer = new Adam({
+      groups: ciderParamGroups(
+        (n) => n.startsWith(BERT_PREFIX),
+        { bert: opt.bertLearningRate, other: opt.learningRate },
+        opt.bertWeightDecay,
+      ),
+    });
     const vars = new Map<string, tf.Variable>([...params, ...text.variables]);
     if (ckpt) optimizer.importState(vars, ckpt.optimizer);
 
     const trainConf = trainingConfounders(confounders, task);
     const evalConf = evalConfounders(trainConf.dictionary);
     owned.push(trainConf.dictionary, trainConf.prior, evalConf.dictionary, evalConf.prior);
-    const validKeep = opt.validation.view === 'RMFM' ? missingMasks(splitLayout(valid), { kind: 'RMFM', rate: opt.validation.rate }, opt.validation.seed) : undefined;
+    const validKeep =
+      opt.validation.view === 'RMFM'
+        ? missingMasks(splitLayout(valid), { kind: 'RMFM', rate: opt.validation.rate }, opt.validation.seed)
+        : undefined;
 
     const state: RunState = ckpt
       ? { ...ckpt.state, options: opt, stopped: null }
-      : { epoch: 0, bestEpoch: null, bestMetric: null, badEpochs: 0, stopped: null, options: opt, ciderConfig: cfg, confounderSource: confounders.source, confounderCounts: confounders.counts, adamSteps: {} };
+      : {
+          epoch: 0,
+          bestEpoch: null,
+          bestMetric: null,
+          badEpochs: 0,
+          stopped: null,
+          options: opt,
+          ciderConfig: cfg,
+          confounderSource: confounders.source,
+          confounderCounts: confounders.counts,
+          adamSteps: {},
+        };
     if (ckpt?.state.stopped === 'early-stopping') {
       log('info', `the run already stopped early at epoch ${ckpt.state.epoch}; nothing to resume`);
-      return { engine, selectionMetric: metricName, epochs: state.epoch, bestEpoch: state.bestEpoch, bestMetric: state.bestMetric, stopped: 'early-stopping', bestCheckpoint: fs.existsSync(bestFile) ? bestFile : null, lastCheckpoint: lastFile };
+      return {
+        engine,
+        selectionMetric: metricName,
+        epochs: state.epoch,
+        bestEpoch: state.bestEpoch,
+        bestMetric: state.bestMetric,
+        stopped: 'early-stopping',
+        bestCheckpoint: fs.existsSync(bestFile) ? bestFile : null,
+        lastCheckpoint: lastFile,
+      };
     }
     const B = opt.batchSize;
     const batches = Math.ceil(train.count / B);
@@ -161,10 +228,21 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
       try {
         pool = await ReplicaPool.create(model, threads);
       } catch (e) {
-        log('warn', `training on one thread: the replica workers did not start (${e instanceof Error ? e.message : String(e)})`);
+        log(
+          'warn',
+          `training on one thread: the replica workers did not start (${e instanceof Error ? e.message : String(e)})`,
+        );
       }
-    } else if (threads > 1) log('info', 'training on one thread: the fine-tuned text encoder is not replicated to workers');
-    o.onStart?.({ engine, startEpoch: state.epoch + 1, batches, parameters, confounders: confounders.source, textNote: text.note });
+    } else if (threads > 1)
+      log('info', 'training on one thread: the fine-tuned text encoder is not replicated to workers');
+    o.onStart?.({
+      engine,
+      startEpoch: state.epoch + 1,
+      batches,
+      parameters,
+      confounders: confounders.source,
+      textNote: text.note,
+    });
     if (ckpt) log('info', `resuming after epoch ${state.epoch} from ${lastFile}`);
 
     let stopped: 'early-stopping' | 'max-epochs' = 'max-epochs';
@@ -180,7 +258,14 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
         const rows = order.slice(k * B, (k + 1) * B);
         const batch = await readBatch(train, rows, text.kind === 'features');
         const n = batch.size;
-        const keep = rmfmTrainingMasks(masksRng, n, batch.textMask, batch.textLengths, batch.audioMask, batch.visionMask);
+        const keep = rmfmTrainingMasks(
+          masksRng,
+          n,
+          batch.textMask,
+          batch.textLengths,
+          batch.audioMask,
+          batch.visionMask,
+        );
         const src = await text.trainingSource(batch, keep.text);
         const tensors = {
           textMask: tf.tensor2d(batch.textMask, [n, train.L]),
@@ -196,9 +281,20 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
         let losses: StepLosses;
         try {
           const stepBatch = { text: src.source, textLengths: batch.textLengths, ...tensors };
-          const stepMasks = { textKeep: tensors.textKeep, audioKeep: tensors.audioKeep, visionKeep: tensors.visionKeep };
-          const stepOpts = { rng: dropoutRng, lossWeights: opt.lossWeights, accumulateFullViewGrad: opt.accumulateFullViewGrad, microBatchSize: opt.microBatchSize };
-          losses = pool ? await trainStepParallel(pool, model, optimizer, stepBatch, stepMasks, trainConf, stepOpts) : trainStep(model, optimizer, stepBatch, stepMasks, trainConf, stepOpts);
+          const stepMasks = {
+            textKeep: tensors.textKeep,
+            audioKeep: tensors.audioKeep,
+            visionKeep: tensors.visionKeep,
+          };
+          const stepOpts = {
+            rng: dropoutRng,
+            lossWeights: opt.lossWeights,
+            accumulateFullViewGrad: opt.accumulateFullViewGrad,
+            microBatchSize: opt.microBatchSize,
+          };
+          losses = pool
+            ? await trainStepParallel(pool, model, optimizer, stepBatch, stepMasks, trainConf, stepOpts)
+            : trainStep(model, optimizer, stepBatch, stepMasks, trainConf, stepOpts);
         } finally {
           src.dispose();
           tf.dispose(Object.values(tensors));
@@ -208,9 +304,15 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
         // let a cancel message reach the worker between batches
         await new Promise((r) => setImmediate(r));
       }
-      const losses = Object.fromEntries(LOSS_KEYS.map((key) => [key, sums[key] / train.count])) as unknown as EpochLosses;
+      const losses = Object.fromEntries(
+        LOSS_KEYS.map((key) => [key, sums[key] / train.count]),
+      ) as unknown as EpochLosses;
 
-      const pred = await predictSplit(model, valid, text, evalConf, { batchSize: opt.evalBatchSize, keep: validKeep, signal: o.signal });
+      const pred = await predictSplit(model, valid, text, evalConf, {
+        batchSize: opt.evalBatchSize,
+        keep: validKeep,
+        signal: o.signal,
+      });
       const metrics = classificationMetrics(pred.logProbs, task, { classes: valid.labels });
       const validation = { ...metrics.values } as Record<string, number>;
       const value = validation[metricName];
@@ -239,7 +341,11 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
       await saveCheckpoint(lastFile, { params: model.params, text: textTensors, confounders, optimizer, state });
       if (state.stopped) {
         stopped = state.stopped;
-        if (stopped === 'early-stopping') log('info', `early stopping after epoch ${epoch}: no better ${metricName} for ${opt.patience} epochs (best ${state.bestMetric} at epoch ${state.bestEpoch})`);
+        if (stopped === 'early-stopping')
+          log(
+            'info',
+            `early stopping after epoch ${epoch}: no better ${metricName} for ${opt.patience} epochs (best ${state.bestMetric} at epoch ${state.bestEpoch})`,
+          );
         break;
       }
     }

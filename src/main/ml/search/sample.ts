@@ -14,7 +14,11 @@ const WEIGHTS = ['joint', 'attention', 'reconstruction'] as const;
 /** heads must divide the model width (head width d/H) */
 export function usableHeads(space: SearchSpace, d: number): number[] {
   const heads = space.heads.filter((h) => d % h === 0);
-  if (!heads.length) throw new AppError('INVALID_INPUT', `no head count in [${space.heads.join(', ')}] divides the model width d = ${d}`);
+  if (!heads.length)
+    throw new AppError(
+      'INVALID_INPUT',
+      `no head count in [${space.heads.join(', ')}] divides the model width d = ${d}`,
+    );
   return heads;
 }
 
@@ -25,7 +29,9 @@ export function sampleTrial(space: SearchSpace, d: number, seed: number, trial: 
   const layers = pick(space.layers);
   const head = pick(heads);
   const dropouts = Object.fromEntries(DROPOUTS.map((k) => [k, pick(space.dropouts)])) as TrialParams['dropouts'];
-  const lossWeights = Object.fromEntries(WEIGHTS.map((k) => [k, pick(space.lossWeights)])) as TrialParams['lossWeights'];
+  const lossWeights = Object.fromEntries(
+    WEIGHTS.map((k) => [k, pick(space.lossWeights)]),
+  ) as TrialParams['lossWeights'];
   return { layers, heads: head, dropouts, lossWeights };
 }
 
@@ -35,10 +41,19 @@ export function planTrials(space: SearchSpace, base: TrainingOptions, seed: numb
 }
 
 export function applyTrial(base: TrainingOptions, p: TrialParams): TrainingOptions {
-  return { ...base, lossWeights: { ...p.lossWeights }, model: { ...base.model, layers: p.layers, heads: p.heads, dropouts: { ...p.dropouts } } };
+  return {
+    ...base,
+    lossWeights: { ...p.lossWeights },
+    model: { ...base.model, layers: p.layers, heads: p.heads, dropouts: { ...p.dropouts } },
+  };
 }
 
 /** a run's options read back as trial params */
 export function trialParamsOf(o: TrainingOptions): TrialParams {
-  return { layers: o.model.layers, heads: o.model.heads, dropouts: { ...o.model.dropouts }, lossWeights: { ...o.lossWeights } };
+  return {
+    layers: o.model.layers,
+    heads: o.model.heads,
+    dropouts: { ...o.model.dropouts },
+    lossWeights: { ...o.lossWeights },
+  };
 }

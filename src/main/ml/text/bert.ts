@@ -67,7 +67,10 @@ export class BertEncoder {
         const t = tensors.get(name);
         if (!t) throw new TextModelError(`BERT weights: tensor ${name} missing`, { tensor: name });
         if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
-          throw new TextModelError(`BERT weights: tensor ${name} has shape [${t.shape.join(', ')}], expected [${shape.join(', ')}]`, { tensor: name });
+          throw new TextModelError(
+            `BERT weights: tensor ${name} has shape [${t.shape.join(', ')}], expected [${shape.join(', ')}]`,
+            { tensor: name },
+          );
         }
         const value = tf.tidy(() => {
           const x = tf.tensor(t.data, t.shape, 'float32');
@@ -125,7 +128,9 @@ export class BertEncoder {
    */
   encode(ids: tf.Tensor, options: ForwardOptions = {}): tf.Tensor3D {
     if (ids.rank !== 3 || ids.shape[1] !== 3) {
-      throw new TextModelError(`BERT input must be (B, 3, L) token ids / attention mask / segment ids, got shape [${ids.shape.join(', ')}]`);
+      throw new TextModelError(
+        `BERT input must be (B, 3, L) token ids / attention mask / segment ids, got shape [${ids.shape.join(', ')}]`,
+      );
     }
     return tf.tidy(() => {
       const [B, , L] = ids.shape as [number, number, number];
@@ -136,15 +141,22 @@ export class BertEncoder {
   }
 
   /** HF BertModel(input_ids, attention_mask, token_type_ids).last_hidden_state, each input (B, L). */
-  forward(inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D, tokenTypeIds: tf.Tensor2D, options: ForwardOptions = {}): tf.Tensor3D {
+  forward(
+    inputIds: tf.Tensor2D,
+    attentionMask: tf.Tensor2D,
+    tokenTypeIds: tf.Tensor2D,
+    options: ForwardOptions = {},
+  ): tf.Tensor3D {
     const c = this.config;
     const [B, L] = inputIds.shape;
-    if (L > c.maxPositionEmbeddings) throw new TextModelError(`BERT input length ${L} exceeds max_position_embeddings ${c.maxPositionEmbeddings}`);
+    if (L > c.maxPositionEmbeddings)
+      throw new TextModelError(`BERT input length ${L} exceeds max_position_embeddings ${c.maxPositionEmbeddings}`);
     for (const [what, t] of [
       ['attention mask', attentionMask],
       ['segment ids', tokenTypeIds],
     ] as const) {
-      if (t.shape[0] !== B || t.shape[1] !== L) throw new TextModelError(`BERT ${what} shape [${t.shape.join(', ')}] does not match token ids [${B}, ${L}]`);
+      if (t.shape[0] !== B || t.shape[1] !== L)
+        throw new TextModelError(`BERT ${what} shape [${t.shape.join(', ')}] does not match token ids [${B}, ${L}]`);
     }
     const training = options.training ?? false;
     const H = c.hiddenSize;
@@ -176,7 +188,14 @@ export class BertEncoder {
   }
 
   /** One encoder layer on (B*L, H) hidden states. */
-  private layer(l: number, h: tf.Tensor2D, extended: tf.Tensor, B: number, L: number, dropout: (t: tf.Tensor, rate: number) => tf.Tensor): tf.Tensor2D {
+  private layer(
+    l: number,
+    h: tf.Tensor2D,
+    extended: tf.Tensor,
+    B: number,
+    L: number,
+    dropout: (t: tf.Tensor, rate: number) => tf.Tensor,
+  ): tf.Tensor2D {
     const c = this.config;
     const H = c.hiddenSize;
     const heads = c.numAttentionHeads;
@@ -184,14 +203,17 @@ export class BertEncoder {
     const scale = Math.sqrt(dh);
     const v = (n: string) => this.variables.get(n)!;
     const p = `encoder.layer.${l}.`;
-    const dense = (x: tf.Tensor2D, n: string) => tf.add(matMul(x, v(`${p}${n}.weight`)), v(`${p}${n}.bias`)) as tf.Tensor2D;
+    const dense = (x: tf.Tensor2D, n: string) =>
+      tf.add(matMul(x, v(`${p}${n}.weight`)), v(`${p}${n}.bias`)) as tf.Tensor2D;
     const q = dense(h, 'attention.self.query').reshape([B, L, heads, dh]).transpose([0, 2, 1, 3]);
     // K goes straight to (B, heads, dh, L) so the score product needs no transposed operand
     const kT = dense(h, 'attention.self.key').reshape([B, L, heads, dh]).transpose([0, 2, 3, 1]);
     const val = dense(h, 'attention.self.value').reshape([B, L, heads, dh]).transpose([0, 2, 1, 3]);
     const scores = tf.add(tf.div(matMul(q, kT), scale), extended);
     const probs = dropout(tf.softmax(scores, -1), c.attentionProbsDropoutProb);
-    const ctx = matMul(probs, val).transpose([0, 2, 1, 3]).reshape([B * L, H]) as tf.Tensor2D;
+    const ctx = matMul(probs, val)
+      .transpose([0, 2, 1, 3])
+      .reshape([B * L, H]) as tf.Tensor2D;
     const attn = layerNorm(
       tf.add(dropout(dense(ctx, 'attention.output.dense'), c.hiddenDropoutProb), h) as tf.Tensor2D,
       v(`${p}attention.output.LayerNorm.weight`),
@@ -247,7 +269,10 @@ export function layerNorm<T extends tf.Tensor>(x: T, gamma: tf.Tensor, beta: tf.
           const [z, gz] = saved;
           const { xh, r } = normalise(z);
           const dxh = tf.mul(dy, gz);
-          const dx = tf.mul(r, tf.sub(tf.sub(dxh, tf.mean(dxh, -1, true)), tf.mul(xh, tf.mean(tf.mul(dxh, xh), -1, true))));
+          const dx = tf.mul(
+            r,
+            tf.sub(tf.sub(dxh, tf.mean(dxh, -1, true)), tf.mul(xh, tf.mean(tf.mul(dxh, xh), -1, true))),
+          );
           const rows = dy.shape.slice(0, -1).map((_, i) => i);
           return [dx, tf.sum(tf.mul(dy, xh), rows), tf.sum(dy, rows)];
         }),
@@ -318,7 +343,10 @@ export function matMul<T extends tf.Tensor>(a: tf.Tensor, b: tf.Tensor): T {
       // tidy: the engine calls a custom gradFunc outside its per-node tidy, so without it the
       // transposed copies (as large as the weights) would live until the whole backward pass ends
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
-        tf.tidy(() => [tf.matMul(dy as tf.Tensor3D, swapLastTwo(saved[1]) as tf.Tensor3D), tf.matMul(swapLastTwo(saved[0]) as tf.Tensor3D, dy as tf.Tensor3D)]),
+        tf.tidy(() => [
+          tf.matMul(dy as tf.Tensor3D, swapLastTwo(saved[1]) as tf.Tensor3D),
+          tf.matMul(swapLastTwo(saved[0]) as tf.Tensor3D, dy as tf.Tensor3D),
+        ]),
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
   return f(a, b) as T;
@@ -333,7 +361,10 @@ export function embeddingLookup(table: tf.Variable, ids: tf.Tensor1D): tf.Tensor
     save([i]);
     return {
       value: tf.gather(t, i as tf.Tensor1D),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [tf.scatterND(tf.expandDims(saved[0], 1), dy, t.shape), tf.zerosLike(saved[0])],
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [
+        tf.scatterND(tf.expandDims(saved[0], 1), dy, t.shape),
+        tf.zerosLike(saved[0]),
+      ],
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
   return f(table, ids) as tf.Tensor2D;

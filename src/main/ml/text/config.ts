@@ -36,7 +36,14 @@ export interface BertConfig {
 }
 
 /** Fields without which the network's shapes are unknown: no default is safe. */
-export const REQUIRED_CONFIG_FIELDS = ['hidden_size', 'num_hidden_layers', 'num_attention_heads', 'intermediate_size', 'vocab_size', 'max_position_embeddings'] as const;
+export const REQUIRED_CONFIG_FIELDS = [
+  'hidden_size',
+  'num_hidden_layers',
+  'num_attention_heads',
+  'intermediate_size',
+  'vocab_size',
+  'max_position_embeddings',
+] as const;
 
 /** HF BertConfig defaults (transformers/models/bert/configuration_bert.py). */
 const DEFAULTS: Record<string, unknown> = {
@@ -113,7 +120,9 @@ export function checkBertConfig(json: unknown, file: string): { config?: BertCon
   }
   // relative position embeddings change the attention equations; only BERT's absolute table is implemented
   if (raw.position_embedding_type !== undefined && raw.position_embedding_type !== 'absolute') {
-    problems.push(`${file}: position_embedding_type ${JSON.stringify(raw.position_embedding_type)} is not supported (only "absolute")`);
+    problems.push(
+      `${file}: position_embedding_type ${JSON.stringify(raw.position_embedding_type)} is not supported (only "absolute")`,
+    );
   }
   if (raw.model_type !== undefined && raw.model_type !== 'bert') {
     problems.push(`${file}: model_type is ${JSON.stringify(raw.model_type)}, expected "bert"`);

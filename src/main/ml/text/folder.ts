@@ -38,9 +38,14 @@ export function readSafetensorsShapes(file: string): Map<string, number[]> {
   try {
     const size = statSync(file).size;
     const head = Buffer.alloc(8);
-    if (size < 8 || readSync(fd, head, 0, 8, 0) !== 8) throw new TextModelError(`${file}: shorter than the 8-byte safetensors header length`, { file });
+    if (size < 8 || readSync(fd, head, 0, 8, 0) !== 8)
+      throw new TextModelError(`${file}: shorter than the 8-byte safetensors header length`, { file });
     const len = Number(head.readBigUInt64LE(0));
-    if (len <= 0 || 8 + len > size) throw new TextModelError(`${file}: header length ${len} does not fit in ${size} bytes (truncated or not safetensors)`, { file });
+    if (len <= 0 || 8 + len > size)
+      throw new TextModelError(
+        `${file}: header length ${len} does not fit in ${size} bytes (truncated or not safetensors)`,
+        { file },
+      );
     const json = Buffer.alloc(len);
     readSync(fd, json, 0, len, 8);
     let header: Record<string, { shape?: number[]; dtype?: string; data_offsets?: [number, number] }>;
@@ -52,8 +57,13 @@ export function readSafetensorsShapes(file: string): Map<string, number[]> {
     const shapes = new Map<string, number[]>();
     for (const [name, info] of Object.entries(header)) {
       if (name === '__metadata__') continue;
-      if (!Array.isArray(info?.shape)) throw new TextModelError(`${file}: tensor ${name} has no shape in the header`, { file, tensor: name });
-      if (info.data_offsets && 8 + len + info.data_offsets[1] > size) throw new TextModelError(`${file}: tensor ${name} runs past the end of the file (truncated download?)`, { file, tensor: name });
+      if (!Array.isArray(info?.shape))
+        throw new TextModelError(`${file}: tensor ${name} has no shape in the header`, { file, tensor: name });
+      if (info.data_offsets && 8 + len + info.data_offsets[1] > size)
+        throw new TextModelError(`${file}: tensor ${name} runs past the end of the file (truncated download?)`, {
+          file,
+          tensor: name,
+        });
       shapes.set(name, info.shape);
     }
     return shapes;
@@ -100,7 +110,8 @@ export async function inspectModelFolder(folder: string): Promise<ModelFolderRep
       problems.push(...r.problems);
       if (r.config) {
         report.config = r.config;
-        if (r.config.defaulted.length) warnings.push(`${configFile}: ${r.config.defaulted.join(', ')} absent, using BertConfig defaults`);
+        if (r.config.defaulted.length)
+          warnings.push(`${configFile}: ${r.config.defaulted.join(', ')} absent, using BertConfig defaults`);
       }
     }
   }
@@ -113,7 +124,8 @@ export async function inspectModelFolder(folder: string): Promise<ModelFolderRep
       const t = JSON.parse(readFileSync(tokConfigFile, 'utf8')) as Record<string, unknown>;
       if (typeof t.do_lower_case === 'boolean') tokenizerOptions.doLowerCase = t.do_lower_case;
       if (typeof t.strip_accents === 'boolean') tokenizerOptions.stripAccents = t.strip_accents;
-      if (typeof t.tokenize_chinese_chars === 'boolean') tokenizerOptions.tokenizeChineseChars = t.tokenize_chinese_chars;
+      if (typeof t.tokenize_chinese_chars === 'boolean')
+        tokenizerOptions.tokenizeChineseChars = t.tokenize_chinese_chars;
     } catch (e) {
       problems.push(`${tokConfigFile}: not valid JSON (${(e as Error).message})`);
     }
@@ -131,9 +143,12 @@ export async function inspectModelFolder(folder: string): Promise<ModelFolderRep
     for (const t of [SPECIAL_TOKENS.cls, SPECIAL_TOKENS.sep, SPECIAL_TOKENS.pad, SPECIAL_TOKENS.unk]) {
       if (tokens.length && !have.has(t)) problems.push(`${vocabFile}: special token ${t} is missing`);
     }
-    if (tokens.length && !have.has(SPECIAL_TOKENS.mask)) warnings.push(`${vocabFile}: no ${SPECIAL_TOKENS.mask} token (not needed to encode text)`);
+    if (tokens.length && !have.has(SPECIAL_TOKENS.mask))
+      warnings.push(`${vocabFile}: no ${SPECIAL_TOKENS.mask} token (not needed to encode text)`);
     if (report.config && tokens.length > report.config.vocabSize) {
-      problems.push(`${vocabFile}: ${tokens.length} tokens but config.json vocab_size is ${report.config.vocabSize} (ids past the embedding table)`);
+      problems.push(
+        `${vocabFile}: ${tokens.length} tokens but config.json vocab_size is ${report.config.vocabSize} (ids past the embedding table)`,
+      );
     }
   }
 
@@ -157,13 +172,22 @@ export async function inspectModelFolder(folder: string): Promise<ModelFolderRep
       problems.push((e as Error).message);
     }
   } else {
-    const others = ['model.safetensors.index.json', 'pytorch_model.bin.index.json', 'tf_model.h5', 'flax_model.msgpack', 'model.onnx'].filter((f) => existsSync(join(folder, f)));
+    const others = [
+      'model.safetensors.index.json',
+      'pytorch_model.bin.index.json',
+      'tf_model.h5',
+      'flax_model.msgpack',
+      'model.onnx',
+    ].filter((f) => existsSync(join(folder, f)));
     problems.push(
       `${folder}: no weights file (model.safetensors or pytorch_model.bin)` +
-        (others.length ? `; found ${others.join(', ')}, which is not supported (sharded or non-PyTorch weights): save the model with save_pretrained(safe_serialization=True, max_shard_size="2GB")` : ''),
+        (others.length
+          ? `; found ${others.join(', ')}, which is not supported (sharded or non-PyTorch weights): save the model with save_pretrained(safe_serialization=True, max_shard_size="2GB")`
+          : ''),
     );
   }
-  if (shapes && report.config && report.files.weights) problems.push(...checkBertTensors(shapes, report.config, report.files.weights).problems);
+  if (shapes && report.config && report.files.weights)
+    problems.push(...checkBertTensors(shapes, report.config, report.files.weights).problems);
 
   report.ok = problems.length === 0;
   return report;
@@ -222,7 +246,10 @@ export interface TextEncoderBundle {
 export async function loadTextEncoder(folder: string, options: BertEncoderOptions = {}): Promise<TextEncoderBundle> {
   const report = await inspectModelFolder(folder);
   if (!report.ok) {
-    throw new TextModelError(`BERT model folder ${folder} is not usable:\n- ${report.problems.join('\n- ')}`, { folder, problems: report.problems });
+    throw new TextModelError(`BERT model folder ${folder} is not usable:\n- ${report.problems.join('\n- ')}`, {
+      folder,
+      problems: report.problems,
+    });
   }
   const config = report.config!;
   const weightsFile = report.files.weights!;
@@ -240,7 +267,10 @@ export async function readBertWeights(file: string, config: BertConfig): Promise
     for (const [name, t] of await readTorchBin(file)) raw.set(name, t);
   } else {
     for (const [name, t] of readSafetensors(file).tensors) {
-      raw.set(name, { shape: t.shape, data: t.data instanceof Float32Array ? t.data : Float32Array.from(t.data as ArrayLike<number>) });
+      raw.set(name, {
+        shape: t.shape,
+        data: t.data instanceof Float32Array ? t.data : Float32Array.from(t.data as ArrayLike<number>),
+      });
     }
   }
   const shapes = new Map([...raw].map(([n, t]) => [n, t.shape]));

@@ -25,7 +25,8 @@ export class FrozenFeatureCache {
 
   /** `dir` is the caller's cache folder (created if absent); entries go under dir/modelId. */
   constructor(dir: string, modelId: string) {
-    if (!/^[\w.-]+$/.test(modelId)) throw new TextModelError(`frozen feature cache: model id ${JSON.stringify(modelId)} is not a safe folder name`);
+    if (!/^[\w.-]+$/.test(modelId))
+      throw new TextModelError(`frozen feature cache: model id ${JSON.stringify(modelId)} is not a safe folder name`);
     this.dir = join(dir, modelId);
     this.modelId = modelId;
     mkdirSync(this.dir, { recursive: true });
@@ -51,7 +52,13 @@ export class FrozenFeatureCache {
     } catch {
       return undefined;
     }
-    if (buf.length !== 12 + 4 * length * hidden || buf.readUInt32LE(0) !== MAGIC || buf.readUInt32LE(4) !== length || buf.readUInt32LE(8) !== hidden) return undefined;
+    if (
+      buf.length !== 12 + 4 * length * hidden ||
+      buf.readUInt32LE(0) !== MAGIC ||
+      buf.readUInt32LE(4) !== length ||
+      buf.readUInt32LE(8) !== hidden
+    )
+      return undefined;
     const out = new Float32Array(length * hidden);
     new Uint8Array(out.buffer).set(buf.subarray(12));
     return out;
@@ -74,7 +81,8 @@ export class FrozenFeatureCache {
    * encoder in one batch (inference mode, no dropout) and are stored. The caller owns the result.
    */
   async features(encoder: BertEncoder, ids: tf.Tensor): Promise<tf.Tensor3D> {
-    if (ids.rank !== 3 || ids.shape[1] !== 3) throw new TextModelError(`frozen feature cache: ids must be (B, 3, L), got shape [${ids.shape.join(', ')}]`);
+    if (ids.rank !== 3 || ids.shape[1] !== 3)
+      throw new TextModelError(`frozen feature cache: ids must be (B, 3, L), got shape [${ids.shape.join(', ')}]`);
     const [B, , L] = ids.shape as [number, number, number];
     const H = encoder.config.hiddenSize;
     const data = Int32Array.from((await ids.data()) as ArrayLike<number>);

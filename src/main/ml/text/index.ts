@@ -14,10 +14,34 @@ import { FrozenFeatureCache } from './frozenCache';
 import { paramGroup } from './weights';
 
 export { BertEncoder, FLOAT32_MIN, type BertEncoderOptions, type ForwardOptions } from './bert';
-export { checkBertConfig, parseBertConfig, toHfConfigJson, TextModelError, REQUIRED_CONFIG_FIELDS, type BertConfig, type BertActivation } from './config';
+export {
+  checkBertConfig,
+  parseBertConfig,
+  toHfConfigJson,
+  TextModelError,
+  REQUIRED_CONFIG_FIELDS,
+  type BertConfig,
+  type BertActivation,
+} from './config';
 export { FrozenFeatureCache } from './frozenCache';
-export { inspectModelFolder, loadTextEncoder, modelIdentity, readBertWeights, readSafetensorsShapes, ENCODER_IMPLEMENTATION_VERSION, type ModelFolderReport, type TextEncoderBundle } from './folder';
-export { WordPieceTokenizer, parseVocab, SPECIAL_TOKENS, type Encoded, type Token, type TokenizerOptions } from './tokenizer';
+export {
+  inspectModelFolder,
+  loadTextEncoder,
+  modelIdentity,
+  readBertWeights,
+  readSafetensorsShapes,
+  ENCODER_IMPLEMENTATION_VERSION,
+  type ModelFolderReport,
+  type TextEncoderBundle,
+} from './folder';
+export {
+  WordPieceTokenizer,
+  parseVocab,
+  SPECIAL_TOKENS,
+  type Encoded,
+  type Token,
+  type TokenizerOptions,
+} from './tokenizer';
 export { expectedBertTensors, normaliseBertName, paramGroup, type HostTensor } from './weights';
 export { listTorchBinTensors, readTorchBin } from './torchBin';
 
@@ -35,11 +59,20 @@ export interface BertOptimizerGroup {
 }
 
 /** BERT's two optimizer groups: decayed weights, and biases + LayerNorm without decay. */
-export function bertOptimizerGroups(encoder: BertEncoder, opts: { learningRate?: number; weightDecay?: number } = {}): BertOptimizerGroup[] {
+export function bertOptimizerGroups(
+  encoder: BertEncoder,
+  opts: { learningRate?: number; weightDecay?: number } = {},
+): BertOptimizerGroup[] {
   const learningRate = opts.learningRate ?? BERT_FINETUNE_DEFAULTS.learningRate;
   const weightDecay = opts.weightDecay ?? BERT_FINETUNE_DEFAULTS.weightDecay;
   const decay: BertOptimizerGroup = { group: 'bert_decay', names: [], variables: [], learningRate, weightDecay };
-  const noDecay: BertOptimizerGroup = { group: 'bert_no_decay', names: [], variables: [], learningRate, weightDecay: 0 };
+  const noDecay: BertOptimizerGroup = {
+    group: 'bert_no_decay',
+    names: [],
+    variables: [],
+    learningRate,
+    weightDecay: 0,
+  };
   for (const [name, v] of encoder.variables) {
     const g = paramGroup(name) === 'decay' ? decay : noDecay;
     g.names.push(name);
@@ -54,7 +87,11 @@ export class TextFeatures {
   readonly modelId: string;
   readonly cache: FrozenFeatureCache | undefined;
 
-  constructor(bundle: { encoder: BertEncoder; modelId: string }, mode: TextEncoderMode, opts: { cacheDir?: string } = {}) {
+  constructor(
+    bundle: { encoder: BertEncoder; modelId: string },
+    mode: TextEncoderMode,
+    opts: { cacheDir?: string } = {},
+  ) {
     this.mode = mode;
     this.encoder = bundle.encoder;
     this.modelId = bundle.modelId;
@@ -73,7 +110,8 @@ export class TextFeatures {
 
   /** Fine-tune mode, inside the gradient tape: (B, 3, L) -> (B, L, H), dropout when training. */
   encodeForTraining(ids: tf.Tensor, training: boolean): tf.Tensor3D {
-    if (this.mode !== 'finetune') throw new TextModelError('encodeForTraining is for fine-tune mode; use await features(ids) in frozen mode');
+    if (this.mode !== 'finetune')
+      throw new TextModelError('encodeForTraining is for fine-tune mode; use await features(ids) in frozen mode');
     return this.encoder.encode(ids, { training });
   }
 

@@ -69,7 +69,8 @@ function isControl(ch: string): boolean {
 function isPunctuation(ch: string): boolean {
   const cp = ch.codePointAt(0)!;
   // HF treats all non-letter/number ASCII as punctuation ("^", "$", "`" are not Unicode P*)
-  if ((cp >= 33 && cp <= 47) || (cp >= 58 && cp <= 64) || (cp >= 91 && cp <= 96) || (cp >= 123 && cp <= 126)) return true;
+  if ((cp >= 33 && cp <= 47) || (cp >= 58 && cp <= 64) || (cp >= 91 && cp <= 96) || (cp >= 123 && cp <= 126))
+    return true;
   return PUNCT.test(ch);
 }
 function isChineseChar(cp: number): boolean {
@@ -137,7 +138,8 @@ export class WordPieceTokenizer {
     this.maxInputCharsPerWord = options.maxInputCharsPerWord ?? 100;
     const need = (t: string): number => {
       const id = this.vocab.get(t);
-      if (id === undefined) throw new TextModelError(`${source}: special token ${t} is not in the vocabulary`, { file: source, token: t });
+      if (id === undefined)
+        throw new TextModelError(`${source}: special token ${t} is not in the vocabulary`, { file: source, token: t });
       return id;
     };
     this.padId = need(SPECIAL_TOKENS.pad);
@@ -154,7 +156,10 @@ export class WordPieceTokenizer {
     try {
       text = readFileSync(file, 'utf8');
     } catch (e) {
-      throw new TextModelError(`${file}: cannot read the vocabulary (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { file });
+      throw new TextModelError(
+        `${file}: cannot read the vocabulary (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+        { file },
+      );
     }
     return new WordPieceTokenizer(parseVocab(text), options, file);
   }
@@ -165,7 +170,12 @@ export class WordPieceTokenizer {
     let word = 0;
     for (const seg of this.splitOnSpecials(text)) {
       if (seg.special) {
-        out.push({ text: seg.text, id: this.vocab.get(seg.text)!, span: [seg.offset, seg.offset + seg.text.length], word: word++ });
+        out.push({
+          text: seg.text,
+          id: this.vocab.get(seg.text)!,
+          span: [seg.offset, seg.offset + seg.text.length],
+          word: word++,
+        });
         continue;
       }
       for (const w of this.basicTokenize(seg.text, seg.offset)) {
@@ -182,7 +192,8 @@ export class WordPieceTokenizer {
    */
   encode(text: string, maxLength: number, textPair?: string): Encoded {
     const special = textPair === undefined ? 2 : 3;
-    if (!Number.isInteger(maxLength) || maxLength < special) throw new TextModelError(`tokenizer: max length ${maxLength} leaves no room for [CLS] and [SEP]`);
+    if (!Number.isInteger(maxLength) || maxLength < special)
+      throw new TextModelError(`tokenizer: max length ${maxLength} leaves no room for [CLS] and [SEP]`);
     let a = this.tokenize(text);
     let b = textPair === undefined ? [] : this.tokenize(textPair);
     const total = a.length + b.length;
@@ -276,7 +287,12 @@ export class WordPieceTokenizer {
     const out: Unit[][] = [];
     for (let w of words) {
       if (this.doLowerCase) w = mapWord(w, (s) => s.toLowerCase());
-      if (this.stripAccents) w = mapWord(w, (s) => Array.from(s.normalize('NFD')).filter((c) => !MN.test(c)).join(''));
+      if (this.stripAccents)
+        w = mapWord(w, (s) =>
+          Array.from(s.normalize('NFD'))
+            .filter((c) => !MN.test(c))
+            .join(''),
+        );
       // HF's NFC step (tokenization_bert.py, "unicode_normalized_text") only changes anything when
       // accents are kept; applied per word it composes base letters with their combining marks.
       else w = mapWord(w, (s) => s.normalize('NFC'));
@@ -298,7 +314,8 @@ export class WordPieceTokenizer {
   /** HF WordpieceTokenizer on one word. */
   private wordpiece(word: Unit[]): Omit<Token, 'word'>[] {
     const span = (a: number, b: number): [number, number] => [word[a].start, word[b - 1].end];
-    if (word.length > this.maxInputCharsPerWord) return [{ text: SPECIAL_TOKENS.unk, id: this.unkId, span: span(0, word.length) }];
+    if (word.length > this.maxInputCharsPerWord)
+      return [{ text: SPECIAL_TOKENS.unk, id: this.unkId, span: span(0, word.length) }];
     const chars = word.map((u) => u.ch);
     const pieces: Omit<Token, 'word'>[] = [];
     let start = 0;

@@ -11,13 +11,21 @@
  * read, before anything could be called. Nothing is ever executed either way: the "calls" are JS
  * functions building descriptions of tensors.
  */
-import { unpickle, PyGlobal, isTuple, resolverFromTable, type GlobalImpl, type UnpickleContext } from '../../data/pickle';
+import {
+  unpickle,
+  PyGlobal,
+  isTuple,
+  resolverFromTable,
+  type GlobalImpl,
+  type UnpickleContext,
+} from '../../data/pickle';
 import { TextModelError } from './config';
 import type { HostTensor } from './weights';
 import { ZipReader } from './zip';
 import { halfToFloat } from '../io/safetensors';
 
-type StorageDType = 'float32' | 'float16' | 'bfloat16' | 'float64' | 'int64' | 'int32' | 'int16' | 'int8' | 'uint8' | 'bool';
+type StorageDType =
+  'float32' | 'float16' | 'bfloat16' | 'float64' | 'int64' | 'int32' | 'int16' | 'int8' | 'uint8' | 'bool';
 
 /** torch.<Name>Storage -> element type (torch/storage.py _pickle_storage_type names) */
 const STORAGES: Record<string, StorageDType> = {
@@ -32,7 +40,18 @@ const STORAGES: Record<string, StorageDType> = {
   ByteStorage: 'uint8',
   BoolStorage: 'bool',
 };
-const ITEMSIZE: Record<StorageDType, number> = { float32: 4, float16: 2, bfloat16: 2, float64: 8, int64: 8, int32: 4, int16: 2, int8: 1, uint8: 1, bool: 1 };
+const ITEMSIZE: Record<StorageDType, number> = {
+  float32: 4,
+  float16: 2,
+  bfloat16: 2,
+  float64: 8,
+  int64: 8,
+  int32: 4,
+  int16: 2,
+  int8: 1,
+  uint8: 1,
+  bool: 1,
+};
 
 class StorageRef {
   constructor(
@@ -52,21 +71,27 @@ export class TensorRef {
 }
 
 function intList(x: unknown, what: string, ctx: UnpickleContext): number[] {
-  if (!isTuple(x) || !x.every((d) => typeof d === 'number' && Number.isInteger(d) && d >= 0)) throw ctx.fail(`_rebuild_tensor_v2: ${what} is not a tuple of non-negative integers`);
+  if (!isTuple(x) || !x.every((d) => typeof d === 'number' && Number.isInteger(d) && d >= 0))
+    throw ctx.fail(`_rebuild_tensor_v2: ${what} is not a tuple of non-negative integers`);
   return [...(x as readonly number[])];
 }
 
 const rebuildTensor: GlobalImpl = {
   call: (args, ctx) => {
     const [storage, offset, size, stride] = args;
-    if (!(storage instanceof StorageRef)) throw ctx.fail('_rebuild_tensor_v2: the first argument is not a tensor storage');
-    if (typeof offset !== 'number' || !Number.isInteger(offset) || offset < 0) throw ctx.fail('_rebuild_tensor_v2: storage offset is not a non-negative integer');
+    if (!(storage instanceof StorageRef))
+      throw ctx.fail('_rebuild_tensor_v2: the first argument is not a tensor storage');
+    if (typeof offset !== 'number' || !Number.isInteger(offset) || offset < 0)
+      throw ctx.fail('_rebuild_tensor_v2: storage offset is not a non-negative integer');
     const shape = intList(size, 'size', ctx);
     const strides = intList(stride, 'stride', ctx);
     if (shape.length !== strides.length) throw ctx.fail('_rebuild_tensor_v2: size and stride have different lengths');
     // the last element addressed must lie inside the storage
     const last = offset + shape.reduce((acc, d, i) => acc + (d > 0 ? (d - 1) * strides[i] : 0), 0);
-    if (shape.every((d) => d > 0) && last >= storage.numel) throw ctx.fail(`_rebuild_tensor_v2: tensor [${shape.join(', ')}] at offset ${offset} runs past its storage of ${storage.numel} elements`);
+    if (shape.every((d) => d > 0) && last >= storage.numel)
+      throw ctx.fail(
+        `_rebuild_tensor_v2: tensor [${shape.join(', ')}] at offset ${offset} runs past its storage of ${storage.numel} elements`,
+      );
     return new TensorRef(storage, offset, shape, strides);
   },
 };
@@ -87,11 +112,15 @@ for (const name of Object.keys(STORAGES)) TORCH_GLOBALS[`torch.${name}`] = {};
 const resolveTorchGlobal = resolverFromTable(TORCH_GLOBALS);
 
 function persistentLoad(pid: unknown): StorageRef {
-  if (!isTuple(pid) || pid.length !== 5 || pid[0] !== 'storage') throw new Error(`persistent id ${describe(pid)} is not a tensor storage`);
+  if (!isTuple(pid) || pid.length !== 5 || pid[0] !== 'storage')
+    throw new Error(`persistent id ${describe(pid)} is not a tensor storage`);
   const [, type, key, , numel] = pid;
-  if (!(type instanceof PyGlobal) || type.module !== 'torch' || !(type.name in STORAGES)) throw new Error(`persistent id names storage type ${describe(type)}, not a torch tensor storage`);
-  if (typeof key !== 'string' || !/^[\w.-]+$/.test(key)) throw new Error(`storage key ${describe(key)} is not a plain name`);
-  if (typeof numel !== 'number' || !Number.isInteger(numel) || numel < 0) throw new Error(`storage ${key}: element count ${describe(numel)} is not an integer`);
+  if (!(type instanceof PyGlobal) || type.module !== 'torch' || !(type.name in STORAGES))
+    throw new Error(`persistent id names storage type ${describe(type)}, not a torch tensor storage`);
+  if (typeof key !== 'string' || !/^[\w.-]+$/.test(key))
+    throw new Error(`storage key ${describe(key)} is not a plain name`);
+  if (typeof numel !== 'number' || !Number.isInteger(numel) || numel < 0)
+    throw new Error(`storage ${key}: element count ${describe(numel)} is not an integer`);
   return new StorageRef(key, STORAGES[type.name], numel);
 }
 
@@ -114,14 +143,25 @@ async function openBin(file: string): Promise<OpenedBin> {
   const zip = new ZipReader(file);
   try {
     const pkls = [...zip.entries.keys()].filter((n) => /^[^/]+\/data\.pkl$/.test(n));
-    if (pkls.length !== 1) throw new TextModelError(`${file}: not a PyTorch checkpoint (expected one <archive>/data.pkl entry, found ${pkls.length})`, { file });
+    if (pkls.length !== 1)
+      throw new TextModelError(
+        `${file}: not a PyTorch checkpoint (expected one <archive>/data.pkl entry, found ${pkls.length})`,
+        { file },
+      );
     const prefix = pkls[0].slice(0, -'data.pkl'.length);
-    if (zip.entries.has(`${prefix}byteorder`) && zip.readEntry(`${prefix}byteorder`).toString('utf8').trim() !== 'little') {
+    if (
+      zip.entries.has(`${prefix}byteorder`) &&
+      zip.readEntry(`${prefix}byteorder`).toString('utf8').trim() !== 'little'
+    ) {
       throw new TextModelError(`${file}: written on a big-endian machine, which is not supported`, { file });
     }
     let root: unknown;
     try {
-      root = await unpickle(zip.readEntry(pkls[0]), { file: `${file} (${pkls[0]})`, resolveGlobal: resolveTorchGlobal, persistentLoad });
+      root = await unpickle(zip.readEntry(pkls[0]), {
+        file: `${file} (${pkls[0]})`,
+        resolveGlobal: resolveTorchGlobal,
+        persistentLoad,
+      });
     } catch (e) {
       const msg = e instanceof Error ? e.message : String(e);
       throw new TextModelError(msg.startsWith(file) ? msg : `${file}: ${msg}`, { file });
@@ -131,7 +171,8 @@ async function openBin(file: string): Promise<OpenedBin> {
       const wrapper: Map<unknown, unknown> = root;
       for (const k of ['state_dict', 'model', 'module']) if (wrapper.get(k) instanceof Map) root = wrapper.get(k);
     }
-    if (!(root instanceof Map)) throw new TextModelError(`${file}: the pickle does not hold a state dict (a dict of tensors)`, { file });
+    if (!(root instanceof Map))
+      throw new TextModelError(`${file}: the pickle does not hold a state dict (a dict of tensors)`, { file });
     const tensors = new Map<string, TensorRef>();
     for (const [k, v] of root) if (typeof k === 'string' && v instanceof TensorRef) tensors.set(k, v);
     if (tensors.size === 0) throw new TextModelError(`${file}: the state dict holds no tensors`, { file });
@@ -148,7 +189,6 @@ export async function listTorchBinTensors(file: string): Promise<Map<string, num
   zip.close();
   return new Map([...tensors].map(([n, t]) => [n, t.shape]));
 }
-
 
 function decodeStorage(bytes: Buffer, dtype: StorageDType): Float64Array | Float32Array {
   const n = bytes.length / ITEMSIZE[dtype];
@@ -199,16 +239,26 @@ export async function readTorchBin(file: string): Promise<Map<string, HostTensor
       let values = storages.get(t.storage.key);
       if (!values) {
         const entry = `${prefix}data/${t.storage.key}`;
-        if (!zip.entries.has(entry)) throw new TextModelError(`${file}: tensor ${name}: storage entry ${entry} is missing from the archive`, { file, tensor: name });
+        if (!zip.entries.has(entry))
+          throw new TextModelError(`${file}: tensor ${name}: storage entry ${entry} is missing from the archive`, {
+            file,
+            tensor: name,
+          });
         const bytes = zip.readEntry(entry);
         const need = t.storage.numel * ITEMSIZE[t.storage.dtype];
-        if (bytes.length < need) throw new TextModelError(`${file}: tensor ${name}: storage ${entry} has ${bytes.length} bytes, its ${t.storage.dtype} x ${t.storage.numel} needs ${need}`, { file, tensor: name });
+        if (bytes.length < need)
+          throw new TextModelError(
+            `${file}: tensor ${name}: storage ${entry} has ${bytes.length} bytes, its ${t.storage.dtype} x ${t.storage.numel} needs ${need}`,
+            { file, tensor: name },
+          );
         values = decodeStorage(bytes.subarray(0, need), t.storage.dtype);
         storages.set(t.storage.key, values);
       }
       const count = t.shape.reduce((a, b) => a * b, 1);
       const data = new Float32Array(count);
-      const contiguous = t.shape.every((_, i) => t.stride[i] === t.shape.slice(i + 1).reduce((a, b) => a * b, 1) || t.shape[i] === 1);
+      const contiguous = t.shape.every(
+        (_, i) => t.stride[i] === t.shape.slice(i + 1).reduce((a, b) => a * b, 1) || t.shape[i] === 1,
+      );
       if (contiguous) data.set(values.subarray(t.offset, t.offset + count));
       else {
         const idx = new Array<number>(t.shape.length).fill(0);

@@ -99,7 +99,9 @@ export function checkBertTensors(
   }
   if (missing.length) {
     const shown = missing.slice(0, 8).join(', ');
-    problems.unshift(`${file}: ${missing.length} BERT tensor${missing.length > 1 ? 's' : ''} missing: ${shown}${missing.length > 8 ? ', ...' : ''}`);
+    problems.unshift(
+      `${file}: ${missing.length} BERT tensor${missing.length > 1 ? 's' : ''} missing: ${shown}${missing.length > 8 ? ', ...' : ''}`,
+    );
   }
   return { problems, sourceName };
 }

@@ -32,7 +32,9 @@ export class ZipReader {
     try {
       this.fd = openSync(file, 'r');
     } catch (e) {
-      throw new TextModelError(`${file}: cannot open (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { file });
+      throw new TextModelError(`${file}: cannot open (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, {
+        file,
+      });
     }
     try {
       this.entries = this.readCentralDirectory();
@@ -59,7 +61,8 @@ export class ZipReader {
 
   private readCentralDirectory(): Map<string, ZipEntry> {
     const size = fstatSync(this.fd).size;
-    if (size < 22) this.fail('not a zip archive (too short); a pytorch_model.bin written by torch.save >= 1.6 is a zip');
+    if (size < 22)
+      this.fail('not a zip archive (too short); a pytorch_model.bin written by torch.save >= 1.6 is a zip');
     // the end record sits in the last 22 bytes plus a comment of up to 65535 bytes
     const tailLen = Math.min(size, 22 + 65535);
     const tail = this.read(size - tailLen, tailLen);
@@ -70,7 +73,10 @@ export class ZipReader {
         break;
       }
     }
-    if (eocd < 0) this.fail('not a zip archive (no end-of-central-directory record); legacy (pre-1.6) torch.save files are not supported, re-save with torch >= 1.6 or convert to safetensors');
+    if (eocd < 0)
+      this.fail(
+        'not a zip archive (no end-of-central-directory record); legacy (pre-1.6) torch.save files are not supported, re-save with torch >= 1.6 or convert to safetensors',
+      );
     let count = tail.readUInt16LE(eocd + 10);
     let cdSize = tail.readUInt32LE(eocd + 12);
     let cdOffset = tail.readUInt32LE(eocd + 16);

@@ -43,7 +43,11 @@ export function isNoDecay(name: string): boolean {
  * The paper's groups (spec 4): BERT (`isBert`) at lr 5e-5 with weight decay 0.001 except
  * bias/LayerNorm; everything else at lr 1e-3 without decay.
  */
-export function ciderParamGroups(isBert: (name: string) => boolean, lr = { bert: 5e-5, other: 1e-3 }, bertDecay = 0.001): ParamGroup[] {
+export function ciderParamGroups(
+  isBert: (name: string) => boolean,
+  lr = { bert: 5e-5, other: 1e-3 },
+  bertDecay = 0.001,
+): ParamGroup[] {
   return [
     { name: 'bert-decay', lr: lr.bert, weightDecay: bertDecay, match: (n) => isBert(n) && !isNoDecay(n) },
     { name: 'bert-no-decay', lr: lr.bert, weightDecay: 0, match: (n) => isBert(n) && isNoDecay(n) },
@@ -85,11 +89,18 @@ export class Adam {
     for (const [name, g] of grads) {
       const p = vars.get(name);
       if (!p) throw new Error(`Adam: gradient for unknown parameter ${name}`);
-      if (!g.shape.every((s, i) => s === p.shape[i]) || g.rank !== p.rank) throw new Error(`Adam: gradient of ${name} has shape [${g.shape.join(', ')}], parameter is [${p.shape.join(', ')}]`);
+      if (!g.shape.every((s, i) => s === p.shape[i]) || g.rank !== p.rank)
+        throw new Error(
+          `Adam: gradient of ${name} has shape [${g.shape.join(', ')}], parameter is [${p.shape.join(', ')}]`,
+        );
       const group = this.groupOf(name);
       let s = this.state.get(name);
       if (!s) {
-        s = { m: tf.tidy(() => tf.variable(tf.zerosLike(p), false)), v: tf.tidy(() => tf.variable(tf.zerosLike(p), false)), step: 0 };
+        s = {
+          m: tf.tidy(() => tf.variable(tf.zerosLike(p), false)),
+          v: tf.tidy(() => tf.variable(tf.zerosLike(p), false)),
+          step: 0,
+        };
         this.state.set(name, s);
       }
       s.step += 1;
@@ -111,7 +122,8 @@ export class Adam {
   /** Moments and step counts by name, e.g. to checkpoint a run. */
   async exportState(): Promise<Map<string, { m: Float32Array; v: Float32Array; step: number }>> {
     const out = new Map<string, { m: Float32Array; v: Float32Array; step: number }>();
-    for (const [name, s] of this.state) out.set(name, { m: (await s.m.data()) as Float32Array, v: (await s.v.data()) as Float32Array, step: s.step });
+    for (const [name, s] of this.state)
+      out.set(name, { m: (await s.m.data()) as Float32Array, v: (await s.v.data()) as Float32Array, step: s.step });
     return out;
   }
 
@@ -119,12 +131,16 @@ export class Adam {
    * Restore moments and step counts saved by exportState (resuming a run). Existing state is
    * replaced; `vars` gives each parameter's shape, and a saved slot of another size is refused.
    */
-  importState(vars: Map<string, tf.Variable>, saved: Map<string, { m: Float32Array; v: Float32Array; step: number }>): void {
+  importState(
+    vars: Map<string, tf.Variable>,
+    saved: Map<string, { m: Float32Array; v: Float32Array; step: number }>,
+  ): void {
     this.dispose();
     for (const [name, s] of saved) {
       const p = vars.get(name);
       if (!p) throw new Error(`Adam: saved state for unknown parameter ${name}`);
-      if (s.m.length !== p.size || s.v.length !== p.size) throw new Error(`Adam: saved state of ${name} has ${s.m.length} values, parameter has ${p.size}`);
+      if (s.m.length !== p.size || s.v.length !== p.size)
+        throw new Error(`Adam: saved state of ${name} has ${s.m.length} values, parameter has ${p.size}`);
       const m = tf.tensor(s.m, p.shape, 'float32');
       const v = tf.tensor(s.v, p.shape, 'float32');
       this.state.set(name, { m: tf.variable(m, false), v: tf.variable(v, false), step: s.step });

@@ -52,7 +52,9 @@ export function jointLoss(student: tf.Tensor2D, teacher: tf.Tensor2D, batchTotal
 export type AttentionTeacher = tf.Tensor3D[][];
 
 export function attentionTeacher(state: AttentionState): AttentionTeacher {
-  return tf.tidy(() => state.q.map((qi, i) => state.k.map((kj) => tf.sub(tf.matMul(qi, kj, false, true), state.lse[i]) as tf.Tensor3D)));
+  return tf.tidy(() =>
+    state.q.map((qi, i) => state.k.map((kj) => tf.sub(tf.matMul(qi, kj, false, true), state.lse[i]) as tf.Tensor3D)),
+  );
 }
 
 /**
@@ -85,9 +87,15 @@ function klBlock(teacherLogP: tf.Tensor3D): (q: tf.Tensor3D, k: tf.Tensor3D, lse
  * KL(softmax(S_full) || softmax(S_m)) with PyTorch's "batchmean": the sum over all entries divided
  * by the number of (batch x head) rows, B*H, of the whole batch (`rowsTotal`).
  */
-export function attentionKl(student: AttentionState, teacher: AttentionTeacher, rowsTotal = student.q[0].shape[0]): tf.Scalar {
+export function attentionKl(
+  student: AttentionState,
+  teacher: AttentionTeacher,
+  rowsTotal = student.q[0].shape[0],
+): tf.Scalar {
   const terms: tf.Scalar[] = [];
-  student.q.forEach((qi, i) => student.k.forEach((kj, j) => terms.push(klBlock(teacher[i][j])(qi, kj, student.lse[i]))));
+  student.q.forEach((qi, i) =>
+    student.k.forEach((kj, j) => terms.push(klBlock(teacher[i][j])(qi, kj, student.lse[i]))),
+  );
   return tf.div(tf.addN(terms), rowsTotal) as tf.Scalar;
 }
 
@@ -102,7 +110,12 @@ export function droppedEntries(missingMask: Float32Array | number[], channels: n
  * SmoothL1 (beta 1) summed over the dropped positions, / (dropped entries of the whole batch + 1e-6).
  * `missing` (B, T) = input mask - kept mask.
  */
-export function reconstructionLoss(recon: tf.Tensor3D, target: tf.Tensor3D, missing: tf.Tensor2D, entriesTotal: number): tf.Scalar {
+export function reconstructionLoss(
+  recon: tf.Tensor3D,
+  target: tf.Tensor3D,
+  missing: tf.Tensor2D,
+  entriesTotal: number,
+): tf.Scalar {
   const diff = tf.abs(tf.sub(recon, target));
   // 0.5 m^2 + (|x| - m) with m = min(|x|, 1): SmoothL1 without a comparison op, which has no gradient in tfjs
   const m = tf.minimum(diff, 1);

@@ -145,17 +145,32 @@ function chunks(B: number, size?: number): [number, number][] {
 }
 
 const sliceRows = <T extends tf.Tensor>(t: T, start: number, size: number): T =>
-  (start === 0 && size === t.shape[0] ? t : t.slice([start, ...t.shape.slice(1).map(() => 0)], [size, ...t.shape.slice(1)])) as T;
+  (start === 0 && size === t.shape[0]
+    ? t
+    : t.slice([start, ...t.shape.slice(1).map(() => 0)], [size, ...t.shape.slice(1)])) as T;
 
 function sliceConfounders(conf: Confounders, start: number, size: number): Confounders {
   return {
-    dictionary: conf.dictionary.rank === 3 ? (conf.dictionary.slice([0, start, 0], [conf.dictionary.shape[0], size, conf.dictionary.shape[2]!]) as tf.Tensor3D) : conf.dictionary,
+    dictionary:
+      conf.dictionary.rank === 3
+        ? (conf.dictionary.slice(
+            [0, start, 0],
+            [conf.dictionary.shape[0], size, conf.dictionary.shape[2]!],
+          ) as tf.Tensor3D)
+        : conf.dictionary,
     prior: conf.prior.rank === 2 ? sliceRows(conf.prior as tf.Tensor2D, start, size) : conf.prior,
   };
 }
 
 /** A view from the batch rows [start, start + size) with the given text features and frames. */
-function viewOf(batch: TrainBatch, start: number, size: number, text: tf.Tensor3D, audio: tf.Tensor3D, vision: tf.Tensor3D): ViewInputs {
+function viewOf(
+  batch: TrainBatch,
+  start: number,
+  size: number,
+  text: tf.Tensor3D,
+  audio: tf.Tensor3D,
+  vision: tf.Tensor3D,
+): ViewInputs {
   return {
     text,
     textMask: sliceRows(batch.textMask, start, size),
@@ -171,7 +186,12 @@ function viewOf(batch: TrainBatch, start: number, size: number, text: tf.Tensor3
  * Step 1 maths: complete-view NLL and its gradients (summed over micro-batches), and the
  * teacher values for step 2 (computed with the same, pre-update weights).
  */
-export function completeViewPass(model: CiderModel, batch: TrainBatch, conf: Confounders, opts: TrainStepOptions = {}): { loss: number; grads: GradMap; teachers: Teacher[] } {
+export function completeViewPass(
+  model: CiderModel,
+  batch: TrainBatch,
+  conf: Confounders,
+  opts: TrainStepOptions = {},
+): { loss: number; grads: GradMap; teachers: Teacher[] } {
   const rowsHere = batch.labels.shape[0];
   const B = opts.share?.total ?? rowsHere;
   const offset = opts.share?.offset ?? 0;
@@ -183,10 +203,24 @@ export function completeViewPass(model: CiderModel, batch: TrainBatch, conf: Con
     let teacher: Teacher | null = null;
     const r = namedGrads(vars, () => {
       const text = batch.text.full(start, size, true);
-      const view = viewOf(batch, start, size, text, sliceRows(batch.audio, start, size), sliceRows(batch.vision, start, size));
-      const out = model.forward(view, sliceConfounders(conf, start, size), { dropout: opts.rng ? { rng: opts.rng } : null, batchOffset: offset + start });
+      const view = viewOf(
+        batch,
+        start,
+        size,
+        text,
+        sliceRows(batch.audio, start, size),
+        sliceRows(batch.vision, start, size),
+      );
+      const out = model.forward(view, sliceConfounders(conf, start, size), {
+        dropout: opts.rng ? { rng: opts.rng } : null,
+        batchOffset: offset + start,
+      });
       // kept beyond the gradient scope: step 2 reads them as constants
-      const t: Teacher = { joint: tf.clone(out.joint), attention: attentionTeacher(out.attention), text: tf.clone(text) };
+      const t: Teacher = {
+        joint: tf.clone(out.joint),
+        attention: attentionTeacher(out.attention),
+        text: tf.clone(text),
+      };
       keepTeacher(t);
       teacher = t;
       return nllLoss(out.logProbs, sliceRows(batch.labels, start, size), B);
@@ -237,15 +271,26 @@ export function missingViewPass(
   const grads: GradMap = new Map();
   const sums = { taskMissing: 0, joint: 0, attention: 0, reconText: 0, reconAudio: 0, reconVision: 0, total: 0 };
   const parts = chunks(rowsHere, opts.microBatchSize);
-  if (parts.length !== teachers.length) throw new Error(`missingViewPass: ${teachers.length} teacher(s) for ${parts.length} micro-batch(es); use the same microBatchSize in both passes`);
+  if (parts.length !== teachers.length)
+    throw new Error(
+      `missingViewPass: ${teachers.length} teacher(s) for ${parts.length} micro-batch(es); use the same microBatchSize in both passes`,
+    );
   parts.forEach(([start, size], mb) => {
     const teacher = teachers[mb];
     const terms: Record<string, tf.Scalar> = {};
     const r = namedGrads(vars, () => {
       const keepT = sliceRows(masks.textKeep, start, size);
       const text = batch.text.missing(start, size, keepT, true);
-      const audio = zeroDropped(sliceRows(batch.audio, start, size), sliceRows(batch.audioMask, start, size), sliceRows(masks.audioKeep, start, size));
-      const vision = zeroDropped(sliceRows(batch.vision, start, size), sliceRows(batch.visionMask, start, size), sliceRows(masks.visionKeep, start, size));
+      const audio = zeroDropped(
+        sliceRows(batch.audio, start, size),
+        sliceRows(batch.audioMask, start, size),
+        sliceRows(masks.audioKeep, start, size),
+      );
+      const vision = zeroDropped(
+        sliceRows(batch.vision, start, size),
+        sliceRows(batch.visionMask, start, size),
+        sliceRows(masks.visionKeep, start, size),
+      );
       const out = model.forward(viewOf(batch, start, size, text, audio, vision), sliceConfounders(conf, start, size), {
         dropout: opts.rng ? { rng: opts.rng } : null,
         batchOffset: offset + start,
@@ -254,9 +299,24 @@ export function missingViewPass(
       terms.taskMissing = nllLoss(out.logProbs, sliceRows(batch.labels, start, size), B);
       terms.joint = jointLoss(out.joint, teacher.joint, B);
       terms.attention = attentionKl(out.attention, teacher.attention, B * c.heads);
-      terms.reconText = reconstructionLoss(out.textRecon!, teacher.text, sliceRows(missing.text, start, size), entries.text);
-      terms.reconAudio = reconstructionLoss(out.audioRecon!, sliceRows(batch.audio, start, size), sliceRows(missing.audio, start, size), entries.audio);
-      terms.reconVision = reconstructionLoss(out.visionRecon!, sliceRows(batch.vision, start, size), sliceRows(missing.vision, start, size), entries.vision);
+      terms.reconText = reconstructionLoss(
+        out.textRecon!,
+        teacher.text,
+        sliceRows(missing.text, start, size),
+        entries.text,
+      );
+      terms.reconAudio = reconstructionLoss(
+        out.audioRecon!,
+        sliceRows(batch.audio, start, size),
+        sliceRows(missing.audio, start, size),
+        entries.audio,
+      );
+      terms.reconVision = reconstructionLoss(
+        out.visionRecon!,
+        sliceRows(batch.vision, start, size),
+        sliceRows(missing.vision, start, size),
+        entries.vision,
+      );
       for (const t of Object.values(terms)) tf.keep(t);
       return tf.addN([
         terms.taskMissing,
@@ -276,7 +336,10 @@ export function missingViewPass(
   return { losses: sums, grads };
 }
 
-function droppedEntriesOf(c: CiderModel['config'], missing: { text: tf.Tensor2D; audio: tf.Tensor2D; vision: tf.Tensor2D }): DroppedEntries {
+function droppedEntriesOf(
+  c: CiderModel['config'],
+  missing: { text: tf.Tensor2D; audio: tf.Tensor2D; vision: tf.Tensor2D },
+): DroppedEntries {
   return {
     text: droppedEntries(missing.text.dataSync() as Float32Array, c.dl),
     audio: droppedEntries(missing.audio.dataSync() as Float32Array, c.da),
@@ -285,7 +348,11 @@ function droppedEntriesOf(c: CiderModel['config'], missing: { text: tf.Tensor2D;
 }
 
 /** The whole batch's dropped entries of the missing view (the reconstruction losses' normalisers). */
-export function missingViewDropped(model: CiderModel, batch: Pick<TrainBatch, 'textMask' | 'audioMask' | 'visionMask'>, masks: MissingViewMasks): DroppedEntries {
+export function missingViewDropped(
+  model: CiderModel,
+  batch: Pick<TrainBatch, 'textMask' | 'audioMask' | 'visionMask'>,
+  masks: MissingViewMasks,
+): DroppedEntries {
   const missing = tf.tidy(() => ({
     text: tf.sub(batch.textMask, masks.textKeep) as tf.Tensor2D,
     audio: tf.sub(batch.audioMask, masks.audioKeep) as tf.Tensor2D,
@@ -314,7 +381,14 @@ export function releaseTeacher(t: Teacher): void {
 }
 
 /** One full MSSD step: updates the model (and the text encoder's variables) in place. */
-export function trainStep(model: CiderModel, optimizer: Adam, batch: TrainBatch, masks: MissingViewMasks, conf: Confounders, opts: TrainStepOptions = {}): StepLosses {
+export function trainStep(
+  model: CiderModel,
+  optimizer: Adam,
+  batch: TrainBatch,
+  masks: MissingViewMasks,
+  conf: Confounders,
+  opts: TrainStepOptions = {},
+): StepLosses {
   const vars = trainables(model, batch.text);
   const full = completeViewPass(model, batch, conf, opts);
   try {
@@ -337,7 +411,10 @@ export function trainStep(model: CiderModel, optimizer: Adam, batch: TrainBatch,
 export function evalConfounders(dictionary: tf.Tensor2D): Confounders {
   return tf.tidy(() => {
     const C = dictionary.shape[0];
-    return { dictionary: tf.tile(tf.mean(dictionary, 0, true), [C, 1]) as tf.Tensor2D, prior: tf.fill([C], 1 / C) as tf.Tensor1D };
+    return {
+      dictionary: tf.tile(tf.mean(dictionary, 0, true), [C, 1]) as tf.Tensor2D,
+      prior: tf.fill([C], 1 / C) as tf.Tensor1D,
+    };
   });
 }
 
@@ -352,7 +429,13 @@ export interface ViewOutputs {
  * and the counterfactual view (counterfactual text features, same missing audio and vision).
  * Returns tensors (call inside tf.tidy).
  */
-export function forwardInferenceViews(model: CiderModel, missingView: ViewInputs, counterfactualText: tf.Tensor3D, conf: Confounders, batchOffset = 0): { missingView: CiderOutputs; counterfactualView: CiderOutputs } {
+export function forwardInferenceViews(
+  model: CiderModel,
+  missingView: ViewInputs,
+  counterfactualText: tf.Tensor3D,
+  conf: Confounders,
+  batchOffset = 0,
+): { missingView: CiderOutputs; counterfactualView: CiderOutputs } {
   return {
     missingView: model.forward(missingView, conf, { batchOffset }),
     counterfactualView: model.forward({ ...missingView, text: counterfactualText }, conf, { batchOffset }),
@@ -363,7 +446,13 @@ export function forwardInferenceViews(model: CiderModel, missingView: ViewInputs
  * Log-probabilities of the missing and counterfactual views, (B * C) row-major each, computed in
  * chunks of `chunkSize` rows to bound memory. Nothing stays allocated.
  */
-export async function inferLogProbs(model: CiderModel, missingView: ViewInputs, counterfactualText: tf.Tensor3D, conf: Confounders, chunkSize = 128): Promise<{ missingView: Float32Array; counterfactualView: Float32Array }> {
+export async function inferLogProbs(
+  model: CiderModel,
+  missingView: ViewInputs,
+  counterfactualText: tf.Tensor3D,
+  conf: Confounders,
+  chunkSize = 128,
+): Promise<{ missingView: Float32Array; counterfactualView: Float32Array }> {
   const B = missingView.text.shape[0];
   const C = model.config.classes;
   const m = new Float32Array(B * C);
@@ -379,7 +468,13 @@ export async function inferLogProbs(model: CiderModel, missingView: ViewInputs, 
         vision: sliceRows(missingView.vision, start, size),
         visionMask: sliceRows(missingView.visionMask, start, size),
       };
-      const r = forwardInferenceViews(model, view, sliceRows(counterfactualText, start, size), sliceConfounders(conf, start, size), start);
+      const r = forwardInferenceViews(
+        model,
+        view,
+        sliceRows(counterfactualText, start, size),
+        sliceConfounders(conf, start, size),
+        start,
+      );
       return [r.missingView.logProbs, r.counterfactualView.logProbs];
     });
     m.set((await a.data()) as Float32Array, start * C);

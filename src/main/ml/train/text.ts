@@ -31,7 +31,10 @@ export function precomputedText(full: tf.Tensor3D, missing?: tf.Tensor3D): TextS
     variables: new Map(),
     full: (start, size) => rows(full, start, size),
     missing: (start, size) => {
-      if (!missing) throw new Error('precomputedText: the missing view needs its own text features (features of the ids with dropped tokens replaced by [UNK]); pass them or use encodedText');
+      if (!missing)
+        throw new Error(
+          'precomputedText: the missing view needs its own text features (features of the ids with dropped tokens replaced by [UNK]); pass them or use encodedText',
+        );
       return rows(missing, start, size);
     },
   };
@@ -56,15 +59,34 @@ export interface TextTokens {
  * The keep mask must keep [CLS] and [SEP]; see masks.ts.
  */
 export function missingIds(ids: tf.Tensor2D, keep: tf.Tensor2D, mask: tf.Tensor2D): tf.Tensor2D {
-  return tf.tidy(() => tf.where(tf.logicalAnd(tf.greater(mask, 0.5), tf.lessEqual(keep, 0.5)), tf.fill(ids.shape, UNK_ID, 'int32'), ids) as tf.Tensor2D);
+  return tf.tidy(
+    () =>
+      tf.where(
+        tf.logicalAnd(tf.greater(mask, 0.5), tf.lessEqual(keep, 0.5)),
+        tf.fill(ids.shape, UNK_ID, 'int32'),
+        ids,
+      ) as tf.Tensor2D,
+  );
 }
 
 export function encodedText(encoder: TextEncoder, tokens: TextTokens): TextSource {
-  const slice = (t: tf.Tensor2D, start: number, size: number) => (start === 0 && size === t.shape[0] ? t : t.slice([start, 0], [size, t.shape[1]]));
+  const slice = (t: tf.Tensor2D, start: number, size: number) =>
+    start === 0 && size === t.shape[0] ? t : t.slice([start, 0], [size, t.shape[1]]);
   return {
     variables: encoder.variables,
-    full: (start, size, training) => encoder.encode(slice(tokens.ids, start, size), slice(tokens.mask, start, size), slice(tokens.segments, start, size), training),
+    full: (start, size, training) =>
+      encoder.encode(
+        slice(tokens.ids, start, size),
+        slice(tokens.mask, start, size),
+        slice(tokens.segments, start, size),
+        training,
+      ),
     missing: (start, size, keep, training) =>
-      encoder.encode(missingIds(slice(tokens.ids, start, size), keep, slice(tokens.mask, start, size)), slice(tokens.mask, start, size), slice(tokens.segments, start, size), training),
+      encoder.encode(
+        missingIds(slice(tokens.ids, start, size), keep, slice(tokens.mask, start, size)),
+        slice(tokens.mask, start, size),
+        slice(tokens.segments, start, size),
+        training,
+      ),
   };
 }

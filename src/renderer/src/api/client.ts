@@ -66,7 +66,10 @@ export function httpTransport(base: string = location.origin): Transport {
           body: JSON.stringify(args ?? {}),
         });
       } catch (e) {
-        return { ok: false, error: { code: 'INTERNAL', message: `cannot reach the CIDer Studio server (${(e as Error).message})` } };
+        return {
+          ok: false,
+          error: { code: 'INTERNAL', message: `cannot reach the CIDer Studio server (${(e as Error).message})` },
+        };
       }
       try {
         return (await res.json()) as Envelope<unknown>;

@@ -19,7 +19,16 @@ export interface LineChartProps {
   testId?: string;
 }
 
-export function LineChart({ title, series, xLabel, width = 380, height = 190, yDomain, integerX, testId }: LineChartProps) {
+export function LineChart({
+  title,
+  series,
+  xLabel,
+  width = 380,
+  height = 190,
+  yDomain,
+  integerX,
+  testId,
+}: LineChartProps) {
   const left = 44;
   const right = 8;
   const top = 8;
@@ -35,8 +44,21 @@ export function LineChart({ title, series, xLabel, width = 380, height = 190, yD
   return (
     <figure className="line-chart" data-testid={testId} data-points={all.length}>
       <figcaption>{title}</figcaption>
-      <svg width={width} height={height} viewBox={`0 0 ${width} ${height}`} role="img" aria-label={`${title}: ${series.map((s) => `${s.name} (${s.points.length} points)`).join(', ')}`}>
-        <rect x={left} y={top} width={width - left - right} height={height - top - bottom} fill="#fbfcfe" stroke="#e3e6ef" />
+      <svg
+        width={width}
+        height={height}
+        viewBox={`0 0 ${width} ${height}`}
+        role="img"
+        aria-label={`${title}: ${series.map((s) => `${s.name} (${s.points.length} points)`).join(', ')}`}
+      >
+        <rect
+          x={left}
+          y={top}
+          width={width - left - right}
+          height={height - top - bottom}
+          fill="#fbfcfe"
+          stroke="#e3e6ef"
+        />
         {yTicks.map((t) => (
           <g key={`y${t}`}>
             <line x1={left} x2={width - right} y1={sy(t)} y2={sy(t)} stroke="#eef0f5" />
@@ -57,9 +79,17 @@ export function LineChart({ title, series, xLabel, width = 380, height = 190, yD
         ) : null}
         {colored.map((s) => (
           <g key={s.name} data-series={s.name} data-n={s.points.length}>
-            <path d={linePath(s.points, sx, sy)} fill="none" stroke={s.color} strokeWidth={1.6} strokeDasharray={s.dashed ? '5 3' : undefined} />
+            <path
+              d={linePath(s.points, sx, sy)}
+              fill="none"
+              stroke={s.color}
+              strokeWidth={1.6}
+              strokeDasharray={s.dashed ? '5 3' : undefined}
+            />
             {s.points.length <= 30
-              ? s.points.filter((p) => Number.isFinite(p.y)).map((p, i) => <circle key={i} cx={sx(p.x)} cy={sy(p.y)} r={2.2} fill={s.color} />)
+              ? s.points
+                  .filter((p) => Number.isFinite(p.y))
+                  .map((p, i) => <circle key={i} cx={sx(p.x)} cy={sy(p.y)} r={2.2} fill={s.color} />)
               : null}
           </g>
         ))}

@@ -65,14 +65,17 @@ export function editorReducer(state: EditorState, action: EditorAction): EditorS
   switch (action.type) {
     case 'load': {
       const present: Drafts = {};
-      for (const a of action.annotations) if (a.clipId === action.clipId && a.annotatorId === action.annotatorId) present[a.segment] = { score: a.score, note: a.note, correction: a.correction };
+      for (const a of action.annotations)
+        if (a.clipId === action.clipId && a.annotatorId === action.annotatorId)
+          present[a.segment] = { score: a.score, note: a.note, correction: a.correction };
       return { ...initialEditor, clipId: action.clipId, annotatorId: action.annotatorId, present };
     }
     case 'edit': {
       if (state.clipId === null) return state;
       const before = draftOf(state, action.segment);
       let value = action.value;
-      if (action.field === 'score') value = value === null || value === '' || Number.isNaN(Number(value)) ? null : clampScore(Number(value));
+      if (action.field === 'score')
+        value = value === null || value === '' || Number.isNaN(Number(value)) ? null : clampScore(Number(value));
       if (action.field === 'correction' && value === '') value = null;
       if (before[action.field] === value) return state;
       const next: Drafts = { ...state.present, [action.segment]: { ...before, [action.field]: value } };
@@ -90,12 +93,26 @@ export function editorReducer(state: EditorState, action: EditorAction): EditorS
     case 'undo': {
       if (!state.past.length) return state;
       const prev = state.past[state.past.length - 1];
-      return { ...state, present: prev, past: state.past.slice(0, -1), future: [state.present, ...state.future], revision: state.revision + 1, lastEditKey: null };
+      return {
+        ...state,
+        present: prev,
+        past: state.past.slice(0, -1),
+        future: [state.present, ...state.future],
+        revision: state.revision + 1,
+        lastEditKey: null,
+      };
     }
     case 'redo': {
       if (!state.future.length) return state;
       const [next, ...rest] = state.future;
-      return { ...state, present: next, past: [...state.past, state.present], future: rest, revision: state.revision + 1, lastEditKey: null };
+      return {
+        ...state,
+        present: next,
+        past: [...state.past, state.present],
+        future: rest,
+        revision: state.revision + 1,
+        lastEditKey: null,
+      };
     }
     case 'saving':
       return { ...state, saving: true, error: null };

@@ -14,7 +14,13 @@ export interface DatasetsState {
   /** jobs of kind dataset.*, newest first */
   jobs: JobRecord[];
   bias: { task: 3 | 7; k: number; list: BiasWordList | null; error: string | null };
-  browser: { split: DatasetSplit; offset: number; page: SamplePage | null; index: number | null; sample: SampleDetail | null };
+  browser: {
+    split: DatasetSplit;
+    offset: number;
+    page: SamplePage | null;
+    index: number | null;
+    sample: SampleDetail | null;
+  };
   error: string | null;
 }
 
@@ -36,7 +42,13 @@ export type DatasetsAction =
   | { type: 'removed'; id: number }
   | { type: 'error'; message: string | null };
 
-const freshBrowser = (split: DatasetSplit = 'train'): DatasetsState['browser'] => ({ split, offset: 0, page: null, index: null, sample: null });
+const freshBrowser = (split: DatasetSplit = 'train'): DatasetsState['browser'] => ({
+  split,
+  offset: 0,
+  page: null,
+  index: null,
+  sample: null,
+});
 
 export const initialDatasets: DatasetsState = {
   list: [],
@@ -53,7 +65,12 @@ export const isDatasetJob = (j: JobRecord): boolean => j.kind.startsWith('datase
 /** a new selection starts with nothing loaded for it */
 function selectDataset(state: DatasetsState, id: number | null): DatasetsState {
   if (id === state.selectedId) return state;
-  return { ...state, selectedId: id, bias: { ...state.bias, list: null, error: null }, browser: freshBrowser(state.browser.split) };
+  return {
+    ...state,
+    selectedId: id,
+    bias: { ...state.bias, list: null, error: null },
+    browser: freshBrowser(state.browser.split),
+  };
 }
 
 export function datasetsReducer(state: DatasetsState, action: DatasetsAction): DatasetsState {
@@ -83,13 +100,18 @@ export function datasetsReducer(state: DatasetsState, action: DatasetsAction): D
       return next;
     }
     case 'biasTask':
-      return action.task === state.bias.task ? state : { ...state, bias: { ...state.bias, task: action.task, list: null, error: null } };
+      return action.task === state.bias.task
+        ? state
+        : { ...state, bias: { ...state.bias, task: action.task, list: null, error: null } };
     case 'biasK':
-      return action.k === state.bias.k ? state : { ...state, bias: { ...state.bias, k: action.k, list: null, error: null } };
+      return action.k === state.bias.k
+        ? state
+        : { ...state, bias: { ...state.bias, k: action.k, list: null, error: null } };
     case 'biasLoaded': {
       const b = state.bias;
       // an answer for a previous selection, task or K is dropped
-      if (action.list.datasetId !== state.selectedId || action.list.task !== b.task || action.list.k !== b.k) return state;
+      if (action.list.datasetId !== state.selectedId || action.list.task !== b.task || action.list.k !== b.k)
+        return state;
       return { ...state, bias: { ...b, list: action.list, error: null } };
     }
     case 'biasFailed':

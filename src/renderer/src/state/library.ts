@@ -19,7 +19,13 @@ export type LibraryAction =
   | { type: 'event'; event: AppEvent }
   | { type: 'error'; message: string | null };
 
-export const initialLibrary: LibraryState = { projects: [], selectedProjectId: null, jobs: [], error: null, loading: true };
+export const initialLibrary: LibraryState = {
+  projects: [],
+  selectedProjectId: null,
+  jobs: [],
+  error: null,
+  loading: true,
+};
 
 export function libraryReducer(state: LibraryState, action: LibraryAction): LibraryState {
   switch (action.type) {
@@ -35,10 +41,19 @@ export function libraryReducer(state: LibraryState, action: LibraryAction): Libr
       };
     }
     case 'projectCreated':
-      return { ...state, projects: [action.project, ...state.projects.filter((p) => p.id !== action.project.id)], selectedProjectId: action.project.id, error: null };
+      return {
+        ...state,
+        projects: [action.project, ...state.projects.filter((p) => p.id !== action.project.id)],
+        selectedProjectId: action.project.id,
+        error: null,
+      };
     case 'projectRemoved': {
       const projects = state.projects.filter((p) => p.id !== action.id);
-      return { ...state, projects, selectedProjectId: state.selectedProjectId === action.id ? (projects[0]?.id ?? null) : state.selectedProjectId };
+      return {
+        ...state,
+        projects,
+        selectedProjectId: state.selectedProjectId === action.id ? (projects[0]?.id ?? null) : state.selectedProjectId,
+      };
     }
     case 'select':
       return { ...state, selectedProjectId: action.id };

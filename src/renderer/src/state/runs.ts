@@ -25,7 +25,15 @@ export type RunsAction =
   | { type: 'curve'; name: string }
   | { type: 'error'; message: string | null };
 
-export const initialRuns: RunsState = { list: [], loading: true, compare: [], epochs: {}, evaluations: {}, curve: 'validation:selection', error: null };
+export const initialRuns: RunsState = {
+  list: [],
+  loading: true,
+  compare: [],
+  epochs: {},
+  evaluations: {},
+  curve: 'validation:selection',
+  error: null,
+};
 
 export function runsReducer(state: RunsState, action: RunsAction): RunsState {
   switch (action.type) {
@@ -34,9 +42,18 @@ export function runsReducer(state: RunsState, action: RunsAction): RunsState {
       return { ...state, list: action.list, loading: false, compare: state.compare.filter((id) => ids.has(id)) };
     }
     case 'toggle':
-      return { ...state, compare: state.compare.includes(action.id) ? state.compare.filter((id) => id !== action.id) : [...state.compare, action.id] };
+      return {
+        ...state,
+        compare: state.compare.includes(action.id)
+          ? state.compare.filter((id) => id !== action.id)
+          : [...state.compare, action.id],
+      };
     case 'detailLoaded':
-      return { ...state, epochs: { ...state.epochs, [action.id]: action.epochs }, evaluations: { ...state.evaluations, [action.id]: action.evaluations } };
+      return {
+        ...state,
+        epochs: { ...state.epochs, [action.id]: action.epochs },
+        evaluations: { ...state.evaluations, [action.id]: action.evaluations },
+      };
     case 'curve':
       return { ...state, curve: action.name };
     case 'error':
@@ -67,7 +84,10 @@ export interface SettingRow {
 
 /** every setting of the compared runs (the dataset first); `onlyDiffs` keeps the ones that differ */
 export function settingsDiff(runs: RunRecord[], onlyDiffs = true): SettingRow[] {
-  const flat = runs.map((r) => ({ dataset: r.datasetFolder.split(/[\\/]/).filter(Boolean).at(-1) ?? r.datasetFolder, ...flattenOptions(r.options as TrainingOptions) }));
+  const flat = runs.map((r) => ({
+    dataset: r.datasetFolder.split(/[\\/]/).filter(Boolean).at(-1) ?? r.datasetFolder,
+    ...flattenOptions(r.options as TrainingOptions),
+  }));
   const keys = [...new Set(flat.flatMap((f) => Object.keys(f)))];
   const rows = keys.map((key) => {
     const values = flat.map((f) => (f as Record<string, string>)[key] ?? '-');
@@ -91,7 +111,10 @@ export function overlaidCurves(s: RunsState, curve = s.curve): ChartSeries[] {
     name: `#${r.id} ${r.name}`,
     color: CHART_COLORS[i % CHART_COLORS.length],
     points: (s.epochs[r.id] ?? []).map((e) => {
-      const y = kind === 'loss' ? e.losses[name as keyof RunEpoch['losses']] : e.validation[name === 'selection' ? r.selectionMetric : name];
+      const y =
+        kind === 'loss'
+          ? e.losses[name as keyof RunEpoch['losses']]
+          : e.validation[name === 'selection' ? r.selectionMetric : name];
       return { x: e.epoch, y: typeof y === 'number' ? y : NaN };
     }),
   }));
@@ -110,7 +133,12 @@ export function finalMetrics(s: RunsState, run: RunRecord): FinalMetrics {
   const epochs = s.epochs[run.id] ?? [];
   const best = epochs.find((e) => e.epoch === run.bestEpoch) ?? null;
   const complete = (s.evaluations[run.id] ?? []).filter((e) => e.protocol === 'complete').at(-1);
-  return { runId: run.id, validation: best?.validation ?? {}, bestEpoch: run.bestEpoch, test: complete?.points[0]?.metrics ?? null };
+  return {
+    runId: run.id,
+    validation: best?.validation ?? {},
+    bestEpoch: run.bestEpoch,
+    test: complete?.points[0]?.metrics ?? null,
+  };
 }
 
 /** metric names over the compared runs' final metrics, the selection metrics first */

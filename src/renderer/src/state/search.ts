@@ -44,7 +44,11 @@ export function searchReducer(state: SearchState, action: SearchAction): SearchS
   switch (action.type) {
     case 'datasetsLoaded': {
       const keep = state.form.datasetId !== null && action.list.some((d) => d.id === state.form.datasetId);
-      return { ...state, datasets: action.list, form: keep ? state.form : { ...state.form, datasetId: action.list[0]?.id ?? null } };
+      return {
+        ...state,
+        datasets: action.list,
+        form: keep ? state.form : { ...state.form, datasetId: action.list[0]?.id ?? null },
+      };
     }
     case 'loaded': {
       const keep = state.selectedId !== null && action.list.some((s) => s.id === state.selectedId);
@@ -53,7 +57,12 @@ export function searchReducer(state: SearchState, action: SearchAction): SearchS
     case 'set':
       return { ...state, form: { ...state.form, ...action.patch } };
     case 'started':
-      return { ...state, error: null, selectedId: action.search.id, list: [action.search, ...state.list.filter((s) => s.id !== action.search.id)] };
+      return {
+        ...state,
+        error: null,
+        selectedId: action.search.id,
+        list: [action.search, ...state.list.filter((s) => s.id !== action.search.id)],
+      };
     case 'select':
       return { ...state, selectedId: action.id };
     case 'error':
@@ -65,9 +74,11 @@ export function searchFormErrors(f: SearchForm): string[] {
   const out: string[] = [];
   if (f.datasetId === null) out.push('pick a dataset');
   if (!Number.isInteger(f.trials) || f.trials < 1 || f.trials > 300) out.push('trials: 1 to 300');
-  for (const k of ['maxEpochs', 'batchSize', 'patience'] as const) if (!Number.isInteger(f[k]) || f[k] < 1) out.push(`${k}: a positive whole number`);
+  for (const k of ['maxEpochs', 'batchSize', 'patience'] as const)
+    if (!Number.isInteger(f[k]) || f[k] < 1) out.push(`${k}: a positive whole number`);
   if (!Number.isInteger(f.seed) || f.seed < 0) out.push('seed: a whole number >= 0');
   return out;
 }
 
-export const selectedSearch = (s: SearchState): SearchRecord | null => s.list.find((x) => x.id === s.selectedId) ?? null;
+export const selectedSearch = (s: SearchState): SearchRecord | null =>
+  s.list.find((x) => x.id === s.selectedId) ?? null;

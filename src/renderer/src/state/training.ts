@@ -5,7 +5,14 @@
  * the selectors the view draws from (options to submit, time left, curves).
  */
 import type { Dataset } from '../../../shared/contract/datasets';
-import { trainingOptionsSchema, type EpochLosses, type RunEpoch, type RunRecord, type TrainingOptions, type TrainingOptionsInput } from '../../../shared/contract/training';
+import {
+  trainingOptionsSchema,
+  type EpochLosses,
+  type RunEpoch,
+  type RunRecord,
+  type TrainingOptions,
+  type TrainingOptionsInput,
+} from '../../../shared/contract/training';
 import type { AppEvent, JobRecord } from '../../../shared/types';
 import type { ChartSeries } from '../components/chartScale';
 
@@ -98,12 +105,21 @@ export function optionsFromForm(f: TrainingForm, base: TrainingOptions = PAPER_D
       d: f.d,
       layers: f.layers,
       heads: f.heads,
-      dropouts: { relu: f.dropoutRelu, residual: f.dropoutResidual, attention: f.dropoutAttention, embedding: f.dropoutEmbedding, output: f.dropoutOutput },
+      dropouts: {
+        relu: f.dropoutRelu,
+        residual: f.dropoutResidual,
+        attention: f.dropoutAttention,
+        embedding: f.dropoutEmbedding,
+        output: f.dropoutOutput,
+      },
       positional: f.positional,
     },
     accumulateFullViewGrad: f.accumulateFullViewGrad,
     ...(f.microBatchSize > 0 ? { microBatchSize: f.microBatchSize } : {}),
-    validation: f.validationView === 'complete' ? { view: 'complete' } : { view: 'RMFM', rate: f.validationRate, seed: base.validation.view === 'RMFM' ? base.validation.seed : 1111 },
+    validation:
+      f.validationView === 'complete'
+        ? { view: 'complete' }
+        : { view: 'RMFM', rate: f.validationRate, seed: base.validation.view === 'RMFM' ? base.validation.seed : 1111 },
   };
 }
 
@@ -111,10 +127,12 @@ export function optionsFromForm(f: TrainingForm, base: TrainingOptions = PAPER_D
 export function formErrors(f: TrainingForm, base?: TrainingOptions): string[] {
   const out: string[] = [];
   if (f.datasetId === null) out.push('pick a dataset');
-  if (f.textKind !== 'features' && !f.modelDir.trim()) out.push(`the ${f.textKind} text encoder needs a BERT model folder`);
+  if (f.textKind !== 'features' && !f.modelDir.trim())
+    out.push(`the ${f.textKind} text encoder needs a BERT model folder`);
   const parsed = trainingOptionsSchema.safeParse(optionsFromForm({ ...f, modelDir: f.modelDir.trim() || 'x' }, base));
   if (!parsed.success) for (const i of parsed.error.issues) out.push(`${i.path.join('.')}: ${i.message}`);
-  if (Number.isInteger(f.d) && Number.isInteger(f.heads) && f.heads > 0 && f.d % f.heads !== 0) out.push(`heads (${f.heads}) must divide d (${f.d})`);
+  if (Number.isInteger(f.d) && Number.isInteger(f.heads) && f.heads > 0 && f.d % f.heads !== 0)
+    out.push(`heads (${f.heads}) must divide d (${f.d})`);
   return out;
 }
 
@@ -179,9 +197,18 @@ export const initialTraining: TrainingState = {
 const FINISHED = ['succeeded', 'failed', 'cancelled', 'interrupted'];
 const LIVE_RUN: Record<string, RunRecord['status']> = { running: 'running', queued: 'queued' };
 
-const upsertRun = (list: RunRecord[], run: RunRecord) => (list.some((r) => r.id === run.id) ? list.map((r) => (r.id === run.id ? run : r)) : [run, ...list]);
+const upsertRun = (list: RunRecord[], run: RunRecord) =>
+  list.some((r) => r.id === run.id) ? list.map((r) => (r.id === run.id ? run : r)) : [run, ...list];
 
-const watch = (run: RunRecord, job: JobRecord | null = null): LiveState => ({ run, job, epochs: [], batches: [], epochsSeen: run.epochsDone, stale: 0, memory: null });
+const watch = (run: RunRecord, job: JobRecord | null = null): LiveState => ({
+  run,
+  job,
+  epochs: [],
+  batches: [],
+  epochsSeen: run.epochsDone,
+  stale: 0,
+  memory: null,
+});
 
 /** the run a job's progress is about: train jobs carry runId, search jobs the trial's runId */
 export const runIdOfJob = (j: JobRecord): number | null => {
@@ -195,35 +222,59 @@ function onJob(live: LiveState, job: JobRecord, now: number): LiveState {
   const data = job.progress.data ?? {};
   const sameJob = live.job?.id === job.id;
   const statusChanged = live.job?.id !== job.id || live.job.status !== job.status;
-  let next: LiveState = { ...live, job, batches: sameJob ? live.batches : [], stale: live.stale + (statusChanged ? 1 : 0) };
+  let next: LiveState = {
+    ...live,
+    job,
+    batches: sameJob ? live.batches : [],
+    stale: live.stale + (statusChanged ? 1 : 0),
+  };
   if (FINISHED.includes(job.status)) return next;
   const status = LIVE_RUN[job.status];
   if (status && next.run.status !== status) next = { ...next, run: { ...next.run, status, jobId: job.id } };
   const mem = data.memory as { rssBytes?: number; heapUsedBytes?: number } | undefined;
-  if (mem && typeof mem.rssBytes === 'number') next = { ...next, memory: { rssBytes: mem.rssBytes, heapUsedBytes: mem.heapUsedBytes ?? 0 } };
+  if (mem && typeof mem.rssBytes === 'number')
+    next = { ...next, memory: { rssBytes: mem.rssBytes, heapUsedBytes: mem.heapUsedBytes ?? 0 } };
   const epoch = data.epoch;
   if (typeof epoch !== 'number') return next;
   if (typeof data.batch === 'number' && typeof data.batches === 'number' && data.losses) {
-    const point: BatchPoint = { epoch, batch: data.batch, batches: data.batches, at: typeof data.at === 'number' ? data.at : now, losses: data.losses as EpochLosses };
+    const point: BatchPoint = {
+      epoch,
+      batch: data.batch,
+      batches: data.batches,
+      at: typeof data.at === 'number' ? data.at : now,
+      losses: data.losses as EpochLosses,
+    };
     const last = next.batches.at(-1);
     // a replayed epoch (resume) or a repeated event: drop what it supersedes
-    const kept = last && (last.epoch > epoch || (last.epoch === epoch && last.batch >= point.batch)) ? next.batches.filter((b) => b.epoch < epoch || (b.epoch === epoch && b.batch < point.batch)) : next.batches;
+    const kept =
+      last && (last.epoch > epoch || (last.epoch === epoch && last.batch >= point.batch))
+        ? next.batches.filter((b) => b.epoch < epoch || (b.epoch === epoch && b.batch < point.batch))
+        : next.batches;
     return seen({ ...next, batches: [...kept, point] }, epoch - 1);
   }
   // an epoch-end report (no batch)
   return seen(next, epoch);
 }
 
-const seen = (live: LiveState, epoch: number): LiveState => (epoch > live.epochsSeen ? { ...live, epochsSeen: epoch, stale: live.stale + 1 } : live);
+const seen = (live: LiveState, epoch: number): LiveState =>
+  epoch > live.epochsSeen ? { ...live, epochsSeen: epoch, stale: live.stale + 1 } : live;
 
 export function trainingReducer(state: TrainingState, action: TrainingAction): TrainingState {
   switch (action.type) {
     case 'datasetsLoaded': {
       const keep = state.form.datasetId !== null && action.list.some((d) => d.id === state.form.datasetId);
-      return { ...state, datasets: action.list, form: keep ? state.form : { ...state.form, datasetId: action.list[0]?.id ?? null } };
+      return {
+        ...state,
+        datasets: action.list,
+        form: keep ? state.form : { ...state.form, datasetId: action.list[0]?.id ?? null },
+      };
     }
     case 'runsLoaded': {
-      const live = state.live ? { ...state.live, run: action.list.find((r) => r.id === state.live!.run.id) ?? state.live.run } : action.list[0] ? watch(action.list[0]) : null;
+      const live = state.live
+        ? { ...state.live, run: action.list.find((r) => r.id === state.live!.run.id) ?? state.live.run }
+        : action.list[0]
+          ? watch(action.list[0])
+          : null;
       return { ...state, runs: action.list, live };
     }
     case 'set':
@@ -231,11 +282,28 @@ export function trainingReducer(state: TrainingState, action: TrainingAction): T
     case 'resetDefaults':
       return { ...state, base: PAPER_DEFAULTS, form: formFromOptions(PAPER_DEFAULTS, state.form.datasetId) };
     case 'clone':
-      return { ...state, base: action.run.options, form: formFromOptions(action.run.options, action.run.datasetId ?? state.form.datasetId, `${action.run.name} (clone)`), error: null };
+      return {
+        ...state,
+        base: action.run.options,
+        form: formFromOptions(
+          action.run.options,
+          action.run.datasetId ?? state.form.datasetId,
+          `${action.run.name} (clone)`,
+        ),
+        error: null,
+      };
     case 'busy':
       return { ...state, busy: true, error: null };
     case 'started':
-      return { ...state, busy: false, runs: upsertRun(state.runs, action.run), live: state.live?.run.id === action.run.id ? { ...state.live, run: action.run, job: action.job, batches: [], stale: state.live.stale + 1 } : watch(action.run, action.job) };
+      return {
+        ...state,
+        busy: false,
+        runs: upsertRun(state.runs, action.run),
+        live:
+          state.live?.run.id === action.run.id
+            ? { ...state.live, run: action.run, job: action.job, batches: [], stale: state.live.stale + 1 }
+            : watch(action.run, action.job),
+      };
     case 'watch':
       return state.live?.run.id === action.run.id ? state : { ...state, live: watch(action.run) };
     case 'runLoaded': {
@@ -259,7 +327,8 @@ export function trainingReducer(state: TrainingState, action: TrainingAction): T
 
 // ---- selectors ----
 
-export const isResumable = (r: RunRecord) => r.status === 'stopped' || r.status === 'interrupted' || r.status === 'failed';
+export const isResumable = (r: RunRecord) =>
+  r.status === 'stopped' || r.status === 'interrupted' || r.status === 'failed';
 export const isTraining = (r: RunRecord) => r.status === 'queued' || r.status === 'running';
 
 export interface EpochProgress {
@@ -296,9 +365,23 @@ export function epochProgress(live: LiveState): EpochProgress | null {
   const epochLeftMs = msPerBatch === null ? null : msPerBatch * (last.batches - last.batch);
   // whole epochs still to come: their measured durations (validation included) when known, else batches only
   const done = live.epochs.filter((e) => e.epoch < last.epoch);
-  const perEpoch = done.length ? done.reduce((s, e) => s + e.durationMs, 0) / done.length : msPerBatch === null ? null : msPerBatch * last.batches;
-  const runLeftMs = epochLeftMs === null || perEpoch === null ? null : epochLeftMs + perEpoch * Math.max(0, maxEpochs - last.epoch);
-  return { epoch: last.epoch, maxEpochs, batch: last.batch, batches: last.batches, fraction: last.batch / last.batches, msPerBatch, epochLeftMs, runLeftMs };
+  const perEpoch = done.length
+    ? done.reduce((s, e) => s + e.durationMs, 0) / done.length
+    : msPerBatch === null
+      ? null
+      : msPerBatch * last.batches;
+  const runLeftMs =
+    epochLeftMs === null || perEpoch === null ? null : epochLeftMs + perEpoch * Math.max(0, maxEpochs - last.epoch);
+  return {
+    epoch: last.epoch,
+    maxEpochs,
+    batch: last.batch,
+    batches: last.batches,
+    fraction: last.batch / last.batches,
+    msPerBatch,
+    epochLeftMs,
+    runLeftMs,
+  };
 }
 
 export const LOSS_COMPONENTS: { key: keyof EpochLosses; label: string }[] = [
@@ -314,11 +397,17 @@ export const LOSS_COMPONENTS: { key: keyof EpochLosses; label: string }[] = [
 
 /** per-epoch curves of every loss component */
 export function epochLossSeries(epochs: RunEpoch[]): ChartSeries[] {
-  return LOSS_COMPONENTS.map(({ key, label }) => ({ name: label, points: epochs.map((e) => ({ x: e.epoch, y: e.losses[key] })) }));
+  return LOSS_COMPONENTS.map(({ key, label }) => ({
+    name: label,
+    points: epochs.map((e) => ({ x: e.epoch, y: e.losses[key] })),
+  }));
 }
 
 /** per-batch curves of the watched job (x = epoch + fraction of it) */
-export function batchLossSeries(batches: BatchPoint[], keys: (keyof EpochLosses)[] = ['total', 'taskFull', 'taskMissing']): ChartSeries[] {
+export function batchLossSeries(
+  batches: BatchPoint[],
+  keys: (keyof EpochLosses)[] = ['total', 'taskFull', 'taskMissing'],
+): ChartSeries[] {
   return LOSS_COMPONENTS.filter((c) => keys.includes(c.key)).map(({ key, label }) => ({
     name: label,
     points: batches.map((b) => ({ x: b.epoch - 1 + b.batch / b.batches, y: b.losses[key] })),
@@ -340,4 +429,5 @@ export function formatDuration(ms: number | null): string {
   return `${Math.floor(m / 60)} h ${m % 60} min`;
 }
 
-export const formatBytes = (b: number) => (b >= 2 ** 30 ? `${(b / 2 ** 30).toFixed(2)} GB` : `${Math.round(b / 2 ** 20)} MB`);
+export const formatBytes = (b: number) =>
+  b >= 2 ** 30 ? `${(b / 2 ** 30).toFixed(2)} GB` : `${Math.round(b / 2 ** 20)} MB`;

@@ -24,7 +24,11 @@ export function JobList({ api, jobs }: { api: Api; jobs: JobRecord[] }) {
               <progress max={1} value={j.progress.fraction ?? undefined} /> {j.progress.message}
               {j.error ? <span className="error"> {j.error.message}</span> : null}
             </td>
-            <td>{j.status === 'running' || j.status === 'queued' ? <button onClick={() => void api.jobs.cancel({ id: j.id })}>Cancel</button> : null}</td>
+            <td>
+              {j.status === 'running' || j.status === 'queued' ? (
+                <button onClick={() => void api.jobs.cancel({ id: j.id })}>Cancel</button>
+              ) : null}
+            </td>
           </tr>
         ))}
       </tbody>

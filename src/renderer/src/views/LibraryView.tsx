@@ -3,7 +3,15 @@ import type { Api } from '../../../shared/api';
 import type { LibraryAction, LibraryState } from '../state/library';
 import { JobList } from './JobList';
 
-export function LibraryView({ api, state, dispatch }: { api: Api; state: LibraryState; dispatch: Dispatch<LibraryAction> }) {
+export function LibraryView({
+  api,
+  state,
+  dispatch,
+}: {
+  api: Api;
+  state: LibraryState;
+  dispatch: Dispatch<LibraryAction>;
+}) {
   const [name, setName] = useState('');
   const [description, setDescription] = useState('');
   const [busy, setBusy] = useState(false);
@@ -40,15 +48,32 @@ export function LibraryView({ api, state, dispatch }: { api: Api; state: Library
         <ul data-testid="project-list">
           {state.projects.map((p) => (
             <li key={p.id}>
-              <button className={p.id === state.selectedProjectId ? 'selected' : ''} onClick={() => dispatch({ type: 'select', id: p.id })} data-testid="project-item">
+              <button
+                className={p.id === state.selectedProjectId ? 'selected' : ''}
+                onClick={() => dispatch({ type: 'select', id: p.id })}
+                data-testid="project-item"
+              >
                 {p.name}
               </button>
             </li>
           ))}
         </ul>
         <form onSubmit={create} className="new-project" aria-label="New project">
-          <input aria-label="Project name" placeholder="New project name" value={name} onChange={(e) => setName(e.target.value)} required maxLength={200} />
-          <textarea aria-label="Project description" placeholder="Description (optional)" value={description} onChange={(e) => setDescription(e.target.value)} rows={2} />
+          <input
+            aria-label="Project name"
+            placeholder="New project name"
+            value={name}
+            onChange={(e) => setName(e.target.value)}
+            required
+            maxLength={200}
+          />
+          <textarea
+            aria-label="Project description"
+            placeholder="Description (optional)"
+            value={description}
+            onChange={(e) => setDescription(e.target.value)}
+            rows={2}
+          />
           <button type="submit" disabled={busy || !name.trim()}>
             Create project
           </button>

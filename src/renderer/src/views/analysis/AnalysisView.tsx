@@ -4,18 +4,13 @@
  * vs OOD comparison. Per-sample figures come straight from the analysis service; sweeps and
  * comparisons are jobs (progress, cancel) whose stored results are read back.
  */
-import { useCallback, useEffect, useReducer, useState } from "react";
-import type { Api } from "../../../../shared/api";
-import type {
-  OodComparison,
-  RobustnessSweep,
-  SplitSide,
-  TextEdit,
-} from "../../../../shared/contract/analysis";
-import type { RunRecord } from "../../../../shared/contract/training";
-import type { JobRecord } from "../../../../shared/types";
-import type { Transport } from "../../api/client";
-import { LineChart } from "../../components/LineChart";
+import { useCallback, useEffect, useReducer, useState } from 'react';
+import type { Api } from '../../../../shared/api';
+import type { OodComparison, RobustnessSweep, SplitSide, TextEdit } from '../../../../shared/contract/analysis';
+import type { RunRecord } from '../../../../shared/contract/training';
+import type { JobRecord } from '../../../../shared/types';
+import type { Transport } from '../../api/client';
+import { LineChart } from '../../components/LineChart';
 import {
   analysisReducer,
   debiasedAt,
@@ -23,58 +18,41 @@ import {
   robustnessCharts,
   type AnalysisAction,
   type AnalysisState,
-} from "../../state/analysis";
-import {
-  CLASS_COLORS,
-  Confusion,
-  fmt,
-  Heatmap,
-  ProbabilityBars,
-  ShapleyBars,
-  TokenChips,
-} from "./parts";
-import "./analysis.css";
+} from '../../state/analysis';
+import { CLASS_COLORS, Confusion, fmt, Heatmap, ProbabilityBars, ShapleyBars, TokenChips } from './parts';
+import './analysis.css';
 
-const ANALYSIS_JOBS = ["analysis.robustness", "analysis.compareOod"];
+const ANALYSIS_JOBS = ['analysis.robustness', 'analysis.compareOod'];
 const PROTOCOL_CHOICES = [
-  "RMFM",
-  "RMM",
-  "SMM:T",
-  "SMM:A",
-  "SMM:V",
-  "SMM:TA",
-  "SMM:TV",
-  "SMM:AV",
-  "RMFM_same:1/0/0",
-  "TMFM",
-  "STMFM",
+  'RMFM',
+  'RMM',
+  'SMM:T',
+  'SMM:A',
+  'SMM:V',
+  'SMM:TA',
+  'SMM:TV',
+  'SMM:AV',
+  'RMFM_same:1/0/0',
+  'TMFM',
+  'STMFM',
 ];
 
 type Dispatch = (a: AnalysisAction) => void;
 
-export function AnalysisView({
-  api,
-  transport,
-}: {
-  api: Api;
-  transport: Transport;
-}) {
+export function AnalysisView({ api, transport }: { api: Api; transport: Transport }) {
   const [state, dispatch] = useReducer(analysisReducer, initialAnalysis);
   const [runs, setRuns] = useState<RunRecord[]>([]);
   const [jobs, setJobs] = useState<Record<string, JobRecord>>({});
-  const fail = useCallback(
-    (e: Error) => dispatch({ type: "error", message: e.message }),
-    [],
-  );
+  const fail = useCallback((e: Error) => dispatch({ type: 'error', message: e.message }), []);
 
   useEffect(() => {
     api.runs.list({}).then((list) => {
       const usable = list.filter((r) => r.epochsDone > 0);
       setRuns(usable);
-      if (usable.length) dispatch({ type: "run", runId: usable[0].id });
+      if (usable.length) dispatch({ type: 'run', runId: usable[0].id });
     }, fail);
     return transport.onEvent((e) => {
-      if (e.type === "job.updated" && ANALYSIS_JOBS.includes(e.job.kind))
+      if (e.type === 'job.updated' && ANALYSIS_JOBS.includes(e.job.kind))
         setJobs((j) => ({ ...j, [e.job.kind]: e.job }));
     });
   }, [api, transport, fail]);
@@ -84,13 +62,13 @@ export function AnalysisView({
     <div className="analysis-view">
       <header className="analysis-head">
         <label>
-          Run{" "}
+          Run{' '}
           <select
             aria-label="Run"
-            value={state.runId ?? ""}
+            value={state.runId ?? ''}
             onChange={(e) =>
               dispatch({
-                type: "run",
+                type: 'run',
                 runId: e.target.value ? Number(e.target.value) : null,
               })
             }
@@ -105,16 +83,16 @@ export function AnalysisView({
         <nav className="subtabs" role="tablist" aria-label="Analysis sections">
           {(
             [
-              ["inspector", "Inspector"],
-              ["robustness", "Robustness"],
-              ["ood", "IID vs OOD"],
+              ['inspector', 'Inspector'],
+              ['robustness', 'Robustness'],
+              ['ood', 'IID vs OOD'],
             ] as const
           ).map(([id, label]) => (
             <button
               key={id}
               role="tab"
               aria-selected={state.section === id}
-              onClick={() => dispatch({ type: "section", section: id })}
+              onClick={() => dispatch({ type: 'section', section: id })}
             >
               {label}
             </button>
@@ -126,31 +104,22 @@ export function AnalysisView({
           {state.error}
         </p>
       ) : null}
-      {!runs.length ? (
-        <p className="muted">
-          No trained run yet: train one in the Training tab.
-        </p>
-      ) : null}
-      {run && state.section === "inspector" ? (
+      {!runs.length ? <p className="muted">No trained run yet: train one in the Training tab.</p> : null}
+      {run && state.section === 'inspector' ? (
         <Inspector api={api} state={state} dispatch={dispatch} fail={fail} />
       ) : null}
-      {run && state.section === "robustness" ? (
+      {run && state.section === 'robustness' ? (
         <Robustness
           api={api}
           state={state}
           dispatch={dispatch}
           runs={runs}
-          job={jobs["analysis.robustness"] ?? null}
+          job={jobs['analysis.robustness'] ?? null}
           fail={fail}
         />
       ) : null}
-      {run && state.section === "ood" ? (
-        <OodSection
-          api={api}
-          run={run}
-          job={jobs["analysis.compareOod"] ?? null}
-          fail={fail}
-        />
+      {run && state.section === 'ood' ? (
+        <OodSection api={api} run={run} job={jobs['analysis.compareOod'] ?? null} fail={fail} />
       ) : null}
     </div>
   );
@@ -158,27 +127,17 @@ export function AnalysisView({
 
 function JobBar({ job, api }: { job: JobRecord | null; api: Api }) {
   if (!job) return null;
-  const running = job.status === "queued" || job.status === "running";
+  const running = job.status === 'queued' || job.status === 'running';
   return (
-    <div
-      className="job-bar"
-      data-testid={`job-${job.kind}`}
-      data-status={job.status}
-    >
+    <div className="job-bar" data-testid={`job-${job.kind}`} data-status={job.status}>
       <progress max={1} value={job.progress.fraction ?? 0} />
       <span>
-        {job.status}{" "}
-        {job.progress.fraction !== null
-          ? `${Math.round(100 * job.progress.fraction)}%`
-          : ""}{" "}
+        {job.status} {job.progress.fraction !== null ? `${Math.round(100 * job.progress.fraction)}%` : ''}{' '}
         {job.progress.message}
-        {job.error ? ` (${job.error.message})` : ""}
+        {job.error ? ` (${job.error.message})` : ''}
       </span>
       {running ? (
-        <button
-          type="button"
-          onClick={() => void api.jobs.cancel({ id: job.id })}
-        >
+        <button type="button" onClick={() => void api.jobs.cancel({ id: job.id })}>
           Cancel
         </button>
       ) : null}
@@ -197,12 +156,12 @@ function Inspector({
   dispatch: Dispatch;
   fail: (e: Error) => void;
 }) {
-  const [loadedKey, setLoadedKey] = useState("");
+  const [loadedKey, setLoadedKey] = useState('');
   const [edits, setEdits] = useState<TextEdit[]>([]);
-  const [editName, setEditName] = useState("my edit");
-  const [replacement, setReplacement] = useState("");
+  const [editName, setEditName] = useState('my edit');
+  const [replacement, setReplacement] = useState('');
   const target = {
-    kind: "sample" as const,
+    kind: 'sample' as const,
     split: state.split,
     index: state.index,
   };
@@ -217,7 +176,7 @@ function Inspector({
       api.analysis
         .edits({
           runId,
-          target: { kind: "sample", split: state.split, index: state.index },
+          target: { kind: 'sample', split: state.split, index: state.index },
         })
         .then(setEdits, fail),
     [api, runId, state.split, state.index, fail],
@@ -225,10 +184,10 @@ function Inspector({
 
   useEffect(() => {
     let live = true;
-    const missing = JSON.parse(missingKey) as AnalysisState["missing"];
+    const missing = JSON.parse(missingKey) as AnalysisState['missing'];
     const tokenIds = JSON.parse(editKey) as number[] | null;
     const t = {
-      kind: "sample" as const,
+      kind: 'sample' as const,
       split: state.split,
       index: state.index,
     };
@@ -243,29 +202,14 @@ function Inspector({
     ])
       .then(([x, cf]) => {
         if (!live) return;
-        dispatch({ type: "explained", explanation: x });
-        dispatch({ type: "counterfactual", result: cf });
+        dispatch({ type: 'explained', explanation: x });
+        dispatch({ type: 'counterfactual', result: cf });
       }, fail)
-      .finally(
-        () =>
-          live &&
-          setLoadedKey(
-            `${runId}|${state.split}|${state.index}|${missingKey}|${editKey}`,
-          ),
-      );
+      .finally(() => live && setLoadedKey(`${runId}|${state.split}|${state.index}|${missingKey}|${editKey}`));
     return () => {
       live = false;
     };
-  }, [
-    api,
-    runId,
-    state.split,
-    state.index,
-    missingKey,
-    editKey,
-    dispatch,
-    fail,
-  ]);
+  }, [api, runId, state.split, state.index, missingKey, editKey, dispatch, fail]);
   useEffect(() => {
     void loadEdits();
   }, [loadEdits]);
@@ -273,15 +217,12 @@ function Inspector({
   const x = state.explanation;
   const cf = state.counterfactual;
   const m = state.missing;
-  const setMissing = (
-    patch: Partial<{ text: boolean; audio: boolean; vision: boolean }>,
-  ) => {
-    const cur =
-      m.mode === "toggles" ? m : { text: true, audio: true, vision: true };
+  const setMissing = (patch: Partial<{ text: boolean; audio: boolean; vision: boolean }>) => {
+    const cur = m.mode === 'toggles' ? m : { text: true, audio: true, vision: true };
     dispatch({
-      type: "missing",
+      type: 'missing',
       missing: {
-        mode: "toggles",
+        mode: 'toggles',
         text: cur.text,
         audio: cur.audio,
         vision: cur.vision,
@@ -289,13 +230,12 @@ function Inspector({
       },
     });
   };
-  const setRate = (mod: "text" | "audio" | "vision", v: number) => {
-    const cur =
-      m.mode === "rates" ? m : { text: 0, audio: 0, vision: 0, seed: 1111 };
+  const setRate = (mod: 'text' | 'audio' | 'vision', v: number) => {
+    const cur = m.mode === 'rates' ? m : { text: 0, audio: 0, vision: 0, seed: 1111 };
     dispatch({
-      type: "missing",
+      type: 'missing',
       missing: {
-        mode: "rates",
+        mode: 'rates',
         text: cur.text,
         audio: cur.audio,
         vision: cur.vision,
@@ -312,14 +252,14 @@ function Inspector({
       <section className="panel" aria-label="Sample">
         <h3>Sample</h3>
         <label>
-          Split{" "}
+          Split{' '}
           <select
             aria-label="Split"
             value={state.split}
             onChange={(e) =>
               dispatch({
-                type: "target",
-                split: e.target.value as AnalysisState["split"],
+                type: 'target',
+                split: e.target.value as AnalysisState['split'],
               })
             }
           >
@@ -327,38 +267,30 @@ function Inspector({
             <option value="valid">valid</option>
             <option value="test">test</option>
           </select>
-        </label>{" "}
+        </label>{' '}
         <label>
-          Index{" "}
+          Index{' '}
           <input
             aria-label="Sample index"
             type="number"
             min={0}
             value={state.index}
-            onChange={(e) =>
-              dispatch({ type: "target", index: Number(e.target.value) })
-            }
+            onChange={(e) => dispatch({ type: 'target', index: Number(e.target.value) })}
             style={{ width: 70 }}
           />
-        </label>{" "}
+        </label>{' '}
         {busy ? <span className="muted">computing...</span> : null}
         <h3>Missing-modality simulator</h3>
         <div className="simulator" data-testid="simulator">
-          {(["text", "audio", "vision"] as const).map((mod) => (
+          {(['text', 'audio', 'vision'] as const).map((mod) => (
             <div key={mod} className="sim-row">
               <label>
                 <input
                   type="checkbox"
                   aria-label={`${mod} present`}
-                  checked={
-                    m.mode === "toggles"
-                      ? m[mod]
-                      : m.mode === "rates"
-                        ? m[mod] < 1
-                        : true
-                  }
+                  checked={m.mode === 'toggles' ? m[mod] : m.mode === 'rates' ? m[mod] < 1 : true}
                   onChange={(e) => setMissing({ [mod]: e.target.checked })}
-                />{" "}
+                />{' '}
                 {mod}
               </label>
               <input
@@ -367,52 +299,27 @@ function Inspector({
                 min={0}
                 max={1}
                 step={0.1}
-                value={
-                  m.mode === "rates"
-                    ? m[mod]
-                    : m.mode === "toggles" && !m[mod]
-                      ? 1
-                      : 0
-                }
+                value={m.mode === 'rates' ? m[mod] : m.mode === 'toggles' && !m[mod] ? 1 : 0}
                 onChange={(e) => setRate(mod, Number(e.target.value))}
               />
-              <span className="muted">
-                {x ? `${Math.round(100 * x.dropped[mod])}% dropped` : ""}
-              </span>
+              <span className="muted">{x ? `${Math.round(100 * x.dropped[mod])}% dropped` : ''}</span>
             </div>
           ))}
-          <button
-            type="button"
-            onClick={() =>
-              dispatch({ type: "missing", missing: { mode: "complete" } })
-            }
-          >
+          <button type="button" onClick={() => dispatch({ type: 'missing', missing: { mode: 'complete' } })}>
             Complete view
           </button>
-          {m.mode === "rates" ? (
-            <span className="muted">
-              {" "}
-              masks from seed {m.seed} (the evaluation's per-sample stream)
-            </span>
+          {m.mode === 'rates' ? (
+            <span className="muted"> masks from seed {m.seed} (the evaluation's per-sample stream)</span>
           ) : null}
         </div>
       </section>
 
       {x ? (
-        <section
-          className="panel"
-          aria-label="Prediction"
-          data-testid="inspector"
-        >
+        <section className="panel" aria-label="Prediction" data-testid="inspector">
           <h3>{x.label}</h3>
           <p className="muted">
-            truth{" "}
-            <b data-testid="truth">
-              {x.truth === null ? "n/a" : x.classNames[x.truth]}
-            </b>
-            , prediction{" "}
-            <b data-testid="prediction">{x.classNames[x.prediction]}</b> ·{" "}
-            {x.engine} · {x.textNote}
+            truth <b data-testid="truth">{x.truth === null ? 'n/a' : x.classNames[x.truth]}</b>, prediction{' '}
+            <b data-testid="prediction">{x.classNames[x.prediction]}</b> · {x.engine} · {x.textNote}
           </p>
           <div className="row">
             <ProbabilityBars
@@ -421,13 +328,9 @@ function Inspector({
               testId="probabilities"
               title="P(class | view)"
             />
-            <ShapleyBars
-              shapley={x.shapley}
-              cls={x.prediction}
-              className={x.classNames[x.prediction]}
-            />
+            <ShapleyBars shapley={x.shapley} cls={x.prediction} className={x.classNames[x.prediction]} />
             <ProbabilityBars
-              values={x.subsets[""]}
+              values={x.subsets['']}
               names={x.classNames}
               testId="p-none"
               title="P(class | all missing)"
@@ -438,7 +341,7 @@ function Inspector({
           <div className="row">
             <Heatmap
               rows={x.attentionSegments}
-              rowLabels={["text", "audio", "vision"]}
+              rowLabels={['text', 'audio', 'vision']}
               colLabel="key segment text / audio / vision"
               title="Last MCT layer: attention by segment pair"
               testId="attention-segments"
@@ -452,7 +355,7 @@ function Inspector({
                 x.attentionWords.map((w) => w.toVision),
                 x.attentionWords.map((w) => w.received),
               ]}
-              rowLabels={["to text", "to audio", "to vision", "received"]}
+              rowLabels={['to text', 'to audio', 'to vision', 'received']}
               colLabel="word positions"
               title="Per word"
               testId="attention-words"
@@ -463,52 +366,37 @@ function Inspector({
             <div className="row">
               <Heatmap
                 rows={x.wsam.audio}
-                rowLabels={x.wsam.words.map(
-                  (p) => x.tokens[p]?.token ?? String(p),
-                )}
+                rowLabels={x.wsam.words.map((p) => x.tokens[p]?.token ?? String(p))}
                 colLabel="audio frames"
                 title="WSAM word-to-frame map, audio"
                 testId="wsam-audio"
               />
               <Heatmap
                 rows={x.wsam.vision}
-                rowLabels={x.wsam.words.map(
-                  (p) => x.tokens[p]?.token ?? String(p),
-                )}
+                rowLabels={x.wsam.words.map((p) => x.tokens[p]?.token ?? String(p))}
                 colLabel="vision frames"
                 title="WSAM word-to-frame map, vision"
                 testId="wsam-vision"
               />
             </div>
           ) : (
-            <p className="muted">
-              Aligned data: no WSAM maps (audio and vision are already at word
-              level).
-            </p>
+            <p className="muted">Aligned data: no WSAM maps (audio and vision are already at word level).</p>
           )}
         </section>
       ) : null}
 
       {cf ? (
-        <section
-          className="panel"
-          aria-label="Counterfactual text"
-          data-testid="counterfactual"
-        >
+        <section className="panel" aria-label="Counterfactual text" data-testid="counterfactual">
           <h3>Counterfactual text editor</h3>
-          <p className="muted">
-            Automatic counterfactual: bias words and special tokens kept, the
-            rest [MASK]
-          </p>
+          <p className="muted">Automatic counterfactual: bias words and special tokens kept, the rest [MASK]</p>
           <TokenChips tokens={cf.automatic} testId="cf-automatic" />
           <p className="muted">
-            Scored text {state.editTokens ? "(edited)" : "(automatic)"}: click a
-            token, then mask, delete or replace it
+            Scored text {state.editTokens ? '(edited)' : '(automatic)'}: click a token, then mask, delete or replace it
           </p>
           <TokenChips
             tokens={cf.scored}
             testId="cf-scored"
-            onSelect={(i) => dispatch({ type: "select-token", position: i })}
+            onSelect={(i) => dispatch({ type: 'select-token', position: i })}
             selected={selected}
             names={state.editNames}
           />
@@ -518,8 +406,8 @@ function Inspector({
               disabled={selected === null}
               onClick={() =>
                 dispatch({
-                  type: "edit",
-                  op: { kind: "mask", position: selected! },
+                  type: 'edit',
+                  op: { kind: 'mask', position: selected! },
                 })
               }
             >
@@ -530,8 +418,8 @@ function Inspector({
               disabled={selected === null}
               onClick={() =>
                 dispatch({
-                  type: "edit",
-                  op: { kind: "delete", position: selected! },
+                  type: 'edit',
+                  op: { kind: 'delete', position: selected! },
                 })
               }
             >
@@ -548,29 +436,24 @@ function Inspector({
               type="button"
               disabled={selected === null || !replacement.trim()}
               onClick={() =>
-                api.analysis
-                  .tokenize({ runId, text: replacement })
-                  .then(
-                    (t) =>
-                      dispatch({
-                        type: "edit",
-                        op: {
-                          kind: "replace",
-                          position: selected!,
-                          ids: t.ids,
-                          tokens: t.tokens,
-                        },
-                      }),
-                    fail,
-                  )
+                api.analysis.tokenize({ runId, text: replacement }).then(
+                  (t) =>
+                    dispatch({
+                      type: 'edit',
+                      op: {
+                        kind: 'replace',
+                        position: selected!,
+                        ids: t.ids,
+                        tokens: t.tokens,
+                      },
+                    }),
+                  fail,
+                )
               }
             >
               Replace
             </button>
-            <button
-              type="button"
-              onClick={() => dispatch({ type: "reset-edit" })}
-            >
+            <button type="button" onClick={() => dispatch({ type: 'reset-edit' })}>
               Reset to automatic
             </button>
           </div>
@@ -581,12 +464,7 @@ function Inspector({
           ) : (
             <>
               <div className="row">
-                <ProbabilityBars
-                  values={cf.factual}
-                  names={cf.classNames}
-                  testId="cf-factual"
-                  title="P(y | view)"
-                />
+                <ProbabilityBars values={cf.factual} names={cf.classNames} testId="cf-factual" title="P(y | view)" />
                 <ProbabilityBars
                   values={cf.counterfactual!}
                   names={cf.classNames}
@@ -603,7 +481,7 @@ function Inspector({
                 ) : null}
               </div>
               <label className="tau">
-                tau{" "}
+                tau{' '}
                 <input
                   type="range"
                   aria-label="tau"
@@ -611,15 +489,13 @@ function Inspector({
                   max={3}
                   step={0.1}
                   value={state.tau}
-                  onChange={(e) =>
-                    dispatch({ type: "tau", tau: Number(e.target.value) })
-                  }
-                />{" "}
+                  onChange={(e) => dispatch({ type: 'tau', tau: Number(e.target.value) })}
+                />{' '}
                 {state.tau.toFixed(1)}
                 <span className="muted" data-testid="validation-tau">
                   {cf.validationTau
                     ? ` validation-chosen tau = ${cf.validationTau.tau} (${cf.validationTau.source})`
-                    : " no tau chosen on validation yet (run the IID vs OOD comparison)"}
+                    : ' no tau chosen on validation yet (run the IID vs OOD comparison)'}
                 </span>
               </label>
               <LineChart
@@ -640,7 +516,7 @@ function Inspector({
                     ? [
                         {
                           name: `validation tau ${cf.validationTau.tau}`,
-                          color: "#000",
+                          color: '#000',
                           dashed: true,
                           points: [
                             { x: cf.validationTau.tau, y: 0 },
@@ -651,7 +527,7 @@ function Inspector({
                     : []),
                   {
                     name: `tau ${state.tau.toFixed(1)}`,
-                    color: "#aaa",
+                    color: '#aaa',
                     points: [
                       { x: state.tau, y: 0 },
                       { x: state.tau, y: 1 },
@@ -660,11 +536,7 @@ function Inspector({
                 ]}
               />
               <div className="edit-tools">
-                <input
-                  aria-label="Edit name"
-                  value={editName}
-                  onChange={(e) => setEditName(e.target.value)}
-                />
+                <input aria-label="Edit name" value={editName} onChange={(e) => setEditName(e.target.value)} />
                 <button
                   type="button"
                   onClick={() =>
@@ -673,8 +545,7 @@ function Inspector({
                         runId,
                         target,
                         name: editName,
-                        tokenIds:
-                          state.editTokens ?? cf.scored.map((t) => t.id),
+                        tokenIds: state.editTokens ?? cf.scored.map((t) => t.id),
                         missing: state.missing,
                       })
                       .then(loadEdits, fail)
@@ -687,9 +558,7 @@ function Inspector({
           )}
           {edits.length ? (
             <table className="edits" data-testid="edits">
-              <caption>
-                Saved counterfactual texts for this sample (compare)
-              </caption>
+              <caption>Saved counterfactual texts for this sample (compare)</caption>
               <thead>
                 <tr>
                   <th>name</th>
@@ -705,10 +574,7 @@ function Inspector({
               <tbody>
                 {edits.map((e) => {
                   const at = e.debiased.reduce(
-                    (b, p) =>
-                      Math.abs(p.tau - state.tau) < Math.abs(b.tau - state.tau)
-                        ? p
-                        : b,
+                    (b, p) => (Math.abs(p.tau - state.tau) < Math.abs(b.tau - state.tau) ? p : b),
                     e.debiased[0],
                   );
                   return (
@@ -719,13 +585,13 @@ function Inspector({
                       {(e.counterfactual ?? []).map((p, i) => (
                         <td key={i}>{fmt(p)}</td>
                       ))}
-                      <td>{at ? cf.classNames[at.prediction] : "n/a"}</td>
+                      <td>{at ? cf.classNames[at.prediction] : 'n/a'}</td>
                       <td>
                         <button
                           type="button"
                           onClick={() =>
                             dispatch({
-                              type: "load-edit",
+                              type: 'load-edit',
                               tokenIds: e.tokenIds,
                             })
                           }
@@ -734,11 +600,7 @@ function Inspector({
                         </button>
                         <button
                           type="button"
-                          onClick={() =>
-                            api.analysis
-                              .removeEdit({ id: e.id })
-                              .then(loadEdits, fail)
-                          }
+                          onClick={() => api.analysis.removeEdit({ id: e.id }).then(loadEdits, fail)}
                         >
                           Remove
                         </button>
@@ -771,29 +633,18 @@ function Robustness({
   fail: (e: Error) => void;
 }) {
   const [sweeps, setSweeps] = useState<RobustnessSweep[]>([]);
-  const [protocols, setProtocols] = useState<string[]>([
-    "RMFM",
-    "RMM",
-    "SMM:T",
-    "SMM:AV",
-    "TMFM",
-    "STMFM",
-  ]);
-  const overlayKey = state.overlay.join(",");
+  const [protocols, setProtocols] = useState<string[]>(['RMFM', 'RMM', 'SMM:T', 'SMM:AV', 'TMFM', 'STMFM']);
+  const overlayKey = state.overlay.join(',');
   const load = useCallback(() => {
-    const ids = overlayKey.split(",").filter(Boolean).map(Number);
+    const ids = overlayKey.split(',').filter(Boolean).map(Number);
     if (ids.length) api.analysis.sweeps({ runIds: ids }).then(setSweeps, fail);
   }, [api, overlayKey, fail]);
   useEffect(load, [load]);
   useEffect(() => {
-    if (job?.status === "succeeded") load();
+    if (job?.status === 'succeeded') load();
   }, [job?.status, load]);
   const charts = robustnessCharts(sweeps, state.overlay, state.metric);
-  const metrics = [
-    ...new Set(
-      sweeps.flatMap((s) => s.curves.flatMap((c) => Object.keys(c.metrics))),
-    ),
-  ];
+  const metrics = [...new Set(sweeps.flatMap((s) => s.curves.flatMap((c) => Object.keys(c.metrics))))];
   const skipped = sweeps
     .filter((s) => s.runId === state.runId)
     .slice(0, 1)
@@ -807,51 +658,39 @@ function Robustness({
             <input
               type="checkbox"
               checked={protocols.includes(p)}
-              onChange={(e) =>
-                setProtocols((ps) =>
-                  e.target.checked ? [...ps, p] : ps.filter((x) => x !== p),
-                )
-              }
-            />{" "}
+              onChange={(e) => setProtocols((ps) => (e.target.checked ? [...ps, p] : ps.filter((x) => x !== p)))}
+            />{' '}
             {p}
           </label>
         ))}
         <button
           type="button"
           disabled={!protocols.length}
-          onClick={() =>
-            api.analysis
-              .robustness({ runId: state.runId!, protocols })
-              .catch(fail)
-          }
+          onClick={() => api.analysis.robustness({ runId: state.runId!, protocols }).catch(fail)}
         >
           Run sweep 0:1:0.1
         </button>
       </div>
       <JobBar job={job} api={api} />
       <div className="protocols">
-        Overlay:{" "}
+        Overlay:{' '}
         {runs.map((r) => (
           <label key={r.id}>
             <input
               type="checkbox"
               aria-label={`overlay run ${r.id}`}
               checked={state.overlay.includes(r.id)}
-              onChange={(e) =>
-                dispatch({ type: "overlay", runId: r.id, on: e.target.checked })
-              }
-            />{" "}
+              onChange={(e) => dispatch({ type: 'overlay', runId: r.id, on: e.target.checked })}
+            />{' '}
             run {r.id}
           </label>
         ))}
         <label>
-          metric{" "}
+          metric{' '}
           <select
             aria-label="Metric"
             value={state.metric}
-            onChange={(e) =>
-              dispatch({ type: "metric", metric: e.target.value })
-            }
+            onChange={(e) => dispatch({ type: 'metric', metric: e.target.value })}
           >
             {(metrics.length ? metrics : [state.metric]).map((n) => (
               <option key={n}>{n}</option>
@@ -859,30 +698,15 @@ function Robustness({
           </select>
         </label>
       </div>
-      {!charts.length ? (
-        <p className="muted">No sweep stored for these runs yet.</p>
-      ) : null}
+      {!charts.length ? <p className="muted">No sweep stored for these runs yet.</p> : null}
       <div className="charts">
         {charts.map((c) => (
-          <div
-            key={c.protocol}
-            className="curve"
-            data-testid={`curve-${c.protocol}`}
-          >
-            <LineChart
-              title={c.protocol}
-              xLabel="missing rate"
-              series={c.series}
-              yDomain={[0, 1]}
-            />
+          <div key={c.protocol} className="curve" data-testid={`curve-${c.protocol}`}>
+            <LineChart title={c.protocol} xLabel="missing rate" series={c.series} yDomain={[0, 1]} />
             <table className="auilc">
               <tbody>
                 {c.series.map((s) => (
-                  <tr
-                    key={s.name}
-                    data-testid="auilc-row"
-                    data-auilc={s.auilc ?? ""}
-                  >
+                  <tr key={s.name} data-testid="auilc-row" data-auilc={s.auilc ?? ''}>
                     <td>{s.name}</td>
                     <td>AUILC {fmt(s.auilc, 4)}</td>
                   </tr>
@@ -901,31 +725,17 @@ function Robustness({
   );
 }
 
-function Side({
-  s,
-  names,
-  testId,
-}: {
-  s: SplitSide;
-  names: string[];
-  testId: string;
-}) {
+function Side({ s, names, testId }: { s: SplitSide; names: string[]; testId: string }) {
   return (
     <div className="ood-side" data-testid={testId}>
       <h4>
-        {s.kind.toUpperCase()}: {s.datasetName}{" "}
-        <span className="muted">n={s.count}</span>
+        {s.kind.toUpperCase()}: {s.datasetName} <span className="muted">n={s.count}</span>
       </h4>
-      <p data-testid={`${testId}-labels`} data-counts={s.labelCounts.join(",")}>
-        labels: {s.labelCounts.map((n, i) => `${names[i]} ${n}`).join(", ")}
+      <p data-testid={`${testId}-labels`} data-counts={s.labelCounts.join(',')}>
+        labels: {s.labelCounts.map((n, i) => `${names[i]} ${n}`).join(', ')}
       </p>
       <div className="row">
-        <Confusion
-          matrix={s.confusionPlain}
-          names={names}
-          title="plain"
-          testId={`${testId}-confusion`}
-        />
+        <Confusion matrix={s.confusionPlain} names={names} title="plain" testId={`${testId}-confusion`} />
         {s.confusionDebiased ? (
           <Confusion
             matrix={s.confusionDebiased}
@@ -944,8 +754,8 @@ function Side({
               <td>{fmt(e.plain)}</td>
               <td>
                 {e.debiased === null
-                  ? ""
-                  : `-> ${fmt(e.debiased)} (${e.debiased - e.plain >= 0 ? "+" : ""}${fmt(e.debiased - e.plain)})`}
+                  ? ''
+                  : `-> ${fmt(e.debiased)} (${e.debiased - e.plain >= 0 ? '+' : ''}${fmt(e.debiased - e.plain)})`}
               </td>
             </tr>
           ))}
@@ -955,7 +765,7 @@ function Side({
         <table className="flips" data-testid={`${testId}-flips`}>
           <caption>
             {s.flipCount} prediction(s) flip between plain and debiased
-            {s.flipCount > s.flips.length ? ` (first ${s.flips.length})` : ""}
+            {s.flipCount > s.flips.length ? ` (first ${s.flips.length})` : ''}
           </caption>
           <tbody>
             {s.flips.slice(0, 20).map((f) => (
@@ -971,9 +781,7 @@ function Side({
           </tbody>
         </table>
       ) : (
-        <p className="muted">
-          {s.confusionDebiased ? "no prediction flips" : ""}
-        </p>
+        <p className="muted">{s.confusionDebiased ? 'no prediction flips' : ''}</p>
       )}
     </div>
   );
@@ -999,28 +807,25 @@ function OodSection({
     void load();
   }, [load]);
   useEffect(() => {
-    if (job?.status === "succeeded") void load();
+    if (job?.status === 'succeeded') void load();
   }, [job?.status, load]);
   const c = list[0];
   return (
     <section className="panel" aria-label="IID vs OOD">
       <h3>IID vs OOD test splits</h3>
-      <button
-        type="button"
-        onClick={() => api.analysis.compareOod({ runId: run.id }).catch(fail)}
-      >
+      <button type="button" onClick={() => api.analysis.compareOod({ runId: run.id }).catch(fail)}>
         Compare IID and OOD
       </button>
       <JobBar job={job} api={api} />
       {c ? (
         <div data-testid="ood-comparison">
           <p className="muted">
-            tau{" "}
+            tau{' '}
             {c.selectedTau === null
-              ? "n/a"
-              : `${c.selectedTau}, chosen on the validation split by ${c.selectionMetric}`}{" "}
+              ? 'n/a'
+              : `${c.selectedTau}, chosen on the validation split by ${c.selectionMetric}`}{' '}
             · {c.textNote}
-            {c.debiasNote ? ` · ${c.debiasNote}` : ""}
+            {c.debiasNote ? ` · ${c.debiasNote}` : ''}
           </p>
           <table className="metrics" data-testid="ood-metrics">
             <thead>
@@ -1034,8 +839,8 @@ function OodSection({
             <tbody>
               {(
                 [
-                  ["IID", c.iid],
-                  ["OOD", c.ood],
+                  ['IID', c.iid],
+                  ['OOD', c.ood],
                 ] as const
               ).flatMap(([k, s]) => [
                 <tr key={`${k}p`} data-testid={`ood-row-${k}-plain`}>
@@ -1062,14 +867,14 @@ function OodSection({
               testId="ood-tau-curve"
               series={[
                 {
-                  name: "IID test",
+                  name: 'IID test',
                   points: c.taus.map((t, i) => ({
                     x: t,
                     y: c.iid.tauCurve[i],
                   })),
                 },
                 {
-                  name: "OOD test",
+                  name: 'OOD test',
                   points: c.taus.map((t, i) => ({
                     x: t,
                     y: c.ood.tauCurve[i],
@@ -1080,7 +885,7 @@ function OodSection({
                   ? [
                       {
                         name: `tau ${c.selectedTau}`,
-                        color: "#000",
+                        color: '#000',
                         points: [
                           {
                             x: c.selectedTau,

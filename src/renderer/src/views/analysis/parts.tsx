@@ -1,16 +1,8 @@
 /** Small pieces of the Analysis tab: probability bars, Shapley bars, token chips, heatmaps, tables. Inline SVG, no library. */
 
 export const fmt = (x: number | null | undefined, d = 3) =>
-  x === null || x === undefined || !Number.isFinite(x) ? "n/a" : x.toFixed(d);
-export const CLASS_COLORS = [
-  "#c0392b",
-  "#8e96a8",
-  "#2e86c1",
-  "#1b4f72",
-  "#85c1e9",
-  "#e59866",
-  "#922b21",
-];
+  x === null || x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(d);
+export const CLASS_COLORS = ['#c0392b', '#8e96a8', '#2e86c1', '#1b4f72', '#85c1e9', '#e59866', '#922b21'];
 
 /** Class probabilities as horizontal bars; data-values carries the numbers for tests. */
 export function ProbabilityBars({
@@ -25,11 +17,7 @@ export function ProbabilityBars({
   title: string;
 }) {
   return (
-    <figure
-      className="prob-bars"
-      data-testid={testId}
-      data-values={values.map((v) => v.toFixed(4)).join(",")}
-    >
+    <figure className="prob-bars" data-testid={testId} data-values={values.map((v) => v.toFixed(4)).join(',')}>
       <figcaption>{title}</figcaption>
       {values.map((v, i) => (
         <div className="prob-row" key={i}>
@@ -56,28 +44,20 @@ export function ShapleyBars({
   cls,
   className,
 }: {
-  shapley: Record<"text" | "audio" | "vision", number[]>;
+  shapley: Record<'text' | 'audio' | 'vision', number[]>;
   cls: number;
   className: string;
 }) {
-  const entries = (["text", "audio", "vision"] as const).map(
-    (m) => [m, shapley[m][cls]] as const,
-  );
+  const entries = (['text', 'audio', 'vision'] as const).map((m) => [m, shapley[m][cls]] as const);
   const max = Math.max(1e-6, ...entries.map(([, v]) => Math.abs(v)));
   const half = 90;
   return (
     <figure className="shapley" data-testid="shapley">
       <figcaption>
-        Shapley contribution to P({className}){" "}
-        <span className="muted">(exact, 8 coalitions)</span>
+        Shapley contribution to P({className}) <span className="muted">(exact, 8 coalitions)</span>
       </figcaption>
       {entries.map(([m, v]) => (
-        <div
-          className="prob-row"
-          key={m}
-          data-testid={`shapley-${m}`}
-          data-value={v.toFixed(6)}
-        >
+        <div className="prob-row" key={m} data-testid={`shapley-${m}`} data-value={v.toFixed(6)}>
           <span className="prob-name">{m}</span>
           <svg width={2 * half} height={12} aria-hidden="true">
             <line x1={half} x2={half} y1={0} y2={12} stroke="#aab" />
@@ -86,10 +66,10 @@ export function ShapleyBars({
               y={1}
               width={(half * Math.abs(v)) / max}
               height={10}
-              fill={v >= 0 ? "#27ae60" : "#c0392b"}
+              fill={v >= 0 ? '#27ae60' : '#c0392b'}
             />
           </svg>
-          <span className="prob-value">{(v >= 0 ? "+" : "") + fmt(v, 4)}</span>
+          <span className="prob-value">{(v >= 0 ? '+' : '') + fmt(v, 4)}</span>
         </div>
       ))}
     </figure>
@@ -120,38 +100,25 @@ export function TokenChips({
     <p className="tokens" data-testid={testId}>
       {tokens.map((t, i) => {
         const cls = [
-          "token",
-          t.bias ? "bias" : "",
-          t.special ? "special" : "",
-          t.dropped ? "dropped" : "",
-          selected === i ? "selected" : "",
+          'token',
+          t.bias ? 'bias' : '',
+          t.special ? 'special' : '',
+          t.dropped ? 'dropped' : '',
+          selected === i ? 'selected' : '',
         ]
           .filter(Boolean)
-          .join(" ");
-        const label =
-          t.token.startsWith("#") && names?.[t.id] ? names[t.id] : t.token;
+          .join(' ');
+        const label = t.token.startsWith('#') && names?.[t.id] ? names[t.id] : t.token;
         return onSelect ? (
-          <button
-            key={i}
-            type="button"
-            className={cls}
-            data-bias={t.bias ? "1" : "0"}
-            onClick={() => onSelect(i)}
-          >
+          <button key={i} type="button" className={cls} data-bias={t.bias ? '1' : '0'} onClick={() => onSelect(i)}>
             {label}
           </button>
         ) : (
           <span
             key={i}
             className={cls}
-            data-bias={t.bias ? "1" : "0"}
-            title={
-              t.dropped
-                ? "dropped by the missing view ([UNK])"
-                : t.bias
-                  ? "bias-dictionary word"
-                  : undefined
-            }
+            data-bias={t.bias ? '1' : '0'}
+            title={t.dropped ? 'dropped by the missing view ([UNK])' : t.bias ? 'bias-dictionary word' : undefined}
           >
             {label}
           </span>
@@ -195,33 +162,18 @@ export function Heatmap({
   const w = Math.max(4, Math.floor(480 / bins));
   const left = 70;
   return (
-    <figure
-      className="heatmap"
-      data-testid={testId}
-      data-rows={rows.length}
-      data-cols={n}
-    >
+    <figure className="heatmap" data-testid={testId} data-rows={rows.length} data-cols={n}>
       <figcaption>
-        {title}{" "}
+        {title}{' '}
         <span className="muted">
           ({rows.length} x {n}
-          {bins < n ? `, ${bins} bins` : ""}; {colLabel})
+          {bins < n ? `, ${bins} bins` : ''}; {colLabel})
         </span>
       </figcaption>
-      <svg
-        width={left + bins * w}
-        height={rows.length * cell + 4}
-        role="img"
-        aria-label={title}
-      >
+      <svg width={left + bins * w} height={rows.length * cell + 4} role="img" aria-label={title}>
         {binned.map((r, i) => (
           <g key={i}>
-            <text
-              x={left - 4}
-              y={i * cell + cell - 1}
-              textAnchor="end"
-              className="tick"
-            >
+            <text x={left - 4} y={i * cell + cell - 1} textAnchor="end" className="tick">
               {rowLabels[i]}
             </text>
             {r.map((v, j) => (
@@ -255,11 +207,7 @@ export function Confusion({
 }) {
   const max = Math.max(1, ...matrix.flat());
   return (
-    <table
-      className="confusion"
-      data-testid={testId}
-      data-values={matrix.map((r) => r.join(" ")).join(";")}
-    >
+    <table className="confusion" data-testid={testId} data-values={matrix.map((r) => r.join(' ')).join(';')}>
       <caption>{title}</caption>
       <thead>
         <tr>
@@ -274,10 +222,7 @@ export function Confusion({
           <tr key={i}>
             <th>{names[i].slice(0, 4)}</th>
             {r.map((v, j) => (
-              <td
-                key={j}
-                style={{ background: `rgba(46, 134, 193, ${(0.6 * v) / max})` }}
-              >
+              <td key={j} style={{ background: `rgba(46, 134, 193, ${(0.6 * v) / max})` }}>
                 {v}
               </td>
             ))}

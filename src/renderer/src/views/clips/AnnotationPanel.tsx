@@ -73,12 +73,27 @@ export function AnnotationPanel({ api, clip, annotator }: { api: Api; clip: Clip
         aria-label={label}
         disabled={!loaded}
         value={d.score ?? ''}
-        onChange={(e) => dispatch({ type: 'edit', segment, field: 'score', value: e.target.value === '' ? null : Number(e.target.value) })}
+        onChange={(e) =>
+          dispatch({
+            type: 'edit',
+            segment,
+            field: 'score',
+            value: e.target.value === '' ? null : Number(e.target.value),
+          })
+        }
       />
     );
   };
   const loaded = state.clipId === clip.id && state.annotatorId === annotator.id;
-  const saveState = !loaded ? 'loading...' : state.error ? `not saved: ${state.error}` : state.saving ? 'saving...' : isDirty(state) ? 'unsaved changes' : 'saved';
+  const saveState = !loaded
+    ? 'loading...'
+    : state.error
+      ? `not saved: ${state.error}`
+      : state.saving
+        ? 'saving...'
+        : isDirty(state)
+          ? 'unsaved changes'
+          : 'saved';
 
   return (
     <section className="annotation-panel" aria-label={`Annotation by ${annotator.name}`} onKeyDown={onKey}>
@@ -99,7 +114,13 @@ export function AnnotationPanel({ api, clip, annotator }: { api: Api; clip: Clip
       </label>
       <label>
         Note
-        <textarea aria-label="Clip note" rows={2} disabled={!loaded} value={clipDraft.note} onChange={(e) => dispatch({ type: 'edit', segment: -1, field: 'note', value: e.target.value })} />
+        <textarea
+          aria-label="Clip note"
+          rows={2}
+          disabled={!loaded}
+          value={clipDraft.note}
+          onChange={(e) => dispatch({ type: 'edit', segment: -1, field: 'note', value: e.target.value })}
+        />
       </label>
       {segments.length ? (
         <table className="segments">
@@ -121,7 +142,14 @@ export function AnnotationPanel({ api, clip, annotator }: { api: Api; clip: Clip
                       aria-label={`Segment ${s.index + 1} text`}
                       disabled={!loaded}
                       value={d.correction ?? s.correction ?? s.text}
-                      onChange={(e) => dispatch({ type: 'edit', segment: s.index, field: 'correction', value: e.target.value === s.text ? null : e.target.value })}
+                      onChange={(e) =>
+                        dispatch({
+                          type: 'edit',
+                          segment: s.index,
+                          field: 'correction',
+                          value: e.target.value === s.text ? null : e.target.value,
+                        })
+                      }
                     />
                   </td>
                   <td>

@@ -43,7 +43,9 @@ function polyline(values: number[], rate: number, duration: number, h: number): 
   const lo = Math.min(...values);
   const hi = Math.max(...values);
   const span = hi - lo || 1;
-  return values.map((v, i) => `${((i / rate / duration) * W).toFixed(1)},${(h - ((v - lo) / span) * (h - 2) - 1).toFixed(1)}`).join(' ');
+  return values
+    .map((v, i) => `${((i / rate / duration) * W).toFixed(1)},${(h - ((v - lo) / span) * (h - 2) - 1).toFixed(1)}`)
+    .join(' ');
 }
 
 export function ClipPlayer({ api, clip }: { api: Api; clip: ClipDetail }) {
@@ -113,7 +115,13 @@ export function ClipPlayer({ api, clip }: { api: Api; clip: ClipDetail }) {
   const rowH = 28;
   const rows = 2 + tracks.length;
   return (
-    <div className="clip-player" tabIndex={0} onKeyDown={onKey} aria-label="Player (Space play/pause, arrows step frames, [ ] speed)" data-testid="clip-player">
+    <div
+      className="clip-player"
+      tabIndex={0}
+      onKeyDown={onKey}
+      aria-label="Player (Space play/pause, arrows step frames, [ ] speed)"
+      data-testid="clip-player"
+    >
       <video
         ref={video}
         src={clipMediaUrl(clip.id)}
@@ -128,7 +136,13 @@ export function ClipPlayer({ api, clip }: { api: Api; clip: ClipDetail }) {
       />
       {mediaError ? <p className="error">{mediaError}</p> : null}
       <div className="player-controls">
-        <button onClick={() => (video.current?.paused ? void video.current.play().catch(() => undefined) : video.current?.pause())}>{playing ? 'Pause' : 'Play'}</button>
+        <button
+          onClick={() =>
+            video.current?.paused ? void video.current.play().catch(() => undefined) : video.current?.pause()
+          }
+        >
+          {playing ? 'Pause' : 'Play'}
+        </button>
         <button onClick={() => seek(time - frame)} aria-label="Previous frame">
           ◀|
         </button>
@@ -149,7 +163,17 @@ export function ClipPlayer({ api, clip }: { api: Api; clip: ClipDetail }) {
           {time.toFixed(2)} / {duration.toFixed(2)} s
         </span>
       </div>
-      <svg ref={svg} className="timeline" viewBox={`0 0 ${W} ${rows * rowH}`} preserveAspectRatio="none" onPointerDown={scrub} onPointerMove={scrub} data-testid="timeline" role="img" aria-label="Timeline">
+      <svg
+        ref={svg}
+        className="timeline"
+        viewBox={`0 0 ${W} ${rows * rowH}`}
+        preserveAspectRatio="none"
+        onPointerDown={scrub}
+        onPointerMove={scrub}
+        data-testid="timeline"
+        role="img"
+        aria-label="Timeline"
+      >
         <text x={2} y={10} className="track-label">
           words
         </text>
@@ -157,7 +181,13 @@ export function ClipPlayer({ api, clip }: { api: Api; clip: ClipDetail }) {
           .filter((w) => w.start !== null)
           .map((w, i) => (
             <g key={i}>
-              <rect x={x(w.start!)} y={12} width={Math.max(1, x(w.end!) - x(w.start!))} height={rowH - 14} className={time >= w.start! && time < w.end! ? 'word active' : 'word'} />
+              <rect
+                x={x(w.start!)}
+                y={12}
+                width={Math.max(1, x(w.end!) - x(w.start!))}
+                height={rowH - 14}
+                className={time >= w.start! && time < w.end! ? 'word active' : 'word'}
+              />
               <text x={x(w.start!) + 2} y={rowH - 6} className="word-text">
                 {w.text}
               </text>
@@ -169,7 +199,12 @@ export function ClipPlayer({ api, clip }: { api: Api; clip: ClipDetail }) {
         {wave ? (
           <path
             className="waveform"
-            d={wave.max.map((m, i) => `M${((i / wave.max.length) * W).toFixed(1)},${(rowH * 1.5 - m * (rowH / 2 - 1)).toFixed(1)}V${(rowH * 1.5 - wave.min[i] * (rowH / 2 - 1)).toFixed(1)}`).join('')}
+            d={wave.max
+              .map(
+                (m, i) =>
+                  `M${((i / wave.max.length) * W).toFixed(1)},${(rowH * 1.5 - m * (rowH / 2 - 1)).toFixed(1)}V${(rowH * 1.5 - wave.min[i] * (rowH / 2 - 1)).toFixed(1)}`,
+              )
+              .join('')}
           />
         ) : null}
         {tracks.map((t, k) => (

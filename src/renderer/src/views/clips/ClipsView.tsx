@@ -24,7 +24,14 @@ const fmt = (x: number | null | undefined, digits = 3) => (x === null || x === u
 function ModalityBadge({ clip, m }: { clip: Clip; m: Modality }) {
   const s = clip.modalities[m];
   return (
-    <span className={`badge ${s.available ? 'present' : 'missing'}`} title={s.reason ?? (s.features ? `${s.features.frames} x ${s.features.dims} (${s.features.version})` : 'not extracted yet')} data-testid={`modality-${m}`}>
+    <span
+      className={`badge ${s.available ? 'present' : 'missing'}`}
+      title={
+        s.reason ??
+        (s.features ? `${s.features.frames} x ${s.features.dims} (${s.features.version})` : 'not extracted yet')
+      }
+      data-testid={`modality-${m}`}
+    >
       {s.available ? m : `no ${m}`}
       {s.available && !s.features ? ' ?' : ''}
     </span>
@@ -33,7 +40,13 @@ function ModalityBadge({ clip, m }: { clip: Clip; m: Modality }) {
 
 export function ClipsView({ api, transport, projectId }: { api: Api; transport: Transport; projectId: number | null }) {
   // what the server says, merged in by one reducer (loads land from effects and events)
-  const [data, update] = useReducer((s: ViewData, patch: Partial<ViewData>) => ({ ...s, ...patch }), { clips: [], annotators: [], agreement: null, detail: null, error: null });
+  const [data, update] = useReducer((s: ViewData, patch: Partial<ViewData>) => ({ ...s, ...patch }), {
+    clips: [],
+    annotators: [],
+    agreement: null,
+    detail: null,
+    error: null,
+  });
   const { clips, annotators, agreement } = data;
   const [selected, setSelected] = useState<number | null>(null);
   const detail = data.detail && data.detail.id === selected ? data.detail : null;
@@ -44,12 +57,21 @@ export function ClipsView({ api, transport, projectId }: { api: Api; transport: 
   const [lastImport, setLastImport] = useState<ImportResult | null>(null);
   const error = data.error;
   const setError = (message: string | null) => update({ error: message });
-  const [extractJob, setExtractJob] = useState<{ id: number; status: string; message: string; fraction: number | null } | null>(null);
+  const [extractJob, setExtractJob] = useState<{
+    id: number;
+    status: string;
+    message: string;
+    fraction: number | null;
+  } | null>(null);
 
   const reload = useCallback(async () => {
     if (projectId === null) return;
     try {
-      const [c, a, g] = await Promise.all([api.clips.list({ projectId }), api.clips.annotators({ projectId }), api.clips.agreement({ projectId })]);
+      const [c, a, g] = await Promise.all([
+        api.clips.list({ projectId }),
+        api.clips.annotators({ projectId }),
+        api.clips.agreement({ projectId }),
+      ]);
       update({ clips: c, annotators: a, agreement: g });
     } catch (e) {
       update({ error: (e as Error).message });
@@ -61,7 +83,12 @@ export function ClipsView({ api, transport, projectId }: { api: Api; transport: 
     return transport.onEvent((e) => {
       if (e.type === 'clips.changed' && e.projectId === projectId) void reload();
       else if (e.type === 'job.updated' && e.job.kind === 'clips.extract' && e.job.projectId === projectId)
-        setExtractJob({ id: e.job.id, status: e.job.status, message: e.job.progress.message, fraction: e.job.progress.fraction });
+        setExtractJob({
+          id: e.job.id,
+          status: e.job.status,
+          message: e.job.progress.message,
+          fraction: e.job.progress.fraction,
+        });
     });
   }, [transport, reload, projectId]);
 
@@ -82,7 +109,13 @@ export function ClipsView({ api, transport, projectId }: { api: Api; transport: 
   const doImport = async (e: FormEvent) => {
     e.preventDefault();
     try {
-      const r = await api.clips.import({ projectId, paths: paths.split('\n').map((p) => p.trim()).filter(Boolean) });
+      const r = await api.clips.import({
+        projectId,
+        paths: paths
+          .split('\n')
+          .map((p) => p.trim())
+          .filter(Boolean),
+      });
       setLastImport(r);
       setError(null);
       await reload();
@@ -116,7 +149,13 @@ export function ClipsView({ api, transport, projectId }: { api: Api; transport: 
     <div className="clips-view">
       <section className="clips-side" aria-label="Clips">
         <form onSubmit={doImport} className="clips-import" aria-label="Import clips">
-          <textarea aria-label="Video paths" placeholder="Video files or folders, one per line" rows={3} value={paths} onChange={(e) => setPaths(e.target.value)} />
+          <textarea
+            aria-label="Video paths"
+            placeholder="Video files or folders, one per line"
+            rows={3}
+            value={paths}
+            onChange={(e) => setPaths(e.target.value)}
+          />
           <button type="submit" disabled={!paths.trim()}>
             Import clips
           </button>
@@ -124,7 +163,8 @@ export function ClipsView({ api, transport, projectId }: { api: Api; transport: 
         {lastImport ? (
           <div data-testid="import-result">
             <p>
-              {lastImport.imported.length} imported, {lastImport.skipped.length} already there, {lastImport.failed.length} failed
+              {lastImport.imported.length} imported, {lastImport.skipped.length} already there,{' '}
+              {lastImport.failed.length} failed
             </p>
             <ul className="failures">
               {lastImport.failed.map((f) => (
@@ -136,21 +176,33 @@ export function ClipsView({ api, transport, projectId }: { api: Api; transport: 
           </div>
         ) : null}
         <div className="clips-extract">
-          <input aria-label="BERT folder" placeholder="BERT folder (vocab.txt) for the text stream" value={bertDir} onChange={(e) => setBertDir(e.target.value)} />
+          <input
+            aria-label="BERT folder"
+            placeholder="BERT folder (vocab.txt) for the text stream"
+            value={bertDir}
+            onChange={(e) => setBertDir(e.target.value)}
+          />
           <button onClick={() => void extract()} disabled={!clips.length}>
             Extract features
           </button>
           {extractJob ? (
             <span data-testid="extract-status" data-status={extractJob.status}>
-              {extractJob.status} {extractJob.fraction !== null ? `${Math.round(extractJob.fraction * 100)}%` : ''} {extractJob.message}
-              {extractJob.status === 'running' ? <button onClick={() => void api.jobs.cancel({ id: extractJob.id })}>Cancel</button> : null}
+              {extractJob.status} {extractJob.fraction !== null ? `${Math.round(extractJob.fraction * 100)}%` : ''}{' '}
+              {extractJob.message}
+              {extractJob.status === 'running' ? (
+                <button onClick={() => void api.jobs.cancel({ id: extractJob.id })}>Cancel</button>
+              ) : null}
             </span>
           ) : null}
         </div>
         <ul className="clip-list" data-testid="clip-list">
           {clips.map((c) => (
             <li key={c.id}>
-              <button className={c.id === selected ? 'selected' : ''} onClick={() => setSelected(c.id)} data-testid="clip-item">
+              <button
+                className={c.id === selected ? 'selected' : ''}
+                onClick={() => setSelected(c.id)}
+                data-testid="clip-item"
+              >
                 <span className="clip-name">{c.name}</span> <span className="muted">{c.durationSec.toFixed(1)} s</span>
                 <span className="badges">
                   <ModalityBadge clip={c} m="text" />
@@ -169,7 +221,8 @@ export function ClipsView({ api, transport, projectId }: { api: Api; transport: 
                 Krippendorff&apos;s alpha (interval): <span data-testid="alpha">{fmt(agreement.alphaInterval)}</span>
               </li>
               <li>
-                {agreement.kappa3?.method === 'fleiss' ? "Fleiss'" : "Cohen's"} kappa 3-class: <span data-testid="kappa3">{fmt(agreement.kappa3?.value)}</span>, 7-class:{' '}
+                {agreement.kappa3?.method === 'fleiss' ? "Fleiss'" : "Cohen's"} kappa 3-class:{' '}
+                <span data-testid="kappa3">{fmt(agreement.kappa3?.value)}</span>, 7-class:{' '}
                 {fmt(agreement.kappa7?.value)}
               </li>
               <li>units rated by two or more annotators: {agreement.units}</li>
@@ -190,13 +243,20 @@ export function ClipsView({ api, transport, projectId }: { api: Api; transport: 
             <h2 data-testid="clip-title">{detail.name}</h2>
             <p className="muted">
               {detail.width}x{detail.height}, {detail.fps ?? '?'} fps, {detail.videoCodec}
-              {detail.hasAudio ? `, ${detail.audioCodec} ${detail.audioRate} Hz` : ', no audio track'}; transcript: {detail.transcript ? `${detail.transcript.format}${detail.transcript.timed ? ', timed' : ', untimed'}` : 'none'}
+              {detail.hasAudio ? `, ${detail.audioCodec} ${detail.audioRate} Hz` : ', no audio track'}; transcript:{' '}
+              {detail.transcript
+                ? `${detail.transcript.format}${detail.transcript.timed ? ', timed' : ', untimed'}`
+                : 'none'}
             </p>
             <ClipPlayer key={detail.id} api={api} clip={detail} />
             <div className="annotator-bar">
               <label>
                 Annotator{' '}
-                <select aria-label="Annotator" value={annotatorId ?? ''} onChange={(e) => setAnnotatorId(e.target.value ? Number(e.target.value) : null)}>
+                <select
+                  aria-label="Annotator"
+                  value={annotatorId ?? ''}
+                  onChange={(e) => setAnnotatorId(e.target.value ? Number(e.target.value) : null)}
+                >
                   <option value="">choose...</option>
                   {annotators.map((a) => (
                     <option key={a.id} value={a.id}>
@@ -206,17 +266,27 @@ export function ClipsView({ api, transport, projectId }: { api: Api; transport: 
                 </select>
               </label>
               <form onSubmit={addAnnotator} aria-label="New annotator">
-                <input aria-label="New annotator name" placeholder="new annotator" value={newAnnotator} onChange={(e) => setNewAnnotator(e.target.value)} />
+                <input
+                  aria-label="New annotator name"
+                  placeholder="new annotator"
+                  value={newAnnotator}
+                  onChange={(e) => setNewAnnotator(e.target.value)}
+                />
                 <button type="submit" disabled={!newAnnotator.trim()}>
                   Add annotator
                 </button>
               </form>
             </div>
-            {annotator ? <AnnotationPanel key={`${detail.id}-${annotator.id}`} api={api} clip={detail} annotator={annotator} /> : <p className="muted">Choose an annotator to label this clip.</p>}
+            {annotator ? (
+              <AnnotationPanel key={`${detail.id}-${annotator.id}`} api={api} clip={detail} annotator={annotator} />
+            ) : (
+              <p className="muted">Choose an annotator to label this clip.</p>
+            )}
             <div className="clip-agreement" data-testid="clip-agreement">
               {clipAgreement ? (
                 <span>
-                  this clip: mean {fmt(clipAgreement.meanScore, 2)}, range {fmt(clipAgreement.scoreRange, 2)}, same 3-class {fmt(clipAgreement.pairAgreement3, 2)}, same 7-class {fmt(clipAgreement.pairAgreement7, 2)}
+                  this clip: mean {fmt(clipAgreement.meanScore, 2)}, range {fmt(clipAgreement.scoreRange, 2)}, same
+                  3-class {fmt(clipAgreement.pairAgreement3, 2)}, same 7-class {fmt(clipAgreement.pairAgreement7, 2)}
                 </span>
               ) : (
                 <span className="muted">no scores on this clip yet</span>

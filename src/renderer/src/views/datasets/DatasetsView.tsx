@@ -8,7 +8,19 @@ import { useCallback, useEffect, useReducer, useState, type Dispatch, type FormE
 import type { Api } from '../../../../shared/api';
 import { CLASS_NAMES, DATASET_SPLITS, type Dataset, type DatasetSplit } from '../../../../shared/contract/datasets';
 import type { Transport } from '../../api/client';
-import { datasetsReducer, datasetTree, initialDatasets, isDatasetJob, liveliestChannels, PAGE_SIZE, parsePaths, selectedDataset, versionsOf, type DatasetsAction, type DatasetsState } from '../../state/datasets';
+import {
+  datasetsReducer,
+  datasetTree,
+  initialDatasets,
+  isDatasetJob,
+  liveliestChannels,
+  PAGE_SIZE,
+  parsePaths,
+  selectedDataset,
+  versionsOf,
+  type DatasetsAction,
+  type DatasetsState,
+} from '../../state/datasets';
 import { JobList } from '../JobList';
 import { CountCell, LabelBars, TrackChart } from './charts';
 import './datasets.css';
@@ -48,7 +60,11 @@ export function DatasetsView({ api, transport }: Props) {
         <ul data-testid="dataset-list">
           {datasetTree(state.list).map(({ dataset: d, depth }) => (
             <li key={d.id} className={depth ? 'ood-version' : ''}>
-              <button className={d.id === state.selectedId ? 'selected' : ''} onClick={() => dispatch({ type: 'select', id: d.id })} data-testid="dataset-item">
+              <button
+                className={d.id === state.selectedId ? 'selected' : ''}
+                onClick={() => dispatch({ type: 'select', id: d.id })}
+                data-testid="dataset-item"
+              >
                 {d.name} <span className={`badge ${d.kind}`}>{d.kind.toUpperCase()}</span>
               </button>
             </li>
@@ -64,7 +80,11 @@ export function DatasetsView({ api, transport }: Props) {
         <JobList api={api} jobs={state.jobs.filter(isDatasetJob).slice(0, 8)} />
       </section>
       <section className="dataset-detail" aria-label="Dataset">
-        {selected ? <DatasetDetail key={selected.id} api={api} state={state} dataset={selected} dispatch={dispatch} /> : <p>Select or import a dataset.</p>}
+        {selected ? (
+          <DatasetDetail key={selected.id} api={api} state={state} dataset={selected} dispatch={dispatch} />
+        ) : (
+          <p>Select or import a dataset.</p>
+        )}
       </section>
     </div>
   );
@@ -80,7 +100,12 @@ function ImportForm({ api, dispatch }: { api: Api; dispatch: Dispatch<DatasetsAc
     e.preventDefault();
     setBusy(true);
     try {
-      const job = await api.datasets.import({ files: parsePaths(files), name: name.trim() || undefined, extras: parsePaths(extras), folds: folds.trim() || undefined });
+      const job = await api.datasets.import({
+        files: parsePaths(files),
+        name: name.trim() || undefined,
+        extras: parsePaths(extras),
+        folds: folds.trim() || undefined,
+      });
       dispatch({ type: 'jobStarted', job });
       setFiles('');
       setName('');
@@ -103,11 +128,28 @@ function ImportForm({ api, dispatch }: { api: Api; dispatch: Dispatch<DatasetsAc
         rows={2}
         required
       />
-      <input aria-label="Dataset name" placeholder="Name (default: the file name)" value={name} onChange={(e) => setName(e.target.value)} maxLength={200} />
+      <input
+        aria-label="Dataset name"
+        placeholder="Name (default: the file name)"
+        value={name}
+        onChange={(e) => setName(e.target.value)}
+        maxLength={200}
+      />
       <details>
         <summary>Confounders, priors, folds</summary>
-        <textarea aria-label="Extra .npy files" placeholder="confounder_*.npy / prior_*.npy, one per line" value={extras} onChange={(e) => setExtras(e.target.value)} rows={2} />
-        <input aria-label="Folds file" placeholder=".csd sets: folds JSON {train, valid, test}" value={folds} onChange={(e) => setFolds(e.target.value)} />
+        <textarea
+          aria-label="Extra .npy files"
+          placeholder="confounder_*.npy / prior_*.npy, one per line"
+          value={extras}
+          onChange={(e) => setExtras(e.target.value)}
+          rows={2}
+        />
+        <input
+          aria-label="Folds file"
+          placeholder=".csd sets: folds JSON {train, valid, test}"
+          value={folds}
+          onChange={(e) => setFolds(e.target.value)}
+        />
       </details>
       <button type="submit" disabled={busy || !parsePaths(files).length}>
         Import
@@ -116,7 +158,17 @@ function ImportForm({ api, dispatch }: { api: Api; dispatch: Dispatch<DatasetsAc
   );
 }
 
-function DatasetDetail({ api, state, dataset: d, dispatch }: { api: Api; state: DatasetsState; dataset: Dataset; dispatch: Dispatch<DatasetsAction> }) {
+function DatasetDetail({
+  api,
+  state,
+  dataset: d,
+  dispatch,
+}: {
+  api: Api;
+  state: DatasetsState;
+  dataset: Dataset;
+  dispatch: Dispatch<DatasetsAction>;
+}) {
   const versions = versionsOf(state.list, d);
   const remove = async () => {
     if (!window.confirm(`Remove dataset "${d.name}" and its feature files?`)) return;
@@ -133,13 +185,17 @@ function DatasetDetail({ api, state, dataset: d, dispatch }: { api: Api; state: 
         {d.name} <span className={`badge ${d.kind}`}>{d.kind.toUpperCase()}</span>
       </h2>
       <p className="muted">
-        {d.format}, {d.aligned ? 'aligned' : 'unaligned'}; L={d.dims.L ?? 'n/a'}, audio {d.dims.Ta}×{d.dims.da}, vision {d.dims.Tv}×{d.dims.dv}
+        {d.format}, {d.aligned ? 'aligned' : 'unaligned'}; L={d.dims.L ?? 'n/a'}, audio {d.dims.Ta}×{d.dims.da}, vision{' '}
+        {d.dims.Tv}×{d.dims.dv}
         {d.dims.dl ? `, text features ${d.dims.dl}` : ''}; from {d.sourceFiles.join(', ')}
       </p>
       {d.ood ? (
         <p data-testid="ood-record">
-          OOD repartition, seed {d.ood.seed}, strength {d.ood.strength}: test 3-class target {d.ood.targetTest3.map((x) => x.toFixed(2)).join('/')}, planned {d.ood.plannedTest3.join('/')}
-          {d.ood.biasAgreement ? `; bias-word agreement train ${d.ood.biasAgreement.train.toFixed(3)} vs test ${d.ood.biasAgreement.test.toFixed(3)}` : ''}
+          OOD repartition, seed {d.ood.seed}, strength {d.ood.strength}: test 3-class target{' '}
+          {d.ood.targetTest3.map((x) => x.toFixed(2)).join('/')}, planned {d.ood.plannedTest3.join('/')}
+          {d.ood.biasAgreement
+            ? `; bias-word agreement train ${d.ood.biasAgreement.train.toFixed(3)} vs test ${d.ood.biasAgreement.test.toFixed(3)}`
+            : ''}
         </p>
       ) : null}
       {d.extras.length ? <p className="muted">stored with it: {d.extras.join(', ')}</p> : null}
@@ -197,7 +253,10 @@ function OodForm({ api, dataset, dispatch }: { api: Api; dataset: Dataset; dispa
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     try {
-      dispatch({ type: 'jobStarted', job: await api.datasets.splitOod({ id: dataset.id, seed: Number(seed), strength: Number(strength) }) });
+      dispatch({
+        type: 'jobStarted',
+        job: await api.datasets.splitOod({ id: dataset.id, seed: Number(seed), strength: Number(strength) }),
+      });
     } catch (err) {
       dispatch({ type: 'error', message: (err as Error).message });
     }
@@ -205,10 +264,29 @@ function OodForm({ api, dataset, dispatch }: { api: Api; dataset: Dataset; dispa
   return (
     <form className="ood-form" onSubmit={submit} aria-label="Build an OOD split">
       <label>
-        seed <input aria-label="OOD seed" type="number" min={0} step={1} value={seed} onChange={(e) => setSeed(e.target.value)} required />
+        seed{' '}
+        <input
+          aria-label="OOD seed"
+          type="number"
+          min={0}
+          step={1}
+          value={seed}
+          onChange={(e) => setSeed(e.target.value)}
+          required
+        />
       </label>
       <label title="0 keeps the pooled label mix in test; 1 swaps negative and positive">
-        shift <input aria-label="OOD strength" type="number" min={0} max={1} step={0.1} value={strength} onChange={(e) => setStrength(e.target.value)} required />
+        shift{' '}
+        <input
+          aria-label="OOD strength"
+          type="number"
+          min={0}
+          max={1}
+          step={0.1}
+          value={strength}
+          onChange={(e) => setStrength(e.target.value)}
+          required
+        />
       </label>
       <button type="submit">Build OOD split</button>
     </form>
@@ -219,7 +297,10 @@ function LabelDistributions({ versions }: { versions: Dataset[] }) {
   return (
     <>
       <h3>Label distributions</h3>
-      <p className="muted">Bars are scaled to each split&apos;s proportions; the numbers are counts.{versions.length > 1 ? ' One row per version of the same data: IID first, then its OOD repartitions.' : ''}</p>
+      <p className="muted">
+        Bars are scaled to each split&apos;s proportions; the numbers are counts.
+        {versions.length > 1 ? ' One row per version of the same data: IID first, then its OOD repartitions.' : ''}
+      </p>
       {([3, 7] as const).map((task) => (
         <div key={task} className="dist-task" data-testid={`dist-${task}`}>
           <h4>{task}-class</h4>
@@ -234,7 +315,12 @@ function LabelDistributions({ versions }: { versions: Dataset[] }) {
                   </th>
                   {DATASET_SPLITS.map((s) => (
                     <td key={s}>
-                      <LabelBars counts={task === 3 ? v.splits[s].labels.three : v.splits[s].labels.seven} classNames={CLASS_NAMES[task]} title={s} testId={`dist-${task}-${v.id}-${s}`} />
+                      <LabelBars
+                        counts={task === 3 ? v.splits[s].labels.three : v.splits[s].labels.seven}
+                        classNames={CLASS_NAMES[task]}
+                        title={s}
+                        testId={`dist-${task}-${v.id}-${s}`}
+                      />
                     </td>
                   ))}
                 </tr>
@@ -247,7 +333,17 @@ function LabelDistributions({ versions }: { versions: Dataset[] }) {
   );
 }
 
-function BiasWords({ api, state, dataset, dispatch }: { api: Api; state: DatasetsState; dataset: Dataset; dispatch: Dispatch<DatasetsAction> }) {
+function BiasWords({
+  api,
+  state,
+  dataset,
+  dispatch,
+}: {
+  api: Api;
+  state: DatasetsState;
+  dataset: Dataset;
+  dispatch: Dispatch<DatasetsAction>;
+}) {
   const { task, k, list, error } = state.bias;
   const hasTokens = dataset.dims.L !== null;
   useEffect(() => {
@@ -267,17 +363,33 @@ function BiasWords({ api, state, dataset, dispatch }: { api: Api; state: Dataset
         <>
           <div className="bias-controls">
             {([3, 7] as const).map((t) => (
-              <button key={t} className={t === task ? 'selected' : ''} onClick={() => dispatch({ type: 'biasTask', task: t })}>
+              <button
+                key={t}
+                className={t === task ? 'selected' : ''}
+                onClick={() => dispatch({ type: 'biasTask', task: t })}
+              >
                 {t}-class
               </button>
             ))}
             <label>
-              K <input aria-label="Bias word count" type="number" min={1} max={1000} value={k} onChange={(e) => Number(e.target.value) >= 1 && dispatch({ type: 'biasK', k: Math.min(1000, Math.floor(Number(e.target.value))) })} />
+              K{' '}
+              <input
+                aria-label="Bias word count"
+                type="number"
+                min={1}
+                max={1000}
+                value={k}
+                onChange={(e) =>
+                  Number(e.target.value) >= 1 &&
+                  dispatch({ type: 'biasK', k: Math.min(1000, Math.floor(Number(e.target.value))) })
+                }
+              />
             </label>
           </div>
           <p className="muted">
-            Token ids with per-class count variation (cv ≥ 0.1{task === 3 ? ', over negative vs positive' : ''}), the K most frequent. Words are recovered by lining the raw text up with the
-            token ids; an id shows as #id where that is not possible (WordPiece split the word, or there is no raw text).
+            Token ids with per-class count variation (cv ≥ 0.1{task === 3 ? ', over negative vs positive' : ''}), the K
+            most frequent. Words are recovered by lining the raw text up with the token ids; an id shows as #id where
+            that is not possible (WordPiece split the word, or there is no raw text).
           </p>
           {error ? <p className="error">{error}</p> : null}
           {list ? (
@@ -318,7 +430,17 @@ function BiasWords({ api, state, dataset, dispatch }: { api: Api; state: Dataset
   );
 }
 
-function SampleBrowser({ api, state, dataset, dispatch }: { api: Api; state: DatasetsState; dataset: Dataset; dispatch: Dispatch<DatasetsAction> }) {
+function SampleBrowser({
+  api,
+  state,
+  dataset,
+  dispatch,
+}: {
+  api: Api;
+  state: DatasetsState;
+  dataset: Dataset;
+  dispatch: Dispatch<DatasetsAction>;
+}) {
   const { split, offset, page, index, sample } = state.browser;
   useEffect(() => {
     api.datasets.samples({ id: dataset.id, split, offset, limit: PAGE_SIZE }).then(
@@ -339,7 +461,11 @@ function SampleBrowser({ api, state, dataset, dispatch }: { api: Api; state: Dat
       <h3>Samples</h3>
       <div className="browser-controls">
         {DATASET_SPLITS.map((s: DatasetSplit) => (
-          <button key={s} className={s === split ? 'selected' : ''} onClick={() => dispatch({ type: 'browseSplit', split: s })}>
+          <button
+            key={s}
+            className={s === split ? 'selected' : ''}
+            onClick={() => dispatch({ type: 'browseSplit', split: s })}
+          >
             {s}
           </button>
         ))}
@@ -349,7 +475,10 @@ function SampleBrowser({ api, state, dataset, dispatch }: { api: Api; state: Dat
         <span>
           {total ? offset + 1 : 0}–{Math.min(total, offset + PAGE_SIZE)} of {total}
         </span>
-        <button disabled={offset + PAGE_SIZE >= total} onClick={() => dispatch({ type: 'browsePage', offset: offset + PAGE_SIZE })}>
+        <button
+          disabled={offset + PAGE_SIZE >= total}
+          onClick={() => dispatch({ type: 'browsePage', offset: offset + PAGE_SIZE })}
+        >
           ▶
         </button>
       </div>
@@ -368,7 +497,12 @@ function SampleBrowser({ api, state, dataset, dispatch }: { api: Api; state: Dat
           </thead>
           <tbody>
             {(page?.samples ?? []).map((s) => (
-              <tr key={s.index} className={s.index === index ? 'selected' : ''} onClick={() => dispatch({ type: 'openSample', index: s.index })} data-testid="sample-row">
+              <tr
+                key={s.index}
+                className={s.index === index ? 'selected' : ''}
+                onClick={() => dispatch({ type: 'openSample', index: s.index })}
+                data-testid="sample-row"
+              >
                 <td>{s.index}</td>
                 <td>{s.id}</td>
                 <td>{s.regression.toFixed(2)}</td>
@@ -385,12 +519,29 @@ function SampleBrowser({ api, state, dataset, dispatch }: { api: Api; state: Dat
         {sample ? (
           <div className="sample-detail" data-testid="sample-detail">
             <h4>
-              {sample.id} <span className="muted">({split} #{sample.index}, score {sample.regression.toFixed(2)})</span>
+              {sample.id}{' '}
+              <span className="muted">
+                ({split} #{sample.index}, score {sample.regression.toFixed(2)})
+              </span>
             </h4>
             <p className="sample-text">{sample.text || <span className="muted">no raw text</span>}</p>
             {sample.tokenIds ? <p className="token-ids">token ids: {sample.tokenIds.join(' ')}</p> : null}
-            <TrackChart title={`audio (${sample.audio.channels} channels)`} x={sample.audio.x} series={sample.audio.series} frames={sample.audio.frames} channels={liveliestChannels(sample.audio.series, 4)} testId="track-audio" />
-            <TrackChart title={`vision (${sample.vision.channels} channels)`} x={sample.vision.x} series={sample.vision.series} frames={sample.vision.frames} channels={liveliestChannels(sample.vision.series, 4)} testId="track-vision" />
+            <TrackChart
+              title={`audio (${sample.audio.channels} channels)`}
+              x={sample.audio.x}
+              series={sample.audio.series}
+              frames={sample.audio.frames}
+              channels={liveliestChannels(sample.audio.series, 4)}
+              testId="track-audio"
+            />
+            <TrackChart
+              title={`vision (${sample.vision.channels} channels)`}
+              x={sample.vision.x}
+              series={sample.vision.series}
+              frames={sample.vision.frames}
+              channels={liveliestChannels(sample.vision.series, 4)}
+              testId="track-vision"
+            />
           </div>
         ) : index !== null ? (
           <p>loading sample...</p>

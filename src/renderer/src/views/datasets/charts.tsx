@@ -8,7 +8,17 @@ const PALETTE7 = ['#922b21', '#c0392b', '#e59866', '#8e96a8', '#85c1e9', '#2e86c
  * Class counts as bars scaled to the split's proportions (so splits of different sizes compare),
  * each bar labelled with its count. `data-counts` carries the numbers for tests and tooltips.
  */
-export function LabelBars({ counts, classNames, title, testId }: { counts: number[]; classNames: readonly string[]; title: string; testId?: string }) {
+export function LabelBars({
+  counts,
+  classNames,
+  title,
+  testId,
+}: {
+  counts: number[];
+  classNames: readonly string[];
+  title: string;
+  testId?: string;
+}) {
   const w = Math.max(150, counts.length * 30);
   const h = 110;
   const top = 16;
@@ -23,7 +33,13 @@ export function LabelBars({ counts, classNames, title, testId }: { counts: numbe
       <figcaption>
         {title} <span className="muted">n={total}</span>
       </figcaption>
-      <svg width={w} height={h} viewBox={`0 0 ${w} ${h}`} role="img" aria-label={`${title}: ${counts.map((c, i) => `${classNames[i]} ${c}`).join(', ')}`}>
+      <svg
+        width={w}
+        height={h}
+        viewBox={`0 0 ${w} ${h}`}
+        role="img"
+        aria-label={`${title}: ${counts.map((c, i) => `${classNames[i]} ${c}`).join(', ')}`}
+      >
         {counts.map((c, i) => {
           const bh = ((h - top - bottom) * p[i]) / max;
           const x = i * bw + 3;
@@ -50,7 +66,21 @@ export function LabelBars({ counts, classNames, title, testId }: { counts: numbe
 const LINE_COLORS = ['#2e86c1', '#c0392b', '#27ae60', '#8e44ad', '#d68910', '#17a589'];
 
 /** Feature tracks: a few channels as lines over the sample's frames, each normalised to its own range. */
-export function TrackChart({ x, series, frames, title, channels, testId }: { x: number[]; series: number[][]; frames: number; title: string; channels: number[]; testId?: string }) {
+export function TrackChart({
+  x,
+  series,
+  frames,
+  title,
+  channels,
+  testId,
+}: {
+  x: number[];
+  series: number[][];
+  frames: number;
+  title: string;
+  channels: number[];
+  testId?: string;
+}) {
   const w = 520;
   const h = 120;
   const pad = 4;
@@ -58,7 +88,10 @@ export function TrackChart({ x, series, frames, title, channels, testId }: { x: 
   return (
     <figure className="track" data-testid={testId}>
       <figcaption>
-        {title} <span className="muted">({frames} frames; channels {channels.join(', ')}, each scaled to its range)</span>
+        {title}{' '}
+        <span className="muted">
+          ({frames} frames; channels {channels.join(', ')}, each scaled to its range)
+        </span>
       </figcaption>
       <svg width={w} height={h} viewBox={`0 0 ${w} ${h}`} role="img" aria-label={title}>
         <rect x={0} y={0} width={w} height={h} fill="#fbfcfe" stroke="#e3e6ef" />

@@ -41,8 +41,8 @@ export function ModelsView({ api }: { api: Api }) {
     <section className="models" aria-label="Text encoders">
       <h2>Text encoders</h2>
       <p className="muted">
-        A BERT folder with config.json, vocab.txt and model.safetensors (or pytorch_model.bin), e.g. bert-base-uncased. The default one (*) is used by clip
-        feature extraction and by training with a frozen or fine-tuned text encoder.
+        A BERT folder with config.json, vocab.txt and model.safetensors (or pytorch_model.bin), e.g. bert-base-uncased.
+        The default one (*) is used by clip feature extraction and by training with a frozen or fine-tuned text encoder.
       </p>
       <table className="jobs" data-testid="model-list">
         <thead>
@@ -61,9 +61,17 @@ export function ModelsView({ api }: { api: Api }) {
                 {m.name}
               </td>
               <td>{m.path}</td>
-              <td>{m.ok ? `${m.layers} layers, hidden ${m.hiddenSize}, vocab ${m.vocabSize} (${m.weightsFormat})` : <span className="error">not usable: {m.problems.join('; ')}</span>}</td>
               <td>
-                {!m.isDefault ? <button onClick={() => void act(() => api.models.setDefault({ name: m.name }))}>Make default</button> : null}
+                {m.ok ? (
+                  `${m.layers} layers, hidden ${m.hiddenSize}, vocab ${m.vocabSize} (${m.weightsFormat})`
+                ) : (
+                  <span className="error">not usable: {m.problems.join('; ')}</span>
+                )}
+              </td>
+              <td>
+                {!m.isDefault ? (
+                  <button onClick={() => void act(() => api.models.setDefault({ name: m.name }))}>Make default</button>
+                ) : null}
                 <button onClick={() => void act(() => api.models.remove({ name: m.name }))}>Remove</button>
               </td>
             </tr>
@@ -72,8 +80,19 @@ export function ModelsView({ api }: { api: Api }) {
       </table>
       {models.length === 0 ? <p className="muted">No text encoder yet.</p> : null}
       <form onSubmit={add} className="new-project" aria-label="Add a text encoder">
-        <input aria-label="Model folder" placeholder="/path/to/bert-base-uncased" value={path} onChange={(e) => setPath(e.target.value)} required />
-        <input aria-label="Model name" placeholder="name (default: the folder's name)" value={name} onChange={(e) => setName(e.target.value)} />
+        <input
+          aria-label="Model folder"
+          placeholder="/path/to/bert-base-uncased"
+          value={path}
+          onChange={(e) => setPath(e.target.value)}
+          required
+        />
+        <input
+          aria-label="Model name"
+          placeholder="name (default: the folder's name)"
+          value={name}
+          onChange={(e) => setName(e.target.value)}
+        />
         <button type="submit" disabled={!path.trim()}>
           Add folder
         </button>

@@ -7,11 +7,21 @@ import type { Api } from '../../../../shared/api';
 import type { EvaluationRecord, RunRecord } from '../../../../shared/contract/training';
 import type { Transport } from '../../api/client';
 import { LineChart } from '../../components/LineChart';
-import { compared, curveNames, finalMetrics, initialRuns, metricNames, overlaidCurves, runsReducer, settingsDiff } from '../../state/runs';
+import {
+  compared,
+  curveNames,
+  finalMetrics,
+  initialRuns,
+  metricNames,
+  overlaidCurves,
+  runsReducer,
+  settingsDiff,
+} from '../../state/runs';
 import { isResumable, isTraining } from '../../state/training';
 import '../training/training.css';
 
-const fmt = (x: number | null | undefined) => (x === null || x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(4));
+const fmt = (x: number | null | undefined) =>
+  x === null || x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(4);
 const RUN_JOBS = ['train', 'evaluate', 'search'];
 
 export function RunsView({ api, transport }: { api: Api; transport: Transport }) {
@@ -24,7 +34,10 @@ export function RunsView({ api, transport }: { api: Api; transport: Transport })
       dispatch({ type: 'loaded', list });
       await Promise.all(
         list.map(async (r) => {
-          const [epochs, evaluations] = await Promise.all([api.runs.epochs({ id: r.id }), api.runs.evaluations({ id: r.id })]);
+          const [epochs, evaluations] = await Promise.all([
+            api.runs.epochs({ id: r.id }),
+            api.runs.evaluations({ id: r.id }),
+          ]);
           dispatch({ type: 'detailLoaded', id: r.id, epochs, evaluations });
         }),
       );
@@ -53,7 +66,9 @@ export function RunsView({ api, transport }: { api: Api; transport: Transport })
             {state.error}
           </p>
         ) : null}
-        {!state.loading && !state.list.length ? <p className="muted">No runs yet: start one in the Training tab.</p> : null}
+        {!state.loading && !state.list.length ? (
+          <p className="muted">No runs yet: start one in the Training tab.</p>
+        ) : null}
         <table className="runs-table" data-testid="runs-table">
           <thead>
             <tr>
@@ -72,7 +87,15 @@ export function RunsView({ api, transport }: { api: Api; transport: Transport })
           </thead>
           <tbody>
             {state.list.map((r) => (
-              <RunRow key={r.id} run={r} test={finalMetrics(state, r).test} selected={state.compare.includes(r.id)} onToggle={() => dispatch({ type: 'toggle', id: r.id })} api={api} act={act} />
+              <RunRow
+                key={r.id}
+                run={r}
+                test={finalMetrics(state, r).test}
+                selected={state.compare.includes(r.id)}
+                onToggle={() => dispatch({ type: 'toggle', id: r.id })}
+                api={api}
+                act={act}
+              />
             ))}
           </tbody>
         </table>
@@ -86,7 +109,11 @@ export function RunsView({ api, transport }: { api: Api; transport: Transport })
           <h3>Curves</h3>
           <label>
             curve{' '}
-            <select aria-label="Curve" value={state.curve} onChange={(e) => dispatch({ type: 'curve', name: e.target.value })}>
+            <select
+              aria-label="Curve"
+              value={state.curve}
+              onChange={(e) => dispatch({ type: 'curve', name: e.target.value })}
+            >
               {curveNames(state).map((n) => (
                 <option key={n} value={n}>
                   {n === 'validation:selection' ? 'validation: each run\u2019s selection metric' : n.replace(':', ': ')}
@@ -94,7 +121,15 @@ export function RunsView({ api, transport }: { api: Api; transport: Transport })
               ))}
             </select>
           </label>
-          <LineChart title={state.curve.replace(':', ': ')} series={overlaidCurves(state)} xLabel="epoch" integerX width={560} height={240} testId="chart-compare" />
+          <LineChart
+            title={state.curve.replace(':', ': ')}
+            series={overlaidCurves(state)}
+            xLabel="epoch"
+            integerX
+            width={560}
+            height={240}
+            testId="chart-compare"
+          />
           <h3>Final metrics</h3>
           <FinalTable state={state} runs={chosen} />
         </section>
@@ -105,7 +140,21 @@ export function RunsView({ api, transport }: { api: Api; transport: Transport })
   );
 }
 
-function RunRow({ run: r, test, selected, onToggle, api, act }: { run: RunRecord; test: Record<string, number> | null; selected: boolean; onToggle: () => void; api: Api; act: (p: Promise<unknown>) => void }) {
+function RunRow({
+  run: r,
+  test,
+  selected,
+  onToggle,
+  api,
+  act,
+}: {
+  run: RunRecord;
+  test: Record<string, number> | null;
+  selected: boolean;
+  onToggle: () => void;
+  api: Api;
+  act: (p: Promise<unknown>) => void;
+}) {
   const o = r.options;
   return (
     <tr className={selected ? 'selected' : ''} data-testid="run-row" data-run-id={r.id} data-status={r.status}>
@@ -119,7 +168,9 @@ function RunRow({ run: r, test, selected, onToggle, api, act }: { run: RunRecord
       </td>
       <td>{o.task}-class</td>
       <td>{o.text.kind}</td>
-      <td title={`dropouts ${JSON.stringify(o.model.dropouts)}; loss weights ${JSON.stringify(o.lossWeights)}; lr ${o.learningRate}; batch ${o.batchSize}; seed ${o.seed}`}>
+      <td
+        title={`dropouts ${JSON.stringify(o.model.dropouts)}; loss weights ${JSON.stringify(o.lossWeights)}; lr ${o.learningRate}; batch ${o.batchSize}; seed ${o.seed}`}
+      >
         d {o.model.d}, {o.model.layers} layers, {o.model.heads} heads
       </td>
       <td>
@@ -133,7 +184,11 @@ function RunRow({ run: r, test, selected, onToggle, api, act }: { run: RunRecord
       <td className="actions">
         {isTraining(r) ? <button onClick={() => act(api.runs.stop({ id: r.id }))}>Stop</button> : null}
         {isResumable(r) ? <button onClick={() => act(api.runs.resume({ id: r.id }))}>Resume</button> : null}
-        {r.epochsDone > 0 && !isTraining(r) ? <button onClick={() => act(api.runs.evaluate({ id: r.id, options: { protocols: ['complete'] } }))}>Evaluate on test</button> : null}
+        {r.epochsDone > 0 && !isTraining(r) ? (
+          <button onClick={() => act(api.runs.evaluate({ id: r.id, options: { protocols: ['complete'] } }))}>
+            Evaluate on test
+          </button>
+        ) : null}
       </td>
     </tr>
   );
@@ -189,7 +244,10 @@ function FinalTable({ state, runs }: { state: Parameters<typeof finalMetrics>[0]
         {names.map((n) => (
           <tr key={n}>
             <td>{n}</td>
-            {finals.map((f) => [<td key={`${f.runId}v`}>{fmt(f.validation[n])}</td>, <td key={`${f.runId}t`}>{f.test ? fmt(f.test[n]) : '-'}</td>])}
+            {finals.map((f) => [
+              <td key={`${f.runId}v`}>{fmt(f.validation[n])}</td>,
+              <td key={`${f.runId}t`}>{f.test ? fmt(f.test[n]) : '-'}</td>,
+            ])}
           </tr>
         ))}
       </tbody>
@@ -199,7 +257,9 @@ function FinalTable({ state, runs }: { state: Parameters<typeof finalMetrics>[0]
 
 /** Every stored evaluation, newest first, with the engine that computed it (ONNX Runtime or TF.js). */
 function EvaluationList({ state }: { state: { list: RunRecord[]; evaluations: Record<number, EvaluationRecord[]> } }) {
-  const rows = state.list.flatMap((r) => (state.evaluations[r.id] ?? []).map((e) => ({ run: r, e }))).sort((a, b) => b.e.id - a.e.id);
+  const rows = state.list
+    .flatMap((r) => (state.evaluations[r.id] ?? []).map((e) => ({ run: r, e })))
+    .sort((a, b) => b.e.id - a.e.id);
   if (!rows.length) return null;
   const headline = (e: EvaluationRecord): string => {
     if (e.auilc) {

@@ -15,7 +15,10 @@ const fmt = (x: number | null) => (x === null || !Number.isFinite(x) ? 'n/a' : x
 export function SearchView({ api, transport }: { api: Api; transport: Transport }) {
   const [state, dispatch] = useReducer(searchReducer, initialSearch);
   const fail = useCallback((e: Error) => dispatch({ type: 'error', message: e.message }), []);
-  const reload = useCallback(() => api.search.list({}).then((list) => dispatch({ type: 'loaded', list }), fail), [api, fail]);
+  const reload = useCallback(
+    () => api.search.list({}).then((list) => dispatch({ type: 'loaded', list }), fail),
+    [api, fail],
+  );
 
   useEffect(() => {
     api.datasets.list({}).then((list) => dispatch({ type: 'datasetsLoaded', list }), fail);
@@ -33,7 +36,12 @@ export function SearchView({ api, transport }: { api: Api; transport: Transport 
   const num = (k: keyof SearchForm, label: string) => (
     <label>
       {label}
-      <input type="number" aria-label={label} value={Number.isFinite(f[k] as number) ? (f[k] as number) : ''} onChange={(e) => set({ [k]: e.target.value === '' ? NaN : Number(e.target.value) })} />
+      <input
+        type="number"
+        aria-label={label}
+        value={Number.isFinite(f[k] as number) ? (f[k] as number) : ''}
+        onChange={(e) => set({ [k]: e.target.value === '' ? NaN : Number(e.target.value) })}
+      />
     </label>
   );
   const start = async () => {
@@ -54,9 +62,11 @@ export function SearchView({ api, transport }: { api: Api; transport: Transport 
     <div className="search-view">
       <h2>Hyperparameter search</h2>
       <p className="muted">
-        Seeded random search over the authors&apos; space: layers {`{${DEFAULT_SEARCH_SPACE.layers.join(', ')}}`}, heads {`{${DEFAULT_SEARCH_SPACE.heads.join(', ')}}`}, each dropout from{' '}
-        {`{${DEFAULT_SEARCH_SPACE.dropouts.join(', ')}}`}, each loss weight from {`{${DEFAULT_SEARCH_SPACE.lossWeights.join(', ')}}`} (those two grids are ours). The authors ran TPE over 300 trials; this is
-        random search. Each trial is a run (see the Runs tab).
+        Seeded random search over the authors&apos; space: layers {`{${DEFAULT_SEARCH_SPACE.layers.join(', ')}}`}, heads{' '}
+        {`{${DEFAULT_SEARCH_SPACE.heads.join(', ')}}`}, each dropout from{' '}
+        {`{${DEFAULT_SEARCH_SPACE.dropouts.join(', ')}}`}, each loss weight from{' '}
+        {`{${DEFAULT_SEARCH_SPACE.lossWeights.join(', ')}}`} (those two grids are ours). The authors ran TPE over 300
+        trials; this is random search. Each trial is a run (see the Runs tab).
       </p>
       <form
         className="search-form"
@@ -67,7 +77,11 @@ export function SearchView({ api, transport }: { api: Api; transport: Transport 
       >
         <label>
           Dataset
-          <select aria-label="Search dataset" value={f.datasetId ?? ''} onChange={(e) => set({ datasetId: e.target.value ? Number(e.target.value) : null })}>
+          <select
+            aria-label="Search dataset"
+            value={f.datasetId ?? ''}
+            onChange={(e) => set({ datasetId: e.target.value ? Number(e.target.value) : null })}
+          >
             {datasetTree(state.datasets).map(({ dataset: d }) => (
               <option key={d.id} value={d.id}>
                 {d.name} ({d.kind.toUpperCase()})
@@ -77,7 +91,11 @@ export function SearchView({ api, transport }: { api: Api; transport: Transport 
         </label>
         <label>
           Task
-          <select aria-label="Search task" value={f.task} onChange={(e) => set({ task: Number(e.target.value) as 3 | 7 })}>
+          <select
+            aria-label="Search task"
+            value={f.task}
+            onChange={(e) => set({ task: Number(e.target.value) as 3 | 7 })}
+          >
             <option value={3}>3-class</option>
             <option value={7}>7-class</option>
           </select>
@@ -100,7 +118,11 @@ export function SearchView({ api, transport }: { api: Api; transport: Transport 
       {state.list.length ? (
         <label>
           Search{' '}
-          <select aria-label="Search" value={state.selectedId ?? ''} onChange={(e) => dispatch({ type: 'select', id: Number(e.target.value) })}>
+          <select
+            aria-label="Search"
+            value={state.selectedId ?? ''}
+            onChange={(e) => dispatch({ type: 'select', id: Number(e.target.value) })}
+          >
             {state.list.map((x) => (
               <option key={x.id} value={x.id}>
                 #{x.id} {x.name} ({x.job.status})
@@ -112,7 +134,8 @@ export function SearchView({ api, transport }: { api: Api; transport: Transport 
       {s ? (
         <div data-testid="search-detail" data-status={s.job.status}>
           <p>
-            {s.strategy} search, sampler seed {s.seed}, {s.trials} trials, {s.job.status} {s.job.progress.message ? `: ${s.job.progress.message}` : ''}
+            {s.strategy} search, sampler seed {s.seed}, {s.trials} trials, {s.job.status}{' '}
+            {s.job.progress.message ? `: ${s.job.progress.message}` : ''}
           </p>
           <table className="search-results" data-testid="search-results">
             <thead>
@@ -138,8 +161,22 @@ export function SearchView({ api, transport }: { api: Api; transport: Transport 
                   <td>{fmt(t.bestMetric)}</td>
                   <td>{t.params.layers}</td>
                   <td>{t.params.heads}</td>
-                  <td>{[t.params.dropouts.relu, t.params.dropouts.residual, t.params.dropouts.attention, t.params.dropouts.embedding, t.params.dropouts.output].join(' / ')}</td>
-                  <td>{[t.params.lossWeights.joint, t.params.lossWeights.attention, t.params.lossWeights.reconstruction].join(' / ')}</td>
+                  <td>
+                    {[
+                      t.params.dropouts.relu,
+                      t.params.dropouts.residual,
+                      t.params.dropouts.attention,
+                      t.params.dropouts.embedding,
+                      t.params.dropouts.output,
+                    ].join(' / ')}
+                  </td>
+                  <td>
+                    {[
+                      t.params.lossWeights.joint,
+                      t.params.lossWeights.attention,
+                      t.params.lossWeights.reconstruction,
+                    ].join(' / ')}
+                  </td>
                 </tr>
               ))}
             </tbody>

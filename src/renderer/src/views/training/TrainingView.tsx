@@ -35,13 +35,17 @@ type Props = { api: Api; transport: Transport; status: AppStatus | null };
 export function TrainingView({ api, transport, status }: Props) {
   const [state, dispatch] = useReducer(trainingReducer, initialTraining);
   const fail = useCallback((e: Error) => dispatch({ type: 'error', message: e.message }), []);
-  const reloadRuns = useCallback(() => api.runs.list({}).then((list) => dispatch({ type: 'runsLoaded', list }), fail), [api, fail]);
+  const reloadRuns = useCallback(
+    () => api.runs.list({}).then((list) => dispatch({ type: 'runsLoaded', list }), fail),
+    [api, fail],
+  );
 
   useEffect(() => {
     api.datasets.list({}).then((list) => dispatch({ type: 'datasetsLoaded', list }), fail);
     void reloadRuns();
     return transport.onEvent((event) => {
-      if (event.type === 'datasets.changed') api.datasets.list({}).then((list) => dispatch({ type: 'datasetsLoaded', list }), fail);
+      if (event.type === 'datasets.changed')
+        api.datasets.list({}).then((list) => dispatch({ type: 'datasetsLoaded', list }), fail);
       dispatch({ type: 'event', event, now: Date.now() });
     });
   }, [api, transport, fail, reloadRuns]);
@@ -59,7 +63,11 @@ export function TrainingView({ api, transport, status }: Props) {
     dispatch({ type: 'busy' });
     try {
       const f = state.form;
-      const { run, job } = await api.runs.start({ datasetId: f.datasetId!, name: f.name.trim() || undefined, options: optionsFromForm(f, state.base) });
+      const { run, job } = await api.runs.start({
+        datasetId: f.datasetId!,
+        name: f.name.trim() || undefined,
+        options: optionsFromForm(f, state.base),
+      });
       dispatch({ type: 'started', run, job });
     } catch (e) {
       fail(e as Error);
@@ -79,7 +87,11 @@ export function TrainingView({ api, transport, status }: Props) {
             {state.error}
           </p>
         ) : null}
-        {state.live ? <LivePanel api={api} state={state} dispatch={dispatch} status={status} /> : <p className="muted">No run yet: configure one and start it.</p>}
+        {state.live ? (
+          <LivePanel api={api} state={state} dispatch={dispatch} status={status} />
+        ) : (
+          <p className="muted">No run yet: configure one and start it.</p>
+        )}
       </section>
     </div>
   );
@@ -94,19 +106,44 @@ function Field({ label, hint, children }: { label: string; hint?: string; childr
   );
 }
 
-function NumberInput({ form, name, dispatch, step = 'any', label }: { form: TrainingForm; name: keyof TrainingForm; dispatch: Dispatch<TrainingAction>; step?: string; label: string }) {
+function NumberInput({
+  form,
+  name,
+  dispatch,
+  step = 'any',
+  label,
+}: {
+  form: TrainingForm;
+  name: keyof TrainingForm;
+  dispatch: Dispatch<TrainingAction>;
+  step?: string;
+  label: string;
+}) {
   return (
     <input
       type="number"
       aria-label={label}
       step={step}
       value={Number.isFinite(form[name] as number) ? (form[name] as number) : ''}
-      onChange={(e) => dispatch({ type: 'set', patch: { [name]: e.target.value === '' ? NaN : Number(e.target.value) } as Partial<TrainingForm> })}
+      onChange={(e) =>
+        dispatch({
+          type: 'set',
+          patch: { [name]: e.target.value === '' ? NaN : Number(e.target.value) } as Partial<TrainingForm>,
+        })
+      }
     />
   );
 }
 
-function RunForm({ state, dispatch, onStart }: { state: TrainingState; dispatch: Dispatch<TrainingAction>; onStart: () => void }) {
+function RunForm({
+  state,
+  dispatch,
+  onStart,
+}: {
+  state: TrainingState;
+  dispatch: Dispatch<TrainingAction>;
+  onStart: () => void;
+}) {
   const f = state.form;
   const errors = formErrors(f, state.base);
   const dataset = state.datasets.find((d) => d.id === f.datasetId);
@@ -126,7 +163,13 @@ function RunForm({ state, dispatch, onStart }: { state: TrainingState; dispatch:
       <fieldset>
         <legend>Data</legend>
         <Field label="Dataset">
-          <select aria-label="Dataset" value={f.datasetId ?? ''} onChange={(e) => dispatch({ type: 'set', patch: { datasetId: e.target.value ? Number(e.target.value) : null } })}>
+          <select
+            aria-label="Dataset"
+            value={f.datasetId ?? ''}
+            onChange={(e) =>
+              dispatch({ type: 'set', patch: { datasetId: e.target.value ? Number(e.target.value) : null } })
+            }
+          >
             {!state.datasets.length ? <option value="">no datasets: import one in the Datasets tab</option> : null}
             {datasetTree(state.datasets).map(({ dataset: d, depth }) => (
               <option key={d.id} value={d.id}>
@@ -138,21 +181,31 @@ function RunForm({ state, dispatch, onStart }: { state: TrainingState; dispatch:
         </Field>
         {dataset ? (
           <p className="muted" data-testid="dataset-facts">
-            {dataset.kind.toUpperCase()} version, {dataset.aligned ? 'aligned' : 'unaligned'} features (as the dataset is); train/valid/test {dataset.splits.train.count}/{dataset.splits.valid.count}/
-            {dataset.splits.test.count}
+            {dataset.kind.toUpperCase()} version, {dataset.aligned ? 'aligned' : 'unaligned'} features (as the dataset
+            is); train/valid/test {dataset.splits.train.count}/{dataset.splits.valid.count}/{dataset.splits.test.count}
           </p>
         ) : null}
         <Field label="Task">
           <span className="segmented">
             {([3, 7] as const).map((t) => (
-              <button key={t} type="button" className={f.task === t ? 'selected' : ''} aria-pressed={f.task === t} onClick={() => dispatch({ type: 'set', patch: { task: t } })}>
+              <button
+                key={t}
+                type="button"
+                className={f.task === t ? 'selected' : ''}
+                aria-pressed={f.task === t}
+                onClick={() => dispatch({ type: 'set', patch: { task: t } })}
+              >
                 {t}-class
               </button>
             ))}
           </span>
         </Field>
         <Field label="Text encoder">
-          <select aria-label="Text encoder" value={f.textKind} onChange={(e) => dispatch({ type: 'set', patch: { textKind: e.target.value as TrainingForm['textKind'] } })}>
+          <select
+            aria-label="Text encoder"
+            value={f.textKind}
+            onChange={(e) => dispatch({ type: 'set', patch: { textKind: e.target.value as TrainingForm['textKind'] } })}
+          >
             <option value="features">dataset BERT features (no model; missing text is zeroed)</option>
             <option value="frozen">frozen BERT folder</option>
             <option value="finetune">fine-tune BERT folder (the paper; GPU)</option>
@@ -160,11 +213,20 @@ function RunForm({ state, dispatch, onStart }: { state: TrainingState; dispatch:
         </Field>
         {f.textKind !== 'features' ? (
           <Field label="BERT folder" hint="a bert-base-uncased-compatible folder on the machine running the services">
-            <input aria-label="BERT folder" value={f.modelDir} onChange={(e) => dispatch({ type: 'set', patch: { modelDir: e.target.value } })} />
+            <input
+              aria-label="BERT folder"
+              value={f.modelDir}
+              onChange={(e) => dispatch({ type: 'set', patch: { modelDir: e.target.value } })}
+            />
           </Field>
         ) : null}
         <Field label="Run name">
-          <input aria-label="Run name" value={f.name} placeholder="dataset and task" onChange={(e) => dispatch({ type: 'set', patch: { name: e.target.value } })} />
+          <input
+            aria-label="Run name"
+            value={f.name}
+            placeholder="dataset and task"
+            onChange={(e) => dispatch({ type: 'set', patch: { name: e.target.value } })}
+          />
         </Field>
       </fieldset>
       <fieldset>
@@ -178,7 +240,13 @@ function RunForm({ state, dispatch, onStart }: { state: TrainingState; dispatch:
         {f.textKind === 'finetune' ? num('bertWeightDecay', 'BERT weight decay') : null}
         {num('microBatchSize', 'Micro-batch (0 = off)', '1')}
         <Field label="Validation view">
-          <select aria-label="Validation view" value={f.validationView} onChange={(e) => dispatch({ type: 'set', patch: { validationView: e.target.value as TrainingForm['validationView'] } })}>
+          <select
+            aria-label="Validation view"
+            value={f.validationView}
+            onChange={(e) =>
+              dispatch({ type: 'set', patch: { validationView: e.target.value as TrainingForm['validationView'] } })
+            }
+          >
             <option value="complete">complete view (as the reference)</option>
             <option value="RMFM">RMFM at a fixed rate</option>
           </select>
@@ -204,12 +272,28 @@ function RunForm({ state, dispatch, onStart }: { state: TrainingState; dispatch:
       </fieldset>
       <fieldset>
         <legend>Reference quirks</legend>
-        <label className="switch" title="spec 4: the reference zeroes gradients only before the complete-view step, so the missing-view update also applies the complete view's gradients">
-          <input type="checkbox" checked={f.accumulateFullViewGrad} onChange={(e) => dispatch({ type: 'set', patch: { accumulateFullViewGrad: e.target.checked } })} />
+        <label
+          className="switch"
+          title="spec 4: the reference zeroes gradients only before the complete-view step, so the missing-view update also applies the complete view's gradients"
+        >
+          <input
+            type="checkbox"
+            checked={f.accumulateFullViewGrad}
+            onChange={(e) => dispatch({ type: 'set', patch: { accumulateFullViewGrad: e.target.checked } })}
+          />
           accumulateFullViewGrad (reference, default on)
         </label>
-        <label className="switch" title="spec 2.5: the reference indexes the positional table by batch position; only for weights trained by the reference code">
-          <input type="checkbox" checked={f.positional === 'reference'} onChange={(e) => dispatch({ type: 'set', patch: { positional: e.target.checked ? 'reference' : 'temporal' } })} />
+        <label
+          className="switch"
+          title="spec 2.5: the reference indexes the positional table by batch position; only for weights trained by the reference code"
+        >
+          <input
+            type="checkbox"
+            checked={f.positional === 'reference'}
+            onChange={(e) =>
+              dispatch({ type: 'set', patch: { positional: e.target.checked ? 'reference' : 'temporal' } })
+            }
+          />
           positional: &apos;reference&apos; (batch-indexed table; default off = temporal)
         </label>
       </fieldset>
@@ -280,7 +364,17 @@ function RunPicker({ state, dispatch }: { state: TrainingState; dispatch: Dispat
   );
 }
 
-function LivePanel({ api, state, dispatch, status }: { api: Api; state: TrainingState; dispatch: Dispatch<TrainingAction>; status: AppStatus | null }) {
+function LivePanel({
+  api,
+  state,
+  dispatch,
+  status,
+}: {
+  api: Api;
+  state: TrainingState;
+  dispatch: Dispatch<TrainingAction>;
+  status: AppStatus | null;
+}) {
   const live = state.live!;
   const run = live.run;
   const progress = epochProgress(live);
@@ -290,7 +384,10 @@ function LivePanel({ api, state, dispatch, status }: { api: Api; state: Training
   return (
     <div className="live" data-testid="live-run" data-run-id={run.id} data-status={run.status}>
       <h2>
-        #{run.id} {run.name} <span className={`run-status ${run.status}`} data-testid="run-status">{run.status}</span>
+        #{run.id} {run.name}{' '}
+        <span className={`run-status ${run.status}`} data-testid="run-status">
+          {run.status}
+        </span>
       </h2>
       <p className="facts">
         <span data-testid="epochs-done">
@@ -301,22 +398,39 @@ function LivePanel({ api, state, dispatch, status }: { api: Api; state: Training
           {run.bestEpoch ? ` @${run.bestEpoch}` : ''}
         </span>
         <span data-testid="backend-in-use" title={backend?.reason}>
-          backend {run.engine ?? (backend ? `tfjs-${backend.name}` : '...')} {backend ? (backend.gpu ? '(GPU)' : '(CPU)') : ''}
+          backend {run.engine ?? (backend ? `tfjs-${backend.name}` : '...')}{' '}
+          {backend ? (backend.gpu ? '(GPU)' : '(CPU)') : ''}
         </span>
-        <span data-testid="memory">memory {live.memory ? `${formatBytes(live.memory.rssBytes)} RSS (app process), ${formatBytes(live.memory.heapUsedBytes)} worker heap` : 'n/a'}</span>
+        <span data-testid="memory">
+          memory{' '}
+          {live.memory
+            ? `${formatBytes(live.memory.rssBytes)} RSS (app process), ${formatBytes(live.memory.heapUsedBytes)} worker heap`
+            : 'n/a'}
+        </span>
       </p>
       {run.error && run.status !== 'completed' ? <p className="muted">{run.error.message}</p> : null}
       <div className="actions">
-        {isTraining(run) ? (
-          <button onClick={() => void act(api.runs.stop({ id: run.id }))}>Stop</button>
-        ) : null}
+        {isTraining(run) ? <button onClick={() => void act(api.runs.stop({ id: run.id }))}>Stop</button> : null}
         {isResumable(run) ? (
-          <button onClick={() => void act(api.runs.resume({ id: run.id }).then(({ run: r, job }) => dispatch({ type: 'started', run: r, job })))}>Resume from epoch {run.epochsDone}</button>
+          <button
+            onClick={() =>
+              void act(
+                api.runs.resume({ id: run.id }).then(({ run: r, job }) => dispatch({ type: 'started', run: r, job })),
+              )
+            }
+          >
+            Resume from epoch {run.epochsDone}
+          </button>
         ) : null}
         <button onClick={() => dispatch({ type: 'clone', run })}>Clone settings</button>
       </div>
       {progress && isTraining(run) ? (
-        <div className="epoch-progress" data-testid="epoch-progress" data-epoch={progress.epoch} data-batch={progress.batch}>
+        <div
+          className="epoch-progress"
+          data-testid="epoch-progress"
+          data-epoch={progress.epoch}
+          data-batch={progress.batch}
+        >
           <div>
             epoch {progress.epoch}/{progress.maxEpochs}, batch {progress.batch}/{progress.batches}
           </div>
@@ -328,9 +442,29 @@ function LivePanel({ api, state, dispatch, status }: { api: Api; state: Training
         </div>
       ) : null}
       <div className="charts">
-        {live.batches.length ? <LineChart title="Batch losses (this session)" series={batchLossSeries(live.batches)} xLabel="epoch" testId="chart-batch-losses" /> : null}
-        <LineChart title="Epoch losses by component" series={epochLossSeries(epochsCurve)} xLabel="epoch" integerX testId="chart-epoch-losses" />
-        <LineChart title="Validation metrics" series={validationSeries(epochsCurve)} xLabel="epoch" integerX yDomain={[0, 1]} testId="chart-validation" />
+        {live.batches.length ? (
+          <LineChart
+            title="Batch losses (this session)"
+            series={batchLossSeries(live.batches)}
+            xLabel="epoch"
+            testId="chart-batch-losses"
+          />
+        ) : null}
+        <LineChart
+          title="Epoch losses by component"
+          series={epochLossSeries(epochsCurve)}
+          xLabel="epoch"
+          integerX
+          testId="chart-epoch-losses"
+        />
+        <LineChart
+          title="Validation metrics"
+          series={validationSeries(epochsCurve)}
+          xLabel="epoch"
+          integerX
+          yDomain={[0, 1]}
+          testId="chart-validation"
+        />
       </div>
     </div>
   );
