@@ -6,31 +6,18 @@
  * overlaid with another run's, and the IID vs OOD comparison shows the recorded label counts.
  * Screenshots: test-results/analysis-*.png.
  */
-import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import type {
-  CounterfactualResult,
-  Explanation,
-  TextEdit,
-} from "../../src/shared/contract/analysis";
-import type { Dataset } from "../../src/shared/contract/datasets";
-import type { RunRecord } from "../../src/shared/contract/training";
-import type { JobRecord } from "../../src/shared/types";
-import { createApp } from "../../src/main/services/app";
-import {
-  chromiumMissing,
-  openBrowser,
-  screenshot,
-  waitForAttribute,
-  type BrowserSession,
-} from "../helpers/browser";
-import { tempDir } from "../helpers/tmp";
-import { startWebApp, type WebApp } from "../helpers/webapp";
-import { registerSynthetic } from "../helpers/analysis";
-import {
-  TINY_MODEL,
-  writeTinyBaseCompatibleBert,
-} from "../helpers/syntheticRuns";
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type { CounterfactualResult, Explanation, TextEdit } from '../../src/shared/contract/analysis';
+import type { Dataset } from '../../src/shared/contract/datasets';
+import type { RunRecord } from '../../src/shared/contract/training';
+import type { JobRecord } from '../../src/shared/types';
+import { createApp } from '../../src/main/services/app';
+import { chromiumMissing, openBrowser, screenshot, waitForAttribute, type BrowserSession } from '../helpers/browser';
+import { tempDir } from '../helpers/tmp';
+import { startWebApp, type WebApp } from '../helpers/webapp';
+import { registerSynthetic } from '../helpers/analysis';
+import { TINY_MODEL, writeTinyBaseCompatibleBert } from '../helpers/syntheticRuns';
 
 const skip = chromiumMissing ?? false;
 const dataDir = tempDir();
@@ -45,46 +32,43 @@ let featuresRun: RunRecord;
 before(async () => {
   if (skip) return;
   // data and two trained runs, prepared through the services on the data folder web mode will use
-  const app = createApp({ dataDir, mode: "cli", seedDemo: false });
+  const app = createApp({ dataDir, mode: 'cli', seedDemo: false });
   try {
     iid = await registerSynthetic(app, {
-      name: "syn IID",
+      name: 'syn IID',
       sizes: { train: 24, valid: 10, test: 14 },
       aligned: false,
       seed: 8,
     });
     ood = await registerSynthetic(app, {
-      name: "syn OOD",
-      kind: "ood",
+      name: 'syn OOD',
+      kind: 'ood',
       parentId: iid.id,
       sizes: { train: 24, valid: 10, test: 14 },
       aligned: false,
       seed: 23,
     });
     const train = async (name: string, options: Record<string, unknown>) => {
-      const env = await app.dispatch("runs.start", {
+      const env = await app.dispatch('runs.start', {
         datasetId: iid.id,
         name,
         options: { maxEpochs: 1, batchSize: 12, model: TINY_MODEL, ...options },
       });
       assert.ok(env.ok);
       const { run, job } = env.value as { run: RunRecord; job: JobRecord };
-      assert.equal((await app.runner.wait(job.id)).status, "succeeded");
+      assert.equal((await app.runner.wait(job.id)).status, 'succeeded');
       return run;
     };
-    bertRun = await train("frozen bert", {
-      text: { kind: "frozen", modelDir: bert.dir },
+    bertRun = await train('frozen bert', {
+      text: { kind: 'frozen', modelDir: bert.dir },
     });
-    featuresRun = await train("features", {});
-    const sweep = await app.dispatch("analysis.robustness", {
+    featuresRun = await train('features', {});
+    const sweep = await app.dispatch('analysis.robustness', {
       runId: featuresRun.id,
-      protocols: ["RMFM", "SMM:T"],
+      protocols: ['RMFM', 'SMM:T'],
     });
     assert.ok(sweep.ok);
-    assert.equal(
-      (await app.runner.wait((sweep.value as JobRecord).id)).status,
-      "succeeded",
-    );
+    assert.equal((await app.runner.wait((sweep.value as JobRecord).id)).status, 'succeeded');
   } finally {
     await app.close();
   }
@@ -98,169 +82,123 @@ after(async () => {
 });
 
 const values = async (b: BrowserSession, testId: string) =>
-  ((await b.page.getByTestId(testId).getAttribute("data-values")) ?? "")
-    .split(",")
-    .map(Number);
-const close = (a: number[], e: number[]) =>
-  a.length === e.length && a.every((x, i) => Math.abs(x - e[i]) < 1e-3);
+  ((await b.page.getByTestId(testId).getAttribute('data-values')) ?? '').split(',').map(Number);
+const close = (a: number[], e: number[]) => a.length === e.length && a.every((x, i) => Math.abs(x - e[i]) < 1e-3);
 
 test(
-  "Analysis tab: inspector, simulator, counterfactual editor, robustness curves and IID vs OOD with real numbers",
+  'Analysis tab: inspector, simulator, counterfactual editor, robustness curves and IID vs OOD with real numbers',
   { skip },
   async () => {
     const { page } = b;
     const errors: string[] = [];
-    page.on("pageerror", (e) => errors.push(e.message));
-    page.on("console", (m) => {
-      if (m.type() === "error") errors.push(m.text());
+    page.on('pageerror', (e) => errors.push(e.message));
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(m.text());
     });
     await page.goto(web.loginUrl);
-    await page.getByRole("tab", { name: "Analysis" }).click();
-    await page
-      .getByLabel("Run", { exact: true })
-      .selectOption(String(bertRun.id));
-    await page.getByLabel("Sample index").fill("3");
-    const target = { kind: "sample", split: "test", index: 3 };
+    await page.getByRole('tab', { name: 'Analysis' }).click();
+    await page.getByLabel('Run', { exact: true }).selectOption(String(bertRun.id));
+    await page.getByLabel('Sample index').fill('3');
+    const target = { kind: 'sample', split: 'test', index: 3 };
 
     // inspector: the service's numbers
-    const x = await web.call<Explanation>("analysis.explain", {
+    const x = await web.call<Explanation>('analysis.explain', {
       runId: bertRun.id,
       target,
     });
-    await page
-      .getByTestId("inspector")
-      .getByText(x.label)
-      .waitFor({ timeout: 60_000 });
-    await waitForAttribute(page, "probabilities", "data-values", x.probabilities.map((v) => v.toFixed(4)).join(","));
-    assert.ok(close(await values(b, "probabilities"), x.probabilities));
-    for (const m of ["text", "audio", "vision"] as const)
+    await page.getByTestId('inspector').getByText(x.label).waitFor({ timeout: 60_000 });
+    await waitForAttribute(page, 'probabilities', 'data-values', x.probabilities.map((v) => v.toFixed(4)).join(','));
+    assert.ok(close(await values(b, 'probabilities'), x.probabilities));
+    for (const m of ['text', 'audio', 'vision'] as const)
       assert.ok(
         Math.abs(
-          Number(
-            await page.getByTestId(`shapley-${m}`).getAttribute("data-value"),
-          ) - x.shapley[m][x.prediction],
+          Number(await page.getByTestId(`shapley-${m}`).getAttribute('data-value')) - x.shapley[m][x.prediction],
         ) < 1e-5,
         m,
       );
+    assert.equal(await page.getByTestId('transcript').locator('.token').count(), x.tokens.length);
     assert.equal(
-      await page.getByTestId("transcript").locator(".token").count(),
-      x.tokens.length,
-    );
-    assert.equal(
-      await page.getByTestId("transcript").locator(".token.bias").count(),
+      await page.getByTestId('transcript').locator('.token.bias').count(),
       x.tokens.filter((t) => t.bias).length,
     );
-    assert.equal(
-      await page.getByTestId("wsam-audio").getAttribute("data-rows"),
-      String(x.wsam!.words.length),
-    );
-    await page
-      .getByTestId("attention-segments")
-      .locator("rect")
-      .first()
-      .waitFor();
-    await screenshot(page, "analysis-inspector");
+    assert.equal(await page.getByTestId('wsam-audio').getAttribute('data-rows'), String(x.wsam!.words.length));
+    await page.getByTestId('attention-segments').locator('rect').first().waitFor();
+    await screenshot(page, 'analysis-inspector');
 
     // simulator: text off
-    await page.getByLabel("text present").uncheck();
-    const off = await web.call<Explanation>("analysis.explain", {
+    await page.getByLabel('text present').uncheck();
+    const off = await web.call<Explanation>('analysis.explain', {
       runId: bertRun.id,
       target,
-      missing: { mode: "toggles", text: false, audio: true, vision: true },
+      missing: { mode: 'toggles', text: false, audio: true, vision: true },
     });
-    await waitForAttribute(page, "probabilities", "data-values", off.probabilities.map((v) => v.toFixed(4)).join(","));
-    assert.equal(
-      await page.getByTestId("transcript").locator(".token.dropped").count(),
-      x.tokens.length - 2,
-    );
-    await page.getByRole("button", { name: "Complete view" }).click();
-    await waitForAttribute(page, "probabilities", "data-values", x.probabilities.map((v) => v.toFixed(4)).join(","));
+    await waitForAttribute(page, 'probabilities', 'data-values', off.probabilities.map((v) => v.toFixed(4)).join(','));
+    assert.equal(await page.getByTestId('transcript').locator('.token.dropped').count(), x.tokens.length - 2);
+    await page.getByRole('button', { name: 'Complete view' }).click();
+    await waitForAttribute(page, 'probabilities', 'data-values', x.probabilities.map((v) => v.toFixed(4)).join(','));
 
     // counterfactual editor: replace the first word, see the prediction move, save it
-    const auto = await web.call<CounterfactualResult>(
-      "analysis.counterfactual",
-      { runId: bertRun.id, target },
-    );
-    assert.ok(close(await values(b, "cf-prediction"), auto.counterfactual!));
-    await page.getByTestId("cf-scored").locator(".token").nth(1).click();
-    await page.getByLabel("Replacement word").fill("word130 word131");
-    await page.getByRole("button", { name: "Replace" }).click();
+    const auto = await web.call<CounterfactualResult>('analysis.counterfactual', { runId: bertRun.id, target });
+    assert.ok(close(await values(b, 'cf-prediction'), auto.counterfactual!));
+    await page.getByTestId('cf-scored').locator('.token').nth(1).click();
+    await page.getByLabel('Replacement word').fill('word130 word131');
+    await page.getByRole('button', { name: 'Replace' }).click();
     const edited = [101, 130, 131, ...auto.scored.slice(2).map((t) => t.id)];
-    const want = await web.call<CounterfactualResult>(
-      "analysis.counterfactual",
-      { runId: bertRun.id, target, tokenIds: edited },
+    const want = await web.call<CounterfactualResult>('analysis.counterfactual', {
+      runId: bertRun.id,
+      target,
+      tokenIds: edited,
+    });
+    await waitForAttribute(
+      page,
+      'cf-prediction',
+      'data-values',
+      want.counterfactual!.map((v) => v.toFixed(4)).join(','),
     );
-    await waitForAttribute(page, "cf-prediction", "data-values", want.counterfactual!.map((v) => v.toFixed(4)).join(","));
-    await page.getByRole("slider", { name: "tau", exact: true }).fill("1.5");
-    await page.getByTestId("cf-debiased").getByText("tau = 1.5").waitFor();
-    await page.getByLabel("Edit name").fill("two neutral words");
-    await page.getByRole("button", { name: "Save edit" }).click();
-    await page.getByTestId("edit-row").first().waitFor();
-    const [saved] = await web.call<TextEdit[]>("analysis.edits", {
+    await page.getByRole('slider', { name: 'tau', exact: true }).fill('1.5');
+    await page.getByTestId('cf-debiased').getByText('tau = 1.5').waitFor();
+    await page.getByLabel('Edit name').fill('two neutral words');
+    await page.getByRole('button', { name: 'Save edit' }).click();
+    await page.getByTestId('edit-row').first().waitFor();
+    const [saved] = await web.call<TextEdit[]>('analysis.edits', {
       runId: bertRun.id,
     });
     assert.deepEqual(saved.tokenIds, edited);
     assert.ok(close(saved.counterfactual!, want.counterfactual!));
-    await screenshot(page, "analysis-counterfactual");
+    await screenshot(page, 'analysis-counterfactual');
 
     // robustness: a sweep from the UI, finished as a job, overlaid with the features run's
-    await page.getByRole("tab", { name: "Robustness" }).click();
-    for (const p of ["RMM", "SMM:AV", "TMFM", "STMFM"])
-      await page.getByLabel(p, { exact: true }).uncheck();
-    await page.getByRole("button", { name: "Run sweep 0:1:0.1" }).click();
+    await page.getByRole('tab', { name: 'Robustness' }).click();
+    for (const p of ['RMM', 'SMM:AV', 'TMFM', 'STMFM']) await page.getByLabel(p, { exact: true }).uncheck();
+    await page.getByRole('button', { name: 'Run sweep 0:1:0.1' }).click();
     await page
-      .locator(
-        '[data-testid="job-analysis.robustness"][data-status="succeeded"]',
-      )
+      .locator('[data-testid="job-analysis.robustness"][data-status="succeeded"]')
       .waitFor({ timeout: 120_000 });
     await page.getByLabel(`overlay run ${featuresRun.id}`).check();
-    await page
-      .getByTestId("curve-RMFM")
-      .locator("[data-series]")
-      .nth(1)
-      .waitFor();
-    assert.equal(
-      await page.getByTestId("curve-RMFM").locator("[data-series]").count(),
-      2,
-      "two runs overlaid",
-    );
-    assert.equal(
-      await page
-        .getByTestId("curve-RMFM")
-        .locator("[data-series]")
-        .first()
-        .getAttribute("data-n"),
-      "11",
-    );
+    await page.getByTestId('curve-RMFM').locator('[data-series]').nth(1).waitFor();
+    assert.equal(await page.getByTestId('curve-RMFM').locator('[data-series]').count(), 2, 'two runs overlaid');
+    assert.equal(await page.getByTestId('curve-RMFM').locator('[data-series]').first().getAttribute('data-n'), '11');
     const auilc = Number(
-      await page
-        .getByTestId("curve-RMFM")
-        .getByTestId("auilc-row")
-        .first()
-        .getAttribute("data-auilc"),
+      await page.getByTestId('curve-RMFM').getByTestId('auilc-row').first().getAttribute('data-auilc'),
     );
     assert.ok(auilc > 0 && auilc <= 1);
-    await screenshot(page, "analysis-robustness");
+    await screenshot(page, 'analysis-robustness');
 
     // IID vs OOD
-    await page.getByRole("tab", { name: "IID vs OOD" }).click();
-    await page.getByRole("button", { name: "Compare IID and OOD" }).click();
-    await page.getByTestId("ood-comparison").waitFor({ timeout: 120_000 });
+    await page.getByRole('tab', { name: 'IID vs OOD' }).click();
+    await page.getByRole('button', { name: 'Compare IID and OOD' }).click();
+    await page.getByTestId('ood-comparison').waitFor({ timeout: 120_000 });
     assert.equal(
-      await page.getByTestId("ood-iid-labels").getAttribute("data-counts"),
-      iid.splits.test.labels.three.join(","),
+      await page.getByTestId('ood-iid-labels').getAttribute('data-counts'),
+      iid.splits.test.labels.three.join(','),
     );
     assert.equal(
-      await page.getByTestId("ood-ood-labels").getAttribute("data-counts"),
-      ood.splits.test.labels.three.join(","),
+      await page.getByTestId('ood-ood-labels').getAttribute('data-counts'),
+      ood.splits.test.labels.three.join(','),
     );
-    await page.getByTestId("ood-row-OOD-debiased").waitFor();
-    await page
-      .getByTestId("ood-tau-curve")
-      .locator("[data-series]")
-      .first()
-      .waitFor();
-    await screenshot(page, "analysis-ood");
+    await page.getByTestId('ood-row-OOD-debiased').waitFor();
+    await page.getByTestId('ood-tau-curve').locator('[data-series]').first().waitFor();
+    await screenshot(page, 'analysis-ood');
     assert.deepEqual(errors, []);
   },
 );

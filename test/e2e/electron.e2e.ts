@@ -11,7 +11,7 @@ import { _electron as electron } from 'playwright-core';
 import { tempDir } from '../helpers/tmp';
 
 const require = createRequire(import.meta.url);
-const root = fileURLToPath(new URL('../../', import.meta.url));
+const root = fileURLToPath(new URL('../..', import.meta.url));
 
 function electronBinary(): { path?: string; missing?: string } {
   try {
@@ -26,7 +26,11 @@ const bin = electronBinary();
 const built = existsSync(`${root}out/main/index.js`) ? null : 'app not built (npm run build)';
 
 test('the desktop app opens on the project library', { skip: bin.missing ?? built ?? false }, async () => {
-  const app = await electron.launch({ executablePath: bin.path, args: [root, '--data-dir', tempDir()], env: { ...process.env } as Record<string, string> });
+  const app = await electron.launch({
+    executablePath: bin.path,
+    args: [root, '--data-dir', tempDir()],
+    env: { ...process.env } as Record<string, string>,
+  });
   try {
     const page = await app.firstWindow();
     await page.getByTestId('project-title').filter({ hasText: 'Demo project' }).waitFor();
@@ -34,7 +38,12 @@ test('the desktop app opens on the project library', { skip: bin.missing ?? buil
     const seen = await page.evaluate(() => {
       const g = globalThis as Record<string, unknown>;
       const bridge = g.cider as { call: Record<string, Record<string, unknown>> } | undefined;
-      return { require: typeof g.require, process: typeof g.process, ipc: typeof g.ipcRenderer, list: typeof bridge?.call.projects.list };
+      return {
+        require: typeof g.require,
+        process: typeof g.process,
+        ipc: typeof g.ipcRenderer,
+        list: typeof bridge?.call.projects.list,
+      };
     });
     assert.deepEqual(seen, { require: 'undefined', process: 'undefined', ipc: 'undefined', list: 'function' });
     await page.getByLabel('Project name').fill('Desktop study');

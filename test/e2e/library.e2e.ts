@@ -61,27 +61,31 @@ test('a page opened without the token is refused', { skip: chromiumMissing ?? fa
   await page.close();
 });
 
-test('the Models tab registers a BERT folder and names what a partial folder lacks', { skip: chromiumMissing ?? false }, async () => {
-  const { writeTinyBert } = await import('../helpers/tinyBert');
-  const good = writeTinyBert();
-  const partial = writeTinyBert({ vocab: false });
-  try {
-    const { page } = b;
-    await page.goto(app.loginUrl);
-    await page.getByRole('tab', { name: 'Models' }).click();
-    await page.getByLabel('Model folder').fill(partial.dir);
-    await page.getByRole('button', { name: 'Add folder' }).click();
-    const alert = page.getByRole('alert');
-    await alert.waitFor();
-    assert.match(await alert.innerText(), /vocab\.txt/);
-    await page.getByLabel('Model folder').fill(good.dir);
-    await page.getByLabel('Model name').fill('tiny-bert');
-    await page.getByRole('button', { name: 'Add folder' }).click();
-    await page.getByTestId('model-list').getByText('* tiny-bert').waitFor();
-    assert.match(await page.getByTestId('model-list').innerText(), /2 layers, hidden 32/);
-    await screenshot(page, 'models');
-  } finally {
-    good.cleanup();
-    partial.cleanup();
-  }
-});
+test(
+  'the Models tab registers a BERT folder and names what a partial folder lacks',
+  { skip: chromiumMissing ?? false },
+  async () => {
+    const { writeTinyBert } = await import('../helpers/tinyBert');
+    const good = writeTinyBert();
+    const partial = writeTinyBert({ vocab: false });
+    try {
+      const { page } = b;
+      await page.goto(app.loginUrl);
+      await page.getByRole('tab', { name: 'Models' }).click();
+      await page.getByLabel('Model folder').fill(partial.dir);
+      await page.getByRole('button', { name: 'Add folder' }).click();
+      const alert = page.getByRole('alert');
+      await alert.waitFor();
+      assert.match(await alert.innerText(), /vocab\.txt/);
+      await page.getByLabel('Model folder').fill(good.dir);
+      await page.getByLabel('Model name').fill('tiny-bert');
+      await page.getByRole('button', { name: 'Add folder' }).click();
+      await page.getByTestId('model-list').getByText('* tiny-bert').waitFor();
+      assert.match(await page.getByTestId('model-list').innerText(), /2 layers, hidden 32/);
+      await screenshot(page, 'models');
+    } finally {
+      good.cleanup();
+      partial.cleanup();
+    }
+  },
+);

@@ -3,27 +3,22 @@
  * previews its HTML report in the sandboxed iframe (charts and tables inside), saves every format
  * into a folder, and shows the app's refusal of a file name that would leave that folder.
  */
-import assert from "node:assert/strict";
-import fs from "node:fs";
-import path from "node:path";
-import { after, before, test } from "node:test";
-import { createApp } from "../../src/main/services/app";
-import type { RunRecord } from "../../src/shared/contract/training";
-import type { JobRecord } from "../../src/shared/types";
-import {
-  chromiumMissing,
-  openBrowser,
-  screenshot,
-  type BrowserSession,
-} from "../helpers/browser";
-import { TINY_MODEL, writeSyntheticStore } from "../helpers/syntheticRuns";
-import { tempDir } from "../helpers/tmp";
-import { startWebApp, type WebApp } from "../helpers/webapp";
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { createApp } from '../../src/main/services/app';
+import type { RunRecord } from '../../src/shared/contract/training';
+import type { JobRecord } from '../../src/shared/types';
+import { chromiumMissing, openBrowser, screenshot, type BrowserSession } from '../helpers/browser';
+import { TINY_MODEL, writeSyntheticStore } from '../helpers/syntheticRuns';
+import { tempDir } from '../helpers/tmp';
+import { startWebApp, type WebApp } from '../helpers/webapp';
 
 const skip = chromiumMissing ?? false;
-const dataDir = tempDir("cider-reports-e2e-");
-const datasetRoot = tempDir("cider-reports-e2e-ds-");
-const outDir = tempDir("cider-reports-e2e-out-");
+const dataDir = tempDir('cider-reports-e2e-');
+const datasetRoot = tempDir('cider-reports-e2e-ds-');
+const outDir = tempDir('cider-reports-e2e-out-');
 let web: WebApp;
 let b: BrowserSession;
 let runId: number;
@@ -31,37 +26,32 @@ let runId: number;
 before(async () => {
   if (skip) return;
   // train and evaluate in-process on the same data folder, then serve it
-  const { dir } = await writeSyntheticStore(path.join(datasetRoot, "ds"), {
+  const { dir } = await writeSyntheticStore(path.join(datasetRoot, 'ds'), {
     sizes: { train: 24, valid: 12, test: 12 },
   });
-  const app = createApp({ dataDir, mode: "cli", seedDemo: false });
+  const app = createApp({ dataDir, mode: 'cli', seedDemo: false });
   try {
     const call = async <T>(m: string, a: unknown) => {
       const env = await app.dispatch(m, a);
       if (!env.ok) throw new Error(env.error.message);
       return env.value as T;
     };
-    const s = await call<{ run: RunRecord; job: JobRecord }>("runs.start", {
+    const s = await call<{ run: RunRecord; job: JobRecord }>('runs.start', {
       datasetFolder: dir,
       options: { batchSize: 12, maxEpochs: 2, model: TINY_MODEL },
     });
-    assert.equal((await app.runner.wait(s.job.id)).status, "succeeded");
-    const ev = await call<JobRecord>("runs.evaluate", {
+    assert.equal((await app.runner.wait(s.job.id)).status, 'succeeded');
+    const ev = await call<JobRecord>('runs.evaluate', {
       id: s.run.id,
-      options: { protocols: ["complete", "RMFM"], rates: [0, 0.5, 1] },
+      options: { protocols: ['complete', 'RMFM'], rates: [0, 0.5, 1] },
     });
-    assert.equal((await app.runner.wait(ev.id)).status, "succeeded");
+    assert.equal((await app.runner.wait(ev.id)).status, 'succeeded');
     runId = s.run.id;
   } finally {
     await app.close();
   }
   // CIDER_STATIC_DIR: a renderer built elsewhere (a shared tree's out/ may hold another build)
-  web = await startWebApp(
-    dataDir,
-    process.env.CIDER_STATIC_DIR
-      ? ["--static-dir", process.env.CIDER_STATIC_DIR]
-      : [],
-  );
+  web = await startWebApp(dataDir, process.env.CIDER_STATIC_DIR ? ['--static-dir', process.env.CIDER_STATIC_DIR] : []);
   b = await openBrowser();
 });
 after(async () => {
@@ -70,79 +60,61 @@ after(async () => {
 });
 
 test(
-  "Reports tab: preview in the iframe, save every format, refuse a name outside the folder",
+  'Reports tab: preview in the iframe, save every format, refuse a name outside the folder',
   { skip, timeout: 300_000 },
   async () => {
     const { page } = b;
     const errors: string[] = [];
-    page.on("pageerror", (e) => errors.push(e.message));
+    page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(web.loginUrl);
-    await page.getByRole("tab", { name: "Reports" }).click();
-    const runBox = page.getByRole("checkbox", {
+    await page.getByRole('tab', { name: 'Reports' }).click();
+    const runBox = page.getByRole('checkbox', {
       name: new RegExp(`^${runId}: `),
     });
     await runBox.waitFor({ timeout: 60_000 });
-    assert.ok(await runBox.isChecked(), "the newest trained run is chosen");
+    assert.ok(await runBox.isChecked(), 'the newest trained run is chosen');
 
-    await page.getByRole("button", { name: "Preview" }).click();
+    await page.getByRole('button', { name: 'Preview' }).click();
     const frame = page.frameLocator('iframe[title="Report preview"]');
-    await frame.locator("svg.chart").first().waitFor({ timeout: 60_000 });
-    const charts = await frame.locator("svg.chart").count();
+    await frame.locator('svg.chart').first().waitFor({ timeout: 60_000 });
+    const charts = await frame.locator('svg.chart').count();
     assert.ok(charts >= 4, `${charts} charts in the preview`);
-    assert.ok(
-      (await frame.locator("svg.chart circle[data-y]").count()) > 10,
-      "line charts carry their points",
-    );
-    assert.ok(
-      (await frame
-        .locator(`table[data-table="run${runId}.metrics-complete"] tbody tr`)
-        .count()) > 3,
-    );
-    assert.ok(
-      (await frame
-        .locator(`table[data-table="run${runId}.robustness-rmfm"] tbody tr`)
-        .count()) === 4,
-    );
-    await frame
-      .getByText(
-        /Not available: MACI \(debiased inference\) needs a BERT model/,
-      )
-      .waitFor();
+    assert.ok((await frame.locator('svg.chart circle[data-y]').count()) > 10, 'line charts carry their points');
+    assert.ok((await frame.locator(`table[data-table="run${runId}.metrics-complete"] tbody tr`).count()) > 3);
+    assert.ok((await frame.locator(`table[data-table="run${runId}.robustness-rmfm"] tbody tr`).count()) === 4);
+    await frame.getByText(/Not available: MACI \(debiased inference\) needs a BERT model/).waitFor();
     assert.equal(
-      await page
-        .locator('iframe[title="Report preview"]')
-        .getAttribute("sandbox"),
-      "",
-      "sandboxed: no script, own origin",
+      await page.locator('iframe[title="Report preview"]').getAttribute('sandbox'),
+      '',
+      'sandboxed: no script, own origin',
     );
 
     // save all four formats
-    for (const f of ["CSV", "JSON"])
-      await page.getByRole("checkbox", { name: f, exact: true }).check();
-    await page.getByLabel("Folder").fill(outDir);
-    await page.getByLabel("File name (optional)").fill("appendix");
-    await page.getByRole("button", { name: "Save" }).click();
-    const result = page.getByTestId("report-result");
+    for (const f of ['CSV', 'JSON']) await page.getByRole('checkbox', { name: f, exact: true }).check();
+    await page.getByLabel('Folder').fill(outDir);
+    await page.getByLabel('File name (optional)').fill('appendix');
+    await page.getByRole('button', { name: 'Save' }).click();
+    const result = page.getByTestId('report-result');
     await result.waitFor({ timeout: 120_000 });
     assert.match((await result.textContent())!, /PDF by chromium/);
     for (const f of [
-      "appendix.html",
-      "appendix.pdf",
-      "appendix.json",
+      'appendix.html',
+      'appendix.pdf',
+      'appendix.json',
       `appendix.run${runId}.epochs.csv`,
       `appendix.run${runId}.metrics-complete.json`,
     ])
       assert.ok(fs.existsSync(path.join(outDir, f)), f);
-    await screenshot(page, "reports");
+    await screenshot(page, 'reports');
 
     // a name that would leave the chosen folder is refused by the app
-    await page.getByLabel("File name (optional)").fill("../escape");
-    await page.getByRole("button", { name: "Save" }).click();
+    await page.getByLabel('File name (optional)').fill('../escape');
+    await page.getByRole('button', { name: 'Save' }).click();
     await page
-      .getByRole("alert")
+      .getByRole('alert')
       .filter({ hasText: /no folder part/ })
       .waitFor();
-    assert.ok(!fs.existsSync(path.join(path.dirname(outDir), "escape.html")));
+    assert.ok(!fs.existsSync(path.join(path.dirname(outDir), 'escape.html')));
     assert.deepEqual(errors, []);
   },
 );

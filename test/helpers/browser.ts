@@ -9,8 +9,10 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-export const chromiumMissing = existsSync(CHROMIUM) ? null : `${CHROMIUM} not found (bash .ci/run installs Debian's chromium)`;
-export const artifactsDir = fileURLToPath(new URL('../../test-results/', import.meta.url));
+export const chromiumMissing = existsSync(CHROMIUM)
+  ? null
+  : `${CHROMIUM} not found (bash .ci/run installs Debian's chromium)`;
+export const artifactsDir = fileURLToPath(new URL('../../test-results', import.meta.url));
 
 export interface BrowserSession {
   browser: Browser;
@@ -24,7 +26,16 @@ export async function openBrowser(): Promise<BrowserSession> {
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-quic',
+      '--no-first-run',
+    ],
     viewport: { width: 1280, height: 800 },
   });
   const page = context.pages()[0] ?? (await context.newPage());
@@ -51,10 +62,20 @@ export async function screenshot(page: Page, name: string): Promise<string> {
  * (The predicate is a function, not a string: a string would be eval'd in the page, which the
  * app's CSP refuses; it is typed without the DOM library, being serialised into the page.)
  */
-export async function waitForAttribute(page: Page, testId: string, attr: string, value: string, timeout?: number): Promise<void> {
+export async function waitForAttribute(
+  page: Page,
+  testId: string,
+  attr: string,
+  value: string,
+  timeout?: number,
+): Promise<void> {
   await page.waitForFunction(
     (a) =>
-      (globalThis as unknown as { document: { querySelector(s: string): { getAttribute(n: string): string | null } | null } }).document
+      (
+        globalThis as unknown as {
+          document: { querySelector(s: string): { getAttribute(n: string): string | null } | null };
+        }
+      ).document
         .querySelector(`[data-testid="${a.testId}"]`)
         ?.getAttribute(a.attr) === a.value,
     { testId, attr, value },

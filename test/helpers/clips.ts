@@ -11,7 +11,9 @@ import { findFfmpeg } from '../../src/main/media/ffmpeg';
 
 const require = createRequire(import.meta.url);
 export const FFMPEG = findFfmpeg().path!;
-export const ESPEAK = ['/usr/bin/espeak-ng', 'espeak-ng'].find((p) => spawnSync(p, ['--version'], { stdio: 'ignore' }).status === 0) ?? null;
+export const ESPEAK =
+  ['/usr/bin/espeak-ng', 'espeak-ng'].find((p) => spawnSync(p, ['--version'], { stdio: 'ignore' }).status === 0) ??
+  null;
 /** a screenshot shipped in @vladmandic/human's package with one frontal face in it */
 export const FACE_SOURCE = join(dirname(require.resolve('@vladmandic/human')), '..', 'assets', 'screenshot-faceid.jpg');
 
@@ -26,7 +28,8 @@ export interface ClipSpec {
   srt?: boolean;
 }
 
-const ff = (args: string[]) => execFileSync(FFMPEG, ['-hide_banner', '-loglevel', 'error', '-y', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+const ff = (args: string[]) =>
+  execFileSync(FFMPEG, ['-hide_banner', '-loglevel', 'error', '-y', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
 
 export function makeClip(dir: string, spec: ClipSpec): { video: string; srt: string | null } {
   const seconds = spec.seconds ?? 2;
@@ -49,14 +52,29 @@ export function makeClip(dir: string, spec: ClipSpec): { video: string; srt: str
   const acodec = spec.audio === false ? ['-an'] : ext === '.webm' ? ['-c:a', 'libopus'] : ['-c:a', 'aac'];
   // pad the audio with silence so every clip lasts `seconds`
   const af = spec.audio === false ? [] : ['-af', 'apad'];
-  ff([...inputs, '-t', String(seconds), ...vf, ...af, ...vcodec, ...acodec, '-map', '0:v:0', ...(spec.audio === false ? [] : ['-map', '1:a:0']), video]);
+  ff([
+    ...inputs,
+    '-t',
+    String(seconds),
+    ...vf,
+    ...af,
+    ...vcodec,
+    ...acodec,
+    '-map',
+    '0:v:0',
+    ...(spec.audio === false ? [] : ['-map', '1:a:0']),
+    video,
+  ]);
   let srt: string | null = null;
   if (spec.words && spec.srt !== false) {
     const words = spec.words.split(/\s+/);
     const half = Math.ceil(words.length / 2);
     const speechEnd = Math.min(seconds, 1.6);
     srt = join(dir, spec.name + '.srt');
-    writeFileSync(srt, `1\n00:00:00,100 --> 00:00:00,${String(Math.round((speechEnd / 2) * 1000)).padStart(3, '0')}\n${words.slice(0, half).join(' ')}\n\n2\n00:00:00,${String(Math.round((speechEnd / 2) * 1000)).padStart(3, '0')} --> 00:00:0${Math.floor(speechEnd)},${String(Math.round((speechEnd % 1) * 1000)).padStart(3, '0')}\n${words.slice(half).join(' ')}\n`);
+    writeFileSync(
+      srt,
+      `1\n00:00:00,100 --> 00:00:00,${String(Math.round((speechEnd / 2) * 1000)).padStart(3, '0')}\n${words.slice(0, half).join(' ')}\n\n2\n00:00:00,${String(Math.round((speechEnd / 2) * 1000)).padStart(3, '0')} --> 00:00:0${Math.floor(speechEnd)},${String(Math.round((speechEnd % 1) * 1000)).padStart(3, '0')}\n${words.slice(half).join(' ')}\n`,
+    );
   }
   return { video, srt };
 }

@@ -74,7 +74,13 @@ export interface BigImportFigures {
  * written in chunks), import it, and check every big array's sum and -inf count by reading the
  * store back in row ranges. Used by bench/import.ts and test/unit/data/big-import.test.ts.
  */
-export async function runBigImport(opts: { gb: number; dir: string; log?: (s: string) => void; protocol?: number; noText?: boolean }): Promise<BigImportFigures> {
+export async function runBigImport(opts: {
+  gb: number;
+  dir: string;
+  log?: (s: string) => void;
+  protocol?: number;
+  noText?: boolean;
+}): Promise<BigImportFigures> {
   const { importMmsa } = await import('../../src/main/data/mmsa');
   const { FeatureStore, SPLITS } = await import('../../src/main/data/featureStore');
   const log = opts.log ?? (() => undefined);
@@ -82,9 +88,21 @@ export async function runBigImport(opts: { gb: number; dir: string; log?: (s: st
   const summaryFile = path.join(opts.dir, 'summary.json');
   let t = performance.now();
   log(`generating a ${opts.gb} GB MOSEI-shaped pickle with ${PYTHON} ...`);
-  py('make_big_mmsa.py', [file, '--gb', String(opts.gb), '--protocol', String(opts.protocol ?? 4), '--summary', summaryFile, ...(opts.noText ? ['--no-text'] : [])]);
+  py('make_big_mmsa.py', [
+    file,
+    '--gb',
+    String(opts.gb),
+    '--protocol',
+    String(opts.protocol ?? 4),
+    '--summary',
+    summaryFile,
+    ...(opts.noText ? ['--no-text'] : []),
+  ]);
   const generateSeconds = (performance.now() - t) / 1000;
-  const summary = JSON.parse(fs.readFileSync(summaryFile, 'utf8')) as Record<string, Record<string, { shape: number[]; sum: number; neginf: number }>> & { sizes: Record<string, number>; bytes: number };
+  const summary = JSON.parse(fs.readFileSync(summaryFile, 'utf8')) as Record<
+    string,
+    Record<string, { shape: number[]; sum: number; neginf: number }>
+  > & { sizes: Record<string, number>; bytes: number };
   log(`generated ${(summary.bytes / 1e9).toFixed(2)} GB in ${generateSeconds.toFixed(1)} s; importing ...`);
 
   let peak = process.memoryUsage().rss;
@@ -121,7 +139,8 @@ export async function runBigImport(opts: { gb: number; dir: string; log?: (s: st
       const r = store.split(s);
       if (r.count !== summary.sizes[s]) throw new Error(`${s}: ${r.count} samples, expected ${summary.sizes[s]}`);
       zeroed += r.manifest.zeroedNegInfAudio;
-      if (r.manifest.zeroedNegInfAudio !== summary[s].audio.neginf) throw new Error(`${s}: zeroed ${r.manifest.zeroedNegInfAudio} -inf, expected ${summary[s].audio.neginf}`);
+      if (r.manifest.zeroedNegInfAudio !== summary[s].audio.neginf)
+        throw new Error(`${s}: zeroed ${r.manifest.zeroedNegInfAudio} -inf, expected ${summary[s].audio.neginf}`);
       for (const field of ['audio', 'vision', 'text'] as const) {
         const exp = summary[s][field];
         if (!exp) continue;
@@ -130,7 +149,8 @@ export async function runBigImport(opts: { gb: number; dir: string; log?: (s: st
           const x = await r.read(field, r0, Math.min(r.count, r0 + 128));
           for (let i = 0; i < x.length; i++) sum += x[i];
         }
-        if (Math.abs(sum - exp.sum) > 1e-6 * Math.max(1, Math.abs(exp.sum)) + 1e-3) throw new Error(`${s}.${field}: sum ${sum} != ${exp.sum}`);
+        if (Math.abs(sum - exp.sum) > 1e-6 * Math.max(1, Math.abs(exp.sum)) + 1e-3)
+          throw new Error(`${s}.${field}: sum ${sum} != ${exp.sum}`);
       }
     }
   } finally {

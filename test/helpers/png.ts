@@ -2,34 +2,22 @@
  * PDF pages as PNG images with poppler's pdftoppm, and a small PNG reader (8-bit grey or RGB,
  * not interlaced: what pdftoppm writes) to check a page is not blank.
  */
-import { execFileSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { inflateSync } from "node:zlib";
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { inflateSync } from 'node:zlib';
 
-export const PDFTOPPM = "/usr/bin/pdftoppm";
+export const PDFTOPPM = '/usr/bin/pdftoppm';
 export const pdftoppmMissing = existsSync(PDFTOPPM)
   ? null
   : `${PDFTOPPM} not found (bash .ci/run installs poppler-utils)`;
 
 /** pdftoppm -png -gray at `dpi`; returns the page files in order */
-export function pdfToPngPages(
-  pdf: string,
-  outDir: string,
-  prefix: string,
-  dpi = 40,
-): string[] {
-  execFileSync(
-    PDFTOPPM,
-    ["-png", "-gray", "-r", String(dpi), pdf, join(outDir, prefix)],
-    { timeout: 120_000 },
-  );
+export function pdfToPngPages(pdf: string, outDir: string, prefix: string, dpi = 40): string[] {
+  execFileSync(PDFTOPPM, ['-png', '-gray', '-r', String(dpi), pdf, join(outDir, prefix)], { timeout: 120_000 });
   return readdirSync(outDir)
-    .filter((f) => f.startsWith(`${prefix}-`) && f.endsWith(".png"))
-    .sort(
-      (a, b) =>
-        Number(/-(\d+)\.png$/.exec(a)![1]) - Number(/-(\d+)\.png$/.exec(b)![1]),
-    )
+    .filter((f) => f.startsWith(`${prefix}-`) && f.endsWith('.png'))
+    .sort((a, b) => Number(/-(\d+)\.png$/.exec(a)![1]) - Number(/-(\d+)\.png$/.exec(b)![1]))
     .map((f) => join(outDir, f));
 }
 
@@ -42,8 +30,7 @@ export interface Gray {
 
 export function readPngGray(file: string): Gray {
   const buf = readFileSync(file);
-  if (buf.readUInt32BE(0) !== 0x89504e47)
-    throw new Error(`${file} is not a PNG`);
+  if (buf.readUInt32BE(0) !== 0x89504e47) throw new Error(`${file} is not a PNG`);
   let pos = 8;
   let width = 0;
   let height = 0;
@@ -51,20 +38,18 @@ export function readPngGray(file: string): Gray {
   const idat: Buffer[] = [];
   while (pos < buf.length) {
     const len = buf.readUInt32BE(pos);
-    const type = buf.toString("latin1", pos + 4, pos + 8);
+    const type = buf.toString('latin1', pos + 4, pos + 8);
     const data = buf.subarray(pos + 8, pos + 8 + len);
-    if (type === "IHDR") {
+    if (type === 'IHDR') {
       width = data.readUInt32BE(0);
       height = data.readUInt32BE(4);
       const depth = data[8];
       const color = data[9];
       if (depth !== 8 || data[12] !== 0 || (color !== 0 && color !== 2))
-        throw new Error(
-          `unsupported PNG (depth ${depth}, colour ${color}, interlace ${data[12]})`,
-        );
+        throw new Error(`unsupported PNG (depth ${depth}, colour ${color}, interlace ${data[12]})`);
       channels = color === 0 ? 1 : 3;
-    } else if (type === "IDAT") idat.push(data);
-    else if (type === "IEND") break;
+    } else if (type === 'IDAT') idat.push(data);
+    else if (type === 'IEND') break;
     pos += 12 + len;
   }
   const raw = inflateSync(Buffer.concat(idat));
@@ -76,8 +61,7 @@ export function readPngGray(file: string): Gray {
     for (let x = 0; x < stride; x++) {
       const a = x >= channels ? out[y * stride + x - channels] : 0;
       const b = y > 0 ? out[(y - 1) * stride + x] : 0;
-      const c =
-        x >= channels && y > 0 ? out[(y - 1) * stride + x - channels] : 0;
+      const c = x >= channels && y > 0 ? out[(y - 1) * stride + x - channels] : 0;
       let v = line[x];
       if (filter === 1) v += a;
       else if (filter === 2) v += b;

@@ -10,7 +10,14 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { StoreBuilder, SPLITS, type ArrayEntry, type DatasetManifest, type SplitManifest, type SplitName } from '../../src/main/data/featureStore';
+import {
+  StoreBuilder,
+  SPLITS,
+  type ArrayEntry,
+  type DatasetManifest,
+  type SplitManifest,
+  type SplitName,
+} from '../../src/main/data/featureStore';
 import { classCounts, label3, label7 } from '../../src/main/data/labels';
 import { serializeSafetensors } from '../../src/main/ml/io/safetensors';
 import { Rng } from '../../src/main/ml/random';
@@ -32,7 +39,10 @@ export interface SyntheticOptions {
 
 const WORDS = { pos: [104, 116], neg: [116, 128], neu: [128, 140] } as const;
 
-export async function writeSyntheticStore(dir: string, o: SyntheticOptions = {}): Promise<{ dir: string; manifest: DatasetManifest }> {
+export async function writeSyntheticStore(
+  dir: string,
+  o: SyntheticOptions = {},
+): Promise<{ dir: string; manifest: DatasetManifest }> {
   const sizes = o.sizes ?? { train: 60, valid: 30, test: 30 };
   const L = o.L ?? 8;
   const da = o.da ?? 3;
@@ -60,14 +70,24 @@ export async function writeSyntheticStore(dir: string, o: SyntheticOptions = {})
       const len = 4 + rng.int(0, L - 3);
       const base = i * 3 * L;
       for (let t = 0; t < len; t++) {
-        const range = t === 0 || t === len - 1 ? null : rng.next() < 0.6 ? (s > 0 ? WORDS.pos : s < 0 ? WORDS.neg : WORDS.neu) : WORDS.neu;
+        const range =
+          t === 0 || t === len - 1
+            ? null
+            : rng.next() < 0.6
+              ? s > 0
+                ? WORDS.pos
+                : s < 0
+                  ? WORDS.neg
+                  : WORDS.neu
+              : WORDS.neu;
         ids3[base + t] = t === 0 ? 101 : t === len - 1 ? 102 : rng.int(range![0], range![1]);
         ids3[base + L + t] = 1;
         for (let k = 0; k < dl; k++) text[(i * L + t) * dl + k] = 0.5 * rng.normal() + (k === 0 ? s : 0);
       }
       aLen[i] = aligned ? len : 3 + rng.int(0, Ta - 2);
       vLen[i] = aligned ? len : 3 + rng.int(0, Tv - 2);
-      for (let t = 0; t < aLen[i]; t++) for (let k = 0; k < da; k++) audio[(i * Ta + t) * da + k] = 0.5 * rng.normal() + (k === 0 ? 0.8 * s : 0);
+      for (let t = 0; t < aLen[i]; t++)
+        for (let k = 0; k < da; k++) audio[(i * Ta + t) * da + k] = 0.5 * rng.normal() + (k === 0 ? 0.8 * s : 0);
       for (let t = 0; t < vLen[i]; t++) for (let k = 0; k < dv; k++) vision[(i * Tv + t) * dv + k] = 0.5 * rng.normal();
     }
     const l3 = Uint8Array.from(reg, (r) => label3(r));
@@ -84,8 +104,17 @@ export async function writeSyntheticStore(dir: string, o: SyntheticOptions = {})
       labels7: await b.writeTyped(b.rel(split, 'labels7'), 'uint8', [N], l7),
     };
     const samplesFile = `${split}/samples.json`;
-    await b.writeJson(samplesFile, { ids: Array.from({ length: N }, (_, i) => `${split}-${i}`), rawText: Array.from({ length: N }, () => '') });
-    splits[split] = { count: N, arrays, samplesFile, labelCounts: { three: classCounts(l3, 3), seven: classCounts(l7, 7) }, zeroedNegInfAudio: 0 };
+    await b.writeJson(samplesFile, {
+      ids: Array.from({ length: N }, (_, i) => `${split}-${i}`),
+      rawText: Array.from({ length: N }, () => ''),
+    });
+    splits[split] = {
+      count: N,
+      arrays,
+      samplesFile,
+      labelCounts: { three: classCounts(l3, 3), seven: classCounts(l7, 7) },
+      zeroedNegInfAudio: 0,
+    };
   }
   const manifest: DatasetManifest = {
     format: 'cider-feature-store',
@@ -112,7 +141,14 @@ export function writeTinyBaseCompatibleBert(seed = 3): { dir: string; cleanup: (
   vocab[102] = '[SEP]';
   vocab[103] = '[MASK]';
   for (let i = 104; i < 140; i++) vocab[i] = `word${i}`;
-  const config = { ...TINY_CONFIG, hidden_size: 16, intermediate_size: 32, num_attention_heads: 2, num_hidden_layers: 1, vocab_size: vocab.length };
+  const config = {
+    ...TINY_CONFIG,
+    hidden_size: 16,
+    intermediate_size: 32,
+    num_attention_heads: 2,
+    num_hidden_layers: 1,
+    vocab_size: vocab.length,
+  };
   writeFileSync(join(dir, 'config.json'), JSON.stringify(config, null, 2));
   writeFileSync(join(dir, 'vocab.txt'), vocab.join('\n') + '\n');
   writeFileSync(join(dir, 'model.safetensors'), serializeSafetensors(tinyBertTensors(config, seed), { format: 'pt' }));

@@ -17,15 +17,83 @@ import { Rng } from '../../src/main/ml/random';
 
 /** ids: [PAD] 0, [UNK] 1, [CLS] 2, [SEP] 3, [MASK] 4, then punctuation, words and "##" pieces. */
 export const TINY_VOCAB: string[] = [
-  '[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]',
-  '.', ',', '!', '?', "'", '-',
-  'the', 'a', 'i', 'you', 'it', 'is', 'was', 'this', 'that', 'movie',
-  'film', 'good', 'bad', 'great', 'love', 'like', 'not', 'very', 'really', 'so',
-  'and', 'but', 'of', 'to', 'in', 'with', 'my', 'me', 'we', 'they',
-  'he', 'she', 'what', 'how', 'fun', 'boring', 'funny', 'sad', 'happy', 'story',
-  'actor', 'acting', 'plot', 'music', 'end', 'time', 'think', 'feel', 'just', 'all',
-  'about', 'cafe', 'play', 'watch', 'un', 'believ',
-  '##s', '##ing', '##ed', '##ly', '##er', '##able', '##y', '##n', '##t', '##e',
+  '[PAD]',
+  '[UNK]',
+  '[CLS]',
+  '[SEP]',
+  '[MASK]',
+  '.',
+  ',',
+  '!',
+  '?',
+  "'",
+  '-',
+  'the',
+  'a',
+  'i',
+  'you',
+  'it',
+  'is',
+  'was',
+  'this',
+  'that',
+  'movie',
+  'film',
+  'good',
+  'bad',
+  'great',
+  'love',
+  'like',
+  'not',
+  'very',
+  'really',
+  'so',
+  'and',
+  'but',
+  'of',
+  'to',
+  'in',
+  'with',
+  'my',
+  'me',
+  'we',
+  'they',
+  'he',
+  'she',
+  'what',
+  'how',
+  'fun',
+  'boring',
+  'funny',
+  'sad',
+  'happy',
+  'story',
+  'actor',
+  'acting',
+  'plot',
+  'music',
+  'end',
+  'time',
+  'think',
+  'feel',
+  'just',
+  'all',
+  'about',
+  'cafe',
+  'play',
+  'watch',
+  'un',
+  'believ',
+  '##s',
+  '##ing',
+  '##ed',
+  '##ly',
+  '##er',
+  '##able',
+  '##y',
+  '##n',
+  '##t',
+  '##e',
 ];
 
 export const TINY_CONFIG = {
@@ -69,7 +137,10 @@ export interface TinyBert {
   cleanup(): void;
 }
 
-export function tinyBertTensors(config: Record<string, unknown>, seed = 1): Record<string, { shape: number[]; data: Float32Array }> {
+export function tinyBertTensors(
+  config: Record<string, unknown>,
+  seed = 1,
+): Record<string, { shape: number[]; data: Float32Array }> {
   const rng = new Rng(seed);
   const H = config.hidden_size as number;
   const I = config.intermediate_size as number;
@@ -79,7 +150,16 @@ export function tinyBertTensors(config: Record<string, unknown>, seed = 1): Reco
     const data = new Float32Array(n);
     for (let i = 0; i < n; i++) {
       const z = rng.normal();
-      data[i] = kind === 'w' ? 0.2 * z : kind === 'emb' ? 0.5 * z : kind === 'b' ? 0.1 * z : kind === 'lnw' ? 1 + 0.1 * z : 0.1 * z;
+      data[i] =
+        kind === 'w'
+          ? 0.2 * z
+          : kind === 'emb'
+            ? 0.5 * z
+            : kind === 'b'
+              ? 0.1 * z
+              : kind === 'lnw'
+                ? 1 + 0.1 * z
+                : 0.1 * z;
     }
     out[name] = { shape, data };
   };
@@ -115,7 +195,8 @@ const here = dirname(fileURLToPath(import.meta.url));
  * the brief for these tests names, else the python3 on PATH; undefined when there is none.
  */
 export function pythonInterpreter(): string | undefined {
-  for (const py of ['/usr/bin/python3', 'python3']) if (spawnSync(py, ['-c', 'import pickle, zipfile'], { stdio: 'ignore' }).status === 0) return py;
+  for (const py of ['/usr/bin/python3', 'python3'])
+    if (spawnSync(py, ['-c', 'import pickle, zipfile'], { stdio: 'ignore' }).status === 0) return py;
   return undefined;
 }
 export const TORCH_BIN_WRITER = resolve(here, '../unit/text/torch_bin_writer.py');
@@ -125,7 +206,11 @@ export const TORCH_BIN_WRITER = resolve(here, '../unit/text/torch_bin_writer.py'
  * the script pickles torch._utils._rebuild_tensor_v2 / torch.FloatStorage references with a
  * persistent_id exactly as torch.save does. `half` names tensors stored as HalfStorage.
  */
-export function writeTorchBin(file: string, tensors: Record<string, TensorToWrite>, opts: { half?: string[]; deflate?: boolean; shareStorage?: [string, string] } = {}): void {
+export function writeTorchBin(
+  file: string,
+  tensors: Record<string, TensorToWrite>,
+  opts: { half?: string[]; deflate?: boolean; shareStorage?: [string, string] } = {},
+): void {
   const src = `${file}.src.safetensors`;
   writeFileSync(src, serializeSafetensors(tensors));
   const args = [TORCH_BIN_WRITER, src, file];
@@ -160,9 +245,14 @@ export function writeTinyBert(opts: TinyBertOptions = {}): TinyBert {
     toWrite[`${prefix}pooler.dense.bias`] = { shape: [H], data: new Float32Array(H) };
     toWrite['cls.predictions.bias'] = { shape: [TINY_VOCAB.length], data: new Float32Array(TINY_VOCAB.length) };
     // old checkpoints carry the position_ids buffer as int64
-    toWrite[`${prefix}embeddings.position_ids`] = { shape: [1, 64], data: BigInt64Array.from({ length: 64 }, (_, i) => BigInt(i)), dtype: 'I64' };
+    toWrite[`${prefix}embeddings.position_ids`] = {
+      shape: [1, 64],
+      data: BigInt64Array.from({ length: 64 }, (_, i) => BigInt(i)),
+      dtype: 'I64',
+    };
   }
-  if ((opts.format ?? 'safetensors') === 'safetensors') writeFileSync(join(dir, 'model.safetensors'), serializeSafetensors(toWrite, { format: 'pt' }));
+  if ((opts.format ?? 'safetensors') === 'safetensors')
+    writeFileSync(join(dir, 'model.safetensors'), serializeSafetensors(toWrite, { format: 'pt' }));
   else writeTorchBin(join(dir, 'pytorch_model.bin'), toWrite);
   return { dir, config, tensors, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }

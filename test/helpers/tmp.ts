@@ -10,4 +10,4 @@ export function tempDir(prefix = 'cider-test-'): string {
   return dir;
 }
 
-export const repoRoot = new URL('../../', import.meta.url);
+export const repoRoot = new URL('../..', import.meta.url);

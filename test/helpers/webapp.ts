@@ -19,7 +19,9 @@ export interface WebApp {
 const cli = fileURLToPath(new URL('../../bin/cider.mjs', import.meta.url));
 
 export async function startWebApp(dataDir: string, extraArgs: string[] = []): Promise<WebApp> {
-  const child = spawn(process.execPath, [cli, 'web', '--port', '0', '--data-dir', dataDir, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [cli, 'web', '--port', '0', '--data-dir', dataDir, ...extraArgs], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));

@@ -7,7 +7,8 @@ import { makeMmsa, pythonHas } from '../helpers/datasets';
 import { tempDir } from '../helpers/tmp';
 
 const cli = fileURLToPath(new URL('../../bin/cider.mjs', import.meta.url));
-const run = (args: string[], cwd?: string) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', cwd, timeout: 120_000 });
+const run = (args: string[], cwd?: string) =>
+  spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', cwd, timeout: 120_000 });
 const skip = pythonHas('numpy') ? false : 'Debian python3 with numpy is not installed (/usr/bin/python3)';
 
 test('cider import / datasets / split-ood follow their jobs and share the data folder', { skip }, () => {

@@ -39,7 +39,12 @@ test('cider models add registers a complete BERT folder and refuses a partial on
 
   // a registered folder that loses a file afterwards is listed as not usable, with the reason
   rmSync(join(good.dir, 'model.safetensors'));
-  const list = JSON.parse(run(['models', '--json', '--data-dir', dir]).stdout) as { name: string; ok: boolean; isDefault: boolean; problems: string[] }[];
+  const list = JSON.parse(run(['models', '--json', '--data-dir', dir]).stdout) as {
+    name: string;
+    ok: boolean;
+    isDefault: boolean;
+    problems: string[];
+  }[];
   assert.deepEqual(
     list.map((m) => [m.name, m.ok, m.isDefault]),
     [['tiny-bert', false, true]],

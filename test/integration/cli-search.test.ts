@@ -23,11 +23,29 @@ test('cider search --dataset D --trials 2: each trial a run, best first', { skip
   makeMmsa(src, 'mosi.pkl', ['--sizes', '16,8,8', '--aligned']);
   assert.equal(run(['import', path.join(src, 'mosi.pkl'), '--name', 'tiny', '--data-dir', dir]).status, 0);
 
-  const s = run(['search', '--dataset', 'tiny', '--trials', '2', '--epochs', '1', '--batch-size', '8', '--d', '8', '--seed', '7', '--data-dir', dir]);
+  const s = run([
+    'search',
+    '--dataset',
+    'tiny',
+    '--trials',
+    '2',
+    '--epochs',
+    '1',
+    '--batch-size',
+    '8',
+    '--d',
+    '8',
+    '--seed',
+    '7',
+    '--data-dir',
+    dir,
+  ]);
   assert.equal(s.status, 0, s.stderr);
   assert.match(s.stderr, /random search \(seeded\), not the authors' TPE/);
   // a search is its job: the import was job 1
-  const id = Number(/^search (\d+): tiny 3-class search \(random search, seed 7, 2 trials\), succeeded$/m.exec(s.stdout)?.[1]);
+  const id = Number(
+    /^search (\d+): tiny 3-class search \(random search, seed 7, 2 trials\), succeeded$/m.exec(s.stdout)?.[1],
+  );
   assert.ok(id > 0, s.stdout);
   const rows = s.stdout.split('\n').filter((l) => /^\s+\d+\s+\d+\s+completed/.test(l));
   assert.equal(rows.length, 2, s.stdout);

@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { tempDir } from '../helpers/tmp';
 
 const cli = fileURLToPath(new URL('../../bin/cider.mjs', import.meta.url));
-const run = (args: string[], env: NodeJS.ProcessEnv = {}) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 120_000 });
+const run = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+  spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 120_000 });
 
 test('cider doctor prints versions, the backend and why, the data folder and ffmpeg', () => {
   const dir = tempDir();
@@ -15,7 +16,10 @@ test('cider doctor prints versions, the backend and why, the data folder and ffm
   assert.match(r.stdout, /why: /);
   assert.ok(r.stdout.includes(`data folder: ${dir}`));
   assert.match(r.stdout, /ffmpeg: \S+ffmpeg/);
-  const json = JSON.parse(run(['doctor', '--json'], { CIDER_DATA_DIR: dir }).stdout) as { dataDir: string; schemaVersion: number };
+  const json = JSON.parse(run(['doctor', '--json'], { CIDER_DATA_DIR: dir }).stdout) as {
+    dataDir: string;
+    schemaVersion: number;
+  };
   assert.equal(json.dataDir, dir);
 });
 
@@ -38,6 +42,12 @@ test('cider selftest runs a job to completion and records it', () => {
   const r = run(['selftest', '--size', '32', '--iterations', '3', '--data-dir', dir]);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /32x32 matmul [\d.]+ ms/);
-  const jobs = JSON.parse(run(['jobs', 'list', '--json', '--data-dir', dir]).stdout) as { status: string; kind: string }[];
-  assert.deepEqual(jobs.map((j) => [j.kind, j.status]), [['backend.selftest', 'succeeded']]);
+  const jobs = JSON.parse(run(['jobs', 'list', '--json', '--data-dir', dir]).stdout) as {
+    status: string;
+    kind: string;
+  }[];
+  assert.deepEqual(
+    jobs.map((j) => [j.kind, j.status]),
+    [['backend.selftest', 'succeeded']],
+  );
 });

@@ -33,7 +33,15 @@ before(async () => {
   // the engine expects bert-base-uncased's special ids ([UNK] 100, [CLS] 101, [SEP] 102, [MASK] 103):
   // the tiny BERT gets a vocabulary laid out that way (its words after the specials)
   const words = TINY_VOCAB.slice(5);
-  const vocab = ['[PAD]', ...Array.from({ length: 99 }, (_, i) => `[unused${i}]`), '[UNK]', '[CLS]', '[SEP]', '[MASK]', ...words];
+  const vocab = [
+    '[PAD]',
+    ...Array.from({ length: 99 }, (_, i) => `[unused${i}]`),
+    '[UNK]',
+    '[CLS]',
+    '[SEP]',
+    '[MASK]',
+    ...words,
+  ];
   bert = writeTinyBert({ config: { vocab_size: vocab.length } });
   writeFileSync(join(bert.dir, 'vocab.txt'), vocab.join('\n') + '\n');
   app = createApp({ dataDir: dir, mode: 'cli', seedDemo: false });
@@ -62,7 +70,11 @@ test('import: videos with SRT transcripts; a broken file is reported by name and
   clips = r.imported;
   const silent = clips[2];
   assert.equal(silent.hasAudio, false);
-  assert.deepEqual(silent.modalities.audio, { available: false, reason: 'the file has no audio track', features: null });
+  assert.deepEqual(silent.modalities.audio, {
+    available: false,
+    reason: 'the file has no audio track',
+    features: null,
+  });
   assert.ok(Math.abs(clips[0].durationSec - 2) < 0.2, `duration ${clips[0].durationSec}`);
   const d = await call<ClipDetail>('clips.get', { id: clips[0].id });
   assert.equal(d.transcript?.segments.length, 2);
@@ -77,7 +89,8 @@ test('extraction: text ids, audio frames at 100 Hz, face features; missing audio
   const job = await call<JobRecord>('clips.extract', { projectId, bertDir: bert.dir, visionRate: 5 });
   const progress: number[] = [];
   const off = app.events.subscribe((e) => {
-    if (e.type === 'job.updated' && e.job.id === job.id && e.job.progress.fraction !== null) progress.push(e.job.progress.fraction);
+    if (e.type === 'job.updated' && e.job.id === job.id && e.job.progress.fraction !== null)
+      progress.push(e.job.progress.fraction);
   });
   const done = await app.runner.wait(job.id);
   off();
@@ -87,20 +100,28 @@ test('extraction: text ids, audio frames at 100 Hz, face features; missing audio
   const [face, noface, silent] = list;
   assert.equal(face.modalities.text.features?.frames, 50);
   assert.ok(face.modalities.audio.available && face.modalities.audio.features!.rate === 100);
-  assert.ok(Math.abs(face.modalities.audio.features!.frames - 200) <= 3, `audio frames ${face.modalities.audio.features!.frames}`);
+  assert.ok(
+    Math.abs(face.modalities.audio.features!.frames - 200) <= 3,
+    `audio frames ${face.modalities.audio.features!.frames}`,
+  );
   assert.ok(face.modalities.vision.available, 'a face is found in the face clip');
   assert.ok(face.modalities.vision.features!.presentFraction! > 0.8);
   assert.equal(noface.modalities.vision.available, false);
   assert.equal(noface.modalities.vision.reason, 'no face found in any frame');
   assert.equal(silent.modalities.audio.available, false);
   assert.ok(silent.modalities.vision.available);
-  const track = await call<{ names: string[]; values: number[]; frames: number }>('clips.features', { id: face.id, modality: 'vision' });
+  const track = await call<{ names: string[]; values: number[]; frames: number }>('clips.features', {
+    id: face.id,
+    modality: 'vision',
+  });
   assert.equal(track.names[0], 'facePresent');
   assert.equal(track.values[0], 1);
   const wave = await call<{ min: number[]; max: number[] }>('clips.waveform', { id: face.id, points: 100 });
   assert.ok(Math.max(...wave.max) > 0.05, 'speech is audible in the waveform');
   // a second run reuses every cached stream
-  const again = await app.runner.wait((await call<JobRecord>('clips.extract', { projectId, bertDir: bert.dir, visionRate: 5 })).id);
+  const again = await app.runner.wait(
+    (await call<JobRecord>('clips.extract', { projectId, bertDir: bert.dir, visionRate: 5 })).id,
+  );
   const result = again.result as { clips: { streams: Record<string, { cached: boolean }> }[] };
   assert.ok(result.clips.every((c) => Object.values(c.streams).every((s) => s.cached)));
 });
@@ -109,9 +130,16 @@ test('annotation by two annotators, agreement, .eaf and CSV round trips', async 
   const ann = await call<{ id: number }>('clips.addAnnotator', { projectId, name: 'Ann' });
   const bob = await call<{ id: number }>('clips.addAnnotator', { projectId, name: 'Bob' });
   const [a, b, c] = clips;
-  const save = (clipId: number, annotatorId: number, items: unknown[]) => call('clips.saveAnnotations', { clipId, annotatorId, items });
-  await save(a.id, ann.id, [{ segment: -1, score: 2, note: 'enthusiastic' }, { segment: 1, score: 2.5, correction: 'really good!' }]);
-  await save(a.id, bob.id, [{ segment: -1, score: 1.5 }, { segment: 1, score: 2 }]);
+  const save = (clipId: number, annotatorId: number, items: unknown[]) =>
+    call('clips.saveAnnotations', { clipId, annotatorId, items });
+  await save(a.id, ann.id, [
+    { segment: -1, score: 2, note: 'enthusiastic' },
+    { segment: 1, score: 2.5, correction: 'really good!' },
+  ]);
+  await save(a.id, bob.id, [
+    { segment: -1, score: 1.5 },
+    { segment: 1, score: 2 },
+  ]);
   await save(b.id, ann.id, [{ segment: -1, score: -2 }]);
   await save(b.id, bob.id, [{ segment: -1, score: -1 }]);
   await save(c.id, ann.id, [{ segment: -1, score: 0 }]);
@@ -138,7 +166,10 @@ test('annotation by two annotators, agreement, .eaf and CSV round trips', async 
   const back = await call<{ xml: string }>('clips.exportEaf', { id: id2 });
   const strip = (s: string) => s.replace(/DATE="[^"]*"/, '');
   assert.equal(strip(back.xml), strip(xml));
-  const before = await call<{ segment: number; score: number | null; note: string; correction: string | null }[]>('clips.annotations', { clipId: a.id });
+  const before = await call<{ segment: number; score: number | null; note: string; correction: string | null }[]>(
+    'clips.annotations',
+    { clipId: a.id },
+  );
   const after = await call<typeof before>('clips.annotations', { clipId: id2 });
   const key = (x: (typeof before)[number]) => [x.segment, x.score, x.note, x.correction];
   assert.deepEqual(after.map(key), before.map(key));
@@ -150,7 +181,13 @@ test('annotation by two annotators, agreement, .eaf and CSV round trips', async 
 
 test('dataset export: user splits, reproducible from the seed, readable by the feature store, listed as a dataset', async () => {
   const exp = (name: string, seed: number, aligned = false) =>
-    call<DatasetExportResult>('clips.exportDataset', { projectId, name, seed, aligned, splits: { train: 1, valid: 1, test: 1 } });
+    call<DatasetExportResult>('clips.exportDataset', {
+      projectId,
+      name,
+      seed,
+      aligned,
+      splits: { train: 1, valid: 1, test: 1 },
+    });
   const one = await exp('clips set', 7);
   const two = await exp('clips set again', 7);
   assert.deepEqual(one.clipIds, two.clipIds, 'same seed, same splits');
@@ -179,8 +216,14 @@ test('the CLI lists clips with their missing modalities and prints the agreement
   const out: string[] = [];
   const io = { out: (l: string) => out.push(l), err: () => {} };
   assert.equal(await runCli(['clips', 'list', '--project', String(projectId), '--data-dir', dir], io), 0);
-  assert.ok(out.some((l) => /c-silent\.mp4 .*no audio \(the file has no audio track\)/.test(l)), out.join('\n'));
-  assert.ok(out.some((l) => /b-noface\.webm .*no vision \(no face found in any frame\)/.test(l)), out.join('\n'));
+  assert.ok(
+    out.some((l) => /c-silent\.mp4 .*no audio \(the file has no audio track\)/.test(l)),
+    out.join('\n'),
+  );
+  assert.ok(
+    out.some((l) => /b-noface\.webm .*no vision \(no face found in any frame\)/.test(l)),
+    out.join('\n'),
+  );
   out.length = 0;
   assert.equal(await runCli(['clips', 'agreement', '--project', String(projectId), '--data-dir', dir], io), 0);
   assert.match(out.join('\n'), /Cohen's kappa 3-class/);
@@ -192,7 +235,12 @@ test('the engine trains one epoch on the exported dataset (frozen tiny BERT for 
   const started = await call<{ run: { id: number }; job: JobRecord }>('runs.start', {
     datasetId: ds.id,
     projectId,
-    options: { maxEpochs: 1, batchSize: 2, text: { kind: 'frozen', modelDir: bert.dir }, model: { d: 8, layers: 1, heads: 2 } },
+    options: {
+      maxEpochs: 1,
+      batchSize: 2,
+      text: { kind: 'frozen', modelDir: bert.dir },
+      model: { d: 8, layers: 1, heads: 2 },
+    },
   });
   const done = await app.runner.wait(started.job.id);
   assert.equal(done.status, 'succeeded', JSON.stringify(done.error));

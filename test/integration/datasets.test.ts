@@ -39,7 +39,15 @@ test('import, OOD split, reads; failed and cancelled imports leave nothing behin
   const events: AppEvent[] = [];
   app.events.subscribe((e) => events.push(e));
   try {
-    const { file, expect } = makeMmsa(src, 'mosi_aligned_50.pkl', ['--sizes', '24,6,10', '--aligned', '--L', '10', '--seed', '3']);
+    const { file, expect } = makeMmsa(src, 'mosi_aligned_50.pkl', [
+      '--sizes',
+      '24,6,10',
+      '--aligned',
+      '--L',
+      '10',
+      '--seed',
+      '3',
+    ]);
     const job = await call<JobRecord>(app, 'datasets.import', { files: [file], name: 'MOSI tiny' });
     assert.equal(job.kind, 'dataset.import');
     const done = await app.runner.wait(job.id);
@@ -65,11 +73,23 @@ test('import, OOD split, reads; failed and cancelled imports leave nothing behin
     // reads
     const page = await call<SamplePage>(app, 'datasets.samples', { id: iid.id, split: 'valid', offset: 2, limit: 3 });
     assert.equal(page.total, 6);
-    assert.deepEqual(page.samples.map((s) => s.id), expect.valid.id.slice(2, 5));
-    assert.deepEqual(page.samples.map((s) => s.text), expect.valid.raw_text.slice(2, 5));
-    assert.deepEqual(page.samples.map((s) => s.label7), expect.valid.labels7.slice(2, 5));
+    assert.deepEqual(
+      page.samples.map((s) => s.id),
+      expect.valid.id.slice(2, 5),
+    );
+    assert.deepEqual(
+      page.samples.map((s) => s.text),
+      expect.valid.raw_text.slice(2, 5),
+    );
+    assert.deepEqual(
+      page.samples.map((s) => s.label7),
+      expect.valid.labels7.slice(2, 5),
+    );
     const mask = expect.valid.text_bert[3][1];
-    assert.equal(page.samples[1].lengths.text, mask.reduce((a, b) => a + b, 0));
+    assert.equal(
+      page.samples[1].lengths.text,
+      mask.reduce((a, b) => a + b, 0),
+    );
     const one = await call<SampleDetail>(app, 'datasets.sample', { id: iid.id, split: 'valid', index: 3, points: 4 });
     assert.deepEqual(one.tokenIds, expect.valid.text_bert[3][0].slice(0, one.lengths.text!));
     assert.equal(one.audio.channels, 5);
@@ -87,14 +107,22 @@ test('import, OOD split, reads; failed and cancelled imports leave nothing behin
     assert.ok(bias.words.length > 0 && bias.words.length <= 5);
     for (const w of bias.words) {
       assert.equal(w.counts.length, 3);
-      assert.equal(w.total, w.counts.reduce((a, b) => a + b, 0));
+      assert.equal(
+        w.total,
+        w.counts.reduce((a, b) => a + b, 0),
+      );
     }
     // per-class counts agree with a direct count over the training split
     const top = bias.words[0];
     const direct = [0, 0, 0];
-    expect.train.text_bert.forEach((tb, i) => tb[0].forEach((t, k) => tb[1][k] && t === top.id && direct[expect.train.labels3[i]]++));
+    expect.train.text_bert.forEach((tb, i) =>
+      tb[0].forEach((t, k) => tb[1][k] && t === top.id && direct[expect.train.labels3[i]]++),
+    );
     assert.deepEqual(top.counts, direct);
-    assert.equal((await call<BiasWordList>(app, 'datasets.biasWords', { id: iid.id, task: 7, k: 3 })).words[0].counts.length, 7);
+    assert.equal(
+      (await call<BiasWordList>(app, 'datasets.biasWords', { id: iid.id, task: 7, k: 3 })).words[0].counts.length,
+      7,
+    );
 
     // OOD version
     const oodJob = await call<JobRecord>(app, 'datasets.splitOod', { id: iid.id, seed: 7 });
@@ -106,7 +134,10 @@ test('import, OOD split, reads; failed and cancelled imports leave nothing behin
     assert.equal(ood.name, 'MOSI tiny OOD seed 7');
     assert.equal(ood.ood!.seed, 7);
     assert.deepEqual([ood.splits.train.count, ood.splits.valid.count, ood.splits.test.count], [24, 6, 10]);
-    const sum3 = (d: Dataset) => [0, 1, 2].map((c) => d.splits.train.labels.three[c] + d.splits.valid.labels.three[c] + d.splits.test.labels.three[c]);
+    const sum3 = (d: Dataset) =>
+      [0, 1, 2].map(
+        (c) => d.splits.train.labels.three[c] + d.splits.valid.labels.three[c] + d.splits.test.labels.three[c],
+      );
     assert.deepEqual(sum3(ood), sum3(iid), 'the same samples, repartitioned');
     await assert.rejects(call(app, 'datasets.splitOod', { id: ood.id, seed: 1 }), { code: 'INVALID_INPUT' });
     await assert.rejects(call(app, 'datasets.splitOod', { id: iid.id, seed: 7 }), { code: 'CONFLICT' });
@@ -116,10 +147,15 @@ test('import, OOD split, reads; failed and cancelled imports leave nothing behin
 
     // a file with a label out of range: the job fails naming file, split and field
     const bad = makeMmsa(src, 'bad.pkl', ['--defect', 'label-range']).file;
-    const failed = await app.runner.wait((await call<JobRecord>(app, 'datasets.import', { files: [bad], name: 'bad' })).id);
+    const failed = await app.runner.wait(
+      (await call<JobRecord>(app, 'datasets.import', { files: [bad], name: 'bad' })).id,
+    );
     assert.equal(failed.status, 'failed');
     assert.equal(failed.error!.code, 'INVALID_INPUT');
-    assert.match(failed.error!.message, /bad\.pkl: split 'test', field 'regression_labels': sample 1 .* outside \[-3, 3\]/);
+    assert.match(
+      failed.error!.message,
+      /bad\.pkl: split 'test', field 'regression_labels': sample 1 .* outside \[-3, 3\]/,
+    );
 
     // cancelled as soon as it reports progress
     py('make_big_mmsa.py', [path.join(src, 'big.pkl'), '--gb', '0.02', '--no-text']);
@@ -136,12 +172,19 @@ test('import, OOD split, reads; failed and cancelled imports leave nothing behin
     assert.equal((await app.runner.wait(slow.id)).status, 'cancelled');
 
     // wrong paths and file types are refused before a job starts
-    await assert.rejects(call(app, 'datasets.import', { files: [path.join(src, 'nope.pkl')] }), (e: { code: string; message: string }) => e.code === 'INVALID_INPUT' && e.message.includes('nope.pkl: file not found'));
+    await assert.rejects(
+      call(app, 'datasets.import', { files: [path.join(src, 'nope.pkl')] }),
+      (e: { code: string; message: string }) =>
+        e.code === 'INVALID_INPUT' && e.message.includes('nope.pkl: file not found'),
+    );
     await assert.rejects(call(app, 'datasets.import', { files: [`${file}.expect.json`] }), /unknown header/);
     await assert.rejects(call(app, 'datasets.import', { files: [file], name: 'mosi TINY' }), { code: 'CONFLICT' });
 
     assert.deepEqual(snapshot(path.join(dir, 'datasets')), before, 'no folder was added or touched');
-    assert.deepEqual((await call<Dataset[]>(app, 'datasets.list', {})).map((d) => d.name), ['MOSI tiny', 'MOSI tiny OOD seed 7']);
+    assert.deepEqual(
+      (await call<Dataset[]>(app, 'datasets.list', {})).map((d) => d.name),
+      ['MOSI tiny', 'MOSI tiny OOD seed 7'],
+    );
 
     // removal: the OOD version first, then its IID dataset; folders go with the rows
     await call(app, 'datasets.remove', { id: ood.id });
@@ -174,35 +217,61 @@ test('a commit that fails (the name was taken meanwhile) fails the job and remov
   }
 });
 
-test('a .csd set (roles from the sequence names) with folds, plus a prior and a confounder .npy', { skip: pythonHas('numpy', 'h5py') ? false : 'Debian python3 with numpy and h5py is not installed' }, async () => {
-  const dir = tempDir();
-  const src = tempDir();
-  const app = createApp({ dataDir: dir, mode: 'cli', seedDemo: false });
-  try {
-    const exp = JSON.parse(py('make_csd.py', [src])) as { folds: Record<string, string[]> };
-    py('make_npy.py', [src]);
-    const folds = path.join(src, 'folds.json');
-    fs.writeFileSync(folds, JSON.stringify(exp.folds));
-    const csd = ['CMU_MOSI_TimestampedWords.csd', 'CMU_MOSI_Opinion_Labels.csd', 'CMU_MOSI_COVAREP.csd', 'CMU_MOSI_Visual_Facet_41.csd'].map((f) => path.join(src, f));
-    await assert.rejects(call(app, 'datasets.import', { files: csd }), /needs its folds/);
-    const extras = ['prior_iid_binary_train.npy', 'confounder_iid_binary_train_unaligned.npy'].map((f) => path.join(src, f));
-    const job = await call<JobRecord>(app, 'datasets.import', { files: csd, name: 'csd set', folds, extras });
-    const done = await app.runner.wait(job.id);
-    assert.equal(done.status, 'succeeded', JSON.stringify(done.error));
-    const d = done.result as Dataset;
-    assert.equal(d.format, 'csd');
-    assert.deepEqual([d.splits.train.count, d.splits.valid.count, d.splits.test.count], [5, 2, 2]);
-    assert.deepEqual(d.extras.sort(), ['confounder/confounder_iid_binary_train_unaligned', 'prior/prior_iid_binary_train']);
-    const page = await call<SamplePage>(app, 'datasets.samples', { id: d.id, split: 'train', limit: 2 });
-    assert.equal(page.samples[0].text, 'this is clip 0');
-    await assert.rejects(call(app, 'datasets.biasWords', { id: d.id, task: 3 }), /has no token ids/);
+test(
+  'a .csd set (roles from the sequence names) with folds, plus a prior and a confounder .npy',
+  { skip: pythonHas('numpy', 'h5py') ? false : 'Debian python3 with numpy and h5py is not installed' },
+  async () => {
+    const dir = tempDir();
+    const src = tempDir();
+    const app = createApp({ dataDir: dir, mode: 'cli', seedDemo: false });
+    try {
+      const exp = JSON.parse(py('make_csd.py', [src])) as { folds: Record<string, string[]> };
+      py('make_npy.py', [src]);
+      const folds = path.join(src, 'folds.json');
+      fs.writeFileSync(folds, JSON.stringify(exp.folds));
+      const csd = [
+        'CMU_MOSI_TimestampedWords.csd',
+        'CMU_MOSI_Opinion_Labels.csd',
+        'CMU_MOSI_COVAREP.csd',
+        'CMU_MOSI_Visual_Facet_41.csd',
+      ].map((f) => path.join(src, f));
+      await assert.rejects(call(app, 'datasets.import', { files: csd }), /needs its folds/);
+      const extras = ['prior_iid_binary_train.npy', 'confounder_iid_binary_train_unaligned.npy'].map((f) =>
+        path.join(src, f),
+      );
+      const job = await call<JobRecord>(app, 'datasets.import', { files: csd, name: 'csd set', folds, extras });
+      const done = await app.runner.wait(job.id);
+      assert.equal(done.status, 'succeeded', JSON.stringify(done.error));
+      const d = done.result as Dataset;
+      assert.equal(d.format, 'csd');
+      assert.deepEqual([d.splits.train.count, d.splits.valid.count, d.splits.test.count], [5, 2, 2]);
+      assert.deepEqual(d.extras.sort(), [
+        'confounder/confounder_iid_binary_train_unaligned',
+        'prior/prior_iid_binary_train',
+      ]);
+      const page = await call<SamplePage>(app, 'datasets.samples', { id: d.id, split: 'train', limit: 2 });
+      assert.equal(page.samples[0].text, 'this is clip 0');
+      await assert.rejects(call(app, 'datasets.biasWords', { id: d.id, task: 3 }), /has no token ids/);
 
-    // a bad extra fails the whole import, naming the file and field
-    const bad = await app.runner.wait((await call<JobRecord>(app, 'datasets.import', { files: csd, name: 'csd 2', folds, extras: [path.join(src, 'prior_bad.npy')] })).id);
-    assert.equal(bad.status, 'failed');
-    assert.match(bad.error!.message, /prior_bad\.npy: field 'prior': has 4 classes/);
-    assert.deepEqual((await call<Dataset[]>(app, 'datasets.list', {})).map((x) => x.name), ['csd set']);
-  } finally {
-    await app.close();
-  }
-});
+      // a bad extra fails the whole import, naming the file and field
+      const bad = await app.runner.wait(
+        (
+          await call<JobRecord>(app, 'datasets.import', {
+            files: csd,
+            name: 'csd 2',
+            folds,
+            extras: [path.join(src, 'prior_bad.npy')],
+          })
+        ).id,
+      );
+      assert.equal(bad.status, 'failed');
+      assert.match(bad.error!.message, /prior_bad\.npy: field 'prior': has 4 classes/);
+      assert.deepEqual(
+        (await call<Dataset[]>(app, 'datasets.list', {})).map((x) => x.name),
+        ['csd set'],
+      );
+    } finally {
+      await app.close();
+    }
+  },
+);

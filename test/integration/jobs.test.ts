@@ -16,7 +16,9 @@ test('a job runs in a worker thread, reports progress events and is recorded as 
   assert.equal(result.iterations, 5);
   assert.ok(result.msPerMatMul > 0);
   assert.equal(done.progress.fraction, 1);
-  const statuses = events.filter((e): e is Extract<AppEvent, { type: 'job.updated' }> => e.type === 'job.updated').map((e) => e.job.status);
+  const statuses = events
+    .filter((e): e is Extract<AppEvent, { type: 'job.updated' }> => e.type === 'job.updated')
+    .map((e) => e.job.status);
   assert.deepEqual([statuses[0], statuses[1], statuses.at(-1)], ['queued', 'running', 'succeeded']);
   assert.ok(app.jobs.logs(job.id).some((l) => /backend/.test(l.message)));
   await app.close();
@@ -51,7 +53,12 @@ test('a job whose worker dies is failed with the reason, and the next job still 
       terminate: async () => {},
     };
   };
-  const app = createApp({ dataDir: tempDir(), mode: 'cli', seedDemo: false, spawnWorker: () => (n++ === 0 ? dying() : realSpawn()) });
+  const app = createApp({
+    dataDir: tempDir(),
+    mode: 'cli',
+    seedDemo: false,
+    spawnWorker: () => (n++ === 0 ? dying() : realSpawn()),
+  });
   const { workerThreadSpawner } = await import('../../src/main/jobs/runner');
   const { defaultWorkerEntry } = await import('../../src/main/services/app');
   const realSpawn = workerThreadSpawner(defaultWorkerEntry());

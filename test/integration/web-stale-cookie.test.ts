@@ -15,7 +15,11 @@ test('the printed URL logs in even with a stale cookie from an earlier server', 
     const login = await fetch(app.loginUrl, { headers: { cookie: stale }, redirect: 'manual' });
     assert.ok(login.status === 302 || login.status === 303 || login.status === 200, `status ${login.status}`);
     assert.match(login.headers.get('set-cookie') ?? '', new RegExp(`cider_token=${app.token}`));
-    const api = await fetch(new URL('/api/call/app.status', app.url), { method: 'POST', headers: { cookie: stale, 'content-type': 'application/json' }, body: '{}' });
+    const api = await fetch(new URL('/api/call/app.status', app.url), {
+      method: 'POST',
+      headers: { cookie: stale, 'content-type': 'application/json' },
+      body: '{}',
+    });
     assert.equal(api.status, 401);
   } finally {
     await app.stop();

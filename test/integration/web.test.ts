@@ -26,7 +26,11 @@ after(async () => {
 });
 
 const call = (method: string, args: unknown, headers: Record<string, string> = {}) =>
-  fetch(`${web.url}api/call/${method}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(args) });
+  fetch(`${web.url}api/call/${method}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(args),
+  });
 const auth = () => ({ authorization: `Bearer ${web.token}` });
 
 test('binds to loopback and prints a URL carrying a long random token', () => {
@@ -61,7 +65,10 @@ test('the printed URL sets an HttpOnly cookie that then authorises pages and cal
 
 test('calls go through the same contract: validation errors and codes map to HTTP statuses', async () => {
   const ok = (await (await call('projects.list', {}, auth())).json()) as { ok: true; value: { name: string }[] };
-  assert.deepEqual(ok.value.map((p) => p.name), ['Demo project']);
+  assert.deepEqual(
+    ok.value.map((p) => p.name),
+    ['Demo project'],
+  );
   const bad = await call('projects.create', { name: '' }, auth());
   assert.equal(bad.status, 400);
   const missing = await call('projects.get', { id: 999 }, auth());
@@ -73,10 +80,19 @@ test('calls go through the same contract: validation errors and codes map to HTT
 
 test('a foreign Host header (DNS rebinding) or Origin is refused even with the token', async () => {
   const status = await new Promise<number>((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: web.port, path: '/api/call/projects.list', method: 'POST', headers: { host: `evil.example:${web.port}`, ...auth() } }, (res) => {
-      res.resume();
-      resolve(res.statusCode!);
-    });
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port: web.port,
+        path: '/api/call/projects.list',
+        method: 'POST',
+        headers: { host: `evil.example:${web.port}`, ...auth() },
+      },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode!);
+      },
+    );
     req.on('error', reject);
     req.end('{}');
   });
@@ -95,7 +111,9 @@ test('static files cannot escape the UI folder', async () => {
 
 test('events reach WebSocket clients with the token; without it the upgrade is refused', async () => {
   const refused = new WebSocket(`ws://127.0.0.1:${web.port}/api/events`);
-  const code = await new Promise<number>((resolve) => refused.on('unexpected-response', (_req, res) => resolve(res.statusCode!)).on('error', () => {}));
+  const code = await new Promise<number>((resolve) =>
+    refused.on('unexpected-response', (_req, res) => resolve(res.statusCode!)).on('error', () => {}),
+  );
   assert.equal(code, 401);
 
   const ws = new WebSocket(`ws://127.0.0.1:${web.port}/api/events`, { headers: auth() });
@@ -104,7 +122,9 @@ test('events reach WebSocket clients with the token; without it the upgrade is r
   ws.on('message', (m) => got.push(JSON.parse(String(m)) as AppEvent));
   const res = (await (await call('projects.create', { name: 'Via HTTP' }, auth())).json()) as { ok: boolean };
   assert.ok(res.ok);
-  const job = (await (await call('jobs.selfTest', { size: 16, iterations: 2 }, auth())).json()) as { value: { id: number } };
+  const job = (await (await call('jobs.selfTest', { size: 16, iterations: 2 }, auth())).json()) as {
+    value: { id: number };
+  };
   await app.runner.wait(job.value.id);
   await new Promise((r) => setTimeout(r, 100));
   ws.close();

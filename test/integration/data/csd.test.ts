@@ -7,7 +7,9 @@ import { FeatureStore, SPLITS, type SplitName } from '../../../src/main/data/fea
 import { DataImportError } from '../../../src/main/data/errors';
 import { py, pythonHas, tempDir } from '../../helpers/datasets';
 
-const skip = pythonHas('numpy', 'h5py') ? false : 'Debian python3 with numpy and h5py is not installed (/usr/bin/python3)';
+const skip = pythonHas('numpy', 'h5py')
+  ? false
+  : 'Debian python3 with numpy and h5py is not installed (/usr/bin/python3)';
 
 interface Expect {
   folds: Record<SplitName, string[]>;
@@ -63,7 +65,10 @@ test('.csd audio + vision + labels + words import into a feature store by folds'
       const ids = exp.folds[s].filter((x) => x !== 'missing_id');
       const sm = await r.samples();
       assert.deepEqual(sm.ids, ids);
-      assert.deepEqual(sm.rawText, ids.map((id) => exp.words[id]));
+      assert.deepEqual(
+        sm.rawText,
+        ids.map((id) => exp.words[id]),
+      );
       const a = await r.read('audio');
       const al = await r.read('audioLengths');
       const Tv = manifest.dims.Tv;
@@ -74,9 +79,15 @@ test('.csd audio + vision + labels + words import into a feature store by folds'
         const row = [...a.subarray(i * 24, (i + 1) * 24)];
         assert.deepEqual(row, [...want.flat(), ...new Array(24 - want.length * 4).fill(0)].map(Math.fround));
         const vrow = [...v.subarray(i * Tv * 3, (i + 1) * Tv * 3)];
-        assert.deepEqual(vrow, [...exp.vision[id].flat(), ...new Array(Tv * 3 - exp.vision[id].length * 3).fill(0)].map(Math.fround));
+        assert.deepEqual(
+          vrow,
+          [...exp.vision[id].flat(), ...new Array(Tv * 3 - exp.vision[id].length * 3).fill(0)].map(Math.fround),
+        );
       });
-      assert.deepEqual([...(await r.regression())], ids.map((id) => Math.fround(exp.labels[id])));
+      assert.deepEqual(
+        [...(await r.regression())],
+        ids.map((id) => Math.fround(exp.labels[id])),
+      );
     }
     await store.close();
   } finally {
@@ -89,14 +100,26 @@ test('.csd: NaN features and a corrupt file are refused, leaving nothing behind'
   try {
     const exp = JSON.parse(py('make_csd.py', [t.dir, '--defect', 'nan'])) as Expect;
     const p = (f: string) => path.join(t.dir, f);
-    const args = { audio: p('CMU_MOSI_COVAREP.csd'), vision: p('CMU_MOSI_Visual_Facet_41.csd'), labels: p('CMU_MOSI_Opinion_Labels.csd'), folds: exp.folds, outDir: p('ds') };
+    const args = {
+      audio: p('CMU_MOSI_COVAREP.csd'),
+      vision: p('CMU_MOSI_Visual_Facet_41.csd'),
+      labels: p('CMU_MOSI_Opinion_Labels.csd'),
+      folds: exp.folds,
+      outDir: p('ds'),
+    };
     await assert.rejects(importCsd(args), (e: unknown) => {
       assert.ok(e instanceof DataImportError);
-      assert.equal(e.message, "CMU_MOSI_COVAREP.csd: split 'valid', field 'data/seg06/features': value NaN at frame 2, channel 3");
+      assert.equal(
+        e.message,
+        "CMU_MOSI_COVAREP.csd: split 'valid', field 'data/seg06/features': value NaN at frame 2, channel 3",
+      );
       return true;
     });
     assert.ok(!fs.existsSync(p('ds')));
-    assert.deepEqual(fs.readdirSync(t.dir).filter((f) => f.startsWith('.')), []);
+    assert.deepEqual(
+      fs.readdirSync(t.dir).filter((f) => f.startsWith('.')),
+      [],
+    );
     fs.writeFileSync(p('bad.csd'), fs.readFileSync(p('CMU_MOSI_COVAREP.csd')).subarray(0, 300));
     await assert.rejects(importCsd({ ...args, audio: p('bad.csd') }), /bad\.csd: not a readable HDF5 file/);
     assert.ok(!fs.existsSync(p('ds')));

@@ -7,7 +7,9 @@ import { FeatureStore, SPLITS } from '../../../src/main/data/featureStore';
 import { DataImportError } from '../../../src/main/data/errors';
 import { makeMmsa, pythonHas, tempDir, type MmsaExpect } from '../../helpers/datasets';
 
-const skip = pythonHas('numpy', 'joblib') ? false : 'Debian python3 with numpy and joblib is not installed (/usr/bin/python3)';
+const skip = pythonHas('numpy', 'joblib')
+  ? false
+  : 'Debian python3 with numpy and joblib is not installed (/usr/bin/python3)';
 
 function close(a: ArrayLike<number>, b: ArrayLike<number>, what: string) {
   assert.equal(a.length, b.length, `${what}: length`);
@@ -40,7 +42,14 @@ async function compareAll(dir: string, expect: MmsaExpect, opts: { text?: boolea
       if (r.count >= 3) {
         const rowA = e.audio_shape[1] * e.audio_shape[2];
         close(await r.read('audio', 1, 3), e.audio.slice(rowA, 3 * rowA), `${s}.audio[1:3]`);
-        close(await r.readRows('vision', [2, 0]), [...e.vision.slice(2 * e.vision_shape[1] * e.vision_shape[2], 3 * e.vision_shape[1] * e.vision_shape[2]), ...e.vision.slice(0, e.vision_shape[1] * e.vision_shape[2])], `${s}.vision[[2,0]]`);
+        close(
+          await r.readRows('vision', [2, 0]),
+          [
+            ...e.vision.slice(2 * e.vision_shape[1] * e.vision_shape[2], 3 * e.vision_shape[1] * e.vision_shape[2]),
+            ...e.vision.slice(0, e.vision_shape[1] * e.vision_shape[2]),
+          ],
+          `${s}.vision[[2,0]]`,
+        );
       }
     }
     return store.manifest;
@@ -51,25 +60,46 @@ async function compareAll(dir: string, expect: MmsaExpect, opts: { text?: boolea
 
 for (const protocol of [2, 3, 4, 5]) {
   for (const spill of [false, true]) {
-    test(`MMSA pickle, protocol ${protocol}${spill ? ', arrays streamed to disk' : ''}: every value imported`, { skip }, async () => {
-      const t = tempDir();
-      try {
-        const { file, expect } = makeMmsa(t.dir, `p${protocol}.pkl`, ['--protocol', String(protocol), '--neginf', '4', '--seed', String(protocol)]);
-        const out = path.join(t.dir, 'ds');
-        const progress: number[] = [];
-        const { manifest } = await importMmsa(file, { outDir: out, spillThreshold: spill ? 64 : undefined, onProgress: (p) => p.phase === 'reading' && progress.push(p.done) });
-        assert.equal(manifest.aligned, false);
-        assert.deepEqual(manifest.dims, { L: 8, Ta: 6, da: 5, Tv: 7, dv: 4, dl: 12 });
-        assert.ok(manifest.warnings.some((w) => /4 audio values of -inf set to 0/.test(w)), manifest.warnings.join('; '));
-        assert.ok(progress.length > 0 && progress.at(-1) === fs.statSync(file).size);
-        await compareAll(out, expect);
-        // nothing but the dataset folder is left next to it
-        assert.deepEqual(fs.readdirSync(t.dir).filter((f) => f.startsWith('.')), []);
-        assert.ok(!fs.existsSync(path.join(out, 'spill')));
-      } finally {
-        t.cleanup();
-      }
-    });
+    test(
+      `MMSA pickle, protocol ${protocol}${spill ? ', arrays streamed to disk' : ''}: every value imported`,
+      { skip },
+      async () => {
+        const t = tempDir();
+        try {
+          const { file, expect } = makeMmsa(t.dir, `p${protocol}.pkl`, [
+            '--protocol',
+            String(protocol),
+            '--neginf',
+            '4',
+            '--seed',
+            String(protocol),
+          ]);
+          const out = path.join(t.dir, 'ds');
+          const progress: number[] = [];
+          const { manifest } = await importMmsa(file, {
+            outDir: out,
+            spillThreshold: spill ? 64 : undefined,
+            onProgress: (p) => p.phase === 'reading' && progress.push(p.done),
+          });
+          assert.equal(manifest.aligned, false);
+          assert.deepEqual(manifest.dims, { L: 8, Ta: 6, da: 5, Tv: 7, dv: 4, dl: 12 });
+          assert.ok(
+            manifest.warnings.some((w) => /4 audio values of -inf set to 0/.test(w)),
+            manifest.warnings.join('; '),
+          );
+          assert.ok(progress.length > 0 && progress.at(-1) === fs.statSync(file).size);
+          await compareAll(out, expect);
+          // nothing but the dataset folder is left next to it
+          assert.deepEqual(
+            fs.readdirSync(t.dir).filter((f) => f.startsWith('.')),
+            [],
+          );
+          assert.ok(!fs.existsSync(path.join(out, 'spill')));
+        } finally {
+          t.cleanup();
+        }
+      },
+    );
   }
 }
 
@@ -78,7 +108,16 @@ for (const format of ['joblib', 'joblib-zlib', 'joblib-gzip']) {
     test(`CIDer OOD ${format} dump (protocol ${protocol}): every value imported`, { skip }, async () => {
       const t = tempDir();
       try {
-        const { file, expect } = makeMmsa(t.dir, `ood.${format}`, ['--format', format, '--protocol', String(protocol), '--sizes', '6,2,3', '--seed', '7']);
+        const { file, expect } = makeMmsa(t.dir, `ood.${format}`, [
+          '--format',
+          format,
+          '--protocol',
+          String(protocol),
+          '--sizes',
+          '6,2,3',
+          '--seed',
+          '7',
+        ]);
         const out = path.join(t.dir, 'ds');
         const { manifest } = await importMmsa(file, { outDir: out, spillThreshold: protocol === 4 ? 100 : undefined });
         assert.equal(manifest.source.kind, 'joblib');
@@ -143,13 +182,44 @@ async function expectFailure(args: string[], re: RegExp, fields: { split?: strin
 }
 
 test('NaN in vision is refused with file, split, field and position', { skip }, () =>
-  expectFailure(['--defect', 'nan-vision'], /^bad\.pkl: split 'valid', field 'vision': 1 NaN value; the first at sample 1, index \[2, 3\]/, { split: 'valid', field: 'vision' }));
-test('+inf in audio is refused (only -inf is zeroed)', { skip }, () => expectFailure(['--defect', 'posinf-audio'], /field 'audio': 1 \+inf value; the first at sample 0, index \[0, 0\]/, { split: 'test', field: 'audio' }));
+  expectFailure(
+    ['--defect', 'nan-vision'],
+    /^bad\.pkl: split 'valid', field 'vision': 1 NaN value; the first at sample 1, index \[2, 3\]/,
+    { split: 'valid', field: 'vision' },
+  ),
+);
+test('+inf in audio is refused (only -inf is zeroed)', { skip }, () =>
+  expectFailure(['--defect', 'posinf-audio'], /field 'audio': 1 \+inf value; the first at sample 0, index \[0, 0\]/, {
+    split: 'test',
+    field: 'audio',
+  }),
+);
 test('a length longer than the array is refused', { skip }, () =>
-  expectFailure(['--defect', 'long-length'], /split 'train', field 'audio_lengths': sample 2 \(id 'vid2_train_2'\) has length 11 but the array holds 6 frames/, { split: 'train', field: 'audio_lengths' }));
-test('a label out of [-3, 3] is refused', { skip }, () => expectFailure(['--defect', 'label-range'], /field 'regression_labels': sample 1 .* has score 3\.5, outside \[-3, 3\]/, { split: 'test', field: 'regression_labels' }));
-test('a missing split is refused', { skip }, () => expectFailure(['--defect', 'missing-valid'], /missing split 'valid' \(the file has: train, test\)/, { split: 'valid', field: undefined }));
-test('a feature dimension that differs between splits is refused', { skip }, () => expectFailure(['--defect', 'shape-audio'], /split 'valid', field 'audio': da = 4 but split 'train' has da = 5/, { split: 'valid', field: 'audio' }));
+  expectFailure(
+    ['--defect', 'long-length'],
+    /split 'train', field 'audio_lengths': sample 2 \(id 'vid2_train_2'\) has length 11 but the array holds 6 frames/,
+    { split: 'train', field: 'audio_lengths' },
+  ),
+);
+test('a label out of [-3, 3] is refused', { skip }, () =>
+  expectFailure(
+    ['--defect', 'label-range'],
+    /field 'regression_labels': sample 1 .* has score 3\.5, outside \[-3, 3\]/,
+    { split: 'test', field: 'regression_labels' },
+  ),
+);
+test('a missing split is refused', { skip }, () =>
+  expectFailure(['--defect', 'missing-valid'], /missing split 'valid' \(the file has: train, test\)/, {
+    split: 'valid',
+    field: undefined,
+  }),
+);
+test('a feature dimension that differs between splits is refused', { skip }, () =>
+  expectFailure(['--defect', 'shape-audio'], /split 'valid', field 'audio': da = 4 but split 'train' has da = 5/, {
+    split: 'valid',
+    field: 'audio',
+  }),
+);
 
 test('NaN can be zeroed on request, with a warning', { skip }, async () => {
   const t = tempDir();
@@ -162,26 +232,35 @@ test('NaN can be zeroed on request, with a warning', { skip }, async () => {
   }
 });
 
-for (const [format, spill] of [['pickle', 256], ['pickle', undefined], ['joblib', 256], ['joblib-zlib', undefined]] as const) {
-  test(`a truncated ${format} file is refused and leaves nothing behind${spill ? ' (streaming)' : ''}`, { skip }, async () => {
-    const t = tempDir();
-    try {
-      const { file } = makeMmsa(t.dir, 'trunc.bin', ['--format', format, '--sizes', '20,5,5']);
-      const full = fs.readFileSync(file);
-      for (const frac of [0.1, 0.5, 0.97]) {
-        fs.writeFileSync(file, full.subarray(0, Math.floor(full.length * frac)));
-        const out = path.join(t.dir, 'ds');
-        await assert.rejects(importMmsa(file, { outDir: out, spillThreshold: spill }), (e: unknown) => {
-          assert.ok(e instanceof DataImportError, String(e));
-          assert.match(e.message, /^trunc\.bin: .*(truncated|corrupt)/);
-          return true;
-        });
-        assert.deepEqual(fs.readdirSync(t.dir).sort(), ['trunc.bin', 'trunc.bin.expect.json']);
+for (const [format, spill] of [
+  ['pickle', 256],
+  ['pickle', undefined],
+  ['joblib', 256],
+  ['joblib-zlib', undefined],
+] as const) {
+  test(
+    `a truncated ${format} file is refused and leaves nothing behind${spill ? ' (streaming)' : ''}`,
+    { skip },
+    async () => {
+      const t = tempDir();
+      try {
+        const { file } = makeMmsa(t.dir, 'trunc.bin', ['--format', format, '--sizes', '20,5,5']);
+        const full = fs.readFileSync(file);
+        for (const frac of [0.1, 0.5, 0.97]) {
+          fs.writeFileSync(file, full.subarray(0, Math.floor(full.length * frac)));
+          const out = path.join(t.dir, 'ds');
+          await assert.rejects(importMmsa(file, { outDir: out, spillThreshold: spill }), (e: unknown) => {
+            assert.ok(e instanceof DataImportError, String(e));
+            assert.match(e.message, /^trunc\.bin: .*(truncated|corrupt)/);
+            return true;
+          });
+          assert.deepEqual(fs.readdirSync(t.dir).sort(), ['trunc.bin', 'trunc.bin.expect.json']);
+        }
+      } finally {
+        t.cleanup();
       }
-    } finally {
-      t.cleanup();
-    }
-  });
+    },
+  );
 }
 
 test('a corrupt byte is refused with the opcode position', { skip }, async () => {
@@ -191,7 +270,10 @@ test('a corrupt byte is refused with the opcode position', { skip }, async () =>
     const b = fs.readFileSync(file);
     b[2] = 0xff;
     fs.writeFileSync(file, b);
-    await assert.rejects(importMmsa(file, { outDir: path.join(t.dir, 'ds') }), /c\.pkl: unknown pickle opcode 0xff: the file is corrupt or not a pickle \(pickle opcode 0xff at byte 2\)/);
+    await assert.rejects(
+      importMmsa(file, { outDir: path.join(t.dir, 'ds') }),
+      /c\.pkl: unknown pickle opcode 0xff: the file is corrupt or not a pickle \(pickle opcode 0xff at byte 2\)/,
+    );
   } finally {
     t.cleanup();
   }
@@ -200,11 +282,27 @@ test('a corrupt byte is refused with the opcode position', { skip }, async () =>
 test('cancelling through the AbortSignal leaves nothing behind', { skip }, async () => {
   const t = tempDir();
   try {
-    const { file } = makeMmsa(t.dir, 'big.pkl', ['--sizes', '300,50,50', '--Ta', '200', '--Tv', '200', '--da', '40', '--dv', '40']);
+    const { file } = makeMmsa(t.dir, 'big.pkl', [
+      '--sizes',
+      '300,50,50',
+      '--Ta',
+      '200',
+      '--Tv',
+      '200',
+      '--da',
+      '40',
+      '--dv',
+      '40',
+    ]);
     const ac = new AbortController();
     const out = path.join(t.dir, 'ds');
     await assert.rejects(
-      importMmsa(file, { outDir: out, signal: ac.signal, spillThreshold: 4096, onProgress: (p) => p.phase === 'validating' && ac.abort() }),
+      importMmsa(file, {
+        outDir: out,
+        signal: ac.signal,
+        spillThreshold: 4096,
+        onProgress: (p) => p.phase === 'validating' && ac.abort(),
+      }),
       (e: unknown) => (e as { code?: string }).code === 'CANCELLED',
     );
     assert.deepEqual(fs.readdirSync(t.dir).sort(), ['big.pkl', 'big.pkl.expect.json']);

@@ -2,11 +2,25 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { unpickle, unpickleFile, composeResolvers, numpyGlobals, joblibGlobals, safeBuiltins, NdArray, PyGlobal, PyObject, isTuple, resolverFromTable } from '../../../src/main/data/pickle';
+import {
+  unpickle,
+  unpickleFile,
+  composeResolvers,
+  numpyGlobals,
+  joblibGlobals,
+  safeBuiltins,
+  NdArray,
+  PyGlobal,
+  PyObject,
+  isTuple,
+  resolverFromTable,
+} from '../../../src/main/data/pickle';
 import { DataImportError, PickleSecurityError } from '../../../src/main/data/errors';
 import { py, pythonHas, tempDir } from '../../helpers/datasets';
 
-const skip = pythonHas('numpy', 'joblib') ? false : 'Debian python3 with numpy and joblib is not installed (/usr/bin/python3)';
+const skip = pythonHas('numpy', 'joblib')
+  ? false
+  : 'Debian python3 with numpy and joblib is not installed (/usr/bin/python3)';
 const NUMPY = composeResolvers(numpyGlobals, joblibGlobals, safeBuiltins);
 
 /** the same plain form make_pickles.py writes */
@@ -30,7 +44,10 @@ test('values of every kind, pickled with protocols 0..5, unpickle to the same va
     py('make_pickles.py', ['values', t.dir]);
     const want = JSON.parse(fs.readFileSync(path.join(t.dir, 'values.json'), 'utf8')) as Record<string, unknown>;
     for (let p = 0; p <= 5; p++) {
-      const v = await unpickle(fs.readFileSync(path.join(t.dir, `values-p${p}.pkl`)), { resolveGlobal: NUMPY, file: `values-p${p}.pkl` });
+      const v = await unpickle(fs.readFileSync(path.join(t.dir, `values-p${p}.pkl`)), {
+        resolveGlobal: NUMPY,
+        file: `values-p${p}.pkl`,
+      });
       assert.ok(v instanceof Map);
       const got = plain(v) as Record<string, unknown>;
       for (const k of Object.keys(want)) {
@@ -53,55 +70,85 @@ test('without numpy on the allow-list, a numpy pickle is refused', { skip }, asy
   const t = tempDir();
   try {
     py('make_pickles.py', ['values', t.dir]);
-    await assert.rejects(unpickle(fs.readFileSync(path.join(t.dir, 'values-p4.pkl')), { file: 'v.pkl' }), (e: unknown) => {
-      assert.ok(e instanceof PickleSecurityError);
-      assert.match(e.message, /^v\.pkl: refused: the pickle references the Python global 'collections\.OrderedDict'|^v\.pkl: refused: the pickle references the Python global 'numpy\./);
-      return true;
-    });
+    await assert.rejects(
+      unpickle(fs.readFileSync(path.join(t.dir, 'values-p4.pkl')), { file: 'v.pkl' }),
+      (e: unknown) => {
+        assert.ok(e instanceof PickleSecurityError);
+        assert.match(
+          e.message,
+          /^v\.pkl: refused: the pickle references the Python global 'collections\.OrderedDict'|^v\.pkl: refused: the pickle references the Python global 'numpy\./,
+        );
+        return true;
+      },
+    );
   } finally {
     t.cleanup();
   }
 });
 
-test('malicious pickles (os.system, posix.system, builtins.eval, INST, hidden in object arrays and joblib) are refused and nothing runs', { skip }, async () => {
-  const t = tempDir();
-  try {
-    const osName = py('make_pickles.py', ['evil', t.dir]).trim();
-    const sys = osName === 'posix' ? 'posix.system' : 'nt.system';
-    const files = fs.readdirSync(t.dir).filter((f) => f.startsWith('evil-'));
-    assert.equal(files.length, 8);
-    for (const f of files) {
-      const want = f === 'evil-eval.pkl' ? 'builtins.eval' : f === 'evil-inst.pkl' ? 'os.system' : sys;
-      let built = 0;
-      // a resolver that records every global it was asked about: all allowed ones are numpy's or builtins
-      const resolver = (m: string, n: string) => {
-        built++;
-        return NUMPY(m, n);
-      };
-      await assert.rejects(unpickleFile(path.join(t.dir, f), { resolveGlobal: resolver, file: f }), (e: unknown) => {
-        assert.ok(e instanceof PickleSecurityError, `${f}: ${String(e)}`);
-        assert.equal(e.global, want, f);
-        assert.equal(e.file, f);
-        assert.match(e.message, new RegExp(`^${f.replace('.', '\\.')}: refused: the pickle references the Python global '${want.replace('.', '\\.')}'.*nothing was executed`));
-        assert.equal(e.code, 'INVALID_INPUT');
-        return true;
-      });
-      assert.ok(built > 0);
+test(
+  'malicious pickles (os.system, posix.system, builtins.eval, INST, hidden in object arrays and joblib) are refused and nothing runs',
+  { skip },
+  async () => {
+    const t = tempDir();
+    try {
+      const osName = py('make_pickles.py', ['evil', t.dir]).trim();
+      const sys = osName === 'posix' ? 'posix.system' : 'nt.system';
+      const files = fs.readdirSync(t.dir).filter((f) => f.startsWith('evil-'));
+      assert.equal(files.length, 8);
+      for (const f of files) {
+        const want = f === 'evil-eval.pkl' ? 'builtins.eval' : f === 'evil-inst.pkl' ? 'os.system' : sys;
+        let built = 0;
+        // a resolver that records every global it was asked about: all allowed ones are numpy's or builtins
+        const resolver = (m: string, n: string) => {
+          built++;
+          return NUMPY(m, n);
+        };
+        await assert.rejects(unpickleFile(path.join(t.dir, f), { resolveGlobal: resolver, file: f }), (e: unknown) => {
+          assert.ok(e instanceof PickleSecurityError, `${f}: ${String(e)}`);
+          assert.equal(e.global, want, f);
+          assert.equal(e.file, f);
+          assert.match(
+            e.message,
+            new RegExp(
+              `^${f.replace('.', '\\.')}: refused: the pickle references the Python global '${want.replace('.', '\\.')}'.*nothing was executed`,
+            ),
+          );
+          assert.equal(e.code, 'INVALID_INPUT');
+          return true;
+        });
+        assert.ok(built > 0);
+      }
+      assert.ok(!fs.existsSync(path.join(t.dir, 'PWNED')));
+    } finally {
+      t.cleanup();
     }
-    assert.ok(!fs.existsSync(path.join(t.dir, 'PWNED')));
-  } finally {
-    t.cleanup();
-  }
-});
+  },
+);
 
 test('a forbidden global is refused when read, before REDUCE can call it', async () => {
   // GLOBAL 'os system', then a string arg, TUPLE1, REDUCE: the error comes at byte 2 (the GLOBAL)
-  const buf = Buffer.concat([Buffer.from([0x80, 2]), Buffer.from('cos\nsystem\n'), Buffer.from([0x58, 2, 0, 0, 0]), Buffer.from('ls'), Buffer.from([0x85, 0x52, 0x2e])]);
+  const buf = Buffer.concat([
+    Buffer.from([0x80, 2]),
+    Buffer.from('cos\nsystem\n'),
+    Buffer.from([0x58, 2, 0, 0, 0]),
+    Buffer.from('ls'),
+    Buffer.from([0x85, 0x52, 0x2e]),
+  ]);
   let asked = '';
-  await assert.rejects(unpickle(buf, { file: 'x.pkl', resolveGlobal: (m, n) => void (asked = `${m}.${n}`) }), PickleSecurityError);
+  await assert.rejects(
+    unpickle(buf, { file: 'x.pkl', resolveGlobal: (m, n) => void (asked = `${m}.${n}`) }),
+    PickleSecurityError,
+  );
   assert.equal(asked, 'os.system');
   // STACK_GLOBAL built from memoized strings
-  const sg = Buffer.concat([Buffer.from([0x80, 4, 0x8c, 8]), Buffer.from('builtins'), Buffer.from([0x94, 0x8c, 4]), Buffer.from('eval'), Buffer.from([0x94, 0x93, 0x2e])]);
+  const sg = Buffer.concat([
+    Buffer.from([0x80, 4, 0x8c, 8]),
+    Buffer.from('builtins'),
+    Buffer.from([0x94, 0x8c, 4]),
+    Buffer.from('eval'),
+    Buffer.from([0x94, 0x93, 0x2e]),
+  ]);
   await assert.rejects(unpickle(sg, { file: 'y.pkl' }), /y\.pkl: refused: .*'builtins\.eval'/);
 });
 
@@ -116,8 +163,13 @@ test('persistent ids go to persistentLoad; custom globals through a resolver tab
     Buffer.from('k0'),
     Buffer.from([0x86, 0x51, 0x4b, 3, 0x74, 0x52, 0x2e]),
   ]);
-  const resolver = composeResolvers(resolverFromTable({ 'torch._utils._rebuild_tensor_v2': { call: (args) => ({ rebuilt: args }) } }), safeBuiltins);
-  const v = (await unpickle(buf, { resolveGlobal: resolver, persistentLoad: (pid) => ({ storage: pid }) })) as { rebuilt: unknown[] };
+  const resolver = composeResolvers(
+    resolverFromTable({ 'torch._utils._rebuild_tensor_v2': { call: (args) => ({ rebuilt: args }) } }),
+    safeBuiltins,
+  );
+  const v = (await unpickle(buf, { resolveGlobal: resolver, persistentLoad: (pid) => ({ storage: pid }) })) as {
+    rebuilt: unknown[];
+  };
   const pid = (v.rebuilt[0] as { storage: unknown }).storage;
   assert.ok(isTuple(pid));
   assert.deepEqual([...pid], ['storage', 'k0']);
@@ -127,7 +179,11 @@ test('persistent ids go to persistentLoad; custom globals through a resolver tab
 
 test('plain classes: NEWOBJ + BUILD fill a PyObject', async () => {
   // protocol 2: GLOBAL m.C, EMPTY_TUPLE, NEWOBJ, EMPTY_DICT, 'x', 1, SETITEM, BUILD, STOP
-  const buf = Buffer.concat([Buffer.from([0x80, 2]), Buffer.from('cm\nC\n'), Buffer.from([0x29, 0x81, 0x7d, 0x58, 1, 0, 0, 0, 0x78, 0x4b, 1, 0x73, 0x62, 0x2e])]);
+  const buf = Buffer.concat([
+    Buffer.from([0x80, 2]),
+    Buffer.from('cm\nC\n'),
+    Buffer.from([0x29, 0x81, 0x7d, 0x58, 1, 0, 0, 0, 0x78, 0x4b, 1, 0x73, 0x62, 0x2e]),
+  ]);
   const v = await unpickle(buf, { resolveGlobal: resolverFromTable({ 'm.C': { plain: true } }) });
   assert.ok(v instanceof PyObject);
   assert.ok(v.cls instanceof PyGlobal);
@@ -138,7 +194,11 @@ test('truncated and corrupt input give DataImportError naming the file', async (
   const ok = Buffer.from([0x80, 4, 0x95, 8, 0, 0, 0, 0, 0, 0, 0, 0x4b, 5, 0x2e]);
   assert.equal(await unpickle(ok), 5);
   for (let n = 1; n < ok.length; n++) {
-    await assert.rejects(unpickle(ok.subarray(0, n), { file: 't.pkl' }), (e: unknown) => e instanceof DataImportError && /^t\.pkl: unexpected end of file at byte \d+ .*truncated/.test(e.message));
+    await assert.rejects(
+      unpickle(ok.subarray(0, n), { file: 't.pkl' }),
+      (e: unknown) =>
+        e instanceof DataImportError && /^t\.pkl: unexpected end of file at byte \d+ .*truncated/.test(e.message),
+    );
   }
   await assert.rejects(unpickle(Buffer.from([0x80, 9])), /unsupported pickle protocol 9/);
   await assert.rejects(unpickle(Buffer.from([0x80, 2, 0x97, 0x2e])), /out-of-band buffers/);

@@ -20,9 +20,28 @@ test("Krippendorff's alpha matches the textbook example (interval 0.849, nominal
 });
 
 test("Krippendorff's alpha: perfect agreement is 1, no pairable values or no variation is undefined", () => {
-  assert.equal(krippendorffAlpha([[1, 1], [2, 2], [-3, -3]]), 1);
-  assert.equal(krippendorffAlpha([[1, null], [2, null]]), null);
-  assert.equal(krippendorffAlpha([[0, 0], [0, 0]]), null);
+  assert.equal(
+    krippendorffAlpha([
+      [1, 1],
+      [2, 2],
+      [-3, -3],
+    ]),
+    1,
+  );
+  assert.equal(
+    krippendorffAlpha([
+      [1, null],
+      [2, null],
+    ]),
+    null,
+  );
+  assert.equal(
+    krippendorffAlpha([
+      [0, 0],
+      [0, 0],
+    ]),
+    null,
+  );
 });
 
 test("Cohen's kappa: 50 items, 20 yes/yes, 5 yes/no, 10 no/yes, 15 no/no -> 0.4", () => {
@@ -46,11 +65,26 @@ test("Fleiss' kappa: the 10 subjects x 14 raters x 5 categories example -> 0.210
     [0, 2, 2, 3, 7],
   ];
   assert.equal(fleissKappa(table)!.toFixed(3), '0.210');
-  assert.throws(() => fleissKappa([[1, 1], [2, 1]]), /same number of ratings/);
+  assert.throws(
+    () =>
+      fleissKappa([
+        [1, 1],
+        [2, 1],
+      ]),
+    /same number of ratings/,
+  );
 });
 
 test('project agreement: per clip and per project, Cohen with two annotators, Fleiss with three', () => {
-  const ann = (clipId: number, annotatorId: number, score: number, segment = -1): Annotation => ({ clipId, annotatorId, segment, score, note: '', correction: null, updatedAt: '' });
+  const ann = (clipId: number, annotatorId: number, score: number, segment = -1): Annotation => ({
+    clipId,
+    annotatorId,
+    segment,
+    score,
+    note: '',
+    correction: null,
+    updatedAt: '',
+  });
   const two = [ann(1, 1, 2), ann(1, 2, 1.5), ann(2, 1, -1), ann(2, 2, -2), ann(3, 1, 0), ann(3, 2, 0.4)];
   const annotators = [
     { id: 1, projectId: 1, name: 'ann' },
@@ -67,7 +101,14 @@ test('project agreement: per clip and per project, Cohen with two annotators, Fl
   assert.equal(c1.pairAgreement3, 1);
   assert.equal(c1.pairAgreement7, 1, '2 -> 5 and 1.5 -> round-half-even 2 -> 5');
   // interval alpha against the direct formula on the same three units
-  assert.equal(p.alphaInterval, krippendorffAlpha([[2, 1.5], [-1, -2], [0, 0.4]]));
+  assert.equal(
+    p.alphaInterval,
+    krippendorffAlpha([
+      [2, 1.5],
+      [-1, -2],
+      [0, 0.4],
+    ]),
+  );
   const three = [...two, ann(1, 3, 3), ann(2, 3, -1), ann(3, 3, 1)];
   const q = projectAgreement(three, [...annotators, { id: 3, projectId: 1, name: 'cy' }]);
   assert.equal(q.kappa3?.method, 'fleiss');

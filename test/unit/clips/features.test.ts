@@ -19,16 +19,32 @@ test('audio features: 100 frames per second, YIN finds the pitch of a 150 Hz ton
 });
 
 test('SRT and WebVTT cues, word timings spread over each cue, alignment averages frames per token', () => {
-  const srt = parseTranscript('1\r\n00:00:00,000 --> 00:00:01,000\r\n<i>good</i> film\r\n\r\n2\r\n00:00:01,000 --> 00:00:02,000\r\nbad\r\n', 'srt');
-  assert.deepEqual(srt.segments.map((s) => s.text), ['good film', 'bad']);
+  const srt = parseTranscript(
+    '1\r\n00:00:00,000 --> 00:00:01,000\r\n<i>good</i> film\r\n\r\n2\r\n00:00:01,000 --> 00:00:02,000\r\nbad\r\n',
+    'srt',
+  );
+  assert.deepEqual(
+    srt.segments.map((s) => s.text),
+    ['good film', 'bad'],
+  );
   const vtt = parseTranscript('WEBVTT\n\nNOTE hi\n\n00:01.000 --> 00:02.500 align:start\n<v Ann>hello there\n', 'vtt');
   assert.deepEqual([vtt.segments[0].start, vtt.segments[0].end, vtt.segments[0].text], [1, 2.5, 'hello there']);
   assert.throws(() => parseTranscript('1\nno timing here\n', 'srt', 'x.srt'), /x\.srt: cue 1 has no timing line/);
   const words = transcriptWords(srt.segments);
-  assert.deepEqual(words.map((w) => [w.text, w.start, w.charStart]), [['good', 0, 0], ['film', 0.5, 5], ['bad', 1, 10]]);
+  assert.deepEqual(
+    words.map((w) => [w.text, w.start, w.charStart]),
+    [
+      ['good', 0, 0],
+      ['film', 0.5, 5],
+      ['bad', 1, 10],
+    ],
+  );
   // 2 dims at 10 Hz: value = frame index; a token over [0.5, 1.0] averages frames 5..10
   const frames = new Float32Array(40).map((_, i) => Math.floor(i / 2));
-  const aligned = alignToTokens(frames, 10, 2, [{ text: '[CLS]', word: -1, start: null, end: null }, { text: 'film', word: 1, start: 0.5, end: 1.0 }]);
+  const aligned = alignToTokens(frames, 10, 2, [
+    { text: '[CLS]', word: -1, start: null, end: null },
+    { text: 'film', word: 1, start: 0.5, end: 1.0 },
+  ]);
   assert.deepEqual(Array.from(aligned), [0, 0, 7.5, 7.5]);
 });
 
@@ -42,6 +58,9 @@ test('the .eaf reader: entities, CDATA, REF annotations, unknown tiers listed, b
   assert.deepEqual(r.segments, [{ index: 0, start: 0, end: 1.5, text: 'fish & chips <3' }]);
   assert.deepEqual(r.annotations, [{ annotator: 'Ann', segment: 0, score: -1.5, note: '', correction: null }]);
   assert.deepEqual(r.ignoredTiers, ['gesture']);
-  assert.throws(() => importEaf(xml.replace('-1.5', '7'), [], 'a.eaf'), /a\.eaf: tier "segment sentiment \(Ann\)" has "7"/);
+  assert.throws(
+    () => importEaf(xml.replace('-1.5', '7'), [], 'a.eaf'),
+    /a\.eaf: tier "segment sentiment \(Ann\)" has "7"/,
+  );
   assert.throws(() => parseXml('<a><b></a>', 'z.eaf'), /z\.eaf: line 1: <\/a> does not close <b>/);
 });

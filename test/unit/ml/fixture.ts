@@ -25,7 +25,19 @@ export interface Fixture {
 
 export function loadFixture(name: 'aligned-7class' | 'unaligned-3class'): Fixture {
   const json = JSON.parse(readFileSync(path.join(fixtureDir, `${name}.json`), 'utf8')) as {
-    config: { aligned: boolean; classes: number; text_len: number; audio_len: number; vision_len: number; dl: number; da: number; dv: number; embed_dim: number; layers: number; heads: number };
+    config: {
+      aligned: boolean;
+      classes: number;
+      text_len: number;
+      audio_len: number;
+      vision_len: number;
+      dl: number;
+      da: number;
+      dv: number;
+      embed_dim: number;
+      layers: number;
+      heads: number;
+    };
     losses: Record<string, number>;
     loss_weights: { joint: number; attn: number; recon: number };
   };
@@ -57,7 +69,9 @@ export function get(f: Fixture, name: string): NamedTensor {
 
 export function asTensor(f: Fixture, name: string): tf.Tensor {
   const t = get(f, name);
-  return t.dtype === 'I64' || t.dtype === 'I32' ? tf.tensor(t.data as Int32Array, t.shape, 'int32') : tf.tensor(t.data as Float32Array, t.shape, 'float32');
+  return t.dtype === 'I64' || t.dtype === 'I32'
+    ? tf.tensor(t.data as Int32Array, t.shape, 'int32')
+    : tf.tensor(t.data as Float32Array, t.shape, 'float32');
 }
 
 export function lengths(f: Fixture): number[] {
@@ -128,4 +142,3 @@ export function fixtureBatch(f: Fixture): TrainBatch {
     labels: asTensor(f, 'input.labels') as tf.Tensor1D,
   };
 }
-

@@ -1,11 +1,25 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { editorReducer, initialEditor, isDirty, toInputs, type EditorAction, type EditorState } from '../../../src/renderer/src/state/annotationEditor';
+import {
+  editorReducer,
+  initialEditor,
+  isDirty,
+  toInputs,
+  type EditorAction,
+  type EditorState,
+} from '../../../src/renderer/src/state/annotationEditor';
 import { scoreClasses } from '../../../src/shared/clips';
 import { sevenClassLabel, threeClassLabel } from '../../../src/main/ml/eval/labels';
 
 const run = (actions: EditorAction[], from: EditorState = initialEditor) => actions.reduce(editorReducer, from);
-const loaded = run([{ type: 'load', clipId: 1, annotatorId: 2, annotations: [{ clipId: 1, annotatorId: 2, segment: -1, score: 1, note: 'ok', correction: null, updatedAt: '' }] }]);
+const loaded = run([
+  {
+    type: 'load',
+    clipId: 1,
+    annotatorId: 2,
+    annotations: [{ clipId: 1, annotatorId: 2, segment: -1, score: 1, note: 'ok', correction: null, updatedAt: '' }],
+  },
+]);
 
 test('load keeps only this annotator on this clip; nothing to save', () => {
   assert.deepEqual(loaded.present, { [-1]: { score: 1, note: 'ok', correction: null } });
@@ -13,7 +27,13 @@ test('load keeps only this annotator on this clip; nothing to save', () => {
 });
 
 test('edits, undo and redo; scores are clamped to [-3, 3]', () => {
-  const s = run([{ type: 'edit', segment: -1, field: 'score', value: 2.5 }, { type: 'edit', segment: 0, field: 'score', value: 9 }], loaded);
+  const s = run(
+    [
+      { type: 'edit', segment: -1, field: 'score', value: 2.5 },
+      { type: 'edit', segment: 0, field: 'score', value: 9 },
+    ],
+    loaded,
+  );
   assert.equal(s.present[0].score, 3);
   assert.equal(isDirty(s), true);
   const u = run([{ type: 'undo' }], s);
@@ -44,7 +64,14 @@ test('typing in one field is one undo step; a different field starts a new one',
 test('autosave bookkeeping: saved at revision r leaves later edits dirty', () => {
   const s = run([{ type: 'edit', segment: -1, field: 'score', value: -1 }], loaded);
   const sending = s.revision;
-  const t = run([{ type: 'saving' }, { type: 'edit', segment: -1, field: 'score', value: -2 }, { type: 'saved', revision: sending }], s);
+  const t = run(
+    [
+      { type: 'saving' },
+      { type: 'edit', segment: -1, field: 'score', value: -2 },
+      { type: 'saved', revision: sending },
+    ],
+    s,
+  );
   assert.equal(isDirty(t), true);
   assert.equal(t.saving, false);
   assert.deepEqual(toInputs(t), [{ segment: -1, score: -2, note: 'ok', correction: null }]);
@@ -53,5 +80,6 @@ test('autosave bookkeeping: saved at revision r leaves later edits dirty', () =>
 });
 
 test("the UI's derived classes equal the engine's labels", () => {
-  for (let s = -3.5; s <= 3.5; s += 0.25) assert.deepEqual(scoreClasses(s), { three: threeClassLabel(s), seven: sevenClassLabel(s) }, String(s));
+  for (let s = -3.5; s <= 3.5; s += 0.25)
+    assert.deepEqual(scoreClasses(s), { three: threeClassLabel(s), seven: sevenClassLabel(s) }, String(s));
 });

@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { datasetsReducer, datasetTree, initialDatasets, liveliestChannels, parsePaths, proportions, versionsOf, type DatasetsState } from '../../../src/renderer/src/state/datasets';
+import {
+  datasetsReducer,
+  datasetTree,
+  initialDatasets,
+  liveliestChannels,
+  parsePaths,
+  proportions,
+  versionsOf,
+  type DatasetsState,
+} from '../../../src/renderer/src/state/datasets';
 import type { BiasWordList, Dataset, SamplePage } from '../../../src/shared/contract/datasets';
 import type { JobRecord } from '../../../src/shared/types';
 
@@ -65,7 +74,11 @@ test('bias words: changing task or K clears the list; answers for another task a
   let s = loaded(ds(1, 'MOSI'));
   s = datasetsReducer(s, { type: 'biasTask', task: 7 });
   assert.equal(s.bias.task, 7);
-  assert.equal(datasetsReducer(s, { type: 'biasLoaded', list: { datasetId: 1, task: 3, k: 20, wordSource: 'none', words: [] } }).bias.list, null);
+  assert.equal(
+    datasetsReducer(s, { type: 'biasLoaded', list: { datasetId: 1, task: 3, k: 20, wordSource: 'none', words: [] } })
+      .bias.list,
+    null,
+  );
   s = datasetsReducer(s, { type: 'biasLoaded', list: { datasetId: 1, task: 7, k: 20, wordSource: 'none', words: [] } });
   assert.ok(s.bias.list);
   s = datasetsReducer(s, { type: 'biasK', k: 5 });
@@ -90,13 +103,25 @@ test('dataset jobs are tracked from events; a finished import opens its dataset 
   let s = loaded(ds(1, 'MOSI'));
   s = datasetsReducer(s, { type: 'jobStarted', job: job(5, 'queued') });
   s = datasetsReducer(s, { type: 'event', event: { type: 'job.updated', job: job(5, 'running') } });
-  assert.deepEqual(s.jobs.map((j) => j.status), ['running']);
+  assert.deepEqual(
+    s.jobs.map((j) => j.status),
+    ['running'],
+  );
   // other kinds are not dataset jobs
-  assert.equal(datasetsReducer(s, { type: 'event', event: { type: 'job.updated', job: job(6, 'running', null, 'backend.selftest') } }), s);
+  assert.equal(
+    datasetsReducer(s, {
+      type: 'event',
+      event: { type: 'job.updated', job: job(6, 'running', null, 'backend.selftest') },
+    }),
+    s,
+  );
   const made = ds(2, 'MOSI OOD', 1);
   s = datasetsReducer(s, { type: 'event', event: { type: 'job.updated', job: job(5, 'succeeded', made) } });
   assert.equal(s.selectedId, 2);
-  assert.deepEqual(s.list.map((d) => d.id), [1, 2]);
+  assert.deepEqual(
+    s.list.map((d) => d.id),
+    [1, 2],
+  );
   s = datasetsReducer(s, { type: 'select', id: 1 });
   // the same event again (a reconnect) does not steal the selection, and a late 'running' does not undo 'succeeded'
   s = datasetsReducer(s, { type: 'event', event: { type: 'job.updated', job: job(5, 'succeeded', made) } });
@@ -113,16 +138,42 @@ test('removing the selected dataset selects another', () => {
 
 test('versions of the same data: the IID dataset first, then its OOD versions; the sidebar tree', () => {
   const list = [ds(1, 'MOSI'), ds(2, 'MOSEI'), ds(3, 'MOSI OOD 1', 1), ds(4, 'MOSI OOD 2', 1), ds(5, 'orphan OOD', 99)];
-  assert.deepEqual(versionsOf(list, list[0]).map((d) => d.id), [1, 3, 4]);
-  assert.deepEqual(versionsOf(list, list[3]).map((d) => d.id), [1, 3, 4]);
-  assert.deepEqual(versionsOf(list, list[1]).map((d) => d.id), [2]);
-  assert.deepEqual(versionsOf(list, list[4]).map((d) => d.id), [5]);
-  assert.deepEqual(datasetTree(list).map((t) => `${t.depth}:${t.dataset.id}`), ['0:1', '1:3', '1:4', '0:2', '0:5']);
+  assert.deepEqual(
+    versionsOf(list, list[0]).map((d) => d.id),
+    [1, 3, 4],
+  );
+  assert.deepEqual(
+    versionsOf(list, list[3]).map((d) => d.id),
+    [1, 3, 4],
+  );
+  assert.deepEqual(
+    versionsOf(list, list[1]).map((d) => d.id),
+    [2],
+  );
+  assert.deepEqual(
+    versionsOf(list, list[4]).map((d) => d.id),
+    [5],
+  );
+  assert.deepEqual(
+    datasetTree(list).map((t) => `${t.depth}:${t.dataset.id}`),
+    ['0:1', '1:3', '1:4', '0:2', '0:5'],
+  );
 });
 
 test('helpers: proportions, one path per line, the liveliest channels', () => {
   assert.deepEqual(proportions([1, 0, 3]), [0.25, 0, 0.75]);
   assert.deepEqual(proportions([0, 0]), [0, 0]);
   assert.deepEqual(parsePaths(' /a/b,c.pkl \n\n/d.csd\r\n'), ['/a/b,c.pkl', '/d.csd']);
-  assert.deepEqual(liveliestChannels([[1, 1], [0, 5], [2, 3], [0, 9]], 2), [1, 3]);
+  assert.deepEqual(
+    liveliestChannels(
+      [
+        [1, 1],
+        [0, 5],
+        [2, 3],
+        [0, 9],
+      ],
+      2,
+    ),
+    [1, 3],
+  );
 });

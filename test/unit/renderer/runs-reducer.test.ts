@@ -1,7 +1,22 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { trainingOptionsSchema, type EvaluationRecord, type RunEpoch, type RunRecord } from '../../../src/shared/contract/training';
-import { compared, curveNames, finalMetrics, flattenOptions, initialRuns, metricNames, overlaidCurves, runsReducer, settingsDiff } from '../../../src/renderer/src/state/runs';
+import {
+  trainingOptionsSchema,
+  type EvaluationRecord,
+  type RunEpoch,
+  type RunRecord,
+} from '../../../src/shared/contract/training';
+import {
+  compared,
+  curveNames,
+  finalMetrics,
+  flattenOptions,
+  initialRuns,
+  metricNames,
+  overlaidCurves,
+  runsReducer,
+  settingsDiff,
+} from '../../../src/renderer/src/state/runs';
 import { extent, linePath, niceTicks, tickLabel } from '../../../src/renderer/src/components/chartScale';
 
 const run = (id: number, options: object, over: Partial<RunRecord> = {}): RunRecord => ({
@@ -30,7 +45,16 @@ const run = (id: number, options: object, over: Partial<RunRecord> = {}): RunRec
 const epoch = (runId: number, e: number, acc: number): RunEpoch => ({
   runId,
   epoch: e,
-  losses: { taskFull: 1 / e, taskMissing: 1, joint: 0.1, attention: 0.01, reconText: 0.2, reconAudio: 0.3, reconVision: 0.4, total: 2 / e },
+  losses: {
+    taskFull: 1 / e,
+    taskMissing: 1,
+    joint: 0.1,
+    attention: 0.01,
+    reconText: 0.2,
+    reconAudio: 0.3,
+    reconVision: 0.4,
+    total: 2 / e,
+  },
   validation: { Non0_acc_2: acc, Acc_3: acc - 0.1 },
   selectionValue: acc,
   improved: true,
@@ -39,7 +63,10 @@ const epoch = (runId: number, e: number, acc: number): RunEpoch => ({
 });
 
 test('compare: ticked runs in order, settings that differ, curves overlaid, final metrics', () => {
-  let s = runsReducer(initialRuns, { type: 'loaded', list: [run(2, { model: { layers: 2 }, seed: 5 }), run(1, { model: { layers: 1 } })] });
+  let s = runsReducer(initialRuns, {
+    type: 'loaded',
+    list: [run(2, { model: { layers: 2 }, seed: 5 }), run(1, { model: { layers: 1 } })],
+  });
   s = runsReducer(s, { type: 'toggle', id: 1 });
   s = runsReducer(s, { type: 'toggle', id: 2 });
   assert.deepEqual(
@@ -55,8 +82,16 @@ test('compare: ticked runs in order, settings that differ, curves overlaid, fina
   );
   assert.ok(settingsDiff(compared(s), false).some((r) => r.key === 'dataset' && !r.differs));
   s = runsReducer(s, { type: 'detailLoaded', id: 1, epochs: [epoch(1, 1, 0.5), epoch(1, 2, 0.6)], evaluations: [] });
-  const evaluation = { protocol: 'complete', points: [{ rate: null, metrics: { Non0_acc_2: 0.55, Acc_3: 0.5 } }] } as unknown as EvaluationRecord;
-  s = runsReducer(s, { type: 'detailLoaded', id: 2, epochs: [epoch(2, 1, 0.4), epoch(2, 2, 0.7)], evaluations: [evaluation] });
+  const evaluation = {
+    protocol: 'complete',
+    points: [{ rate: null, metrics: { Non0_acc_2: 0.55, Acc_3: 0.5 } }],
+  } as unknown as EvaluationRecord;
+  s = runsReducer(s, {
+    type: 'detailLoaded',
+    id: 2,
+    epochs: [epoch(2, 1, 0.4), epoch(2, 2, 0.7)],
+    evaluations: [evaluation],
+  });
   const curves = overlaidCurves(s);
   assert.deepEqual(
     curves.map((c) => [c.name, c.points.map((q) => q.y)]),

@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { trainingOptionsSchema, type EpochLosses, type RunEpoch, type RunRecord } from '../../../src/shared/contract/training';
+import {
+  trainingOptionsSchema,
+  type EpochLosses,
+  type RunEpoch,
+  type RunRecord,
+} from '../../../src/shared/contract/training';
 import type { JobRecord } from '../../../src/shared/types';
 import {
   batchLossSeries,
@@ -15,7 +20,16 @@ import {
   type TrainingState,
 } from '../../../src/renderer/src/state/training';
 
-const losses = (x: number): EpochLosses => ({ taskFull: x, taskMissing: x, joint: x, attention: x, reconText: x, reconAudio: x, reconVision: x, total: x });
+const losses = (x: number): EpochLosses => ({
+  taskFull: x,
+  taskMissing: x,
+  joint: x,
+  attention: x,
+  reconText: x,
+  reconAudio: x,
+  reconVision: x,
+  total: x,
+});
 const run = (over: Partial<RunRecord> = {}): RunRecord => ({
   id: 1,
   projectId: null,
@@ -54,17 +68,52 @@ const job = (over: Partial<JobRecord> & { data?: Record<string, unknown> } = {})
   ...over,
 });
 const batchEvent = (epoch: number, batch: number, at: number, x = 1, over: Partial<JobRecord> = {}) =>
-  ({ type: 'event', now: 0, event: { type: 'job.updated', job: job({ ...over, data: { runId: 1, epoch, batch, batches: 4, losses: losses(x), at, memory: { rssBytes: 300 * 2 ** 20, heapUsedBytes: 2 ** 20 } } }) } }) as const;
+  ({
+    type: 'event',
+    now: 0,
+    event: {
+      type: 'job.updated',
+      job: job({
+        ...over,
+        data: {
+          runId: 1,
+          epoch,
+          batch,
+          batches: 4,
+          losses: losses(x),
+          at,
+          memory: { rssBytes: 300 * 2 ** 20, heapUsedBytes: 2 ** 20 },
+        },
+      }),
+    },
+  }) as const;
 
 test('the form starts at the paper defaults and submits them unchanged', () => {
   assert.deepEqual(trainingOptionsSchema.parse(optionsFromForm(initialTraining.form)), PAPER_DEFAULTS);
   assert.equal(initialTraining.form.accumulateFullViewGrad, true, 'the reference quirk is on by default');
   assert.equal(initialTraining.form.positional, 'temporal');
-  assert.deepEqual([initialTraining.form.weightJoint, initialTraining.form.weightAttention, initialTraining.form.weightReconstruction], [0.5, 0.1, 0.6]);
+  assert.deepEqual(
+    [initialTraining.form.weightJoint, initialTraining.form.weightAttention, initialTraining.form.weightReconstruction],
+    [0.5, 0.1, 0.6],
+  );
 });
 
 test('edits reach the options; switches and text modes map to the contract', () => {
-  let s = trainingReducer(initialTraining, { type: 'set', patch: { datasetId: 3, layers: 1, heads: 2, maxEpochs: 2, positional: 'reference', accumulateFullViewGrad: false, textKind: 'frozen', modelDir: '/m/bert', validationView: 'RMFM', validationRate: 0.3 } });
+  let s = trainingReducer(initialTraining, {
+    type: 'set',
+    patch: {
+      datasetId: 3,
+      layers: 1,
+      heads: 2,
+      maxEpochs: 2,
+      positional: 'reference',
+      accumulateFullViewGrad: false,
+      textKind: 'frozen',
+      modelDir: '/m/bert',
+      validationView: 'RMFM',
+      validationRate: 0.3,
+    },
+  });
   const o = trainingOptionsSchema.parse(optionsFromForm(s.form, s.base));
   assert.equal(o.model.layers, 1);
   assert.equal(o.model.positional, 'reference');
@@ -76,12 +125,23 @@ test('edits reach the options; switches and text modes map to the contract', () 
   const errs = formErrors(s.form);
   assert.ok(errs.some((e) => /BERT model folder/.test(e)));
   assert.ok(errs.some((e) => /heads \(5\) must divide d \(32\)/.test(e)));
-  assert.ok(formErrors({ ...s.form, datasetId: null, heads: 2, modelDir: 'x', batchSize: NaN }).some((e) => /batchSize/.test(e)));
+  assert.ok(
+    formErrors({ ...s.form, datasetId: null, heads: 2, modelDir: 'x', batchSize: NaN }).some((e) =>
+      /batchSize/.test(e),
+    ),
+  );
   assert.deepEqual(trainingReducer(s, { type: 'resetDefaults' }).form, { ...initialTraining.form, datasetId: 3 });
 });
 
 test('clone copies a run into the form, keeping what the form does not show', () => {
-  const r = run({ options: trainingOptionsSchema.parse({ maxEpochs: 5, evalBatchSize: 7, model: { layers: 2 }, confounders: { source: 'extras', dictionary: ['a', 'b', 'c'], prior: 'p' } }) });
+  const r = run({
+    options: trainingOptionsSchema.parse({
+      maxEpochs: 5,
+      evalBatchSize: 7,
+      model: { layers: 2 },
+      confounders: { source: 'extras', dictionary: ['a', 'b', 'c'], prior: 'p' },
+    }),
+  });
   const s = trainingReducer(initialTraining, { type: 'clone', run: r });
   assert.equal(s.form.name, 'tiny 3-class (clone)');
   assert.equal(s.form.datasetId, 3);
@@ -93,7 +153,11 @@ test('clone copies a run into the form, keeping what the form does not show', ()
 });
 
 test('batch events move the bar, the batch curves and the time left; epoch ends mark the epochs stale', () => {
-  let s: TrainingState = trainingReducer(initialTraining, { type: 'started', run: run(), job: job({ status: 'queued' }) });
+  let s: TrainingState = trainingReducer(initialTraining, {
+    type: 'started',
+    run: run(),
+    job: job({ status: 'queued' }),
+  });
   const stale0 = s.live!.stale;
   s = trainingReducer(s, batchEvent(1, 1, 1000));
   assert.equal(s.live!.run.status, 'running');
@@ -115,16 +179,36 @@ test('batch events move the bar, the batch curves and the time left; epoch ends 
     [0.25, 0.5, 1, 1.25],
   );
   // the stored epoch's duration (validation included) replaces the batch estimate for whole epochs
-  const e1: RunEpoch = { runId: 1, epoch: 1, losses: losses(0.8), validation: { Non0_acc_2: 0.5, Acc_3: 0.4 }, selectionValue: 0.5, improved: true, durationMs: 1500, createdAt: '' };
+  const e1: RunEpoch = {
+    runId: 1,
+    epoch: 1,
+    losses: losses(0.8),
+    validation: { Non0_acc_2: 0.5, Acc_3: 0.4 },
+    selectionValue: 0.5,
+    improved: true,
+    durationMs: 1500,
+    createdAt: '',
+  };
   s = trainingReducer(s, { type: 'epochsLoaded', runId: 1, epochs: [e1] });
   s = trainingReducer(s, batchEvent(2, 2, 2700, 0.6));
   assert.equal(epochProgress(s.live!)!.runLeftMs, 2 * 200 + 1500);
   // events of other runs are ignored
-  const other = trainingReducer(s, { type: 'event', now: 0, event: { type: 'job.updated', job: job({ id: 11, params: { runId: 2 }, data: { runId: 2, epoch: 1, batch: 1, batches: 4, losses: losses(1) } }) } });
+  const other = trainingReducer(s, {
+    type: 'event',
+    now: 0,
+    event: {
+      type: 'job.updated',
+      job: job({ id: 11, params: { runId: 2 }, data: { runId: 2, epoch: 1, batch: 1, batches: 4, losses: losses(1) } }),
+    },
+  });
   assert.equal(other, s);
   // a resumed job replays from its checkpoint: the new job's batches start afresh
   s = trainingReducer(s, { type: 'event', now: 0, event: { type: 'job.updated', job: job({ status: 'cancelled' }) } });
-  s = trainingReducer(s, { type: 'started', run: run({ status: 'queued', jobId: 12, epochsDone: 1 }), job: job({ id: 12, status: 'queued', params: { runId: 1, resume: true } }) });
+  s = trainingReducer(s, {
+    type: 'started',
+    run: run({ status: 'queued', jobId: 12, epochsDone: 1 }),
+    job: job({ id: 12, status: 'queued', params: { runId: 1, resume: true } }),
+  });
   assert.equal(s.live!.batches.length, 0);
   s = trainingReducer(s, batchEvent(2, 1, 9000, 0.5, { id: 12 }));
   assert.equal(s.live!.batches.length, 1);
@@ -132,10 +216,22 @@ test('batch events move the bar, the batch curves and the time left; epoch ends 
 });
 
 test('curves: every loss component and every validation metric over epochs', () => {
-  const es: RunEpoch[] = [1, 2].map((epoch) => ({ runId: 1, epoch, losses: losses(1 / epoch), validation: { Non0_acc_2: 0.4 + epoch / 10, Acc_3: NaN }, selectionValue: null, improved: true, durationMs: 1, createdAt: '' }));
+  const es: RunEpoch[] = [1, 2].map((epoch) => ({
+    runId: 1,
+    epoch,
+    losses: losses(1 / epoch),
+    validation: { Non0_acc_2: 0.4 + epoch / 10, Acc_3: NaN },
+    selectionValue: null,
+    improved: true,
+    durationMs: 1,
+    createdAt: '',
+  }));
   const l = epochLossSeries(es);
   assert.equal(l.length, 8);
-  assert.deepEqual(l[0].points, [{ x: 1, y: 1 }, { x: 2, y: 0.5 }]);
+  assert.deepEqual(l[0].points, [
+    { x: 1, y: 1 },
+    { x: 2, y: 0.5 },
+  ]);
   assert.deepEqual(
     validationSeries(es).map((v) => v.name),
     ['Non0_acc_2', 'Acc_3'],
@@ -143,7 +239,10 @@ test('curves: every loss component and every validation metric over epochs', () 
 });
 
 test('the run list opens the newest run when nothing is watched; refreshed records replace the watched one', () => {
-  let s = trainingReducer(initialTraining, { type: 'runsLoaded', list: [run({ id: 2, status: 'interrupted', epochsDone: 1 }), run()] });
+  let s = trainingReducer(initialTraining, {
+    type: 'runsLoaded',
+    list: [run({ id: 2, status: 'interrupted', epochsDone: 1 }), run()],
+  });
   assert.equal(s.live!.run.id, 2);
   assert.equal(s.live!.epochsSeen, 1);
   s = trainingReducer(s, { type: 'runLoaded', run: run({ id: 2, status: 'running' }) });

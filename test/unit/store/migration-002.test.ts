@@ -7,7 +7,9 @@ import { MIGRATIONS } from '../../../src/main/store/migrations';
 import { tempDir } from '../../helpers/tmp';
 
 const tables = (db: Database.Database) =>
-  (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map((r) => r.name);
+  (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map(
+    (r) => r.name,
+  );
 
 const row = (name: string, kind: string, parent: number | null, folder: string) =>
   [name, kind, parent, 'mmsa-pickle', folder, 1, '{}', 3, 1, 2, '{}', 'now'] as const;
@@ -19,8 +21,14 @@ test('migration 2 adds datasets and keeps what version 1 held', () => {
   const db = openDatabase(file, { targetVersion: 1 });
   assert.equal(db.pragma('user_version', { simple: true }), 1);
   db.prepare("INSERT INTO projects (name, created_at, updated_at) VALUES ('p', 'now', 'now')").run();
-  db.prepare("INSERT INTO jobs (kind, status, project_id, created_at) VALUES ('backend.selftest', 'succeeded', 1, 'now')").run();
-  const before = { projects: db.prepare('SELECT * FROM projects').all(), jobs: db.prepare('SELECT * FROM jobs').all(), tables: tables(db) };
+  db.prepare(
+    "INSERT INTO jobs (kind, status, project_id, created_at) VALUES ('backend.selftest', 'succeeded', 1, 'now')",
+  ).run();
+  const before = {
+    projects: db.prepare('SELECT * FROM projects').all(),
+    jobs: db.prepare('SELECT * FROM jobs').all(),
+    tables: tables(db),
+  };
   assert.ok(!before.tables.includes('datasets'));
 
   migrate(db, file, MIGRATIONS, 2);
@@ -39,7 +47,9 @@ test('migration 2 adds datasets and keeps what version 1 held', () => {
   // the parent must exist and cannot be deleted under its OOD version
   assert.throws(() => db.prepare(INSERT).run(...row('z', 'ood', 99, 'd6')), /FOREIGN KEY/);
   assert.throws(() => db.prepare('DELETE FROM datasets WHERE id = 1').run(), /FOREIGN KEY/);
-  const r = db.prepare('SELECT source_files_json, extras_json, warnings_json, ood_record_json FROM datasets WHERE id = 2').get();
+  const r = db
+    .prepare('SELECT source_files_json, extras_json, warnings_json, ood_record_json FROM datasets WHERE id = 2')
+    .get();
   assert.deepEqual(r, { source_files_json: '[]', extras_json: '[]', warnings_json: '[]', ood_record_json: null });
   db.close();
 });

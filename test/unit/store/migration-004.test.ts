@@ -26,26 +26,65 @@ test('migration 4 adds the clips tables and lets datasets have format clips, kee
 
   migrate(db, file, MIGRATIONS, N);
   assert.equal(db.pragma('user_version', { simple: true }), N);
-  const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((r) => r.name);
-  for (const t of ['clips', 'transcripts', 'transcript_segments', 'annotators', 'annotations', 'clip_features']) assert.ok(tables.includes(t), t);
+  const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map(
+    (r) => r.name,
+  );
+  for (const t of ['clips', 'transcripts', 'transcript_segments', 'annotators', 'annotations', 'clip_features'])
+    assert.ok(tables.includes(t), t);
   assert.ok(!tables.includes('datasets_widened'));
   // datasets kept, with their index, and now also format 'clips'
-  assert.deepEqual(db.prepare('SELECT id, name, parent_id FROM datasets ORDER BY id').all(), [{ id: 1, name: 'mosi', parent_id: null }, { id: 2, name: 'mosi ood', parent_id: 1 }]);
-  assert.ok((db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'datasets'").all() as { name: string }[]).some((r) => r.name === 'datasets_by_parent'));
+  assert.deepEqual(db.prepare('SELECT id, name, parent_id FROM datasets ORDER BY id').all(), [
+    { id: 1, name: 'mosi', parent_id: null },
+    { id: 2, name: 'mosi ood', parent_id: 1 },
+  ]);
+  assert.ok(
+    (
+      db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'datasets'").all() as {
+        name: string;
+      }[]
+    ).some((r) => r.name === 'datasets_by_parent'),
+  );
   db.prepare(ds).run('clips', 'iid', null, 'clips', 'd3');
   assert.equal((db.prepare('SELECT dataset_id FROM runs').get() as { dataset_id: number }).dataset_id, 2);
   assert.deepEqual(db.pragma('foreign_key_check'), []);
 
   // the clips tables' rules
-  db.prepare("INSERT INTO clips (project_id, name, source_path, container, duration_sec, has_video, has_audio, file_size, created_at) VALUES (1, 'a', '/a.mp4', 'mp4', 2, 1, 0, 10, 'now')").run();
-  assert.throws(() => db.prepare("INSERT INTO clips (project_id, name, source_path, container, duration_sec, has_video, has_audio, file_size, created_at) VALUES (1, 'a', '/a.mp4', 'mp4', 2, 1, 0, 10, 'now')").run(), /UNIQUE/);
+  db.prepare(
+    "INSERT INTO clips (project_id, name, source_path, container, duration_sec, has_video, has_audio, file_size, created_at) VALUES (1, 'a', '/a.mp4', 'mp4', 2, 1, 0, 10, 'now')",
+  ).run();
+  assert.throws(
+    () =>
+      db
+        .prepare(
+          "INSERT INTO clips (project_id, name, source_path, container, duration_sec, has_video, has_audio, file_size, created_at) VALUES (1, 'a', '/a.mp4', 'mp4', 2, 1, 0, 10, 'now')",
+        )
+        .run(),
+    /UNIQUE/,
+  );
   db.prepare("INSERT INTO annotators (project_id, name, created_at) VALUES (1, 'Ann', 'now')").run();
-  assert.throws(() => db.prepare("INSERT INTO annotators (project_id, name, created_at) VALUES (1, 'ann', 'now')").run(), /UNIQUE/, 'annotator names are case-insensitive');
-  db.prepare("INSERT INTO annotations (clip_id, annotator_id, segment, score, updated_at) VALUES (1, 1, -1, 2.5, 'now')").run();
-  assert.throws(() => db.prepare("INSERT INTO annotations (clip_id, annotator_id, segment, score, updated_at) VALUES (1, 1, 0, 3.5, 'now')").run(), /CHECK/);
-  db.prepare("INSERT INTO clip_features (clip_id, modality, version, fingerprint, available, frames, dims, created_at) VALUES (1, 'audio', 'v1', 'f', 0, 0, 21, 'now')").run();
+  assert.throws(
+    () => db.prepare("INSERT INTO annotators (project_id, name, created_at) VALUES (1, 'ann', 'now')").run(),
+    /UNIQUE/,
+    'annotator names are case-insensitive',
+  );
+  db.prepare(
+    "INSERT INTO annotations (clip_id, annotator_id, segment, score, updated_at) VALUES (1, 1, -1, 2.5, 'now')",
+  ).run();
+  assert.throws(
+    () =>
+      db
+        .prepare(
+          "INSERT INTO annotations (clip_id, annotator_id, segment, score, updated_at) VALUES (1, 1, 0, 3.5, 'now')",
+        )
+        .run(),
+    /CHECK/,
+  );
+  db.prepare(
+    "INSERT INTO clip_features (clip_id, modality, version, fingerprint, available, frames, dims, created_at) VALUES (1, 'audio', 'v1', 'f', 0, 0, 21, 'now')",
+  ).run();
   // deleting the project deletes its clips and everything hanging off them
   db.prepare('DELETE FROM projects WHERE id = 1').run();
-  for (const t of ['clips', 'annotators', 'annotations', 'clip_features']) assert.equal((db.prepare(`SELECT count(*) AS n FROM ${t}`).get() as { n: number }).n, 0, t);
+  for (const t of ['clips', 'annotators', 'annotations', 'clip_features'])
+    assert.equal((db.prepare(`SELECT count(*) AS n FROM ${t}`).get() as { n: number }).n, 0, t);
   db.close();
 });

@@ -16,7 +16,10 @@ test('migration 5 adds job ownership and keeps existing jobs (owner unknown)', (
   const row = db.prepare('SELECT kind, status, owner_pid, owner_host FROM jobs').get();
   assert.deepEqual(row, { kind: 'backend.selftest', status: 'running', owner_pid: null, owner_host: null });
   // a job of unknown ownership cannot be running any more: interrupted at start
-  assert.deepEqual(new JobStore(db).markInterrupted().map((j) => j.status), ['interrupted']);
+  assert.deepEqual(
+    new JobStore(db).markInterrupted().map((j) => j.status),
+    ['interrupted'],
+  );
   db.close();
 });
 
@@ -35,7 +38,10 @@ test('start-up marks only jobs whose owning process is gone as interrupted', asy
     const ofLive = mk(live.pid!, hostname());
     const ofDead = mk(dead, hostname());
     const ofOtherHost = mk(live.pid!, `${hostname()}-elsewhere`);
-    const marked = jobs.markInterrupted().map((j) => j.id).sort();
+    const marked = jobs
+      .markInterrupted()
+      .map((j) => j.id)
+      .sort();
     assert.deepEqual(marked, [ofDead, ofOtherHost].sort());
     assert.equal(jobs.get(ofLive).status, 'running');
   } finally {

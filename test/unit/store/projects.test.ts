@@ -13,15 +13,24 @@ test('projects: create, list, rename, remove, and names are unique regardless of
   const a = store.create('Mosi study', 'first');
   store.create('Second');
   assert.deepEqual(
-    store.list().map((p) => p.name).sort(),
+    store
+      .list()
+      .map((p) => p.name)
+      .sort(),
     ['Mosi study', 'Second'],
   );
-  assert.throws(() => store.create('MOSI STUDY'), (e: unknown) => e instanceof AppError && e.code === 'CONFLICT');
+  assert.throws(
+    () => store.create('MOSI STUDY'),
+    (e: unknown) => e instanceof AppError && e.code === 'CONFLICT',
+  );
   const renamed = store.update(a.id, { name: 'Renamed' });
   assert.equal(renamed.name, 'Renamed');
   assert.equal(renamed.description, 'first');
   store.remove(a.id);
-  assert.throws(() => store.get(a.id), (e: unknown) => e instanceof AppError && e.code === 'NOT_FOUND');
+  assert.throws(
+    () => store.get(a.id),
+    (e: unknown) => e instanceof AppError && e.code === 'NOT_FOUND',
+  );
   db.close();
 });
 

@@ -10,9 +10,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { tf, useBackend, type BackendName } from '../../../src/main/ml/backends/tf';
-import { loadTextEncoder } from '../../../src/main/ml/text';
-import { writeTinyBert } from '../../helpers/tinyBert';
+import { tf, useBackend, type BackendName } from '../../../../src/main/ml/backends/tf';
+import { loadTextEncoder } from '../../../../src/main/ml/text';
+import { writeTinyBert } from '../../../helpers/tinyBert';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -24,7 +24,11 @@ function pythonWith(module: string): string | undefined {
   return undefined;
 }
 
-const TEXTS = ['I really love this movie!', "The plot was boring, but the acting wasn't bad.", 'Unbelievable cafe music'];
+const TEXTS = [
+  'I really love this movie!',
+  "The plot was boring, but the acting wasn't bad.",
+  'Unbelievable cafe music',
+];
 const L = 16;
 
 async function inputsFor(dir: string) {
@@ -44,55 +48,74 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 const numpyPython = pythonWith('numpy');
-test('encoder matches the numpy reference of HF BertModel within 1e-5 (wasm and cpu)', { skip: numpyPython ? false : 'no python3 with numpy on this machine' }, async () => {
-  const tiny = writeTinyBert({ prefix: 'bert.', extraHeads: true });
-  const work = mkdtempSync(join(tmpdir(), 'cider-parity-'));
-  try {
-    for (const backend of ['wasm', 'cpu'] as BackendName[]) {
-      await useBackend(backend);
-      const before = tf.memory().numTensors;
+test(
+  'encoder matches the numpy reference of HF BertModel within 1e-5 (wasm and cpu)',
+  { skip: numpyPython ? false : 'no python3 with numpy on this machine' },
+  async () => {
+    const tiny = writeTinyBert({ prefix: 'bert.', extraHeads: true });
+    const work = mkdtempSync(join(tmpdir(), 'cider-parity-'));
+    try {
+      for (const backend of ['wasm', 'cpu'] as BackendName[]) {
+        await useBackend(backend);
+        const before = tf.memory().numTensors;
+        const { bundle, data, json } = await inputsFor(tiny.dir);
+        writeFileSync(join(work, 'ids.json'), JSON.stringify(json));
+        execFileSync(numpyPython!, [
+          join(here, 'bert_reference.py'),
+          tiny.dir,
+          join(work, 'ids.json'),
+          join(work, 'out.f64'),
+        ]);
+        const buf = readFileSync(join(work, 'out.f64'));
+        const expected = new Float64Array(buf.buffer, buf.byteOffset, buf.length / 8);
+        const ids = tf.tensor3d(data, [TEXTS.length, 3, L], 'int32');
+        const out = bundle.encoder.encode(ids);
+        assert.deepEqual(out.shape, [TEXTS.length, L, 32]);
+        const got = out.dataSync();
+        const diff = maxAbsDiff(got, expected);
+        assert.ok(diff < 1e-5, `${backend}: max |tfjs - numpy| = ${diff}`);
+        if (process.env.CIDER_VERBOSE) console.log(`${backend}: max |tfjs - numpy| = ${diff}`);
+        tf.dispose([ids, out]);
+        bundle.encoder.dispose();
+        assert.equal(tf.memory().numTensors, before, `${backend}: tensors leaked`);
+      }
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+      tiny.cleanup();
+    }
+  },
+);
+
+const torchProbe = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8' });
+const torchSkip =
+  torchProbe.status === 0 ? false : 'python3-torch is not installed (/usr/bin/python3 -c "import torch" failed)';
+test(
+  'encoder matches PyTorch (BertModel if transformers is installed, else torch ops) within 1e-5',
+  { skip: torchSkip },
+  async () => {
+    const tiny = writeTinyBert({ format: 'bin', prefix: 'bert.' });
+    const work = mkdtempSync(join(tmpdir(), 'cider-parity-'));
+    try {
+      await useBackend('wasm');
       const { bundle, data, json } = await inputsFor(tiny.dir);
       writeFileSync(join(work, 'ids.json'), JSON.stringify(json));
-      execFileSync(numpyPython!, [join(here, 'bert_reference.py'), tiny.dir, join(work, 'ids.json'), join(work, 'out.f64')]);
+      execFileSync('/usr/bin/python3', [
+        join(here, 'bert_torch_parity.py'),
+        tiny.dir,
+        join(work, 'ids.json'),
+        join(work, 'out.f64'),
+      ]);
       const buf = readFileSync(join(work, 'out.f64'));
       const expected = new Float64Array(buf.buffer, buf.byteOffset, buf.length / 8);
       const ids = tf.tensor3d(data, [TEXTS.length, 3, L], 'int32');
       const out = bundle.encoder.encode(ids);
-      assert.deepEqual(out.shape, [TEXTS.length, L, 32]);
-      const got = out.dataSync();
-      const diff = maxAbsDiff(got, expected);
-      assert.ok(diff < 1e-5, `${backend}: max |tfjs - numpy| = ${diff}`);
-      if (process.env.CIDER_VERBOSE) console.log(`${backend}: max |tfjs - numpy| = ${diff}`);
+      const diff = maxAbsDiff(out.dataSync(), expected);
+      assert.ok(diff < 1e-5, `max |tfjs - torch| = ${diff}`);
       tf.dispose([ids, out]);
       bundle.encoder.dispose();
-      assert.equal(tf.memory().numTensors, before, `${backend}: tensors leaked`);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+      tiny.cleanup();
     }
-  } finally {
-    rmSync(work, { recursive: true, force: true });
-    tiny.cleanup();
-  }
-});
-
-const torchProbe = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8' });
-const torchSkip = torchProbe.status === 0 ? false : 'python3-torch is not installed (/usr/bin/python3 -c "import torch" failed)';
-test('encoder matches PyTorch (BertModel if transformers is installed, else torch ops) within 1e-5', { skip: torchSkip }, async () => {
-  const tiny = writeTinyBert({ format: 'bin', prefix: 'bert.' });
-  const work = mkdtempSync(join(tmpdir(), 'cider-parity-'));
-  try {
-    await useBackend('wasm');
-    const { bundle, data, json } = await inputsFor(tiny.dir);
-    writeFileSync(join(work, 'ids.json'), JSON.stringify(json));
-    execFileSync('/usr/bin/python3', [join(here, 'bert_torch_parity.py'), tiny.dir, join(work, 'ids.json'), join(work, 'out.f64')]);
-    const buf = readFileSync(join(work, 'out.f64'));
-    const expected = new Float64Array(buf.buffer, buf.byteOffset, buf.length / 8);
-    const ids = tf.tensor3d(data, [TEXTS.length, 3, L], 'int32');
-    const out = bundle.encoder.encode(ids);
-    const diff = maxAbsDiff(out.dataSync(), expected);
-    assert.ok(diff < 1e-5, `max |tfjs - torch| = ${diff}`);
-    tf.dispose([ids, out]);
-    bundle.encoder.dispose();
-  } finally {
-    rmSync(work, { recursive: true, force: true });
-    tiny.cleanup();
-  }
-});
+  },
+);

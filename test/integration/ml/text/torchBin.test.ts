@@ -9,9 +9,9 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { tf, initBackend } from '../../../src/main/ml/backends/tf';
-import { loadTextEncoder, listTorchBinTensors, readTorchBin, TextModelError } from '../../../src/main/ml/text';
-import { pythonInterpreter, writeTinyBert, writeTorchBin } from '../../helpers/tinyBert';
+import { tf, initBackend } from '../../../../src/main/ml/backends/tf';
+import { loadTextEncoder, listTorchBinTensors, readTorchBin, TextModelError } from '../../../../src/main/ml/text';
+import { pythonInterpreter, writeTinyBert, writeTorchBin } from '../../../helpers/tinyBert';
 
 const PY = pythonInterpreter();
 const skip = PY ? false : 'no python3 to write test checkpoints with';
@@ -33,31 +33,35 @@ with zipfile.ZipFile(sys.argv[1], "w") as z:
   execFileSync(PY!, ['-c', script, file]);
 }
 
-test('a tiny BERT saved as pytorch_model.bin ("bert." prefix, heads, int64 buffer) gives the same features as safetensors', { skip }, async () => {
-  await initBackend();
-  const bin = writeTinyBert({ format: 'bin', prefix: 'bert.', extraHeads: true });
-  const st = writeTinyBert({ format: 'safetensors' });
-  try {
-    const before = tf.memory().numTensors;
-    const a = await loadTextEncoder(bin.dir);
-    const b = await loadTextEncoder(st.dir);
-    assert.equal(a.report.weightsFormat, 'pytorch');
-    const { data } = a.tokenizer.encodeBatch(['I really love this movie!', 'boring plot'], 10);
-    const ids = tf.tensor3d(data, [2, 3, 10], 'int32');
-    const fa = a.encoder.encode(ids);
-    const fb = b.encoder.encode(ids);
-    assert.deepEqual(Array.from(fa.dataSync()), Array.from(fb.dataSync()));
-    tf.dispose([ids, fa, fb]);
-    a.encoder.dispose();
-    b.encoder.dispose();
-    assert.equal(tf.memory().numTensors, before);
-    // different weights file bytes -> different model identity, even though the numbers agree
-    assert.notEqual(a.modelId, b.modelId);
-  } finally {
-    bin.cleanup();
-    st.cleanup();
-  }
-});
+test(
+  'a tiny BERT saved as pytorch_model.bin ("bert." prefix, heads, int64 buffer) gives the same features as safetensors',
+  { skip },
+  async () => {
+    await initBackend();
+    const bin = writeTinyBert({ format: 'bin', prefix: 'bert.', extraHeads: true });
+    const st = writeTinyBert({ format: 'safetensors' });
+    try {
+      const before = tf.memory().numTensors;
+      const a = await loadTextEncoder(bin.dir);
+      const b = await loadTextEncoder(st.dir);
+      assert.equal(a.report.weightsFormat, 'pytorch');
+      const { data } = a.tokenizer.encodeBatch(['I really love this movie!', 'boring plot'], 10);
+      const ids = tf.tensor3d(data, [2, 3, 10], 'int32');
+      const fa = a.encoder.encode(ids);
+      const fb = b.encoder.encode(ids);
+      assert.deepEqual(Array.from(fa.dataSync()), Array.from(fb.dataSync()));
+      tf.dispose([ids, fa, fb]);
+      a.encoder.dispose();
+      b.encoder.dispose();
+      assert.equal(tf.memory().numTensors, before);
+      // different weights file bytes -> different model identity, even though the numbers agree
+      assert.notEqual(a.modelId, b.modelId);
+    } finally {
+      bin.cleanup();
+      st.cleanup();
+    }
+  },
+);
 
 test('storages: HalfStorage, shared storage with an offset, deflate entries', { skip }, async () => {
   const t = tempDir();
@@ -74,7 +78,15 @@ test('storages: HalfStorage, shared storage with an offset, deflate entries', { 
       { half: ['h'], deflate: true, shareStorage: ['a', 'b'] },
     );
     const shapes = await listTorchBinTensors(file);
-    assert.deepEqual([...shapes], [['a', [2, 3]], ['b', [3]], ['h', [4]], ['n', [2]]]);
+    assert.deepEqual(
+      [...shapes],
+      [
+        ['a', [2, 3]],
+        ['b', [3]],
+        ['h', [4]],
+        ['n', [2]],
+      ],
+    );
     const got = await readTorchBin(file);
     assert.deepEqual(Array.from(got.get('a')!.data), [1, 2, 3, 4, 5, 6]);
     assert.deepEqual(Array.from(got.get('b')!.data), [7, 8, 9]);

@@ -9,7 +9,7 @@ import {
   maciEvaluation,
   selectTau,
   tauGrid,
-} from '../../../src/main/ml/eval/maci';
+} from '../../../../src/main/ml/eval/maci';
 
 /** (B, 3, L) text from per-sample ids and lengths; padding positions keep whatever ids are given. */
 function textBatch(rows: number[][], lengths: number[]): Int32Array {
@@ -71,7 +71,9 @@ test('cv threshold is inclusive and frequency ties break by ascending id', () =>
   // 2999 and 3001 occur once per class -> cv 0, so check the tie-break with minCv 0:
   // 600 and 601 both total 20 -> 600 first; 2999 and 3001 both total 2 -> 2999 first
   assert.deepEqual(
-    biasDictionary(textBatch([neg, pos], [L, L - 2]), 2, L, { classes: [0, 2] }, 3, { minCv: 0 }).words.map((w) => w.id),
+    biasDictionary(textBatch([neg, pos], [L, L - 2]), 2, L, { classes: [0, 2] }, 3, { minCv: 0 }).words.map(
+      (w) => w.id,
+    ),
     [600, 601, 2999, 3001],
   );
 });
@@ -79,11 +81,14 @@ test('cv threshold is inclusive and frequency ties break by ascending id', () =>
 test('7-class dictionary uses all seven counts', () => {
   // word 500 once in classes 0, 3 and 6: counts (1,0,0,1,0,0,1), mean 3/7,
   // variance (3*(4/7)^2 + 4*(3/7)^2) / 7 = 84/343 = 12/49, std sqrt(12)/7, cv sqrt(12)/3 = 1.1547
-  const t = textBatch([
-    [101, 500, 102],
-    [101, 500, 102],
-    [101, 500, 102],
-  ], [3, 3, 3]);
+  const t = textBatch(
+    [
+      [101, 500, 102],
+      [101, 500, 102],
+      [101, 500, 102],
+    ],
+    [3, 3, 3],
+  );
   const d = biasDictionary(t, 3, 3, { classes: [0, 3, 6] }, 7);
   assert.deepEqual(d.words[0].counts, [1, 0, 0, 1, 0, 0, 1]);
   assert.ok(Math.abs(d.words[0].cv - Math.sqrt(12) / 3) < 1e-12);
@@ -96,7 +101,11 @@ test('counterfactual text keeps special tokens and dictionary words, masks the r
   const cf = counterfactualText(missingViewText, 1, 7, [2000, 2003]);
   // 2001 -> [MASK]; 2003 is a dictionary word; [UNK] from the missing view stays; padding junk stays
   assert.deepEqual(Array.from(cf.subarray(0, 7)), [101, 103, 2003, 100, 102, 2004, 2004]);
-  assert.deepEqual(Array.from(cf.subarray(7)), Array.from(missingViewText.subarray(7)), 'attention mask and segments unchanged');
+  assert.deepEqual(
+    Array.from(cf.subarray(7)),
+    Array.from(missingViewText.subarray(7)),
+    'attention mask and segments unchanged',
+  );
   const d = biasDictionary(train, 4, 7, labels, 3);
   assert.deepEqual(Array.from(counterfactualText(train, 4, 7, d).subarray(0, 7)), [101, 2000, 2000, 2001, 103, 102, 0]);
   assert.throws(() => counterfactualText(missingViewText, 2, 7, d), /text has 21 entries, expected 42/);
@@ -175,7 +184,10 @@ test('selectTau breaks ties by the smallest tau, whatever the grid order', () =>
 });
 
 test('bad dictionary arguments are named', () => {
-  assert.throws(() => biasDictionary(train, 4, 7, { classes: [0, 1] }, 3), /truth has 2 samples but scores have 4 rows/);
+  assert.throws(
+    () => biasDictionary(train, 4, 7, { classes: [0, 1] }, 3),
+    /truth has 2 samples but scores have 4 rows/,
+  );
   assert.throws(() => biasDictionary(train, 3, 7, labels, 3), /text has 84 entries, expected 63/);
   assert.throws(() => biasDictionary(train, 4, 7, labels, 5 as never), /numClasses must be 3 or 7/);
 });

@@ -1,6 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { classLabelsFromRegression, roundHalfToEven, sevenClassLabel, threeClassLabel } from '../../../src/main/ml/eval/labels';
+import {
+  classLabelsFromRegression,
+  roundHalfToEven,
+  sevenClassLabel,
+  threeClassLabel,
+} from '../../../../src/main/ml/eval/labels';
 import {
   accuracy,
   classificationMetrics,
@@ -11,9 +16,10 @@ import {
   sevenClassMetrics,
   threeClassMetrics,
   weightedF1,
-} from '../../../src/main/ml/eval/metrics';
+} from '../../../../src/main/ml/eval/metrics';
 
-const close = (actual: number, expected: number, what: string) => assert.ok(Math.abs(actual - expected) < 1e-12, `${what}: ${actual} != ${expected}`);
+const close = (actual: number, expected: number, what: string) =>
+  assert.ok(Math.abs(actual - expected) < 1e-12, `${what}: ${actual} != ${expected}`);
 
 test('roundHalfToEven matches Python round / numpy.round on halves', () => {
   // Python: [round(x) for x in (0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 0.4, 0.6, -0.6)] == [0, 2, 2, 0, -2, -2, 0, 1, -1]
@@ -47,7 +53,10 @@ test('3-class and 7-class labels from regression scores', () => {
 //   5  2      .1 .1 .8          2      1
 //   6  2      .2 .6 .2          1      0 (tie .2 = .2 -> first, negative, like numpy.argmax)
 //   7  2      .5 .3 .2          0      0
-const scores8 = [0.7, 0.2, 0.1, 0.2, 0.5, 0.3, 0.1, 0.2, 0.7, 0.3, 0.6, 0.1, 0.1, 0.3, 0.6, 0.1, 0.1, 0.8, 0.2, 0.6, 0.2, 0.5, 0.3, 0.2];
+const scores8 = [
+  0.7, 0.2, 0.1, 0.2, 0.5, 0.3, 0.1, 0.2, 0.7, 0.3, 0.6, 0.1, 0.1, 0.3, 0.6, 0.1, 0.1, 0.8, 0.2, 0.6, 0.2, 0.5, 0.3,
+  0.2,
+];
 const truth8 = [0, 0, 0, 1, 1, 2, 2, 2];
 
 test('3-class metrics on a hand-computed case', () => {
@@ -111,7 +120,7 @@ test('truth given as regression scores gives the same 3-class metrics', () => {
   assert.deepEqual(a, b);
 });
 
-test('7-class metrics on a hand-computed case, truth from regression with banker\'s rounding', () => {
+test("7-class metrics on a hand-computed case, truth from regression with banker's rounding", () => {
   // truth scores -> labels: -3->0, -2.5->1, -0.5->3, 0.5->3, 1.5->5, 2.5->5, 3.4->6, 0.4->3
   const regression = [-3, -2.5, -0.5, 0.5, 1.5, 2.5, 3.4, 0.4];
   const predicted = [0, 1, 3, 4, 5, 6, 6, 2];
@@ -144,9 +153,15 @@ test('argmax takes the first maximum and -Infinity log-probabilities are fine', 
 });
 
 test('bad arguments are named', () => {
-  assert.throws(() => threeClassMetrics([0, 1], { classes: [0] }), /scores has 2 entries, not a multiple of numClasses=3/);
+  assert.throws(
+    () => threeClassMetrics([0, 1], { classes: [0] }),
+    /scores has 2 entries, not a multiple of numClasses=3/,
+  );
   assert.throws(() => threeClassMetrics([0, 1, 0], { classes: [0, 1] }), /truth has 2 samples but scores have 1 rows/);
-  assert.throws(() => threeClassMetrics([0, 1, 0], { classes: [3] }), /truth.classes\[0\] must be an integer class in 0..2/);
+  assert.throws(
+    () => threeClassMetrics([0, 1, 0], { classes: [3] }),
+    /truth.classes\[0\] must be an integer class in 0..2/,
+  );
   assert.throws(() => threeClassMetrics([0, NaN, 0], { classes: [0] }), /scores has NaN at row 0, column 1/);
   assert.throws(() => confusionMatrix([0], [5], 3), /prediction\[0\]/);
 });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Rng } from '../../../src/main/ml/random';
+import { Rng } from '../../../../src/main/ml/random';
 import {
   type KeepMasks,
   type MissingLayout,
@@ -16,7 +16,7 @@ import {
   textLengthsFromInput,
   trainingMissingMasks,
   validityMasks,
-} from '../../../src/main/ml/eval/missing';
+} from '../../../../src/main/ml/eval/missing';
 
 /** A split with random lengths; unaligned uses MOSI's step counts. */
 function makeLayout(aligned: boolean, batch = 200, seed = 7): MissingLayout {
@@ -36,7 +36,11 @@ function makeLayout(aligned: boolean, batch = 200, seed = 7): MissingLayout {
   };
 }
 
-const steps = (layout: MissingLayout) => ({ text: layout.textSteps, audio: layout.audioSteps, vision: layout.visionSteps });
+const steps = (layout: MissingLayout) => ({
+  text: layout.textSteps,
+  audio: layout.audioSteps,
+  vision: layout.visionSteps,
+});
 
 function protocolsFor(aligned: boolean, rate: number): MissingProtocol[] {
   const out: MissingProtocol[] = [
@@ -70,7 +74,8 @@ test('CLS/SEP are never dropped and padding is never kept, for every protocol an
   for (const aligned of [false, true]) {
     const layout = makeLayout(aligned, 60);
     for (const rate of [0, 0.1, 0.5, 0.9, 1]) {
-      for (const p of protocolsFor(aligned, rate)) assertInvariants(layout, missingMasks(layout, p), `${aligned ? 'aligned' : 'unaligned'} ${JSON.stringify(p)}`);
+      for (const p of protocolsFor(aligned, rate))
+        assertInvariants(layout, missingMasks(layout, p), `${aligned ? 'aligned' : 'unaligned'} ${JSON.stringify(p)}`);
     }
   }
   assertInvariants(makeLayout(false, 60), trainingMissingMasks(makeLayout(false, 60), new Rng(3)), 'training');
@@ -92,8 +97,16 @@ test('rate 0 keeps every valid position; rate 1 drops every droppable one', () =
       }
       // TMFM/STMFM share the text's time mask, so audio/vision also keep steps 0 and len-1
       if (kind === 'RMFM' || kind === 'RMM') {
-        assert.equal(all.audio.reduce((s, x) => s + x, 0), 0, `${kind} audio at 1`);
-        assert.equal(all.vision.reduce((s, x) => s + x, 0), 0, `${kind} vision at 1`);
+        assert.equal(
+          all.audio.reduce((s, x) => s + x, 0),
+          0,
+          `${kind} audio at 1`,
+        );
+        assert.equal(
+          all.vision.reduce((s, x) => s + x, 0),
+          0,
+          `${kind} vision at 1`,
+        );
       }
     }
   }
@@ -153,8 +166,14 @@ test('SMM keeps exactly the named modalities', () => {
   const valid = validityMasks(layout);
   const textOnly = missingMasks(layout, { kind: 'SMM', keep: 'T' });
   assert.deepEqual(textOnly.text, valid.text);
-  assert.equal(textOnly.audio.reduce((s, x) => s + x, 0), 0);
-  assert.equal(textOnly.vision.reduce((s, x) => s + x, 0), 0);
+  assert.equal(
+    textOnly.audio.reduce((s, x) => s + x, 0),
+    0,
+  );
+  assert.equal(
+    textOnly.vision.reduce((s, x) => s + x, 0),
+    0,
+  );
   assert.throws(() => smmRates('X' as never), /keep must be one of T, A, V, TA, TV, AV, TAV/);
 });
 
@@ -171,7 +190,14 @@ test('TMFM and STMFM share one time mask; STMFM drops one contiguous block of ro
     [10, 0.5, 4],
     [2, 0.9, 0],
   ]) {
-    const small: MissingLayout = { batch: 40, textSteps: 12, audioSteps: 12, visionSteps: 12, textLengths: new Array(40).fill(len), aligned: true };
+    const small: MissingLayout = {
+      batch: 40,
+      textSteps: 12,
+      audioSteps: 12,
+      visionSteps: 12,
+      textLengths: new Array(40).fill(len),
+      aligned: true,
+    };
     const s = missingMasks(small, { kind: 'STMFM', rate: p });
     assert.deepEqual(s.audio, s.text);
     const starts = new Set<number>();
@@ -198,8 +224,14 @@ test('TMFM and STMFM refuse unaligned data with a clear error', () => {
 test('bad arguments are named', () => {
   const layout = makeLayout(false, 4);
   assert.throws(() => missingMasks(layout, { kind: 'RMFM', rate: 1.5 }), /protocol.rate must be a rate in \[0, 1\]/);
-  assert.throws(() => missingMasks({ ...layout, audioLengths: undefined }, { kind: 'RMFM', rate: 0.1 }), /layout.audioLengths is required for unaligned data/);
-  assert.throws(() => missingMasks({ ...layout, textLengths: [1, 2, 3, 4] }, { kind: 'RMFM', rate: 0.1 }), /layout.textLengths\[0\] must be an integer in 2..50/);
+  assert.throws(
+    () => missingMasks({ ...layout, audioLengths: undefined }, { kind: 'RMFM', rate: 0.1 }),
+    /layout.audioLengths is required for unaligned data/,
+  );
+  assert.throws(
+    () => missingMasks({ ...layout, textLengths: [1, 2, 3, 4] }, { kind: 'RMFM', rate: 0.1 }),
+    /layout.textLengths\[0\] must be an integer in 2..50/,
+  );
   assert.throws(() => sweepProtocol('SMM', 0.1), /name must be one of RMFM, RMM, TMFM, STMFM/);
   assert.deepEqual(sweepProtocol('RMM', 0.2), { kind: 'RMM', rate: 0.2 });
 });
@@ -207,11 +239,20 @@ test('bad arguments are named', () => {
 test('missingView: dropped tokens become [UNK], dropped frames zero, padding and masks untouched', () => {
   // two samples, L = 5, Ta = 3 (da = 2), Tv = 2 (dv = 1); padding carries non-zero junk on purpose
   const text = new Int32Array([
-    101, 7, 8, 102, 0, /* mask */ 1, 1, 1, 1, 0, /* segments */ 0, 0, 0, 0, 0,
-    101, 9, 102, 0, 0, /* mask */ 1, 1, 1, 0, 0, /* segments */ 0, 0, 0, 0, 0,
+    101, 7, 8, 102, 0, /* mask */ 1, 1, 1, 1, 0, /* segments */ 0, 0, 0, 0, 0, 101, 9, 102, 0, 0, /* mask */ 1, 1, 1, 0,
+    0, /* segments */ 0, 0, 0, 0, 0,
   ]);
   assert.deepEqual(Array.from(textLengthsFromInput(text, 2, 5)), [4, 3]);
-  const layout: MissingLayout = { batch: 2, textSteps: 5, audioSteps: 3, visionSteps: 2, textLengths: [4, 3], audioLengths: [3, 2], visionLengths: [1, 2], aligned: false };
+  const layout: MissingLayout = {
+    batch: 2,
+    textSteps: 5,
+    audioSteps: 3,
+    visionSteps: 2,
+    textLengths: [4, 3],
+    audioLengths: [3, 2],
+    visionLengths: [1, 2],
+    aligned: false,
+  };
   const audio = new Float32Array([1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 9, 9]);
   const vision = new Float32Array([1, 9, 2, 3]);
   const keep: KeepMasks = {
@@ -220,13 +261,47 @@ test('missingView: dropped tokens become [UNK], dropped frames zero, padding and
     vision: new Uint8Array([0, 0, 1, 1]),
   };
   const view = missingView({ text, audio, vision }, layout, keep);
-  assert.deepEqual(Array.from(view.text), [101, UNK_ID, 8, 102, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 101, UNK_ID, 102, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0]);
+  assert.deepEqual(Array.from(view.text), [
+    101,
+    UNK_ID,
+    8,
+    102,
+    0,
+    1,
+    1,
+    1,
+    1,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    101,
+    UNK_ID,
+    102,
+    0,
+    0,
+    1,
+    1,
+    1,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+  ]);
   assert.deepEqual(Array.from(view.audio), [1, 1, 0, 0, 3, 3, 0, 0, 5, 5, 9, 9]);
   assert.deepEqual(Array.from(view.vision), [0, 9, 2, 3]);
   assert.deepEqual(Array.from(text.subarray(0, 5)), [101, 7, 8, 102, 0], 'the input is not modified');
   const keepsPadding = { ...keep, text: new Uint8Array([1, 1, 1, 1, 1, 1, 1, 1, 0, 0]) };
   assert.throws(() => missingView({ text, audio, vision }, layout, keepsPadding), /keep.text keeps padding position 4/);
-  assert.throws(() => textLengthsFromInput(new Int32Array([101, 102, 0, 1, 0, 1, 0, 0, 0]), 1, 3), /not a prefix attention mask/);
+  assert.throws(
+    () => textLengthsFromInput(new Int32Array([101, 102, 0, 1, 0, 1, 0, 0, 0]), 1, 3),
+    /not a prefix attention mask/,
+  );
 });
 
 test('training masks advance their stream and reproduce from the same seed', () => {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { missingMasks } from '../../../src/main/ml/eval/missing';
-import { auilc, parseRates, runMissingSweep, standardRates, sweepCurves } from '../../../src/main/ml/eval/sweep';
+import { missingMasks } from '../../../../src/main/ml/eval/missing';
+import { auilc, parseRates, runMissingSweep, standardRates, sweepCurves } from '../../../../src/main/ml/eval/sweep';
 
 test('standard rates are exactly 0.0, 0.1, ..., 1.0', () => {
   assert.deepEqual(standardRates(), [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1]);
@@ -35,7 +35,14 @@ test('AUILC is the trapezoidal area over [0, 1], also for non-uniform rates', ()
   // constant 0.8 -> 0.8
   assert.equal(auilc([0, 0.5, 1], [0.8, 0.8, 0.8]), 0.8);
   // straight line from 0.9 at 0 to 0.5 at 1 -> (0.9 + 0.5) / 2 = 0.7
-  assert.ok(Math.abs(auilc(standardRates(), standardRates().map((r) => 0.9 - 0.4 * r)) - 0.7) < 1e-12);
+  assert.ok(
+    Math.abs(
+      auilc(
+        standardRates(),
+        standardRates().map((r) => 0.9 - 0.4 * r),
+      ) - 0.7,
+    ) < 1e-12,
+  );
   // non-uniform, unsorted: rates 0, 0.2, 1 with metrics 1, 0.5, 0
   // = 0.2 * (1 + 0.5) / 2 + 0.8 * (0.5 + 0) / 2 = 0.15 + 0.2 = 0.35
   assert.ok(Math.abs(auilc([1, 0, 0.2], [0, 1, 0.5]) - 0.35) < 1e-12);
@@ -46,10 +53,13 @@ test('AUILC is the trapezoidal area over [0, 1], also for non-uniform rates', ()
 });
 
 test('sweepCurves gives one curve per metric, with a null AUILC for partial sweeps', () => {
-  const curves = sweepCurves([0, 1], [
-    { Acc_7: 0.5, F1_7: 0.4 },
-    { Acc_7: 0.3, F1_7: 0.2 },
-  ]);
+  const curves = sweepCurves(
+    [0, 1],
+    [
+      { Acc_7: 0.5, F1_7: 0.4 },
+      { Acc_7: 0.3, F1_7: 0.2 },
+    ],
+  );
   // Acc_7: (0.5 + 0.3) / 2 = 0.4; F1_7: (0.4 + 0.2) / 2 = 0.3
   assert.ok(Math.abs(curves.Acc_7.auilc! - 0.4) < 1e-12);
   assert.ok(Math.abs(curves.F1_7.auilc! - 0.3) < 1e-12);
@@ -60,7 +70,14 @@ test('sweepCurves gives one curve per metric, with a null AUILC for partial swee
 test('runMissingSweep scores each rate of a seeded protocol and summarises with AUILC', async () => {
   // 50 aligned samples of length 6 (4 droppable text tokens), all positive. The stand-in "model"
   // is right exactly when the sample's text is complete, so accuracy falls from 1 at rate 0 to 0 at rate 1.
-  const layout = { batch: 50, textSteps: 8, audioSteps: 8, visionSteps: 8, textLengths: new Array(50).fill(6), aligned: true };
+  const layout = {
+    batch: 50,
+    textSteps: 8,
+    audioSteps: 8,
+    visionSteps: 8,
+    textLengths: new Array(50).fill(6),
+    aligned: true,
+  };
   const predict = (keep: { text: Uint8Array }) => {
     const scores = new Float32Array(50 * 3);
     for (let b = 0; b < 50; b++) {
@@ -94,5 +111,15 @@ test('runMissingSweep scores each rate of a seeded protocol and summarises with 
   assert.ok(Math.abs(acc.auilc! - (0.25 + 0.5 * (complete / 50))) < 1e-12);
   const controller = new AbortController();
   controller.abort();
-  await assert.rejects(runMissingSweep({ protocol: 'RMFM', rates: [0], layout, numClasses: 3, truth: { classes: new Array(50).fill(2) }, predict, signal: controller.signal }));
+  await assert.rejects(
+    runMissingSweep({
+      protocol: 'RMFM',
+      rates: [0],
+      layout,
+      numClasses: 3,
+      truth: { classes: new Array(50).fill(2) },
+      predict,
+      signal: controller.signal,
+    }),
+  );
 });

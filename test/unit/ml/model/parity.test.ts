@@ -7,13 +7,18 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { tf, useBackend } from '../../../src/main/ml/backends/tf.js';
-import { paramSpecs } from '../../../src/main/ml/model/params.js';
-import { disposeParams, paramsFromTensors } from '../../../src/main/ml/model/weights.js';
-import { CiderModel } from '../../../src/main/ml/model/cider.js';
-import { fullScores } from '../../../src/main/ml/model/attention.js';
-import { completeViewPass, disposeGrads, forwardInferenceViews, missingViewPass } from '../../../src/main/ml/train/step.js';
-import { asTensor, compare, confounders, fixtureBatch, get, loadFixture, view, type Fixture } from './fixture.js';
+import { tf, useBackend } from '../../../../src/main/ml/backends/tf.js';
+import { paramSpecs } from '../../../../src/main/ml/model/params.js';
+import { disposeParams, paramsFromTensors } from '../../../../src/main/ml/model/weights.js';
+import { CiderModel } from '../../../../src/main/ml/model/cider.js';
+import { fullScores } from '../../../../src/main/ml/model/attention.js';
+import {
+  completeViewPass,
+  disposeGrads,
+  forwardInferenceViews,
+  missingViewPass,
+} from '../../../../src/main/ml/train/step.js';
+import { asTensor, compare, confounders, fixtureBatch, get, loadFixture, view, type Fixture } from '../fixture.js';
 
 const OUT_TOL = 2e-5;
 const GRAD_TOL = 1e-4;
@@ -23,7 +28,10 @@ function checkTensor(f: Fixture, key: string, actual: tf.Tensor, tol = OUT_TOL):
   const exp = get(f, key);
   assert.deepEqual(actual.shape, exp.shape, `${key}: shape`);
   const d = compare(actual.dataSync(), exp.data as Float32Array);
-  assert.ok(d.scaled <= tol, `${key}: max |diff| ${d.maxAbs.toExponential(2)} is ${d.scaled.toExponential(2)} of the tensor's scale (tol ${tol})`);
+  assert.ok(
+    d.scaled <= tol,
+    `${key}: max |diff| ${d.maxAbs.toExponential(2)} is ${d.scaled.toExponential(2)} of the tensor's scale (tol ${tol})`,
+  );
 }
 
 const timeMajor = (t: tf.Tensor) => t.transpose([1, 0, 2]);
@@ -38,8 +46,13 @@ for (const backend of ['wasm', 'cpu'] as const) {
       const model = new CiderModel(f.config, params);
 
       await t.test('parameter names and shapes are the reference state_dict', () => {
-        const ours = paramSpecs(f.config).map((s) => `${s.name}:${s.shape.join('x')}`).sort();
-        const theirs = [...f.tensors.entries()].filter(([k]) => k.startsWith('weight.')).map(([k, v]) => `${k.slice(7)}:${v.shape.join('x')}`).sort();
+        const ours = paramSpecs(f.config)
+          .map((s) => `${s.name}:${s.shape.join('x')}`)
+          .sort();
+        const theirs = [...f.tensors.entries()]
+          .filter(([k]) => k.startsWith('weight.'))
+          .map(([k, v]) => `${k.slice(7)}:${v.shape.join('x')}`)
+          .sort();
         assert.deepEqual(ours, theirs);
         const grads = [...f.tensors.keys()].filter((k) => k.startsWith('grad.')).map((k) => k.slice(5));
         // aligned data never runs WSAM, so its (stored) parameters have no gradient
@@ -110,17 +123,27 @@ for (const backend of ['wasm', 'cpu'] as const) {
         assert.deepEqual(Object.keys(ours).sort(), Object.keys(f.losses).sort());
         for (const [k, v] of Object.entries(f.losses)) {
           const err = Math.abs(ours[k] - v);
-          assert.ok(err <= 1e-5 * Math.abs(v) + 1e-7, `loss ${k}: ${ours[k]} vs reference ${v} (|diff| ${err.toExponential(2)})`);
+          assert.ok(
+            err <= 1e-5 * Math.abs(v) + 1e-7,
+            `loss ${k}: ${ours[k]} vs reference ${v} (|diff| ${err.toExponential(2)})`,
+          );
         }
         // the recon heads get no gradient from the complete view: that is why Adam keys by name
         for (const k of full.grads.keys()) assert.ok(!k.startsWith('recon_'), `complete view gave a gradient to ${k}`);
         const expectedGrads = [...f.tensors.keys()].filter((k) => k.startsWith('grad.')).map((k) => k.slice(5));
-        assert.deepEqual([...miss.grads.keys()].sort(), expectedGrads.sort(), 'exactly the parameters the reference gives a gradient');
+        assert.deepEqual(
+          [...miss.grads.keys()].sort(),
+          expectedGrads.sort(),
+          'exactly the parameters the reference gives a gradient',
+        );
         for (const [pname, g] of miss.grads) {
           const exp = get(f, `grad.${pname}`);
           const d = compare(g.dataSync(), exp.data as Float32Array);
           const scale = d.maxAbs / Math.max(d.scaled, 1e-300);
-          assert.ok(d.maxAbs <= GRAD_TOL * scale + GRAD_ABS, `grad.${pname}: max |diff| ${d.maxAbs.toExponential(2)} vs scale ${scale.toExponential(2)}`);
+          assert.ok(
+            d.maxAbs <= GRAD_TOL * scale + GRAD_ABS,
+            `grad.${pname}: max |diff| ${d.maxAbs.toExponential(2)} vs scale ${scale.toExponential(2)}`,
+          );
         }
         disposeGrads(full.grads);
         disposeGrads(miss.grads);

@@ -3,23 +3,20 @@
  * path and with the reference outputs of ../shared/fixtures/cider-parity (both fixtures, the
  * 'reference' positional switch), within 1e-4 on every output.
  */
-import { test } from "node:test";
-import assert from "node:assert/strict";
-import { useBackend } from "../../../src/main/ml/backends/tf.js";
-import {
-  paramsFromTensors,
-  disposeParams,
-} from "../../../src/main/ml/model/weights.js";
-import { CiderModel } from "../../../src/main/ml/model/cider.js";
-import { exportCiderOnnx } from "../../../src/main/ml/onnx/export.js";
-import { OnnxEngine } from "../../../src/main/ml/onnx/engine.js";
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { useBackend } from '../../../../src/main/ml/backends/tf.js';
+import { paramsFromTensors, disposeParams } from '../../../../src/main/ml/model/weights.js';
+import { CiderModel } from '../../../../src/main/ml/model/cider.js';
+import { exportCiderOnnx } from '../../../../src/main/ml/onnx/export.js';
+import { OnnxEngine } from '../../../../src/main/ml/onnx/engine.js';
 import {
   TfjsEngine,
   type InferenceBatch,
   type InferenceConfounders,
   type InferenceOutputs,
-} from "../../../src/main/ml/inference.js";
-import { compare, get, loadFixture, type Fixture } from "../ml/fixture.js";
+} from '../../../../src/main/ml/inference.js';
+import { compare, get, loadFixture, type Fixture } from '../fixture.js';
 
 const TOL = 1e-4;
 
@@ -33,24 +30,23 @@ function fixtureInputs(f: Fixture): {
   conf: InferenceConfounders;
 } {
   const C = f.config.classes;
-  const B = get(f, "input.labels").shape[0];
+  const B = get(f, 'input.labels').shape[0];
   const D = f.config.dl + f.config.da + f.config.dv;
   const dictionary = new Float32Array(C * B * D);
-  for (let c = 0; c < C; c++)
-    dictionary.set(f32(f, `input.confounder${c}`), c * B * D);
+  for (let c = 0; c < C; c++) dictionary.set(f32(f, `input.confounder${c}`), c * B * D);
   return {
     batch: {
       size: B,
-      text: f32(f, "input.text_m"),
-      textCf: f32(f, "input.text_cf"),
-      textMask: f32(f, "input.text_mask"),
-      textLengths: Array.from(get(f, "input.text_lengths").data as Int32Array),
-      audio: f32(f, "input.audio_m"),
-      audioMask: f32(f, "input.audio_mask"),
-      vision: f32(f, "input.vision_m"),
-      visionMask: f32(f, "input.vision_mask"),
+      text: f32(f, 'input.text_m'),
+      textCf: f32(f, 'input.text_cf'),
+      textMask: f32(f, 'input.text_mask'),
+      textLengths: Array.from(get(f, 'input.text_lengths').data as Int32Array),
+      audio: f32(f, 'input.audio_m'),
+      audioMask: f32(f, 'input.audio_mask'),
+      vision: f32(f, 'input.vision_m'),
+      visionMask: f32(f, 'input.vision_mask'),
     },
-    conf: { dictionary, prior: f32(f, "input.cls_probs") },
+    conf: { dictionary, prior: f32(f, 'input.cls_probs') },
   };
 }
 
@@ -62,17 +58,10 @@ function close(
 ): void {
   assert.ok(actual && expected, `${what}: missing`);
   const d = compare(actual, expected);
-  assert.ok(
-    d.maxAbs <= tol,
-    `${what}: max |diff| ${d.maxAbs.toExponential(2)} > ${tol}`,
-  );
+  assert.ok(d.maxAbs <= tol, `${what}: max |diff| ${d.maxAbs.toExponential(2)} > ${tol}`);
 }
 
-function sameOutputs(
-  what: string,
-  a: InferenceOutputs,
-  b: InferenceOutputs,
-): void {
+function sameOutputs(what: string, a: InferenceOutputs, b: InferenceOutputs): void {
   close(`${what} log_probs`, a.logProbs, b.logProbs);
   close(`${what} log_probs_cf`, a.logProbsCf, b.logProbsCf);
   close(`${what} joint`, a.joint, b.joint);
@@ -82,13 +71,13 @@ function sameOutputs(
   close(`${what} wsam vision`, a.wsamVision ?? [], b.wsamVision ?? []);
 }
 
-for (const name of ["aligned-7class", "unaligned-3class"] as const) {
+for (const name of ['aligned-7class', 'unaligned-3class'] as const) {
   test(`ONNX parity ${name}`, async (t) => {
-    await useBackend("wasm");
+    await useBackend('wasm');
     const f = loadFixture(name);
-    const exp = exportCiderOnnx(f.config, f.tensors, { prefix: "weight." });
+    const exp = exportCiderOnnx(f.config, f.tensors, { prefix: 'weight.' });
     const { params } = paramsFromTensors(f.config, f.tensors, {
-      prefix: "weight.",
+      prefix: 'weight.',
     });
     // the load check: same config, same weights (fingerprint), names, a tiny batch
     const onnx = await OnnxEngine.load(exp.bytes, {
@@ -100,96 +89,61 @@ for (const name of ["aligned-7class", "unaligned-3class"] as const) {
     const C = f.config.classes;
     const D = f.config.dl + f.config.da + f.config.dv;
 
-    await t.test("engine names", () => {
-      assert.equal(onnx.name, "onnx");
-      assert.equal(tfjs.name, "tfjs-wasm");
+    await t.test('engine names', () => {
+      assert.equal(onnx.name, 'onnx');
+      assert.equal(tfjs.name, 'tfjs-wasm');
       assert.match(onnx.detail, /onnxruntime-node .*cpu/);
     });
 
     const ours = await onnx.infer(batch, conf);
-    await t.test("against the reference outputs (out.test.*)", () => {
-      close(
-        "log_probs vs out.test.pred_m",
-        ours.logProbs,
-        f32(f, "out.test.pred_m"),
-      );
-      close(
-        "log_probs_cf vs out.test.cf_pred_m",
-        ours.logProbsCf,
-        f32(f, "out.test.cf_pred_m"),
-      );
-      close(
-        "joint vs out.test.joint_rep_m",
-        ours.joint,
-        f32(f, "out.test.joint_rep_m"),
-      );
+    await t.test('against the reference outputs (out.test.*)', () => {
+      close('log_probs vs out.test.pred_m', ours.logProbs, f32(f, 'out.test.pred_m'));
+      close('log_probs_cf vs out.test.cf_pred_m', ours.logProbsCf, f32(f, 'out.test.cf_pred_m'));
+      close('joint vs out.test.joint_rep_m', ours.joint, f32(f, 'out.test.joint_rep_m'));
     });
 
-    await t.test("against the TF.js engine (every output)", async () => {
-      sameOutputs("onnx vs tfjs", ours, await tfjs.infer(batch, conf));
+    await t.test('against the TF.js engine (every output)', async () => {
+      sameOutputs('onnx vs tfjs', ours, await tfjs.infer(batch, conf));
     });
 
-    await t.test("attention summary rows are distributions", () => {
+    await t.test('attention summary rows are distributions', () => {
       for (let r = 0; r < ours.attentionSegments.length / 3; r++) {
-        const s =
-          ours.attentionSegments[3 * r] +
-          ours.attentionSegments[3 * r + 1] +
-          ours.attentionSegments[3 * r + 2];
+        const s = ours.attentionSegments[3 * r] + ours.attentionSegments[3 * r + 1] + ours.attentionSegments[3 * r + 2];
         assert.ok(Math.abs(s - 1) < 1e-5, `row ${r} sums to ${s}`);
       }
     });
 
-    await t.test(
-      "shared confounders (C, D) and prior (C) equal the per-sample form with equal rows",
-      async () => {
-        const B = batch.size;
-        const shared: InferenceConfounders = {
-          dictionary: new Float32Array(C * D),
-          prior: conf.prior.slice(0, C),
-        };
-        const replicated: InferenceConfounders = {
-          dictionary: new Float32Array(C * B * D),
-          prior: conf.prior,
-        };
-        for (let c = 0; c < C; c++) {
-          const row0 = conf.dictionary.subarray(c * B * D, c * B * D + D);
-          shared.dictionary.set(row0, c * D);
-          for (let b = 0; b < B; b++)
-            replicated.dictionary.set(row0, (c * B + b) * D);
-        }
-        const a = await onnx.infer(batch, shared, { attention: false });
-        const b = await onnx.infer(batch, replicated, { attention: false });
-        close("log_probs shared vs per-sample", a.logProbs, b.logProbs, 1e-6);
-        close(
-          "log_probs_cf shared vs per-sample",
-          a.logProbsCf,
-          b.logProbsCf,
-          1e-6,
-        );
-        close(
-          "log_probs shared: onnx vs tfjs",
-          a.logProbs,
-          (await tfjs.infer(batch, shared, { attention: false })).logProbs,
-        );
-        assert.equal(a.attentionSegments.length, 0);
-      },
-    );
+    await t.test('shared confounders (C, D) and prior (C) equal the per-sample form with equal rows', async () => {
+      const B = batch.size;
+      const shared: InferenceConfounders = {
+        dictionary: new Float32Array(C * D),
+        prior: conf.prior.slice(0, C),
+      };
+      const replicated: InferenceConfounders = {
+        dictionary: new Float32Array(C * B * D),
+        prior: conf.prior,
+      };
+      for (let c = 0; c < C; c++) {
+        const row0 = conf.dictionary.subarray(c * B * D, c * B * D + D);
+        shared.dictionary.set(row0, c * D);
+        for (let b = 0; b < B; b++) replicated.dictionary.set(row0, (c * B + b) * D);
+      }
+      const a = await onnx.infer(batch, shared, { attention: false });
+      const b = await onnx.infer(batch, replicated, { attention: false });
+      close('log_probs shared vs per-sample', a.logProbs, b.logProbs, 1e-6);
+      close('log_probs_cf shared vs per-sample', a.logProbsCf, b.logProbsCf, 1e-6);
+      close(
+        'log_probs shared: onnx vs tfjs',
+        a.logProbs,
+        (await tfjs.infer(batch, shared, { attention: false })).logProbs,
+      );
+      assert.equal(a.attentionSegments.length, 0);
+    });
 
-    await t.test(
-      "chunked (B=1 chunks, reference offsets) equals one call",
-      async () => {
-        sameOutputs(
-          "chunked",
-          await onnx.infer(batch, conf, { chunkSize: 1 }),
-          ours,
-        );
-        sameOutputs(
-          "tfjs chunked",
-          await tfjs.infer(batch, conf, { chunkSize: 3 }),
-          ours,
-        );
-      },
-    );
+    await t.test('chunked (B=1 chunks, reference offsets) equals one call', async () => {
+      sameOutputs('chunked', await onnx.infer(batch, conf, { chunkSize: 1 }), ours);
+      sameOutputs('tfjs chunked', await tfjs.infer(batch, conf, { chunkSize: 3 }), ours);
+    });
 
     await onnx.dispose();
     await tfjs.dispose();

@@ -5,16 +5,21 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { tf, useBackend } from '../../../src/main/ml/backends/tf.js';
-import { Rng } from '../../../src/main/ml/random.js';
-import { CiderModel } from '../../../src/main/ml/model/cider.js';
-import { initParams } from '../../../src/main/ml/model/params.js';
-import { disposeParams, paramsFromTensors } from '../../../src/main/ml/model/weights.js';
-import { Adam, ciderParamGroups } from '../../../src/main/ml/train/adam.js';
-import { rmfmTrainingMasks } from '../../../src/main/ml/train/masks.js';
-import { trainStep, type MissingViewMasks, type StepLosses } from '../../../src/main/ml/train/step.js';
-import { liveReplicaWorkers, ReplicaPool, shareRows, trainStepParallel } from '../../../src/main/ml/parallel/pool.js';
-import { asTensor, compare, confounders, fixtureBatch, loadFixture } from './fixture.js';
+import { tf, useBackend } from '../../../../src/main/ml/backends/tf.js';
+import { Rng } from '../../../../src/main/ml/random.js';
+import { CiderModel } from '../../../../src/main/ml/model/cider.js';
+import { initParams } from '../../../../src/main/ml/model/params.js';
+import { disposeParams, paramsFromTensors } from '../../../../src/main/ml/model/weights.js';
+import { Adam, ciderParamGroups } from '../../../../src/main/ml/train/adam.js';
+import { rmfmTrainingMasks } from '../../../../src/main/ml/train/masks.js';
+import { trainStep, type MissingViewMasks, type StepLosses } from '../../../../src/main/ml/train/step.js';
+import {
+  liveReplicaWorkers,
+  ReplicaPool,
+  shareRows,
+  trainStepParallel,
+} from '../../../../src/main/ml/parallel/pool.js';
+import { asTensor, compare, confounders, fixtureBatch, loadFixture } from '../fixture.js';
 
 test('shares: contiguous, whole micro-batches, as even as possible', () => {
   assert.deepEqual(shareRows(4, 2), [
@@ -37,7 +42,16 @@ test('shares: contiguous, whole micro-batches, as even as possible', () => {
   assert.deepEqual(shareRows(40, 1, 16), [[0, 40]]);
 });
 
-const LOSS_KEYS: (keyof StepLosses)[] = ['taskFull', 'taskMissing', 'joint', 'attention', 'reconText', 'reconAudio', 'reconVision', 'total'];
+const LOSS_KEYS: (keyof StepLosses)[] = [
+  'taskFull',
+  'taskMissing',
+  'joint',
+  'attention',
+  'reconText',
+  'reconAudio',
+  'reconVision',
+  'total',
+];
 
 test('2 threads = 1 thread (losses and updated weights; with dropout, = micro-batches of the share), seeded runs repeat exactly, nothing leaks', async () => {
   await useBackend('wasm');
@@ -57,7 +71,12 @@ test('2 threads = 1 thread (losses and updated weights; with dropout, = micro-ba
     const opt = new Adam({ groups: ciderParamGroups(() => false) });
     const pool = threads > 1 ? await ReplicaPool.create(model, threads) : null;
     const losses: StepLosses[] = [];
-    for (let s = 0; s < 2; s++) losses.push(pool ? await trainStepParallel(pool, model, opt, batch, fixtureMasks, conf) : trainStep(model, opt, batch, fixtureMasks, conf, { microBatchSize }));
+    for (let s = 0; s < 2; s++)
+      losses.push(
+        pool
+          ? await trainStepParallel(pool, model, opt, batch, fixtureMasks, conf)
+          : trainStep(model, opt, batch, fixtureMasks, conf, { microBatchSize }),
+      );
     await pool?.dispose();
     const values = new Map([...model.params].map(([k, v]) => [k, Float32Array.from(v.dataSync())]));
     opt.dispose();
@@ -77,7 +96,10 @@ test('2 threads = 1 thread (losses and updated weights; with dropout, = micro-ba
       assert.ok(Math.abs(a - b) <= 1e-6 * Math.max(1, Math.abs(a)), `step ${s + 1} loss ${k}: ${a} vs ${b}`);
     }
   }
-  assert.ok(Math.abs(one.losses[0].taskFull - f.losses.task_full) < 1e-5, 'first complete-view loss is the fixture one');
+  assert.ok(
+    Math.abs(one.losses[0].taskFull - f.losses.task_full) < 1e-5,
+    'first complete-view loss is the fixture one',
+  );
   // two Adam steps on gradients that agree to float rounding: parameters with a ~zero true
   // gradient can move by up to ~lr from noise (engine notes), so compare with an absolute bound
   let worst = 0;
@@ -94,7 +116,11 @@ test('2 threads = 1 thread (losses and updated weights; with dropout, = micro-ba
   assert.ok(typical / n < 1e-5, `mean parameter difference ${typical / n}`);
 
   // dropout on, random init, fresh RMFM masks: two threads repeat exactly from the seed
-  const cfg = { ...f.config, dropouts: { relu: 0.1, residual: 0.1, attention: 0.1, embedding: 0.2, output: 0.3 }, positional: 'temporal' as const };
+  const cfg = {
+    ...f.config,
+    dropouts: { relu: 0.1, residual: 0.1, attention: 0.1, embedding: 0.2, output: 0.3 },
+    positional: 'temporal' as const,
+  };
   const lens = batch.textLengths as number[];
   const seeded = async (threads: number, microBatchSize?: number) => {
     const model = new CiderModel(cfg, initParams(cfg, 5));
@@ -104,13 +130,22 @@ test('2 threads = 1 thread (losses and updated weights; with dropout, = micro-ba
     const losses: number[] = [];
     const counts: number[] = [];
     for (let s = 0; s < 3; s++) {
-      const keep = rmfmTrainingMasks(rng, 4, batch.textMask.dataSync(), lens, batch.audioMask.dataSync(), batch.visionMask.dataSync());
+      const keep = rmfmTrainingMasks(
+        rng,
+        4,
+        batch.textMask.dataSync(),
+        lens,
+        batch.audioMask.dataSync(),
+        batch.visionMask.dataSync(),
+      );
       const masks = {
         textKeep: tf.tensor2d(keep.text, batch.textMask.shape),
         audioKeep: tf.tensor2d(keep.audio, batch.audioMask.shape),
         visionKeep: tf.tensor2d(keep.vision, batch.visionMask.shape),
       };
-      const r = pool ? await trainStepParallel(pool, model, opt, batch, masks, conf, { rng }) : trainStep(model, opt, batch, masks, conf, { rng, microBatchSize });
+      const r = pool
+        ? await trainStepParallel(pool, model, opt, batch, masks, conf, { rng })
+        : trainStep(model, opt, batch, masks, conf, { rng, microBatchSize });
       tf.dispose([masks.textKeep, masks.audioKeep, masks.visionKeep]);
       losses.push(...LOSS_KEYS.map((k) => r[k]));
       counts.push(tf.memory().numTensors);

@@ -6,19 +6,29 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { useBackend } from '../../../src/main/ml/backends/tf';
-import { readSafetensors } from '../../../src/main/ml/io/safetensors';
-import { attachExtra } from '../../../src/main/data/confounders';
-import { runTraining, type EpochRecord } from '../../../src/main/ml/runs/train';
-import { evaluateRun } from '../../../src/main/ml/runs/evaluate';
-import { trainingOptionsSchema, evaluationOptionsSchema, type TrainingOptionsInput } from '../../../src/shared/contract/training';
-import { liveReplicaWorkers } from '../../../src/main/ml/parallel/pool';
-import { tempDir } from '../../helpers/datasets';
-import { TINY_MODEL, writeSyntheticStore } from '../../helpers/syntheticRuns';
+import { useBackend } from '../../../../src/main/ml/backends/tf';
+import { readSafetensors } from '../../../../src/main/ml/io/safetensors';
+import { attachExtra } from '../../../../src/main/data/confounders';
+import { runTraining, type EpochRecord } from '../../../../src/main/ml/runs/train';
+import { evaluateRun } from '../../../../src/main/ml/runs/evaluate';
+import {
+  trainingOptionsSchema,
+  evaluationOptionsSchema,
+  type TrainingOptionsInput,
+} from '../../../../src/shared/contract/training';
+import { liveReplicaWorkers } from '../../../../src/main/ml/parallel/pool';
+import { tempDir } from '../../../helpers/datasets';
+import { TINY_MODEL, writeSyntheticStore } from '../../../helpers/syntheticRuns';
 
-const options = (o: Partial<TrainingOptionsInput> = {}) => trainingOptionsSchema.parse({ batchSize: 16, maxEpochs: 8, model: TINY_MODEL, ...o });
+const options = (o: Partial<TrainingOptionsInput> = {}) =>
+  trainingOptionsSchema.parse({ batchSize: 16, maxEpochs: 8, model: TINY_MODEL, ...o });
 
-async function train(dataset: string, runDir: string, o: Partial<TrainingOptionsInput>, extra: { resume?: boolean; abortAt?: { epoch: number; batch: number } } = {}) {
+async function train(
+  dataset: string,
+  runDir: string,
+  o: Partial<TrainingOptionsInput>,
+  extra: { resume?: boolean; abortAt?: { epoch: number; batch: number } } = {},
+) {
   const epochs: EpochRecord[] = [];
   const ac = new AbortController();
   const result = await runTraining({
@@ -54,11 +64,18 @@ test('a seeded run learns the synthetic labels and reproduces exactly', async ()
     assert.deepEqual(tensorsOf(a.result.lastCheckpoint), tensorsOf(b.result.lastCheckpoint));
     const best = a.result.bestMetric!;
     // chance for Non0_acc_2 is about 0.5
-    assert.ok(best >= 0.85, `best validation Non0_acc_2 ${best} (epochs: ${a.epochs.map((e) => e.validation.Non0_acc_2?.toFixed(2)).join(' ')})`);
+    assert.ok(
+      best >= 0.85,
+      `best validation Non0_acc_2 ${best} (epochs: ${a.epochs.map((e) => e.validation.Non0_acc_2?.toFixed(2)).join(' ')})`,
+    );
     assert.ok(a.epochs.at(-1)!.losses.taskFull < a.epochs[0].losses.taskFull, 'the complete-view loss falls');
     // the best checkpoint carries the reference names and the confounders
     const names = [...readSafetensors(a.result.bestCheckpoint!).tensors.keys()];
-    assert.ok(names.includes('proj_l.weight') && names.includes('classifiers.2.bias') && names.includes('confounders.dictionary'));
+    assert.ok(
+      names.includes('proj_l.weight') &&
+        names.includes('classifiers.2.bias') &&
+        names.includes('confounders.dictionary'),
+    );
     assert.ok(!names.some((n) => n.startsWith('optimizer.')), 'the best checkpoint has no optimizer state');
 
     const ev = await evaluateRun({
@@ -71,7 +88,10 @@ test('a seeded run learns the synthetic labels and reproduces exactly', async ()
     const [complete, rmfm, tmfm, maci] = ev.outcomes;
     assert.ok(complete.points[0].metrics.Non0_acc_2 > 0.7, `test Non0_acc_2 ${complete.points[0].metrics.Non0_acc_2}`);
     assert.equal(complete.predictions!.length, 30);
-    assert.deepEqual(rmfm.points.map((p) => p.rate), [0, 0.5, 1]);
+    assert.deepEqual(
+      rmfm.points.map((p) => p.rate),
+      [0, 0.5, 1],
+    );
     assert.equal(rmfm.points[0].metrics.Acc_3, complete.points[0].metrics.Acc_3, 'rate 0 is the complete view');
     assert.ok(Number.isFinite(rmfm.auilc!.Non0_acc_2!));
     assert.equal(tmfm.points.length, 3, 'TMFM runs on aligned data');
@@ -89,7 +109,10 @@ test('a run cancelled mid-epoch and resumed ends exactly where the uninterrupted
     const o = { maxEpochs: 4 };
     const whole = await train(dir, path.join(tmp.dir, 'whole'), o);
     const runDir = path.join(tmp.dir, 'cut');
-    await assert.rejects(train(dir, runDir, o, { abortAt: { epoch: 3, batch: 2 } }), (e: Error) => e.name === 'AbortError');
+    await assert.rejects(
+      train(dir, runDir, o, { abortAt: { epoch: 3, batch: 2 } }),
+      (e: Error) => e.name === 'AbortError',
+    );
     const first = tensorsOf(path.join(runDir, 'last.safetensors'));
     assert.ok(first.has('optimizer.m.proj_l.weight'), 'the resume checkpoint holds Adam state');
     const resumed = await train(dir, runDir, o, { resume: true });
@@ -112,7 +135,10 @@ test('two threads (data parallel): a run reproduces, resumes exactly, and leaves
     const o = { maxEpochs: 3, workers: 2 };
     const whole = await train(dir, path.join(tmp.dir, 'whole'), o);
     const runDir = path.join(tmp.dir, 'cut');
-    await assert.rejects(train(dir, runDir, o, { abortAt: { epoch: 2, batch: 2 } }), (e: Error) => e.name === 'AbortError');
+    await assert.rejects(
+      train(dir, runDir, o, { abortAt: { epoch: 2, batch: 2 } }),
+      (e: Error) => e.name === 'AbortError',
+    );
     assert.equal(liveReplicaWorkers(), 0, 'a cancelled run stops its replica workers');
     const resumed = await train(dir, runDir, o, { resume: true });
     assert.deepEqual(stable(resumed.epochs), stable(whole.epochs.slice(1)));
@@ -133,12 +159,22 @@ test("the confounder dictionary and prior can come from the reference's arrays a
     const vectors = [0, 1, 2].map((c) => Float64Array.from({ length: D }, (_, k) => c + k / 100));
     for (const [c, v] of vectors.entries()) await attachExtra(dir, `confounder/c${c}`, v);
     await attachExtra(dir, 'prior/p', Float32Array.from([0.25, 0.25, 0.5]));
-    const extras = { source: 'extras' as const, dictionary: ['confounder/c0', 'confounder/c1', 'confounder/c2'], prior: 'prior/p' };
+    const extras = {
+      source: 'extras' as const,
+      dictionary: ['confounder/c0', 'confounder/c1', 'confounder/c2'],
+      prior: 'prior/p',
+    };
     const r = await train(dir, path.join(tmp.dir, 'run'), { maxEpochs: 1, confounders: extras });
     const t = readSafetensors(r.result.lastCheckpoint).tensors;
     assert.deepEqual(Array.from(t.get('confounders.prior')!.data), [0.25, 0.25, 0.5]);
-    assert.deepEqual(Array.from(t.get('confounders.dictionary')!.data), Array.from(Float32Array.from(vectors.flatMap((v) => Array.from(v)))));
-    await assert.rejects(train(dir, path.join(tmp.dir, 'bad'), { maxEpochs: 1, confounders: { ...extras, prior: 'prior/none' } }), /no attached array "prior\/none"/);
+    assert.deepEqual(
+      Array.from(t.get('confounders.dictionary')!.data),
+      Array.from(Float32Array.from(vectors.flatMap((v) => Array.from(v)))),
+    );
+    await assert.rejects(
+      train(dir, path.join(tmp.dir, 'bad'), { maxEpochs: 1, confounders: { ...extras, prior: 'prior/none' } }),
+      /no attached array "prior\/none"/,
+    );
   } finally {
     tmp.cleanup();
   }

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { searchSpaceSchema } from '../../../src/shared/contract/search';
-import { trainingOptionsSchema } from '../../../src/shared/contract/training';
-import { applyTrial, planTrials, sampleTrial, trialParamsOf } from '../../../src/main/ml/search/sample';
-import { rankTrials } from '../../../src/main/services/search';
+import { searchSpaceSchema } from '../../../../src/shared/contract/search';
+import { trainingOptionsSchema } from '../../../../src/shared/contract/training';
+import { applyTrial, planTrials, sampleTrial, trialParamsOf } from '../../../../src/main/ml/search/sample';
+import { rankTrials } from '../../../../src/main/services/search';
 
 const space = searchSpaceSchema.parse({});
 const base = trainingOptionsSchema.parse({});
@@ -36,7 +36,15 @@ test('a trial applied to the base options reads back as itself and keeps everyth
 });
 
 test('trials rank best first, trials without a metric last in trial order', () => {
-  const t = (trial: number, bestMetric: number | null) => ({ trial, bestMetric, params: sampleTrial(space, 32, 1, trial), runId: null, status: 'pending' as const, epochsDone: 0, bestEpoch: null });
+  const t = (trial: number, bestMetric: number | null) => ({
+    trial,
+    bestMetric,
+    params: sampleTrial(space, 32, 1, trial),
+    runId: null,
+    status: 'pending' as const,
+    epochsDone: 0,
+    bestEpoch: null,
+  });
   assert.deepEqual(
     rankTrials([t(1, 0.5), t(2, null), t(3, 0.7), t(4, null), t(5, 0.5)]).map((x) => x.trial),
     [3, 1, 5, 2, 4],

@@ -1,10 +1,16 @@
 /** The encoder's weights, masks, dropout and gradients on the tiny BERT (active backend). */
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { tf, initBackend } from '../../../src/main/ml/backends/tf';
-import { embeddingLookup, gelu, layerNorm, matMul } from '../../../src/main/ml/text/bert';
-import { loadTextEncoder, paramGroup, bertOptimizerGroups, TextModelError, type TextEncoderBundle } from '../../../src/main/ml/text';
-import { writeTinyBert, type TinyBert } from '../../helpers/tinyBert';
+import { tf, initBackend } from '../../../../src/main/ml/backends/tf';
+import { embeddingLookup, gelu, layerNorm, matMul } from '../../../../src/main/ml/text/bert';
+import {
+  loadTextEncoder,
+  paramGroup,
+  bertOptimizerGroups,
+  TextModelError,
+  type TextEncoderBundle,
+} from '../../../../src/main/ml/text';
+import { writeTinyBert, type TinyBert } from '../../../helpers/tinyBert';
 
 let tiny: TinyBert;
 before(async () => {
@@ -28,7 +34,10 @@ test('weights are named tf.Variables under HF names; Linear weights held (in, ou
     const v = b.encoder.variables;
     assert.equal(v.size, 5 + 2 * 16);
     assert.deepEqual(v.get('encoder.layer.0.intermediate.dense.weight')!.shape, [32, 64]);
-    assert.deepEqual(v.get('embeddings.word_embeddings.weight')!.shape, [tiny.tensors['embeddings.word_embeddings.weight'].shape[0], 32]);
+    assert.deepEqual(v.get('embeddings.word_embeddings.weight')!.shape, [
+      tiny.tensors['embeddings.word_embeddings.weight'].shape[0],
+      32,
+    ]);
     assert.ok([...v.values()].every((x) => x.trainable));
     const hf = b.encoder.toHfTensors();
     for (const [name, t] of Object.entries(tiny.tensors)) {
@@ -59,7 +68,7 @@ test('weight decay groups: no decay for biases and LayerNorm, decay for the rest
   });
 });
 
-test('padding is masked: changing padded token ids does not change the real tokens\' features', async () => {
+test("padding is masked: changing padded token ids does not change the real tokens' features", async () => {
   await withTiny((b) => {
     const e = b.tokenizer.encode('I really love this movie!', 12);
     const rows = Int32Array.from([...e.ids[0], ...e.ids[1], ...e.ids[2]]);
@@ -68,13 +77,21 @@ test('padding is masked: changing padded token ids does not change the real toke
     const x = tf.tensor3d(Int32Array.from([...rows, ...other]), [2, 3, 12], 'int32');
     const out = b.encoder.encode(x);
     const real = tf.tidy(() => tf.slice(out, [0, 0, 0], [2, e.length, 32]).arraySync()) as number[][][];
-    for (let t = 0; t < e.length; t++) for (let h = 0; h < 32; h++) assert.ok(Math.abs(real[0][t][h] - real[1][t][h]) < 1e-6);
+    for (let t = 0; t < e.length; t++)
+      for (let h = 0; h < 32; h++) assert.ok(Math.abs(real[0][t][h] - real[1][t][h]) < 1e-6);
     // and the mask matters: unmasking the pads changes the real tokens' features
     const unmasked = rows.slice();
     for (let i = 12; i < 24; i++) unmasked[i] = 1;
     const y = tf.tensor3d(unmasked, [1, 3, 12], 'int32');
     const out2 = b.encoder.encode(y);
-    const d = tf.tidy(() => tf.max(tf.abs(tf.sub(tf.slice(out2, [0, 0, 0], [1, e.length, 32]), tf.slice(out, [0, 0, 0], [1, e.length, 32])))).dataSync()[0]);
+    const d = tf.tidy(
+      () =>
+        tf
+          .max(
+            tf.abs(tf.sub(tf.slice(out2, [0, 0, 0], [1, e.length, 32]), tf.slice(out, [0, 0, 0], [1, e.length, 32]))),
+          )
+          .dataSync()[0],
+    );
     assert.ok(d > 1e-3, `unmasking pads changed features by only ${d}`);
     tf.dispose([x, out, y, out2]);
   });
@@ -98,7 +115,9 @@ test('fine-tune: every BERT variable gets a gradient (embedding lookup different
   await withTiny((b) => {
     const { data } = b.tokenizer.encodeBatch(['the movie was great', 'boring'], 8);
     const x = tf.tensor3d(data, [2, 3, 8], 'int32');
-    const { value, grads } = tf.variableGrads(() => tf.mean(tf.square(b.encoder.encode(x, { training: true }))) as tf.Scalar);
+    const { value, grads } = tf.variableGrads(
+      () => tf.mean(tf.square(b.encoder.encode(x, { training: true }))) as tf.Scalar,
+    );
     for (const name of b.encoder.variables.keys()) {
       const g = grads[`${[...b.encoder.variables.entries()].find(([n]) => n === name)![1].name}`];
       assert.ok(g, `no gradient for ${name}`);
@@ -139,17 +158,25 @@ test('embedding lookup gradient sums repeated ids (scatter-add) like a one-hot p
   tf.dispose([table, ids, r, g1, onehot, g2]);
 });
 
-test('matMul with explicit-transpose gradients equals tf.matMul\'s gradients (2-D and batched 4-D)', () => {
+test("matMul with explicit-transpose gradients equals tf.matMul's gradients (2-D and batched 4-D)", () => {
   const start = tf.memory().numTensors;
   for (const [sa, sb] of [
-    [[5, 7], [7, 3]],
-    [[2, 3, 5, 4], [2, 3, 4, 6]],
+    [
+      [5, 7],
+      [7, 3],
+    ],
+    [
+      [2, 3, 5, 4],
+      [2, 3, 4, 6],
+    ],
   ]) {
     const a = tf.randomNormal(sa);
     const b = tf.randomNormal(sb);
     const r = tf.randomNormal([...sa.slice(0, -1), sb[sb.length - 1]]);
     const ours = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(matMul(x, y), r)))([a, b]);
-    const ref = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(tf.matMul(x as tf.Tensor3D, y as tf.Tensor3D), r)))([a, b]);
+    const ref = tf.grads((x: tf.Tensor, y: tf.Tensor) =>
+      tf.sum(tf.mul(tf.matMul(x as tf.Tensor3D, y as tf.Tensor3D), r)),
+    )([a, b]);
     for (let i = 0; i < 2; i++) {
       const d = tf.tidy(() => tf.max(tf.abs(tf.sub(ours[i], ref[i]))).dataSync()[0]);
       assert.ok(d < 1e-5, `gradient ${i} for shapes ${sa} x ${sb}: max diff ${d}`);
@@ -161,7 +188,12 @@ test('matMul with explicit-transpose gradients equals tf.matMul\'s gradients (2-
 
 test('GELU and LayerNorm hand-written gradients equal autodiff of the plain formulas', () => {
   const start = tf.memory().numTensors;
-  const [x, g, b, r] = tf.tidy(() => [tf.mul(tf.randomNormal([6, 8]), 2), tf.add(1, tf.mul(0.3, tf.randomNormal([8]))), tf.mul(0.3, tf.randomNormal([8])), tf.randomNormal([6, 8])]);
+  const [x, g, b, r] = tf.tidy(() => [
+    tf.mul(tf.randomNormal([6, 8]), 2),
+    tf.add(1, tf.mul(0.3, tf.randomNormal([8]))),
+    tf.mul(0.3, tf.randomNormal([8])),
+    tf.randomNormal([6, 8]),
+  ]);
   const plainGelu = (z: tf.Tensor) => tf.mul(tf.mul(z, 0.5), tf.add(1, tf.erf(tf.mul(z, Math.SQRT1_2))));
   const plainLn = (z: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) => {
     const mean = tf.mean(z, -1, true);
@@ -176,7 +208,11 @@ test('GELU and LayerNorm hand-written gradients equal autodiff of the plain form
       tf.tidy(() => plainGelu(x)),
     ],
     [
-      tf.grads((z: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.mul(layerNorm(z, gg, bb, 1e-12), r)))([x, g, b]),
+      tf.grads((z: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.mul(layerNorm(z, gg, bb, 1e-12), r)))([
+        x,
+        g,
+        b,
+      ]),
       tf.grads((z: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.mul(plainLn(z, gg, bb), r)))([x, g, b]),
       layerNorm(x, g, b, 1e-12),
       tf.tidy(() => plainLn(x, g, b)),
@@ -198,7 +234,10 @@ test('GELU and LayerNorm hand-written gradients equal autodiff of the plain form
 test('input shapes are checked at the boundary', async () => {
   await withTiny((b) => {
     const bad = tf.zeros([2, 2, 8], 'int32');
-    assert.throws(() => b.encoder.encode(bad), (e: Error) => e instanceof TextModelError && /\(B, 3, L\)/.test(e.message));
+    assert.throws(
+      () => b.encoder.encode(bad),
+      (e: Error) => e instanceof TextModelError && /\(B, 3, L\)/.test(e.message),
+    );
     const long = tf.zeros([1, 3, 65], 'int32');
     assert.throws(() => b.encoder.encode(long), /max_position_embeddings 64/);
     tf.dispose([bad, long]);

@@ -4,9 +4,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, truncateSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { initBackend } from '../../../src/main/ml/backends/tf';
-import { inspectModelFolder, loadTextEncoder, TextModelError } from '../../../src/main/ml/text';
-import { TINY_VOCAB, writeTinyBert } from '../../helpers/tinyBert';
+import { initBackend } from '../../../../src/main/ml/backends/tf';
+import { inspectModelFolder, loadTextEncoder, TextModelError } from '../../../../src/main/ml/text';
+import { TINY_VOCAB, writeTinyBert } from '../../../helpers/tinyBert';
 
 test('a complete folder is ok, with no warnings', async () => {
   const t = writeTinyBert();
@@ -47,7 +47,11 @@ test('missing config.json, vocab.txt and weights are each named', async () => {
     assert.match(r.problems[0], /config\.json: missing/);
     assert.match(r.problems[1], /vocab\.txt: missing/);
     assert.match(r.problems[2], /no weights file \(model\.safetensors or pytorch_model\.bin\); found tf_model\.h5/);
-    await assert.rejects(loadTextEncoder(t.dir), (e: Error) => e instanceof TextModelError && e.code === 'INVALID_INPUT' && e.message.includes('vocab.txt: missing'));
+    await assert.rejects(
+      loadTextEncoder(t.dir),
+      (e: Error) =>
+        e instanceof TextModelError && e.code === 'INVALID_INPUT' && e.message.includes('vocab.txt: missing'),
+    );
   } finally {
     t.cleanup();
   }
@@ -91,7 +95,12 @@ test('a missing tensor and a tensor of the wrong shape are named with the weight
     writeFileSync(join(t2.dir, 'config.json'), JSON.stringify(cfg));
     const r = await inspectModelFolder(t2.dir);
     const w = join(t2.dir, 'model.safetensors');
-    assert.ok(r.problems.includes(`${w}: tensor encoder.layer.0.intermediate.dense.weight has shape [64, 32], config.json implies [48, 32]`), r.problems.join('\n'));
+    assert.ok(
+      r.problems.includes(
+        `${w}: tensor encoder.layer.0.intermediate.dense.weight has shape [64, 32], config.json implies [48, 32]`,
+      ),
+      r.problems.join('\n'),
+    );
     assert.equal(r.problems.length, 2 * 3); // intermediate weight + bias and output weight, per layer
   } finally {
     t2.cleanup();
@@ -104,8 +113,17 @@ test('a truncated weights file and a vocabulary larger than vocab_size', async (
     const w = join(t.dir, 'model.safetensors');
     truncateSync(w, statSync(w).size - 100);
     const r = await inspectModelFolder(t.dir);
-    assert.ok(r.problems.some((p) => p.startsWith(`${w}: tensor`) && p.includes('truncated')), r.problems.join('\n'));
-    assert.ok(r.problems.some((p) => p.includes('vocab.txt') && p.includes(`${TINY_VOCAB.length} tokens but config.json vocab_size is ${TINY_VOCAB.length - 1}`)));
+    assert.ok(
+      r.problems.some((p) => p.startsWith(`${w}: tensor`) && p.includes('truncated')),
+      r.problems.join('\n'),
+    );
+    assert.ok(
+      r.problems.some(
+        (p) =>
+          p.includes('vocab.txt') &&
+          p.includes(`${TINY_VOCAB.length} tokens but config.json vocab_size is ${TINY_VOCAB.length - 1}`),
+      ),
+    );
   } finally {
     t.cleanup();
   }

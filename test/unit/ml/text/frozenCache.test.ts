@@ -4,9 +4,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { tf, initBackend } from '../../../src/main/ml/backends/tf';
-import { FrozenFeatureCache, loadTextEncoder, TextFeatures, TextModelError } from '../../../src/main/ml/text';
-import { writeTinyBert } from '../../helpers/tinyBert';
+import { tf, initBackend } from '../../../../src/main/ml/backends/tf';
+import { FrozenFeatureCache, loadTextEncoder, TextFeatures, TextModelError } from '../../../../src/main/ml/text';
+import { writeTinyBert } from '../../../helpers/tinyBert';
 
 const TEXTS = ['I really love this movie!', 'The plot was boring.', 'funny and sad', 'great acting'];
 
@@ -35,7 +35,8 @@ test('second run over the same samples reads every feature from disk, identical 
     assert.deepEqual([run2.hits, run2.misses], [4, 0]);
     assert.deepEqual(Array.from(f2.dataSync()), Array.from(direct.dataSync()));
     assert.deepEqual(Array.from(f1.dataSync()), Array.from(direct.dataSync()));
-    if (process.env.CIDER_VERBOSE) console.log(`frozen cache: first run ${ms1.toFixed(1)} ms, second ${ms2.toFixed(1)} ms`);
+    if (process.env.CIDER_VERBOSE)
+      console.log(`frozen cache: first run ${ms1.toFixed(1)} ms, second ${ms2.toFixed(1)} ms`);
 
     // one new sample in a batch of cached ones: only it is computed
     const mixed = bundle.tokenizer.encodeBatch([TEXTS[0], 'what a film', TEXTS[2]], 12).data;

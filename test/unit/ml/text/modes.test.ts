@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { tf, initBackend } from '../../../src/main/ml/backends/tf';
-import { loadTextEncoder, TextFeatures, type TextEncoderMode } from '../../../src/main/ml/text';
-import { writeTinyBert } from '../../helpers/tinyBert';
+import { tf, initBackend } from '../../../../src/main/ml/backends/tf';
+import { loadTextEncoder, TextFeatures, type TextEncoderMode } from '../../../../src/main/ml/text';
+import { writeTinyBert } from '../../../helpers/tinyBert';
 
 const TEXTS = ['I really love this movie!', 'The plot was boring.', 'so funny and happy', 'sad and bad acting'];
 const TARGETS = [1, -1, 1, -1];

@@ -9,8 +9,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { WordPieceTokenizer } from '../../../src/main/ml/text/tokenizer';
-import { TextModelError } from '../../../src/main/ml/text/config';
+import { WordPieceTokenizer } from '../../../../src/main/ml/text/tokenizer';
+import { TextModelError } from '../../../../src/main/ml/text/config';
 
 const VOCAB = [
   '[PAD]', //  0
@@ -68,7 +68,11 @@ test('vocab.txt: line number is the id; specials found; CRLF tolerated', () => {
 
 test('a vocabulary without [SEP] is refused, naming the file and token', () => {
   withVocab(
-    (f) => assert.throws(() => WordPieceTokenizer.fromVocabFile(f), (e: Error) => e instanceof TextModelError && e.message.includes(f) && e.message.includes('[SEP]')),
+    (f) =>
+      assert.throws(
+        () => WordPieceTokenizer.fromVocabFile(f),
+        (e: Error) => e instanceof TextModelError && e.message.includes(f) && e.message.includes('[SEP]'),
+      ),
     VOCAB.filter((t) => t !== '[SEP]'),
   );
 });
@@ -143,7 +147,7 @@ test('character spans point into the original text', () => {
   assert.deepEqual(ids(emoji), [1, 5, 6]);
 });
 
-test("MMSA (3, L) layout: ids, attention mask, segment ids; [PAD] fill", () => {
+test('MMSA (3, L) layout: ids, attention mask, segment ids; [PAD] fill', () => {
   const e = tok.encode('the movie', 6);
   assert.deepEqual(Array.from(e.ids[0]), [2, 5, 6, 3, 0, 0]);
   assert.deepEqual(Array.from(e.ids[1]), [1, 1, 1, 1, 0, 0]);
@@ -178,12 +182,21 @@ test('text pairs: segment id 1 for the second text, longest-first truncation', (
 
 test('batch encoding is (B, 3, L) row-major; decode skips specials', () => {
   const { data } = tok.encodeBatch(['the', 'movie was'], 5);
-  assert.deepEqual(Array.from(data), [2, 5, 3, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 2, 6, 7, 3, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0]);
+  assert.deepEqual(
+    Array.from(data),
+    [2, 5, 3, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 2, 6, 7, 3, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0],
+  );
   assert.deepEqual(tok.decode([2, 5, 6, 3, 0]), ['the', 'movie']);
 });
 
 test('cased vocabularies: do_lower_case false keeps case and accents', () => {
   const cased = withVocab((f) => WordPieceTokenizer.fromVocabFile(f, { doLowerCase: false }));
-  assert.deepEqual(cased.tokenize('The movie').map((t) => t.id), [1, 6]);
-  assert.deepEqual(cased.tokenize('café').map((t) => t.id), [1]);
+  assert.deepEqual(
+    cased.tokenize('The movie').map((t) => t.id),
+    [1, 6],
+  );
+  assert.deepEqual(
+    cased.tokenize('café').map((t) => t.id),
+    [1],
+  );
 });

@@ -1,8 +1,8 @@
 /** Adam against hand-computed PyTorch steps; state keyed by name; parameter groups. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { tf, useBackend } from '../../../src/main/ml/backends/tf.js';
-import { Adam, ciderParamGroups, isNoDecay } from '../../../src/main/ml/train/adam.js';
+import { tf, useBackend } from '../../../../src/main/ml/backends/tf.js';
+import { Adam, ciderParamGroups, isNoDecay } from '../../../../src/main/ml/train/adam.js';
 
 /** torch.optim.Adam on one scalar, in float64 */
 function torchAdam(p0: number, grads: number[], lr: number, wd: number, b1 = 0.9, b2 = 0.999, eps = 1e-8): number[] {
@@ -54,7 +54,12 @@ for (const backend of ['wasm', 'cpu'] as const) {
       const [lr, wd] = settings[name];
       const got = Array.from(v.dataSync());
       before.get(name)!.forEach((p0, i) => {
-        const want = torchAdam(p0, gradSeq.map((g) => g[i]), lr, wd).at(-1)!;
+        const want = torchAdam(
+          p0,
+          gradSeq.map((g) => g[i]),
+          lr,
+          wd,
+        ).at(-1)!;
         // float32 parameters: compare the update size, which is what Adam computes
         assert.ok(Math.abs(got[i] - want) <= 1e-7 * Math.max(1, Math.abs(want)), `${name}[${i}]: ${got[i]} vs ${want}`);
       });
@@ -78,10 +83,13 @@ test('Adam keys state by name: a parameter first seen later starts its own step 
   opt.step(vars, new Map([['proj1.weight', g(1)]])); // complete view: no recon gradient
   assert.equal(opt.stepsOf('recon_text.weight'), 0);
   assert.equal(b.dataSync()[0], 2, 'a parameter without a gradient is not touched');
-  opt.step(vars, new Map([
-    ['recon_text.weight', g(0.5)],
-    ['proj1.weight', g(-1)],
-  ])); // different set and order of gradients
+  opt.step(
+    vars,
+    new Map([
+      ['recon_text.weight', g(0.5)],
+      ['proj1.weight', g(-1)],
+    ]),
+  ); // different set and order of gradients
   assert.equal(opt.stepsOf('proj1.weight'), 2);
   assert.equal(opt.stepsOf('recon_text.weight'), 1);
   // first Adam step moves by lr * g / (|g| + eps) = ~lr

@@ -7,15 +7,21 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { tf, useBackend } from '../../../src/main/ml/backends/tf.js';
-import { Rng } from '../../../src/main/ml/random.js';
-import { CiderModel } from '../../../src/main/ml/model/cider.js';
-import { initParams } from '../../../src/main/ml/model/params.js';
-import { disposeParams, loadParams, paramsFromTensors, saveParams, WeightsError } from '../../../src/main/ml/model/weights.js';
-import { Adam, ciderParamGroups } from '../../../src/main/ml/train/adam.js';
-import { nllLoss, oneHotFloat } from '../../../src/main/ml/train/losses.js';
-import { rmfmTrainingMasks } from '../../../src/main/ml/train/masks.js';
-import { encodedText, missingIds, type TextEncoder } from '../../../src/main/ml/train/text.js';
+import { tf, useBackend } from '../../../../src/main/ml/backends/tf.js';
+import { Rng } from '../../../../src/main/ml/random.js';
+import { CiderModel } from '../../../../src/main/ml/model/cider.js';
+import { initParams } from '../../../../src/main/ml/model/params.js';
+import {
+  disposeParams,
+  loadParams,
+  paramsFromTensors,
+  saveParams,
+  WeightsError,
+} from '../../../../src/main/ml/model/weights.js';
+import { Adam, ciderParamGroups } from '../../../../src/main/ml/train/adam.js';
+import { nllLoss, oneHotFloat } from '../../../../src/main/ml/train/losses.js';
+import { rmfmTrainingMasks } from '../../../../src/main/ml/train/masks.js';
+import { encodedText, missingIds, type TextEncoder } from '../../../../src/main/ml/train/text.js';
 import {
   completeViewPass,
   disposeGrads,
@@ -26,8 +32,8 @@ import {
   type GradMap,
   type MissingViewMasks,
   type Teacher,
-} from '../../../src/main/ml/train/step.js';
-import { asTensor, compare, confounders, fixtureBatch, get, loadFixture, view, type Fixture } from './fixture.js';
+} from '../../../../src/main/ml/train/step.js';
+import { asTensor, compare, confounders, fixtureBatch, get, loadFixture, view, type Fixture } from '../fixture.js';
 
 function modelOf(f: Fixture): CiderModel {
   return new CiderModel(f.config, paramsFromTensors(f.config, f.tensors, { prefix: 'weight.' }).params);
@@ -81,7 +87,11 @@ test('micro-batches give the whole-batch losses and gradients (reference positio
   const whole = run();
   const split = run(3); // uneven: 3 + 1 rows
   assert.ok(Math.abs(whole.fullLoss - split.fullLoss) < 1e-6);
-  for (const [k, v] of Object.entries(whole.losses)) assert.ok(Math.abs(v - split.losses[k as keyof typeof split.losses]) <= 1e-6 * Math.max(1, Math.abs(v)), `loss ${k}`);
+  for (const [k, v] of Object.entries(whole.losses))
+    assert.ok(
+      Math.abs(v - split.losses[k as keyof typeof split.losses]) <= 1e-6 * Math.max(1, Math.abs(v)),
+      `loss ${k}`,
+    );
   const check = (a: GradMap, b: GradMap) => {
     assert.deepEqual([...a.keys()].sort(), [...b.keys()].sort());
     for (const [k, g] of a) {
@@ -118,9 +128,19 @@ test('trainStep: reference quirk sums step-1 and step-2 gradients; the switch tu
   const viaStep = (accumulate?: boolean) => {
     const m = modelOf(f);
     const opt = new Adam({ groups: ciderParamGroups(() => false) });
-    const losses = trainStep(m, opt, batch, masks, conf, accumulate === undefined ? {} : { accumulateFullViewGrad: accumulate });
+    const losses = trainStep(
+      m,
+      opt,
+      batch,
+      masks,
+      conf,
+      accumulate === undefined ? {} : { accumulateFullViewGrad: accumulate },
+    );
     // step 1 runs on the fixture weights (no dropout); step 2 already on updated weights
-    assert.ok(Math.abs(losses.taskFull - f.losses.task_full) < 1e-5, 'complete-view loss of the first step is the fixture one');
+    assert.ok(
+      Math.abs(losses.taskFull - f.losses.task_full) < 1e-5,
+      'complete-view loss of the first step is the fixture one',
+    );
     opt.dispose();
     return m;
   };
@@ -138,7 +158,11 @@ test('trainStep: reference quirk sums step-1 and step-2 gradients; the switch tu
 test('trainStep is reproducible from its seed and does not leak tensors', async () => {
   await useBackend('wasm');
   const f = loadFixture('unaligned-3class');
-  const cfg = { ...f.config, dropouts: { relu: 0.1, residual: 0.1, attention: 0.1, embedding: 0.2, output: 0.3 }, positional: 'temporal' as const };
+  const cfg = {
+    ...f.config,
+    dropouts: { relu: 0.1, residual: 0.1, attention: 0.1, embedding: 0.2, output: 0.3 },
+    positional: 'temporal' as const,
+  };
   const batch = fixtureBatch(f);
   const conf = confounders(f);
   const lens = batch.textLengths as number[];
@@ -149,7 +173,14 @@ test('trainStep is reproducible from its seed and does not leak tensors', async 
     const counts: number[] = [];
     const losses: number[] = [];
     for (let s = 0; s < steps; s++) {
-      const keep = rmfmTrainingMasks(rng, 4, batch.textMask.dataSync(), lens, batch.audioMask.dataSync(), batch.visionMask.dataSync());
+      const keep = rmfmTrainingMasks(
+        rng,
+        4,
+        batch.textMask.dataSync(),
+        lens,
+        batch.audioMask.dataSync(),
+        batch.visionMask.dataSync(),
+      );
       const masks = {
         textKeep: tf.tensor2d(keep.text, batch.textMask.shape),
         audioKeep: tf.tensor2d(keep.audio, batch.audioMask.shape),
@@ -211,7 +242,13 @@ test('inference: missing and counterfactual log-probs in chunks; eval confounder
   await useBackend('wasm');
   const f = loadFixture('unaligned-3class');
   const model = modelOf(f);
-  const r = await inferLogProbs(model, view(f, 'missing'), asTensor(f, 'input.text_cf') as tf.Tensor3D, confounders(f), 3);
+  const r = await inferLogProbs(
+    model,
+    view(f, 'missing'),
+    asTensor(f, 'input.text_cf') as tf.Tensor3D,
+    confounders(f),
+    3,
+  );
   for (const [got, key] of [
     [r.missingView, 'out.test.pred_m'],
     [r.counterfactualView, 'out.test.cf_pred_m'],
@@ -243,10 +280,16 @@ test('checkpoints round-trip through safetensors with the reference names; bad f
     disposeParams(back.params);
     const broken = new Map(f.tensors);
     broken.delete('weight.proj1.bias');
-    assert.throws(() => paramsFromTensors(f.config, broken, { prefix: 'weight.', source: 'x.safetensors' }), (e: Error) => e instanceof WeightsError && /x\.safetensors: missing 1 .*proj1\.bias/.test(e.message));
+    assert.throws(
+      () => paramsFromTensors(f.config, broken, { prefix: 'weight.', source: 'x.safetensors' }),
+      (e: Error) => e instanceof WeightsError && /x\.safetensors: missing 1 .*proj1\.bias/.test(e.message),
+    );
     const wrong = new Map(f.tensors);
     wrong.set('weight.proj1.bias', { dtype: 'F32', shape: [3], data: new Float32Array(3) });
-    assert.throws(() => paramsFromTensors(f.config, wrong, { prefix: 'weight.' }), /proj1\.bias is \[3\], expected \[96\]/);
+    assert.throws(
+      () => paramsFromTensors(f.config, wrong, { prefix: 'weight.' }),
+      /proj1\.bias is \[3\], expected \[96\]/,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
     disposeParams(model.params);
@@ -258,8 +301,14 @@ test('shape errors at the model boundary say which input is wrong', async () => 
   const f = loadFixture('aligned-7class');
   const model = modelOf(f);
   const v = view(f, 'full');
-  assert.throws(() => model.forward({ ...v, audio: tf.zeros([4, 12, 6]) as tf.Tensor3D }, confounders(f)), /audio \(B, Ta, da\): got shape \[4, 12, 6\], expected \[4, 12, 5\]/);
-  assert.throws(() => model.forward(v, { ...confounders(f), prior: tf.zeros([3]) as tf.Tensor1D }), /class prior \(C\)/);
+  assert.throws(
+    () => model.forward({ ...v, audio: tf.zeros([4, 12, 6]) as tf.Tensor3D }, confounders(f)),
+    /audio \(B, Ta, da\): got shape \[4, 12, 6\], expected \[4, 12, 5\]/,
+  );
+  assert.throws(
+    () => model.forward(v, { ...confounders(f), prior: tf.zeros([3]) as tf.Tensor1D }),
+    /class prior \(C\)/,
+  );
   disposeParams(model.params);
 });
 
@@ -279,19 +328,35 @@ test('text-encoder hook: dropped tokens become [UNK], encoder variables train in
       ['text_model.embeddings.LayerNorm.weight', ln],
     ]),
     // one-hot matmul rather than gather: gather's gradient kernel (UnsortedSegmentSum) is missing on wasm
-    encode: (ids) => tf.mul(tf.matMul(oneHotFloat(ids.reshape([-1]) as tf.Tensor1D, V), emb).reshape([ids.shape[0], ids.shape[1], dl]), ln) as tf.Tensor3D,
+    encode: (ids) =>
+      tf.mul(
+        tf.matMul(oneHotFloat(ids.reshape([-1]) as tf.Tensor1D, V), emb).reshape([ids.shape[0], ids.shape[1], dl]),
+        ln,
+      ) as tf.Tensor3D,
   };
-  const idsArr = new Int32Array(B * L).map((_, i) => (i % L === 0 ? 101 : i % L === L - 1 ? 102 : 1000 % V + (i % 7)));
+  const idsArr = new Int32Array(B * L).map((_, i) =>
+    i % L === 0 ? 101 : i % L === L - 1 ? 102 : (1000 % V) + (i % 7),
+  );
   const ids = tf.tensor2d(idsArr, [B, L], 'int32');
   const keep = asTensor(f, 'input.text_keep') as tf.Tensor2D;
   const textMask = asTensor(f, 'input.text_mask') as tf.Tensor2D;
   const mIds = missingIds(ids, keep, textMask).dataSync();
   const keepArr = keep.dataSync();
   const maskArr = textMask.dataSync();
-  assert.ok(Array.from(maskArr).some((m) => m < 0.5), 'the fixture has padding');
+  assert.ok(
+    Array.from(maskArr).some((m) => m < 0.5),
+    'the fixture has padding',
+  );
   // dropped valid tokens become [UNK]; padding stays padding
   for (let i = 0; i < B * L; i++) assert.equal(mIds[i], maskArr[i] > 0.5 && keepArr[i] <= 0.5 ? 100 : idsArr[i]);
-  const batch = { ...fixtureBatch(f), text: encodedText(encoder, { ids, mask: asTensor(f, 'input.text_mask') as tf.Tensor2D, segments: tf.zerosLike(ids) as tf.Tensor2D }) };
+  const batch = {
+    ...fixtureBatch(f),
+    text: encodedText(encoder, {
+      ids,
+      mask: asTensor(f, 'input.text_mask') as tf.Tensor2D,
+      segments: tf.zerosLike(ids) as tf.Tensor2D,
+    }),
+  };
   const opt = new Adam({ groups: ciderParamGroups((n) => n.startsWith('text_model.')) });
   const embBefore = emb.dataSync().slice();
   const losses = trainStep(model, opt, batch, fixtureMasks(f), confounders(f), { rng });
