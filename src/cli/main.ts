@@ -11,6 +11,7 @@ import { createApp, type AppServices } from '../main/services/app';
 import { call, follow, jobLine, print, printable, type CliIo, type Command } from './io';
 import { resolveDataDir } from '../main/services/paths';
 import { DEFAULT_PORT, startWebServer } from '../main/server/web';
+import { fileLogger, installLastResort, webLogFile } from '../main/server/lastResort';
 import {
   commandHelp,
   commandSummary,
@@ -249,13 +250,22 @@ export async function runCli(
 
 async function runWeb(args: ParsedArgs, io: CliIo): Promise<number> {
   const dataDir = resolveDataDir(flagString(args, 'data-dir'));
-  const app = createApp({ dataDir, mode: 'web', log: io.err });
+  const logFile = webLogFile(dataDir);
+  const toFile = fileLogger(logFile);
+  const log = (m: string) => {
+    io.err(m);
+    toFile(m);
+  };
+  // from here on an error nobody handled is logged, not fatal: the server and its jobs keep going
+  const removeLastResort = installLastResort({ log });
+  const app = createApp({ dataDir, mode: 'web', log });
   const host = flagString(args, 'host') ?? '127.0.0.1';
   const web = await startWebServer({
     app,
     staticDir: flagString(args, 'static-dir') ?? fileURLToPath(new URL('../../out/renderer', import.meta.url)),
     host,
     port: flagNumber(args, 'port'),
+    log,
   });
   if (app.interruptedAtStart.length)
     io.out(`jobs interrupted when the app last stopped: ${app.interruptedAtStart.join(', ')}`);
@@ -267,6 +277,7 @@ async function runWeb(args: ParsedArgs, io: CliIo): Promise<number> {
   io.out(`open: ${web.loginUrl}`);
   io.out(`token: ${web.token}`);
   io.out(`listening on ${web.host}:${web.port}`);
+  io.out(`log: ${logFile}`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);
@@ -275,5 +286,6 @@ async function runWeb(args: ParsedArgs, io: CliIo): Promise<number> {
   io.out('stopping...');
   await web.close();
   await app.close();
+  removeLastResort();
   return 0;
 }
