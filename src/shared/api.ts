@@ -9,7 +9,7 @@ import { z } from 'zod';
 import type { AppStatus, JobLogEntry, JobRecord, Project } from './types';
 import { JOB_STATUSES } from './types';
 
-import { id, method, none, type MethodSpec } from './contract/method';
+import { id, method, nameSchema, none, type MethodSpec } from './contract/method';
 import { datasetsContract } from './contract/datasets';
 import { clipsContract } from './contract/clips';
 import { trainingContract } from './contract/training';
@@ -30,7 +30,7 @@ export const contract = {
     create: method<Project>()(
       z
         .object({
-          name: z.string().trim().min(1, 'a project needs a name').max(200),
+          name: nameSchema('a project'),
           description: z.string().max(10_000).optional(),
         })
         .strict(),
@@ -39,7 +39,7 @@ export const contract = {
       z
         .object({
           id,
-          name: z.string().trim().min(1).max(200).optional(),
+          name: nameSchema('a project').optional(),
           description: z.string().max(10_000).optional(),
         })
         .strict(),

@@ -9,17 +9,49 @@ import type {
 } from '../../shared/contract/analysis';
 import type { JobRecord } from '../../shared/types';
 import { parseRates } from '../../main/ml/eval/sweep';
-import { flagNumber, flagString, UsageError, type ParsedArgs } from '../args';
+import { flagNumber, flagString, UsageError, type CommandSpec, type ParsedArgs } from '../args';
 import { call, follow, jobLine, print, type Command } from '../io';
 
-export const ANALYSIS_HELP = `  explain RUN (--sample SPLIT:INDEX [--dataset ID] | --clip ID) [--drop text,audio,vision | --missing T,A,V [--seed S]] [--tokens ID,ID,...]
-                              class probabilities, exact modality Shapley values, attention by segment pair,
-                              bias words, and the counterfactual / debiased prediction (of --tokens if given)
-  robustness RUN [--protocols RMFM,RMM,SMM:T,RMFM_same:1/0/0,...] [--rates 0:1:0.1] [--seed S] [--checkpoint best|last]
-                              metric vs missing rate per protocol on the test split, with AUILC (a job)
-  compare-ood RUN [--ood DATASET_ID]
-                              the run's IID and OOD test splits side by side, plain and debiased (a job)
-`;
+const checkpoint = { type: 'string', choices: ['best', 'last'], help: 'which checkpoint (default best)' } as const;
+
+export const ANALYSIS_SPECS: Record<string, CommandSpec> = {
+  explain: {
+    usage: [
+      'explain RUN (--sample SPLIT:INDEX [--dataset ID] | --clip ID) [--drop text,audio,vision | --missing T,A,V [--seed S]] [--tokens ID,ID,...]',
+    ],
+    summary:
+      'class probabilities, exact modality Shapley values, attention by segment pair,\nbias words, and the counterfactual / debiased prediction (of --tokens if given)',
+    options: {
+      sample: { type: 'string', value: 'SPLIT:INDEX', help: 'a dataset sample, e.g. test:12' },
+      dataset: { type: 'integer', value: 'ID', help: "the sample's dataset (default: the run's)" },
+      clip: { type: 'integer', value: 'ID', help: 'a clip instead of a sample' },
+      drop: { type: 'string', value: 'text,audio,vision', help: 'modalities to drop entirely' },
+      missing: { type: 'string', value: 'T,A,V', help: 'per-modality missing rates in [0, 1]' },
+      seed: { type: 'integer', value: 'S', help: 'mask seed for --missing (default 1111)' },
+      tokens: { type: 'string', value: 'ID,ID,...', help: 'token ids of an edited text, [CLS] ... [SEP]' },
+    },
+  },
+  robustness: {
+    usage: [
+      'robustness RUN [--protocols RMFM,RMM,SMM:T,RMFM_same:1/0/0,...] [--rates 0:1:0.1] [--seed S] [--checkpoint best|last]',
+    ],
+    summary: 'metric vs missing rate per protocol on the test split, with AUILC (a job)',
+    options: {
+      protocols: { type: 'string', value: 'P,P,...', help: 'protocols to sweep' },
+      rates: { type: 'string', value: 'FROM:TO:STEP', help: 'missing rates, e.g. 0:1:0.1' },
+      seed: { type: 'integer', value: 'S', help: 'mask seed' },
+      checkpoint,
+    },
+  },
+  'compare-ood': {
+    usage: ['compare-ood RUN [--ood DATASET_ID]'],
+    summary: "the run's IID and OOD test splits side by side, plain and debiased (a job)",
+    options: {
+      ood: { type: 'integer', value: 'DATASET_ID', help: "the OOD dataset (default: the run dataset's OOD version)" },
+      checkpoint,
+    },
+  },
+};
 
 const fmt = (x: number | null | undefined, digits = 4) =>
   x === null || x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(digits);

@@ -3,14 +3,32 @@ import type { Dataset } from '../../shared/contract/datasets';
 import type { SearchRecord, SearchTrial } from '../../shared/contract/search';
 import type { TrainingOptionsInput } from '../../shared/contract/training';
 import type { AppServices } from '../../main/services/app';
-import { flagNumber, flagString, UsageError, type ParsedArgs } from '../args';
+import { flagNumber, flagString, unknownSubcommand, UsageError, type CommandSpec, type ParsedArgs } from '../args';
 import { call, follow, jobLine, print, type CliIo, type Command } from '../io';
 
-export const SEARCH_HELP = `  search --dataset DATASET --trials N [--seed S] [--task 3|7] [--epochs N] [--batch-size B] [--patience P] [--d N]
-                              random search (seeded; not the authors' TPE) over layers, heads, dropouts and
-                              loss weights; each trial is a run; prints the trials best first
-  search list | search show SEARCH
-`;
+export const SEARCH_SPECS: Record<string, CommandSpec> = {
+  search: {
+    usage: [
+      'search --dataset DATASET --trials N [--seed S] [--task 3|7] [--epochs N] [--batch-size B] [--patience P] [--d N]',
+      'search list | search show SEARCH',
+    ],
+    summary:
+      "random search (seeded; not the authors' TPE) over layers, heads, dropouts and\nloss weights; each trial is a run; prints the trials best first",
+    subcommands: ['list', 'show'],
+    options: {
+      dataset: { type: 'string', value: 'DATASET', help: 'the dataset (id or name; required)' },
+      trials: { type: 'integer', value: 'N', help: 'number of trials (required)' },
+      seed: { type: 'integer', value: 'S', help: 'search seed' },
+      task: { type: 'integer', choices: ['3', '7'], help: '3- or 7-class task' },
+      epochs: { type: 'integer', value: 'N', help: 'maximum epochs per trial' },
+      'batch-size': { type: 'integer', value: 'B', help: 'batch size' },
+      patience: { type: 'integer', value: 'P', help: 'early-stopping patience' },
+      d: { type: 'integer', value: 'N', help: 'model width' },
+      name: { type: 'string', value: 'NAME', help: "the search's name" },
+      project: { type: 'integer', value: 'ID', help: 'the project the runs belong to' },
+    },
+  },
+};
 
 const fmt = (x: number | null) => (x === null || !Number.isFinite(x) ? 'n/a' : x.toFixed(4));
 
@@ -60,7 +78,7 @@ export const SEARCH_COMMANDS: Record<string, Command> = {
       print(io, args, s, () => searchLines(s));
       return 0;
     }
-    if (sub !== undefined) throw new UsageError(`unknown subcommand "search ${sub}"`);
+    if (sub !== undefined) throw unknownSubcommand('search', sub, SEARCH_SPECS.search);
     const ref = flagString(args, 'dataset');
     if (!ref) throw new UsageError('search needs --dataset DATASET (id or name)');
     const trials = flagNumber(args, 'trials');

@@ -12,20 +12,76 @@ import { EVAL_PROTOCOLS } from '../../shared/contract/training';
 import type { JobRecord } from '../../shared/types';
 import { parseRates } from '../../main/ml/eval/sweep';
 import type { AppServices } from '../../main/services/app';
-import { flagNumber, flagString, UsageError, type ParsedArgs } from '../args';
+import {
+  flagBoolean,
+  flagNumber,
+  flagString,
+  unknownSubcommand,
+  UsageError,
+  type CommandSpec,
+  type ParsedArgs,
+} from '../args';
 import { call, follow, jobLine, print, type CliIo, type Command } from '../io';
 
-export const TRAINING_HELP = `  train --dataset DATASET [--task 3|7] [--epochs N] [--batch-size B] [--seed S] [--patience P]
-        [--text features|frozen[:PATH|NAME]|finetune[:PATH|NAME]] [--lr X] [--micro-batch N] [--d N] [--layers N] [--heads N]
-        [--validation complete|rmfm:RATE] [--positional temporal|reference] [--no-accumulate] [--name NAME]
-        [--confounders KEY,KEY,KEY --prior KEY]   the reference's confounder/prior .npy files attached to the dataset
-                              train CIDer on a dataset (a job; Ctrl-C stops it, "runs resume" continues)
-  runs [list]                 list training runs
-  runs show RUN               a run's epochs (losses, validation metrics) and evaluations
-  runs stop RUN | runs resume RUN [--epochs N]
-  eval RUN [--protocol RMFM[,RMM,...]] [--rates 0:1:0.1] [--modality-rates T,A,V] [--seed S] [--checkpoint best|last]
-                              evaluate on the test split: complete, RMFM, RMFM_same, SMM, RMM, TMFM, STMFM, MACI
-`;
+export const TRAINING_SPECS: Record<string, CommandSpec> = {
+  train: {
+    usage: [
+      'train --dataset DATASET [--task 3|7] [--epochs N] [--batch-size B] [--seed S] [--patience P]',
+      '      [--text features|frozen[:PATH|NAME]|finetune[:PATH|NAME]] [--lr X] [--micro-batch N] [--d N] [--layers N] [--heads N]',
+      '      [--validation complete|rmfm:RATE] [--positional temporal|reference] [--no-accumulate] [--name NAME]',
+      '      [--confounders KEY,KEY,KEY --prior KEY]',
+    ],
+    summary: 'train CIDer on a dataset (a job; Ctrl-C stops it, "runs resume" continues)',
+    options: {
+      dataset: { type: 'string', value: 'DATASET', help: 'the dataset (id or name; required)' },
+      task: { type: 'integer', choices: ['3', '7'], help: '3- or 7-class task' },
+      epochs: { type: 'integer', value: 'N', help: 'maximum epochs' },
+      'batch-size': { type: 'integer', value: 'B', help: 'batch size' },
+      seed: { type: 'integer', value: 'S', help: 'random seed' },
+      patience: { type: 'integer', value: 'P', help: 'early-stopping patience in epochs' },
+      text: { type: 'string', value: 'SPEC', help: 'features | frozen[:PATH|NAME] | finetune[:PATH|NAME]' },
+      lr: { type: 'number', value: 'X', help: 'learning rate' },
+      'micro-batch': { type: 'integer', value: 'N', help: 'micro-batch size (memory)' },
+      d: { type: 'integer', value: 'N', help: 'model width' },
+      layers: { type: 'integer', value: 'N', help: 'transformer layers' },
+      heads: { type: 'integer', value: 'N', help: 'attention heads' },
+      validation: {
+        type: 'string',
+        value: 'complete|rmfm:RATE',
+        help: 'the validation view used to pick the best epoch',
+      },
+      positional: { type: 'string', choices: ['temporal', 'reference'], help: 'positional encoding' },
+      'no-accumulate': { type: 'boolean', help: "don't accumulate the full view's gradient" },
+      confounders: { type: 'string', value: 'KEY,KEY,...', help: "the dataset's confounder arrays (with --prior)" },
+      prior: { type: 'string', value: 'KEY', help: "the dataset's class-prior array (with --confounders)" },
+      name: { type: 'string', value: 'NAME', help: "the run's name" },
+      project: { type: 'integer', value: 'ID', help: 'the project the run belongs to' },
+    },
+  },
+  runs: {
+    usage: ['runs [list]', 'runs show RUN', 'runs stop RUN | runs resume RUN [--epochs N]'],
+    summary: "list training runs; a run's epochs (losses, validation metrics) and evaluations; stop or resume one",
+    subcommands: ['list', 'show', 'stop', 'resume'],
+    options: { epochs: { type: 'integer', value: 'N', help: 'resume: the new maximum epochs' } },
+  },
+  eval: {
+    usage: [
+      'eval RUN [--protocol RMFM[,RMM,...]] [--rates 0:1:0.1] [--modality-rates T,A,V] [--seed S] [--checkpoint best|last]',
+    ],
+    summary: 'evaluate on the test split: complete, RMFM, RMFM_same, SMM, RMM, TMFM, STMFM, MACI',
+    options: {
+      protocol: {
+        type: 'string',
+        value: 'P[,P...]',
+        help: `protocols: ${EVAL_PROTOCOLS.join(', ')} (default complete)`,
+      },
+      rates: { type: 'string', value: 'FROM:TO:STEP', help: 'missing rates, e.g. 0:1:0.1 or 0.1,0.5' },
+      'modality-rates': { type: 'string', value: 'T,A,V', help: 'per-modality rates for SMM' },
+      seed: { type: 'integer', value: 'S', help: 'mask seed' },
+      checkpoint: { type: 'string', choices: ['best', 'last'], help: 'which checkpoint (default best)' },
+    },
+  },
+};
 
 const fmt = (x: number | null | undefined, digits = 4) =>
   x === null || x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(digits);
@@ -163,7 +219,7 @@ export const TRAINING_COMMANDS: Record<string, Command> = {
       ...(confounderKeys && priorKey
         ? { confounders: { source: 'extras' as const, dictionary: confounderKeys.split(','), prior: priorKey } }
         : {}),
-      ...(args.flags.has('no-accumulate') ? { accumulateFullViewGrad: false } : {}),
+      ...(flagBoolean(args, 'no-accumulate') ? { accumulateFullViewGrad: false } : {}),
       model: {
         d: flagNumber(args, 'd'),
         layers: flagNumber(args, 'layers'),
@@ -215,7 +271,7 @@ export const TRAINING_COMMANDS: Record<string, Command> = {
       });
       return followTraining(app, args, io, started);
     }
-    throw new UsageError(`unknown subcommand "runs ${sub}"`);
+    throw unknownSubcommand('runs', sub, TRAINING_SPECS.runs);
   },
   async eval(app, args, io) {
     const id = runId(args, 1, 'eval');

@@ -15,6 +15,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Handlers } from '../../shared/api';
 import { AppError } from '../../shared/errors';
+import { nameSchema } from '../../shared/contract/method';
 import type { BiasWordList, Dataset, FeatureTrack, SampleDetail, SampleSummary } from '../../shared/contract/datasets';
 import { FeatureStore, type SplitReader } from '../data/featureStore';
 import { biasWords, SPECIAL_TOKEN_IDS, tokenClassCounts } from '../data/labels';
@@ -71,6 +72,13 @@ export function datasetsService(ctx: ServiceContext): { handlers: Handlers<void>
     }
   };
   const checkName = (name: string) => {
+    // a default name comes from a file name, which may hold anything a name must not
+    const valid = nameSchema('a dataset').safeParse(name);
+    if (!valid.success)
+      throw new AppError(
+        'INVALID_INPUT',
+        `${valid.error.issues[0].message} (the name "${JSON.stringify(name).slice(1, -1)}" comes from the file name; choose another)`,
+      );
     if (store.nameTaken(name)) throw new AppError('CONFLICT', `a dataset named "${name}" already exists`);
   };
 
@@ -144,11 +152,11 @@ export function datasetsService(ctx: ServiceContext): { handlers: Handlers<void>
       );
     },
 
-    remove: ({ id }) => {
-      store.remove(id);
+    remove: ({ id, force }) => {
+      const { markedRuns } = store.remove(id, { force });
       for (const k of biasCache.keys()) if (k.startsWith(`${id}:`)) biasCache.delete(k);
       ctx.events.emit({ type: 'datasets.changed' });
-      return { removed: true as const };
+      return { removed: true as const, markedRuns };
     },
 
     biasWords: async ({ id, task, k }) => {

@@ -51,6 +51,14 @@ export function trainingService(ctx: ServiceContext): { handlers: Handlers<void>
     );
   };
   const get = (id: number) => reconcile(runs.get(id));
+  /** a run whose dataset was removed says so, instead of failing later in a worker with ENOENT */
+  const requireDataset = (run: RunRecord) => {
+    if (!fs.existsSync(path.join(run.datasetFolder, 'manifest.json')))
+      throw new AppError(
+        'NOT_FOUND',
+        `run ${run.id}'s dataset is gone (${run.datasetFolder})${run.error?.code === 'DATASET_REMOVED' ? `: ${run.error.message}` : ''}`,
+      );
+  };
 
   const submitTrain = (run: RunRecord, resume: boolean, options = run.options) => {
     const job = ctx.runner.submit(TRAIN_JOB, { runId: run.id, resume }, run.projectId);
@@ -93,6 +101,7 @@ export function trainingService(ctx: ServiceContext): { handlers: Handlers<void>
       const run = get(id);
       if (run.status === 'queued' || run.status === 'running')
         throw new AppError('CONFLICT', `run ${id} is already ${run.status}`);
+      requireDataset(run);
       const options = maxEpochs !== undefined ? { ...run.options, maxEpochs } : run.options;
       if (run.status === 'completed' && options.maxEpochs <= run.epochsDone)
         throw new AppError(
@@ -104,6 +113,7 @@ export function trainingService(ctx: ServiceContext): { handlers: Handlers<void>
     evaluate: ({ id, options }) => {
       const run = get(id);
       if (run.epochsDone === 0) throw new AppError('CONFLICT', `run ${id} has no finished epoch to evaluate`);
+      requireDataset(run);
       if (options.protocols.includes('RMFM_same') && !options.modalityRates)
         throw new AppError('BAD_REQUEST', 'RMFM_same needs modalityRates (text, audio, vision)');
       return ctx.runner.submit(EVALUATE_JOB, { runId: id, options }, run.projectId);

@@ -12,7 +12,7 @@
  */
 import { z } from 'zod';
 import type { JobRecord } from '../types';
-import { id, method } from './method';
+import { id, method, nameSchema } from './method';
 
 const rate = z.number().min(0).max(1);
 
@@ -256,7 +256,7 @@ export const analysisContract = {
         id: id.optional(),
         runId: id,
         target: analysisTargetSchema,
-        name: z.string().trim().min(1).max(200),
+        name: nameSchema('a saved edit'),
         tokenIds,
         missing: missingSettingSchema.default({ mode: 'complete' }),
         checkpoint,

@@ -16,7 +16,7 @@ import type {
 } from '../clips';
 import { MODALITIES, TRANSCRIPT_FORMATS } from '../clips';
 import type { JobRecord } from '../types';
-import { id, method } from './method';
+import { id, method, nameSchema } from './method';
 
 const path = z.string().min(1).max(4096);
 const score = z.number().min(-3).max(3);
@@ -86,7 +86,7 @@ export const clipsContract = {
     z.object({ id, points: z.number().int().min(10).max(20_000).default(1000) }).strict(),
   ),
   annotators: method<Annotator[]>()(z.object({ projectId: id }).strict()),
-  addAnnotator: method<Annotator>()(z.object({ projectId: id, name: z.string().trim().min(1).max(100) }).strict()),
+  addAnnotator: method<Annotator>()(z.object({ projectId: id, name: nameSchema('an annotator', 100) }).strict()),
   annotations: method<Annotation[]>()(z.object({ clipId: id.optional(), projectId: id.optional() }).strict()),
   /** replace one annotator's labels on one clip (the editor's autosave) */
   saveAnnotations: method<Annotation[]>()(
@@ -106,7 +106,7 @@ export const clipsContract = {
     z
       .object({
         projectId: id,
-        name: z.string().trim().min(1).max(200),
+        name: nameSchema('a dataset'),
         clipIds: z.array(id).optional(),
         splits: z
           .object({ train: z.number().min(0), valid: z.number().min(0), test: z.number().min(0) })

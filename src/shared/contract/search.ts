@@ -9,7 +9,7 @@
  */
 import { z } from 'zod';
 import type { JobRecord } from '../types';
-import { id, method } from './method';
+import { id, method, nameSchema } from './method';
 import { trainingOptionsSchema, type RunStatus, type TrainingOptions } from './training';
 
 const folderPath = z.string().trim().min(1, 'a folder path is needed').max(4096);
@@ -101,7 +101,7 @@ const startArgs = z
     datasetId: id.optional(),
     datasetFolder: folderPath.optional(),
     projectId: id.optional(),
-    name: z.string().trim().max(200).optional(),
+    name: nameSchema('a search').optional(),
     trials: z.number().int().min(1).max(300).default(10),
     /** the sampler's seed (each trial's run keeps options.seed for its weights) */
     seed: z

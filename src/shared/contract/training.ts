@@ -9,7 +9,7 @@
  */
 import { z } from 'zod';
 import type { JobRecord } from '../types';
-import { id, method } from './method';
+import { id, method, nameSchema } from './method';
 
 const folderPath = z.string().trim().min(1, 'a folder path is needed').max(4096);
 const rate = z.number().min(0).max(1);
@@ -241,7 +241,7 @@ const startArgs = z
     /** or a feature-store folder directly */
     datasetFolder: folderPath.optional(),
     projectId: id.optional(),
-    name: z.string().trim().max(200).optional(),
+    name: nameSchema('a run').optional(),
     options: trainingOptionsSchema.prefault({}),
   })
   .strict()
