@@ -5,8 +5,9 @@ import { flagNumber, flagString, UsageError, type ParsedArgs } from '../args';
 import { call, follow, jobLine, print, type Command } from '../io';
 import type { AppServices } from '../../main/services/app';
 
-export const DATASETS_HELP = `  import FILE... [--name NAME] [--ood-of DATASET] [--extra NPY,...] [--folds JSON]
-                              import an MMSA pickle / joblib file (or a .csd set with --folds) as a dataset (a job)
+export const DATASETS_HELP = `  import FILE... [--name NAME] [--ood-of DATASET] [--extra NPY,...] [--folds JSON] [--aligned | --unaligned]
+                              import an MMSA pickle / joblib file (or a .csd set with --folds) as a dataset (a job);
+                              aligned data is judged from the shapes and lengths unless --aligned/--unaligned says so
   datasets [list]             list datasets with split sizes and 3-class label counts
   datasets remove DATASET     remove a dataset and its feature files
   split-ood DATASET --seed N [--name NAME] [--strength S]
@@ -54,8 +55,15 @@ export const DATASET_COMMANDS: Record<string, Command> = {
       .split(',')
       .map((s) => s.trim())
       .filter(Boolean);
+    if (args.flags.has('aligned') && args.flags.has('unaligned'))
+      throw new UsageError('give at most one of --aligned and --unaligned');
+    const alignment = args.flags.has('aligned') ? 'aligned' : args.flags.has('unaligned') ? 'unaligned' : undefined;
+    for (const f of ['aligned', 'unaligned'])
+      if (typeof args.flags.get(f) === 'string' && args.flags.get(f) !== 'true')
+        throw new UsageError(`--${f} takes no value (put it after the FILE)`);
     const job = await call<JobRecord>(app, 'datasets.import', {
       files,
+      alignment,
       name: flagString(args, 'name'),
       ...(parent ? { kind: 'ood', parentId: parent.id } : {}),
       extras,
