@@ -17,8 +17,10 @@ export const ANALYSIS_HELP = `  explain RUN (--sample SPLIT:INDEX [--dataset ID]
                               bias words, and the counterfactual / debiased prediction (of --tokens if given)
   robustness RUN [--protocols RMFM,RMM,SMM:T,RMFM_same:1/0/0,...] [--rates 0:1:0.1] [--seed S] [--checkpoint best|last]
                               metric vs missing rate per protocol on the test split, with AUILC (a job)
-  compare-ood RUN [--ood DATASET_ID]
-                              the run's IID and OOD test splits side by side, plain and debiased (a job)
+  compare-ood RUN [--ood DATASET_ID] [--with RUN2] [--tau-rule validation|reference] [--checkpoint best|last]
+                              the run's IID and OOD test splits side by side, plain and debiased (a job); test
+                              samples the run trained/validated on are removed (counts shown). --with RUN2: the
+                              paper's protocol, RUN2 trained on the OOD dataset scores the OOD test beside RUN
 `;
 
 const fmt = (x: number | null | undefined, digits = 4) =>
@@ -146,17 +148,27 @@ export function sweepLines(s: RobustnessSweep): string[] {
   return out;
 }
 
+/** How tau was chosen, in words, for every printed comparison. */
+export function tauLine(c: Pick<OodComparison, 'tauRule' | 'selectedTau' | 'selectionMetric'>): string {
+  if (c.tauRule === 'reference')
+    return 'tau: reference protocol (per metric the best tau on each TEST split; optimistic)';
+  return `tau ${c.selectedTau === null ? 'n/a' : `${c.selectedTau} (chosen on validation by ${c.selectionMetric}, ties by validation loss)`}`;
+}
+
 export function comparisonLines(c: OodComparison): string[] {
   const sides: [string, SplitSide][] = [
     ['IID', c.iid],
     ['OOD', c.ood],
   ];
+  if (c.paired) sides.push([`OOD run ${c.paired.runId}`, c.paired.ood]);
   const names = Object.keys(c.iid.plain);
-  const out = [
-    `IID vs OOD comparison ${c.id}: run ${c.runId}; tau ${c.selectedTau === null ? 'n/a' : `${c.selectedTau} (chosen on validation by ${c.selectionMetric})`}`,
-    `  text: ${c.textNote}`,
-  ];
+  const out = [`IID vs OOD comparison ${c.id}: run ${c.runId}; ${tauLine(c)}`, `  text: ${c.textNote}`];
   if (c.debiasNote) out.push(`  ${c.debiasNote}`);
+  for (const [, s] of sides) if (s.overlap) out.push(`  ${s.overlap.note}`);
+  if (c.paired)
+    out.push(
+      `  paper's protocol: IID test scored by run ${c.runId}, OOD test by run ${c.paired.runId} (${c.paired.runName}, trained on the OOD training split; ${c.paired.selectedTau === null ? 'tau n/a' : `tau ${c.paired.selectedTau} on its validation split by ${c.paired.selectionMetric}`})`,
+    );
   out.push(`  ${''.padEnd(28)} ${names.map((n) => n.padStart(10)).join(' ')}`);
   for (const [k, s] of sides) {
     out.push(
@@ -236,6 +248,8 @@ export const ANALYSIS_COMMANDS: Record<string, Command> = {
     const job = await call<JobRecord>(app, 'analysis.compareOod', {
       runId,
       oodDatasetId: flagNumber(args, 'ood'),
+      withRunId: flagNumber(args, 'with'),
+      tauRule: flagString(args, 'tau-rule'),
       checkpoint: flagString(args, 'checkpoint'),
     });
     const done = await follow(app, job, io);
