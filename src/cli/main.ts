@@ -17,6 +17,7 @@ import { ANALYSIS_COMMANDS, ANALYSIS_HELP } from './commands/analysis';
 import { CLIPS_COMMANDS, CLIPS_HELP } from './commands/clips';
 import { REPORTS_COMMANDS, REPORTS_HELP } from './commands/reports';
 import { SEARCH_COMMANDS, SEARCH_HELP } from './commands/search';
+import { ABLATION_COMMANDS, ABLATION_HELP } from './commands/ablation';
 import { MODELS_COMMANDS, MODELS_HELP } from './commands/models';
 
 const HELP = `cider: CIDer Studio on the command line
@@ -32,7 +33,7 @@ commands:
   jobs cancel ID              cancel a queued or running job
   selftest [--size N] [--iterations N]
                               measure the backend's matmul throughput (runs as a job)
-${MODELS_HELP}${DATASETS_HELP}${TRAINING_HELP}${ANALYSIS_HELP}${SEARCH_HELP}${CLIPS_HELP}${REPORTS_HELP}  web [--port N] [--host H]   serve the app and its API on http://127.0.0.1 (default port ${DEFAULT_PORT})
+${MODELS_HELP}${DATASETS_HELP}${TRAINING_HELP}${ANALYSIS_HELP}${SEARCH_HELP}${ABLATION_HELP}${CLIPS_HELP}${REPORTS_HELP}  web [--port N] [--host H]   serve the app and its API on http://127.0.0.1 (default port ${DEFAULT_PORT})
 
 options for every command:
   --data-dir DIR              the data folder (default: $CIDER_DATA_DIR, else the per-user app folder)
@@ -115,6 +116,7 @@ const COMMANDS: Record<string, Command> = {
   ...CLIPS_COMMANDS,
   ...REPORTS_COMMANDS,
   ...SEARCH_COMMANDS,
+  ...ABLATION_COMMANDS,
   ...MODELS_COMMANDS,
 };
 

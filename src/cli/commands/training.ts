@@ -8,7 +8,7 @@ import type {
   TextSourceSpec,
   TrainingOptionsInput,
 } from '../../shared/contract/training';
-import { EVAL_PROTOCOLS } from '../../shared/contract/training';
+import { EVAL_PROTOCOLS, SELECTION_METRICS, type SelectionMetricName } from '../../shared/contract/training';
 import type { JobRecord } from '../../shared/types';
 import { parseRates } from '../../main/ml/eval/sweep';
 import type { AppServices } from '../../main/services/app';
@@ -18,6 +18,10 @@ import { call, follow, jobLine, print, type CliIo, type Command } from '../io';
 export const TRAINING_HELP = `  train --dataset DATASET [--task 3|7] [--epochs N] [--batch-size B] [--seed S] [--patience P]
         [--text features|frozen[:PATH|NAME]|finetune[:PATH|NAME]] [--lr X] [--micro-batch N] [--d N] [--layers N] [--heads N]
         [--validation complete|rmfm:RATE] [--positional temporal|reference] [--no-accumulate] [--name NAME]
+        [--no-mssd] [--loss-weights JOINT,ATTN,RECON] [--selection-metric Non0_acc_2|Acc_3|F1_3|Acc_7|validation_loss]
+                              --no-mssd: complete view only (no self-distillation); --loss-weights: MSSD's three
+                              weights (default 0.5,0.1,0.6; 0 switches a loss off); the selection metric drives
+                              early stopping, the best checkpoint and MACI's tau (ties: validation loss)
         [--confounders KEY,KEY,KEY --prior KEY]   the reference's confounder/prior .npy files attached to the dataset
                               train CIDer on a dataset (a job; Ctrl-C stops it, "runs resume" continues)
   runs [list]                 list training runs
@@ -30,9 +34,20 @@ export const TRAINING_HELP = `  train --dataset DATASET [--task 3|7] [--epochs N
 const fmt = (x: number | null | undefined, digits = 4) =>
   x === null || x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(digits);
 
+/** The training switches an ablation changes, when they differ from the paper's defaults. */
+export function ablationSettings(o: RunRecord['options']): string {
+  const w = o.lossWeights;
+  const parts: string[] = [];
+  if (o.mssd === false) parts.push('no MSSD');
+  else if (w.joint !== 0.5 || w.attention !== 0.1 || w.reconstruction !== 0.6)
+    parts.push(`loss weights ${w.joint}/${w.attention}/${w.reconstruction}`);
+  return parts.join(', ');
+}
+
 export function runLine(r: RunRecord): string {
   const text = r.options.text.kind === 'features' ? 'features' : `${r.options.text.kind}`;
-  return `${String(r.id).padStart(5)}  ${r.name.padEnd(28)} ${r.status.padEnd(11)} ${String(r.options.task)}-class  text ${text.padEnd(8)} epochs ${String(r.epochsDone).padStart(3)}/${r.options.maxEpochs}  best ${r.selectionMetric} ${fmt(r.bestMetric)}${r.bestEpoch ? ` @${r.bestEpoch}` : ''}  ${r.engine ?? ''}`;
+  const ablation = ablationSettings(r.options);
+  return `${String(r.id).padStart(5)}  ${r.name.padEnd(28)} ${r.status.padEnd(11)} ${String(r.options.task)}-class  text ${text.padEnd(8)} epochs ${String(r.epochsDone).padStart(3)}/${r.options.maxEpochs}  best ${r.selectionMetric} ${fmt(r.bestMetric)}${r.bestEpoch ? ` @${r.bestEpoch}` : ''}  ${r.engine ?? ''}${ablation ? `  (${ablation})` : ''}`;
 }
 
 /** `features`, `frozen:PATH|NAME`, `finetune:PATH|NAME` (NAME: a folder registered with `cider models add`). */
@@ -46,6 +61,15 @@ async function parseText(app: AppServices, spec: string): Promise<TextSourceSpec
   if (!ref && !named)
     throw new UsageError(`--text ${m[1]} without a folder needs a default text encoder: "cider models add PATH"`);
   return { kind: m[1] as 'frozen' | 'finetune', modelDir: named?.path ?? ref! };
+}
+
+/** `--loss-weights JOINT,ATTN,RECON`: MSSD's three loss weights, each >= 0. */
+export function parseLossWeights(spec: string | undefined): TrainingOptionsInput['lossWeights'] | undefined {
+  if (spec === undefined) return undefined;
+  const parts = spec.split(',').map((x) => Number(x.trim()));
+  if (parts.length !== 3 || parts.some((x) => !Number.isFinite(x) || x < 0))
+    throw new UsageError(`--loss-weights takes three numbers >= 0, JOINT,ATTN,RECON (e.g. 0.5,0.1,0.6), got "${spec}"`);
+  return { joint: parts[0], attention: parts[1], reconstruction: parts[2] };
 }
 
 async function resolveDataset(app: AppServices, ref: string): Promise<Dataset> {
@@ -150,6 +174,12 @@ export const TRAINING_COMMANDS: Record<string, Command> = {
         '--confounders KEY,KEY,... and --prior KEY go together (arrays attached to the dataset with "cider import --extra")',
       );
     const positional = flagString(args, 'positional');
+    const lossWeights = parseLossWeights(flagString(args, 'loss-weights'));
+    const selectionMetric = flagString(args, 'selection-metric');
+    if (selectionMetric !== undefined && !(SELECTION_METRICS as readonly string[]).includes(selectionMetric))
+      throw new UsageError(`--selection-metric must be one of ${SELECTION_METRICS.join(', ')}`);
+    if (args.flags.has('no-mssd') && args.flags.get('no-mssd') !== true && args.flags.get('no-mssd') !== 'true')
+      throw new UsageError('--no-mssd takes no value');
     const options: TrainingOptionsInput = {
       task: task as 3 | 7 | undefined,
       maxEpochs: flagNumber(args, 'epochs'),
@@ -164,6 +194,9 @@ export const TRAINING_COMMANDS: Record<string, Command> = {
         ? { confounders: { source: 'extras' as const, dictionary: confounderKeys.split(','), prior: priorKey } }
         : {}),
       ...(args.flags.has('no-accumulate') ? { accumulateFullViewGrad: false } : {}),
+      ...(args.flags.has('no-mssd') ? { mssd: false } : {}),
+      ...(lossWeights ? { lossWeights } : {}),
+      ...(selectionMetric ? { selectionMetric: selectionMetric as SelectionMetricName } : {}),
       model: {
         d: flagNumber(args, 'd'),
         layers: flagNumber(args, 'layers'),

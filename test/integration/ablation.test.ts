@@ -1,0 +1,109 @@
+/**
+ * The 'ablation' job end to end in one app (jobs in worker threads, a real SQLite file): on a tiny
+ * dataset and its OOD version, one run per variant with the variant's switches recorded, each
+ * evaluated under RMFM (AUILC) and compared IID vs OOD plain and debiased (frozen tiny BERT, so
+ * MACI is available), and one table reading those records; `cider ablate show` prints it.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { createApp, type AppServices } from '../../src/main/services/app';
+import type { AblationRecord } from '../../src/shared/contract/ablation';
+import { ABLATION_VARIANTS } from '../../src/shared/contract/ablation';
+import type { RunEpoch, RunRecord } from '../../src/shared/contract/training';
+import { tempDir } from '../helpers/tmp';
+import { registerSynthetic } from '../helpers/analysis';
+import { runCli } from '../../src/cli/main';
+import { TINY_MODEL, writeTinyBaseCompatibleBert } from '../helpers/syntheticRuns';
+
+let app: AppServices;
+const bert = writeTinyBaseCompatibleBert();
+const dataDir = tempDir();
+before(() => {
+  app = createApp({ dataDir, mode: 'cli', seedDemo: false });
+});
+after(async () => {
+  await app?.close();
+  bert.cleanup();
+});
+
+async function call<T>(method: string, args: unknown): Promise<T> {
+  const env = await app.dispatch(method, args);
+  if (!env.ok) throw new Error(`${method}: ${env.error.code} ${env.error.message}`);
+  return env.value as T;
+}
+
+test('ablation job: one run per variant, their switches recorded, and one table of IID/OOD plain/debiased + AUILC', async () => {
+  const sizes = { train: 32, valid: 16, test: 16 };
+  const iid = await registerSynthetic(app, { name: 'abl', sizes, seed: 5 });
+  await registerSynthetic(app, { name: 'abl-ood', sizes, seed: 8, kind: 'ood', parentId: iid.id });
+  const started = await call<AblationRecord>('ablation.start', {
+    datasetId: iid.id,
+    rmfmRates: [0, 0.5, 1],
+    options: {
+      maxEpochs: 2,
+      batchSize: 16,
+      model: TINY_MODEL,
+      workers: 1,
+      text: { kind: 'frozen', modelDir: bert.dir },
+    },
+  });
+  assert.deepEqual(
+    started.rows.map((r) => r.status),
+    ABLATION_VARIANTS.map(() => 'pending'),
+  );
+  const done = await app.runner.wait(started.job.id);
+  assert.equal(done.status, 'succeeded', JSON.stringify(done.error));
+  const a = await call<AblationRecord>('ablation.get', { id: started.id });
+  assert.deepEqual(
+    a.rows.map((r) => r.variant),
+    [...ABLATION_VARIANTS],
+  );
+  assert.equal(a.tauRule, 'validation');
+  assert.match(a.tauNote, /validation split by Non0_acc_2/);
+  const runs = await call<RunRecord[]>('runs.list', {});
+  assert.equal(runs.length, ABLATION_VARIANTS.length, 'one run per variant');
+  for (const r of a.rows) {
+    assert.equal(r.status, 'completed', r.variant);
+    const run = runs.find((x) => x.id === r.runId)!;
+    assert.equal(run.name, `ablation #${a.id} ${r.variant}`);
+    // the switches reach the run's recorded options
+    assert.equal(run.options.mssd, r.variant !== 'no-mssd');
+    assert.equal(run.options.lossWeights.joint, r.variant === 'no-joint' ? 0 : 0.5);
+    assert.equal(run.options.lossWeights.attention, r.variant === 'no-attention' ? 0 : 0.1);
+    assert.equal(run.options.lossWeights.reconstruction, r.variant === 'no-reconstruction' ? 0 : 0.6);
+    for (const side of [r.iid!, r.ood!]) {
+      for (const m of a.headline) {
+        assert.ok(side.plain[m] >= 0 && side.plain[m] <= 1, `${r.variant} ${m} plain ${side.plain[m]}`);
+        assert.ok(side.debiased![m] >= 0 && side.debiased![m] <= 1, `${r.variant} ${m} debiased`);
+      }
+    }
+    assert.equal(r.iid!.count, 16);
+    assert.ok(r.tau !== null && r.tau >= 0 && r.tau <= 3);
+    for (const m of a.headline) assert.ok(r.auilcRmfm![m]! >= 0 && r.auilcRmfm![m]! <= 1, `${r.variant} AUILC ${m}`);
+  }
+  // w/o MSSD really trained without the missing view: its recorded missing-view losses are 0
+  const noMssd = a.rows.find((r) => r.variant === 'no-mssd')!;
+  const epochs = await call<RunEpoch[]>('runs.epochs', { id: noMssd.runId });
+  assert.ok(epochs.length > 0);
+  for (const e of epochs) {
+    assert.equal(e.losses.taskMissing, 0);
+    assert.equal(e.losses.total, e.losses.taskFull);
+  }
+  const full = await call<RunEpoch[]>('runs.epochs', { id: a.rows[0].runId });
+  assert.ok(full[0].losses.taskMissing > 0 && full[0].losses.joint > 0);
+
+  const out: string[] = [];
+  const code = await runCli(['ablate', 'show', String(a.id), '--data-dir', dataDir], {
+    out: (l) => out.push(l),
+    err: (l) => out.push(l),
+  });
+  assert.equal(code, 0, out.join('\n'));
+  const text = out.join('\n');
+  assert.match(text, /IID Acc_3/);
+  assert.match(text, /AUILC Acc_3/);
+  for (const label of ['CIDer (full)', 'w/o MSSD', 'w/o joint', 'w/o attention', 'w/o reconstruction'])
+    assert.ok(
+      text.split('\n').some((l) => l.includes(label) && l.includes('completed')),
+      `${label} row:\n${text}`,
+    );
+});
