@@ -8,6 +8,9 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { createApp, type AppServices } from '../../src/main/services/app';
 import type { AblationRecord } from '../../src/shared/contract/ablation';
+import type { OodComparison } from '../../src/shared/contract/analysis';
+import type { ReportModel } from '../../src/shared/contract/reports';
+import type { JobRecord } from '../../src/shared/types';
 import { ABLATION_VARIANTS } from '../../src/shared/contract/ablation';
 import type { RunEpoch, RunRecord } from '../../src/shared/contract/training';
 import { tempDir } from '../helpers/tmp';
@@ -106,4 +109,38 @@ test('ablation job: one run per variant, their switches recorded, and one table 
       text.split('\n').some((l) => l.includes(label) && l.includes('completed')),
       `${label} row:\n${text}`,
     );
+});
+
+test("compare-ood --with RUN2 (the paper's protocol) through the service, and the report's OOD section", async () => {
+  const sizes = { train: 24, valid: 12, test: 12 };
+  const iid = await registerSynthetic(app, { name: 'pair', sizes, seed: 6 });
+  const ood = await registerSynthetic(app, { name: 'pair-ood', sizes, seed: 9, kind: 'ood', parentId: iid.id });
+  const train = async (datasetId: number) => {
+    const { run, job } = await call<{ run: RunRecord; job: JobRecord }>('runs.start', {
+      datasetId,
+      options: { maxEpochs: 1, batchSize: 12, model: TINY_MODEL, workers: 1 },
+    });
+    assert.equal((await app.runner.wait(job.id)).status, 'succeeded');
+    return run;
+  };
+  const r1 = await train(iid.id);
+  const r2 = await train(ood.id);
+  // a run on the IID dataset is not the paper's OOD run: refused with the reason
+  const bad = await app.dispatch('analysis.compareOod', { runId: r2.id, withRunId: r1.id });
+  assert.equal(bad.ok, false);
+  const job = await call<JobRecord>('analysis.compareOod', { runId: r1.id, withRunId: r2.id });
+  assert.equal((await app.runner.wait(job.id)).status, 'succeeded');
+  const [c] = await call<OodComparison[]>('analysis.oodComparisons', { runId: r1.id });
+  assert.equal(c.paired!.runId, r2.id);
+  assert.equal(c.paired!.ood.count, 12);
+  assert.equal(c.tauRule, 'validation');
+  assert.match(c.ood.overlap!.note, /OOD test split of pair-ood: no sample of the run's training\/validation data/);
+  const m = await call<ReportModel>('reports.model', { runIds: [r1.id], sections: ['explanations'] });
+  const ex = m.runs[0].explanations;
+  assert.ok(ex.available);
+  const oc = ex.data.oodComparison;
+  assert.ok(oc.available, JSON.stringify(oc));
+  assert.deepEqual(oc.data.pairedRun, { id: r2.id, name: r2.name });
+  assert.ok(oc.data.rows.every((row) => typeof row.pairedOodPlain === 'number'));
+  assert.ok(oc.data.notes!.some((n) => /paper's protocol: the OOD test also scored by run/.test(n)));
 });
