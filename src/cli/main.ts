@@ -32,6 +32,7 @@ import { ANALYSIS_COMMANDS, ANALYSIS_SPECS } from './commands/analysis';
 import { CLIPS_COMMANDS, CLIPS_SPECS } from './commands/clips';
 import { REPORTS_COMMANDS, REPORTS_SPECS } from './commands/reports';
 import { SEARCH_COMMANDS, SEARCH_SPECS } from './commands/search';
+import { ABLATION_COMMANDS, ABLATION_SPECS } from './commands/ablation';
 import { MODELS_COMMANDS, MODELS_SPECS } from './commands/models';
 
 const CORE_SPECS: Record<string, CommandSpec> = {
@@ -76,6 +77,7 @@ const SPECS: Record<string, CommandSpec> = {
   ...TRAINING_SPECS,
   ...ANALYSIS_SPECS,
   ...SEARCH_SPECS,
+  ...ABLATION_SPECS,
   ...CLIPS_SPECS,
   ...REPORTS_SPECS,
   web: WEB_SPEC,
@@ -167,6 +169,7 @@ const COMMANDS: Record<string, Command> = {
   ...CLIPS_COMMANDS,
   ...REPORTS_COMMANDS,
   ...SEARCH_COMMANDS,
+  ...ABLATION_COMMANDS,
   ...MODELS_COMMANDS,
 };
 

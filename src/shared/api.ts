@@ -16,6 +16,7 @@ import { trainingContract } from './contract/training';
 import { reportsContract } from './contract/reports';
 import { analysisContract } from './contract/analysis';
 import { searchContract } from './contract/search';
+import { ablationContract } from './contract/ablation';
 import { modelsContract } from './contract/models';
 
 export type { MethodSpec } from './contract/method';
@@ -76,6 +77,7 @@ export const contract = {
   reports: reportsContract,
   analysis: analysisContract,
   search: searchContract,
+  ablation: ablationContract,
   models: modelsContract,
 } as const;
 

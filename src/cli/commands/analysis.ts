@@ -44,10 +44,19 @@ export const ANALYSIS_SPECS: Record<string, CommandSpec> = {
     },
   },
   'compare-ood': {
-    usage: ['compare-ood RUN [--ood DATASET_ID]'],
-    summary: "the run's IID and OOD test splits side by side, plain and debiased (a job)",
+    usage: [
+      'compare-ood RUN [--ood DATASET_ID] [--with RUN2] [--tau-rule validation|balanced|reference] [--checkpoint best|last]',
+    ],
+    summary:
+      "the run's IID and OOD test splits side by side, plain and debiased (a job); test samples the\nrun trained/validated on are removed (counts shown); --with RUN2: the paper's protocol, RUN2\ntrained on the OOD dataset scores the OOD test beside RUN",
     options: {
       ood: { type: 'integer', value: 'DATASET_ID', help: "the OOD dataset (default: the run dataset's OOD version)" },
+      with: { type: 'integer', value: 'RUN2', help: "a run trained on the OOD dataset (the paper's protocol)" },
+      'tau-rule': {
+        type: 'string',
+        choices: ['validation', 'balanced', 'reference'],
+        help: "how MACI's tau is chosen (default validation)",
+      },
       checkpoint,
     },
   },
@@ -178,17 +187,27 @@ export function sweepLines(s: RobustnessSweep): string[] {
   return out;
 }
 
+/** How tau was chosen, in words, for every printed comparison. */
+export function tauLine(c: Pick<OodComparison, 'tauRule' | 'selectedTau' | 'selectionMetric'>): string {
+  if (c.tauRule === 'reference')
+    return 'tau: reference protocol (per metric the best tau on each TEST split; optimistic)';
+  return `tau ${c.selectedTau === null ? 'n/a' : `${c.selectedTau} (chosen on validation by ${c.selectionMetric}, ties by validation loss)`}`;
+}
+
 export function comparisonLines(c: OodComparison): string[] {
   const sides: [string, SplitSide][] = [
     ['IID', c.iid],
     ['OOD', c.ood],
   ];
+  if (c.paired) sides.push([`OOD run ${c.paired.runId}`, c.paired.ood]);
   const names = Object.keys(c.iid.plain);
-  const out = [
-    `IID vs OOD comparison ${c.id}: run ${c.runId}; tau ${c.selectedTau === null ? 'n/a' : `${c.selectedTau} (chosen on validation by ${c.selectionMetric})`}`,
-    `  text: ${c.textNote}`,
-  ];
+  const out = [`IID vs OOD comparison ${c.id}: run ${c.runId}; ${tauLine(c)}`, `  text: ${c.textNote}`];
   if (c.debiasNote) out.push(`  ${c.debiasNote}`);
+  for (const [, s] of sides) if (s.overlap) out.push(`  ${s.overlap.note}`);
+  if (c.paired)
+    out.push(
+      `  paper's protocol: IID test scored by run ${c.runId}, OOD test by run ${c.paired.runId} (${c.paired.runName}, trained on the OOD training split; ${c.paired.selectedTau === null ? 'tau n/a' : `tau ${c.paired.selectedTau} on its validation split by ${c.paired.selectionMetric}`})`,
+    );
   out.push(`  ${''.padEnd(28)} ${names.map((n) => n.padStart(10)).join(' ')}`);
   for (const [k, s] of sides) {
     out.push(
@@ -268,6 +287,8 @@ export const ANALYSIS_COMMANDS: Record<string, Command> = {
     const job = await call<JobRecord>(app, 'analysis.compareOod', {
       runId,
       oodDatasetId: flagNumber(args, 'ood'),
+      withRunId: flagNumber(args, 'with'),
+      tauRule: flagString(args, 'tau-rule'),
       checkpoint: flagString(args, 'checkpoint'),
     });
     const done = await follow(app, job, io);

@@ -17,8 +17,11 @@ const project = { type: 'integer', value: 'ID', help: 'the project the job belon
 
 export const DATASETS_SPECS: Record<string, CommandSpec> = {
   import: {
-    usage: ['import FILE... [--name NAME] [--ood-of DATASET] [--extra NPY,...] [--folds JSON]'],
-    summary: 'import an MMSA pickle / joblib file (or a .csd set with --folds) as a dataset (a job)',
+    usage: [
+      'import FILE... [--name NAME] [--ood-of DATASET] [--extra NPY,...] [--folds JSON] [--aligned | --unaligned]',
+    ],
+    summary:
+      'import an MMSA pickle / joblib file (or a .csd set with --folds) as a dataset (a job); aligned\ndata is judged from the shapes and lengths unless --aligned/--unaligned says so',
     options: {
       name: { type: 'string', value: 'NAME', help: "the dataset's name (default: the first file's name)" },
       'ood-of': {
@@ -32,6 +35,8 @@ export const DATASETS_SPECS: Record<string, CommandSpec> = {
         value: 'JSON',
         help: '.csd sets: a JSON file {train: [ids], valid: [...], test: [...]}',
       },
+      aligned: { type: 'boolean', help: 'treat the data as word-aligned (checked against the shapes)' },
+      unaligned: { type: 'boolean', help: 'treat the data as unaligned' },
       project,
     },
   },
@@ -101,8 +106,19 @@ export const DATASET_COMMANDS: Record<string, Command> = {
       .split(',')
       .map((s) => s.trim())
       .filter(Boolean);
+    if (flagBoolean(args, 'aligned') && flagBoolean(args, 'unaligned'))
+      throw new UsageError('give at most one of --aligned and --unaligned');
+    const alignment = flagBoolean(args, 'aligned')
+      ? 'aligned'
+      : flagBoolean(args, 'unaligned')
+        ? 'unaligned'
+        : undefined;
+    for (const f of ['aligned', 'unaligned'])
+      if (typeof args.flags.get(f) === 'string' && args.flags.get(f) !== 'true')
+        throw new UsageError(`--${f} takes no value (put it after the FILE)`);
     const job = await call<JobRecord>(app, 'datasets.import', {
       files,
+      alignment,
       name: flagString(args, 'name'),
       ...(parent ? { kind: 'ood', parentId: parent.id } : {}),
       extras,

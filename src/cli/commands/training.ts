@@ -8,7 +8,7 @@ import type {
   TextSourceSpec,
   TrainingOptionsInput,
 } from '../../shared/contract/training';
-import { EVAL_PROTOCOLS } from '../../shared/contract/training';
+import { EVAL_PROTOCOLS, SELECTION_METRICS, type SelectionMetricName } from '../../shared/contract/training';
 import type { JobRecord } from '../../shared/types';
 import { parseRates } from '../../main/ml/eval/sweep';
 import type { AppServices } from '../../main/services/app';
@@ -29,6 +29,7 @@ export const TRAINING_SPECS: Record<string, CommandSpec> = {
       'train --dataset DATASET [--task 3|7] [--epochs N] [--batch-size B] [--seed S] [--patience P]',
       '      [--text features|frozen[:PATH|NAME]|finetune[:PATH|NAME]] [--lr X] [--micro-batch N] [--d N] [--layers N] [--heads N]',
       '      [--validation complete|rmfm:RATE] [--positional temporal|reference] [--no-accumulate] [--name NAME]',
+      '      [--no-mssd] [--loss-weights JOINT,ATTN,RECON] [--selection-metric Non0_acc_2|Acc_3|F1_3|Acc_7|validation_loss]',
       '      [--confounders KEY,KEY,KEY --prior KEY]',
     ],
     summary: 'train CIDer on a dataset (a job; Ctrl-C stops it, "runs resume" continues)',
@@ -52,6 +53,17 @@ export const TRAINING_SPECS: Record<string, CommandSpec> = {
       },
       positional: { type: 'string', choices: ['temporal', 'reference'], help: 'positional encoding' },
       'no-accumulate': { type: 'boolean', help: "don't accumulate the full view's gradient" },
+      'no-mssd': { type: 'boolean', help: 'complete view only: no missing view, no self-distillation (ablation)' },
+      'loss-weights': {
+        type: 'string',
+        value: 'JOINT,ATTN,RECON',
+        help: "MSSD's three loss weights (default 0.5,0.1,0.6; 0 switches one off)",
+      },
+      'selection-metric': {
+        type: 'string',
+        choices: [...SELECTION_METRICS],
+        help: "drives early stopping, the best checkpoint and MACI's tau (ties: validation loss)",
+      },
       confounders: { type: 'string', value: 'KEY,KEY,...', help: "the dataset's confounder arrays (with --prior)" },
       prior: { type: 'string', value: 'KEY', help: "the dataset's class-prior array (with --confounders)" },
       name: { type: 'string', value: 'NAME', help: "the run's name" },
@@ -86,9 +98,20 @@ export const TRAINING_SPECS: Record<string, CommandSpec> = {
 const fmt = (x: number | null | undefined, digits = 4) =>
   x === null || x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(digits);
 
+/** The training switches an ablation changes, when they differ from the paper's defaults. */
+export function ablationSettings(o: RunRecord['options']): string {
+  const w = o.lossWeights;
+  const parts: string[] = [];
+  if (o.mssd === false) parts.push('no MSSD');
+  else if (w.joint !== 0.5 || w.attention !== 0.1 || w.reconstruction !== 0.6)
+    parts.push(`loss weights ${w.joint}/${w.attention}/${w.reconstruction}`);
+  return parts.join(', ');
+}
+
 export function runLine(r: RunRecord): string {
   const text = r.options.text.kind === 'features' ? 'features' : `${r.options.text.kind}`;
-  return `${String(r.id).padStart(5)}  ${r.name.padEnd(28)} ${r.status.padEnd(11)} ${String(r.options.task)}-class  text ${text.padEnd(8)} epochs ${String(r.epochsDone).padStart(3)}/${r.options.maxEpochs}  best ${r.selectionMetric} ${fmt(r.bestMetric)}${r.bestEpoch ? ` @${r.bestEpoch}` : ''}  ${r.engine ?? ''}`;
+  const ablation = ablationSettings(r.options);
+  return `${String(r.id).padStart(5)}  ${r.name.padEnd(28)} ${r.status.padEnd(11)} ${String(r.options.task)}-class  text ${text.padEnd(8)} epochs ${String(r.epochsDone).padStart(3)}/${r.options.maxEpochs}  best ${r.selectionMetric} ${fmt(r.bestMetric)}${r.bestEpoch ? ` @${r.bestEpoch}` : ''}  ${r.engine ?? ''}${ablation ? `  (${ablation})` : ''}`;
 }
 
 /** `features`, `frozen:PATH|NAME`, `finetune:PATH|NAME` (NAME: a folder registered with `cider models add`). */
@@ -102,6 +125,15 @@ async function parseText(app: AppServices, spec: string): Promise<TextSourceSpec
   if (!ref && !named)
     throw new UsageError(`--text ${m[1]} without a folder needs a default text encoder: "cider models add PATH"`);
   return { kind: m[1] as 'frozen' | 'finetune', modelDir: named?.path ?? ref! };
+}
+
+/** `--loss-weights JOINT,ATTN,RECON`: MSSD's three loss weights, each >= 0. */
+export function parseLossWeights(spec: string | undefined): TrainingOptionsInput['lossWeights'] | undefined {
+  if (spec === undefined) return undefined;
+  const parts = spec.split(',').map((x) => Number(x.trim()));
+  if (parts.length !== 3 || parts.some((x) => !Number.isFinite(x) || x < 0))
+    throw new UsageError(`--loss-weights takes three numbers >= 0, JOINT,ATTN,RECON (e.g. 0.5,0.1,0.6), got "${spec}"`);
+  return { joint: parts[0], attention: parts[1], reconstruction: parts[2] };
 }
 
 async function resolveDataset(app: AppServices, ref: string): Promise<Dataset> {
@@ -206,6 +238,10 @@ export const TRAINING_COMMANDS: Record<string, Command> = {
         '--confounders KEY,KEY,... and --prior KEY go together (arrays attached to the dataset with "cider import --extra")',
       );
     const positional = flagString(args, 'positional');
+    const lossWeights = parseLossWeights(flagString(args, 'loss-weights'));
+    const selectionMetric = flagString(args, 'selection-metric');
+    if (selectionMetric !== undefined && !(SELECTION_METRICS as readonly string[]).includes(selectionMetric))
+      throw new UsageError(`--selection-metric must be one of ${SELECTION_METRICS.join(', ')}`);
     const options: TrainingOptionsInput = {
       task: task as 3 | 7 | undefined,
       maxEpochs: flagNumber(args, 'epochs'),
@@ -220,6 +256,9 @@ export const TRAINING_COMMANDS: Record<string, Command> = {
         ? { confounders: { source: 'extras' as const, dictionary: confounderKeys.split(','), prior: priorKey } }
         : {}),
       ...(flagBoolean(args, 'no-accumulate') ? { accumulateFullViewGrad: false } : {}),
+      ...(flagBoolean(args, 'no-mssd') ? { mssd: false } : {}),
+      ...(lossWeights ? { lossWeights } : {}),
+      ...(selectionMetric ? { selectionMetric: selectionMetric as SelectionMetricName } : {}),
       model: {
         d: flagNumber(args, 'd'),
         layers: flagNumber(args, 'layers'),

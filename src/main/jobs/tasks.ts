@@ -14,6 +14,7 @@ export const TASKS: Record<string, () => Promise<Task>> = {
   'analysis.robustness': async () => (await import('./tasks/analysis')).robustnessTask,
   'analysis.compareOod': async () => (await import('./tasks/analysis')).compareOodTask,
   search: async () => (await import('./tasks/search')).searchTask,
+  ablation: async () => (await import('./tasks/ablation')).ablationTask,
 };
 
 export function isJobKind(kind: string): boolean {

@@ -54,11 +54,16 @@ interface SplitSideLike {
   datasetName: string;
   plain: Record<string, number>;
   debiased: Record<string, number> | null;
+  overlap?: { note: string };
 }
 interface OodComparisonLike {
   id: number;
   iid: SplitSideLike;
   ood: SplitSideLike;
+  selectedTau: number | null;
+  selectionMetric: string;
+  tauRule?: string;
+  paired?: { runId: number; runName: string; ood: SplitSideLike } | null;
 }
 interface SweepLike {
   id: number;
@@ -206,7 +211,25 @@ export function analysisViaContract(call: CallContract): AnalysisSource {
             iidDebiased: c.iid.debiased?.[metric] ?? null,
             oodPlain: c.ood.plain[metric] ?? null,
             oodDebiased: c.ood.debiased?.[metric] ?? null,
+            ...(c.paired
+              ? {
+                  pairedOodPlain: c.paired.ood.plain[metric] ?? null,
+                  pairedOodDebiased: c.paired.ood.debiased?.[metric] ?? null,
+                }
+              : {}),
           })),
+          notes: [
+            c.tauRule === 'reference'
+              ? 'debiased: reference protocol, per metric the best tau on each TEST split (optimistic)'
+              : `debiased: tau ${c.selectedTau ?? 'n/a'} chosen on the run's validation split by ${c.selectionMetric}`,
+            ...[c.iid, c.ood, ...(c.paired ? [c.paired.ood] : [])].flatMap((s) => (s.overlap ? [s.overlap.note] : [])),
+            ...(c.paired
+              ? [
+                  `paper's protocol: the OOD test also scored by run ${c.paired.runId} (${c.paired.runName}), trained on the OOD training split`,
+                ]
+              : []),
+          ],
+          pairedRun: c.paired ? { id: c.paired.runId, name: c.paired.runName } : null,
         };
         return { available: true, data };
       }),

@@ -181,11 +181,27 @@ export function runTables(r: RunReport): ReportTable[] {
       });
     if (x.oodComparison.available) {
       const o = x.oodComparison.data;
+      const paired = o.pairedRun ? `run ${o.pairedRun.id}` : null;
       out.push({
         id: `${p}.ood-comparison`,
         title: `IID (${o.iidSplit}) vs OOD (${o.oodSplit}) test splits, plain and debiased`,
-        columns: ['metric', 'IID plain', 'IID debiased', 'OOD plain', 'OOD debiased'],
-        rows: o.rows.map((x) => [x.metric, x.iidPlain, x.iidDebiased, x.oodPlain, x.oodDebiased]),
+        columns: [
+          'metric',
+          'IID plain',
+          'IID debiased',
+          'OOD plain',
+          'OOD debiased',
+          ...(paired ? [`OOD plain (${paired})`, `OOD debiased (${paired})`] : []),
+        ],
+        rows: o.rows.map((x) => [
+          x.metric,
+          x.iidPlain,
+          x.iidDebiased,
+          x.oodPlain,
+          x.oodDebiased,
+          ...(paired ? [x.pairedOodPlain ?? null, x.pairedOodDebiased ?? null] : []),
+        ]),
+        ...(o.notes?.length ? { note: o.notes.join('; ') } : {}),
       });
     }
   }

@@ -26,6 +26,7 @@ import { AnalysisStore } from '../store/analysis';
 import { DatasetStore } from '../store/datasets';
 import { RunStore } from '../store/runs';
 import type { ServiceContext } from './app';
+import { resolveOodPair } from './oodPair';
 
 export const ROBUSTNESS_JOB = 'analysis.robustness';
 export const COMPARE_OOD_JOB = 'analysis.compareOod';
@@ -289,39 +290,28 @@ export function analysisService(ctx: ServiceContext): {
       );
     }),
     sweeps: ({ runIds }) => store.sweeps(runIds),
-    compareOod: ({ runId, oodDatasetId, checkpoint }) => {
+    compareOod: ({ runId, oodDatasetId, withRunId, tauRule, checkpoint }) => {
       const run = runs.get(runId);
       checkpointFile(run, checkpoint);
-      if (run.datasetId === null)
-        throw new AppError(
-          'CONFLICT',
-          `run ${runId} was trained on a folder, not a dataset held by the app; its IID/OOD versions are unknown`,
-        );
-      const own = datasets.get(run.datasetId);
-      let iid = own;
-      let ood = oodDatasetId !== undefined ? datasets.get(oodDatasetId) : null;
-      if (own.kind === 'ood') {
-        if (own.parentId === null)
-          throw new AppError('CONFLICT', `dataset "${own.name}" is an OOD version without a parent IID dataset`);
-        iid = datasets.get(own.parentId);
-        ood ??= own;
-      }
-      if (!ood) {
-        ood = datasets.list().find((d) => d.kind === 'ood' && d.parentId === iid.id) ?? null;
-        if (!ood)
-          throw new AppError(
-            'CONFLICT',
-            `dataset "${iid.name}" has no OOD version yet; build one in the Datasets tab (or cider datasets split-ood)`,
-          );
-      }
-      if (ood.kind !== 'ood' || ood.parentId !== iid.id)
-        throw new AppError('BAD_REQUEST', `dataset "${ood.name}" is not an OOD version of "${iid.name}"`);
-      const ref = (d: typeof iid) => ({
+      const pair = resolveOodPair(datasets, runs, run, oodDatasetId, withRunId);
+      if (pair.withRun) checkpointFile(pair.withRun, checkpoint);
+      const ref = (d: { id: number; name: string }) => ({
         id: d.id,
-        dir: datasets.dir(d),
+        dir: datasets.dir(datasets.get(d.id)),
         name: d.name,
       });
-      return ctx.runner.submit(COMPARE_OOD_JOB, { runId, checkpoint, iid: ref(iid), ood: ref(ood) }, run.projectId);
+      return ctx.runner.submit(
+        COMPARE_OOD_JOB,
+        {
+          runId,
+          checkpoint,
+          tauRule,
+          iid: ref(pair.iid),
+          ood: ref(pair.ood),
+          ...(pair.withRun ? { withRunId: pair.withRun.id } : {}),
+        },
+        run.projectId,
+      );
     },
     oodComparisons: ({ runId }) => store.comparisons(runId),
   };

@@ -24,6 +24,7 @@ import { analysisViaContract } from '../reports/analysisSource';
 import type { PrintToPdf } from '../reports/pdf';
 import { analysisService } from './analysis';
 import { searchService } from './search';
+import { ablationService } from './ablation';
 import { createModelHandlers } from './models';
 import { EventHub } from './events';
 import { databaseFile } from './paths';
@@ -148,6 +149,7 @@ export function createApp(opts: AppOptions): AppServices {
   });
   const analysis = analysisService(ctx);
   const search = searchService(ctx, training.handlers);
+  const ablation = ablationService(ctx, training.handlers);
   // Each service's handlers come from its own factory (src/main/services/<service>.ts) given ctx.
   const handlers: Handlers<void> = {
     app: { status },
@@ -186,6 +188,7 @@ export function createApp(opts: AppOptions): AppServices {
     reports: reports.handlers,
     analysis: analysis.handlers,
     search: search.handlers,
+    ablation: ablation.handlers,
     models: createModelHandlers(ctx),
   };
 

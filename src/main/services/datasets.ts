@@ -86,7 +86,7 @@ export function datasetsService(ctx: ServiceContext): { handlers: Handlers<void>
     list: () => store.list(),
     get: ({ id }) => store.get(id),
 
-    import: ({ files, name, kind, parentId, extras, folds, projectId }) => {
+    import: ({ files, name, kind, parentId, extras, folds, alignment, projectId }) => {
       if (projectId !== undefined) ctx.projects.get(projectId);
       const abs = files.map((f) => path.resolve(f));
       const format = detectImportFormat(abs);
@@ -99,6 +99,8 @@ export function datasetsService(ctx: ServiceContext): { handlers: Handlers<void>
           'INVALID_INPUT',
           'a .csd set needs its folds: a JSON file {"train": [ids], "valid": [ids], "test": [ids]} (the SDK\'s standard folds)',
         );
+      if (format === 'csd' && alignment !== 'auto')
+        throw new AppError('INVALID_INPUT', `--${alignment} applies to MMSA pickle / joblib files, not to .csd sets`);
       if (parentId !== undefined) {
         const parent = store.get(parentId);
         if (kind !== 'ood')
@@ -119,6 +121,7 @@ export function datasetsService(ctx: ServiceContext): { handlers: Handlers<void>
           format,
           extras: extraFiles,
           ...(foldsFile ? { folds: foldsFile } : {}),
+          alignment,
           kind,
           parentId: parentId ?? null,
         },

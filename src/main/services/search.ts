@@ -16,19 +16,21 @@ import {
   type SearchTrial,
 } from '../../shared/contract/search';
 import type { JobRecord } from '../../shared/types';
-import { selectionMetricName } from '../ml/eval/metrics';
+import { runSelectionMetric } from '../../shared/contract/training';
 import { planTrials, trialParamsOf, usableHeads } from '../ml/search/sample';
 import { datasetsRoot } from '../jobs/tasks/datasetFiles';
 import { DatasetStore } from '../store/datasets';
 import type { ServiceContext } from './app';
+import { checkedSelectionMetric } from './training';
 
 export const SEARCH_JOB = 'search';
 
-/** best validation metric first; trials without one keep trial order after them */
-export function rankTrials(trials: SearchTrial[]): SearchTrial[] {
+/** best validation metric first (lowest for a loss); trials without one keep trial order after them */
+export function rankTrials(trials: SearchTrial[], lowerIsBetter = false): SearchTrial[] {
+  const sign = lowerIsBetter ? -1 : 1;
   return [...trials].sort((a, b) => {
     if (a.bestMetric !== null && b.bestMetric !== null && a.bestMetric !== b.bestMetric)
-      return b.bestMetric - a.bestMetric;
+      return sign * (b.bestMetric - a.bestMetric);
     if ((a.bestMetric === null) !== (b.bestMetric === null)) return a.bestMetric === null ? 1 : -1;
     return a.trial - b.trial;
   });
@@ -79,9 +81,9 @@ export function searchService(
       datasetFolder: p.datasetFolder,
       space: p.space,
       options: p.options,
-      selectionMetric: selectionMetricName(p.options.task),
+      selectionMetric: runSelectionMetric(p.options),
       job,
-      results: rankTrials(trials),
+      results: rankTrials(trials, runSelectionMetric(p.options) === 'validation_loss'),
     };
   };
   const searchJob = (id: number): JobRecord => {
@@ -101,6 +103,7 @@ export function searchService(
       if (options.text.kind !== 'features' && !fs.existsSync(options.text.modelDir))
         throw new AppError('INVALID_INPUT', `BERT model folder ${options.text.modelDir} does not exist`);
       usableHeads(space, options.model.d);
+      checkedSelectionMetric(options);
       const params: SearchJobParams = {
         name: name || `${dataset?.name ?? path.basename(folder)} ${options.task}-class search`,
         datasetId: dataset?.id ?? null,

@@ -10,9 +10,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Handlers } from '../../shared/api';
 import { AppError } from '../../shared/errors';
-import type { RunRecord, RunStatus } from '../../shared/contract/training';
+import {
+  runSelectionMetric,
+  type RunRecord,
+  type RunStatus,
+  type SelectionMetricName,
+} from '../../shared/contract/training';
 import { FINISHED_JOB_STATUSES, type JobStatus } from '../../shared/types';
-import { selectionMetricName } from '../ml/eval/metrics';
 import { datasetsRoot } from '../jobs/tasks/datasetFiles';
 import { DatasetStore } from '../store/datasets';
 import { RunStore } from '../store/runs';
@@ -82,7 +86,7 @@ export function trainingService(ctx: ServiceContext): { handlers: Handlers<void>
         datasetFolder: folder,
         name: name ?? `${dataset?.name ?? path.basename(folder)} ${options.task}-class`,
         options,
-        selectionMetric: selectionMetricName(options.task),
+        selectionMetric: checkedSelectionMetric(options),
         folderOf: (id) => path.join(runsRoot(ctx.dataDir), `r${id}`),
       });
       return submitTrain(run, false);
@@ -122,4 +126,13 @@ export function trainingService(ctx: ServiceContext): { handlers: Handlers<void>
     predictions: ({ evaluationId }) => runs.predictions(evaluationId),
   };
   return { handlers, store: runs };
+}
+
+/** The run's selection metric; one its task lacks (e.g. Acc_3 for 7 classes) is refused as bad input. */
+export function checkedSelectionMetric(o: Parameters<typeof runSelectionMetric>[0]): SelectionMetricName {
+  try {
+    return runSelectionMetric(o);
+  } catch (e) {
+    throw new AppError('INVALID_INPUT', (e as Error).message);
+  }
 }

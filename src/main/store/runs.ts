@@ -88,7 +88,7 @@ export interface NewRun {
   datasetFolder: string;
   name: string;
   options: TrainingOptions;
-  selectionMetric: 'Non0_acc_2' | 'Acc_7';
+  selectionMetric: RunRecord['selectionMetric'];
   /** the run's folder from its id (checkpoints go there) */
   folderOf: (id: number) => string;
 }

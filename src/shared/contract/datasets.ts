@@ -143,6 +143,12 @@ export const datasetsContract = {
         extras: z.array(path).max(64).default([]),
         /** .csd sets: a JSON file {train: [ids], valid: [...], test: [...]} (the SDK's standard folds) */
         folds: path.optional(),
+        /**
+         * MMSA/joblib files: 'auto' judges aligned data from the shapes and lengths (Ta = Tv = L,
+         * lengths equal to the text lengths); 'aligned' / 'unaligned' override, refused when the
+         * shapes do not permit it. The reason is recorded in the dataset's manifest.
+         */
+        alignment: z.enum(['auto', 'aligned', 'unaligned']).default('auto'),
         projectId: id.optional(),
       })
       .strict(),

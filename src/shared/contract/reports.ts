@@ -200,7 +200,14 @@ export interface OodComparison {
     iidDebiased: number | null;
     oodPlain: number | null;
     oodDebiased: number | null;
+    /** the paper's protocol: the paired run (trained on the OOD training split) on the OOD test split */
+    pairedOodPlain?: number | null;
+    pairedOodDebiased?: number | null;
   }[];
+  /** how tau was chosen, and the test samples removed as seen by the run (one line each) */
+  notes?: string[];
+  /** the paired run of the paper's protocol, when the comparison has one */
+  pairedRun?: { id: number; name: string } | null;
 }
 export interface Explanations {
   contributions: ReportSection<ContributionRow[]>;

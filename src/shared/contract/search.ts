@@ -10,7 +10,7 @@
 import { z } from 'zod';
 import type { JobRecord } from '../types';
 import { id, method, nameSchema } from './method';
-import { trainingOptionsSchema, type RunStatus, type TrainingOptions } from './training';
+import { trainingOptionsSchema, type RunStatus, type SelectionMetricName, type TrainingOptions } from './training';
 
 const folderPath = z.string().trim().min(1, 'a folder path is needed').max(4096);
 const positiveInt = z.number().int().positive();
@@ -70,7 +70,8 @@ export interface SearchRecord {
   space: SearchSpace;
   /** the options every trial starts from (the trial's params override them) */
   options: TrainingOptions;
-  selectionMetric: 'Non0_acc_2' | 'Acc_7';
+  /** the trials' selection metric (validation_loss: lower is better, ranked so) */
+  selectionMetric: SelectionMetricName;
   job: JobRecord;
   /** best validation metric first; trials without one (pending, failed) last, in trial order */
   results: SearchTrial[];

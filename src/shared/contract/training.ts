@@ -12,6 +12,39 @@ import type { JobRecord } from '../types';
 import { id, method, nameSchema } from './method';
 
 const folderPath = z.string().trim().min(1, 'a folder path is needed').max(4096);
+
+/**
+ * What early stopping, the best checkpoint and MACI's tau choice maximise on the validation split.
+ * The spec's default is Non0_acc_2 (3 classes) / Acc_7 (7 classes); on easy data Non0_acc_2
+ * saturates (it ignores neutral samples), so a run may choose Acc_3, F1_3 or the validation loss
+ * (mean NLL, lower is better). Ties are broken by the validation loss.
+ */
+export const SELECTION_METRICS = ['Non0_acc_2', 'Acc_3', 'F1_3', 'Acc_7', 'validation_loss'] as const;
+export type SelectionMetricName = (typeof SELECTION_METRICS)[number];
+/** metrics a task can select on */
+export const SELECTION_METRICS_BY_TASK: Record<3 | 7, readonly SelectionMetricName[]> = {
+  3: ['Non0_acc_2', 'Acc_3', 'F1_3', 'validation_loss'],
+  7: ['Acc_7', 'validation_loss'],
+};
+export const defaultSelectionMetric = (task: 3 | 7): SelectionMetricName => (task === 3 ? 'Non0_acc_2' : 'Acc_7');
+
+/** The run's selection metric (its own choice or the task's default); a choice the task lacks is refused. */
+export function runSelectionMetric(o: { task: 3 | 7; selectionMetric?: SelectionMetricName }): SelectionMetricName {
+  const m = o.selectionMetric ?? defaultSelectionMetric(o.task);
+  if (!SELECTION_METRICS_BY_TASK[o.task].includes(m))
+    throw new Error(
+      `selection metric ${m} does not exist for the ${o.task}-class task (choose ${SELECTION_METRICS_BY_TASK[o.task].join(', ')})`,
+    );
+  return m;
+}
+
+/**
+ * How MACI's tau is chosen: 'validation' (the honest default: the selection metric on the
+ * validation split) or 'reference' (the authors' protocol: per metric the best tau on the TEST
+ * split, optimistic, always labelled). Other rules are added here.
+ */
+export const TAU_RULES = ['validation', 'reference'] as const;
+export type TauRule = (typeof TAU_RULES)[number];
 const rate = z.number().min(0).max(1);
 const positiveInt = z.number().int().positive();
 
@@ -77,6 +110,13 @@ export const trainingOptionsSchema = z
       })
       .strict()
       .prefault({}),
+    /**
+     * Model-Specific Self-Distillation (spec 4): false trains on the complete view only (no
+     * missing-view pass, so no joint/attention/reconstruction losses): the paper's "w/o MSSD".
+     */
+    mssd: z.boolean().default(true),
+    /** early stopping / best checkpoint / tau metric; absent = the task's default (Non0_acc_2 or Acc_7) */
+    selectionMetric: z.enum(SELECTION_METRICS).optional(),
     /** the reference's quirk (spec 4): the missing-view update also applies the complete view's gradients */
     accumulateFullViewGrad: z.boolean().default(true),
     /** split each batch into micro-batches of this many rows (exact gradient accumulation; bounds memory) */
@@ -139,7 +179,8 @@ export interface RunRecord {
   /** absolute path of the run's folder (checkpoints) */
   folder: string;
   epochsDone: number;
-  selectionMetric: 'Non0_acc_2' | 'Acc_7';
+  /** the metric early stopping and the best checkpoint maximise (validation_loss: minimise) */
+  selectionMetric: SelectionMetricName;
   bestEpoch: number | null;
   bestMetric: number | null;
   bestCheckpoint: string | null;
@@ -205,6 +246,8 @@ export interface EvaluationPoint {
   /** MACI only: tau chosen on validation, the reference protocol beside it */
   maci?: {
     selectedTau: number;
+    /** what tau was chosen by (the run's selection metric; absent in older records: Non0_acc_2 / Acc_7) */
+    selectionMetric?: SelectionMetricName;
     testWithoutDebiasing: Record<string, number>;
     referenceProtocol: { label: string; values: Record<string, { value: number; tau: number }> };
   };

@@ -7,6 +7,7 @@ import path from 'node:path';
 import fs from 'node:fs';
 import { AppError } from '../../../shared/errors';
 import type { SplitSide } from '../../../shared/contract/analysis';
+import type { TauRule } from '../../../shared/contract/training';
 import { openDatabase } from '../../store/db';
 import { RunStore } from '../../store/runs';
 import { AnalysisStore } from '../../store/analysis';
@@ -91,15 +92,27 @@ export async function compareOodTask(
   const which = params.checkpoint === 'last' ? 'last' : 'best';
   const iid = params.iid as { id: number; dir: string; name: string };
   const ood = params.ood as { id: number; dir: string; name: string };
+  const withRunId = params.withRunId === undefined ? null : Number(params.withRunId);
+  const tauRule: TauRule = params.tauRule === 'reference' ? 'reference' : 'validation';
   const { db, runs, analysis } = open(ctx.dataDir);
   try {
     const run = runs.get(runId);
+    const withRun = withRunId === null ? null : runs.get(withRunId);
     try {
       const r = await compareIidOod({
         checkpointFile: checkpointOf(run.folder, runId, which),
         runDatasetDir: run.datasetFolder,
         iidDir: iid.dir,
         oodDir: ood.dir,
+        ...(withRun
+          ? {
+              paired: {
+                checkpointFile: checkpointOf(withRun.folder, withRun.id, which),
+                runDatasetDir: withRun.datasetFolder,
+              },
+            }
+          : {}),
+        tauRule,
         cacheDir: textCacheDir(ctx.dataDir),
         signal: ctx.signal,
         onProgress: (done, total, message) => ctx.progress(done / total, message, { runId, done, total }),
@@ -109,6 +122,8 @@ export async function compareOodTask(
         datasetId: d.id,
         kind,
       });
+      for (const s of [r.iid, r.ood, ...(r.paired ? [r.paired.ood] : [])])
+        if (s.overlap) ctx.log(s.overlap.removed ? 'warn' : 'info', s.overlap.note);
       const comparisonId = analysis.addComparison({
         runId,
         jobId: ctx.jobId,
@@ -117,15 +132,31 @@ export async function compareOodTask(
         result: {
           classNames: r.classNames,
           selectionMetric: r.selectionMetric,
+          tauRule: r.tauRule,
           taus: r.taus,
           selectedTau: r.selectedTau,
           iid: side(r.iid, iid, 'iid'),
           ood: side(r.ood, ood, 'ood'),
+          paired:
+            r.paired && withRun
+              ? {
+                  runId: withRun.id,
+                  runName: withRun.name,
+                  ood: side(r.paired.ood, ood, 'ood'),
+                  selectedTau: r.paired.selectedTau,
+                  selectionMetric: r.paired.selectionMetric,
+                  textNote: r.paired.textNote,
+                  debiasNote: r.paired.debiasNote,
+                }
+              : null,
           textNote: r.textNote,
           debiasNote: r.debiasNote,
         },
       });
-      ctx.log('info', `engine ${r.engine}; tau ${r.selectedTau ?? 'n/a'} (validation)`);
+      ctx.log(
+        'info',
+        `engine ${r.engine}; tau ${r.selectedTau ?? 'n/a'} (${r.tauRule === 'validation' ? `validation, ${r.selectionMetric}` : 'reference protocol: best on each test split'})`,
+      );
       return { comparisonId, runId };
     } catch (e) {
       throw asCancel(e, ctx);

@@ -29,6 +29,7 @@ import {
   readConfounderVector,
   readNpyHeader,
   SPLITS,
+  type AlignmentChoice,
   type DatasetManifest,
   type ImportProgress,
   type OodRecord,
@@ -115,6 +116,7 @@ export interface ImportParams {
   format: ImportFormat;
   extras: string[];
   folds?: string;
+  alignment?: AlignmentChoice;
 }
 
 export async function datasetImportTask(raw: Record<string, unknown>, ctx: TaskContext): Promise<StagedDataset> {
@@ -127,7 +129,13 @@ export async function datasetImportTask(raw: Record<string, unknown>, ctx: TaskC
   report(0, `importing ${p.files.map((f) => path.basename(f)).join(', ')}`, true);
   const { dir, manifest } =
     p.format === 'mmsa'
-      ? await importMmsa(p.files[0], { outDir, name: p.name, signal: ctx.signal, onProgress: importProgress(report) })
+      ? await importMmsa(p.files[0], {
+          outDir,
+          name: p.name,
+          signal: ctx.signal,
+          onProgress: importProgress(report),
+          alignment: p.alignment ?? 'auto',
+        })
       : await importCsd({
           ...(await csdRoles(p.files)),
           folds: await readFolds(p.folds),
@@ -136,6 +144,7 @@ export async function datasetImportTask(raw: Record<string, unknown>, ctx: TaskC
           signal: ctx.signal,
           onProgress: importProgress(report),
         });
+  if (manifest.alignment) ctx.log('info', `alignment (${manifest.alignment.how}): ${manifest.alignment.reason}`);
   for (const w of manifest.warnings) ctx.log('warn', w);
   let m = manifest;
   for (const file of p.extras) {

@@ -7,7 +7,7 @@
 import path from 'node:path';
 import { AppError } from '../../../shared/errors';
 import { trialRunName, type SearchJobParams } from '../../../shared/contract/search';
-import { selectionMetricName } from '../../ml/eval/metrics';
+import { runSelectionMetric } from '../../../shared/contract/training';
 import { applyTrial, planTrials } from '../../ml/search/sample';
 import { openDatabase } from '../../store/db';
 import { RunStore } from '../../store/runs';
@@ -34,7 +34,7 @@ export async function searchTask(params: Record<string, unknown>, ctx: TaskConte
         datasetFolder: p.datasetFolder,
         name: trialRunName(ctx.jobId, trial, p.trials),
         options: applyTrial(p.options, plan[k]),
-        selectionMetric: selectionMetricName(p.options.task),
+        selectionMetric: runSelectionMetric(p.options),
         // the same layout as services/training.ts runsRoot
         folderOf: (id) => path.join(ctx.dataDir, 'runs', `r${id}`),
       });
@@ -62,7 +62,10 @@ export async function searchTask(params: Record<string, unknown>, ctx: TaskConte
       const done = runs.get(run.id);
       out.push({ trial, runId: run.id, status: done.status, bestMetric: done.bestMetric });
     }
-    const best = [...out].filter((t) => t.bestMetric !== null).sort((a, b) => b.bestMetric! - a.bestMetric!)[0];
+    const sign = runSelectionMetric(p.options) === 'validation_loss' ? -1 : 1;
+    const best = [...out]
+      .filter((t) => t.bestMetric !== null)
+      .sort((a, b) => sign * (b.bestMetric! - a.bestMetric!))[0];
     ctx.log(
       'info',
       best

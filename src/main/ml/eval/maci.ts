@@ -11,10 +11,13 @@ import {
   type Truth,
   classificationMetrics,
   metricNames,
+  meanNll,
   metricValue,
-  selectionMetric,
+  selectionBetter,
   selectionMetricName,
+  selectionScore,
   truthClasses,
+  type SelectionName,
 } from './metrics';
 
 /** One dictionary word with the counts the UI shows. */
@@ -214,26 +217,41 @@ function better(a: number, b: number): boolean {
 export interface TauSelection {
   tau: number;
   metrics: Metrics;
-  /** the selection metric at every tau of the grid (for the UI's curve) */
+  /** the selection metric at every tau of the grid (for the UI's curve; the loss itself for validation_loss) */
   curve: number[];
+  /** what tau was chosen by */
+  selectionMetric: SelectionName;
 }
 
-/** The tau with the best selection metric (Non0_acc_2 / Acc_7) on a split; ties -> smallest tau. */
-export function selectTau(split: MaciSplit, numClasses: NumClasses, taus: readonly number[] = tauGrid()): TauSelection {
+/**
+ * The tau with the best selection metric on a split (default Non0_acc_2 / Acc_7; or the run's own
+ * choice, see contract/training.ts); ties -> the lower loss of the debiased scores, then the
+ * smallest tau.
+ */
+export function selectTau(
+  split: MaciSplit,
+  numClasses: NumClasses,
+  taus: readonly number[] = tauGrid(),
+  metric: SelectionName = selectionMetricName(numClasses),
+): TauSelection {
   const sorted = checkTaus('selectTau', taus);
-  let best: { tau: number; metrics: Metrics } | null = null;
+  const classes = truthClasses('selectTau', split.truth, split.missing.length / numClasses, numClasses);
+  let best: { tau: number; metrics: Metrics; score: number; loss: number } | null = null;
   const curve: number[] = [];
   for (const tau of sorted) {
-    const metrics = classificationMetrics(
-      debiasedScores(split.missing, split.counterfactual, tau),
-      numClasses,
-      split.truth,
-    );
-    const value = selectionMetric(metrics);
-    curve.push(value);
-    if (best === null || better(value, selectionMetric(best.metrics))) best = { tau, metrics };
+    const scores = debiasedScores(split.missing, split.counterfactual, tau);
+    const metrics = classificationMetrics(scores, numClasses, split.truth);
+    const loss = meanNll(scores, numClasses, classes);
+    const score = selectionScore(metrics, metric, loss);
+    curve.push(metric === 'validation_loss' ? loss : score);
+    if (selectionBetter({ score, loss }, best)) best = { tau, metrics, score, loss };
   }
-  return { tau: best!.tau, metrics: best!.metrics, curve };
+  // every score NaN: the smallest tau, as before
+  if (best === null) {
+    const scores = debiasedScores(split.missing, split.counterfactual, sorted[0]);
+    best = { tau: sorted[0], metrics: classificationMetrics(scores, numClasses, split.truth), score: NaN, loss: NaN };
+  }
+  return { tau: best.tau, metrics: best.metrics, curve, selectionMetric: metric };
 }
 
 function checkTaus(fn: string, taus: readonly number[]): number[] {
@@ -248,8 +266,8 @@ export const REFERENCE_PROTOCOL_LABEL = 'reference protocol (max over tau on tes
 export interface MaciEvaluation {
   numClasses: NumClasses;
   taus: number[];
-  selectionMetric: MetricName;
-  /** the honest default: tau chosen on the validation split by the selection metric, smallest on ties */
+  selectionMetric: SelectionName;
+  /** the honest default: tau chosen on the validation split by the selection metric (ties: lower loss, then smaller tau) */
   selectedTau: number;
   /** validation metrics at the selected tau */
   validation: Metrics;
@@ -277,10 +295,12 @@ export function maciEvaluation(args: {
   validation: MaciSplit;
   test: MaciSplit;
   taus?: readonly number[];
+  /** default: the task's (Non0_acc_2 / Acc_7) */
+  selectionMetric?: SelectionName;
 }): MaciEvaluation {
   const { numClasses, validation, test } = args;
   const taus = checkTaus('maciEvaluation', args.taus ?? tauGrid());
-  const chosen = selectTau(validation, numClasses, taus);
+  const chosen = selectTau(validation, numClasses, taus, args.selectionMetric);
   const names = metricNames(numClasses);
   const testCurves: Partial<Record<MetricName, number[]>> = {};
   for (const name of names) testCurves[name] = [];
@@ -299,7 +319,7 @@ export function maciEvaluation(args: {
   return {
     numClasses,
     taus,
-    selectionMetric: selectionMetricName(numClasses),
+    selectionMetric: chosen.selectionMetric,
     selectedTau: chosen.tau,
     validation: chosen.metrics,
     test: selectedTest!,

@@ -76,6 +76,56 @@ export function selectionMetric(metrics: Metrics): number {
   return metrics.numClasses === 3 ? metrics.values.Non0_acc_2 : metrics.values.Acc_7;
 }
 
+/** A selection metric: one of the task's metrics, or the validation loss (see contract/training.ts). */
+export type SelectionName = MetricName | 'validation_loss';
+
+/**
+ * Mean negative log-likelihood of the true classes under softmax(scores) per row: the validation
+ * loss for log-probabilities (softmax of log-probabilities is the identity) and for debiased scores
+ * alike. Rows are log-sum-exp normalised in float64.
+ */
+export function meanNll(scores: ArrayLike<number>, numClasses: NumClasses, classes: ArrayLike<number>): number {
+  const n = classes.length;
+  if (scores.length !== n * numClasses)
+    throw badArgument('meanNll', 'scores', `has ${scores.length} values for ${n} rows of ${numClasses}`);
+  if (n === 0) return NaN;
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    let max = -Infinity;
+    for (let c = 0; c < numClasses; c++) max = Math.max(max, scores[i * numClasses + c]);
+    let z = 0;
+    for (let c = 0; c < numClasses; c++) z += Math.exp(scores[i * numClasses + c] - max);
+    sum += max + Math.log(z) - scores[i * numClasses + classes[i]];
+  }
+  return sum / n;
+}
+
+/**
+ * The value a selection maximises: the named metric, or minus the loss for 'validation_loss'.
+ * NaN (e.g. Non0 with no non-neutral sample) never wins.
+ */
+export function selectionScore(metrics: Metrics, name: SelectionName, loss: number): number {
+  if (name === 'validation_loss') return -loss;
+  return metricValue(metrics, name);
+}
+
+/**
+ * a is better than b: a strictly higher selection score, or the same score and a strictly lower
+ * validation loss (the tie-break every selection uses). NaN scores never win.
+ */
+export function selectionBetter(
+  a: { score: number; loss: number },
+  b: { score: number; loss: number } | null,
+): boolean {
+  if (Number.isNaN(a.score)) return false;
+  if (b === null || Number.isNaN(b.score)) return true;
+  if (a.score !== b.score) return a.score > b.score;
+  if (Number.isNaN(a.loss)) return false;
+  if (Number.isNaN(b.loss)) return true;
+  // losses equal up to float64 rounding (e.g. debiased scores shifted by a constant) are a tie
+  return a.loss < b.loss - 1e-12 * Math.max(1, Math.abs(b.loss));
+}
+
 /** Index of the first maximum of scores[offset + j] over j in `columns`, like numpy.argmax. */
 function argmaxOver(scores: ArrayLike<number>, offset: number, columns: readonly number[]): number {
   let best = columns[0];

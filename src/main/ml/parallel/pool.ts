@@ -32,6 +32,7 @@ import type { CiderModel, Confounders, ViewInputs } from '../model/cider.js';
 import type { Adam } from '../train/adam.js';
 import {
   accumulateGrads,
+  completeViewOnly,
   completeViewPass,
   disposeGrads,
   missingViewDropped,
@@ -454,6 +455,7 @@ export async function trainStepParallel(
     }
     pending = null;
     optimizer.step(vars, fullGrads);
+    if (opts.mssd === false) return completeViewOnly(taskFull);
     if (opts.accumulateFullViewGrad === false) disposeGrads(fullGrads);
 
     // 2. missing view, on the updated weights

@@ -15,6 +15,7 @@ import { FeatureStore } from '../../data/featureStore';
 import type { InferenceEngine } from '../inference';
 import { openRunEngine } from './engine';
 import { biasDictionary, maciEvaluation, type BiasDictionary } from '../eval/maci';
+import { runSelectionMetric } from '../../../shared/contract/training';
 import { classificationMetrics, predictClasses, type Metrics } from '../eval/metrics';
 import { missingMasks, SMM_SUBSETS, type KeepMasks } from '../eval/missing';
 import { runMissingSweep, standardRates, sweepCurves } from '../eval/sweep';
@@ -23,6 +24,7 @@ import type {
   EvaluationOptions,
   EvaluationPoint,
   EvaluationPrediction,
+  SelectionMetricName,
 } from '../../../shared/contract/training';
 import { openSplit, splitLayout, type SplitData } from './data';
 import { openTextProvider, type TextProvider } from './text';
@@ -200,10 +202,12 @@ export async function evaluateRun(o: EvaluateRunOptions): Promise<EvaluateRunRes
               numClasses: task,
               validation: { missing: v.logProbs, counterfactual: v.counterfactual!, truth: { classes: valid.labels } },
               test: { missing: t.logProbs, counterfactual: t.counterfactual!, truth },
+              selectionMetric: runSelectionMetric(trainOpts),
             });
             const p = point(r, maci.test);
             p.maci = {
               selectedTau: maci.selectedTau,
+              selectionMetric: maci.selectionMetric as SelectionMetricName,
               testWithoutDebiasing: { ...maci.testWithoutDebiasing.values } as Record<string, number>,
               referenceProtocol: {
                 label: maci.referenceProtocol.label,

@@ -25,9 +25,14 @@ import { disposeParams, paramsFromTensors } from '../model/weights';
 import { Adam, ciderParamGroups } from '../train/adam';
 import { rmfmTrainingMasks } from '../train/masks';
 import { evalConfounders, trainStep, type StepLosses } from '../train/step';
-import { classificationMetrics, selectionMetricName, type MetricName } from '../eval/metrics';
+import { classificationMetrics, meanNll, selectionBetter, selectionScore } from '../eval/metrics';
 import { missingMasks } from '../eval/missing';
-import type { EpochLosses, TrainingOptions } from '../../../shared/contract/training';
+import {
+  runSelectionMetric,
+  type EpochLosses,
+  type SelectionMetricName,
+  type TrainingOptions,
+} from '../../../shared/contract/training';
 import { openSplit, readBatch, splitLayout } from './data';
 import { openTextProvider, BERT_PREFIX } from './text';
 import {
@@ -87,7 +92,7 @@ export interface TrainRunOptions {
 
 export interface TrainRunResult {
   engine: string;
-  selectionMetric: MetricName;
+  selectionMetric: SelectionMetricName;
   epochs: number;
   bestEpoch: number | null;
   bestMetric: number | null;
@@ -107,9 +112,23 @@ const LOSS_KEYS = [
   'total',
 ] as const;
 
-/** NaN (no non-neutral validation sample) never counts as better. */
-function better(value: number, best: number | null): boolean {
-  return Number.isFinite(value) && (best === null || value > best);
+/** Validation loss key in an epoch's validation record (mean NLL of the selection view). */
+export const VALIDATION_LOSS_KEY = 'NLL';
+
+/**
+ * The epoch improves on the best: a strictly better selection score, or an equal one with a
+ * strictly lower validation loss. NaN (no non-neutral validation sample) never counts as better.
+ */
+function better(
+  metric: SelectionMetricName,
+  value: number,
+  loss: number,
+  best: { metric: number | null; loss: number | null },
+): boolean {
+  const score = (v: number) => (metric === 'validation_loss' ? -v : v);
+  if (!Number.isFinite(value)) return false;
+  if (best.metric === null) return true;
+  return selectionBetter({ score: score(value), loss }, { score: score(best.metric), loss: best.loss ?? NaN });
 }
 
 export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
@@ -124,7 +143,7 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
 
   const store = await FeatureStore.open(o.datasetDir);
   const task = opt.task;
-  const metricName = selectionMetricName(task);
+  const metricName = runSelectionMetric(opt);
   let text: Awaited<ReturnType<typeof openTextProvider>> | undefined;
   let model: CiderModel | undefined;
   let optimizer: Adam | undefined;
@@ -198,6 +217,7 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
           epoch: 0,
           bestEpoch: null,
           bestMetric: null,
+          bestLoss: null,
           badEpochs: 0,
           stopped: null,
           options: opt,
@@ -288,6 +308,7 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
           };
           const stepOpts = {
             rng: dropoutRng,
+            mssd: opt.mssd !== false,
             lossWeights: opt.lossWeights,
             accumulateFullViewGrad: opt.accumulateFullViewGrad,
             microBatchSize: opt.microBatchSize,
@@ -314,11 +335,14 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
         signal: o.signal,
       });
       const metrics = classificationMetrics(pred.logProbs, task, { classes: valid.labels });
-      const validation = { ...metrics.values } as Record<string, number>;
-      const value = validation[metricName];
-      const improved = better(value, state.bestMetric);
+      const loss = meanNll(pred.logProbs, task, valid.labels);
+      const validation = { ...metrics.values, [VALIDATION_LOSS_KEY]: loss } as Record<string, number>;
+      // the metric itself (the loss for validation_loss, where lower is better)
+      const value = metricName === 'validation_loss' ? loss : selectionScore(metrics, metricName, loss);
+      const improved = better(metricName, value, loss, { metric: state.bestMetric, loss: state.bestLoss ?? null });
       if (improved) {
         state.bestMetric = value;
+        state.bestLoss = loss;
         state.bestEpoch = epoch;
         state.badEpochs = 0;
       } else state.badEpochs++;

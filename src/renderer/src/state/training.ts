@@ -6,8 +6,10 @@
  */
 import type { Dataset } from '../../../shared/contract/datasets';
 import {
+  SELECTION_METRICS_BY_TASK,
   trainingOptionsSchema,
   type EpochLosses,
+  type SelectionMetricName,
   type RunEpoch,
   type RunRecord,
   type TrainingOptions,
@@ -51,6 +53,10 @@ export interface TrainingForm {
   microBatchSize: number;
   validationView: 'complete' | 'RMFM';
   validationRate: number;
+  /** MSSD on (the paper) or off: complete view only, the "w/o MSSD" ablation */
+  mssd: boolean;
+  /** '' = the task's default (Non0_acc_2 / Acc_7) */
+  selectionMetric: SelectionMetricName | '';
 }
 
 export function formFromOptions(o: TrainingOptions, datasetId: number | null, name = ''): TrainingForm {
@@ -83,14 +89,18 @@ export function formFromOptions(o: TrainingOptions, datasetId: number | null, na
     microBatchSize: o.microBatchSize ?? 0,
     validationView: o.validation.view,
     validationRate: o.validation.view === 'RMFM' ? o.validation.rate : 0.5,
+    mssd: o.mssd !== false,
+    selectionMetric: o.selectionMetric ?? '',
   };
 }
 
 /** What runs.start receives. Options the form does not show (confounders, evalBatchSize, validation seed) keep the schema's defaults, or a cloned run's values. */
 export function optionsFromForm(f: TrainingForm, base: TrainingOptions = PAPER_DEFAULTS): TrainingOptionsInput {
-  const { microBatchSize: _, ...rest } = base;
+  const { microBatchSize: _, selectionMetric: _s, ...rest } = base;
   return {
     ...rest,
+    mssd: f.mssd,
+    ...(f.selectionMetric ? { selectionMetric: f.selectionMetric } : {}),
     task: f.task,
     text: f.textKind === 'features' ? { kind: 'features' } : { kind: f.textKind, modelDir: f.modelDir },
     seed: f.seed,
@@ -133,6 +143,8 @@ export function formErrors(f: TrainingForm, base?: TrainingOptions): string[] {
   if (!parsed.success) for (const i of parsed.error.issues) out.push(`${i.path.join('.')}: ${i.message}`);
   if (Number.isInteger(f.d) && Number.isInteger(f.heads) && f.heads > 0 && f.d % f.heads !== 0)
     out.push(`heads (${f.heads}) must divide d (${f.d})`);
+  if (f.selectionMetric && !SELECTION_METRICS_BY_TASK[f.task].includes(f.selectionMetric))
+    out.push(`selection metric ${f.selectionMetric} does not exist for the ${f.task}-class task`);
   return out;
 }
 

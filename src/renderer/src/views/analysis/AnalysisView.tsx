@@ -7,7 +7,7 @@
 import { useCallback, useEffect, useReducer, useState } from 'react';
 import type { Api } from '../../../../shared/api';
 import type { OodComparison, RobustnessSweep, SplitSide, TextEdit } from '../../../../shared/contract/analysis';
-import type { RunRecord } from '../../../../shared/contract/training';
+import type { RunRecord, TauRule } from '../../../../shared/contract/training';
 import type { JobRecord } from '../../../../shared/types';
 import type { Transport } from '../../api/client';
 import { LineChart } from '../../components/LineChart';
@@ -731,6 +731,15 @@ function Side({ s, names, testId }: { s: SplitSide; names: string[]; testId: str
       <h4>
         {s.kind.toUpperCase()}: {s.datasetName} <span className="muted">n={s.count}</span>
       </h4>
+      {s.overlap ? (
+        <p
+          className={s.overlap.removed ? 'warning' : 'muted'}
+          data-testid={`${testId}-overlap`}
+          data-removed={s.overlap.removed}
+        >
+          {s.overlap.note}
+        </p>
+      ) : null}
       <p data-testid={`${testId}-labels`} data-counts={s.labelCounts.join(',')}>
         labels: {s.labelCounts.map((n, i) => `${names[i]} ${n}`).join(', ')}
       </p>
@@ -809,24 +818,91 @@ function OodSection({
   useEffect(() => {
     if (job?.status === 'succeeded') void load();
   }, [job?.status, load]);
+  const [others, setOthers] = useState<RunRecord[]>([]);
+  const [withRunId, setWithRunId] = useState<number | null>(null);
+  const [tauRule, setTauRule] = useState<TauRule>('validation');
+  useEffect(() => {
+    api.runs
+      .list({})
+      .then(
+        (rs) =>
+          setOthers(
+            rs.filter(
+              (r) =>
+                r.id !== run.id &&
+                r.options.task === run.options.task &&
+                r.bestCheckpoint &&
+                r.datasetId !== run.datasetId,
+            ),
+          ),
+        fail,
+      );
+  }, [api, run.id, run.options.task, run.datasetId, fail]);
   const c = list[0];
+  const sides: [string, SplitSide][] = c
+    ? [
+        ['IID', c.iid],
+        ['OOD', c.ood],
+        ...(c.paired ? [[`OOD run ${c.paired.runId}`, c.paired.ood] as [string, SplitSide]] : []),
+      ]
+    : [];
   return (
     <section className="panel" aria-label="IID vs OOD">
       <h3>IID vs OOD test splits</h3>
-      <button type="button" onClick={() => api.analysis.compareOod({ runId: run.id }).catch(fail)}>
+      <p className="muted">
+        Test samples this run trained or validated on (same id, or same text + features) are removed before scoring.
+      </p>
+      <label>
+        Paper&apos;s protocol: OOD test scored by{' '}
+        <select
+          aria-label="Paired OOD run"
+          value={withRunId ?? ''}
+          onChange={(e) => setWithRunId(e.target.value ? Number(e.target.value) : null)}
+        >
+          <option value="">this run (no paired run)</option>
+          {others.map((r) => (
+            <option key={r.id} value={r.id}>
+              run {r.id}: {r.name}
+            </option>
+          ))}
+        </select>
+      </label>{' '}
+      <label>
+        tau rule{' '}
+        <select aria-label="Tau rule" value={tauRule} onChange={(e) => setTauRule(e.target.value as TauRule)}>
+          <option value="validation">validation split (honest)</option>
+          <option value="reference">reference protocol (best on test, optimistic)</option>
+        </select>
+      </label>{' '}
+      <button
+        type="button"
+        onClick={() =>
+          api.analysis.compareOod({ runId: run.id, tauRule, ...(withRunId !== null ? { withRunId } : {}) }).catch(fail)
+        }
+      >
         Compare IID and OOD
       </button>
       <JobBar job={job} api={api} />
       {c ? (
         <div data-testid="ood-comparison">
-          <p className="muted">
-            tau{' '}
-            {c.selectedTau === null
-              ? 'n/a'
-              : `${c.selectedTau}, chosen on the validation split by ${c.selectionMetric}`}{' '}
+          <p className="muted" data-testid="ood-tau-rule">
+            {c.tauRule === 'reference'
+              ? 'tau: reference protocol (per metric the best tau on each TEST split; optimistic)'
+              : `tau ${
+                  c.selectedTau === null
+                    ? 'n/a'
+                    : `${c.selectedTau}, chosen on the validation split by ${c.selectionMetric} (ties: validation loss)`
+                }`}{' '}
             · {c.textNote}
             {c.debiasNote ? ` · ${c.debiasNote}` : ''}
           </p>
+          {c.paired ? (
+            <p data-testid="ood-paired">
+              Paper&apos;s protocol: IID test scored by run {c.runId}, OOD test also by run {c.paired.runId} (
+              {c.paired.runName}, trained on the OOD training split
+              {c.paired.selectedTau === null ? '' : `; its tau ${c.paired.selectedTau}`}).
+            </p>
+          ) : null}
           <table className="metrics" data-testid="ood-metrics">
             <thead>
               <tr>
@@ -837,12 +913,7 @@ function OodSection({
               </tr>
             </thead>
             <tbody>
-              {(
-                [
-                  ['IID', c.iid],
-                  ['OOD', c.ood],
-                ] as const
-              ).flatMap(([k, s]) => [
+              {sides.flatMap(([k, s]) => [
                 <tr key={`${k}p`} data-testid={`ood-row-${k}-plain`}>
                   <th>{k} plain</th>
                   {Object.keys(c.iid.plain).map((n) => (
@@ -905,6 +976,7 @@ function OodSection({
           <div className="row">
             <Side s={c.iid} names={c.classNames} testId="ood-iid" />
             <Side s={c.ood} names={c.classNames} testId="ood-ood" />
+            {c.paired ? <Side s={c.paired.ood} names={c.classNames} testId="ood-paired-side" /> : null}
           </div>
         </div>
       ) : (

@@ -8,6 +8,7 @@ import { DEFAULT_SEARCH_SPACE } from '../../../../shared/contract/search';
 import type { Transport } from '../../api/client';
 import { datasetTree } from '../../state/datasets';
 import { initialSearch, searchFormErrors, searchReducer, selectedSearch, type SearchForm } from '../../state/search';
+import { AblationPanel } from './AblationPanel';
 import '../training/training.css';
 
 const fmt = (x: number | null) => (x === null || !Number.isFinite(x) ? 'n/a' : x.toFixed(4));
@@ -183,6 +184,17 @@ export function SearchView({ api, transport }: { api: Api; transport: Transport 
           </table>
         </div>
       ) : null}
+      <AblationPanel
+        api={api}
+        transport={transport}
+        base={{
+          datasetId: f.datasetId,
+          task: f.task,
+          maxEpochs: f.maxEpochs,
+          batchSize: f.batchSize,
+          patience: f.patience,
+        }}
+      />
     </div>
   );
 }

@@ -28,6 +28,7 @@ import {
   type TrainingForm,
   type TrainingState,
 } from '../../state/training';
+import { SELECTION_METRICS_BY_TASK } from '../../../../shared/contract/training';
 import './training.css';
 
 type Props = { api: Api; transport: Transport; status: AppStatus | null };
@@ -252,6 +253,25 @@ function RunForm({
           </select>
         </Field>
         {f.validationView === 'RMFM' ? num('validationRate', 'Validation missing rate') : null}
+        <Field label="Selection metric">
+          <select
+            aria-label="Selection metric"
+            title="what early stopping, the best checkpoint and MACI's tau maximise on the validation split (validation loss: minimise); ties are broken by the validation loss"
+            value={f.selectionMetric}
+            onChange={(e) =>
+              dispatch({ type: 'set', patch: { selectionMetric: e.target.value as TrainingForm['selectionMetric'] } })
+            }
+          >
+            <option value="">{f.task === 3 ? 'Non0_acc_2 (spec default)' : 'Acc_7 (spec default)'}</option>
+            {SELECTION_METRICS_BY_TASK[f.task]
+              .filter((m) => m !== (f.task === 3 ? 'Non0_acc_2' : 'Acc_7'))
+              .map((m) => (
+                <option key={m} value={m}>
+                  {m === 'validation_loss' ? 'validation loss (lower is better)' : m}
+                </option>
+              ))}
+          </select>
+        </Field>
       </fieldset>
       <fieldset>
         <legend>Model</legend>
@@ -266,9 +286,21 @@ function RunForm({
       </fieldset>
       <fieldset>
         <legend>MSSD loss weights</legend>
-        {num('weightJoint', 'Joint weight')}
-        {num('weightAttention', 'Attention weight')}
-        {num('weightReconstruction', 'Reconstruction weight')}
+        <label
+          className="switch"
+          title="spec 4: off trains on the complete view only (no missing view, no distillation losses): the paper's w/o MSSD ablation"
+        >
+          <input
+            aria-label="MSSD"
+            type="checkbox"
+            checked={f.mssd}
+            onChange={(e) => dispatch({ type: 'set', patch: { mssd: e.target.checked } })}
+          />
+          MSSD (self-distillation with the missing view; default on)
+        </label>
+        {f.mssd ? num('weightJoint', 'Joint weight') : null}
+        {f.mssd ? num('weightAttention', 'Attention weight') : null}
+        {f.mssd ? num('weightReconstruction', 'Reconstruction weight') : null}
       </fieldset>
       <fieldset>
         <legend>Reference quirks</legend>
