@@ -431,7 +431,7 @@ function Inspector({
             names={state.editNames}
           />
           {editBlocked ? (
-            <p className="warning" role="note" data-testid="cf-blocked">
+            <p className="warning" role="note" data-testid="cf-blocked" data-reason={editBlocked}>
               Editing is off for this run: {editBlocked.replace(/\.$/, '')}.
             </p>
           ) : null}
@@ -507,11 +507,7 @@ function Inspector({
               {toolError.message}
             </p>
           ) : null}
-          {!cf.available ? (
-            <p className="muted" data-testid="cf-unavailable">
-              {cf.reason}
-            </p>
-          ) : (
+          {!cf.available ? null : (
             <>
               <div className="row">
                 <ProbabilityBars values={cf.factual} names={cf.classNames} testId="cf-factual" title="P(y | view)" />
@@ -732,7 +728,6 @@ function Robustness({
             <label key={p} title={unavailable ? `${PROTOCOL_HELP[p]}; this run's data is unaligned` : PROTOCOL_HELP[p]}>
               <input
                 type="checkbox"
-                aria-label={`protocol ${p}`}
                 disabled={unavailable}
                 checked={protocols.includes(p)}
                 onChange={(e) => setProtocols(e.target.checked ? [...protocols, p] : protocols.filter((x) => x !== p))}

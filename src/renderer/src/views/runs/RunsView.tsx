@@ -201,7 +201,9 @@ function RunRow({
         {r.selectionMetric} {fmt(r.bestMetric)}
         {r.bestEpoch ? ` @${r.bestEpoch}` : ''}
       </td>
-      <td>{test ? `${r.selectionMetric} ${fmt(test[r.selectionMetric])}` : 'not evaluated'}</td>
+      <td data-testid="test-metric">
+        {test ? `${r.selectionMetric} ${fmt(test[r.selectionMetric])}` : 'not evaluated'}
+      </td>
       <td className="actions" data-testid="run-actions">
         {pending ? (
           <span className="row-busy" role="status" data-testid="row-busy" data-action={pending.action}>
