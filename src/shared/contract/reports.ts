@@ -202,9 +202,17 @@ export interface OodComparison {
     oodDebiased: number | null;
   }[];
 }
+/** A pinned item the analysis could not use, by its own name (e.g. 'clip "interview.mp4" (#3)'), and why. */
+export interface LeftOutPin {
+  item: string;
+  reason: string;
+}
+/** A section over the pinned items: the good ones' rows; the bad ones each named in `leftOut`. */
+export type PinnedSection<T> = ReportSection<T> & { leftOut?: LeftOutPin[] };
+
 export interface Explanations {
-  contributions: ReportSection<ContributionRow[]>;
-  counterfactualEdits: ReportSection<CounterfactualEditRow[]>;
+  contributions: PinnedSection<ContributionRow[]>;
+  counterfactualEdits: PinnedSection<CounterfactualEditRow[]>;
   oodComparison: ReportSection<OodComparison>;
 }
 
