@@ -211,3 +211,9 @@ test('the Library lists every job by default, or the selected project only', () 
     [2],
   );
 });
+
+test('a failed Start shows its error in the form; other failures in the run panel', () => {
+  const s = trainingReducer(initialTraining, { type: 'error', message: 'no such folder', at: 'form' });
+  assert.equal(s.errorAt, 'form');
+  assert.equal(trainingReducer(s, { type: 'error', message: 'cannot stop' }).errorAt, 'live');
+});

@@ -177,6 +177,8 @@ export interface TrainingState {
   live: LiveState | null;
   busy: boolean;
   error: string | null;
+  /** where the error is shown: next to the control that caused it */
+  errorAt: 'form' | 'live';
   /** the user changed the form in this session: a remembered form arriving late must not overwrite it */
   formTouched: boolean;
 }
@@ -200,7 +202,8 @@ export type TrainingAction =
   | { type: 'runLoaded'; run: RunRecord }
   | { type: 'epochsLoaded'; runId: number; epochs: RunEpoch[] }
   | { type: 'event'; event: AppEvent; now: number }
-  | { type: 'error'; message: string | null }
+  /** `at: 'form'`: the New-run form's Start failed, so the error shows under its button */
+  | { type: 'error'; message: string | null; at?: 'form' }
   | { type: 'restoreForm'; saved: unknown };
 
 export const initialTraining: TrainingState = {
@@ -211,6 +214,7 @@ export const initialTraining: TrainingState = {
   live: null,
   busy: false,
   error: null,
+  errorAt: 'live',
   formTouched: false,
 };
 
@@ -381,7 +385,7 @@ export function trainingReducer(state: TrainingState, action: TrainingAction): T
       return live === state.live ? state : { ...state, live };
     }
     case 'error':
-      return { ...state, busy: false, error: action.message };
+      return { ...state, busy: false, error: action.message, errorAt: action.at ?? 'live' };
   }
 }
 

@@ -75,7 +75,7 @@ export function TrainingView({ api, transport, status, state, dispatch }: Props)
       });
       dispatch({ type: 'started', run, job });
     } catch (e) {
-      fail(e as Error);
+      dispatch({ type: 'error', message: (e as Error).message, at: 'form' });
     }
   };
 
@@ -87,7 +87,7 @@ export function TrainingView({ api, transport, status, state, dispatch }: Props)
       </section>
       <section className="training-live" aria-label="Run progress">
         <RunPicker state={state} dispatch={dispatch} />
-        {state.error ? (
+        {state.error && state.errorAt === 'live' ? (
           <p role="alert" className="error">
             {state.error}
           </p>
@@ -324,6 +324,11 @@ function RunForm({
           Paper defaults
         </button>
       </div>
+      {state.error && state.errorAt === 'form' ? (
+        <p role="alert" className="field-error" data-testid="start-error">
+          {state.error}
+        </p>
+      ) : null}
     </form>
   );
 }
