@@ -21,9 +21,27 @@ import { modelsContract } from './contract/models';
 
 export type { MethodSpec } from './contract/method';
 
+/** names of remembered UI state: 'training.form', ... (stored as settings 'ui.<key>') */
+const uiStateKey = z
+  .string()
+  .regex(/^[a-z][a-zA-Z0-9]*(\.[a-zA-Z0-9]+)*$/, 'must be dotted words, e.g. training.form')
+  .max(80);
+
 export const contract = {
   app: {
     status: method<AppStatus>()(none),
+    /** a view's remembered UI state (e.g. the New-run form), null when none was saved; kept in the settings table */
+    uiState: method<unknown>()(z.object({ key: uiStateKey }).strict()),
+    saveUiState: method<{ saved: true }>()(
+      z
+        .object({
+          key: uiStateKey,
+          value: z.unknown().refine((v) => v !== undefined && JSON.stringify(v).length <= 64_000, {
+            message: 'must be JSON of at most 64 kB',
+          }),
+        })
+        .strict(),
+    ),
   },
   projects: {
     list: method<Project[]>()(none),

@@ -152,7 +152,14 @@ export function createApp(opts: AppOptions): AppServices {
   const ablation = ablationService(ctx, training.handlers);
   // Each service's handlers come from its own factory (src/main/services/<service>.ts) given ctx.
   const handlers: Handlers<void> = {
-    app: { status },
+    app: {
+      status,
+      uiState: ({ key }) => settings.get<unknown>(`ui.${key}`) ?? null,
+      saveUiState: ({ key, value }) => {
+        settings.set(`ui.${key}`, value);
+        return { saved: true as const };
+      },
+    },
     projects: {
       list: () => projects.list(),
       get: ({ id }) => projects.get(id),

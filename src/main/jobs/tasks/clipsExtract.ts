@@ -47,7 +47,12 @@ export function loadClipTokenizer(bertDir: string): { tokenizer: WordPieceTokeni
 export async function clipsExtractTask(
   raw: Record<string, unknown>,
   ctx: TaskContext,
-): Promise<{ clips: ClipExtractSummary[]; failed: { clipId: number; name: string; message: string }[] }> {
+): Promise<{
+  clips: ClipExtractSummary[];
+  failed: { clipId: number; name: string; message: string }[];
+  /** why the text stream was not extracted (no BERT folder chosen) */
+  textSkipped?: string;
+}> {
   const p = raw as unknown as ClipsExtractParams;
   const tokenizer = p.bertDir ? loadClipTokenizer(p.bertDir) : null;
   if (!tokenizer)
@@ -92,5 +97,12 @@ export async function clipsExtractTask(
     }
     report(1, 'done');
   }
-  return { clips: out, failed };
+  // the job succeeds without text: its last word says so, not a plain "done"
+  if (!tokenizer && p.modalities.includes('text'))
+    ctx.progress(
+      1,
+      `${out.length} of ${n} clip(s) extracted, text skipped: no BERT folder (choose one in the Clips view or with --bert)`,
+      { textSkipped: 'no BERT folder' },
+    );
+  return { clips: out, failed, ...(tokenizer ? {} : { textSkipped: 'no BERT folder' }) };
 }

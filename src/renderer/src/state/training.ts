@@ -148,6 +148,15 @@ export function formErrors(f: TrainingForm, base?: TrainingOptions): string[] {
   return out;
 }
 
+/** what the user should know before training on a dataset (it can still be trained) */
+export function datasetWarnings(d: Pick<Dataset, 'splits'>): string[] {
+  const out: string[] = [];
+  if (d.splits.test.count === 0)
+    out.push('This dataset has 0 test samples: the run will train, but it cannot be evaluated on a test split.');
+  if (d.splits.train.count === 0) out.push('This dataset has 0 training samples: there is nothing to train on.');
+  return out;
+}
+
 /** one batch as the job reported it */
 export interface BatchPoint {
   epoch: number;
@@ -180,7 +189,18 @@ export interface TrainingState {
   live: LiveState | null;
   busy: boolean;
   error: string | null;
+  /** where the error is shown: next to the control that caused it */
+  errorAt: 'form' | 'live';
+  /** the user changed the form in this session: a remembered form arriving late must not overwrite it */
+  formTouched: boolean;
 }
+
+/** what is remembered of the New-run form across tab switches and reloads (settings 'ui.training.form') */
+export interface RememberedForm {
+  form: TrainingForm;
+  base: TrainingOptions;
+}
+export const REMEMBERED_FORM_KEY = 'training.form';
 
 export type TrainingAction =
   | { type: 'datasetsLoaded'; list: Dataset[] }
@@ -194,7 +214,9 @@ export type TrainingAction =
   | { type: 'runLoaded'; run: RunRecord }
   | { type: 'epochsLoaded'; runId: number; epochs: RunEpoch[] }
   | { type: 'event'; event: AppEvent; now: number }
-  | { type: 'error'; message: string | null };
+  /** `at: 'form'`: the New-run form's Start failed, so the error shows under its button */
+  | { type: 'error'; message: string | null; at?: 'form' }
+  | { type: 'restoreForm'; saved: unknown };
 
 export const initialTraining: TrainingState = {
   datasets: [],
@@ -204,7 +226,30 @@ export const initialTraining: TrainingState = {
   live: null,
   busy: false,
   error: null,
+  errorAt: 'live',
+  formTouched: false,
 };
+
+/**
+ * A remembered form, checked field by field against the current form's shape (a form saved by an
+ * older version keeps the fields it has; anything of the wrong type falls back to the default), or
+ * null when it is not a remembered form at all.
+ */
+export function parseRememberedForm(saved: unknown): RememberedForm | null {
+  if (!saved || typeof saved !== 'object') return null;
+  const { form, base } = saved as { form?: unknown; base?: unknown };
+  if (!form || typeof form !== 'object') return null;
+  const parsedBase = trainingOptionsSchema.safeParse(base ?? {});
+  const defaults = formFromOptions(parsedBase.success ? parsedBase.data : PAPER_DEFAULTS, null);
+  const out: Record<string, unknown> = { ...defaults };
+  for (const [k, v] of Object.entries(form as Record<string, unknown>)) {
+    if (!(k in defaults)) continue;
+    const d = (defaults as unknown as Record<string, unknown>)[k];
+    const sameType = typeof v === typeof d || (k === 'datasetId' && (v === null || typeof v === 'number'));
+    if (sameType) out[k] = v;
+  }
+  return { form: out as unknown as TrainingForm, base: parsedBase.success ? parsedBase.data : PAPER_DEFAULTS };
+}
 
 const FINISHED = ['succeeded', 'failed', 'cancelled', 'interrupted'];
 const LIVE_RUN: Record<string, RunRecord['status']> = { running: 'running', queued: 'queued' };
@@ -290,12 +335,31 @@ export function trainingReducer(state: TrainingState, action: TrainingAction): T
       return { ...state, runs: action.list, live };
     }
     case 'set':
-      return { ...state, form: { ...state.form, ...action.patch } };
+      return { ...state, formTouched: true, form: { ...state.form, ...action.patch } };
     case 'resetDefaults':
-      return { ...state, base: PAPER_DEFAULTS, form: formFromOptions(PAPER_DEFAULTS, state.form.datasetId) };
+      return {
+        ...state,
+        formTouched: true,
+        base: PAPER_DEFAULTS,
+        form: formFromOptions(PAPER_DEFAULTS, state.form.datasetId),
+      };
+    case 'restoreForm': {
+      const saved = state.formTouched ? null : parseRememberedForm(action.saved);
+      if (!saved) return state;
+      // a remembered dataset that no longer exists keeps the current choice
+      const known =
+        saved.form.datasetId !== null &&
+        (!state.datasets.length || state.datasets.some((d) => d.id === saved.form.datasetId));
+      return {
+        ...state,
+        base: saved.base,
+        form: { ...saved.form, datasetId: known ? saved.form.datasetId : state.form.datasetId },
+      };
+    }
     case 'clone':
       return {
         ...state,
+        formTouched: true,
         base: action.run.options,
         form: formFromOptions(
           action.run.options,
@@ -333,7 +397,7 @@ export function trainingReducer(state: TrainingState, action: TrainingAction): T
       return live === state.live ? state : { ...state, live };
     }
     case 'error':
-      return { ...state, busy: false, error: action.message };
+      return { ...state, busy: false, error: action.message, errorAt: action.at ?? 'live' };
   }
 }
 

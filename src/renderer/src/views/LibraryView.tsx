@@ -1,6 +1,6 @@
 import { useState, type Dispatch, type FormEvent } from 'react';
 import type { Api } from '../../../shared/api';
-import type { LibraryAction, LibraryState } from '../state/library';
+import { visibleJobs, type LibraryAction, type LibraryState } from '../state/library';
 import { JobList } from './JobList';
 
 export function LibraryView({
@@ -93,8 +93,18 @@ export function LibraryView({
             <div className="actions">
               <button onClick={() => void runSelfTest()}>Measure backend speed</button>
             </div>
-            <h3>Jobs</h3>
-            <JobList api={api} jobs={state.jobs.filter((j) => j.projectId === selected.id)} />
+            <h3>
+              Jobs{' '}
+              <select
+                aria-label="Jobs shown"
+                value={state.jobScope}
+                onChange={(e) => dispatch({ type: 'jobScope', scope: e.target.value as 'all' | 'project' })}
+              >
+                <option value="all">all jobs</option>
+                <option value="project">this project&apos;s jobs (clips, backend tests)</option>
+              </select>
+            </h3>
+            <JobList api={api} jobs={visibleJobs(state)} />
           </>
         ) : (
           <p>No project yet: create one.</p>

@@ -178,7 +178,8 @@ export function ClipsView({ api, transport, projectId }: { api: Api; transport: 
         <div className="clips-extract">
           <input
             aria-label="BERT folder"
-            placeholder="BERT folder (vocab.txt) for the text stream"
+            placeholder="BERT folder (for text)"
+            title="a BERT model folder with vocab.txt; without one the text stream is skipped"
             value={bertDir}
             onChange={(e) => setBertDir(e.target.value)}
           />

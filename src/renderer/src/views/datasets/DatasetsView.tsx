@@ -125,7 +125,7 @@ function ImportForm({ api, dispatch }: { api: Api; dispatch: Dispatch<DatasetsAc
         placeholder={'File path on this machine, e.g. /data/MOSI/aligned_50.pkl\n(a .csd set: one path per line)'}
         value={files}
         onChange={(e) => setFiles(e.target.value)}
-        rows={2}
+        rows={3}
         required
       />
       <input
@@ -139,20 +139,21 @@ function ImportForm({ api, dispatch }: { api: Api; dispatch: Dispatch<DatasetsAc
         <summary>Confounders, priors, folds</summary>
         <textarea
           aria-label="Extra .npy files"
-          placeholder="confounder_*.npy / prior_*.npy, one per line"
+          placeholder={'confounder_*.npy, prior_*.npy\n(one per line)'}
           value={extras}
           onChange={(e) => setExtras(e.target.value)}
           rows={2}
         />
         <input
           aria-label="Folds file"
-          placeholder=".csd sets: folds JSON {train, valid, test}"
+          placeholder="folds JSON (.csd sets)"
+          title=".csd sets: a folds JSON file {train, valid, test}"
           value={folds}
           onChange={(e) => setFolds(e.target.value)}
         />
       </details>
-      <button type="submit" disabled={busy || !parsePaths(files).length}>
-        Import
+      <button type="submit" disabled={busy || !parsePaths(files).length} aria-busy={busy}>
+        {busy ? 'Starting import...' : 'Import'}
       </button>
     </form>
   );

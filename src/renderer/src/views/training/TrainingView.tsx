@@ -4,7 +4,7 @@
  * watch it: a progress bar per epoch with the time left (from batch timings), curves of every loss
  * component and of the validation metrics, backend and memory. Stop, resume, clone.
  */
-import { useCallback, useEffect, useReducer, type Dispatch, type ReactNode } from 'react';
+import { useCallback, useEffect, type Dispatch, type ReactNode } from 'react';
 import type { Api } from '../../../../shared/api';
 import type { AppStatus } from '../../../../shared/types';
 import type { Transport } from '../../api/client';
@@ -16,13 +16,12 @@ import {
   epochProgress,
   formatBytes,
   formatDuration,
+  datasetWarnings,
   formErrors,
-  initialTraining,
   isResumable,
   isTraining,
   optionsFromForm,
   PAPER_DEFAULTS,
-  trainingReducer,
   validationSeries,
   type TrainingAction,
   type TrainingForm,
@@ -31,14 +30,20 @@ import {
 import { SELECTION_METRICS_BY_TASK } from '../../../../shared/contract/training';
 import './training.css';
 
-type Props = { api: Api; transport: Transport; status: AppStatus | null };
+type Props = {
+  api: Api;
+  transport: Transport;
+  status: AppStatus | null;
+  /** held by App so the form survives tab switches */
+  state: TrainingState;
+  dispatch: Dispatch<TrainingAction>;
+};
 
-export function TrainingView({ api, transport, status }: Props) {
-  const [state, dispatch] = useReducer(trainingReducer, initialTraining);
-  const fail = useCallback((e: Error) => dispatch({ type: 'error', message: e.message }), []);
+export function TrainingView({ api, transport, status, state, dispatch }: Props) {
+  const fail = useCallback((e: Error) => dispatch({ type: 'error', message: e.message }), [dispatch]);
   const reloadRuns = useCallback(
     () => api.runs.list({}).then((list) => dispatch({ type: 'runsLoaded', list }), fail),
-    [api, fail],
+    [api, fail, dispatch],
   );
 
   useEffect(() => {
@@ -49,7 +54,7 @@ export function TrainingView({ api, transport, status }: Props) {
         api.datasets.list({}).then((list) => dispatch({ type: 'datasetsLoaded', list }), fail);
       dispatch({ type: 'event', event, now: Date.now() });
     });
-  }, [api, transport, fail, reloadRuns]);
+  }, [api, transport, fail, reloadRuns, dispatch]);
 
   // the watched run and its stored epochs, refetched whenever the events say they changed
   const liveId = state.live?.run.id;
@@ -58,7 +63,7 @@ export function TrainingView({ api, transport, status }: Props) {
     if (liveId === undefined) return;
     api.runs.get({ id: liveId }).then((run) => dispatch({ type: 'runLoaded', run }), fail);
     api.runs.epochs({ id: liveId }).then((epochs) => dispatch({ type: 'epochsLoaded', runId: liveId, epochs }), fail);
-  }, [api, liveId, stale, fail]);
+  }, [api, liveId, stale, fail, dispatch]);
 
   const start = async () => {
     dispatch({ type: 'busy' });
@@ -71,7 +76,7 @@ export function TrainingView({ api, transport, status }: Props) {
       });
       dispatch({ type: 'started', run, job });
     } catch (e) {
-      fail(e as Error);
+      dispatch({ type: 'error', message: (e as Error).message, at: 'form' });
     }
   };
 
@@ -83,7 +88,7 @@ export function TrainingView({ api, transport, status }: Props) {
       </section>
       <section className="training-live" aria-label="Run progress">
         <RunPicker state={state} dispatch={dispatch} />
-        {state.error ? (
+        {state.error && state.errorAt === 'live' ? (
           <p role="alert" className="error">
             {state.error}
           </p>
@@ -186,6 +191,13 @@ function RunForm({
             is); train/valid/test {dataset.splits.train.count}/{dataset.splits.valid.count}/{dataset.splits.test.count}
           </p>
         ) : null}
+        {dataset
+          ? datasetWarnings(dataset).map((w) => (
+              <p key={w} className="warning" role="note" data-testid="dataset-warning">
+                {w}
+              </p>
+            ))
+          : null}
         <Field label="Task">
           <span className="segmented">
             {([3, 7] as const).map((t) => (
@@ -337,13 +349,18 @@ function RunForm({
         </ul>
       ) : null}
       <div className="actions">
-        <button type="submit" disabled={!!errors.length || state.busy}>
-          Start run
+        <button type="submit" disabled={!!errors.length || state.busy} aria-busy={state.busy}>
+          {state.busy ? 'Starting run...' : 'Start run'}
         </button>
         <button type="button" onClick={() => dispatch({ type: 'resetDefaults' })}>
           Paper defaults
         </button>
       </div>
+      {state.error && state.errorAt === 'form' ? (
+        <p role="alert" className="field-error" data-testid="start-error">
+          {state.error}
+        </p>
+      ) : null}
     </form>
   );
 }
@@ -445,13 +462,15 @@ function LivePanel({
         {isTraining(run) ? <button onClick={() => void act(api.runs.stop({ id: run.id }))}>Stop</button> : null}
         {isResumable(run) ? (
           <button
-            onClick={() =>
+            disabled={state.busy}
+            onClick={() => {
+              dispatch({ type: 'busy' });
               void act(
                 api.runs.resume({ id: run.id }).then(({ run: r, job }) => dispatch({ type: 'started', run: r, job })),
-              )
-            }
+              );
+            }}
           >
-            Resume from epoch {run.epochsDone}
+            {state.busy ? 'Resuming...' : `Resume from epoch ${run.epochsDone}`}
           </button>
         ) : null}
         <button onClick={() => dispatch({ type: 'clone', run })}>Clone settings</button>
