@@ -183,7 +183,7 @@ export function evaluationLines(e: EvaluationRecord): string[] {
   if (e.auilc) out.push(`  ${'AUILC'.padEnd(8)} ${names.map((n) => fmt(e.auilc![n]).padStart(10)).join(' ')}`);
   if (e.protocol === 'MACI') {
     out.push(
-      '  tau chosen on the validation split; beside it the ' +
+      `  tau chosen on the validation split by ${e.points[0]?.maci?.selectionMetric ?? 'the task default (Non0_acc_2 / Acc_7)'} (ties: validation loss); beside it the ` +
         (e.points[0]?.maci?.referenceProtocol.label ?? 'reference protocol') +
         ':',
     );

@@ -29,7 +29,7 @@ interface RunRow {
   job_id: number | null;
   folder: string;
   epochs_done: number;
-  selection_metric: 'Non0_acc_2' | 'Acc_7';
+  selection_metric: RunRecord['selectionMetric'];
   best_epoch: number | null;
   best_metric: number | null;
   best_checkpoint: string | null;
