@@ -3,6 +3,8 @@
  * Each command builds the app services on the chosen data folder, calls the contract's methods
  * through the same dispatcher, and prints a table (or JSON with --json).
  */
+import { homedir } from 'node:os';
+import { delimiter } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AppError } from '../shared/errors';
 import type { JobRecord } from '../shared/types';
@@ -33,6 +35,7 @@ commands:
   selftest [--size N] [--iterations N]
                               measure the backend's matmul throughput (runs as a job)
 ${MODELS_HELP}${DATASETS_HELP}${TRAINING_HELP}${ANALYSIS_HELP}${SEARCH_HELP}${CLIPS_HELP}${REPORTS_HELP}  web [--port N] [--host H]   serve the app and its API on http://127.0.0.1 (default port ${DEFAULT_PORT})
+      [--allow DIR[${delimiter}DIR...]]   folders the browser's file chooser may show (default: your home folder)
 
 options for every command:
   --data-dir DIR              the data folder (default: $CIDER_DATA_DIR, else the per-user app folder)
@@ -160,7 +163,9 @@ export async function runCli(
 
 async function runWeb(args: ParsedArgs, io: CliIo): Promise<number> {
   const dataDir = resolveDataDir(flagString(args, 'data-dir'));
-  const app = createApp({ dataDir, mode: 'web', log: io.err });
+  // the one declared option for the file browser's roots (several joined with the path delimiter)
+  const allow = (flagString(args, 'allow') ?? homedir()).split(delimiter).filter(Boolean);
+  const app = createApp({ dataDir, mode: 'web', log: io.err, fileRoots: allow });
   const host = flagString(args, 'host') ?? '127.0.0.1';
   const web = await startWebServer({
     app,
@@ -171,6 +176,7 @@ async function runWeb(args: ParsedArgs, io: CliIo): Promise<number> {
   if (app.interruptedAtStart.length)
     io.out(`jobs interrupted when the app last stopped: ${app.interruptedAtStart.join(', ')}`);
   io.out(`CIDer Studio web mode, data folder ${dataDir}`);
+  io.out(`file browser limited to: ${app.fileRoots?.join(', ')}`);
   if (host !== '127.0.0.1' && host !== 'localhost' && host !== '::1')
     io.out(
       `warning: listening on ${host}, not loopback only; anyone who can reach it and has the token can use the app`,

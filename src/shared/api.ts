@@ -17,6 +17,7 @@ import { reportsContract } from './contract/reports';
 import { analysisContract } from './contract/analysis';
 import { searchContract } from './contract/search';
 import { modelsContract } from './contract/models';
+import { filesContract } from './contract/files';
 
 export type { MethodSpec } from './contract/method';
 
@@ -77,6 +78,7 @@ export const contract = {
   analysis: analysisContract,
   search: searchContract,
   models: modelsContract,
+  files: filesContract,
 } as const;
 
 export type Contract = typeof contract;
