@@ -114,10 +114,17 @@ export class TierStore {
   segments(filter: { clipId?: number; tierId?: number; annotatorId?: number; projectId?: number }): TierSegment[] {
     const where: string[] = [];
     const args: number[] = [];
-    if (filter.clipId !== undefined) (where.push('s.clip_id = ?'), args.push(filter.clipId));
-    if (filter.tierId !== undefined) (where.push('s.tier_id = ?'), args.push(filter.tierId));
-    if (filter.annotatorId !== undefined) (where.push('s.annotator_id = ?'), args.push(filter.annotatorId));
-    if (filter.projectId !== undefined) (where.push('t.project_id = ?'), args.push(filter.projectId));
+    const by: [string, number | undefined][] = [
+      ['s.clip_id', filter.clipId],
+      ['s.tier_id', filter.tierId],
+      ['s.annotator_id', filter.annotatorId],
+      ['t.project_id', filter.projectId],
+    ];
+    for (const [column, value] of by) {
+      if (value === undefined) continue;
+      where.push(`${column} = ?`);
+      args.push(value);
+    }
     const sql = `SELECT s.* FROM tier_segments s JOIN tiers t ON t.id = s.tier_id ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY s.clip_id, s.tier_id, s.annotator_id, s.start_sec`;
     return (this.db.prepare(sql).all(...args) as SegmentRow[]).map(toSegment);
   }

@@ -5,7 +5,7 @@
  * reports back with 'saved'; nothing here touches the network.
  */
 import type { Annotation, AnnotationInput } from '../../../shared/clips';
-import { checkTierValue } from '../../../shared/tiers';
+import { checkTierValue, type Tier } from '../../../shared/tiers';
 
 export interface Draft {
   score: number | null;
@@ -61,7 +61,7 @@ export function draftOf(state: EditorState, segment: number): Draft {
   return state.present[segment] ?? EMPTY;
 }
 
-const SCORE_RULES = { name: 'score', kind: 'score', labels: [] } as const;
+const SCORE_RULES: Pick<Tier, 'name' | 'kind' | 'labels'> = { name: 'score', kind: 'score', labels: [] };
 
 export function editorReducer(state: EditorState, action: EditorAction): EditorState {
   switch (action.type) {
