@@ -8,8 +8,10 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Handlers } from '../../shared/api';
+import type { TierSegment } from '../../shared/tiers';
 import {
   VIDEO_EXTENSIONS,
+  type Annotation,
   type Clip,
   type ClipDetail,
   type FeatureTrack,
@@ -64,6 +66,30 @@ function siblingTranscript(video: string): string | null {
   const stem = video.slice(0, video.length - extname(video).length);
   for (const ext of TRANSCRIPT_EXTS) if (existsSync(stem + ext)) return stem + ext;
   return null;
+}
+
+/**
+ * The label dataset export gives a clip: the mean of the annotators' clip scores; else, from the
+ * default (sentiment) tier, each annotator's segment scores weighted by duration, averaged over
+ * annotators; else the mean of the transcript-segment scores. null: nothing scored.
+ */
+export function exportScore(
+  clipAnnotations: readonly Annotation[],
+  sentimentSegments: readonly TierSegment[],
+): number | null {
+  const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
+  const scored = clipAnnotations.filter((a) => a.score !== null);
+  const clipLevel = scored.filter((a) => a.segment === -1).map((a) => a.score!);
+  if (clipLevel.length) return mean(clipLevel);
+  const segs = sentimentSegments.filter((s) => typeof s.value === 'number' && s.end > s.start);
+  const perAnnotator: number[] = [];
+  for (const who of new Set(segs.map((s) => s.annotatorId))) {
+    const own = segs.filter((s) => s.annotatorId === who);
+    const span = own.reduce((acc, s) => acc + (s.end - s.start), 0);
+    perAnnotator.push(own.reduce((acc, s) => acc + (s.value as number) * (s.end - s.start), 0) / span);
+  }
+  if (perAnnotator.length) return mean(perAnnotator);
+  return mean(scored.map((a) => a.score!));
 }
 
 export interface ClipsService {
@@ -561,27 +587,11 @@ export function clipsService(ctx: ServiceContext): ClipsService {
       const labelled: ExportClip[] = [];
       const unlabelled: string[] = [];
       for (const c of chosen) {
-        // the clip score; else the default (sentiment) tier's segments, each annotator's scores
-        // weighted by duration; else the scores of transcript segments
-        const mine = anns.filter((a) => a.clipId === c.id && a.score !== null);
-        const clipLevel = mine.filter((a) => a.segment === -1);
-        const tierScores: number[] = [];
-        if (!clipLevel.length) {
-          const segs = tiers
-            .segments({ clipId: c.id, tierId: defaultTier.id })
-            .filter((s) => typeof s.value === 'number');
-          for (const who of new Set(segs.map((s) => s.annotatorId))) {
-            const own = segs.filter((s) => s.annotatorId === who);
-            const span = own.reduce((acc, s) => acc + (s.end - s.start), 0);
-            tierScores.push(own.reduce((acc, s) => acc + (s.value as number) * (s.end - s.start), 0) / span);
-          }
-        }
-        const use = clipLevel.length
-          ? clipLevel.map((a) => a.score!)
-          : tierScores.length
-            ? tierScores
-            : mine.map((a) => a.score!);
-        if (!use.length) {
+        const score = exportScore(
+          anns.filter((a) => a.clipId === c.id),
+          tiers.segments({ clipId: c.id, tierId: defaultTier.id }),
+        );
+        if (score === null) {
           unlabelled.push(c.name);
           continue;
         }
@@ -590,7 +600,7 @@ export function clipsService(ctx: ServiceContext): ClipsService {
           id: c.id,
           name: c.name,
           text: t ? transcriptText(t.segments) : '',
-          score: use.reduce((s, x) => s + x, 0) / use.length,
+          score,
         });
       }
       if (!labelled.length)

@@ -11,6 +11,7 @@ import { after, before, test } from 'node:test';
 import { createApp, type AppServices } from '../../../src/main/services/app';
 import { ClipStore } from '../../../src/main/store/clips';
 import { tierAgreement } from '../../../src/main/clips/tierAgreement';
+import { exportScore } from '../../../src/main/services/clips';
 import { krippendorffAlpha, cohenKappa } from '../../../src/main/clips/agreement';
 import type { Tier, TierSegment } from '../../../src/shared/tiers';
 import { tempDir } from '../../helpers/tmp';
@@ -313,4 +314,31 @@ test('CSV export carries the tier rows (score tiers with their derived classes)'
     lines.some((l) => l.endsWith(',0.5,1.5,Ann,,,,,,emotion,joy')),
     csv,
   );
+});
+
+test('dataset export reads the clip scores, else the sentiment tier weighted by duration, else transcript-segment scores', () => {
+  const ann = (annotatorId: number, segment: number, score: number | null) => ({
+    clipId: 1,
+    annotatorId,
+    segment,
+    score,
+    note: '',
+    correction: null,
+    updatedAt: '',
+  });
+  const seg = (annotatorId: number, start: number, end: number, value: number | null): TierSegment => ({
+    id: 0,
+    tierId: 1,
+    clipId: 1,
+    annotatorId,
+    start,
+    end,
+    value,
+  });
+  const tier = [seg(1, 0, 1, 3), seg(1, 1, 3, 0), seg(2, 0, 2, -1), seg(2, 2, 3, null)];
+  assert.equal(exportScore([ann(1, -1, 2), ann(2, -1, 1), ann(1, 0, -3)], tier), 1.5);
+  // Ann: (3*1 + 0*2)/3 = 1; Bob: -1 (his uncoded segment does not count) -> 0
+  assert.equal(exportScore([ann(1, 0, -3)], tier), 0);
+  assert.equal(exportScore([ann(1, 0, -3), ann(2, 1, 1)], []), -1);
+  assert.equal(exportScore([ann(1, -1, null)], []), null);
 });
