@@ -185,6 +185,7 @@ test(
     await page.getByRole('button', { name: 'Export EAF...' }).click();
     const save = page.getByRole('dialog', { name: `Save clip #${clip.id} as ELAN .eaf` });
     assert.equal(await save.getByLabel('File name').inputValue(), 'talk.eaf');
+    await screenshot(page, 'annotation-save-dialog');
     await save.getByRole('button', { name: 'Save here' }).click();
     await page
       .getByTestId('exchange-result')

@@ -160,6 +160,12 @@ function FileBrowser(props: FileChooserProps & { onClose(): void }) {
               )}
             </li>
           ))}
+          {listing && !listing.entries.length ? (
+            <li className="muted">
+              no folders
+              {props.extensions ? ` or ${props.extensions.map((e) => `.${e}`).join(', ')} files` : ' or files'} here
+            </li>
+          ) : null}
         </ul>
         {kind === 'save' ? (
           <label>

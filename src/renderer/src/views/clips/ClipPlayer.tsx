@@ -128,6 +128,9 @@ export function ClipPlayer({
   } | null>(null);
   const [mediaError, setMediaError] = useState<string | null>(null);
   const duration = clip.durationSec;
+  // primitives: the clip object is fetched anew after every save, its vision state rarely changes
+  const visionAvailable = clip.modalities.vision.available;
+  const visionReason = clip.modalities.vision.reason;
   const frame = 1 / (clip.fps ?? 25);
 
   useEffect(() => {
@@ -141,12 +144,12 @@ export function ClipPlayer({
       if (!live) return;
       setWave(w);
       setTracks(pickTracks(a, v));
-      setVisionMissing(v ? null : clip.modalities.vision.available ? null : clip.modalities.vision.reason);
+      setVisionMissing(v || visionAvailable ? null : visionReason);
     })();
     return () => {
       live = false;
     };
-  }, [api, clip.id, clip.hasAudio, clip.modalities.vision]);
+  }, [api, clip.id, clip.hasAudio, visionAvailable, visionReason]);
   useEffect(() => onTime?.(time), [time, onTime]);
 
   const seek = (t: number) => {
