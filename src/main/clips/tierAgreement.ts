@@ -18,18 +18,25 @@ function clipUnits(tier: Tier, segments: readonly TierSegment[]): SliceUnit[] {
   const coded = segments.filter((s) => s.value !== null && s.value !== '');
   const bounds = [...new Set(coded.flatMap((s) => [s.start, s.end]))].sort((a, b) => a - b);
   const byAnnotator = new Map<number, TierSegment[]>();
-  for (const s of coded) byAnnotator.set(s.annotatorId, [...(byAnnotator.get(s.annotatorId) ?? []), s]);
+  for (const s of coded) {
+    const list = byAnnotator.get(s.annotatorId);
+    if (list) list.push(s);
+    else byAnnotator.set(s.annotatorId, [s]);
+  }
+  // one cursor per annotator: slices and each annotator's (non-overlapping) segments are both in time order
+  const tracks = [...byAnnotator].map(([who, segs]) => ({ who, segs: segs.sort((a, b) => a.start - b.start), at: 0 }));
   const units: SliceUnit[] = [];
   for (let i = 0; i + 1 < bounds.length; i++) {
     if (bounds[i + 1] - bounds[i] < MIN_SLICE_SEC) continue;
     const mid = (bounds[i] + bounds[i + 1]) / 2;
     const u: SliceUnit = new Map();
-    for (const [who, segs] of byAnnotator) {
-      const s = segs.find((x) => x.start <= mid && mid < x.end);
-      if (!s) continue;
+    for (const tr of tracks) {
+      while (tr.at < tr.segs.length && tr.segs[tr.at].end <= mid) tr.at++;
+      const s = tr.segs[tr.at];
+      if (!s || s.start > mid) continue;
       const v = tier.kind === 'score' ? Number(s.value) : tier.labels.indexOf(String(s.value));
       if (tier.kind === 'category' && v < 0) continue; // a label since removed from the set
-      u.set(who, v);
+      u.set(tr.who, v);
     }
     if (u.size) units.push(u);
   }
@@ -76,15 +83,16 @@ function figures(tier: Tier, units: readonly SliceUnit[]): TierAgreementFigures 
 
 export function tierAgreement(tiers: readonly Tier[], segments: readonly TierSegment[]): TierAgreement[] {
   return tiers.map((tier) => {
-    const mine = segments.filter((s) => s.tierId === tier.id);
-    const clipIds = [...new Set(mine.map((s) => s.clipId))].sort((a, b) => a - b);
-    const perClip = clipIds.map((clipId) => ({
-      clipId,
-      units: clipUnits(
-        tier,
-        mine.filter((s) => s.clipId === clipId),
-      ),
-    }));
+    const byClip = new Map<number, TierSegment[]>();
+    for (const s of segments) {
+      if (s.tierId !== tier.id) continue;
+      const list = byClip.get(s.clipId);
+      if (list) list.push(s);
+      else byClip.set(s.clipId, [s]);
+    }
+    const perClip = [...byClip]
+      .sort((a, b) => a[0] - b[0])
+      .map(([clipId, segs]) => ({ clipId, units: clipUnits(tier, segs) }));
     return {
       tierId: tier.id,
       tierName: tier.name,
