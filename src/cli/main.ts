@@ -3,6 +3,8 @@
  * Each command builds the app services on the chosen data folder, calls the contract's methods
  * through the same dispatcher, and prints a table (or JSON with --json).
  */
+import { homedir } from 'node:os';
+import { delimiter } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AppError } from '../shared/errors';
 import { APP_VERSION } from '../main/services/app';
@@ -60,12 +62,17 @@ const CORE_SPECS: Record<string, CommandSpec> = {
 };
 
 const WEB_SPEC: CommandSpec = {
-  usage: ['web [--port N] [--host H]'],
+  usage: ['web [--port N] [--host H] [--allow DIR[:DIR...]]'],
   summary: `serve the app and its API on http://127.0.0.1 (default port ${DEFAULT_PORT})`,
   options: {
     port: { type: 'integer', value: 'N', help: `the port (default ${DEFAULT_PORT}, or any free one if taken)` },
     host: { type: 'string', value: 'H', help: 'the address to listen on (default 127.0.0.1)' },
     'static-dir': { type: 'string', value: 'DIR', help: 'the built renderer (default out/renderer)' },
+    allow: {
+      type: 'string',
+      value: `DIR[${delimiter}DIR...]`,
+      help: "folders the browser's file chooser may show (default: your home folder)",
+    },
   },
 };
 
@@ -261,7 +268,9 @@ async function runWeb(args: ParsedArgs, io: CliIo): Promise<number> {
   };
   // from here on an error nobody handled is logged, not fatal: the server and its jobs keep going
   const removeLastResort = installLastResort({ log });
-  const app = createApp({ dataDir, mode: 'web', log });
+  // the file browser's roots (several joined with the path delimiter)
+  const allow = (flagString(args, 'allow') ?? homedir()).split(delimiter).filter(Boolean);
+  const app = createApp({ dataDir, mode: 'web', log, fileRoots: allow });
   const host = flagString(args, 'host') ?? '127.0.0.1';
   const web = await startWebServer({
     app,
@@ -273,6 +282,7 @@ async function runWeb(args: ParsedArgs, io: CliIo): Promise<number> {
   if (app.interruptedAtStart.length)
     io.out(`jobs interrupted when the app last stopped: ${app.interruptedAtStart.join(', ')}`);
   io.out(`CIDer Studio web mode, data folder ${dataDir}`);
+  io.out(`file browser limited to: ${app.fileRoots?.join(', ')}`);
   if (host !== '127.0.0.1' && host !== 'localhost' && host !== '::1')
     io.out(
       `warning: listening on ${host}, not loopback only; anyone who can reach it and has the token can use the app`,

@@ -2,7 +2,7 @@
  * Electron main process: window, security settings and the IPC adapter. Everything else lives
  * in modules that never import electron (services, store, jobs, ml, server) and run under Node.
  */
-import { app, BrowserWindow, ipcMain, net, protocol, session, shell, type IpcMainInvokeEvent } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, net, protocol, session, shell, type IpcMainInvokeEvent } from 'electron';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -135,6 +135,26 @@ void app.whenReady().then(() => {
     spawnWorker: workerThreadSpawner(new URL('./worker.js', import.meta.url)),
     log: (m) => console.error(m),
     printToPdf: printHtmlToPdf,
+    // ---- issue 19 (ANNOTATION): the native open/save dialog as the files service's pickPath
+    pickPath: async (req) => {
+      const owner = BrowserWindow.getFocusedWindow() ?? BrowserWindow.getAllWindows()[0];
+      const filters = req.extensions?.length ? [{ name: req.extensions.join(', '), extensions: req.extensions }] : [];
+      if (req.kind === 'save') {
+        const r = await dialog.showSaveDialog(owner, { title: req.title, defaultPath: req.defaultPath, filters });
+        return r.canceled || !r.filePath ? [] : [r.filePath];
+      }
+      const properties: ('openFile' | 'openDirectory' | 'multiSelections')[] =
+        req.kind === 'file' ? ['openFile'] : req.kind === 'folder' ? ['openDirectory'] : ['openFile', 'openDirectory'];
+      if (req.multiple) properties.push('multiSelections');
+      const r = await dialog.showOpenDialog(owner, {
+        title: req.title,
+        defaultPath: req.defaultPath,
+        filters,
+        properties,
+      });
+      return r.canceled ? [] : r.filePaths;
+    },
+    // ---- end issue 19
   });
   bindIpc(services);
   serveMedia(services);

@@ -18,6 +18,7 @@ import { analysisContract } from './contract/analysis';
 import { searchContract } from './contract/search';
 import { ablationContract } from './contract/ablation';
 import { modelsContract } from './contract/models';
+import { filesContract } from './contract/files';
 
 export type { MethodSpec } from './contract/method';
 
@@ -97,6 +98,7 @@ export const contract = {
   search: searchContract,
   ablation: ablationContract,
   models: modelsContract,
+  files: filesContract,
 } as const;
 
 export type Contract = typeof contract;

@@ -28,6 +28,7 @@ import { ablationService } from './ablation';
 import { createModelHandlers } from './models';
 import { EventHub } from './events';
 import { databaseFile } from './paths';
+import { filesHandlers, resolveRoots, type PickPath } from './files';
 
 export interface AppOptions {
   dataDir: string;
@@ -40,6 +41,10 @@ export interface AppOptions {
   log?: (message: string) => void;
   /** the desktop app's PDF printer (Electron's printToPDF); web mode and the CLI print with headless Chromium */
   printToPdf?: PrintToPdf;
+  /** the desktop app's native open/save dialog (Electron's dialog, bound in src/main/index.ts) */
+  pickPath?: PickPath;
+  /** web mode: the folders its file browser may show (`--allow DIR`) */
+  fileRoots?: string[];
 }
 
 /** What every service's handlers may use. Handler factories take this and nothing global. */
@@ -52,6 +57,10 @@ export interface ServiceContext {
   settings: SettingsStore;
   runner: JobRunner;
   events: EventHub;
+  /** the native file dialog, where there is one (desktop) */
+  pickPath?: PickPath;
+  /** real paths of the folders the web-mode file browser may show */
+  fileRoots?: string[];
 }
 
 export interface AppServices extends ServiceContext {
@@ -97,6 +106,8 @@ export function defaultWorkerEntry(): URL {
 }
 
 export function createApp(opts: AppOptions): AppServices {
+  // a wrong --allow stops start-up before anything is opened
+  const fileRoots = opts.fileRoots ? resolveRoots(opts.fileRoots) : undefined;
   mkdirSync(opts.dataDir, { recursive: true });
   const dbFile = databaseFile(opts.dataDir);
   const db = openDatabase(dbFile);
@@ -137,7 +148,18 @@ export function createApp(opts: AppOptions): AppServices {
     };
   };
 
-  const ctx: ServiceContext = { db, dataDir: opts.dataDir, mode: opts.mode, projects, jobs, settings, runner, events };
+  const ctx: ServiceContext = {
+    db,
+    dataDir: opts.dataDir,
+    mode: opts.mode,
+    projects,
+    jobs,
+    settings,
+    runner,
+    events,
+    pickPath: opts.pickPath,
+    fileRoots,
+  };
   const datasets = datasetsService(ctx);
   const clips = clipsService(ctx);
   const training = trainingService(ctx);
@@ -197,6 +219,7 @@ export function createApp(opts: AppOptions): AppServices {
     search: search.handlers,
     ablation: ablation.handlers,
     models: createModelHandlers(ctx),
+    files: filesHandlers(ctx),
   };
 
   const dispatch = createDispatcher(handlers, undefined, (method, e) =>

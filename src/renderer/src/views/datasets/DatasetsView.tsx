@@ -8,6 +8,7 @@ import { useCallback, useEffect, useReducer, useState, type Dispatch, type FormE
 import type { Api } from '../../../../shared/api';
 import { CLASS_NAMES, DATASET_SPLITS, type Dataset, type DatasetSplit } from '../../../../shared/contract/datasets';
 import type { Transport } from '../../api/client';
+import { FileChooser } from '../../components/FileChooser';
 import {
   datasetsReducer,
   datasetTree,
@@ -127,6 +128,14 @@ function ImportForm({ api, dispatch }: { api: Api; dispatch: Dispatch<DatasetsAc
         onChange={(e) => setFiles(e.target.value)}
         rows={3}
         required
+      />
+      <FileChooser
+        api={api}
+        kind="file"
+        multiple
+        label="Choose files..."
+        title="Choose dataset files (.pkl, .joblib, .csd)"
+        onChoose={(ps) => setFiles((old) => [old.trim(), ...ps].filter(Boolean).join('\n'))}
       />
       <input
         aria-label="Dataset name"
