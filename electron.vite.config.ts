@@ -1,6 +1,28 @@
 import { resolve } from 'node:path';
 import { defineConfig } from 'electron-vite';
+import type { Plugin } from 'vite';
+import { desktopCsp, withCspMeta } from './src/main/shell/csp';
 import { OUT_DIR, rendererConfig } from './vite.web.config';
+
+/**
+ * `electron-vite dev` only: the page's meta CSP gets the desktop development policy (the React
+ * plugin's inline refresh preamble and the dev server's HMR socket). Builds keep index.html's strict
+ * policy untouched (`apply: 'serve'`), and src/main/index.ts sends the matching header.
+ */
+function devCsp(): Plugin {
+  let origin = 'http://localhost:5173';
+  return {
+    name: 'cider-dev-csp',
+    apply: 'serve',
+    configureServer(server) {
+      server.httpServer?.once('listening', () => {
+        const url = server.resolvedUrls?.local[0];
+        if (url) origin = new URL(url).origin;
+      });
+    },
+    transformIndexHtml: { order: 'post', handler: (html) => withCspMeta(html, desktopCsp(origin)) },
+  };
+}
 
 export default defineConfig({
   main: {
@@ -28,5 +50,5 @@ export default defineConfig({
       },
     },
   },
-  renderer: rendererConfig,
+  renderer: { ...rendererConfig, plugins: [...(rendererConfig.plugins ?? []), devCsp()] },
 });
