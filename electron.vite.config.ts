@@ -9,7 +9,7 @@ import { OUT_DIR, rendererConfig } from './vite.web.config';
  * plugin's inline refresh preamble and the dev server's HMR socket). Builds keep index.html's strict
  * policy untouched (`apply: 'serve'`), and src/main/index.ts sends the matching header.
  */
-function devCsp(): Plugin {
+export function devCsp(): Plugin {
   let origin = 'http://localhost:5173';
   return {
     name: 'cider-dev-csp',
@@ -30,11 +30,11 @@ export default defineConfig({
       outDir: resolve(OUT_DIR, 'main'),
       rollupOptions: {
         input: {
-          index: resolve(__dirname, 'src/main/index.ts'),
+          index: resolve(import.meta.dirname, 'src/main/index.ts'),
           // job workers run from their own bundle (see src/main/jobs/worker.ts)
-          worker: resolve(__dirname, 'src/main/jobs/worker.ts'),
+          worker: resolve(import.meta.dirname, 'src/main/jobs/worker.ts'),
           // the second training thread (src/main/ml/parallel/pool.ts finds it next to its chunk)
-          replica: resolve(__dirname, 'src/main/ml/parallel/replica.ts'),
+          replica: resolve(import.meta.dirname, 'src/main/ml/parallel/replica.ts'),
         },
       },
     },
@@ -45,7 +45,7 @@ export default defineConfig({
       // a sandboxed preload can require only electron: bundle the contract's dependencies (zod)
       externalizeDeps: false,
       rollupOptions: {
-        input: { index: resolve(__dirname, 'src/preload/index.ts') },
+        input: { index: resolve(import.meta.dirname, 'src/preload/index.ts') },
         output: { format: 'cjs', entryFileNames: '[name].cjs' },
       },
     },
