@@ -24,8 +24,23 @@ export function devCsp(): Plugin {
   };
 }
 
+/**
+ * out/main/package.json marks the main bundle as ESM on its own: a packaged app starts the workers
+ * from app.asar.unpacked/out/main (src/main/shell/workers.ts), where the app's package.json
+ * (inside app.asar) is not on Node's package-scope lookup path.
+ */
+function esmScope(): Plugin {
+  return {
+    name: 'cider-esm-scope',
+    generateBundle() {
+      this.emitFile({ type: 'asset', fileName: 'package.json', source: '{ "type": "module" }\n' });
+    },
+  };
+}
+
 export default defineConfig({
   main: {
+    plugins: [esmScope()],
     build: {
       outDir: resolve(OUT_DIR, 'main'),
       rollupOptions: {

@@ -7,14 +7,17 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { createPackageWithOptions } from '@electron/asar';
 import Database from 'better-sqlite3';
+import { workerUnpackList } from '../../scripts/worker-unpack.mjs';
 import { STOPPED_BY_QUIT, workerThreadSpawner } from '../../src/main/jobs/runner';
 import { createApp } from '../../src/main/services/app';
 import { PRODUCT_NAME } from '../../src/main/services/paths';
+import { unpackedEntry } from '../../src/main/shell/workers';
 import { StandinApp } from '../helpers/electronStandin';
 import { makeMmsa, pythonHas } from '../helpers/datasets';
 import { tempDir } from '../helpers/tmp';
@@ -88,6 +91,68 @@ describe('the desktop bundle', { skip: electronPkg ?? false }, () => {
       await app.close();
     }
   });
+
+  test(
+    'from a packaged layout (app.asar + app.asar.unpacked) the job worker starts unpacked and runs jobs',
+    TIMEOUT,
+    async (t) => {
+      if (process.platform !== 'linux') return t.skip('the layout is simulated with hard links (cp -al)');
+      const list = workerUnpackList({ root, outDir: out });
+      for (const p of [
+        '@tensorflow/tfjs',
+        '@tensorflow/tfjs-backend-wasm',
+        'better-sqlite3',
+        'onnxruntime-node',
+        'h5wasm',
+        '@vladmandic/human',
+      ])
+        assert.ok(list.packages.includes(`node_modules/${p}`), `${p} is unpacked for the workers`);
+      assert.ok(!list.packages.includes('node_modules/react'), 'renderer-only packages stay in the archive');
+      assert.equal(list.globs[0], 'out/main/**/*');
+
+      // outside the project, so nothing can resolve from its node_modules
+      const sim = tempDir('cider-packaged-');
+      const stage = join(sim, 'stage');
+      cpSync(out, join(stage, 'out'), { recursive: true });
+      cpSync(join(root, 'package.json'), join(stage, 'package.json'));
+      const resources = join(sim, 'resources');
+      await createPackageWithOptions(stage, join(resources, 'app.asar'), { unpackDir: 'out/main' });
+      const unpacked = join(resources, 'app.asar.unpacked');
+      assert.ok(
+        existsSync(join(unpacked, 'out/main/worker.js')) && existsSync(join(unpacked, 'out/main/package.json')),
+      );
+      assert.ok(!existsSync(join(unpacked, 'out/renderer')), 'only out/main is unpacked');
+      // what asarUnpack leaves beside the archive for the listed packages (hard links: no copying);
+      // everything else stays inside app.asar, which plain Node cannot read, so a missing package fails here
+      for (const p of list.packages) {
+        mkdirSync(dirname(join(unpacked, p)), { recursive: true });
+        const cp = spawnSync('cp', ['-al', join(root, p), join(unpacked, p)], { encoding: 'utf8' });
+        assert.equal(cp.status, 0, cp.stderr);
+      }
+
+      const entry = unpackedEntry(pathToFileURL(join(resources, 'app.asar', 'out', 'main', 'worker.js')));
+      assert.equal(fileURLToPath(entry), join(unpacked, 'out', 'main', 'worker.js'));
+      const app = createApp({
+        dataDir: tempDir(),
+        mode: 'desktop',
+        seedDemo: false,
+        spawnWorker: workerThreadSpawner(entry),
+      });
+      try {
+        const selftest = await app.runner.wait(app.runner.submit('backend.selftest', { size: 16, iterations: 2 }).id);
+        assert.equal(selftest.status, 'succeeded', JSON.stringify(selftest.error));
+        if (pythonHas('numpy')) {
+          const { file } = makeMmsa(tempDir(), 'tiny.pkl');
+          const env = await app.dispatch('datasets.import', { files: [file] });
+          assert.ok(env.ok, JSON.stringify(env));
+          const imported = await app.runner.wait((env.value as { id: number }).id);
+          assert.equal(imported.status, 'succeeded', JSON.stringify(imported.error));
+        }
+      } finally {
+        await app.close();
+      }
+    },
+  );
 
   test('a store that cannot open ends the start with an error box, a log line and exit code 1', TIMEOUT, async () => {
     const dataDir = tempDir();
