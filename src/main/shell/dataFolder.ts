@@ -56,7 +56,11 @@ export function moveLibrary(
         // reported below with the original error
       }
     }
-    throw new Error(`moving the library from ${from} to ${to} failed, nothing was moved: ${(e as Error).message}`);
+    // the errno code stays, so the start-up error box can say what to do (e.g. EACCES: permissions)
+    throw Object.assign(
+      new Error(`moving the library from ${from} to ${to} failed, nothing was moved: ${(e as Error).message}`),
+      { code: (e as NodeJS.ErrnoException).code },
+    );
   }
   try {
     if (readdirSync(from).every((n) => PROCESS_LOCKS.has(n))) rmSync(from, { recursive: true, force: true });
