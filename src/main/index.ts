@@ -22,8 +22,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IPC_EVENT_CHANNEL, IPC_PREFIX, methodIds } from '../shared/api';
-import { createApp, type AppServices } from './services/app';
-import { workerThreadSpawner } from './jobs/runner';
+import type { AppServices } from './services/app';
 import { defaultDataDir, explicitDataDir, PRODUCT_NAME } from './services/paths';
 import { chooseDataFolder, QuitRequested } from './shell/dataFolder';
 import { desktopCsp, MEDIA_SCHEME } from './shell/csp';
@@ -228,6 +227,12 @@ if (!app.requestSingleInstanceLock()) {
         app.exit(0);
         return;
       }
+      // loaded here, not at the top: a native module that does not load (built for another runtime)
+      // then fails inside runStartup, with the box and the exit, instead of before any handler exists
+      const [{ createApp }, { workerThreadSpawner }] = await Promise.all([
+        import('./services/app'),
+        import('./jobs/runner'),
+      ]);
       services = createApp({
         dataDir,
         mode: 'desktop',

@@ -167,6 +167,21 @@ describe('the desktop bundle', { skip: electronPkg ?? false }, () => {
     assert.match(readFileSync(join(dataDir, 'logs', 'main.log'), 'utf8'), /start-up failed: .*cider\.sqlite/);
   });
 
+  test('a native module that does not load is reported the same way, with the reinstall fix', TIMEOUT, async () => {
+    const dataDir = tempDir();
+    const app = launch({
+      args: ['--data-dir', dataDir],
+      appData: tempDir(),
+      env: { CIDER_STANDIN_BROKEN_NATIVE: 'better-sqlite3' },
+    });
+    const box = await app.waitFor('errorBox');
+    assert.match(String(box.content), /NODE_MODULE_VERSION 999/);
+    assert.match(String(box.content), /Reinstall CIDer Studio/);
+    assert.equal(await app.exited, 1);
+    assert.ok(!app.messages.some((m) => m.type === 'window'), 'no window was created');
+    assert.match(readFileSync(join(dataDir, 'logs', 'main.log'), 'utf8'), /start-up failed: .*NODE_MODULE_VERSION/);
+  });
+
   test(
     'the data folder is "<appData>/CIDer Studio", and a library in the old "cider-studio" folder is moved there on request',
     TIMEOUT,
