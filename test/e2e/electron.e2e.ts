@@ -34,6 +34,17 @@ test('the desktop app opens on the project library', { skip: bin.missing ?? buil
   try {
     const page = await app.firstWindow();
     await page.getByTestId('project-title').filter({ hasText: 'Demo project' }).waitFor();
+    // served from the privileged app scheme (not file://), under the strict production policy
+    assert.equal(new URL(page.url()).protocol, 'cider-app:');
+    const blocked = await page.evaluate(async () => {
+      try {
+        await fetch('https://example.org/');
+        return false;
+      } catch {
+        return true;
+      }
+    });
+    assert.equal(blocked, true, 'connect-src allows no network');
     // sandboxed, isolated, no Node: the page sees the named API functions and nothing else
     const seen = await page.evaluate(() => {
       const g = globalThis as Record<string, unknown>;
