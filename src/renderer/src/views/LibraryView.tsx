@@ -32,11 +32,16 @@ export function LibraryView({
     }
   };
 
+  // shown from the click until the job's row arrives (its events then show the progress)
+  const [measuring, setMeasuring] = useState(false);
   const runSelfTest = async () => {
+    setMeasuring(true);
     try {
       await api.jobs.selfTest({ projectId: selected?.id, size: 256, iterations: 50 });
     } catch (err) {
       dispatch({ type: 'error', message: (err as Error).message });
+    } finally {
+      setMeasuring(false);
     }
   };
 
@@ -91,7 +96,9 @@ export function LibraryView({
             <p>{selected.description || 'No description.'}</p>
             <p className="muted">created {new Date(selected.createdAt).toLocaleString()}</p>
             <div className="actions">
-              <button onClick={() => void runSelfTest()}>Measure backend speed</button>
+              <button onClick={() => void runSelfTest()} disabled={measuring} aria-busy={measuring}>
+                {measuring ? 'Starting measurement...' : 'Measure backend speed'}
+              </button>
             </div>
             <h3>
               Jobs{' '}

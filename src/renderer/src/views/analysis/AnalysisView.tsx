@@ -421,7 +421,8 @@ function Inspector({
           <p className="muted">Automatic counterfactual: bias words and special tokens kept, the rest [MASK]</p>
           <TokenChips tokens={cf.automatic} testId="cf-automatic" />
           <p className="muted">
-            Scored text {state.editTokens ? '(edited)' : '(automatic)'}: click a token, then mask, delete or replace it
+            Scored text {state.editTokens ? '(edited)' : '(automatic)'}
+            {editBlocked ? '' : ': click a token, then mask, delete or replace it'}
           </p>
           <TokenChips
             tokens={cf.scored}

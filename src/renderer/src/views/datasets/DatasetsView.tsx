@@ -260,8 +260,10 @@ function DatasetDetail({
 function OodForm({ api, dataset, dispatch }: { api: Api; dataset: Dataset; dispatch: Dispatch<DatasetsAction> }) {
   const [seed, setSeed] = useState('1');
   const [strength, setStrength] = useState('1');
+  const [starting, setStarting] = useState(false);
   const submit = async (e: FormEvent) => {
     e.preventDefault();
+    setStarting(true);
     try {
       dispatch({
         type: 'jobStarted',
@@ -269,6 +271,8 @@ function OodForm({ api, dataset, dispatch }: { api: Api; dataset: Dataset; dispa
       });
     } catch (err) {
       dispatch({ type: 'error', message: (err as Error).message });
+    } finally {
+      setStarting(false);
     }
   };
   return (
@@ -298,7 +302,9 @@ function OodForm({ api, dataset, dispatch }: { api: Api; dataset: Dataset; dispa
           required
         />
       </label>
-      <button type="submit">Build OOD split</button>
+      <button type="submit" disabled={starting} aria-busy={starting}>
+        {starting ? 'Starting OOD split...' : 'Build OOD split'}
+      </button>
     </form>
   );
 }

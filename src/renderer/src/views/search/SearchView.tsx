@@ -2,7 +2,7 @@
  * Hyperparameter search: the authors' space (layers, heads, dropouts, loss weights) for N trials of
  * seeded random search (not their TPE; labelled so), each trial a run, results best first.
  */
-import { useCallback, useEffect, useReducer } from 'react';
+import { useCallback, useEffect, useReducer, useState } from 'react';
 import type { Api } from '../../../../shared/api';
 import { DEFAULT_SEARCH_SPACE } from '../../../../shared/contract/search';
 import type { Transport } from '../../api/client';
@@ -45,7 +45,9 @@ export function SearchView({ api, transport }: { api: Api; transport: Transport 
       />
     </label>
   );
+  const [starting, setStarting] = useState(false);
   const start = async () => {
+    setStarting(true);
     try {
       const search = await api.search.start({
         datasetId: f.datasetId!,
@@ -56,6 +58,8 @@ export function SearchView({ api, transport }: { api: Api; transport: Transport 
       dispatch({ type: 'started', search });
     } catch (e) {
       fail(e as Error);
+    } finally {
+      setStarting(false);
     }
   };
   const s = selectedSearch(state);
@@ -106,8 +110,8 @@ export function SearchView({ api, transport }: { api: Api; transport: Transport 
         {num('maxEpochs', 'Epochs per trial')}
         {num('batchSize', 'Batch size')}
         {num('patience', 'Patience')}
-        <button type="submit" disabled={!!errors.length}>
-          Start search
+        <button type="submit" disabled={!!errors.length || starting} aria-busy={starting}>
+          {starting ? 'Starting search...' : 'Start search'}
         </button>
       </form>
       {errors.length ? <p className="form-errors">{errors.join('; ')}</p> : null}
