@@ -3,13 +3,15 @@
  * Each command builds the app services on the chosen data folder, calls the contract's methods
  * through the same dispatcher, and prints a table (or JSON with --json).
  */
-import { fileURLToPath } from 'node:url';
 import { AppError } from '../shared/errors';
 import type { JobRecord } from '../shared/types';
-import { createApp, type AppServices } from '../main/services/app';
+// the app (database, services, ML runtimes) and the web server load only when a command needs them,
+// so `cider help` starts at once
+import type { AppServices } from '../main/services/app';
 import { call, follow, jobLine, print, type CliIo, type Command } from './io';
 import { resolveDataDir } from '../main/services/paths';
-import { DEFAULT_PORT, startWebServer } from '../main/server/web';
+import { DEFAULT_PORT } from '../main/server/constants';
+import { runtimeAssets } from '../main/runtime/assets';
 import { flagNumber, flagString, parseArgs, UsageError, type ParsedArgs } from './args';
 import { DATASET_COMMANDS, DATASETS_HELP } from './commands/datasets';
 import { TRAINING_COMMANDS, TRAINING_HELP } from './commands/training';
@@ -144,6 +146,7 @@ export async function runCli(
   }
   let app: AppServices | undefined;
   try {
+    const { createApp } = await import('../main/services/app');
     app = createApp({ dataDir: resolveDataDir(flagString(args, 'data-dir')), mode: 'cli' });
     return await command(app, args, io);
   } catch (e) {
@@ -160,11 +163,15 @@ export async function runCli(
 
 async function runWeb(args: ParsedArgs, io: CliIo): Promise<number> {
   const dataDir = resolveDataDir(flagString(args, 'data-dir'));
+  const [{ createApp }, { startWebServer }] = await Promise.all([
+    import('../main/services/app'),
+    import('../main/server/web'),
+  ]);
   const app = createApp({ dataDir, mode: 'web', log: io.err });
   const host = flagString(args, 'host') ?? '127.0.0.1';
   const web = await startWebServer({
     app,
-    staticDir: flagString(args, 'static-dir') ?? fileURLToPath(new URL('../../out/renderer', import.meta.url)),
+    staticDir: flagString(args, 'static-dir') ?? runtimeAssets().rendererDir(),
     host,
     port: flagNumber(args, 'port'),
   });

@@ -109,7 +109,10 @@ export interface RuntimeAssets {
   ffmpegBinary(platform?: string, arch?: string): string;
   /** the folder with TF.js's wasm binaries (ends with a separator, as setWasmPaths wants) */
   tfjsWasmDir(): string;
-  /** @vladmandic/human's dist folder (the node-wasm build) and its model weights */
+  /**
+   * @vladmandic/human: its dist folder (JavaScript, loaded from the archive so that it shares the
+   * engine's @tensorflow/tfjs-core) and its model weights (unpacked: read as files)
+   */
   faceModel(): { dist: string; models: string };
   /** the job worker's entry (a worker thread) */
   jobWorkerEntry(): URL;
@@ -146,7 +149,10 @@ export function runtimeAssets(layout: AppLayout = currentLayout()): RuntimeAsset
       return nm(layout, '@tensorflow', 'tfjs-backend-wasm', 'dist') + sep;
     },
     faceModel() {
-      return { dist: nm(layout, '@vladmandic', 'human', 'dist'), models: nm(layout, '@vladmandic', 'human', 'models') };
+      return {
+        dist: appPath(layout, 'node_modules', '@vladmandic', 'human', 'dist'),
+        models: nm(layout, '@vladmandic', 'human', 'models'),
+      };
     },
     jobWorkerEntry() {
       return source
