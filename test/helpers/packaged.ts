@@ -6,7 +6,8 @@
  * (an `electron` that cannot start, marked cider-stand-in.txt). better-sqlite3 for Electron is taken
  * from native/ when `npm run rebuild:electron` made it, else Node's build stands in for it.
  *
- *   const app = await packageDesktopApp();   // once per test file: a few minutes on a loaded machine
+ *   const app = await packageDesktopApp();   // in before(): a few minutes on a loaded machine
+ *   after(() => app?.remove());              // at the top level of the test file
  *   app.assets.jobWorkerEntry()              // the resolver pointed at the packaged layout
  *   app.asarFiles                            // every path inside app.asar ('/out/main/index.js', ...)
  *   app.extracted()                          // app.asar + app.asar.unpacked as one plain folder
@@ -27,7 +28,6 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { extractAll, listPackage } from '@electron/asar';
 import { layoutAt, runtimeAssets, type AppLayout, type RuntimeAssets } from '../../src/main/runtime/assets';
@@ -60,6 +60,8 @@ export interface PackagedApp {
   log: string;
   /** app.asar and app.asar.unpacked merged into one plain folder (made on first call) */
   extracted(): string;
+  /** remove the project folder (call from the test file's top-level `after`) */
+  remove(): void;
 }
 
 function folderSize(dir: string): number {
@@ -94,7 +96,6 @@ function standInElectron(dir: string, version: string): string {
 
 export async function packageDesktopApp(): Promise<PackagedApp> {
   const project = mkdtempSync(join(tmpdir(), 'cider-package-'));
-  after(() => rmSync(project, { recursive: true, force: true }));
   for (const f of ['package.json', 'electron-builder.yml']) copyFileSync(join(root, f), join(project, f));
   for (const d of ['resources', 'scripts', 'bin', 'node_modules']) symlinkSync(join(root, d), join(project, d), 'dir');
 
@@ -159,6 +160,9 @@ export async function packageDesktopApp(): Promise<PackagedApp> {
         cpSync(`${asar}.unpacked`, extractedDir, { recursive: true });
       }
       return extractedDir;
+    },
+    remove() {
+      rmSync(project, { recursive: true, force: true });
     },
   };
 }
