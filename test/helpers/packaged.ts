@@ -1,7 +1,7 @@
 /**
  * The desktop app packaged by electron-builder (`npm run dist -- --dir`), for tests that inspect it
  * or run code from its layout. Builds the bundles into a throw-away project folder (package.json,
- * electron-builder.yml and links to resources/, scripts/, bin/, node_modules/), then packages it
+ * electron-builder.yml, bin/ and links to resources/, scripts/, node_modules/), then packages it
  * against the installed Electron when its binary is present, else against a stand-in Electron folder
  * (an `electron` that cannot start, marked cider-stand-in.txt). better-sqlite3 for Electron is taken
  * from native/ when `npm run rebuild:electron` made it, else Node's build stands in for it.
@@ -97,7 +97,9 @@ function standInElectron(dir: string, version: string): string {
 export async function packageDesktopApp(): Promise<PackagedApp> {
   const project = mkdtempSync(join(tmpdir(), 'cider-package-'));
   for (const f of ['package.json', 'electron-builder.yml']) copyFileSync(join(root, f), join(project, f));
-  for (const d of ['resources', 'scripts', 'bin', 'node_modules']) symlinkSync(join(root, d), join(project, d), 'dir');
+  for (const d of ['resources', 'scripts', 'node_modules']) symlinkSync(join(root, d), join(project, d), 'dir');
+  // copied, not linked: electron-builder does not descend into a linked folder for a `files` pattern
+  cpSync(join(root, 'bin'), join(project, 'bin'), { recursive: true });
 
   // the bundles, built into the project (electron-vite resolves from the checkout, as the app does)
   run(process.execPath, [join(root, 'node_modules/electron-vite/bin/electron-vite.js'), 'build'], {

@@ -124,7 +124,7 @@ test('the CLI shipped in the package runs from it (no sources): help, and doctor
   // cannot read app.asar, so it runs the same files extracted, with Node's better-sqlite3
   const dir = app.extracted();
   assert.ok(!existsSync(join(dir, 'src')));
-  const env = {
+  const env: NodeJS.ProcessEnv = {
     ...process.env,
     CIDER_SQLITE_BINDING: join(root, 'node_modules/better-sqlite3/build/Release/better_sqlite3.node'),
   };
