@@ -13,7 +13,8 @@
 // Without network access, put the zip in a folder and set electron_config_cache to that folder,
 // or unpack it and set ELECTRON_OVERRIDE_DIST_PATH.
 //
-// Usage: node scripts/ensure-electron.mjs [--check]   (--check: report only, never download)
+// Usage: node scripts/ensure-electron.mjs [--check] [--then electron-vite preview|dev]
+//   --check: report only, never download; --then: run electron-vite on that binary (npm start, npm run dev)
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -74,4 +75,17 @@ function main() {
   return 1;
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) process.exit(main());
+/** `--then electron-vite <args>`: run electron-vite on the binary found here (it reads ELECTRON_EXEC_PATH). */
+function then() {
+  const i = process.argv.indexOf('--then');
+  if (i < 0) return 0;
+  const [tool, ...args] = process.argv.slice(i + 1);
+  const cli = join(root, 'node_modules', tool, 'bin', `${tool}.js`);
+  const r = spawnSync(process.execPath, [cli, ...args], {
+    stdio: 'inherit',
+    env: { ...process.env, ELECTRON_EXEC_PATH: process.env.ELECTRON_EXEC_PATH || electronBinary().path },
+  });
+  return r.status ?? 1;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) process.exit(main() || then());
