@@ -54,11 +54,21 @@ test('app.asar holds the main, preload, renderer and CLI bundles, and no devDepe
   const packaged = new Set(
     [...app.asarFiles].map((f) => /^\/node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(f)?.[1]).filter(Boolean),
   );
-  for (const dev of Object.keys(pkg.devDependencies))
+  // the production tree as npm sees it: a devDependency may also be a dependency of a dependency
+  const ls = spawnSync('npm', ['ls', '--omit=dev', '--all', '--parseable'], { cwd: root, encoding: 'utf8' });
+  const production = new Set(
+    ls.stdout
+      .split('\n')
+      .map((p) => /node_modules\/((?:@[^/]+\/)?[^/]+)$/.exec(p.split('\\').join('/'))?.[1])
+      .filter((n): n is string => !!n),
+  );
+  assert.ok(production.has('better-sqlite3'), ls.stderr);
+  for (const dev of Object.keys(pkg.devDependencies).filter((d) => !production.has(d)))
     assert.ok(
       !packaged.has(dev) && !existsSync(join(app.unpacked, 'node_modules', dev)),
       `devDependency ${dev} packaged`,
     );
+  for (const name of packaged) assert.ok(production.has(name!), `${name} is not a production dependency`);
   for (const dep of ['better-sqlite3', 'onnxruntime-node', '@tensorflow/tfjs', 'zod', 'ws'])
     assert.ok(packaged.has(dep), `dependency ${dep} packaged`);
   for (const sourceModeOnly of ['tsx', 'esbuild'])
