@@ -52,7 +52,8 @@ test('app.asar holds the main, preload, renderer and CLI bundles, and no devDepe
   assert.ok(![...app.asarFiles].some((f) => f.startsWith('/src/')), 'no sources');
   assert.ok(![...app.asarFiles].some((f) => f.endsWith('.map')), 'no source maps');
   const packaged = new Set(
-    [...app.asarFiles].map((f) => /^\/node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(f)?.[1]).filter(Boolean),
+    // package folders: /node_modules/<name>/... or /node_modules/@scope/<name>/... (not the bare @scope folder)
+    [...app.asarFiles].map((f) => /^\/node_modules\/((?:@[^/]+\/)?[^/@][^/]*)/.exec(f)?.[1]).filter(Boolean),
   );
   // the production tree as npm sees it: a devDependency may also be a dependency of a dependency
   const ls = spawnSync('npm', ['ls', '--omit=dev', '--all', '--parseable'], { cwd: root, encoding: 'utf8' });
