@@ -97,4 +97,13 @@ export default tseslint.config(
     rules: restrict(electron, mlRuntimes, upperLayers('services', 'server', 'cli', 'renderer')),
   },
   { files: ['src/main/{services,server}/**'], rules: restrict(electron, mlRuntimes, upperLayers('cli', 'renderer')) },
+  // Where run-time files are: the bottom layer, used by every other.
+  {
+    files: ['src/main/runtime/**'],
+    rules: restrict(
+      electron,
+      mlRuntimes,
+      upperLayers('services', 'server', 'cli', 'jobs', 'renderer', 'ml', 'data', 'store', 'media', 'clips', 'reports'),
+    ),
+  },
 );

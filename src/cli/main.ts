@@ -5,14 +5,15 @@
  */
 import { homedir } from 'node:os';
 import { delimiter } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { AppError } from '../shared/errors';
-import { APP_VERSION } from '../main/services/app';
 import type { JobRecord } from '../shared/types';
-import { createApp, type AppServices } from '../main/services/app';
+// the app (database, services, ML runtimes) and the web server load only when a command needs them,
+// so `cider help` starts at once
+import type { AppServices } from '../main/services/app';
 import { call, follow, jobLine, print, printable, type CliIo, type Command } from './io';
 import { resolveDataDir } from '../main/services/paths';
-import { DEFAULT_PORT, startWebServer } from '../main/server/web';
+import { DEFAULT_PORT } from '../main/server/constants';
+import { runtimeAssets } from '../main/runtime/assets';
 import { fileLogger, installLastResort, webLogFile } from '../main/server/lastResort';
 import {
   commandHelp,
@@ -218,6 +219,7 @@ export async function runCli(
     const spec = cmd && cmd !== 'help' ? SPECS[cmd] : undefined;
     args = parseCommand(argv, spec);
     if (args.flags.has('version')) {
+      const { APP_VERSION } = await import('../main/services/app');
       io.out(json ? JSON.stringify({ version: APP_VERSION }) : `cider ${APP_VERSION}`);
       return 0;
     }
@@ -244,6 +246,7 @@ export async function runCli(
   }
   let app: AppServices | undefined;
   try {
+    const { createApp } = await import('../main/services/app');
     app = createApp({ dataDir: resolveDataDir(flagString(args, 'data-dir')), mode: 'cli' });
     return await command(app, args, io);
   } catch (e) {
@@ -270,11 +273,15 @@ async function runWeb(args: ParsedArgs, io: CliIo): Promise<number> {
   const removeLastResort = installLastResort({ log });
   // the file browser's roots (several joined with the path delimiter)
   const allow = (flagString(args, 'allow') ?? homedir()).split(delimiter).filter(Boolean);
+  const [{ createApp }, { startWebServer }] = await Promise.all([
+    import('../main/services/app'),
+    import('../main/server/web'),
+  ]);
   const app = createApp({ dataDir, mode: 'web', log, fileRoots: allow });
   const host = flagString(args, 'host') ?? '127.0.0.1';
   const web = await startWebServer({
     app,
-    staticDir: flagString(args, 'static-dir') ?? fileURLToPath(new URL('../../out/renderer', import.meta.url)),
+    staticDir: flagString(args, 'static-dir') ?? runtimeAssets().rendererDir(),
     host,
     port: flagNumber(args, 'port'),
     log,

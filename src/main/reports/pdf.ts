@@ -13,7 +13,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PDFDocument, StandardFonts, rgb, type PDFFont, type PDFPage } from 'pdf-lib';
+import type { PDFDocument, PDFFont, PDFPage } from 'pdf-lib';
 import type { ReportModel, ReportTable } from '../../shared/contract/reports';
 import { fmt } from './html';
 import { PALETTE } from './svg';
@@ -308,7 +308,12 @@ class Writer {
   }
 }
 
+// pdf-lib loads when a PDF is written (it costs a few hundred ms at start-up: every `cider` command would pay it)
+let rgb: typeof import('pdf-lib').rgb;
+
 export async function libraryPdf(model: ReportModel, tables: ReportTable[]): Promise<Uint8Array> {
+  const { PDFDocument, StandardFonts, rgb: color } = await import('pdf-lib');
+  rgb = color;
   const doc = await PDFDocument.create();
   doc.setTitle(ansi(model.title));
   doc.setCreator(`CIDer Studio ${model.app.version}`);

@@ -23,7 +23,9 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { ErrorCode } from '../../shared/errors';
 import type { AppServices } from '../services/app';
 
-export const DEFAULT_PORT = 5417;
+import { DEFAULT_PORT } from './constants';
+
+export { DEFAULT_PORT };
 export const MAX_BODY = 4 * 1024 * 1024;
 const COOKIE = 'cider_token';
 

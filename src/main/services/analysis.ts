@@ -13,15 +13,14 @@ import type { Handlers } from '../../shared/api';
 import { AppError } from '../../shared/errors';
 import type { AnalysisTarget, CounterfactualResult, Explanation, MissingSetting } from '../../shared/contract/analysis';
 import type { RunRecord } from '../../shared/contract/training';
-import { RunAnalyzer, AnalysisError, type SampleInput } from '../ml/analysis/analyzer';
-import { robustnessProtocol } from '../ml/analysis/robustness';
+// the analyzer and the robustness protocols load TF.js: imported when first used, not at start-up
+import type { RunAnalyzer, SampleInput } from '../ml/analysis/analyzer';
 import { SEVEN_CLASS_NAMES, THREE_CLASS_NAMES } from '../ml/eval/labels';
 import { standardRates } from '../ml/eval/sweep';
-import { BEST_CHECKPOINT, LAST_CHECKPOINT } from '../ml/runs/train';
+import { BEST_CHECKPOINT, LAST_CHECKPOINT, textCacheDir } from '../ml/runs/files';
 import { readFeatureFrames, readFeatureRecord } from '../clips/features/store';
 import type { TextFeatures } from '../clips/features/text';
 import { datasetsRoot } from '../jobs/tasks/datasetFiles';
-import { textCacheDir } from '../jobs/tasks/training';
 import { AnalysisStore } from '../store/analysis';
 import { DatasetStore } from '../store/datasets';
 import { RunStore } from '../store/runs';
@@ -35,8 +34,10 @@ const MAX_OPEN_ANALYZERS = 2;
 
 /** Errors of the analysis layer reach the UI/CLI as plain messages with a stable code. */
 function asAppError(e: unknown): unknown {
-  if (e instanceof AnalysisError) return new AppError('INVALID_INPUT', e.message);
-  if (e instanceof Error && (e.name === 'TextModelError' || e.name === 'RunDataError' || e.name === 'ShapeError'))
+  if (
+    e instanceof Error &&
+    (e.name === 'AnalysisError' || e.name === 'TextModelError' || e.name === 'RunDataError' || e.name === 'ShapeError')
+  )
     return new AppError('INVALID_INPUT', e.message);
   return e;
 }
@@ -66,11 +67,13 @@ export function analysisService(ctx: ServiceContext): {
       open.set(key, a);
       return a;
     }
-    a = RunAnalyzer.open({
-      checkpointFile: file,
-      datasetDir: run.datasetFolder,
-      cacheDir: textCacheDir(ctx.dataDir),
-    });
+    a = import('../ml/analysis/analyzer').then(({ RunAnalyzer }) =>
+      RunAnalyzer.open({
+        checkpointFile: file,
+        datasetDir: run.datasetFolder,
+        cacheDir: textCacheDir(ctx.dataDir),
+      }),
+    );
     open.set(key, a);
     a.catch(() => open.delete(key));
     while (open.size > MAX_OPEN_ANALYZERS) {
@@ -279,9 +282,10 @@ export function analysisService(ctx: ServiceContext): {
       store.removeEdit(id);
       return { removed: true as const };
     },
-    robustness: guard(({ runId, protocols, rates, seed, checkpoint }) => {
+    robustness: guard(async ({ runId, protocols, rates, seed, checkpoint }) => {
       const run = runs.get(runId);
       checkpointFile(run, checkpoint);
+      const { robustnessProtocol } = await import('../ml/analysis/robustness');
       for (const p of protocols) robustnessProtocol(p, 0);
       return ctx.runner.submit(
         ROBUSTNESS_JOB,

@@ -9,7 +9,6 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Handlers } from '../../shared/api';
 import type { AppStatus, BackendInfo } from '../../shared/types';
-import { initBackend } from '../ml/backends/tf';
 import { findFfmpeg, type FfmpegInfo } from '../media/ffmpeg';
 import { JobRunner, workerThreadSpawner, type SpawnWorker } from '../jobs/runner';
 import { openDatabase, SCHEMA_VERSION, type Db } from '../store/db';
@@ -29,6 +28,7 @@ import { createModelHandlers } from './models';
 import { EventHub } from './events';
 import { databaseFile } from './paths';
 import { filesHandlers, resolveRoots, type PickPath } from './files';
+import { runtimeAssets } from '../runtime/assets';
 
 export interface AppOptions {
   dataDir: string;
@@ -101,8 +101,9 @@ export const DEMO_PROJECT = {
     'A place to try CIDer Studio: import a benchmark dataset (MOSI/MOSEI pickles) or your own clips, train CIDer, and compare in-distribution and out-of-distribution results.',
 };
 
+/** The job worker's entry for the code that is running (source: the tsx bootstrap; built: worker.js beside it). */
 export function defaultWorkerEntry(): URL {
-  return new URL('../jobs/worker-tsx.mjs', import.meta.url);
+  return runtimeAssets().jobWorkerEntry();
 }
 
 export function createApp(opts: AppOptions): AppServices {
@@ -133,7 +134,10 @@ export function createApp(opts: AppOptions): AppServices {
   let backend: Promise<BackendInfo> | undefined;
   let ffmpeg: FfmpegInfo | undefined;
   const status = async (): Promise<AppStatus> => {
-    backend ??= initBackend().then(({ name, reason, tfjsVersion, gpu }) => ({ name, reason, tfjsVersion, gpu }));
+    // TF.js loads on the first status call, not when the app starts (the CLI's commands mostly never need it)
+    backend ??= import('../ml/backends/tf')
+      .then(({ initBackend }) => initBackend())
+      .then(({ name, reason, tfjsVersion, gpu }) => ({ name, reason, tfjsVersion, gpu }));
     ffmpeg ??= findFfmpeg(settings.get<string>('ffmpeg.path'));
     return {
       appVersion: APP_VERSION,

@@ -17,9 +17,9 @@ import { loadCheckpoint } from '../../ml/runs/checkpoint';
 import { exportCheckpointToOnnx } from '../../ml/onnx';
 import type { TaskContext } from '../protocol';
 
-export function textCacheDir(dataDir: string): string {
-  return path.join(dataDir, 'cache', 'text-features');
-}
+import { textCacheDir } from '../../ml/runs/files';
+
+export { textCacheDir };
 
 function openRuns(dataDir: string) {
   const db = openDatabase(path.join(dataDir, 'cider.sqlite'));

@@ -12,9 +12,10 @@
  */
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
+import { runtimeAssets } from '../../runtime/assets';
 
 const nodeRequire = createRequire(import.meta.url);
 
@@ -65,15 +66,16 @@ let loading: Promise<FaceDetector> | undefined;
 export function loadFaceDetector(): Promise<FaceDetector> {
   loading ??= (async () => {
     answerFileUrlsFromDisk();
-    const dist = dirname(nodeRequire.resolve(FACE_MODEL_PACKAGE));
+    const assets = runtimeAssets();
+    const { dist, models } = assets.faceModel();
     const { Human } = nodeRequire(join(dist, 'human.node-wasm.js')) as {
       Human: new (config: Record<string, unknown>) => HumanLike;
     };
-    const wasmDir = join(dirname(nodeRequire.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + '/';
+    const wasmDir = assets.tfjsWasmDir();
     const human = new Human({
       backend: 'wasm',
       wasmPath: wasmDir,
-      modelBasePath: pathToFileURL(join(dist, '..', 'models')).href + '/',
+      modelBasePath: pathToFileURL(models).href + '/',
       debug: false,
       async: true,
       warmup: 'none',

@@ -5,10 +5,10 @@
  * arrays, release it. The CIDer-specific feeding lives in src/main/ml/onnx/engine.ts.
  */
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { runtimeAssets } from '../../runtime/assets';
 
 export type OnnxProvider = 'cuda' | 'cpu';
 
@@ -40,15 +40,12 @@ export interface OnnxSessionInfo {
   tried: { provider: OnnxProvider; error: string }[];
 }
 
-const nodeRequire = createRequire(import.meta.url);
-
 /** True when onnxruntime-node was installed with its CUDA provider library (the .npmrc skips it by default). */
 export function cudaProviderInstalled(): boolean {
   try {
     const listed = ort.listSupportedBackends().some((b) => b.name === 'cuda');
     if (!listed) return false;
-    const root = dirname(nodeRequire.resolve('onnxruntime-node/package.json'));
-    const dir = join(root, 'bin', 'napi-v6', process.platform, process.arch);
+    const dir = runtimeAssets().onnxruntimeDir();
     return ['libonnxruntime_providers_cuda.so', 'onnxruntime_providers_cuda.dll'].some((f) => existsSync(join(dir, f)));
   } catch {
     return false;

@@ -6,8 +6,9 @@
  * they are simply absent. The choice and why are reported to the UI and to `cider doctor`.
  */
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import { runtimeAssets } from '../../runtime/assets';
 
 export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
 
@@ -22,6 +23,15 @@ export interface BackendChoice {
 }
 
 const nodeRequire = createRequire(import.meta.url);
+
+// The cpu backend prints "Hi, looks like you are running TensorFlow.js in Node.js..." on its first
+// use. Which backend runs and why is what `cider doctor` and the status bar report; the banner would
+// only land in the middle of CLI output and job logs. Its first-use flag reads false from now on.
+Object.defineProperty(MathBackendCPU.prototype, 'firstUse', {
+  configurable: true,
+  get: () => false,
+  set: () => undefined,
+});
 let chosen: Promise<BackendChoice> | undefined;
 
 function shortError(e: unknown): string {
@@ -41,9 +51,8 @@ async function tryNative(pkg: '@tensorflow/tfjs-node-gpu' | '@tensorflow/tfjs-no
 
 async function tryWasm(): Promise<void> {
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
-  // Under Node the .wasm binaries are read from the package folder, never fetched.
-  const dist = join(dirname(nodeRequire.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + '/';
-  wasm.setWasmPaths(dist);
+  // Under Node the .wasm binaries are read from the package folder (unpacked in an installed app), never fetched.
+  wasm.setWasmPaths(runtimeAssets().tfjsWasmDir());
   const ok = await tf.setBackend('wasm');
   if (!ok) throw new Error("tf.setBackend('wasm') returned false");
 }

@@ -45,8 +45,9 @@ import { loadCheckpoint, saveCheckpoint, type RunState } from './checkpoint';
 import { predictSplit } from './predict';
 import { defaultTrainWorkers, ReplicaPool, trainStepParallel } from '../parallel/pool';
 
-export const BEST_CHECKPOINT = 'best.safetensors';
-export const LAST_CHECKPOINT = 'last.safetensors';
+import { BEST_CHECKPOINT, LAST_CHECKPOINT } from './files';
+
+export { BEST_CHECKPOINT, LAST_CHECKPOINT };
 
 export interface BatchProgress {
   epoch: number;
