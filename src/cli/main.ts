@@ -18,6 +18,7 @@ import { CLIPS_COMMANDS, CLIPS_HELP } from './commands/clips';
 import { REPORTS_COMMANDS, REPORTS_HELP } from './commands/reports';
 import { SEARCH_COMMANDS, SEARCH_HELP } from './commands/search';
 import { MODELS_COMMANDS, MODELS_HELP } from './commands/models';
+import { CLUSTER_HELP, EXECUTOR_HELP, runClusterCommand } from './commands/cluster';
 
 const HELP = `cider: CIDer Studio on the command line
 
@@ -32,7 +33,7 @@ commands:
   jobs cancel ID              cancel a queued or running job
   selftest [--size N] [--iterations N]
                               measure the backend's matmul throughput (runs as a job)
-${MODELS_HELP}${DATASETS_HELP}${TRAINING_HELP}${ANALYSIS_HELP}${SEARCH_HELP}${CLIPS_HELP}${REPORTS_HELP}  web [--port N] [--host H]   serve the app and its API on http://127.0.0.1 (default port ${DEFAULT_PORT})
+${MODELS_HELP}${DATASETS_HELP}${TRAINING_HELP}${ANALYSIS_HELP}${SEARCH_HELP}${EXECUTOR_HELP}${CLUSTER_HELP}${CLIPS_HELP}${REPORTS_HELP}  web [--port N] [--host H]   serve the app and its API on http://127.0.0.1 (default port ${DEFAULT_PORT})
 
 options for every command:
   --data-dir DIR              the data folder (default: $CIDER_DATA_DIR, else the per-user app folder)
@@ -137,6 +138,19 @@ export async function runCli(
     return cmd || args.flags.has('help') ? 0 : 2;
   }
   if (cmd === 'web') return runWeb(args, io);
+  // these run on compute nodes and queue workers: they never open the data folder's database
+  if (cmd === 'trial' || cmd === 'worker') {
+    try {
+      return await runClusterCommand(args, io);
+    } catch (e) {
+      if (e instanceof UsageError) {
+        io.err(e.message);
+        return 2;
+      }
+      io.err(`error: ${(e as Error).message}`);
+      return 1;
+    }
+  }
   const command = COMMANDS[cmd];
   if (!command) {
     io.err(`unknown command "${cmd}"; run "cider help"`);
