@@ -37,6 +37,7 @@ import { REPORTS_COMMANDS, REPORTS_SPECS } from './commands/reports';
 import { SEARCH_COMMANDS, SEARCH_SPECS } from './commands/search';
 import { ABLATION_COMMANDS, ABLATION_SPECS } from './commands/ablation';
 import { MODELS_COMMANDS, MODELS_SPECS } from './commands/models';
+import { CLUSTER_SPECS, runClusterCommand } from './commands/cluster';
 
 const CORE_SPECS: Record<string, CommandSpec> = {
   doctor: { usage: ['doctor'], summary: 'versions, TensorFlow.js backend and why, data folder, ffmpeg', options: {} },
@@ -88,6 +89,7 @@ const SPECS: Record<string, CommandSpec> = {
   ...ABLATION_SPECS,
   ...CLIPS_SPECS,
   ...REPORTS_SPECS,
+  ...CLUSTER_SPECS,
   web: WEB_SPEC,
 };
 
@@ -238,6 +240,8 @@ export async function runCli(
       return 0;
     }
     if (cmd === 'web') return await runWeb(args, io);
+    // these run on compute nodes and queue workers: they never open the data folder's database
+    if (cmd === 'trial' || cmd === 'worker') return await runClusterCommand(args, io);
     command = COMMANDS[cmd];
     if (!command) throw new Error(`command "${cmd}" is declared but has no implementation`);
   } catch (e) {

@@ -19,6 +19,7 @@ import type { JobRecord } from '../../shared/types';
 import { runSelectionMetric } from '../../shared/contract/training';
 import { planTrials, trialParamsOf, usableHeads } from '../ml/search/sample';
 import { datasetsRoot } from '../jobs/tasks/datasetFiles';
+import { slurmScriptFor } from '../jobs/executors/remote';
 import { DatasetStore } from '../store/datasets';
 import type { ServiceContext } from './app';
 import { checkedSelectionMetric } from './training';
@@ -81,6 +82,7 @@ export function searchService(
       datasetFolder: p.datasetFolder,
       space: p.space,
       options: p.options,
+      executor: p.executor ?? { kind: 'local' },
       selectionMetric: runSelectionMetric(p.options),
       job,
       results: rankTrials(trials, runSelectionMetric(p.options) === 'validation_loss'),
@@ -94,7 +96,7 @@ export function searchService(
   };
 
   const handlers: Handlers<void>['search'] = {
-    start: async ({ datasetId, datasetFolder, projectId, name, trials, seed, space, options }) => {
+    start: async ({ datasetId, datasetFolder, projectId, name, trials, seed, space, options, executor }) => {
       if (projectId !== undefined) ctx.projects.get(projectId);
       const dataset = datasetId !== undefined ? datasets.get(datasetId) : null;
       const folder = dataset ? datasets.dir(dataset) : path.resolve(datasetFolder!);
@@ -113,6 +115,7 @@ export function searchService(
         seed,
         space,
         options,
+        executor,
       };
       const job = ctx.runner.submit(SEARCH_JOB, params as unknown as Record<string, unknown>, projectId ?? null);
       return record(job);
@@ -128,6 +131,9 @@ export function searchService(
       return Promise.all(jobs.map(record));
     },
     get: ({ id }) => record(searchJob(id)),
+    sbatchPreview: async ({ executor, trials, name }) => ({
+      script: slurmScriptFor(ctx.dataDir, executor, '<job id>', name, trials),
+    }),
     stop: ({ id }) => {
       const job = searchJob(id);
       if (job.status !== 'queued' && job.status !== 'running')

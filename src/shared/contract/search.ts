@@ -11,6 +11,7 @@ import { z } from 'zod';
 import type { JobRecord } from '../types';
 import { id, method, nameSchema } from './method';
 import { trainingOptionsSchema, type RunStatus, type SelectionMetricName, type TrainingOptions } from './training';
+import { executorSchema, slurmExecutorSchema, type ExecutorSpec } from './executors';
 
 const folderPath = z.string().trim().min(1, 'a folder path is needed').max(4096);
 const positiveInt = z.number().int().positive();
@@ -70,6 +71,8 @@ export interface SearchRecord {
   space: SearchSpace;
   /** the options every trial starts from (the trial's params override them) */
   options: TrainingOptions;
+  /** where the trials run: here, a SLURM array or a job queue */
+  executor: ExecutorSpec;
   /** the trials' selection metric (validation_loss: lower is better, ranked so) */
   selectionMetric: SelectionMetricName;
   job: JobRecord;
@@ -87,6 +90,8 @@ export interface SearchJobParams {
   seed: number;
   space: SearchSpace;
   options: TrainingOptions;
+  /** absent in searches started before executors existed: local */
+  executor?: ExecutorSpec;
 }
 
 /** The name of a search's trial runs: how the service finds them again (no table of their own). */
@@ -113,6 +118,7 @@ const startArgs = z
       .default(1111),
     space: searchSpaceSchema.prefault({}),
     options: trainingOptionsSchema.prefault({}),
+    executor: executorSchema.default({ kind: 'local' }),
   })
   .strict()
   .refine((a) => (a.datasetId === undefined) !== (a.datasetFolder === undefined), {
@@ -126,4 +132,14 @@ export const searchContract = {
   get: method<SearchRecord>()(z.object({ id }).strict()),
   /** cancel the search's job (the trial under way is stopped and stays resumable as a run) */
   stop: method<SearchRecord>()(z.object({ id }).strict()),
+  /** the sbatch script a SLURM search would submit, to show before starting it */
+  sbatchPreview: method<{ script: string }>()(
+    z
+      .object({
+        executor: slurmExecutorSchema,
+        trials: z.number().int().min(1).max(300),
+        name: z.string().trim().max(200).default('cider search'),
+      })
+      .strict(),
+  ),
 } as const;

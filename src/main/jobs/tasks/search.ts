@@ -1,8 +1,10 @@
 /**
  * The 'search' job: the trials of a seeded random search (ml/search/sample.ts), each an ordinary
- * run created here and trained in this worker by the 'train' task's code, one after another. A
- * trial that fails is recorded (its run says why) and the search goes on; a cancel stops the
- * trial under way (its run is 'stopped', resumable like any run) and ends the search.
+ * run created here. Local executor: trained in this worker by the 'train' task's code, one after
+ * another. SLURM / queue executors: all runs are created first, then handed to the cluster
+ * (jobs/executors/remote.ts), which stores each as it finishes. A trial that fails is recorded
+ * (its run says why) and the search goes on; a cancel stops the trials under way (their runs are
+ * 'stopped') and ends the search.
  */
 import path from 'node:path';
 import { AppError } from '../../../shared/errors';
@@ -13,6 +15,8 @@ import { openDatabase } from '../../store/db';
 import { RunStore } from '../../store/runs';
 import type { TaskContext } from '../protocol';
 import { trainTask } from './training';
+import { runTrialsOnQueue, runTrialsOnSlurm } from '../executors/remote';
+import type { TrialSpec } from '../executors/trial';
 
 export interface SearchJobResult {
   trials: { trial: number; runId: number; status: string; bestMetric: number | null }[];
@@ -24,20 +28,44 @@ export async function searchTask(params: Record<string, unknown>, ctx: TaskConte
   const db = openDatabase(path.join(ctx.dataDir, 'cider.sqlite'));
   const runs = new RunStore(db);
   const out: SearchJobResult['trials'] = [];
+  const executor = p.executor ?? { kind: 'local' };
+  const createRun = (k: number) =>
+    runs.create({
+      projectId: p.projectId,
+      datasetId: p.datasetId,
+      datasetFolder: p.datasetFolder,
+      name: trialRunName(ctx.jobId, k + 1, p.trials),
+      options: applyTrial(p.options, plan[k]),
+      selectionMetric: runSelectionMetric(p.options),
+      // the same layout as services/training.ts runsRoot
+      folderOf: (id) => path.join(ctx.dataDir, 'runs', `r${id}`),
+    });
   try {
-    for (let k = 0; k < plan.length; k++) {
+    if (executor.kind !== 'local') {
+      const specs: TrialSpec[] = plan.map((_, k) => {
+        const run = runs.queue(createRun(k).id, ctx.jobId);
+        return {
+          version: 1,
+          jobId: ctx.jobId,
+          trial: k + 1,
+          runId: run.id,
+          name: run.name,
+          datasetFolder: p.datasetFolder,
+          options: run.options,
+        };
+      });
+      const remote = { ctx, runs, jobName: `cider-search-${ctx.jobId}` };
+      if (executor.kind === 'slurm') await runTrialsOnSlurm(specs, executor, remote);
+      else await runTrialsOnQueue(specs, executor, remote);
+      for (const s of specs) {
+        const done = runs.get(s.runId);
+        out.push({ trial: s.trial, runId: s.runId, status: done.status, bestMetric: done.bestMetric });
+      }
+    }
+    for (let k = 0; k < (executor.kind === 'local' ? plan.length : 0); k++) {
       ctx.throwIfCancelled();
       const trial = k + 1;
-      const run = runs.create({
-        projectId: p.projectId,
-        datasetId: p.datasetId,
-        datasetFolder: p.datasetFolder,
-        name: trialRunName(ctx.jobId, trial, p.trials),
-        options: applyTrial(p.options, plan[k]),
-        selectionMetric: runSelectionMetric(p.options),
-        // the same layout as services/training.ts runsRoot
-        folderOf: (id) => path.join(ctx.dataDir, 'runs', `r${id}`),
-      });
+      const run = createRun(k);
       runs.queue(run.id, ctx.jobId);
       ctx.log(
         'info',

@@ -7,7 +7,14 @@ import type { Api } from '../../../../shared/api';
 import { DEFAULT_SEARCH_SPACE } from '../../../../shared/contract/search';
 import type { Transport } from '../../api/client';
 import { datasetTree } from '../../state/datasets';
-import { initialSearch, searchFormErrors, searchReducer, selectedSearch, type SearchForm } from '../../state/search';
+import {
+  executorOf,
+  initialSearch,
+  searchFormErrors,
+  searchReducer,
+  selectedSearch,
+  type SearchForm,
+} from '../../state/search';
 import { AblationPanel } from './AblationPanel';
 import '../training/training.css';
 
@@ -54,6 +61,7 @@ export function SearchView({ api, transport }: { api: Api; transport: Transport 
         trials: f.trials,
         seed: f.seed,
         options: { task: f.task, maxEpochs: f.maxEpochs, batchSize: f.batchSize, patience: f.patience },
+        executor: executorOf(f),
       });
       dispatch({ type: 'started', search });
     } catch (e) {
@@ -62,6 +70,28 @@ export function SearchView({ api, transport }: { api: Api; transport: Transport 
       setStarting(false);
     }
   };
+  const preview = async () => {
+    const executor = executorOf(f);
+    if (executor.kind !== 'slurm') return;
+    try {
+      const { script } = await api.search.sbatchPreview({ executor, trials: f.trials, name: 'cider search' });
+      dispatch({ type: 'preview', script });
+    } catch (e) {
+      fail(e as Error);
+    }
+  };
+  const text = (k: 'partition' | 'time' | 'mem' | 'sharedDir' | 'queueUrl', label: string, placeholder: string) => (
+    <label>
+      {label}
+      <input
+        type="text"
+        aria-label={label}
+        placeholder={placeholder}
+        value={f[k]}
+        onChange={(e) => set({ [k]: e.target.value })}
+      />
+    </label>
+  );
   const s = selectedSearch(state);
   return (
     <div className="search-view">
@@ -110,11 +140,56 @@ export function SearchView({ api, transport }: { api: Api; transport: Transport 
         {num('maxEpochs', 'Epochs per trial')}
         {num('batchSize', 'Batch size')}
         {num('patience', 'Patience')}
+        <fieldset className="executor">
+          <legend>Where the trials run</legend>
+          <label>
+            Executor
+            <select
+              aria-label="Executor"
+              value={f.executor}
+              onChange={(e) => set({ executor: e.target.value as SearchForm['executor'] })}
+            >
+              <option value="local">this machine</option>
+              <option value="slurm">SLURM cluster (job array)</option>
+              <option value="queue">job queue (Redis, cider worker)</option>
+            </select>
+          </label>
+          {f.executor === 'slurm' ? (
+            <>
+              {text('partition', 'Partition', 'cluster default')}
+              {text('time', 'Time limit', 'e.g. 04:00:00')}
+              {num('cpusPerTask', 'CPUs per task')}
+              {text('mem', 'Memory per task', 'e.g. 8G')}
+              {num('gpus', 'GPUs per task')}
+              {text('sharedDir', 'Shared folder', 'data folder/cluster')}
+              <button type="button" onClick={() => void preview()} disabled={!!errors.length}>
+                Show sbatch script
+              </button>
+              <p className="muted">
+                Runs `cider trial run` on the compute nodes: the same app version must be installed there, and the
+                dataset, BERT and shared folders must be at the same paths.
+              </p>
+            </>
+          ) : null}
+          {f.executor === 'queue' ? (
+            <>
+              {text('queueUrl', 'Queue', 'redis://HOST:6379')}
+              <p className="muted">
+                Start `cider worker --queue {f.queueUrl || 'redis://HOST:PORT'}` on each machine that should train.
+              </p>
+            </>
+          ) : null}
+        </fieldset>
         <button type="submit" disabled={!!errors.length || starting} aria-busy={starting}>
           {starting ? 'Starting search...' : 'Start search'}
         </button>
       </form>
       {errors.length ? <p className="form-errors">{errors.join('; ')}</p> : null}
+      {state.preview ? (
+        <pre className="sbatch-preview" data-testid="sbatch-preview">
+          {state.preview}
+        </pre>
+      ) : null}
       {state.error ? (
         <p role="alert" className="error">
           {state.error}
@@ -139,8 +214,9 @@ export function SearchView({ api, transport }: { api: Api; transport: Transport 
       {s ? (
         <div data-testid="search-detail" data-status={s.job.status}>
           <p>
-            {s.strategy} search, sampler seed {s.seed}, {s.trials} trials, {s.job.status}{' '}
-            {s.job.progress.message ? `: ${s.job.progress.message}` : ''}
+            {s.strategy} search, sampler seed {s.seed}, {s.trials} trials, on{' '}
+            {s.executor.kind === 'local' ? 'this machine' : s.executor.kind === 'slurm' ? 'SLURM' : 'the job queue'},{' '}
+            {s.job.status} {s.job.progress.message ? `: ${s.job.progress.message}` : ''}
           </p>
           <table className="search-results" data-testid="search-results">
             <thead>
