@@ -180,6 +180,15 @@ export interface RunEpoch {
 export const EVAL_PROTOCOLS = ['complete', 'RMFM', 'RMFM_same', 'SMM', 'RMM', 'TMFM', 'STMFM', 'MACI'] as const;
 export type EvalProtocol = (typeof EVAL_PROTOCOLS)[number];
 
+/**
+ * How MACI's tau is chosen: on the validation split (default), on the validation split re-weighted
+ * so bias words carry no label information ('balanced'), or on the test split as the authors' code
+ * does ('reference': optimistic, always labelled). All three are computed and shown; this picks the
+ * one whose figures are reported.
+ */
+export const TAU_RULES = ['validation', 'balanced', 'reference'] as const;
+export type TauRule = (typeof TAU_RULES)[number];
+
 export const evaluationOptionsSchema = z
   .object({
     protocols: z.array(z.enum(EVAL_PROTOCOLS)).min(1).default(['complete']),
@@ -192,6 +201,8 @@ export const evaluationOptionsSchema = z
     checkpoint: z.enum(['best', 'last']).default('best'),
     /** keep the per-sample predictions of the complete view */
     predictions: z.boolean().default(true),
+    /** MACI: the rule whose tau gives the reported figures (see TAU_RULES) */
+    tauRule: z.enum(TAU_RULES).default('validation'),
   })
   .strict();
 export type EvaluationOptions = z.output<typeof evaluationOptionsSchema>;
@@ -202,9 +213,21 @@ export interface EvaluationPoint {
   metrics: Record<string, number>;
   /** confusion matrices by name (rows truth, columns prediction) */
   confusion?: Record<string, number[][]>;
-  /** MACI only: tau chosen on validation, the reference protocol beside it */
+  /** MACI only: the metrics above are at the tau chosen by `tauRule`; every rule's tau beside it */
   maci?: {
+    /** absent in results stored before the balanced rule existed: 'validation' */
+    tauRule?: TauRule;
     selectedTau: number;
+    /** each rule's tau (balanced: null when it could not be computed) */
+    taus?: { validation: number; balanced: number | null; reference: number };
+    /** test metrics at each rule's tau */
+    testByRule?: {
+      validation: Record<string, number>;
+      balanced: Record<string, number> | null;
+      reference: Record<string, number>;
+    };
+    /** the balanced rule's strata and effective sample size, in words */
+    balanced?: { description: string; effectiveSampleSize: number; n: number; strata: number } | null;
     testWithoutDebiasing: Record<string, number>;
     referenceProtocol: { label: string; values: Record<string, { value: number; tau: number }> };
   };
