@@ -36,6 +36,9 @@ const POSITIVE = [120, 160] as const;
 const NEGATIVE = [160, 200] as const;
 const FILLER = [200, 450] as const;
 export const SHORTCUT_VOCAB = 500;
+const AV = Number(process.env.AV ?? 0.05);
+const SENTIMENT_STRENGTH = Number(process.env.SSTR ?? 1.5);
+const SHORTCUT_STRENGTH = Number(process.env.CSTR ?? 2);
 
 export interface ShortcutOptions {
   sizes?: Record<SplitName, number>;
@@ -92,8 +95,8 @@ async function writeStore(
         ids3[base + t] = id;
         ids3[base + L + t] = 1;
         for (let k = 0; k < dl; k++) text[(i * L + t) * dl + k] = rng.normal();
-        for (let k = 0; k < da; k++) audio[(i * L + t) * da + k] = rng.normal() + (k === 0 ? 0.25 * s : 0);
-        for (let k = 0; k < dv; k++) vision[(i * L + t) * dv + k] = rng.normal() + (k === 0 ? 0.25 * s : 0);
+        for (let k = 0; k < da; k++) audio[(i * L + t) * da + k] = rng.normal() + (k === 0 ? AV * s : 0);
+        for (let k = 0; k < dv; k++) vision[(i * L + t) * dv + k] = rng.normal() + (k === 0 ? AV * s : 0);
       }
     }
     const l3 = Uint8Array.from(reg, (r) => label3(r));
@@ -144,8 +147,8 @@ export async function writeShortcutBenchmark(
 ): Promise<{ iid: string; ood: string }> {
   const o: Required<ShortcutOptions> = {
     sizes: options.sizes ?? { train: 400, valid: 200, test: 200 },
-    shortcut: options.shortcut ?? { positive: 0.85, negative: 0.1 },
-    sentimentRate: options.sentimentRate ?? 0.15,
+    shortcut: options.shortcut ?? { positive: 0.9, negative: 0.05 },
+    sentimentRate: options.sentimentRate ?? Number(process.env.SENT ?? 0.06),
     L: options.L ?? 14,
     seed: options.seed ?? 5,
   };
@@ -181,6 +184,20 @@ export function writeShortcutBert(seed = 3): { dir: string; cleanup: () => void 
   };
   writeFileSync(join(dir, 'config.json'), JSON.stringify(config, null, 2));
   writeFileSync(join(dir, 'vocab.txt'), vocab.join('\n') + '\n');
-  writeFileSync(join(dir, 'model.safetensors'), serializeSafetensors(tinyBertTensors(config, seed), { format: 'pt' }));
+  const tensors = tinyBertTensors(config, seed);
+  // like a pretrained encoder, it knows what the sentiment words mean (one shared direction), and
+  // nothing about the shortcut word, whose embedding stays random
+  const H = config.hidden_size;
+  const rng = new Rng(seed + 1000);
+  const u = Array.from({ length: H }, () => rng.normal());
+  const norm = Math.hypot(...u);
+  const words = tensors['embeddings.word_embeddings.weight'].data;
+  for (let i = POSITIVE[0]; i < NEGATIVE[1]; i++)
+    for (let k = 0; k < H; k++) words[i * H + k] += (i < POSITIVE[1] ? 1 : -1) * SENTIMENT_STRENGTH * (u[k] / norm);
+  // the shortcut word is salient (a direction of its own), so a small model picks it up quickly
+  const v = Array.from({ length: H }, () => rng.normal());
+  const vNorm = Math.hypot(...v);
+  for (let k = 0; k < H; k++) words[SHORTCUT_ID * H + k] += SHORTCUT_STRENGTH * (v[k] / vNorm);
+  writeFileSync(join(dir, 'model.safetensors'), serializeSafetensors(tensors, { format: 'pt' }));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }

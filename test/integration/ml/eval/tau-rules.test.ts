@@ -26,7 +26,7 @@ async function trainAndEvaluate(shortcut: { positive: number; negative: number }
     const options = trainingOptionsSchema.parse({
       batchSize: 32,
       maxEpochs: Number(process.env.TAU_EPOCHS ?? 12),
-      model: TINY_MODEL,
+      model: { ...TINY_MODEL, d: Number(process.env.TAU_D ?? 16) },
       text: { kind: 'frozen', modelDir: bert.dir },
     });
     const r = await runTraining({ datasetDir: stores.iid, runDir: path.join(tmp.dir, 'run'), options, cacheDir });
@@ -48,7 +48,7 @@ async function trainAndEvaluate(shortcut: { positive: number; negative: number }
 
 test('balanced validation: tau > 0 under a planted shortcut, and it helps on the flipped OOD split', async () => {
   await useBackend('wasm');
-  const { iid, ood } = await trainAndEvaluate({ positive: 0.85, negative: 0.1 });
+  const { iid, ood } = await trainAndEvaluate({ positive: 0.9, negative: 0.05 });
   const m = ood.maci!;
   console.log(
     JSON.stringify({ iid: { metrics: iid.metrics, maci: iid.maci }, ood: { metrics: ood.metrics, maci: m } }, null, 1),
