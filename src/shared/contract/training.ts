@@ -40,10 +40,11 @@ export function runSelectionMetric(o: { task: 3 | 7; selectionMetric?: Selection
 
 /**
  * How MACI's tau is chosen: 'validation' (the honest default: the selection metric on the
- * validation split) or 'reference' (the authors' protocol: per metric the best tau on the TEST
- * split, optimistic, always labelled). Other rules are added here.
+ * validation split), 'balanced' (the same on the validation split re-weighted so that the bias
+ * words carry no label information: ml/eval/balanced.ts) or 'reference' (the authors' protocol:
+ * per metric the best tau on the TEST split, optimistic, always labelled).
  */
-export const TAU_RULES = ['validation', 'reference'] as const;
+export const TAU_RULES = ['validation', 'balanced', 'reference'] as const;
 export type TauRule = (typeof TAU_RULES)[number];
 const rate = z.number().min(0).max(1);
 const positiveInt = z.number().int().positive();
@@ -233,6 +234,8 @@ export const evaluationOptionsSchema = z
     checkpoint: z.enum(['best', 'last']).default('best'),
     /** keep the per-sample predictions of the complete view */
     predictions: z.boolean().default(true),
+    /** MACI: the rule whose tau gives the reported figures (see TAU_RULES) */
+    tauRule: z.enum(TAU_RULES).default('validation'),
   })
   .strict();
 export type EvaluationOptions = z.output<typeof evaluationOptionsSchema>;
@@ -243,11 +246,23 @@ export interface EvaluationPoint {
   metrics: Record<string, number>;
   /** confusion matrices by name (rows truth, columns prediction) */
   confusion?: Record<string, number[][]>;
-  /** MACI only: tau chosen on validation, the reference protocol beside it */
+  /** MACI only: the metrics above are at the tau chosen by `tauRule`; every rule's tau beside it */
   maci?: {
+    /** absent in results stored before the balanced rule existed: 'validation' */
+    tauRule?: TauRule;
     selectedTau: number;
     /** what tau was chosen by (the run's selection metric; absent in older records: Non0_acc_2 / Acc_7) */
     selectionMetric?: SelectionMetricName;
+    /** each rule's tau (balanced: null when it could not be computed) */
+    taus?: { validation: number; balanced: number | null; reference: number };
+    /** test metrics at each rule's tau */
+    testByRule?: {
+      validation: Record<string, number>;
+      balanced: Record<string, number> | null;
+      reference: Record<string, number>;
+    };
+    /** the balanced rule's strata and effective sample size, in words */
+    balanced?: { description: string; effectiveSampleSize: number; n: number; strata: number } | null;
     testWithoutDebiasing: Record<string, number>;
     referenceProtocol: { label: string; values: Record<string, { value: number; tau: number }> };
   };
