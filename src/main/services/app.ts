@@ -118,10 +118,17 @@ export function createApp(opts: AppOptions): AppServices {
     maxConcurrent: opts.maxConcurrentJobs,
   });
 
-  let backend: Promise<BackendInfo> | undefined;
+  // this thread's TF.js backend is chosen at start-up (CLI, web mode, desktop main), through the
+  // one place that chooses it; job workers choose their own (jobs/worker.ts)
+  const backend: Promise<BackendInfo> = initBackend().then(({ name, reason, tfjsVersion, gpu }) => ({
+    name,
+    reason,
+    tfjsVersion,
+    gpu,
+  }));
+  backend.catch(() => undefined);
   let ffmpeg: FfmpegInfo | undefined;
   const status = async (): Promise<AppStatus> => {
-    backend ??= initBackend().then(({ name, reason, tfjsVersion, gpu }) => ({ name, reason, tfjsVersion, gpu }));
     ffmpeg ??= findFfmpeg(settings.get<string>('ffmpeg.path'));
     return {
       appVersion: APP_VERSION,

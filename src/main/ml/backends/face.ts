@@ -15,6 +15,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
+import { initBackend, noteBackendUse } from './tf';
 
 const nodeRequire = createRequire(import.meta.url);
 
@@ -64,6 +65,8 @@ let loading: Promise<FaceDetector> | undefined;
 /** Load the face model once per thread (about 4 MB of weights, a fraction of a second). */
 export function loadFaceDetector(): Promise<FaceDetector> {
   loading ??= (async () => {
+    // the thread's backend comes from the one place that chooses it; Human is told to use it
+    const choice = await initBackend();
     answerFileUrlsFromDisk();
     const dist = dirname(nodeRequire.resolve(FACE_MODEL_PACKAGE));
     const { Human } = nodeRequire(join(dist, 'human.node-wasm.js')) as {
@@ -71,7 +74,7 @@ export function loadFaceDetector(): Promise<FaceDetector> {
     };
     const wasmDir = join(dirname(nodeRequire.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + '/';
     const human = new Human({
-      backend: 'wasm',
+      backend: choice.name === 'cpu' ? 'cpu' : choice.name === 'wasm' ? 'wasm' : 'tensorflow',
       wasmPath: wasmDir,
       modelBasePath: pathToFileURL(join(dist, '..', 'models')).href + '/',
       debug: false,
@@ -100,6 +103,7 @@ export function loadFaceDetector(): Promise<FaceDetector> {
     return {
       version: `human-${human.version}`,
       async detect(rgb, width, height) {
+        noteBackendUse();
         const input = tf.tensor3d(rgb, [height, width, 3], 'int32');
         try {
           const r = await human.detect(input);

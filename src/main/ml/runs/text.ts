@@ -10,7 +10,7 @@
  * That is a different missing view from the paper's: results say so (`note`), and MACI, whose
  * counterfactual text would be mostly zeros, is refused in that mode.
  */
-import { tf } from '../backends/tf';
+import { chosenBackend, tf } from '../backends/tf';
 import type { TextSourceSpec } from '../../../shared/contract/training';
 import type { TensorToWrite } from '../io/safetensors';
 import { BertEncoder, loadTextEncoder, TextModelError, FrozenFeatureCache, type TextEncoderBundle } from '../text';
@@ -142,10 +142,12 @@ class BertText implements TextProvider {
     encoder.setTrainable(kind === 'finetune');
     this.variables = new Map(kind === 'finetune' ? [...encoder.variables].map(([n, v]) => [BERT_PREFIX + n, v]) : []);
     this.cache = kind === 'frozen' && cacheDir ? new FrozenFeatureCache(cacheDir, modelId) : null;
+    // where BERT runs is part of every result's note, next to the inference engine
+    const where = `BERT on TF.js ${chosenBackend()?.name ?? 'unchosen'}`;
     this.note =
       kind === 'frozen'
-        ? 'text re-encoded by the frozen BERT model: dropped tokens become [UNK], counterfactual words [MASK] (complete-view features cached on disk)'
-        : 'text re-encoded by the fine-tuned BERT: dropped tokens become [UNK], counterfactual words [MASK]';
+        ? `text re-encoded by the frozen BERT model: dropped tokens become [UNK], counterfactual words [MASK] (complete-view features cached on disk); ${where}`
+        : `text re-encoded by the fine-tuned BERT: dropped tokens become [UNK], counterfactual words [MASK]; ${where}`;
   }
 
   async complete(batch: BatchArrays): Promise<tf.Tensor3D> {
