@@ -4,6 +4,8 @@
  * runs for real (a worker thread per job, a real SQLite file, a tiny BERT, tiny datasets) and its
  * result says which backend the worker chose and which backends its TF.js work actually ran on
  * (recorded by the BERT encoder, the CIDer forward pass and the face model as they run).
+ * Evaluation, sweeps and OOD comparisons run BERT on ONNX Runtime when they can (issue 17); they
+ * are run here with CIDER_TEXT_ENGINE=tfjs too, the path where BERT runs on TF.js in the worker.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -63,6 +65,16 @@ async function assertOnDoctorBackend(job: JobRecord): Promise<JobRecord> {
   return done;
 }
 
+/** Submit with BERT kept on TF.js (worker threads copy process.env when they start). */
+async function onTfjsText<T>(submit: () => Promise<T>): Promise<T> {
+  process.env.CIDER_TEXT_ENGINE = 'tfjs';
+  try {
+    return await submit();
+  } finally {
+    delete process.env.CIDER_TEXT_ENGINE;
+  }
+}
+
 let datasetId: number;
 let oodId: number;
 let run: RunRecord;
@@ -94,25 +106,36 @@ test('train (frozen BERT) runs BERT and CIDer on the backend doctor reports', as
 });
 
 test('evaluate re-encodes missing text with BERT on the backend doctor reports; the record says so', async () => {
-  const job = await call<JobRecord>('runs.evaluate', { id: run.id, options: { protocols: ['RMFM'] } });
+  const job = await onTfjsText(() =>
+    call<JobRecord>('runs.evaluate', { id: run.id, options: { protocols: ['RMFM'] } }),
+  );
   const done = await assertOnDoctorBackend(job);
   const r = done.result as { engine: string; textNote: string };
-  assert.match(r.textNote, new RegExp(`BERT on TF\\.js ${doctorBackend}$`));
+  assert.match(r.textNote, new RegExp(`BERT on TF\\.js ${doctorBackend} \\(CIDER_TEXT_ENGINE=tfjs\\)$`));
   const [ev] = await call<{ engine: string; textNote: string }[]>('runs.evaluations', { id: run.id });
   assert.equal(ev.engine, r.engine);
-  assert.match(ev.textNote, new RegExp(`BERT on TF\\.js ${doctorBackend}$`));
+  assert.match(ev.textNote, new RegExp(`BERT on TF\\.js ${doctorBackend}`));
 });
 
 test('analysis.robustness on the backend doctor reports; the stored sweep names it next to the engine', async () => {
-  const job = await call<JobRecord>('analysis.robustness', { runId: run.id, protocols: ['RMFM'], rates: [0, 0.5] });
+  const job = await onTfjsText(() =>
+    call<JobRecord>('analysis.robustness', { runId: run.id, protocols: ['RMFM'], rates: [0, 0.5] }),
+  );
   await assertOnDoctorBackend(job);
   const [sweep] = await call<RobustnessSweep[]>('analysis.sweeps', { runIds: [run.id] });
-  assert.match(sweep.textNote, new RegExp(`BERT on TF\\.js ${doctorBackend}$`));
+  assert.match(sweep.textNote, new RegExp(`BERT on TF\\.js ${doctorBackend}`));
+  // by default BERT runs on ONNX Runtime (as does CIDer): no TF.js op at all, and the note says so
+  const onnxJob = await call<JobRecord>('analysis.robustness', { runId: run.id, protocols: ['RMFM'], rates: [0, 0.5] });
+  const done = await app.runner.wait(onnxJob.id);
+  assert.equal(done.status, 'succeeded', JSON.stringify(done.error));
+  assert.deepEqual((done.result as { tfjs: unknown }).tfjs, { backend: doctorBackend, used: [] });
+  const [latest] = await call<RobustnessSweep[]>('analysis.sweeps', { runIds: [run.id] });
+  assert.match(latest.textNote, /BERT on ONNX Runtime \(onnxruntime [\d.]+ cpu, \d+ threads\)$/);
 });
 
 test('analysis.compareOod on the backend doctor reports', async () => {
   assert.ok(oodId > 0);
-  await assertOnDoctorBackend(await call<JobRecord>('analysis.compareOod', { runId: run.id }));
+  await assertOnDoctorBackend(await onTfjsText(() => call<JobRecord>('analysis.compareOod', { runId: run.id })));
 });
 
 test('search trains its trials on the backend doctor reports', async () => {
