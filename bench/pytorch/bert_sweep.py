@@ -141,6 +141,7 @@ def main() -> int:
         encode(xb, mb)
         walls.append((time.perf_counter() - t0) * 1000)
     encoder_ms = statistics.median(walls)
+    print(f"encoder alone, batch {a.batch}: {encoder_ms:.0f} ms", file=sys.stderr, flush=True)
 
     # the sweep: missing + counterfactual views at every rate, from token ids to metrics
     rates = [i / (a.rates - 1) for i in range(a.rates)] if a.rates > 1 else [0.0]
@@ -167,6 +168,7 @@ def main() -> int:
         accs.append(float((torch.cat(preds) == labels).float().mean()))
     sweep_s = time.perf_counter() - t0
     sweep_cpu = time.process_time() - c0
+    print(f"sweep: {sweep_s:.1f} s", file=sys.stderr, flush=True)
 
     # one fine-tuning step of BERT-base at batch 8
     bert.train()
