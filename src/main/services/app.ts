@@ -131,13 +131,18 @@ export function createApp(opts: AppOptions): AppServices {
     maxConcurrent: opts.maxConcurrentJobs,
   });
 
+  // This thread's TF.js backend is chosen through the one place that chooses it (ml/backends/tf.ts,
+  // whose guard refuses any op before the choice): at start-up in the long-running processes
+  // (desktop main, web mode); in the CLI when a command first needs it, so a listing never loads
+  // TF.js. Job workers choose their own (jobs/worker.ts).
   let backend: Promise<BackendInfo> | undefined;
+  const chooseBackend = () =>
+    (backend ??= import('../ml/backends/tf')
+      .then(({ initBackend }) => initBackend())
+      .then(({ name, reason, tfjsVersion, gpu }) => ({ name, reason, tfjsVersion, gpu })));
+  if (opts.mode !== 'cli') chooseBackend().catch(() => undefined);
   let ffmpeg: FfmpegInfo | undefined;
   const status = async (): Promise<AppStatus> => {
-    // TF.js loads on the first status call, not when the app starts (the CLI's commands mostly never need it)
-    backend ??= import('../ml/backends/tf')
-      .then(({ initBackend }) => initBackend())
-      .then(({ name, reason, tfjsVersion, gpu }) => ({ name, reason, tfjsVersion, gpu }));
     ffmpeg ??= findFfmpeg(settings.get<string>('ffmpeg.path'));
     return {
       appVersion: APP_VERSION,
@@ -145,7 +150,7 @@ export function createApp(opts: AppOptions): AppServices {
       dataDir: opts.dataDir,
       databaseFile: dbFile,
       schemaVersion: SCHEMA_VERSION,
-      backend: await backend,
+      backend: await chooseBackend(),
       ffmpeg: { path: ffmpeg.path, version: ffmpeg.version },
       node: process.versions.node,
       platform: `${process.platform}-${process.arch}`,

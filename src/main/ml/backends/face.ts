@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { runtimeAssets } from '../../runtime/assets';
+import { initBackend, noteBackendUse } from './tf';
 
 const nodeRequire = createRequire(import.meta.url);
 
@@ -65,6 +66,8 @@ let loading: Promise<FaceDetector> | undefined;
 /** Load the face model once per thread (about 4 MB of weights, a fraction of a second). */
 export function loadFaceDetector(): Promise<FaceDetector> {
   loading ??= (async () => {
+    // the thread's backend comes from the one place that chooses it; Human is told to use it
+    const choice = await initBackend();
     answerFileUrlsFromDisk();
     const assets = runtimeAssets();
     const { dist, models } = assets.faceModel();
@@ -73,7 +76,7 @@ export function loadFaceDetector(): Promise<FaceDetector> {
     };
     const wasmDir = assets.tfjsWasmDir();
     const human = new Human({
-      backend: 'wasm',
+      backend: choice.name === 'cpu' ? 'cpu' : choice.name === 'wasm' ? 'wasm' : 'tensorflow',
       wasmPath: wasmDir,
       modelBasePath: pathToFileURL(models).href + '/',
       debug: false,
@@ -102,6 +105,7 @@ export function loadFaceDetector(): Promise<FaceDetector> {
     return {
       version: `human-${human.version}`,
       async detect(rgb, width, height) {
+        noteBackendUse();
         const input = tf.tensor3d(rgb, [height, width, 3], 'int32');
         try {
           const r = await human.detect(input);

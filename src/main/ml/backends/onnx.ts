@@ -17,6 +17,10 @@ export interface OnnxSessionOptions {
   providers?: OnnxProvider[];
   /** intra-op threads on CPU (default os.availableParallelism(), env CIDER_ONNX_THREADS) */
   threads?: number;
+  /** graph optimisation level (default 'all'); diagnostics compare levels */
+  optimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
+  /** write the optimised graph here (diagnostics: which fusions ONNX Runtime applied) */
+  optimizedModelFile?: string;
 }
 
 export interface OnnxFeed {
@@ -73,7 +77,8 @@ export class OnnxSession {
     for (const provider of order) {
       const options: ort.InferenceSession.SessionOptions = {
         executionProviders: [provider],
-        graphOptimizationLevel: 'all',
+        graphOptimizationLevel: opts.optimizationLevel ?? 'all',
+        ...(opts.optimizedModelFile ? { optimizedModelFilePath: opts.optimizedModelFile } : {}),
         executionMode: 'sequential',
         intraOpNumThreads: threads,
         interOpNumThreads: 1,

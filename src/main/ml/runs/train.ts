@@ -159,6 +159,7 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
       datasetDl: train.dl,
       cacheDir: o.cacheDir,
       bertWeights: ckpt?.bert ?? undefined,
+      training: true,
     });
     const cfg = makeConfig({
       aligned: train.aligned,

@@ -17,6 +17,7 @@ import {
 } from '../../../shared/contract/training';
 import type { AppEvent, JobRecord } from '../../../shared/types';
 import type { ChartSeries } from '../components/chartScale';
+import { fineTuneBatchEstimateMs, FINETUNE_VS_TORCH } from '../../../shared/textBench';
 
 /** the paper's configuration: what `{}` parses to */
 export const PAPER_DEFAULTS: TrainingOptions = trainingOptionsSchema.parse({});
@@ -414,8 +415,10 @@ export interface EpochProgress {
   batches: number;
   /** 0..1 within the epoch */
   fraction: number;
-  /** ms per batch over the watched job's batches, null with fewer than two */
+  /** ms per batch over the watched job's batches, null with fewer than two (see `estimated`) */
   msPerBatch: number | null;
+  /** true while msPerBatch is the fine-tuning bench's figure, not this run's own timings */
+  estimated: boolean;
   epochLeftMs: number | null;
   /** at most this long: early stopping may end the run sooner */
   runLeftMs: number | null;
@@ -437,7 +440,9 @@ export function epochProgress(live: LiveState): EpochProgress | null {
       n += b.batch - a.batch;
     }
   }
-  const msPerBatch = n > 0 ? ms / n : null;
+  // a fine-tuning run before its own timings: the measured BERT-base step (bench/textpath.ts)
+  const estimated = n === 0 && live.run.options.text.kind === 'finetune';
+  const msPerBatch = n > 0 ? ms / n : estimated ? fineTuneBatchEstimateMs(live.run.options.batchSize) : null;
   const epochLeftMs = msPerBatch === null ? null : msPerBatch * (last.batches - last.batch);
   // whole epochs still to come: their measured durations (validation included) when known, else batches only
   const done = live.epochs.filter((e) => e.epoch < last.epoch);
@@ -455,6 +460,7 @@ export function epochProgress(live: LiveState): EpochProgress | null {
     batches: last.batches,
     fraction: last.batch / last.batches,
     msPerBatch,
+    estimated,
     epochLeftMs,
     runLeftMs,
   };
@@ -494,6 +500,15 @@ export function batchLossSeries(
 export function validationSeries(epochs: RunEpoch[]): ChartSeries[] {
   const names = [...new Set(epochs.flatMap((e) => Object.keys(e.validation)))];
   return names.map((name) => ({ name, points: epochs.map((e) => ({ x: e.epoch, y: e.validation[name] ?? NaN })) }));
+}
+
+/** The form's note on fine-tuning BERT here: the measured step time and how it compares with PyTorch. */
+export function fineTuneNote(batchSize: number): string {
+  const vs =
+    FINETUNE_VS_TORCH === null
+      ? "PyTorch's time for the same step not measured yet"
+      : `${FINETUNE_VS_TORCH.toFixed(1)}x PyTorch's time for the same step on this CPU`;
+  return `fine-tuning BERT-base here: about ${formatDuration(fineTuneBatchEstimateMs(batchSize))} per batch of ${batchSize} on TF.js wasm, ${vs} (bench/textpath.ts)`;
 }
 
 export function formatDuration(ms: number | null): string {

@@ -17,6 +17,7 @@ import {
   formatBytes,
   formatDuration,
   datasetWarnings,
+  fineTuneNote,
   formErrors,
   isResumable,
   isTraining,
@@ -224,6 +225,11 @@ function RunForm({
             <option value="finetune">fine-tune BERT folder (the paper; GPU)</option>
           </select>
         </Field>
+        {f.textKind === 'finetune' ? (
+          <div className="muted" data-testid="finetune-estimate">
+            {fineTuneNote(f.batchSize)}
+          </div>
+        ) : null}
         {f.textKind !== 'features' ? (
           <Field label="BERT folder" hint="a bert-base-uncased-compatible folder on the machine running the services">
             <input
@@ -488,6 +494,7 @@ function LivePanel({
           <progress max={1} value={progress.fraction} aria-label={`epoch ${progress.epoch} progress`} />
           <div className="muted" data-testid="time-left">
             epoch: {formatDuration(progress.epochLeftMs)} left; run: at most {formatDuration(progress.runLeftMs)} left
+            {progress.estimated ? ' (estimated from the fine-tuning bench until batches are timed)' : ''}
             {progress.msPerBatch !== null ? ` (${Math.round(progress.msPerBatch)} ms per batch)` : ''}
           </div>
         </div>
