@@ -1,8 +1,8 @@
 /**
  * How to start this app's `cider` somewhere else (a SLURM task, a queue worker's child): the same
  * program and version as the coordinator. CIDER_BIN names an installed launcher (the deb's
- * /usr/bin/cider, or the app's executable with the CLI); otherwise this Node and bin/cider.mjs of
- * this checkout.
+ * /usr/bin/cider, or the app's executable with the CLI); otherwise this process's executable (Node,
+ * or the app's Electron run as Node) and the bin/cider.mjs above this module.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -26,5 +26,7 @@ function packageRoot(): string {
 export function ciderInvocation(): CiderInvocation {
   const bin = process.env.CIDER_BIN;
   if (bin) return { argv: [bin], env: {} };
-  return { argv: [process.execPath, path.join(packageRoot(), 'bin', 'cider.mjs')], env: {} };
+  // inside the installed app the executable is Electron's: run it as Node, the way resources/bin/cider does
+  const env: Record<string, string> = process.versions.electron ? { ELECTRON_RUN_AS_NODE: '1' } : {};
+  return { argv: [process.execPath, path.join(packageRoot(), 'bin', 'cider.mjs')], env };
 }
