@@ -11,7 +11,7 @@ test('help lists compare-ood --checkpoint/--with/--tau-rule, train --no-mssd/--l
   const help = out.join('\n');
   assert.match(
     help,
-    /compare-ood RUN \[--ood DATASET_ID\] \[--with RUN2\] \[--tau-rule validation\|reference\] \[--checkpoint best\|last\]/,
+    /compare-ood RUN \[--ood DATASET_ID\] \[--with RUN2\] \[--tau-rule validation\|balanced\|reference\] \[--checkpoint best\|last\]/,
   );
   assert.match(
     help,
