@@ -146,12 +146,13 @@ export function runtimeAssets(layout: AppLayout = currentLayout()): RuntimeAsset
       return nm(layout, '@ffmpeg-installer', `${platform}-${arch}`, platform === 'win32' ? 'ffmpeg.exe' : 'ffmpeg');
     },
     tfjsWasmDir() {
-      return nm(layout, '@tensorflow', 'tfjs-backend-wasm', 'dist') + sep;
+      return nm(layout, ...'@tensorflow/tfjs-backend-wasm'.split('/'), 'dist') + sep;
     },
     faceModel() {
       return {
-        dist: appPath(layout, 'node_modules', '@vladmandic', 'human', 'dist'),
-        models: nm(layout, '@vladmandic', 'human', 'models'),
+        // the package named whole: scripts/worker-unpack.mjs finds the packages the workers load by name
+        dist: appPath(layout, 'node_modules', ...'@vladmandic/human'.split('/'), 'dist'),
+        models: nm(layout, ...'@vladmandic/human'.split('/'), 'models'),
       };
     },
     jobWorkerEntry() {
