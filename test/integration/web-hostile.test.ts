@@ -118,6 +118,14 @@ test('?token= only logs in through a page: API calls and WebSockets carrying it 
   const page = await fetch(`${web.url}clips?token=${web.token}&tab=2`, { redirect: 'manual' });
   assert.equal(page.status, 303);
   assert.equal(page.headers.get('location'), '/clips?tab=2');
+  // an old bookmark's token with a valid cookie: the token is dropped, the cookie kept; without the cookie: 401
+  const stale = await fetch(`${web.url}?token=old-token`, {
+    redirect: 'manual',
+    headers: { cookie: `cider_token=${web.token}` },
+  });
+  assert.equal(stale.status, 303);
+  assert.equal(stale.headers.get('set-cookie'), null);
+  assert.equal((await fetch(`${web.url}?token=old-token`, { redirect: 'manual' })).status, 401);
 });
 
 test('the login redirect stays on this origin, whatever the path looks like', async () => {

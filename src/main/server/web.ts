@@ -293,7 +293,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     return [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`].includes(h);
   };
 
-  /** the Authorization header or the cookie; never the query (see pageLogin) */
+  /** the Authorization header or the cookie; never the query (it only opens a page: see `handle`) */
   const authorised = (req: IncomingMessage): boolean => {
     const auth = req.headers.authorization;
     if (typeof auth === 'string' && auth.startsWith('Bearer ')) return safeEqual(auth.slice(7).trim(), token);
@@ -369,7 +369,9 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     if (url.searchParams.has('token')) {
       // the printed URL: log in through a page only, never an API call
       const given = url.searchParams.get('token') ?? '';
-      if (isApi || (req.method !== 'GET' && req.method !== 'HEAD') || !safeEqual(given, token)) {
+      const right = safeEqual(given, token);
+      const page = !isApi && (req.method === 'GET' || req.method === 'HEAD');
+      if (!page || (!right && !authorised(req))) {
         sendError(
           res,
           401,
@@ -380,7 +382,9 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
         );
         return;
       }
-      res.setHeader('set-cookie', `${COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`);
+      // a stale token in an old bookmark, with a valid cookie: just drop it from the address
+      if (right)
+        res.setHeader('set-cookie', `${COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`);
       url.searchParams.delete('token');
       res.writeHead(303, { location: sameOriginLocation(url) }).end();
       return;

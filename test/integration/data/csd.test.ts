@@ -121,7 +121,16 @@ test('.csd: NaN features and a corrupt file are refused, leaving nothing behind'
       [],
     );
     fs.writeFileSync(p('bad.csd'), fs.readFileSync(p('CMU_MOSI_COVAREP.csd')).subarray(0, 300));
-    await assert.rejects(importCsd({ ...args, audio: p('bad.csd') }), /bad\.csd: not a readable HDF5 file/);
+    // cut short: the message says where it ends and how long its superblock says it is
+    await assert.rejects(
+      importCsd({ ...args, audio: p('bad.csd') }),
+      /bad\.csd: truncated: the file ends at byte 300, but its HDF5 superblock says it is \d+ bytes long \(\d+ more bytes were needed\)/,
+    );
+    // the right length but garbage inside: refused, naming the file
+    const garbage = Buffer.from(fs.readFileSync(p('CMU_MOSI_COVAREP.csd')));
+    garbage.fill(0x55, 200);
+    fs.writeFileSync(p('bad.csd'), garbage);
+    await assert.rejects(importCsd({ ...args, audio: p('bad.csd') }), /^DataImportError: bad\.csd: /);
     assert.ok(!fs.existsSync(p('ds')));
   } finally {
     t.cleanup();
