@@ -188,9 +188,11 @@ export function sweepLines(s: RobustnessSweep): string[] {
 }
 
 /** How tau was chosen, in words, for every printed comparison. */
-export function tauLine(c: Pick<OodComparison, 'tauRule' | 'selectedTau' | 'selectionMetric'>): string {
+export function tauLine(c: Pick<OodComparison, 'tauRule' | 'selectedTau' | 'selectionMetric' | 'balanced'>): string {
   if (c.tauRule === 'reference')
     return 'tau: reference protocol (per metric the best tau on each TEST split; optimistic)';
+  if (c.tauRule === 'balanced')
+    return `tau ${c.selectedTau === null ? 'n/a' : `${c.selectedTau} (chosen on the re-weighted validation split by ${c.selectionMetric}, ties by weighted loss)`}${c.balanced ? `; ${c.balanced.description}` : ''}`;
   return `tau ${c.selectedTau === null ? 'n/a' : `${c.selectedTau} (chosen on validation by ${c.selectionMetric}, ties by validation loss)`}`;
 }
 

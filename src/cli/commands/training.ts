@@ -8,7 +8,14 @@ import type {
   TextSourceSpec,
   TrainingOptionsInput,
 } from '../../shared/contract/training';
-import { EVAL_PROTOCOLS, SELECTION_METRICS, type SelectionMetricName } from '../../shared/contract/training';
+import {
+  EVAL_PROTOCOLS,
+  SELECTION_METRICS,
+  TAU_RULES,
+  type SelectionMetricName,
+  type TauRule,
+} from '../../shared/contract/training';
+import { TAU_RULE_LABELS as TAU_RULE_NAMES } from '../../main/ml/eval/maci';
 import type { JobRecord } from '../../shared/types';
 import { parseRates } from '../../main/ml/eval/sweep';
 import type { AppServices } from '../../main/services/app';
@@ -79,6 +86,7 @@ export const TRAINING_SPECS: Record<string, CommandSpec> = {
   eval: {
     usage: [
       'eval RUN [--protocol RMFM[,RMM,...]] [--rates 0:1:0.1] [--modality-rates T,A,V] [--seed S] [--checkpoint best|last]',
+      '         [--tau-rule validation|balanced|reference]',
     ],
     summary: 'evaluate on the test split: complete, RMFM, RMFM_same, SMM, RMM, TMFM, STMFM, MACI',
     options: {
@@ -91,6 +99,11 @@ export const TRAINING_SPECS: Record<string, CommandSpec> = {
       'modality-rates': { type: 'string', value: 'T,A,V', help: 'per-modality rates for SMM' },
       seed: { type: 'integer', value: 'S', help: 'mask seed' },
       checkpoint: { type: 'string', choices: ['best', 'last'], help: 'which checkpoint (default best)' },
+      'tau-rule': {
+        type: 'string',
+        choices: [...TAU_RULES],
+        help: 'MACI: the rule whose tau gives the reported figures (default validation; all three taus are shown)',
+      },
     },
   },
 };
@@ -182,8 +195,27 @@ export function evaluationLines(e: EvaluationRecord): string[] {
   }
   if (e.auilc) out.push(`  ${'AUILC'.padEnd(8)} ${names.map((n) => fmt(e.auilc![n]).padStart(10)).join(' ')}`);
   if (e.protocol === 'MACI') {
+    const rule = e.points[0]?.maci?.tauRule ?? 'validation';
     out.push(
-      `  tau chosen on the validation split by ${e.points[0]?.maci?.selectionMetric ?? 'the task default (Non0_acc_2 / Acc_7)'} (ties: validation loss); beside it the ` +
+      `  tau rule: ${TAU_RULE_NAMES[rule]} (the tau column); every rule's tau and ${names[0] ?? 'metric'} on test:`,
+    );
+    for (const p of e.points) {
+      const m = p.maci;
+      if (!m?.taus || !m.testByRule) continue;
+      const first = names[0];
+      const cell = (r: TauRule) => {
+        const tau = m.taus![r];
+        const v = m.testByRule![r];
+        return `${r} ${tau === null || tau === undefined ? 'n/a' : tau.toFixed(1)} (${fmt(v?.[first])})`;
+      };
+      out.push(
+        `  ${String(p.rate).padEnd(8)} ${TAU_RULES.map(cell).join('  ')}  plain ${fmt(m.testWithoutDebiasing[first])}`,
+      );
+    }
+    const bal = e.points[0]?.maci?.balanced;
+    if (bal) out.push(`  ${bal.description}`);
+    out.push(
+      `  the validation rules choose tau by ${e.points[0]?.maci?.selectionMetric ?? 'the task default (Non0_acc_2 / Acc_7)'} (ties: validation loss); beside it the ` +
         (e.points[0]?.maci?.referenceProtocol.label ?? 'reference protocol') +
         ':',
     );
@@ -342,6 +374,7 @@ export const TRAINING_COMMANDS: Record<string, Command> = {
         modalityRates,
         seed: flagNumber(args, 'seed'),
         checkpoint: flagString(args, 'checkpoint'),
+        tauRule: flagString(args, 'tau-rule'),
       },
     });
     const done = await follow(app, job, io);

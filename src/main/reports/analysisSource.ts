@@ -65,6 +65,7 @@ interface OodComparisonLike {
   selectedTau: number | null;
   selectionMetric: string;
   tauRule?: string;
+  balanced?: { description: string } | null;
   paired?: { runId: number; runName: string; ood: SplitSideLike } | null;
 }
 interface SweepLike {
@@ -272,7 +273,9 @@ export function analysisViaContract(call: CallContract): AnalysisSource {
           notes: [
             c.tauRule === 'reference'
               ? 'debiased: reference protocol, per metric the best tau on each TEST split (optimistic)'
-              : `debiased: tau ${c.selectedTau ?? 'n/a'} chosen on the run's validation split by ${c.selectionMetric}`,
+              : c.tauRule === 'balanced'
+                ? `debiased: tau ${c.selectedTau ?? 'n/a'} chosen on the run's validation split re-weighted so the bias words carry no label information, by ${c.selectionMetric}; ${c.balanced?.description ?? 'strata not stored'}`
+                : `debiased: tau ${c.selectedTau ?? 'n/a'} chosen on the run's validation split by ${c.selectionMetric}`,
             ...[c.iid, c.ood, ...(c.paired ? [c.paired.ood] : [])].flatMap((s) => (s.overlap ? [s.overlap.note] : [])),
             ...(c.paired
               ? [

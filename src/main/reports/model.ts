@@ -193,6 +193,20 @@ export function metricsSection(
           engine: maci.engine,
           textNote: maci.textNote,
           referenceLabel: maci.points.find((p) => p.maci)?.maci!.referenceProtocol.label ?? 'reference protocol',
+          ...(() => {
+            const m = maci.points.find((p) => p.maci)?.maci;
+            const rule = m?.tauRule ?? 'validation';
+            const note =
+              rule === 'balanced'
+                ? `tau chosen on the validation split re-weighted so the bias words carry no label information (${m?.balanced?.description ?? 'strata not stored'})`
+                : rule === 'reference'
+                  ? "tau chosen on the TEST split by the run's selection metric (reference rule, optimistic)"
+                  : 'tau chosen on the validation split';
+            const taus = m?.taus
+              ? `; every rule's tau at rate ${String(maci.points.find((p) => p.maci)?.rate)}: validation ${m.taus.validation}, balanced ${m.taus.balanced ?? 'n/a'}, reference ${m.taus.reference}`
+              : '';
+            return { tauRule: rule, tauRuleNote: note + taus };
+          })(),
           rows: maci.points.flatMap((p) =>
             Object.keys(p.metrics).map((metric) => ({
               rate: p.rate,

@@ -110,18 +110,18 @@ export function runTables(r: RunReport): ReportTable[] {
       const d = m.debiased.data;
       out.push({
         id: `${p}.metrics-debiased`,
-        title: `Debiased inference (MACI), ${m.split} split: tau chosen on validation, beside the ${d.referenceLabel}`,
+        title: `Debiased inference (MACI), ${m.split} split: tau by the ${d.tauRule ?? 'validation'} rule, beside the ${d.referenceLabel}`,
         columns: [
           'rate',
           'metric',
           'plain',
-          'debiased (tau on validation)',
+          `debiased (tau: ${d.tauRule ?? 'validation'} rule)`,
           'tau',
           `${d.referenceLabel}`,
           'reference tau',
         ],
         rows: d.rows.map((x) => [rateCell(x.rate), x.metric, x.plain, x.debiased, x.tau, x.reference, x.referenceTau]),
-        note: `The ${d.referenceLabel} takes each metric's maximum over tau on the TEST split (optimistic); the debiased column's tau is chosen on the validation split. ${d.textNote}`,
+        note: `The ${d.referenceLabel} takes each metric's maximum over tau on the TEST split (optimistic); the debiased column's ${d.tauRuleNote ?? 'tau is chosen on the validation split'}. ${d.textNote}`,
       });
     }
   }

@@ -35,7 +35,9 @@ import { checkedSelectionMetric } from './training';
 
 export const ABLATION_JOB = 'ablation';
 
-export function tauNote(rule: TauRule, metric: string): string {
+export function tauNote(rule: TauRule, metric: string, balanced?: string | null): string {
+  if (rule === 'balanced')
+    return `debiased = MACI at tau chosen on the run's validation split re-weighted so the bias words carry no label information, by weighted ${metric} (ties: weighted loss, then smaller tau); ${balanced ?? 'strata and effective sample size: once a trial is compared'}`;
   return rule === 'reference'
     ? 'debiased = the reference protocol: per metric the best tau on each TEST split (optimistic, as the authors report)'
     : `debiased = MACI at tau chosen on the run's validation split by ${metric} (ties: validation loss, then smaller tau)`;
@@ -89,6 +91,8 @@ export function ablationService(
     );
     const byVariant = new Map(runs.map((r) => [parseAblationRunName(r.name)!.variant, r]));
     let textNote: string | null = null;
+    // every trial shares the dataset, so the training split's dictionary and the strata are the same
+    let balanced: string | null = null;
     const rows = await Promise.all(
       p.variants.map(async (v) => {
         const run = byVariant.get(v) ?? null;
@@ -96,6 +100,7 @@ export function ablationService(
         const rmfm = (await runsHandlers.evaluations({ id: run.id })).find((e) => e.protocol === 'RMFM') ?? null;
         const comparison = analysis.comparisons(run.id).find((c) => (c.tauRule ?? 'validation') === p.tauRule) ?? null;
         textNote ??= comparison?.debiasNote ?? comparison?.textNote ?? null;
+        balanced ??= comparison?.balanced?.description ?? null;
         return ablationRow(v, run.options, run, rmfm, comparison);
       }),
     );
@@ -109,7 +114,7 @@ export function ablationService(
       options: p.options,
       selectionMetric: metric,
       tauRule: p.tauRule,
-      tauNote: tauNote(p.tauRule, metric),
+      tauNote: tauNote(p.tauRule, metric, balanced),
       headline: p.options.task === 3 ? ['Acc_3', 'F1_3', 'Non0_acc_2'] : ['Acc_7', 'F1_7'],
       rmfmRates: p.rmfmRates,
       job,

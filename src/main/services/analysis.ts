@@ -158,24 +158,42 @@ export function analysisService(ctx: ServiceContext): {
 
   const classNames = (a: RunAnalyzer) => [...(a.classes === 3 ? THREE_CLASS_NAMES : SEVEN_CLASS_NAMES)];
 
-  /** tau chosen on the validation split: a MACI evaluation's rate-0 point, else the newest IID/OOD comparison. */
-  const validationTau = (runId: number): CounterfactualResult['validationTau'] => {
+  /**
+   * Every rule's tau for the editor's slider: a MACI evaluation's rate-0 point (it has all three),
+   * else the newest IID/OOD comparison made with that rule (validation or balanced; a comparison
+   * under the reference rule has one tau per metric and split, so none is marked).
+   */
+  const ruleTaus = (runId: number): NonNullable<CounterfactualResult['ruleTaus']> => {
+    const out: NonNullable<CounterfactualResult['ruleTaus']> = { validation: null, balanced: null, reference: null };
     for (const e of runs.evaluations(runId).reverse()) {
       if (e.protocol !== 'MACI') continue;
       const p = e.points.find((x) => x.rate === 0) ?? e.points[0];
-      if (p?.maci)
-        return {
-          tau: p.maci.selectedTau,
-          source: `MACI evaluation ${e.id} (rate ${String(p.rate)}, validation split)`,
+      if (!p?.maci) continue;
+      const where = `MACI evaluation ${e.id} (rate ${String(p.rate)})`;
+      const t = p.maci.taus ?? { [p.maci.tauRule ?? 'validation']: p.maci.selectedTau };
+      if (t.validation !== undefined && t.validation !== null)
+        out.validation = { tau: t.validation, source: `${where}, validation split` };
+      if (t.balanced !== undefined && t.balanced !== null)
+        out.balanced = {
+          tau: t.balanced,
+          source: `${where}, ${p.maci.balanced?.description ?? 'balanced validation split'}`,
+        };
+      if (t.reference !== undefined && t.reference !== null)
+        out.reference = { tau: t.reference, source: `${where}, best on the TEST split (optimistic)` };
+      break;
+    }
+    for (const c of store.comparisons(runId)) {
+      if (c.selectedTau === null) continue;
+      const rule = c.tauRule ?? 'validation';
+      if (rule === 'validation' && !out.validation)
+        out.validation = { tau: c.selectedTau, source: `IID/OOD comparison ${c.id} (complete view, validation split)` };
+      if (rule === 'balanced' && !out.balanced)
+        out.balanced = {
+          tau: c.selectedTau,
+          source: `IID/OOD comparison ${c.id} (complete view, ${c.balanced?.description ?? 'balanced validation split'})`,
         };
     }
-    const c = store.comparisons(runId).find((x) => x.selectedTau !== null);
-    return c
-      ? {
-          tau: c.selectedTau!,
-          source: `IID/OOD comparison ${c.id} (complete view, validation split)`,
-        }
-      : null;
+    return out;
   };
 
   const counterfactualOf = async (
@@ -194,7 +212,10 @@ export function analysisService(ctx: ServiceContext): {
       target,
       classNames: classNames(a),
       ...r,
-      validationTau: validationTau(runId),
+      ...(() => {
+        const taus = ruleTaus(runId);
+        return { validationTau: taus.validation, ruleTaus: taus };
+      })(),
     };
   };
 

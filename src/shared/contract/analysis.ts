@@ -133,6 +133,8 @@ export interface CounterfactualResult {
   debiased: { tau: number; probabilities: number[]; prediction: number }[];
   /** tau chosen on the validation split (null: no MACI evaluation or OOD comparison yet) */
   validationTau: { tau: number; source: string } | null;
+  /** every tau rule's tau, where one was computed (the slider marks all three); absent in older results */
+  ruleTaus?: Record<TauRule, { tau: number; source: string } | null>;
 }
 
 /** A saved counterfactual text for a sample or a clip, with the run's predictions for it. */
@@ -175,6 +177,14 @@ export interface RobustnessSweep {
   engine: string;
   textNote: string;
   createdAt: string;
+}
+
+/** The balanced-validation tau rule's strata and effective sample size, shown with its results. */
+export interface BalancedSummary {
+  description: string;
+  effectiveSampleSize: number;
+  n: number;
+  strata: number;
 }
 
 export interface SplitSide {
@@ -229,14 +239,17 @@ export interface OodComparison {
   taus: number[];
   /** tau chosen on the run's validation split (null without debiasing) */
   selectedTau: number | null;
+  /** tauRule 'balanced': the re-weighting's strata and effective sample size (absent/null otherwise) */
+  balanced?: BalancedSummary | null;
   iid: SplitSide;
   ood: SplitSide;
   textNote: string;
   /** why debiasing is unavailable, if it is */
   debiasNote: string | null;
   /**
-   * how tau was chosen: 'validation' (the run's validation split) or 'reference' (the authors'
-   * protocol: per metric the best tau on each test split, optimistic; labelled). Absent = validation.
+   * how tau was chosen: 'validation' (the run's validation split), 'balanced' (that split re-weighted
+   * so the bias words carry no label information) or 'reference' (the authors' protocol: per metric
+   * the best tau on each test split, optimistic; labelled). Absent = validation.
    */
   tauRule?: TauRule;
   /**
@@ -248,6 +261,7 @@ export interface OodComparison {
     runName: string;
     ood: SplitSide;
     selectedTau: number | null;
+    balanced?: BalancedSummary | null;
     selectionMetric: string;
     textNote: string;
     debiasNote: string | null;

@@ -144,6 +144,10 @@ export interface MetricsSummary {
     engine: string;
     textNote: string;
     referenceLabel: string;
+    /** the rule behind the debiased column's tau ('validation' in evaluations stored before the rules) */
+    tauRule: string;
+    /** the rule in words; for 'balanced' its strata and effective sample size */
+    tauRuleNote: string;
     rows: {
       rate: number | string | null;
       metric: string;

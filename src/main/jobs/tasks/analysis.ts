@@ -93,7 +93,8 @@ export async function compareOodTask(
   const iid = params.iid as { id: number; dir: string; name: string };
   const ood = params.ood as { id: number; dir: string; name: string };
   const withRunId = params.withRunId === undefined ? null : Number(params.withRunId);
-  const tauRule: TauRule = params.tauRule === 'reference' ? 'reference' : 'validation';
+  const tauRule: TauRule =
+    params.tauRule === 'reference' ? 'reference' : params.tauRule === 'balanced' ? 'balanced' : 'validation';
   const { db, runs, analysis } = open(ctx.dataDir);
   try {
     const run = runs.get(runId);
@@ -135,6 +136,7 @@ export async function compareOodTask(
           tauRule: r.tauRule,
           taus: r.taus,
           selectedTau: r.selectedTau,
+          balanced: r.balanced,
           iid: side(r.iid, iid, 'iid'),
           ood: side(r.ood, ood, 'ood'),
           paired:
@@ -144,6 +146,7 @@ export async function compareOodTask(
                   runName: withRun.name,
                   ood: side(r.paired.ood, ood, 'ood'),
                   selectedTau: r.paired.selectedTau,
+                  balanced: r.paired.balanced,
                   selectionMetric: r.paired.selectionMetric,
                   textNote: r.paired.textNote,
                   debiasNote: r.paired.debiasNote,
@@ -155,7 +158,7 @@ export async function compareOodTask(
       });
       ctx.log(
         'info',
-        `engine ${r.engine}; tau ${r.selectedTau ?? 'n/a'} (${r.tauRule === 'validation' ? `validation, ${r.selectionMetric}` : 'reference protocol: best on each test split'})`,
+        `engine ${r.engine}; tau ${r.selectedTau ?? 'n/a'} (${r.tauRule === 'reference' ? 'reference protocol: best on each test split' : `${r.tauRule}, ${r.selectionMetric}`})${r.balanced ? `; ${r.balanced.description}` : ''}`,
       );
       return { comparisonId, runId };
     } catch (e) {

@@ -11,17 +11,20 @@
  *
  * tau: by default chosen on the VALIDATION split of the run's own dataset (complete view, the
  * run's selection metric, ties by the lower loss then the smaller tau: eval/maci.ts selectTau),
- * never on either test split. The 'reference' rule is the authors' protocol, labelled: per metric
- * the best tau on each TEST split. The bias-word dictionary comes from the run's TRAINING split.
+ * never on either test split. The 'balanced' rule chooses it on the same validation split re-weighted
+ * so the bias dictionary's words carry no label information (eval/balanced.ts; the strata and the
+ * effective sample size go with the result). The 'reference' rule is the authors' protocol, labelled:
+ * per metric the best tau on each TEST split. The bias-word dictionary comes from the run's TRAINING split.
  * Test splits are scored on the complete view. A features-mode run has no counterfactual view, so
  * only the plain side is filled and the reason is given.
  */
 import { openRunEngine } from '../runs/engine';
 import { AppError } from '../../../shared/errors';
-import type { SplitSide } from '../../../shared/contract/analysis';
+import type { BalancedSummary, SplitSide } from '../../../shared/contract/analysis';
 import { runSelectionMetric, type SelectionMetricName, type TauRule } from '../../../shared/contract/training';
 import { FeatureStore } from '../../data/featureStore';
 import { biasDictionary, debiasedScores, REFERENCE_PROTOCOL_LABEL, selectTau, tauGrid } from '../eval/maci';
+import { balancedValidationWeights, describeBalanced } from '../eval/balanced';
 import {
   classificationMetrics,
   meanNll,
@@ -36,6 +39,7 @@ import { loadCheckpoint } from '../runs/checkpoint';
 import { openSplit, subsetSplit, type SplitData } from '../runs/data';
 import { openTextProvider } from '../runs/text';
 import { predictSplit } from '../runs/predict';
+import { tokenNames } from '../runs/evaluate';
 import { overlapNote, seenSamples, unseenRows, type SeenSamples } from './overlap';
 
 /** One side of the comparison as computed here; the service adds the dataset id and kind. */
@@ -48,6 +52,7 @@ export interface PairedRunResult {
   selectionMetric: SelectionMetricName;
   textNote: string;
   debiasNote: string | null;
+  balanced: BalancedSummary | null;
 }
 
 export interface OodCompareResult {
@@ -56,6 +61,8 @@ export interface OodCompareResult {
   tauRule: TauRule;
   taus: number[];
   selectedTau: number | null;
+  /** the balanced rule's strata and effective sample size (tauRule 'balanced' with debiasing only) */
+  balanced: BalancedSummary | null;
   iid: OodSideResult;
   ood: OodSideResult;
   paired: PairedRunResult | null;
@@ -84,6 +91,7 @@ const FEATURES_DEBIAS_NOTE =
 interface RunScorer {
   selectionMetric: SelectionMetricName;
   selectedTau: number | null;
+  balanced: BalancedSummary | null;
   debias: boolean;
   textNote: string;
   engine: string;
@@ -139,16 +147,28 @@ async function openScorer(o: {
       });
     const taus = tauGrid();
     let selectedTau: number | null = null;
-    if (debias && o.tauRule === 'validation') {
+    let balanced: BalancedSummary | null = null;
+    if (debias && o.tauRule !== 'reference') {
       const valid = await openSplit(runStore, 'valid', task);
       const v = await predict(valid);
+      let weights: Float64Array | undefined;
+      if (o.tauRule === 'balanced') {
+        const b = balancedValidationWeights(valid.ids3, valid.count, valid.L, valid.labels, task, dictionary!);
+        weights = b.weights;
+        balanced = {
+          description: describeBalanced(b, tokenNames(options.text)),
+          effectiveSampleSize: b.effectiveSampleSize,
+          n: b.n,
+          strata: b.strata.length,
+        };
+      }
       selectedTau = selectTau(
-        { missing: v.logProbs, counterfactual: v.counterfactual!, truth: { classes: valid.labels } },
+        { missing: v.logProbs, counterfactual: v.counterfactual!, truth: { classes: valid.labels }, weights },
         task,
         taus,
         metric,
       ).tau;
-      o.step('validation split: tau chosen');
+      o.step(`validation split: tau chosen (${o.tauRule === 'balanced' ? 'balanced' : 'plain'})`);
     }
     const side = async (dir: string, what: string): Promise<OodSideResult> => {
       const store = dir === o.runDatasetDir ? runStore : await open(dir);
@@ -191,7 +211,7 @@ async function openScorer(o: {
         });
         out.tauCurve = perTau.map((x) => (metric === 'validation_loss' ? x.loss : x.score));
         let at: (typeof perTau)[number];
-        if (o.tauRule === 'validation') {
+        if (o.tauRule !== 'reference') {
           at = perTau.find((x) => x.tau === selectedTau)!;
           out.debiased = { ...at.m.values } as Record<string, number>;
         } else {
@@ -245,6 +265,7 @@ async function openScorer(o: {
     return {
       selectionMetric: metric,
       selectedTau,
+      balanced,
       debias,
       textNote: text.note,
       engine: run.name,
@@ -278,7 +299,8 @@ export async function compareIidOod(o: {
     if (t2 !== task)
       throw new AppError('BAD_REQUEST', `the paired run is a ${t2}-class run; the compared run is ${task}-class`);
   }
-  const total = 2 + (tauRule === 'validation' ? 1 : 0) + (o.paired ? 1 + (tauRule === 'validation' ? 1 : 0) : 0);
+  const onValidation = tauRule === 'reference' ? 0 : 1;
+  const total = 2 + onValidation + (o.paired ? 1 + onValidation : 0);
   let done = 0;
   const step = (msg: string) => o.onProgress?.(Math.min(++done, total), total, msg);
   const main = await openScorer({ ...o, tauRule, step });
@@ -297,6 +319,7 @@ export async function compareIidOod(o: {
       paired = {
         ood: await second.side(o.oodDir, 'OOD'),
         selectedTau: second.selectedTau,
+        balanced: second.balanced,
         selectionMetric: second.selectionMetric,
         textNote: second.textNote,
         debiasNote: second.debias ? null : FEATURES_DEBIAS_NOTE,
@@ -311,6 +334,7 @@ export async function compareIidOod(o: {
     tauRule,
     taus: tauGrid(),
     selectedTau: main.selectedTau,
+    balanced: main.balanced,
     iid,
     ood,
     paired,

@@ -69,7 +69,7 @@ export interface EvaluateRunResult {
 }
 
 /** Token names for descriptions, from the run's BERT vocabulary when it has one ('#id' otherwise). */
-function tokenNames(text: TrainingOptions['text']): (id: number) => string {
+export function tokenNames(text: TrainingOptions['text']): (id: number) => string {
   if (text.kind === 'features') return (id) => `#${id}`;
   try {
     const vocab = readFileSync(join(text.modelDir, 'vocab.txt'), 'utf8').split(/\r?\n/);

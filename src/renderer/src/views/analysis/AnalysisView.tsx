@@ -6,7 +6,13 @@
  */
 import { useCallback, useEffect, useReducer, useState } from 'react';
 import type { Api } from '../../../../shared/api';
-import type { OodComparison, RobustnessSweep, SplitSide, TextEdit } from '../../../../shared/contract/analysis';
+import type {
+  CounterfactualResult,
+  OodComparison,
+  RobustnessSweep,
+  SplitSide,
+  TextEdit,
+} from '../../../../shared/contract/analysis';
 import type { RunRecord, TauRule } from '../../../../shared/contract/training';
 import type { Dataset } from '../../../../shared/contract/datasets';
 import type { JobRecord } from '../../../../shared/types';
@@ -33,6 +39,23 @@ const ANALYSIS_JOBS = ['analysis.robustness', 'analysis.compareOod'];
 const PROTOCOL_CHOICES = Object.keys(PROTOCOL_HELP);
 
 type Dispatch = (a: AnalysisAction) => void;
+
+const RULE_MARK: Record<TauRule, { label: string; color: string }> = {
+  validation: { label: 'validation', color: '#000' },
+  balanced: { label: 'balanced validation', color: '#1565c0' },
+  reference: { label: 'reference (test, optimistic)', color: '#c62828' },
+};
+
+/** Every tau rule's tau for the slider and the chart (older results: the validation tau only). */
+function ruleMarks(
+  cf: CounterfactualResult,
+): { rule: TauRule; tau: number; source: string; label: string; color: string }[] {
+  const taus = cf.ruleTaus ?? { validation: cf.validationTau, balanced: null, reference: null };
+  return (['validation', 'balanced', 'reference'] as const).flatMap((rule) => {
+    const t = taus[rule];
+    return t ? [{ rule, tau: t.tau, source: t.source, ...RULE_MARK[rule] }] : [];
+  });
+}
 
 export function AnalysisView({ api, transport }: { api: Api; transport: Transport }) {
   const [state, dispatch] = useReducer(analysisReducer, initialAnalysis);
@@ -536,17 +559,30 @@ function Inspector({
                   max={3}
                   step={0.1}
                   value={state.tau}
+                  list="rule-tau-marks"
                   onChange={(e) => dispatch({ type: 'tau', tau: Number(e.target.value) })}
                 />{' '}
+                <datalist id="rule-tau-marks">
+                  {ruleMarks(cf).map((m) => (
+                    <option key={m.rule} value={m.tau} label={m.label} />
+                  ))}
+                </datalist>
                 {state.tau.toFixed(1)}
                 <span className="muted" data-testid="validation-tau">
                   {cf.validationTau
                     ? ` validation-chosen tau = ${cf.validationTau.tau} (${cf.validationTau.source})`
                     : ' no tau chosen on validation yet (run the IID vs OOD comparison)'}
                 </span>
+                <span className="muted" data-testid="rule-taus">
+                  {' '}
+                  {ruleMarks(cf)
+                    .filter((m) => m.rule !== 'validation')
+                    .map((m) => `${m.label} tau = ${m.tau} (${m.source})`)
+                    .join('; ')}
+                </span>
               </label>
               <LineChart
-                title="Debiased class scores over tau (normalised); | marks the validation tau"
+                title="Debiased class scores over tau (normalised); | marks each tau rule's tau"
                 xLabel="tau"
                 testId="tau-chart"
                 yDomain={[0, 1]}
@@ -559,19 +595,15 @@ function Inspector({
                       y: p.probabilities[c],
                     })),
                   })),
-                  ...(cf.validationTau
-                    ? [
-                        {
-                          name: `validation tau ${cf.validationTau.tau}`,
-                          color: '#000',
-                          dashed: true,
-                          points: [
-                            { x: cf.validationTau.tau, y: 0 },
-                            { x: cf.validationTau.tau, y: 1 },
-                          ],
-                        },
-                      ]
-                    : []),
+                  ...ruleMarks(cf).map((m) => ({
+                    name: `${m.label} tau ${m.tau}`,
+                    color: m.color,
+                    dashed: true,
+                    points: [
+                      { x: m.tau, y: 0 },
+                      { x: m.tau, y: 1 },
+                    ],
+                  })),
                   {
                     name: `tau ${state.tau.toFixed(1)}`,
                     color: '#aaa',
@@ -976,6 +1008,7 @@ function OodSection({
         tau rule{' '}
         <select aria-label="Tau rule" value={tauRule} onChange={(e) => setTauRule(e.target.value as TauRule)}>
           <option value="validation">validation split (honest)</option>
+          <option value="balanced">balanced validation (bias words carry no label information)</option>
           <option value="reference">reference protocol (best on test, optimistic)</option>
         </select>
       </label>{' '}
@@ -999,7 +1032,9 @@ function OodSection({
               : `tau ${
                   c.selectedTau === null
                     ? 'n/a'
-                    : `${c.selectedTau}, chosen on the validation split by ${c.selectionMetric} (ties: validation loss)`
+                    : c.tauRule === 'balanced'
+                      ? `${c.selectedTau}, chosen on the re-weighted validation split by ${c.selectionMetric} (ties: weighted loss)${c.balanced ? `; ${c.balanced.description}` : ''}`
+                      : `${c.selectedTau}, chosen on the validation split by ${c.selectionMetric} (ties: validation loss)`
                 }`}{' '}
             · {c.textNote}
             {c.debiasNote ? ` · ${c.debiasNote}` : ''}

@@ -326,6 +326,22 @@ function EvaluationList({ state }: { state: { list: RunRecord[]; evaluations: Re
     const [name, v] = Object.entries(first?.metrics ?? {})[0] ?? [];
     return name ? `${name} ${(v as number).toFixed(4)}` : '';
   };
+  /** MACI: the rule behind the figures, every rule's tau, and the balanced rule's strata / effective sample size */
+  const tauRuleText = (e: EvaluationRecord): { short: string; detail: string } | null => {
+    const m = e.points.find((p) => p.maci)?.maci;
+    if (!m) return null;
+    const rule = m.tauRule ?? 'validation';
+    const taus = m.taus
+      ? `validation ${m.taus.validation}, balanced ${m.taus.balanced ?? 'n/a'}, reference ${m.taus.reference}`
+      : `${rule} ${m.selectedTau}`;
+    const ess = m.balanced
+      ? `; ESS ${m.balanced.effectiveSampleSize.toFixed(1)}/${m.balanced.n}, ${m.balanced.strata} strata`
+      : '';
+    return {
+      short: `tau rule ${rule} (${taus})${ess}`,
+      detail: m.balanced?.description ?? '',
+    };
+  };
   return (
     <>
       <h3>Evaluations</h3>
@@ -338,6 +354,7 @@ function EvaluationList({ state }: { state: { list: RunRecord[]; evaluations: Re
             <th>checkpoint</th>
             <th>points</th>
             <th>result</th>
+            <th>tau rule</th>
             <th>engine</th>
           </tr>
         </thead>
@@ -352,6 +369,9 @@ function EvaluationList({ state }: { state: { list: RunRecord[]; evaluations: Re
               <td>{e.checkpoint}</td>
               <td>{e.points.length}</td>
               <td>{headline(e)}</td>
+              <td data-testid="evaluation-tau-rule" title={tauRuleText(e)?.detail}>
+                {tauRuleText(e)?.short ?? ''}
+              </td>
               <td data-testid="evaluation-engine" title={e.textNote}>
                 {e.engine}
               </td>
