@@ -72,8 +72,10 @@ export async function openQueue(url: string) {
       failedReason: string;
       result: unknown;
     }> {
+      // the state first, then the job: a job read before it completed carries no result yet
+      const state = await queue.getJobState(jobId);
       const job = await Job.fromId(queue, jobId);
-      if (!job)
+      if (!job || state === 'unknown')
         return {
           state: 'missing',
           epochs: 0,
@@ -81,7 +83,7 @@ export async function openQueue(url: string) {
           failedReason: 'the job is gone from the queue',
           result: null,
         };
-      const state = await job.getState();
+
       const progress = typeof job.progress === 'object' && job.progress ? (job.progress as { epochs?: number }) : {};
       return {
         state,

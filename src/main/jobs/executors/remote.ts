@@ -230,7 +230,8 @@ export async function runTrialsOnQueue(trials: TrialSpec[], opts: QueueExecutorO
           const s = await q.state(jobIdOf(t));
           counts[s.state] = (counts[s.state] ?? 0) + 1;
           epochs += s.epochs;
-          if (s.state === 'completed') {
+          // a completed job whose result is not readable yet is looked at again next time
+          if (s.state === 'completed' && s.result) {
             const result = s.result as QueueTrialResult;
             const folder = path.join(scratch, `trial-${t.trial}`);
             fs.mkdirSync(path.join(folder, TRIAL_RUN), { recursive: true });
