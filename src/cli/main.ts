@@ -5,7 +5,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { AppError } from '../shared/errors';
-import type { JobRecord } from '../shared/types';
+import { resultOf, type JobRecord, type JobRecordOf } from '../shared/jobs';
 import { createApp, type AppServices } from '../main/services/app';
 import { call, follow, jobLine, print, type CliIo, type Command } from './io';
 import { resolveDataDir } from '../main/services/paths';
@@ -95,14 +95,14 @@ const COMMANDS: Record<string, Command> = {
     throw new UsageError(`unknown subcommand "jobs ${sub}"`);
   },
   async selftest(app, args, io) {
-    const job = await call<JobRecord>(app, 'jobs.selfTest', {
+    const job = await call<JobRecordOf<'backend.selftest'>>(app, 'jobs.selfTest', {
       size: flagNumber(args, 'size'),
       iterations: flagNumber(args, 'iterations'),
     });
     const done = await follow(app, job, io);
     print(io, args, done, () => {
       if (done.status !== 'succeeded') return [jobLine(done)];
-      const r = done.result as { backend: string; size: number; msPerMatMul: number; gflops: number };
+      const r = resultOf(done);
       return [
         `${r.backend}: ${r.size}x${r.size} matmul ${r.msPerMatMul.toFixed(2)} ms, ${r.gflops.toFixed(2)} GFLOP/s`,
       ];

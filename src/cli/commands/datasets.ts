@@ -1,6 +1,6 @@
 /** `cider import`, `cider datasets`, `cider split-ood`: benchmark datasets from the command line. */
 import type { Dataset } from '../../shared/contract/datasets';
-import type { JobRecord } from '../../shared/types';
+import { resultOf, type JobRecordOf } from '../../shared/jobs';
 import { flagNumber, flagString, UsageError, type ParsedArgs } from '../args';
 import { call, follow, jobLine, print, type Command } from '../io';
 import type { AppServices } from '../../main/services/app';
@@ -31,11 +31,16 @@ async function resolve(app: AppServices, ref: string | undefined, what: string):
   throw new UsageError(`no dataset named "${ref}" (see "cider datasets")`);
 }
 
-async function finish(app: AppServices, args: ParsedArgs, io: Parameters<Command>[2], job: JobRecord): Promise<number> {
+async function finish(
+  app: AppServices,
+  args: ParsedArgs,
+  io: Parameters<Command>[2],
+  job: JobRecordOf<'dataset.import' | 'dataset.splitOod'>,
+): Promise<number> {
   const done = await follow(app, job, io);
   print(io, args, done, () => {
     if (done.status !== 'succeeded') return [jobLine(done)];
-    const d = done.result as Dataset;
+    const d = resultOf(done);
     return [
       `dataset ${d.id}: ${d.name} (${d.kind}, ${splits(d)} train/valid/test)`,
       ...d.warnings.map((w) => `  warning: ${w}`),
@@ -54,7 +59,7 @@ export const DATASET_COMMANDS: Record<string, Command> = {
       .split(',')
       .map((s) => s.trim())
       .filter(Boolean);
-    const job = await call<JobRecord>(app, 'datasets.import', {
+    const job = await call<JobRecordOf<'dataset.import'>>(app, 'datasets.import', {
       files,
       name: flagString(args, 'name'),
       ...(parent ? { kind: 'ood', parentId: parent.id } : {}),
@@ -85,7 +90,7 @@ export const DATASET_COMMANDS: Record<string, Command> = {
     const d = await resolve(app, args.positionals[1], 'split-ood');
     const seed = flagNumber(args, 'seed');
     if (seed === undefined) throw new UsageError('split-ood needs --seed N');
-    const job = await call<JobRecord>(app, 'datasets.splitOod', {
+    const job = await call<JobRecordOf<'dataset.splitOod'>>(app, 'datasets.splitOod', {
       id: d.id,
       seed,
       name: flagString(args, 'name'),

@@ -5,6 +5,7 @@
 import { parentPort } from 'node:worker_threads';
 import { AppError, toErrorInfo } from '../../shared/errors';
 import type { FromWorker, TaskContext, ToWorker } from './protocol';
+import { isJobKind, parseJobParams, type JobKind, type JobOutput } from '../../shared/jobs';
 import { TASKS } from './tasks';
 
 if (!parentPort) throw new Error('jobs/worker.ts must run in a worker thread');
@@ -20,7 +21,20 @@ port.on('message', (msg: ToWorker) => {
 });
 
 async function run(msg: Extract<ToWorker, { type: 'start' }>): Promise<void> {
-  const ctx: TaskContext = {
+  try {
+    if (!isJobKind(msg.kind)) throw new AppError('BAD_REQUEST', `unknown job kind "${String(msg.kind)}"`);
+    const result = await runTask(msg.kind, msg);
+    if (abort.signal.aborted) send({ type: 'cancelled' });
+    else send({ type: 'done', result: result ?? null });
+  } catch (e) {
+    const info = toErrorInfo(e);
+    if (abort.signal.aborted || info.code === 'CANCELLED') send({ type: 'cancelled' });
+    else send({ type: 'error', error: info });
+  }
+}
+
+async function runTask<K extends JobKind>(kind: K, msg: Extract<ToWorker, { type: 'start' }>): Promise<JobOutput<K>> {
+  const ctx: TaskContext<K> = {
     jobId: msg.jobId,
     dataDir: msg.dataDir,
     signal: abort.signal,
@@ -31,16 +45,8 @@ async function run(msg: Extract<ToWorker, { type: 'start' }>): Promise<void> {
       if (abort.signal.aborted) throw new AppError('CANCELLED', 'cancelled by the user');
     },
   };
-  try {
-    const load = TASKS[msg.kind];
-    if (!load) throw new AppError('BAD_REQUEST', `unknown job kind "${msg.kind}"`);
-    const task = await load();
-    const result = await task(msg.params, ctx);
-    if (abort.signal.aborted) send({ type: 'cancelled' });
-    else send({ type: 'done', result: result ?? null });
-  } catch (e) {
-    const info = toErrorInfo(e);
-    if (abort.signal.aborted || info.code === 'CANCELLED') send({ type: 'cancelled' });
-    else send({ type: 'error', error: info });
-  }
+  // the runner validated these when it recorded the job; parsing again types them here
+  const params = parseJobParams(kind, msg.params);
+  const task = await TASKS[kind]();
+  return task(params, ctx);
 }

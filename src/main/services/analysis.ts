@@ -27,9 +27,6 @@ import { DatasetStore } from '../store/datasets';
 import { RunStore } from '../store/runs';
 import type { ServiceContext } from './app';
 
-export const ROBUSTNESS_JOB = 'analysis.robustness';
-export const COMPARE_OOD_JOB = 'analysis.compareOod';
-
 const MAX_OPEN_ANALYZERS = 2;
 
 /** Errors of the analysis layer reach the UI/CLI as plain messages with a stable code. */
@@ -283,7 +280,7 @@ export function analysisService(ctx: ServiceContext): {
       checkpointFile(run, checkpoint);
       for (const p of protocols) robustnessProtocol(p, 0);
       return ctx.runner.submit(
-        ROBUSTNESS_JOB,
+        'analysis.robustness',
         { runId, protocols, rates: rates ?? standardRates(), seed, checkpoint },
         run.projectId,
       );
@@ -321,7 +318,11 @@ export function analysisService(ctx: ServiceContext): {
         dir: datasets.dir(d),
         name: d.name,
       });
-      return ctx.runner.submit(COMPARE_OOD_JOB, { runId, checkpoint, iid: ref(iid), ood: ref(ood) }, run.projectId);
+      return ctx.runner.submit(
+        'analysis.compareOod',
+        { runId, checkpoint, iid: ref(iid), ood: ref(ood) },
+        run.projectId,
+      );
     },
     oodComparisons: ({ runId }) => store.comparisons(runId),
   };

@@ -29,11 +29,10 @@ import { findFfmpeg, type FfmpegInfo } from '../media/ffmpeg';
 import { probeVideo } from '../media/probe';
 import { ClipStore } from '../store/clips';
 import { datasetFolderName, DatasetStore } from '../store/datasets';
-import type { ClipsExtractParams } from '../jobs/tasks/clipsExtract';
+import type { JobParams } from '../../shared/jobs';
 import type { ServiceContext } from './app';
 import { ModelRegistry } from './models';
 
-export const EXTRACT_JOB = 'clips.extract';
 const TRANSCRIPT_EXTS = ['.srt', '.vtt', '.txt'];
 
 export const VIDEO_MIME: Record<string, string> = {
@@ -116,9 +115,9 @@ export function clipsService(ctx: ServiceContext): ClipsService {
       }
     }
   };
-  ctx.runner.setKindHooks(EXTRACT_JOB, {
+  ctx.runner.setKindHooks('clips.extract', {
     cleanup: (job) => {
-      const ids = ((job.params as { clips?: { id: number }[] }).clips ?? []).map((c) => c.id);
+      const ids = job.params.clips.map((c) => c.id);
       recordFeatures(ids);
       if (job.projectId !== null) changed(job.projectId);
     },
@@ -248,7 +247,7 @@ export function clipsService(ctx: ServiceContext): ClipsService {
         : (ctx.settings.get<string>('clips.bertDir') ?? new ModelRegistry(ctx.settings).defaultPath());
       if (bert && !existsSync(bert.endsWith('.txt') ? bert : join(bert, 'vocab.txt')))
         throw new AppError('INVALID_INPUT', `${bert}: no vocab.txt there (choose a BERT model folder)`);
-      const params: ClipsExtractParams = {
+      const params: JobParams<'clips.extract'> = {
         clips: clips.map((c) => ({
           id: c.id,
           name: c.name,
@@ -266,7 +265,7 @@ export function clipsService(ctx: ServiceContext): ClipsService {
         visionRate,
         force,
       };
-      return ctx.runner.submit(EXTRACT_JOB, params as unknown as Record<string, unknown>, projectId);
+      return ctx.runner.submit('clips.extract', params, projectId);
     },
     features: ({ id, modality, maxFrames }): FeatureTrack | null => {
       store.get(id);

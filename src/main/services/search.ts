@@ -15,14 +15,12 @@ import {
   type SearchRecord,
   type SearchTrial,
 } from '../../shared/contract/search';
-import type { JobRecord } from '../../shared/types';
+import { isJobOf, type JobRecordOf } from '../../shared/jobs';
 import { selectionMetricName } from '../ml/eval/metrics';
 import { planTrials, trialParamsOf, usableHeads } from '../ml/search/sample';
 import { datasetsRoot } from '../jobs/tasks/datasetFiles';
 import { DatasetStore } from '../store/datasets';
 import type { ServiceContext } from './app';
-
-export const SEARCH_JOB = 'search';
 
 /** best validation metric first; trials without one keep trial order after them */
 export function rankTrials(trials: SearchTrial[]): SearchTrial[] {
@@ -40,8 +38,8 @@ export function searchService(
 ): { handlers: Handlers<void>['search'] } {
   const datasets = new DatasetStore(ctx.db, datasetsRoot(ctx.dataDir));
 
-  const record = async (job: JobRecord): Promise<SearchRecord> => {
-    const p = job.params as unknown as SearchJobParams;
+  const record = async (job: JobRecordOf<'search'>): Promise<SearchRecord> => {
+    const p = job.params;
     const plan = planTrials(p.space, p.options, p.seed, p.trials);
     const runs = (await runsHandlers.list(p.datasetId !== null ? { datasetId: p.datasetId } : {})).filter(
       (r) => parseTrialRunName(r.name)?.searchId === job.id,
@@ -84,9 +82,9 @@ export function searchService(
       results: rankTrials(trials),
     };
   };
-  const searchJob = (id: number): JobRecord => {
+  const searchJob = (id: number): JobRecordOf<'search'> => {
     const job = ctx.jobs.get(id);
-    if (job.kind !== SEARCH_JOB)
+    if (job.kind !== 'search')
       throw new AppError('NOT_FOUND', `search ${id} does not exist (job ${id} is a ${job.kind} job)`);
     return job;
   };
@@ -111,17 +109,14 @@ export function searchService(
         space,
         options,
       };
-      const job = ctx.runner.submit(SEARCH_JOB, params as unknown as Record<string, unknown>, projectId ?? null);
+      const job = ctx.runner.submit('search', params, projectId ?? null);
       return record(job);
     },
     list: async ({ datasetId }) => {
       const jobs = ctx.jobs
         .list({ limit: 1000 })
-        .filter(
-          (j) =>
-            j.kind === SEARCH_JOB &&
-            (datasetId === undefined || (j.params as unknown as SearchJobParams).datasetId === datasetId),
-        );
+        .filter((j) => isJobOf(j, 'search'))
+        .filter((j) => datasetId === undefined || j.params.datasetId === datasetId);
       return Promise.all(jobs.map(record));
     },
     get: ({ id }) => record(searchJob(id)),
@@ -129,7 +124,8 @@ export function searchService(
       const job = searchJob(id);
       if (job.status !== 'queued' && job.status !== 'running')
         throw new AppError('CONFLICT', `search ${id} is not running (${job.status})`);
-      return record(ctx.runner.cancel(id));
+      ctx.runner.cancel(id);
+      return record(searchJob(id));
     },
   };
   return { handlers };

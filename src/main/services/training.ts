@@ -19,9 +19,6 @@ import { RunStore } from '../store/runs';
 import type { ServiceContext } from './app';
 import { defaultTrainWorkers } from '../ml/parallel/policy';
 
-export const TRAIN_JOB = 'train';
-export const EVALUATE_JOB = 'evaluate';
-
 export function runsRoot(dataDir: string): string {
   return path.join(dataDir, 'runs');
 }
@@ -53,7 +50,7 @@ export function trainingService(ctx: ServiceContext): { handlers: Handlers<void>
   const get = (id: number) => reconcile(runs.get(id));
 
   const submitTrain = (run: RunRecord, resume: boolean, options = run.options) => {
-    const job = ctx.runner.submit(TRAIN_JOB, { runId: run.id, resume }, run.projectId);
+    const job = ctx.runner.submit('train', { runId: run.id, resume }, run.projectId);
     return { run: runs.queue(run.id, job.id, options), job };
   };
 
@@ -106,7 +103,7 @@ export function trainingService(ctx: ServiceContext): { handlers: Handlers<void>
       if (run.epochsDone === 0) throw new AppError('CONFLICT', `run ${id} has no finished epoch to evaluate`);
       if (options.protocols.includes('RMFM_same') && !options.modalityRates)
         throw new AppError('BAD_REQUEST', 'RMFM_same needs modalityRates (text, audio, vision)');
-      return ctx.runner.submit(EVALUATE_JOB, { runId: id, options }, run.projectId);
+      return ctx.runner.submit('evaluate', { runId: id, options }, run.projectId);
     },
     evaluations: ({ id }) => runs.evaluations(id),
     predictions: ({ evaluationId }) => runs.predictions(evaluationId),

@@ -15,7 +15,7 @@ import type {
   ProjectAgreement,
 } from '../clips';
 import { MODALITIES, TRANSCRIPT_FORMATS } from '../clips';
-import type { JobRecord } from '../types';
+import type { JobRecordOf } from '../jobs';
 import { id, method } from './method';
 
 const path = z.string().min(1).max(4096);
@@ -57,7 +57,7 @@ export const clipsContract = {
   ),
   remove: method<{ removed: true }>()(z.object({ id }).strict()),
   /** starts a 'clips.extract' job over the project's clips (or the ones given) */
-  extract: method<JobRecord>()(
+  extract: method<JobRecordOf<'clips.extract'>>()(
     z
       .object({
         projectId: id,

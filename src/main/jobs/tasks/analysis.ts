@@ -13,6 +13,7 @@ import { AnalysisStore } from '../../store/analysis';
 import { BEST_CHECKPOINT, LAST_CHECKPOINT } from '../../ml/runs/train';
 import { runRobustness } from '../../ml/analysis/robustness';
 import { compareIidOod, type OodSideResult } from '../../ml/analysis/oodCompare';
+import type { JobOutput, JobParams } from '../../../shared/jobs';
 import type { TaskContext } from '../protocol';
 import { textCacheDir } from './training';
 
@@ -32,17 +33,9 @@ const asCancel = (e: unknown, ctx: TaskContext): unknown =>
   ctx.signal.aborted ? new AppError('CANCELLED', 'cancelled by the user') : e;
 
 export async function robustnessTask(
-  params: Record<string, unknown>,
-  ctx: TaskContext,
-): Promise<{
-  sweepId: number;
-  runId: number;
-  curves: number;
-  samples: number;
-}> {
-  const runId = Number(params.runId);
-  const which = params.checkpoint === 'last' ? 'last' : 'best';
-  const seed = Number(params.seed ?? 1111);
+  { runId, checkpoint: which, seed, protocols, rates }: JobParams<'analysis.robustness'>,
+  ctx: TaskContext<'analysis.robustness'>,
+): Promise<JobOutput<'analysis.robustness'>> {
   const { db, runs, analysis } = open(ctx.dataDir);
   try {
     const run = runs.get(runId);
@@ -52,8 +45,8 @@ export async function robustnessTask(
       const r = await runRobustness({
         checkpointFile: checkpointOf(run.folder, runId, which),
         datasetDir: run.datasetFolder,
-        protocols: params.protocols as string[],
-        rates: params.rates as number[],
+        protocols,
+        rates,
         seed,
         cacheDir: textCacheDir(ctx.dataDir),
         signal: ctx.signal,
@@ -84,13 +77,9 @@ export async function robustnessTask(
 }
 
 export async function compareOodTask(
-  params: Record<string, unknown>,
-  ctx: TaskContext,
-): Promise<{ comparisonId: number; runId: number }> {
-  const runId = Number(params.runId);
-  const which = params.checkpoint === 'last' ? 'last' : 'best';
-  const iid = params.iid as { id: number; dir: string; name: string };
-  const ood = params.ood as { id: number; dir: string; name: string };
+  { runId, checkpoint: which, iid, ood }: JobParams<'analysis.compareOod'>,
+  ctx: TaskContext<'analysis.compareOod'>,
+): Promise<JobOutput<'analysis.compareOod'>> {
   const { db, runs, analysis } = open(ctx.dataDir);
   try {
     const run = runs.get(runId);

@@ -6,7 +6,8 @@
  */
 import path from 'node:path';
 import { AppError } from '../../../shared/errors';
-import { trialRunName, type SearchJobParams } from '../../../shared/contract/search';
+import { trialRunName } from '../../../shared/contract/search';
+import type { JobParams, SearchJobResult } from '../../../shared/jobs';
 import { selectionMetricName } from '../../ml/eval/metrics';
 import { applyTrial, planTrials } from '../../ml/search/sample';
 import { openDatabase } from '../../store/db';
@@ -14,12 +15,7 @@ import { RunStore } from '../../store/runs';
 import type { TaskContext } from '../protocol';
 import { trainTask } from './training';
 
-export interface SearchJobResult {
-  trials: { trial: number; runId: number; status: string; bestMetric: number | null }[];
-}
-
-export async function searchTask(params: Record<string, unknown>, ctx: TaskContext): Promise<SearchJobResult> {
-  const p = params as unknown as SearchJobParams;
+export async function searchTask(p: JobParams<'search'>, ctx: TaskContext<'search'>): Promise<SearchJobResult> {
   const plan = planTrials(p.space, p.options, p.seed, p.trials);
   const db = openDatabase(path.join(ctx.dataDir, 'cider.sqlite'));
   const runs = new RunStore(db);
@@ -43,15 +39,14 @@ export async function searchTask(params: Record<string, unknown>, ctx: TaskConte
         'info',
         `trial ${trial}/${p.trials}: run ${run.id}, layers ${plan[k].layers}, heads ${plan[k].heads}, loss weights ${JSON.stringify(plan[k].lossWeights)}, dropouts ${JSON.stringify(plan[k].dropouts)}`,
       );
-      const trialCtx: TaskContext = {
+      const trialCtx: TaskContext<'train'> = {
         ...ctx,
         progress: (fraction, message, data) =>
-          ctx.progress((k + (fraction ?? 0)) / p.trials, `trial ${trial}/${p.trials}: ${message}`, {
-            ...data,
-            searchId: ctx.jobId,
-            trial,
-            trials: p.trials,
-          }),
+          ctx.progress(
+            (k + (fraction ?? 0)) / p.trials,
+            `trial ${trial}/${p.trials}: ${message}`,
+            data && { ...data, searchId: ctx.jobId, trial, trials: p.trials },
+          ),
       };
       try {
         await trainTask({ runId: run.id, resume: false }, trialCtx);

@@ -5,6 +5,7 @@
 import { useCallback, useEffect, useReducer } from 'react';
 import type { Api } from '../../../../shared/api';
 import type { EvaluationRecord, RunRecord } from '../../../../shared/contract/training';
+import { isEpochEnd, isJobOf } from '../../../../shared/jobs';
 import type { Transport } from '../../api/client';
 import { LineChart } from '../../components/LineChart';
 import {
@@ -22,7 +23,6 @@ import '../training/training.css';
 
 const fmt = (x: number | null | undefined) =>
   x === null || x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(4);
-const RUN_JOBS = ['train', 'evaluate', 'search'];
 
 export function RunsView({ api, transport }: { api: Api; transport: Transport }) {
   const [state, dispatch] = useReducer(runsReducer, initialRuns);
@@ -49,9 +49,8 @@ export function RunsView({ api, transport }: { api: Api; transport: Transport })
   useEffect(() => {
     void reload();
     return transport.onEvent((e) => {
-      if (e.type !== 'job.updated' || !RUN_JOBS.includes(e.job.kind)) return;
-      const epochEnd = typeof e.job.progress.data?.epoch === 'number' && e.job.progress.data.batch === undefined;
-      if (e.job.status !== 'running' || epochEnd) void reload();
+      if (e.type !== 'job.updated' || !isJobOf(e.job, 'train', 'evaluate', 'search')) return;
+      if (e.job.status !== 'running' || isEpochEnd(e.job)) void reload();
     });
   }, [transport, reload]);
 
