@@ -26,7 +26,7 @@ import { analysisService } from './analysis';
 import { searchService } from './search';
 import { createModelHandlers } from './models';
 import { EventHub } from './events';
-import { databaseFile } from './paths';
+import { databaseFile } from '../store/paths';
 
 export interface AppOptions {
   dataDir: string;

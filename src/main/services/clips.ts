@@ -28,6 +28,7 @@ import { decodePcm, waveformPeaks } from '../media/decode';
 import { findFfmpeg, type FfmpegInfo } from '../media/ffmpeg';
 import { probeVideo } from '../media/probe';
 import { ClipStore } from '../store/clips';
+import { clipsDatasetStaging, datasetsRoot } from '../store/paths';
 import { datasetFolderName, DatasetStore } from '../store/datasets';
 import type { JobParams } from '../../shared/jobs';
 import type { ServiceContext } from './app';
@@ -468,13 +469,11 @@ export function clipsService(ctx: ServiceContext): ClipsService {
       }
       if (!labelled.length)
         throw new AppError('CONFLICT', 'none of these clips has a sentiment score yet; annotate them first');
-      const datasets = new DatasetStore(ctx.db, join(ctx.dataDir, 'datasets'));
+      const datasets = new DatasetStore(ctx.db, datasetsRoot(ctx.dataDir));
       if (args.register && datasets.nameTaken(args.name))
         throw new AppError('CONFLICT', `a dataset named "${args.name}" already exists`);
       const stamp = `${Date.now()}-${process.pid}`;
-      const finalDir = args.folder
-        ? resolve(args.folder)
-        : join(ctx.dataDir, 'datasets', '.staging', `clips-${stamp}`, 'store');
+      const finalDir = args.folder ? resolve(args.folder) : clipsDatasetStaging(ctx.dataDir, stamp);
       const builder = await StoreBuilder.create(finalDir);
       let built;
       try {

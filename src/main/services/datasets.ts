@@ -19,7 +19,8 @@ import type { JobRecordOf, StagedDataset } from '../../shared/jobs';
 import type { BiasWordList, Dataset, FeatureTrack, SampleDetail, SampleSummary } from '../../shared/contract/datasets';
 import { FeatureStore, type SplitReader } from '../data/featureStore';
 import { biasWords, SPECIAL_TOKEN_IDS, tokenClassCounts } from '../data/labels';
-import { datasetsRoot, detectImportFormat, stagedStore, stagingDir } from '../jobs/tasks/datasetFiles';
+import { detectImportFormat } from '../data/importFormat';
+import { datasetsRoot, stagedStore, stagingDir } from '../store/paths';
 import { datasetFolderName, DatasetStore } from '../store/datasets';
 import type { ServiceContext } from './app';
 

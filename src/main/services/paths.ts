@@ -22,7 +22,3 @@ export function resolveDataDir(flag?: string | null, env: NodeJS.ProcessEnv = pr
   if (env.CIDER_DATA_DIR) return resolve(env.CIDER_DATA_DIR);
   return fallback ?? defaultDataDir();
 }
-
-export function databaseFile(dataDir: string): string {
-  return join(dataDir, 'cider.sqlite');
-}

@@ -18,7 +18,7 @@ import {
 import { isJobOf, type JobRecordOf } from '../../shared/jobs';
 import { selectionMetricName } from '../ml/eval/metrics';
 import { planTrials, trialParamsOf, usableHeads } from '../ml/search/sample';
-import { datasetsRoot } from '../jobs/tasks/datasetFiles';
+import { datasetsRoot } from '../store/paths';
 import { DatasetStore } from '../store/datasets';
 import type { ServiceContext } from './app';
 

@@ -13,15 +13,11 @@ import { AppError } from '../../shared/errors';
 import type { RunRecord, RunStatus } from '../../shared/contract/training';
 import { FINISHED_JOB_STATUSES, type JobStatus } from '../../shared/types';
 import { selectionMetricName } from '../ml/eval/metrics';
-import { datasetsRoot } from '../jobs/tasks/datasetFiles';
+import { datasetsRoot, runFolder } from '../store/paths';
 import { DatasetStore } from '../store/datasets';
 import { RunStore } from '../store/runs';
 import type { ServiceContext } from './app';
 import { defaultTrainWorkers } from '../ml/parallel/policy';
-
-export function runsRoot(dataDir: string): string {
-  return path.join(dataDir, 'runs');
-}
 
 const AFTER_JOB: Partial<Record<JobStatus, Exclude<RunStatus, 'queued' | 'running'>>> = {
   cancelled: 'stopped',
@@ -72,7 +68,7 @@ export function trainingService(ctx: ServiceContext): { handlers: Handlers<void>
         name: name ?? `${dataset?.name ?? path.basename(folder)} ${options.task}-class`,
         options,
         selectionMetric: selectionMetricName(options.task),
-        folderOf: (id) => path.join(runsRoot(ctx.dataDir), `r${id}`),
+        folderOf: (id) => runFolder(ctx.dataDir, id),
       });
       return submitTrain(run, false);
     },

@@ -1,6 +1,7 @@
 /**
  * Loads a CIDer parity fixture (weights, inputs, reference outputs) from the shared folder.
- * The fixtures are never copied into the repo: they are read from ../shared relative to the repo root.
+ * The fixtures are never copied into the repo: they are read from ../shared relative to the repo root,
+ * or from CIDER_PARITY_FIXTURES (a checkout elsewhere, e.g. a git worktree, whose parent has no shared/).
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -13,7 +14,9 @@ import { precomputedText } from '../../../src/main/ml/train/text.js';
 import type { TrainBatch } from '../../../src/main/ml/train/step.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-export const fixtureDir = path.resolve(repoRoot, '../shared/fixtures/cider-parity');
+export const fixtureDir = process.env.CIDER_PARITY_FIXTURES
+  ? path.resolve(process.env.CIDER_PARITY_FIXTURES)
+  : path.resolve(repoRoot, '../shared/fixtures/cider-parity');
 
 export interface Fixture {
   name: string;

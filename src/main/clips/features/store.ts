@@ -14,6 +14,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Modality } from '../../../shared/clips';
+import { clipDir } from '../../store/paths';
 
 export interface FeatureRecord {
   modality: Modality;
@@ -34,9 +35,7 @@ export interface FeatureRecord {
   createdAt: string;
 }
 
-export function clipDir(dataDir: string, clipId: number): string {
-  return join(dataDir, 'clips', String(clipId));
-}
+export { clipDir };
 export function featureDir(dataDir: string, clipId: number): string {
   return join(clipDir(dataDir, clipId), 'features');
 }

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import { AppError } from '../../../shared/errors';
 import type { SplitSide } from '../../../shared/contract/analysis';
 import { openDatabase } from '../../store/db';
+import { databaseFile, textCacheDir } from '../../store/paths';
 import { RunStore } from '../../store/runs';
 import { AnalysisStore } from '../../store/analysis';
 import { BEST_CHECKPOINT, LAST_CHECKPOINT } from '../../ml/runs/train';
@@ -15,10 +16,9 @@ import { runRobustness } from '../../ml/analysis/robustness';
 import { compareIidOod, type OodSideResult } from '../../ml/analysis/oodCompare';
 import type { JobOutput, JobParams } from '../../../shared/jobs';
 import type { TaskContext } from '../protocol';
-import { textCacheDir } from './training';
 
 function open(dataDir: string) {
-  const db = openDatabase(path.join(dataDir, 'cider.sqlite'));
+  const db = openDatabase(databaseFile(dataDir));
   return { db, runs: new RunStore(db), analysis: new AnalysisStore(db) };
 }
 

@@ -29,7 +29,7 @@ import {
   type OodRecord,
 } from '../../data';
 import type { TaskContext } from '../protocol';
-import { stagedStore, stagingDir } from './datasetFiles';
+import { stagedStore, stagingDir } from '../../store/paths';
 
 function summarize(dir: string, m: DatasetManifest, ood: OodRecord | null): StagedDataset {
   return {

@@ -4,20 +4,20 @@
  * trial that fails is recorded (its run says why) and the search goes on; a cancel stops the
  * trial under way (its run is 'stopped', resumable like any run) and ends the search.
  */
-import path from 'node:path';
 import { AppError } from '../../../shared/errors';
 import { trialRunName } from '../../../shared/contract/search';
 import type { JobParams, SearchJobResult } from '../../../shared/jobs';
 import { selectionMetricName } from '../../ml/eval/metrics';
 import { applyTrial, planTrials } from '../../ml/search/sample';
 import { openDatabase } from '../../store/db';
+import { databaseFile, runFolder } from '../../store/paths';
 import { RunStore } from '../../store/runs';
 import type { TaskContext } from '../protocol';
 import { trainTask } from './training';
 
 export async function searchTask(p: JobParams<'search'>, ctx: TaskContext<'search'>): Promise<SearchJobResult> {
   const plan = planTrials(p.space, p.options, p.seed, p.trials);
-  const db = openDatabase(path.join(ctx.dataDir, 'cider.sqlite'));
+  const db = openDatabase(databaseFile(ctx.dataDir));
   const runs = new RunStore(db);
   const out: SearchJobResult['trials'] = [];
   try {
@@ -31,8 +31,7 @@ export async function searchTask(p: JobParams<'search'>, ctx: TaskContext<'searc
         name: trialRunName(ctx.jobId, trial, p.trials),
         options: applyTrial(p.options, plan[k]),
         selectionMetric: selectionMetricName(p.options.task),
-        // the same layout as services/training.ts runsRoot
-        folderOf: (id) => path.join(ctx.dataDir, 'runs', `r${id}`),
+        folderOf: (id) => runFolder(ctx.dataDir, id),
       });
       runs.queue(run.id, ctx.jobId);
       ctx.log(

@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import { AppError } from '../../../shared/errors';
 import type { EvaluateJobResult, JobParams, MemoryFigures, TrainJobResult } from '../../../shared/jobs';
 import { openDatabase } from '../../store/db';
+import { databaseFile, textCacheDir } from '../../store/paths';
 import { RunStore } from '../../store/runs';
 import { runTraining, BEST_CHECKPOINT, LAST_CHECKPOINT } from '../../ml/runs/train';
 import { evaluateRun } from '../../ml/runs/evaluate';
@@ -17,12 +18,8 @@ import { loadCheckpoint } from '../../ml/runs/checkpoint';
 import { exportCheckpointToOnnx } from '../../ml/onnx';
 import type { TaskContext } from '../protocol';
 
-export function textCacheDir(dataDir: string): string {
-  return path.join(dataDir, 'cache', 'text-features');
-}
-
 function openRuns(dataDir: string) {
-  const db = openDatabase(path.join(dataDir, 'cider.sqlite'));
+  const db = openDatabase(databaseFile(dataDir));
   return { db, runs: new RunStore(db) };
 }
 
