@@ -11,6 +11,7 @@
  * counterfactual text, exactly as the runs code decides.
  */
 import { existsSync } from 'node:fs';
+import type { TokenView } from '../../../shared/contract/analysis';
 import { initBackend, tf } from '../backends/tf';
 import { FeatureStore, type SplitName } from '../../data/featureStore';
 import { CiderModel, type Confounders } from '../model/cider';
@@ -66,14 +67,8 @@ export type SimulatorSetting =
       seed: number;
     };
 
-export interface TokenInfo {
-  position: number;
-  id: number;
-  token: string;
-  special: boolean;
-  bias: boolean;
-  dropped: boolean;
-}
+/** a token as the inspector and the counterfactual editor show it: the contract's TokenView */
+export type TokenInfo = TokenView;
 
 export interface SampleExplanation {
   probabilities: number[];
