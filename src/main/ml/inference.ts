@@ -12,7 +12,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { tf, initBackend, type BackendName } from './backends/tf.js';
 import type { CiderConfig } from './model/config.js';
-import { CiderModel, type Confounders, type ViewInputs } from './model/cider.js';
+import { CiderModel, viewInputs, type Confounders, type ViewInputs } from './model/cider.js';
 import type { AttentionState } from './model/attention.js';
 import { loadParams, disposeParams } from './model/weights.js';
 import { forwardInferenceViews } from './train/step.js';
@@ -86,16 +86,8 @@ export class TfjsEngine implements InferenceEngine {
     const { dictRows, priorRows } = checkInferenceBatch(c, batch, conf);
     const D = c.dl + c.da + c.dv;
     const tensors = tf.tidy(() => {
-      const textMask = tf.tensor2d(batch.textMask, [B, c.textLength]);
-      const view: ViewInputs = {
-        text: tf.tensor3d(batch.text, [B, c.textLength, c.dl]),
-        textMask,
-        textLengths: batch.textLengths,
-        audio: tf.tensor3d(batch.audio, [B, c.audioLength, c.da]),
-        audioMask: tf.tensor2d(batch.audioMask, [B, c.audioLength]),
-        vision: tf.tensor3d(batch.vision, [B, c.visionLength, c.dv]),
-        visionMask: tf.tensor2d(batch.visionMask, [B, c.visionLength]),
-      };
+      const view: ViewInputs = viewInputs(c, B, batch, tf.tensor3d(batch.text, [B, c.textLength, c.dl]));
+      const textMask = view.textMask;
       const confs: Confounders = {
         dictionary:
           dictRows === 1
