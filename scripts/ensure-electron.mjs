@@ -1,44 +1,91 @@
 #!/usr/bin/env node
-// Electron is an optional dependency: its install script downloads the Electron binary, which
-// fails on offline machines, and npm then drops the whole package. The build (electron-vite reads
-// electron/package.json) and the typecheck of src/main/index.ts and src/preload (electron.d.ts)
-// still need the package's JavaScript side, so fetch that from the npm registry and unpack it
-// without the binary. `require('electron')` then says Electron is not installed, which is what
-// the Electron end-to-end test checks before it skips. To get the real binary later:
-// rm -rf node_modules/electron && npm install
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+// How the Electron binary is obtained: the one place that says it.
+//
+// The `electron` package (42 and later) downloads nothing when npm installs it, so `npm install`
+// works offline. The binary is needed only to run the desktop app from a checkout (`npm start`,
+// `npm run dev`) and to package it (`npm run dist`). This script, run before those, makes sure it is
+// there, in this order:
+//   1. ELECTRON_OVERRIDE_DIST_PATH: a folder holding an unpacked Electron of the same version
+//      (Electron's own variable; used as is, nothing is downloaded);
+//   2. node_modules/electron/dist, fetched by Electron's installer (`npx install-electron`), which
+//      downloads electron-v<version>-<platform>-<arch>.zip from GitHub, or takes it from its cache
+//      (electron_config_cache=<folder holding that zip>), or from ELECTRON_MIRROR.
+// Without network access, put the zip in a folder and set electron_config_cache to that folder,
+// or unpack it and set ELECTRON_OVERRIDE_DIST_PATH.
+//
+// Usage: node scripts/ensure-electron.mjs [--check] [--then electron-vite preview|dev]
+//   --check: report only, never download; --then: run electron-vite on that binary (npm start, npm run dev)
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const target = join(root, 'node_modules', 'electron');
-if (!existsSync(join(target, 'package.json'))) {
-  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
-  const range = pkg.optionalDependencies?.electron ?? pkg.devDependencies?.electron;
-  const tmp = mkdtempSync(join(tmpdir(), 'electron-pkg-'));
-  try {
-    const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-    const out = execFileSync(npm, ['pack', `electron@${range}`, '--pack-destination', tmp, '--json', '--silent'], {
-      cwd: tmp,
-      encoding: 'utf8',
-    });
-    const file = JSON.parse(out)[0].filename;
-    mkdirSync(target, { recursive: true });
-    execFileSync('tar', ['-xzf', join(tmp, file), '-C', target, '--strip-components=1']);
-    writeFileSync(
-      join(target, 'NO-BINARY.txt'),
-      'Unpacked by scripts/postinstall.mjs without the Electron binary, which could not be downloaded.\nTo install it: rm -rf node_modules/electron && npm install\n',
-    );
-    console.log(
-      `electron: binary not downloadable here; unpacked electron@${JSON.parse(readFileSync(join(target, 'package.json'), 'utf8')).version} without it (build and typecheck work; "npm start" needs the binary)`,
-    );
-  } catch (e) {
-    console.warn(
-      `electron: could not unpack the electron package (${e.message.split('\n')[0]}); "npm run build" and the Electron typecheck need it`,
-    );
-  } finally {
-    rmSync(tmp, { recursive: true, force: true });
-  }
+const require = createRequire(join(root, 'package.json'));
+
+/** Where the Electron binary is (or would be), its version, and whether it is there. */
+export function electronBinary() {
+  const pkgDir = dirname(require.resolve('electron/package.json'));
+  const version = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')).version;
+  const exe =
+    process.platform === 'win32'
+      ? 'electron.exe'
+      : process.platform === 'darwin'
+        ? 'Electron.app/Contents/MacOS/Electron'
+        : 'electron';
+  const override = process.env.ELECTRON_OVERRIDE_DIST_PATH;
+  const dist = override || join(pkgDir, 'dist');
+  const path = join(dist, exe);
+  return {
+    version,
+    dist,
+    path,
+    present: existsSync(path),
+    source: override ? 'ELECTRON_OVERRIDE_DIST_PATH' : 'node_modules/electron/dist',
+    pkgDir,
+  };
 }
+
+export function howToProvide(version) {
+  const zip = `electron-v${version}-${process.platform}-${process.arch}.zip`;
+  return [
+    `the Electron ${version} binary is not installed. Provide it one of these ways:`,
+    `  - with network access: npx install-electron (downloads ${zip})`,
+    `  - offline, from the zip: put ${zip} in a folder and run electron_config_cache=<folder> npx install-electron`,
+    `  - offline, unpacked: ELECTRON_OVERRIDE_DIST_PATH=<folder with the unpacked Electron ${version}>`,
+  ].join('\n');
+}
+
+function main() {
+  const bin = electronBinary();
+  if (bin.present) return 0;
+  if (process.argv.includes('--check')) {
+    console.error(howToProvide(bin.version));
+    return 1;
+  }
+  if (process.env.ELECTRON_OVERRIDE_DIST_PATH) {
+    console.error(`ELECTRON_OVERRIDE_DIST_PATH=${bin.dist} has no ${bin.path}\n${howToProvide(bin.version)}`);
+    return 1;
+  }
+  console.error(`electron: fetching the Electron ${bin.version} binary (npx install-electron)...`);
+  const r = spawnSync(process.execPath, [join(bin.pkgDir, 'install.js')], { stdio: 'inherit' });
+  if (r.status === 0 && electronBinary().present) return 0;
+  console.error(`\nelectron: ${howToProvide(bin.version)}`);
+  return 1;
+}
+
+/** `--then electron-vite <args>`: run electron-vite on the binary found here (it reads ELECTRON_EXEC_PATH). */
+function then() {
+  const i = process.argv.indexOf('--then');
+  if (i < 0) return 0;
+  const [tool, ...args] = process.argv.slice(i + 1);
+  const cli = join(root, 'node_modules', tool, 'bin', `${tool}.js`);
+  const r = spawnSync(process.execPath, [cli, ...args], {
+    stdio: 'inherit',
+    env: { ...process.env, ELECTRON_EXEC_PATH: process.env.ELECTRON_EXEC_PATH || electronBinary().path },
+  });
+  return r.status ?? 1;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) process.exit(main() || then());

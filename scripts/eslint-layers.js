@@ -10,28 +10,22 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 /**
  * Each layer and the layers it may import, bottom up. A folder not listed under src/ has no rule.
  * main/jobs/tasks is its own layer so that only the job worker loads a task's code (the services
- * import the runner, never a task: a task pulls in whole stacks such as training).
+ * import the runner, never a task: a task pulls in whole stacks such as training); main/jobs/executors
+ * (SLURM, queue) sits between the runner and the tasks.
  */
 export const LAYERS = {
   shared: [],
-  'main/store': ['shared'],
-  'main/data': ['shared'],
-  'main/media': ['shared'],
-  'main/ml': ['shared', 'main/data'],
-  'main/reports': ['shared', 'main/data', 'main/ml'],
-  'main/clips': ['shared', 'main/store', 'main/data', 'main/media', 'main/ml'],
-  'main/jobs/tasks': [
-    'shared',
-    'main/store',
-    'main/data',
-    'main/media',
-    'main/ml',
-    'main/reports',
-    'main/clips',
-    'main/jobs',
-  ],
+  // where run-time files are (runtime/assets.ts): below every main layer, imports none of them
+  'main/runtime': ['shared'],
+  'main/store': ['shared', 'main/runtime'],
+  'main/data': ['shared', 'main/runtime'],
+  'main/media': ['shared', 'main/runtime'],
+  'main/ml': ['shared', 'main/runtime', 'main/data'],
+  'main/reports': ['shared', 'main/runtime', 'main/data', 'main/ml'],
+  'main/clips': ['shared', 'main/runtime', 'main/store', 'main/data', 'main/media', 'main/ml'],
   'main/jobs': [
     'shared',
+    'main/runtime',
     'main/store',
     'main/data',
     'main/media',
@@ -40,8 +34,10 @@ export const LAYERS = {
     'main/clips',
     'main/jobs/tasks',
   ],
-  'main/services': [
+  // searches beyond one machine (SLURM, queue): above the runner's protocol, below the tasks
+  'main/jobs/executors': [
     'shared',
+    'main/runtime',
     'main/store',
     'main/data',
     'main/media',
@@ -50,8 +46,9 @@ export const LAYERS = {
     'main/clips',
     'main/jobs',
   ],
-  'main/server': [
+  'main/jobs/tasks': [
     'shared',
+    'main/runtime',
     'main/store',
     'main/data',
     'main/media',
@@ -59,10 +56,50 @@ export const LAYERS = {
     'main/reports',
     'main/clips',
     'main/jobs',
+    'main/jobs/executors',
+  ],
+  'main/services': [
+    'shared',
+    'main/runtime',
+    'main/store',
+    'main/data',
+    'main/media',
+    'main/ml',
+    'main/reports',
+    'main/clips',
+    'main/jobs',
+    'main/jobs/executors',
+  ],
+  'main/server': [
+    'shared',
+    'main/runtime',
+    'main/store',
+    'main/data',
+    'main/media',
+    'main/ml',
+    'main/reports',
+    'main/clips',
+    'main/jobs',
+    'main/jobs/executors',
+    'main/services',
+  ],
+  // the desktop shell's logic without electron (it is handed Electron's objects by main/index)
+  'main/shell': [
+    'shared',
+    'main/runtime',
+    'main/store',
+    'main/data',
+    'main/media',
+    'main/ml',
+    'main/reports',
+    'main/clips',
+    'main/jobs',
+    'main/jobs/executors',
     'main/services',
   ],
   cli: [
     'shared',
+    'main/runtime',
     'main/store',
     'main/data',
     'main/media',
@@ -70,12 +107,14 @@ export const LAYERS = {
     'main/reports',
     'main/clips',
     'main/jobs',
+    'main/jobs/executors',
     'main/services',
     'main/server',
   ],
   // the Electron entry point composes everything
   'main/index': [
     'shared',
+    'main/runtime',
     'main/store',
     'main/data',
     'main/media',
@@ -83,8 +122,10 @@ export const LAYERS = {
     'main/reports',
     'main/clips',
     'main/jobs',
+    'main/jobs/executors',
     'main/services',
     'main/server',
+    'main/shell',
   ],
   preload: ['shared'],
   renderer: ['shared'],

@@ -31,8 +31,6 @@ function files(dir, pattern) {
 }
 
 if (!only) {
-  // `npm install <pkg>` drops the binary-less electron package that postinstall unpacked; put it back
-  step('electron package', process.execPath, [join(root, 'scripts/ensure-electron.mjs')]);
   step('format', bin('prettier'), ['--check', '.', '--log-level', 'warn']);
   step('lint', bin('eslint'), ['.', '--max-warnings', '0']);
   for (const p of ['node', 'web', 'electron'])

@@ -17,9 +17,24 @@ export async function call<T>(app: AppServices, method: string, args: unknown): 
   return env.value as T;
 }
 
+// eslint-disable-next-line no-control-regex
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/gu;
+
+/**
+ * A line as the terminal should show it: control characters (newlines, escape codes, bidi overrides)
+ * from stored text (names made before names were checked, file names, messages) become visible
+ * escapes, so they can neither fake lines nor drive the terminal.
+ */
+export function printable(line: string): string {
+  return line.replace(UNPRINTABLE, (c) => {
+    const n = c.codePointAt(0)!;
+    return n < 0x100 ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u${n.toString(16).padStart(4, '0')}`;
+  });
+}
+
 export function print(io: CliIo, args: ParsedArgs, value: unknown, text: () => string[]): void {
   if (args.flags.has('json')) io.out(JSON.stringify(value, null, 2));
-  else for (const line of text()) io.out(line);
+  else for (const line of text()) io.out(printable(line));
 }
 
 /** one line about any job (whatever its kind) */
@@ -38,8 +53,9 @@ export async function follow<K extends JobKind>(
   const unsubscribe = app.events.subscribe((e) => {
     if (e.type === 'job.updated' && e.job.id === job.id) {
       const line = jobLine(e.job);
-      if (line !== last) io.err((last = line));
-    } else if (e.type === 'job.log' && e.entry.jobId === job.id) io.err(`  [${e.entry.level}] ${e.entry.message}`);
+      if (line !== last) io.err(printable((last = line)));
+    } else if (e.type === 'job.log' && e.entry.jobId === job.id)
+      io.err(printable(`  [${e.entry.level}] ${e.entry.message}`));
   });
   const onSigint = () => {
     io.err('cancelling...');

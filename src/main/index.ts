@@ -1,17 +1,39 @@
 /**
- * Electron main process: window, security settings and the IPC adapter. Everything else lives
- * in modules that never import electron (services, store, jobs, ml, server) and run under Node.
+ * Electron main process, kept thin: it wires Electron's objects into the shell logic of
+ * src/main/shell (start-up failure, data folder, quit sequence, IPC sender check, single instance,
+ * navigation and permission policy, the app scheme), which never imports electron and is tested
+ * under Node with a stand-in (test/integration/desktop-bundle.test.ts). Everything else lives in
+ * modules that never import electron (services, store, jobs, ml, server).
  */
-import { app, BrowserWindow, ipcMain, net, protocol, session, shell, type IpcMainInvokeEvent } from 'electron';
+import {
+  app,
+  BrowserWindow,
+  dialog,
+  ipcMain,
+  Menu,
+  net,
+  protocol,
+  session,
+  shell,
+  type MenuItemConstructorOptions,
+} from 'electron';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IPC_EVENT_CHANNEL, IPC_PREFIX, methodIds } from '../shared/api';
-import { createApp, type AppServices } from './services/app';
-import { workerThreadSpawner } from './jobs/runner';
-import { resolveDataDir } from './services/paths';
-import { CONTENT_SECURITY_POLICY } from './server/web';
+import type { AppServices } from './services/app';
+import { defaultDataDir, explicitDataDir, PRODUCT_NAME } from './services/paths';
+import { chooseDataFolder, QuitRequested } from './shell/dataFolder';
+import { desktopCsp, MEDIA_SCHEME } from './shell/csp';
+import { originOf, trustedSender, type AppOrigin } from './shell/ipc';
+import { appMenuTemplate } from './shell/menu';
+import { navigationDecision, permissionAllowed } from './shell/policy';
+import { installQuitSequence } from './shell/quit';
+import { APP_ENTRY_URL, APP_SCHEME, APP_SCHEME_PRIVILEGES, serveRendererFile } from './shell/scheme';
+import { focusWindow, openPath, pathFromArgv } from './shell/singleInstance';
+import { fileLog, runStartup } from './shell/startup';
+import { unpackedEntry } from './shell/workers';
 
 const flag = (name: string): string | undefined => {
   const i = process.argv.indexOf(`--${name}`);
@@ -23,14 +45,29 @@ const flag = (name: string): string | undefined => {
     .join('=');
 };
 
+const rendererUrl = app.isPackaged ? undefined : process.env.ELECTRON_RENDERER_URL || undefined; // set by electron-vite dev
+const dev = rendererUrl !== undefined;
+const appOrigin: AppOrigin = (rendererUrl && originOf(rendererUrl)) || { scheme: APP_SCHEME, host: 'app' };
+const csp = desktopCsp(rendererUrl);
+const rendererDir = fileURLToPath(new URL('../renderer', import.meta.url));
+
+// One data folder for desktop, web mode and the CLI (services/paths.ts); Electron's own profile
+// (userData, where it would otherwise pick "cider-studio" from package.json's name) is the same folder.
+app.setName(PRODUCT_NAME);
+app.setPath('userData', explicitDataDir(flag('data-dir')) ?? defaultDataDir());
+const logFile = join(app.getPath('userData'), 'logs', 'main.log');
+const log = fileLog(logFile);
+
 let services: AppServices | undefined;
+let mainWindow: BrowserWindow | undefined;
+let dataDir: string | undefined;
 
 /** The reports' PDF printer: a hidden window without JavaScript renders the report's HTML (which allows no network) and Electron prints it. */
 async function printHtmlToPdf(html: string): Promise<Uint8Array> {
   const dir = mkdtempSync(join(tmpdir(), 'cider-print-'));
   const win = new BrowserWindow({
     show: false,
-    webPreferences: { sandbox: true, contextIsolation: true, javascript: false },
+    webPreferences: { sandbox: true, contextIsolation: true, javascript: false, devTools: false },
   });
   try {
     writeFileSync(join(dir, 'report.html'), html);
@@ -41,26 +78,17 @@ async function printHtmlToPdf(html: string): Promise<Uint8Array> {
     rmSync(dir, { recursive: true, force: true });
   }
 }
-let mainWindow: BrowserWindow | undefined;
-const rendererUrl = process.env.ELECTRON_RENDERER_URL; // set by electron-vite dev
-const rendererFile = fileURLToPath(new URL('../renderer/index.html', import.meta.url));
-
-/** Only our own page, in the top frame, may call the API. */
-function trustedSender(event: IpcMainInvokeEvent): boolean {
-  const frame = event.senderFrame;
-  if (!frame || frame !== mainWindow?.webContents.mainFrame) return false;
-  const url = new URL(frame.url);
-  if (rendererUrl) return url.origin === new URL(rendererUrl).origin;
-  return url.protocol === 'file:' && fileURLToPath(url) === rendererFile;
-}
 
 function bindIpc(s: AppServices): void {
   for (const id of methodIds()) {
     const channel = `${IPC_PREFIX}${id}`;
     if (!channel.startsWith(IPC_PREFIX)) throw new Error(`bad channel ${channel}`);
     ipcMain.handle(channel, async (event, args: unknown) => {
-      if (!trustedSender(event))
+      const sender = trustedSender(event, mainWindow, appOrigin);
+      if (!sender.ok) {
+        log(`IPC ${channel} refused: ${sender.reason}`);
         return { ok: false, error: { code: 'UNAUTHORIZED', message: 'call from an untrusted frame refused' } };
+      }
       return s.dispatch(id, args);
     });
   }
@@ -73,7 +101,7 @@ function createWindow(): void {
   mainWindow = new BrowserWindow({
     width: 1280,
     height: 820,
-    title: 'CIDer Studio',
+    title: PRODUCT_NAME,
     show: false,
     webPreferences: {
       preload: fileURLToPath(new URL('../preload/index.cjs', import.meta.url)),
@@ -82,29 +110,14 @@ function createWindow(): void {
       sandbox: true,
       webSecurity: true,
       spellcheck: false,
+      devTools: dev,
     },
   });
   mainWindow.once('ready-to-show', () => mainWindow?.show());
-  const wc = mainWindow.webContents;
-  // Navigation away from the app and new windows are refused; http(s) links open in the system browser.
-  wc.on('will-navigate', (e, url) => {
-    e.preventDefault();
-    if (/^https?:\/\//.test(url)) void shell.openExternal(url);
-  });
-  wc.setWindowOpenHandler(({ url }) => {
-    if (/^https?:\/\//.test(url)) void shell.openExternal(url);
-    return { action: 'deny' };
-  });
-  if (rendererUrl) void mainWindow.loadURL(rendererUrl);
-  else void mainWindow.loadFile(rendererFile);
+  void mainWindow.loadURL(rendererUrl ?? APP_ENTRY_URL);
 }
 
 /** Clip videos for the player: cider-media://clips/<id> (the renderer's clipMediaUrl). */
-const MEDIA_SCHEME = 'cider-media';
-protocol.registerSchemesAsPrivileged([
-  { scheme: MEDIA_SCHEME, privileges: { standard: true, secure: true, stream: true, supportFetchAPI: true } },
-]);
-
 function serveMedia(s: AppServices): void {
   protocol.handle(MEDIA_SCHEME, async (request) => {
     const m = /^cider-media:\/\/clips\/(\d+)\/?$/.exec(request.url);
@@ -118,29 +131,137 @@ function serveMedia(s: AppServices): void {
   });
 }
 
-app.enableSandbox();
-app.on('web-contents-created', (_, contents) => {
-  contents.on('will-attach-webview', (e) => e.preventDefault());
-});
+/** The files service's chooser in the desktop app: the native open/save dialog (issue 19). */
+const nativePickPath: NonNullable<Parameters<typeof import('./services/app').createApp>[0]['pickPath']> = async (
+  req,
+) => {
+  const owner = BrowserWindow.getFocusedWindow() ?? BrowserWindow.getAllWindows()[0];
+  const filters = req.extensions?.length ? [{ name: req.extensions.join(', '), extensions: req.extensions }] : [];
+  if (req.kind === 'save') {
+    const r = await dialog.showSaveDialog(owner, { title: req.title, defaultPath: req.defaultPath, filters });
+    return r.canceled || !r.filePath ? [] : [r.filePath];
+  }
+  const properties: ('openFile' | 'openDirectory' | 'multiSelections')[] =
+    req.kind === 'file' ? ['openFile'] : req.kind === 'folder' ? ['openDirectory'] : ['openFile', 'openDirectory'];
+  if (req.multiple) properties.push('multiSelections');
+  const r = await dialog.showOpenDialog(owner, { title: req.title, defaultPath: req.defaultPath, filters, properties });
+  return r.canceled ? [] : r.filePaths;
+};
 
-void app.whenReady().then(() => {
-  session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
-    const csp = CONTENT_SECURITY_POLICY.replace("media-src 'self' blob:", `media-src 'self' blob: ${MEDIA_SCHEME}:`);
-    callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [csp] } });
+/** Files or folders to import once the services are up (the command line, macOS open-file, a second launch). */
+const pendingOpen: string[] = [];
+function requestOpen(path: string): void {
+  if (!services) {
+    pendingOpen.push(path);
+    return;
+  }
+  void openPath(path, {
+    dispatch: (method, args) => services!.dispatch(method, args),
+    notify: (message) =>
+      void dialog.showMessageBox({
+        type: 'warning',
+        title: PRODUCT_NAME,
+        message: 'This cannot be imported',
+        detail: message,
+      }),
+    log,
   });
-  session.defaultSession.setPermissionRequestHandler((_wc, _permission, cb) => cb(false));
-  services = createApp({
-    dataDir: resolveDataDir(flag('data-dir'), process.env, app.getPath('userData')),
-    mode: 'desktop',
-    spawnWorker: workerThreadSpawner(new URL('./worker.js', import.meta.url)),
-    log: (m) => console.error(m),
-    printToPdf: printHtmlToPdf,
-  });
-  bindIpc(services);
-  serveMedia(services);
-  createWindow();
-});
+}
 
-app.on('window-all-closed', () => {
-  void (services?.close() ?? Promise.resolve()).then(() => app.quit());
-});
+protocol.registerSchemesAsPrivileged([
+  { scheme: APP_SCHEME, privileges: APP_SCHEME_PRIVILEGES },
+  { scheme: MEDIA_SCHEME, privileges: { standard: true, secure: true, stream: true, supportFetchAPI: true } },
+]);
+
+if (!app.requestSingleInstanceLock()) {
+  // the first instance got our command line through 'second-instance' and shows itself
+  app.quit();
+} else {
+  // `electron <app folder> ...` (development) puts the app folder before the user's arguments
+  const userArgs = (argv: string[]) => (process.defaultApp ? argv.slice(1) : argv);
+  app.on('second-instance', (_event, argv, cwd) => {
+    focusWindow(mainWindow);
+    const path = pathFromArgv(userArgs(argv), cwd, [app.getAppPath()]);
+    if (path) requestOpen(path);
+  });
+  app.on('open-file', (event, path) => {
+    event.preventDefault();
+    requestOpen(path);
+  });
+  const first = pathFromArgv(userArgs(process.argv), process.cwd(), [app.getAppPath()]);
+  if (first) pendingOpen.push(first);
+
+  app.enableSandbox();
+  app.on('web-contents-created', (_, contents) => {
+    contents.on('will-attach-webview', (e) => e.preventDefault());
+    contents.on('will-frame-navigate', (e) => {
+      const decision = navigationDecision(e.url, e.isMainFrame, appOrigin);
+      if (decision === 'allow') return;
+      e.preventDefault();
+      if (decision === 'open-externally') void shell.openExternal(e.url);
+    });
+    contents.setWindowOpenHandler(({ url }) => {
+      if (navigationDecision(url, true, appOrigin) === 'open-externally') void shell.openExternal(url);
+      return { action: 'deny' };
+    });
+  });
+  installQuitSequence({
+    app,
+    dialog,
+    log,
+    services: () => services && { activeJobs: () => services!.runner.activeCount(), close: () => services!.close() },
+  });
+  app.on('window-all-closed', () => app.quit());
+
+  void app.whenReady().then(() =>
+    runStartup({ app, dialog, log, logFile, dataDir: () => dataDir }, async () => {
+      const ses = session.defaultSession;
+      // the dev server's responses carry the (relaxed) desktop policy too; built pages get it from the app scheme
+      if (dev)
+        ses.webRequest.onHeadersReceived((details, callback) => {
+          callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [csp] } });
+        });
+      ses.setPermissionRequestHandler((_wc, permission, cb, details) =>
+        cb(permissionAllowed(permission, details.requestingUrl, appOrigin)),
+      );
+      ses.setPermissionCheckHandler((_wc, permission, requestingOrigin) =>
+        permissionAllowed(permission, requestingOrigin, appOrigin),
+      );
+      protocol.handle(APP_SCHEME, (request) => serveRendererFile(request.url, rendererDir, csp));
+      Menu.setApplicationMenu(
+        Menu.buildFromTemplate(
+          appMenuTemplate({
+            platform: process.platform,
+            dev,
+            appName: PRODUCT_NAME,
+          }) as MenuItemConstructorOptions[],
+        ),
+      );
+      try {
+        dataDir = await chooseDataFolder({ dialog, log, flag: flag('data-dir') });
+      } catch (e) {
+        if (!(e instanceof QuitRequested)) throw e;
+        app.exit(0);
+        return;
+      }
+      // loaded here, not at the top: a native module that does not load (built for another runtime)
+      // then fails inside runStartup, with the box and the exit, instead of before any handler exists
+      const [{ createApp }, { workerThreadSpawner }] = await Promise.all([
+        import('./services/app'),
+        import('./jobs/runner'),
+      ]);
+      services = createApp({
+        dataDir,
+        mode: 'desktop',
+        spawnWorker: workerThreadSpawner(unpackedEntry(new URL('./worker.js', import.meta.url))),
+        log,
+        printToPdf: printHtmlToPdf,
+        pickPath: nativePickPath,
+      });
+      bindIpc(services);
+      serveMedia(services);
+      createWindow();
+      for (const path of pendingOpen.splice(0)) requestOpen(path);
+    }),
+  );
+}

@@ -10,20 +10,40 @@ import type { AppStatus, JobLogEntry, Project } from './types';
 import type { JobRecord, JobRecordOf } from './jobs';
 import { JOB_STATUSES } from './types';
 
-import { id, method, none, type MethodSpec } from './contract/method';
+import { id, method, nameSchema, none, type MethodSpec } from './contract/method';
 import { datasetsContract } from './contract/datasets';
 import { clipsContract } from './contract/clips';
 import { trainingContract } from './contract/training';
 import { reportsContract } from './contract/reports';
 import { analysisContract } from './contract/analysis';
 import { searchContract } from './contract/search';
+import { ablationContract } from './contract/ablation';
 import { modelsContract } from './contract/models';
+import { filesContract } from './contract/files';
 
 export type { MethodSpec } from './contract/method';
+
+/** names of remembered UI state: 'training.form', ... (stored as settings 'ui.<key>') */
+const uiStateKey = z
+  .string()
+  .regex(/^[a-z][a-zA-Z0-9]*(\.[a-zA-Z0-9]+)*$/, 'must be dotted words, e.g. training.form')
+  .max(80);
 
 export const contract = {
   app: {
     status: method<AppStatus>()(none),
+    /** a view's remembered UI state (e.g. the New-run form), null when none was saved; kept in the settings table */
+    uiState: method<unknown>()(z.object({ key: uiStateKey }).strict()),
+    saveUiState: method<{ saved: true }>()(
+      z
+        .object({
+          key: uiStateKey,
+          value: z.unknown().refine((v) => v !== undefined && JSON.stringify(v).length <= 64_000, {
+            message: 'must be JSON of at most 64 kB',
+          }),
+        })
+        .strict(),
+    ),
   },
   projects: {
     list: method<Project[]>()(none),
@@ -31,7 +51,7 @@ export const contract = {
     create: method<Project>()(
       z
         .object({
-          name: z.string().trim().min(1, 'a project needs a name').max(200),
+          name: nameSchema('a project'),
           description: z.string().max(10_000).optional(),
         })
         .strict(),
@@ -40,7 +60,7 @@ export const contract = {
       z
         .object({
           id,
-          name: z.string().trim().min(1).max(200).optional(),
+          name: nameSchema('a project').optional(),
           description: z.string().max(10_000).optional(),
         })
         .strict(),
@@ -77,7 +97,9 @@ export const contract = {
   reports: reportsContract,
   analysis: analysisContract,
   search: searchContract,
+  ablation: ablationContract,
   models: modelsContract,
+  files: filesContract,
 } as const;
 
 export type Contract = typeof contract;

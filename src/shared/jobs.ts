@@ -11,8 +11,10 @@ import { AppError } from './errors';
 import type { JobStatus } from './types';
 import { MODALITIES } from './clips';
 import type { Dataset, DatasetDims, DatasetFormat, DatasetSplit, LabelCounts, OodBuild } from './contract/datasets';
-import { evaluationOptionsSchema, trainingOptionsSchema, type EpochLosses } from './contract/training';
+import { evaluationOptionsSchema, TAU_RULES, trainingOptionsSchema, type EpochLosses } from './contract/training';
 import { searchSpaceSchema } from './contract/search';
+import { executorSchema } from './contract/executors';
+import { ABLATION_VARIANTS, type AblationVariant } from './contract/ablation';
 import { id } from './contract/method';
 
 const filePath = z.string().min(1).max(4096);
@@ -48,6 +50,8 @@ export const jobParamsSchemas = {
       format: z.enum(['mmsa', 'csd']),
       extras: z.array(filePath).default([]),
       folds: filePath.optional(),
+      /** MMSA files: whether the features are word-aligned (auto: decided from the file) */
+      alignment: z.enum(['auto', 'aligned', 'unaligned']).optional(),
       /** recorded with the dataset by main when the job succeeds */
       kind: z.enum(['iid', 'ood']).optional(),
       parentId: id.nullable().optional(),
@@ -100,7 +104,17 @@ export const jobParamsSchemas = {
       checkpoint,
     })
     .strict(),
-  'analysis.compareOod': z.object({ runId: id, checkpoint, iid: datasetRef, ood: datasetRef }).strict(),
+  'analysis.compareOod': z
+    .object({
+      runId: id,
+      checkpoint,
+      iid: datasetRef,
+      ood: datasetRef,
+      /** the paper's protocol: a run trained on the OOD dataset, scored on its test split beside this run */
+      withRunId: id.optional(),
+      tauRule: z.enum(TAU_RULES).default('validation'),
+    })
+    .strict(),
   search: z
     .object({
       name: z.string(),
@@ -111,6 +125,22 @@ export const jobParamsSchemas = {
       seed,
       space: searchSpaceSchema,
       options: trainingOptionsSchema,
+      /** where the trials run; absent in searches started before executors existed: local */
+      executor: executorSchema.optional(),
+    })
+    .strict(),
+  ablation: z
+    .object({
+      name: z.string(),
+      datasetId: id,
+      datasetFolder: filePath,
+      projectId: id.nullable(),
+      options: trainingOptionsSchema,
+      variants: z.array(z.enum(ABLATION_VARIANTS)).min(1),
+      iid: datasetRef,
+      ood: datasetRef,
+      tauRule: z.enum(TAU_RULES),
+      rmfmRates: z.array(z.number().min(0).max(1)).min(2),
     })
     .strict(),
 } as const;
@@ -161,6 +191,15 @@ export interface TrainEpochProgress {
 export type TrainProgress = TrainBatchProgress | TrainEpochProgress;
 /** a search's progress is its current trial's training progress, and which trial that is */
 export type SearchProgress = TrainProgress & { searchId: number; trial: number; trials: number };
+/** a search whose trials run on a cluster (jobs/executors/remote.ts): how many are stored, per state */
+export interface RemoteTrialsProgress {
+  executor: 'slurm' | 'queue';
+  /** the SLURM job array */
+  arrayJobId?: number;
+  stored: number;
+  trials: number;
+  states: Record<string, number>;
+}
 /** whole-split passes through a run's model (evaluation, sweeps, OOD comparison) */
 export interface RunPassProgress {
   runId: number;
@@ -204,7 +243,11 @@ export interface ClipExtractSummary {
 export interface ClipsExtractResult {
   clips: ClipExtractSummary[];
   failed: { clipId: number; name: string; message: string }[];
+  /** why the text stream was not extracted (no BERT folder chosen) */
+  textSkipped?: string;
 }
+/** a clip under way, or (last) that the text stream was skipped */
+export type ClipsExtractProgress = { clipId: number; clipIndex: number; clips: number } | { textSkipped: string };
 
 export interface TrainJobResult {
   runId: number;
@@ -230,6 +273,26 @@ export interface SearchJobResult {
   trials: { trial: number; runId: number; status: string; bestMetric: number | null }[];
 }
 
+/** an ablation's progress: the current trial's train / evaluate / compare figures, and which trial */
+export type AblationProgress = Partial<TrainProgress | RunPassProgress> & {
+  ablationId: number;
+  variant: AblationVariant;
+  trial: number;
+  trials: number;
+};
+/** what one ablation trial wrote */
+export interface AblationTrialOutcome {
+  variant: AblationVariant;
+  runId: number | null;
+  status: string;
+  evaluationId: number | null;
+  comparisonId: number | null;
+  error: string | null;
+}
+export interface AblationJobResult {
+  trials: AblationTrialOutcome[];
+}
+
 /**
  * Per kind: `progress` is what `progress.data` holds (never, when the kind reports only a fraction
  * and a message), `output` what the worker's task returns, `result` what the record holds once
@@ -240,7 +303,7 @@ export interface JobTypes {
   'dataset.import': { progress: never; output: StagedDataset; result: Dataset };
   'dataset.splitOod': { progress: never; output: StagedDataset; result: Dataset };
   'clips.extract': {
-    progress: { clipId: number; clipIndex: number; clips: number };
+    progress: ClipsExtractProgress;
     output: ClipsExtractResult;
     result: ClipsExtractResult;
   };
@@ -256,7 +319,8 @@ export interface JobTypes {
     output: { comparisonId: number; runId: number };
     result: { comparisonId: number; runId: number };
   };
-  search: { progress: SearchProgress; output: SearchJobResult; result: SearchJobResult };
+  search: { progress: SearchProgress | RemoteTrialsProgress; output: SearchJobResult; result: SearchJobResult };
+  ablation: { progress: AblationProgress; output: AblationJobResult; result: AblationJobResult };
 }
 
 export type JobProgressData<K extends JobKind> = JobTypes[K]['progress'];
@@ -271,6 +335,12 @@ export interface JobProgress<D = JobProgressData<JobKind>> {
   data?: D;
 }
 
+/** the TF.js backend a job's worker chose, and the ones its work ran on (jobs/worker.ts) */
+export interface TfjsUsage {
+  backend: string;
+  used: string[];
+}
+
 interface KindRecord<K extends JobKind> {
   id: number;
   kind: K;
@@ -278,8 +348,8 @@ interface KindRecord<K extends JobKind> {
   projectId: number | null;
   params: JobParams<K>;
   progress: JobProgress<JobProgressData<K>>;
-  /** set when the job succeeded */
-  result: JobResult<K> | null;
+  /** set when the job succeeded (an object result also says which TF.js backends the worker used) */
+  result: (JobResult<K> & { tfjs?: TfjsUsage }) | null;
   error: { code: string; message: string } | null;
   createdAt: string;
   startedAt: string | null;
@@ -313,13 +383,14 @@ export function resultOf<K extends JobKind>(job: JobRecordOf<K>): JobResult<K> {
 
 /** the training figures of a train or search job's latest progress, if any */
 export function trainProgressOf(job: JobRecord): TrainProgress | SearchProgress | null {
-  return (job.kind === 'train' || job.kind === 'search') && job.progress.data ? job.progress.data : null;
+  const data = job.kind === 'train' || job.kind === 'search' ? job.progress.data : undefined;
+  return data && 'epoch' in data ? data : null;
 }
 
 /** the run a job's progress is about (train, evaluation, analysis and search jobs), if any */
 export function runIdOfJob(job: JobRecord): number | null {
   const data = job.progress.data;
-  if (data && 'runId' in data) return data.runId;
+  if (data && 'runId' in data && typeof data.runId === 'number') return data.runId;
   return job.kind === 'train' ? job.params.runId : null;
 }
 

@@ -169,7 +169,9 @@ test(
 
     // robustness: a sweep from the UI, finished as a job, overlaid with the features run's
     await page.getByRole('tab', { name: 'Robustness' }).click();
-    for (const p of ['RMM', 'SMM:AV', 'TMFM', 'STMFM']) await page.getByLabel(p, { exact: true }).uncheck();
+    for (const p of ['RMM', 'SMM:AV']) await page.getByLabel(p, { exact: true }).uncheck();
+    // unaligned data: the aligned-only protocols are neither ticked nor tickable
+    for (const p of ['TMFM', 'STMFM']) assert.equal(await page.getByLabel(p, { exact: true }).isDisabled(), true, p);
     await page.getByRole('button', { name: 'Run sweep 0:1:0.1' }).click();
     await page
       .locator('[data-testid="job-analysis.robustness"][data-status="succeeded"]')

@@ -3,23 +3,25 @@
  * binary is installed; skipped with a one-line reason where it is not (as on offline CI).
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { _electron as electron } from 'playwright-core';
 import { tempDir } from '../helpers/tmp';
 
-const require = createRequire(import.meta.url);
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
+/** The binary, without require('electron'): from Electron 42 that require downloads a missing binary. */
 function electronBinary(): { path?: string; missing?: string } {
-  try {
-    const path = require('electron') as unknown as string;
-    return existsSync(path) ? { path } : { missing: `Electron binary not found at ${path}` };
-  } catch (e) {
-    return { missing: `Electron binary not installed (${(e as Error).message.split('\n')[0]})` };
-  }
+  const dir = join(root, 'node_modules', 'electron');
+  const override = process.env.ELECTRON_OVERRIDE_DIST_PATH;
+  const pathFile = join(dir, 'path.txt');
+  const name = existsSync(pathFile) ? readFileSync(pathFile, 'utf8').trim() : 'electron';
+  const path = join(override || join(dir, 'dist'), name);
+  return existsSync(path)
+    ? { path }
+    : { missing: `Electron binary not installed at ${path} (node scripts/ensure-electron.mjs says how to get it)` };
 }
 
 const bin = electronBinary();
@@ -34,6 +36,17 @@ test('the desktop app opens on the project library', { skip: bin.missing ?? buil
   try {
     const page = await app.firstWindow();
     await page.getByTestId('project-title').filter({ hasText: 'Demo project' }).waitFor();
+    // served from the privileged app scheme (not file://), under the strict production policy
+    assert.equal(new URL(page.url()).protocol, 'cider-app:');
+    const blocked = await page.evaluate(async () => {
+      try {
+        await fetch('https://example.org/');
+        return false;
+      } catch {
+        return true;
+      }
+    });
+    assert.equal(blocked, true, 'connect-src allows no network');
     // sandboxed, isolated, no Node: the page sees the named API functions and nothing else
     const seen = await page.evaluate(() => {
       const g = globalThis as Record<string, unknown>;

@@ -72,7 +72,7 @@ export interface BigImportFigures {
 /**
  * Generate a MOSEI-shaped MMSA pickle of `gb` GB with make_big_mmsa.py (Debian python + numpy,
  * written in chunks), import it, and check every big array's sum and -inf count by reading the
- * store back in row ranges. Used by bench/import.ts and test/unit/data/big-import.test.ts.
+ * store back in row ranges. Used by bench/import.ts and test/integration/data/big-import.test.ts.
  */
 export async function runBigImport(opts: {
   gb: number;

@@ -199,7 +199,7 @@ export function pythonInterpreter(): string | undefined {
     if (spawnSync(py, ['-c', 'import pickle, zipfile'], { stdio: 'ignore' }).status === 0) return py;
   return undefined;
 }
-export const TORCH_BIN_WRITER = resolve(here, '../unit/text/torch_bin_writer.py');
+export const TORCH_BIN_WRITER = resolve(here, '../integration/ml/text/torch_bin_writer.py');
 
 /**
  * Write tensors as a torch.save-format zip through /usr/bin/python3's pickle (no torch needed):

@@ -97,6 +97,8 @@ test('robustness sweep: 11 rates x 5 protocols on a 700-sample test split, as a 
     runId: run.id,
     curves: 5,
     samples: 700,
+    // the worker's TF.js backend (issue 22; asserted per job kind in jobs-backend.test.ts)
+    tfjs: (done.result as { tfjs: unknown }).tfjs,
   });
 
   const [sweep] = await call<RobustnessSweep[]>('analysis.sweeps', {

@@ -120,14 +120,25 @@ test('events reach WebSocket clients with the token; without it the upgrade is r
   await new Promise((r, j) => ws.once('open', r).once('error', j));
   const got: AppEvent[] = [];
   ws.on('message', (m) => got.push(JSON.parse(String(m)) as AppEvent));
+  /** resolves once an event matching `pred` has arrived (already, or later) */
+  const arrived = (pred: (e: AppEvent) => boolean) =>
+    new Promise<void>((resolve) => {
+      const check = () => {
+        if (got.some(pred)) {
+          ws.off('message', check);
+          resolve();
+        }
+      };
+      ws.on('message', check);
+      check();
+    });
   const res = (await (await call('projects.create', { name: 'Via HTTP' }, auth())).json()) as { ok: boolean };
   assert.ok(res.ok);
   const job = (await (await call('jobs.selfTest', { size: 16, iterations: 2 }, auth())).json()) as {
     value: { id: number };
   };
   await app.runner.wait(job.value.id);
-  await new Promise((r) => setTimeout(r, 100));
+  await arrived((e) => e.type === 'projects.changed');
+  await arrived((e) => e.type === 'job.updated' && e.job.id === job.value.id && e.job.status === 'succeeded');
   ws.close();
-  assert.ok(got.some((e) => e.type === 'projects.changed'));
-  assert.ok(got.some((e) => e.type === 'job.updated' && e.job.id === job.value.id && e.job.status === 'succeeded'));
 });

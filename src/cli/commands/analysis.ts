@@ -9,17 +9,58 @@ import type {
 } from '../../shared/contract/analysis';
 import { resultOf, type JobRecordOf } from '../../shared/jobs';
 import { parseRates } from '../../main/ml/eval/sweep';
-import { flagNumber, flagString, UsageError, type ParsedArgs } from '../args';
+import { flagNumber, flagString, UsageError, type CommandSpec, type ParsedArgs } from '../args';
 import { call, follow, jobLine, print, type Command } from '../io';
 
-export const ANALYSIS_HELP = `  explain RUN (--sample SPLIT:INDEX [--dataset ID] | --clip ID) [--drop text,audio,vision | --missing T,A,V [--seed S]] [--tokens ID,ID,...]
-                              class probabilities, exact modality Shapley values, attention by segment pair,
-                              bias words, and the counterfactual / debiased prediction (of --tokens if given)
-  robustness RUN [--protocols RMFM,RMM,SMM:T,RMFM_same:1/0/0,...] [--rates 0:1:0.1] [--seed S] [--checkpoint best|last]
-                              metric vs missing rate per protocol on the test split, with AUILC (a job)
-  compare-ood RUN [--ood DATASET_ID]
-                              the run's IID and OOD test splits side by side, plain and debiased (a job)
-`;
+const checkpoint = { type: 'string', choices: ['best', 'last'], help: 'which checkpoint (default best)' } as const;
+
+export const ANALYSIS_SPECS: Record<string, CommandSpec> = {
+  explain: {
+    usage: [
+      'explain RUN (--sample SPLIT:INDEX [--dataset ID] | --clip ID) [--drop text,audio,vision | --missing T,A,V [--seed S]] [--tokens ID,ID,...]',
+    ],
+    summary:
+      'class probabilities, exact modality Shapley values, attention by segment pair,\nbias words, and the counterfactual / debiased prediction (of --tokens if given)',
+    options: {
+      sample: { type: 'string', value: 'SPLIT:INDEX', help: 'a dataset sample, e.g. test:12' },
+      dataset: { type: 'integer', value: 'ID', help: "the sample's dataset (default: the run's)" },
+      clip: { type: 'integer', value: 'ID', help: 'a clip instead of a sample' },
+      drop: { type: 'string', value: 'text,audio,vision', help: 'modalities to drop entirely' },
+      missing: { type: 'string', value: 'T,A,V', help: 'per-modality missing rates in [0, 1]' },
+      seed: { type: 'integer', value: 'S', help: 'mask seed for --missing (default 1111)' },
+      tokens: { type: 'string', value: 'ID,ID,...', help: 'token ids of an edited text, [CLS] ... [SEP]' },
+    },
+  },
+  robustness: {
+    usage: [
+      'robustness RUN [--protocols RMFM,RMM,SMM:T,RMFM_same:1/0/0,...] [--rates 0:1:0.1] [--seed S] [--checkpoint best|last]',
+    ],
+    summary: 'metric vs missing rate per protocol on the test split, with AUILC (a job)',
+    options: {
+      protocols: { type: 'string', value: 'P,P,...', help: 'protocols to sweep' },
+      rates: { type: 'string', value: 'FROM:TO:STEP', help: 'missing rates, e.g. 0:1:0.1' },
+      seed: { type: 'integer', value: 'S', help: 'mask seed' },
+      checkpoint,
+    },
+  },
+  'compare-ood': {
+    usage: [
+      'compare-ood RUN [--ood DATASET_ID] [--with RUN2] [--tau-rule validation|balanced|reference] [--checkpoint best|last]',
+    ],
+    summary:
+      "the run's IID and OOD test splits side by side, plain and debiased (a job); test samples the\nrun trained/validated on are removed (counts shown); --with RUN2: the paper's protocol, RUN2\ntrained on the OOD dataset scores the OOD test beside RUN",
+    options: {
+      ood: { type: 'integer', value: 'DATASET_ID', help: "the OOD dataset (default: the run dataset's OOD version)" },
+      with: { type: 'integer', value: 'RUN2', help: "a run trained on the OOD dataset (the paper's protocol)" },
+      'tau-rule': {
+        type: 'string',
+        choices: ['validation', 'balanced', 'reference'],
+        help: "how MACI's tau is chosen (default validation)",
+      },
+      checkpoint,
+    },
+  },
+};
 
 const fmt = (x: number | null | undefined, digits = 4) =>
   x === null || x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(digits);
@@ -146,17 +187,27 @@ export function sweepLines(s: RobustnessSweep): string[] {
   return out;
 }
 
+/** How tau was chosen, in words, for every printed comparison. */
+export function tauLine(c: Pick<OodComparison, 'tauRule' | 'selectedTau' | 'selectionMetric'>): string {
+  if (c.tauRule === 'reference')
+    return 'tau: reference protocol (per metric the best tau on each TEST split; optimistic)';
+  return `tau ${c.selectedTau === null ? 'n/a' : `${c.selectedTau} (chosen on validation by ${c.selectionMetric}, ties by validation loss)`}`;
+}
+
 export function comparisonLines(c: OodComparison): string[] {
   const sides: [string, SplitSide][] = [
     ['IID', c.iid],
     ['OOD', c.ood],
   ];
+  if (c.paired) sides.push([`OOD run ${c.paired.runId}`, c.paired.ood]);
   const names = Object.keys(c.iid.plain);
-  const out = [
-    `IID vs OOD comparison ${c.id}: run ${c.runId}; tau ${c.selectedTau === null ? 'n/a' : `${c.selectedTau} (chosen on validation by ${c.selectionMetric})`}`,
-    `  text: ${c.textNote}`,
-  ];
+  const out = [`IID vs OOD comparison ${c.id}: run ${c.runId}; ${tauLine(c)}`, `  text: ${c.textNote}`];
   if (c.debiasNote) out.push(`  ${c.debiasNote}`);
+  for (const [, s] of sides) if (s.overlap) out.push(`  ${s.overlap.note}`);
+  if (c.paired)
+    out.push(
+      `  paper's protocol: IID test scored by run ${c.runId}, OOD test by run ${c.paired.runId} (${c.paired.runName}, trained on the OOD training split; ${c.paired.selectedTau === null ? 'tau n/a' : `tau ${c.paired.selectedTau} on its validation split by ${c.paired.selectionMetric}`})`,
+    );
   out.push(`  ${''.padEnd(28)} ${names.map((n) => n.padStart(10)).join(' ')}`);
   for (const [k, s] of sides) {
     out.push(
@@ -236,6 +287,8 @@ export const ANALYSIS_COMMANDS: Record<string, Command> = {
     const job = await call<JobRecordOf<'analysis.compareOod'>>(app, 'analysis.compareOod', {
       runId,
       oodDatasetId: flagNumber(args, 'ood'),
+      withRunId: flagNumber(args, 'with'),
+      tauRule: flagString(args, 'tau-rule'),
       checkpoint: flagString(args, 'checkpoint'),
     });
     const done = await follow(app, job, io);

@@ -2,23 +2,58 @@
 import type { Clip, DatasetExportResult, ImportResult, ProjectAgreement } from '../../shared/clips';
 import type { JobRecordOf } from '../../shared/jobs';
 import type { AppServices } from '../../main/services/app';
-import { flagNumber, flagString, UsageError, type ParsedArgs } from '../args';
+import {
+  flagBoolean,
+  flagNumber,
+  flagString,
+  unknownSubcommand,
+  UsageError,
+  type CommandSpec,
+  type ParsedArgs,
+} from '../args';
 import { call, follow, jobLine, print, type Command } from '../io';
 
-export const CLIPS_HELP = `  clips import PATH... [--project ID] [--transcript FILE] [--recursive]
-                              import videos (.mp4 .webm .mov .mkv) or folders of them; a same-named
-                              .srt/.vtt/.txt beside a video is its transcript
-  clips list [--project ID]   clips with duration and which modalities they have
-  clips extract [--project ID] [--bert DIR] [--vision-rate FPS] [--force]
-                              text/audio/vision features (a job; cached per clip and extractor version)
-  clips agreement [--project ID]
-                              Krippendorff's alpha, Cohen's/Fleiss' kappa, per clip and overall
-  clips export-eaf CLIP FILE  ELAN .eaf of a clip's transcript and annotators' tiers
-  clips import-eaf CLIP FILE
-  clips export-csv FILE [--project ID] / clips import-csv FILE [--project ID]
-  clips export-dataset NAME [--project ID] [--splits 0.7,0.15,0.15] [--seed N] [--aligned]
-                              the labelled clips as a dataset the engine trains on
-`;
+export const CLIPS_SPECS: Record<string, CommandSpec> = {
+  clips: {
+    usage: [
+      'clips import PATH... [--project ID] [--transcript FILE] [--recursive]',
+      'clips list [--project ID]',
+      'clips extract [--project ID] [--bert DIR] [--vision-rate FPS] [--force]',
+      'clips agreement [--project ID]',
+      'clips export-eaf CLIP FILE | clips import-eaf CLIP FILE',
+      'clips export-csv FILE [--project ID] | clips import-csv FILE [--project ID]',
+      'clips export-dataset NAME [--project ID] [--splits 0.7,0.15,0.15] [--seed N] [--aligned]',
+    ],
+    summary:
+      "import videos (.mp4 .webm .mov .mkv, a same-named .srt/.vtt/.txt is the transcript), list them, extract\nfeatures (a job), Krippendorff's alpha and kappas, ELAN/CSV exchange, export as a dataset",
+    subcommands: [
+      'import',
+      'list',
+      'extract',
+      'agreement',
+      'export-eaf',
+      'import-eaf',
+      'export-csv',
+      'import-csv',
+      'export-dataset',
+    ],
+    options: {
+      project: { type: 'integer', value: 'ID', help: 'the project (default: the only one)' },
+      transcript: { type: 'string', value: 'FILE', help: 'import: the transcript of a single video' },
+      recursive: { type: 'boolean', help: 'import: look into sub-folders' },
+      bert: { type: 'string', value: 'DIR', help: 'extract: a BERT folder for text features' },
+      'vision-rate': { type: 'number', value: 'FPS', help: 'extract: vision frames per second' },
+      force: { type: 'boolean', help: 'extract: recompute cached features' },
+      splits: {
+        type: 'string',
+        value: 'TRAIN,VALID,TEST',
+        help: 'export-dataset: proportions (default 0.7,0.15,0.15)',
+      },
+      seed: { type: 'integer', value: 'N', help: 'export-dataset: split seed' },
+      aligned: { type: 'boolean', help: 'export-dataset: word-aligned features' },
+    },
+  },
+};
 
 async function projectOf(app: AppServices, args: ParsedArgs): Promise<number> {
   const given = flagNumber(args, 'project');
@@ -45,7 +80,7 @@ export const CLIPS_COMMANDS: Record<string, Command> = {
         projectId: await projectOf(app, args),
         paths: rest,
         transcript: flagString(args, 'transcript'),
-        recursive: args.flags.has('recursive'),
+        recursive: flagBoolean(args, 'recursive'),
       });
       print(io, args, r, () => [
         ...r.imported.map(clipLine),
@@ -65,7 +100,7 @@ export const CLIPS_COMMANDS: Record<string, Command> = {
         projectId: await projectOf(app, args),
         bertDir: flagString(args, 'bert'),
         visionRate: flagNumber(args, 'vision-rate'),
-        force: args.flags.has('force'),
+        force: flagBoolean(args, 'force'),
       });
       const done = await follow(app, job, io);
       print(io, args, done, () => [jobLine(done)]);
@@ -119,7 +154,7 @@ export const CLIPS_COMMANDS: Record<string, Command> = {
         name,
         splits: { train: parts[0], valid: parts[1], test: parts[2] },
         seed: flagNumber(args, 'seed'),
-        aligned: args.flags.has('aligned'),
+        aligned: flagBoolean(args, 'aligned'),
       });
       print(io, args, r, () => [
         `dataset "${r.name}"${r.datasetId !== null ? ` (id ${r.datasetId})` : ''}: train ${r.counts.train}, valid ${r.counts.valid}, test ${r.counts.test}; L ${r.dims.L}, audio ${r.dims.Ta}x${r.dims.da}, vision ${r.dims.Tv}x${r.dims.dv}${r.aligned ? ' (aligned)' : ''}`,
@@ -128,6 +163,6 @@ export const CLIPS_COMMANDS: Record<string, Command> = {
       ]);
       return 0;
     }
-    throw new UsageError(`unknown subcommand "clips ${sub}"`);
+    throw unknownSubcommand('clips', sub, CLIPS_SPECS.clips);
   },
 };

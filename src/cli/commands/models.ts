@@ -1,14 +1,20 @@
 /** `cider models`: the BERT folders the app may use as text encoders. Nothing is downloaded. */
 import type { TextEncoderModel } from '../../shared/contract/models';
-import { flagString, UsageError } from '../args';
+import { flagBoolean, flagString, unknownSubcommand, UsageError, type CommandSpec } from '../args';
 import { call, print, type Command } from '../io';
 
-export const MODELS_HELP = `  models [list]               registered text encoders (BERT folders) and whether each is usable
-  models add PATH [--name NAME] [--default]
-                              register a folder with config.json, vocab.txt and model.safetensors
-                              (or pytorch_model.bin); a folder missing anything is refused, naming it
-  models remove NAME | models default NAME
-`;
+export const MODELS_SPECS: Record<string, CommandSpec> = {
+  models: {
+    usage: ['models [list]', 'models add PATH [--name NAME] [--default]', 'models remove NAME | models default NAME'],
+    summary:
+      'registered text encoders (BERT folders: config.json, vocab.txt, model.safetensors or pytorch_model.bin);\na folder missing anything is refused, naming it. Nothing is downloaded.',
+    subcommands: ['list', 'add', 'remove', 'default'],
+    options: {
+      name: { type: 'string', value: 'NAME', help: "add: the model's name (default: the folder's name)" },
+      default: { type: 'boolean', help: 'add: make it the default text encoder' },
+    },
+  },
+};
 
 function line(m: TextEncoderModel): string {
   const shape = m.ok
@@ -33,7 +39,7 @@ export const MODELS_COMMANDS: Record<string, Command> = {
       const m = await call<TextEncoderModel>(app, 'models.add', {
         path: target,
         name: flagString(args, 'name'),
-        makeDefault: args.flags.has('default'),
+        makeDefault: flagBoolean(args, 'default'),
       });
       print(io, args, m, () => [`added ${line(m).trim()}`, ...m.warnings.map((w) => `  warning: ${w}`)]);
       return 0;
@@ -48,6 +54,6 @@ export const MODELS_COMMANDS: Record<string, Command> = {
       print(io, args, m, () => [line(m)]);
       return 0;
     }
-    throw new UsageError(`unknown subcommand "models ${sub}"`);
+    throw unknownSubcommand('models', sub, MODELS_SPECS.models);
   },
 };

@@ -8,13 +8,26 @@ import {
   type ReportFormat,
   type ReportSectionName,
 } from '../../shared/contract/reports';
-import { flagString, UsageError } from '../args';
+import { flagString, UsageError, type CommandSpec } from '../args';
 import { call, print, type Command } from '../io';
 
-export const REPORTS_HELP = `  report RUN[,RUN...] --format html|pdf|csv|json[,...] --out PATH [--sections dataset,config,...] [--pin clip:ID|test:N]
-        [--title TEXT]        a report (runs compared when several): html/pdf: PATH is a file (.html/.pdf) or a folder;
-                              csv/json: PATH is a folder (one file per table and per-sample predictions)
-`;
+export const REPORTS_SPECS: Record<string, CommandSpec> = {
+  report: {
+    usage: [
+      'report RUN[,RUN...] --format html|pdf|csv|json[,...] --out PATH [--sections dataset,config,...] [--pin clip:ID|test:N]',
+      '       [--title TEXT]',
+    ],
+    summary:
+      'a report (runs compared when several): html/pdf: PATH is a file (.html/.pdf) or a folder;\ncsv/json: PATH is a folder (one file per table and per-sample predictions)',
+    options: {
+      format: { type: 'string', value: 'F[,F...]', help: `${REPORT_FORMATS.join(', ')} (required)` },
+      out: { type: 'string', value: 'PATH', help: 'a folder, or a .html/.pdf/.json file (required)' },
+      sections: { type: 'string', value: 'S,S,...', help: `sections: ${REPORT_SECTIONS.join(', ')}` },
+      pin: { type: 'string', value: 'clip:ID|SPLIT:N,...', help: 'samples shown in detail' },
+      title: { type: 'string', value: 'TEXT', help: "the report's title" },
+    },
+  },
+};
 
 function parseList<T extends string>(v: string | undefined, allowed: readonly T[], what: string): T[] | undefined {
   if (v === undefined) return undefined;

@@ -3,14 +3,45 @@ import type { Dataset } from '../../shared/contract/datasets';
 import type { SearchRecord, SearchTrial } from '../../shared/contract/search';
 import type { TrainingOptionsInput } from '../../shared/contract/training';
 import type { AppServices } from '../../main/services/app';
-import { flagNumber, flagString, UsageError, type ParsedArgs } from '../args';
+import {
+  flagBoolean,
+  flagNumber,
+  flagString,
+  unknownSubcommand,
+  UsageError,
+  type CommandSpec,
+  type ParsedArgs,
+} from '../args';
 import { call, follow, jobLine, print, type CliIo, type Command } from '../io';
+import { EXECUTOR_OPTIONS, executorFromFlags } from './cluster';
+import { slurmExecutorSchema } from '../../shared/contract/executors';
 
-export const SEARCH_HELP = `  search --dataset DATASET --trials N [--seed S] [--task 3|7] [--epochs N] [--batch-size B] [--patience P] [--d N]
-                              random search (seeded; not the authors' TPE) over layers, heads, dropouts and
-                              loss weights; each trial is a run; prints the trials best first
-  search list | search show SEARCH
-`;
+export const SEARCH_SPECS: Record<string, CommandSpec> = {
+  search: {
+    usage: [
+      'search --dataset DATASET --trials N [--seed S] [--task 3|7] [--epochs N] [--batch-size B] [--patience P] [--d N]',
+      '       [--executor local|slurm|queue] [--partition P] [--time HH:MM:SS] [--cpus N] [--mem 8G] [--gpus N]',
+      '       [--shared-dir DIR] [--dry-run] [--queue redis://HOST:PORT]',
+      'search list | search show SEARCH',
+    ],
+    summary:
+      "random search (seeded; not the authors' TPE) over layers, heads, dropouts and\nloss weights; each trial is a run; prints the trials best first",
+    subcommands: ['list', 'show'],
+    options: {
+      dataset: { type: 'string', value: 'DATASET', help: 'the dataset (id or name; required)' },
+      trials: { type: 'integer', value: 'N', help: 'number of trials (required)' },
+      seed: { type: 'integer', value: 'S', help: 'search seed' },
+      task: { type: 'integer', choices: ['3', '7'], help: '3- or 7-class task' },
+      epochs: { type: 'integer', value: 'N', help: 'maximum epochs per trial' },
+      'batch-size': { type: 'integer', value: 'B', help: 'batch size' },
+      patience: { type: 'integer', value: 'P', help: 'early-stopping patience' },
+      d: { type: 'integer', value: 'N', help: 'model width' },
+      name: { type: 'string', value: 'NAME', help: "the search's name" },
+      project: { type: 'integer', value: 'ID', help: 'the project the runs belong to' },
+      ...EXECUTOR_OPTIONS,
+    },
+  },
+};
 
 const fmt = (x: number | null) => (x === null || !Number.isFinite(x) ? 'n/a' : x.toFixed(4));
 
@@ -60,13 +91,26 @@ export const SEARCH_COMMANDS: Record<string, Command> = {
       print(io, args, s, () => searchLines(s));
       return 0;
     }
-    if (sub !== undefined) throw new UsageError(`unknown subcommand "search ${sub}"`);
+    if (sub !== undefined) throw unknownSubcommand('search', sub, SEARCH_SPECS.search);
     const ref = flagString(args, 'dataset');
     if (!ref) throw new UsageError('search needs --dataset DATASET (id or name)');
     const trials = flagNumber(args, 'trials');
     if (trials === undefined) throw new UsageError('search needs --trials N');
     const task = flagNumber(args, 'task');
     if (task !== undefined && task !== 3 && task !== 7) throw new UsageError('--task must be 3 or 7');
+    const executor = executorFromFlags(args);
+    if (flagBoolean(args, 'dry-run')) {
+      if (executor.kind !== 'slurm') throw new UsageError('--dry-run shows the sbatch script of --executor slurm');
+      const parsed = slurmExecutorSchema.safeParse(executor);
+      if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => i.message).join('; '));
+      const { script } = await call<{ script: string }>(app, 'search.sbatchPreview', {
+        executor: parsed.data,
+        trials,
+        name: flagString(args, 'name') ?? 'cider search',
+      });
+      io.out(script);
+      return 0;
+    }
     const dataset = await resolveDataset(app, ref);
     const options: TrainingOptionsInput = {
       task: task as 3 | 7 | undefined,
@@ -82,8 +126,11 @@ export const SEARCH_COMMANDS: Record<string, Command> = {
       options,
       projectId: flagNumber(args, 'project'),
       name: flagString(args, 'name'),
+      executor,
     });
-    io.err(`search ${started.id}: ${started.name}; random search (seeded), not the authors' TPE; Ctrl-C stops it`);
+    io.err(
+      `search ${started.id}: ${started.name}; random search (seeded), not the authors' TPE; trials run ${started.executor.kind === 'local' ? 'here' : `on ${started.executor.kind}`}; Ctrl-C stops it`,
+    );
     const job = await follow(app, started.job, io);
     const s = await call<SearchRecord>(app, 'search.get', { id: started.id });
     print(io, args, s, () => [...searchLines(s), ...(job.status === 'succeeded' ? [] : [jobLine(job)])]);

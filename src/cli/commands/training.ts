@@ -8,31 +8,110 @@ import type {
   TextSourceSpec,
   TrainingOptionsInput,
 } from '../../shared/contract/training';
-import { EVAL_PROTOCOLS } from '../../shared/contract/training';
+import { EVAL_PROTOCOLS, SELECTION_METRICS, type SelectionMetricName } from '../../shared/contract/training';
 import { resultOf, type JobRecordOf } from '../../shared/jobs';
 import { parseRates } from '../../main/ml/eval/sweep';
 import type { AppServices } from '../../main/services/app';
-import { flagNumber, flagString, UsageError, type ParsedArgs } from '../args';
+import {
+  flagBoolean,
+  flagNumber,
+  flagString,
+  unknownSubcommand,
+  UsageError,
+  type CommandSpec,
+  type ParsedArgs,
+} from '../args';
 import { call, follow, jobLine, print, type CliIo, type Command } from '../io';
 
-export const TRAINING_HELP = `  train --dataset DATASET [--task 3|7] [--epochs N] [--batch-size B] [--seed S] [--patience P]
-        [--text features|frozen[:PATH|NAME]|finetune[:PATH|NAME]] [--lr X] [--micro-batch N] [--d N] [--layers N] [--heads N]
-        [--validation complete|rmfm:RATE] [--positional temporal|reference] [--no-accumulate] [--name NAME]
-        [--confounders KEY,KEY,KEY --prior KEY]   the reference's confounder/prior .npy files attached to the dataset
-                              train CIDer on a dataset (a job; Ctrl-C stops it, "runs resume" continues)
-  runs [list]                 list training runs
-  runs show RUN               a run's epochs (losses, validation metrics) and evaluations
-  runs stop RUN | runs resume RUN [--epochs N]
-  eval RUN [--protocol RMFM[,RMM,...]] [--rates 0:1:0.1] [--modality-rates T,A,V] [--seed S] [--checkpoint best|last]
-                              evaluate on the test split: complete, RMFM, RMFM_same, SMM, RMM, TMFM, STMFM, MACI
-`;
+export const TRAINING_SPECS: Record<string, CommandSpec> = {
+  train: {
+    usage: [
+      'train --dataset DATASET [--task 3|7] [--epochs N] [--batch-size B] [--seed S] [--patience P]',
+      '      [--text features|frozen[:PATH|NAME]|finetune[:PATH|NAME]] [--lr X] [--micro-batch N] [--d N] [--layers N] [--heads N]',
+      '      [--validation complete|rmfm:RATE] [--positional temporal|reference] [--no-accumulate] [--name NAME]',
+      '      [--no-mssd] [--loss-weights JOINT,ATTN,RECON] [--selection-metric Non0_acc_2|Acc_3|F1_3|Acc_7|validation_loss]',
+      '      [--confounders KEY,KEY,KEY --prior KEY]',
+    ],
+    summary: 'train CIDer on a dataset (a job; Ctrl-C stops it, "runs resume" continues)',
+    options: {
+      dataset: { type: 'string', value: 'DATASET', help: 'the dataset (id or name; required)' },
+      task: { type: 'integer', choices: ['3', '7'], help: '3- or 7-class task' },
+      epochs: { type: 'integer', value: 'N', help: 'maximum epochs' },
+      'batch-size': { type: 'integer', value: 'B', help: 'batch size' },
+      seed: { type: 'integer', value: 'S', help: 'random seed' },
+      patience: { type: 'integer', value: 'P', help: 'early-stopping patience in epochs' },
+      text: { type: 'string', value: 'SPEC', help: 'features | frozen[:PATH|NAME] | finetune[:PATH|NAME]' },
+      lr: { type: 'number', value: 'X', help: 'learning rate' },
+      'micro-batch': { type: 'integer', value: 'N', help: 'micro-batch size (memory)' },
+      d: { type: 'integer', value: 'N', help: 'model width' },
+      layers: { type: 'integer', value: 'N', help: 'transformer layers' },
+      heads: { type: 'integer', value: 'N', help: 'attention heads' },
+      validation: {
+        type: 'string',
+        value: 'complete|rmfm:RATE',
+        help: 'the validation view used to pick the best epoch',
+      },
+      positional: { type: 'string', choices: ['temporal', 'reference'], help: 'positional encoding' },
+      'no-accumulate': { type: 'boolean', help: "don't accumulate the full view's gradient" },
+      'no-mssd': { type: 'boolean', help: 'complete view only: no missing view, no self-distillation (ablation)' },
+      'loss-weights': {
+        type: 'string',
+        value: 'JOINT,ATTN,RECON',
+        help: "MSSD's three loss weights (default 0.5,0.1,0.6; 0 switches one off)",
+      },
+      'selection-metric': {
+        type: 'string',
+        choices: [...SELECTION_METRICS],
+        help: "drives early stopping, the best checkpoint and MACI's tau (ties: validation loss)",
+      },
+      confounders: { type: 'string', value: 'KEY,KEY,...', help: "the dataset's confounder arrays (with --prior)" },
+      prior: { type: 'string', value: 'KEY', help: "the dataset's class-prior array (with --confounders)" },
+      name: { type: 'string', value: 'NAME', help: "the run's name" },
+      project: { type: 'integer', value: 'ID', help: 'the project the run belongs to' },
+    },
+  },
+  runs: {
+    usage: ['runs [list]', 'runs show RUN', 'runs stop RUN | runs resume RUN [--epochs N]'],
+    summary: "list training runs; a run's epochs (losses, validation metrics) and evaluations; stop or resume one",
+    subcommands: ['list', 'show', 'stop', 'resume'],
+    options: { epochs: { type: 'integer', value: 'N', help: 'resume: the new maximum epochs' } },
+  },
+  eval: {
+    usage: [
+      'eval RUN [--protocol RMFM[,RMM,...]] [--rates 0:1:0.1] [--modality-rates T,A,V] [--seed S] [--checkpoint best|last]',
+    ],
+    summary: 'evaluate on the test split: complete, RMFM, RMFM_same, SMM, RMM, TMFM, STMFM, MACI',
+    options: {
+      protocol: {
+        type: 'string',
+        value: 'P[,P...]',
+        help: `protocols: ${EVAL_PROTOCOLS.join(', ')} (default complete)`,
+      },
+      rates: { type: 'string', value: 'FROM:TO:STEP', help: 'missing rates, e.g. 0:1:0.1 or 0.1,0.5' },
+      'modality-rates': { type: 'string', value: 'T,A,V', help: 'per-modality rates for SMM' },
+      seed: { type: 'integer', value: 'S', help: 'mask seed' },
+      checkpoint: { type: 'string', choices: ['best', 'last'], help: 'which checkpoint (default best)' },
+    },
+  },
+};
 
 const fmt = (x: number | null | undefined, digits = 4) =>
   x === null || x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(digits);
 
+/** The training switches an ablation changes, when they differ from the paper's defaults. */
+export function ablationSettings(o: RunRecord['options']): string {
+  const w = o.lossWeights;
+  const parts: string[] = [];
+  if (o.mssd === false) parts.push('no MSSD');
+  else if (w.joint !== 0.5 || w.attention !== 0.1 || w.reconstruction !== 0.6)
+    parts.push(`loss weights ${w.joint}/${w.attention}/${w.reconstruction}`);
+  return parts.join(', ');
+}
+
 export function runLine(r: RunRecord): string {
   const text = r.options.text.kind === 'features' ? 'features' : `${r.options.text.kind}`;
-  return `${String(r.id).padStart(5)}  ${r.name.padEnd(28)} ${r.status.padEnd(11)} ${String(r.options.task)}-class  text ${text.padEnd(8)} epochs ${String(r.epochsDone).padStart(3)}/${r.options.maxEpochs}  best ${r.selectionMetric} ${fmt(r.bestMetric)}${r.bestEpoch ? ` @${r.bestEpoch}` : ''}  ${r.engine ?? ''}`;
+  const ablation = ablationSettings(r.options);
+  return `${String(r.id).padStart(5)}  ${r.name.padEnd(28)} ${r.status.padEnd(11)} ${String(r.options.task)}-class  text ${text.padEnd(8)} epochs ${String(r.epochsDone).padStart(3)}/${r.options.maxEpochs}  best ${r.selectionMetric} ${fmt(r.bestMetric)}${r.bestEpoch ? ` @${r.bestEpoch}` : ''}  ${r.engine ?? ''}${ablation ? `  (${ablation})` : ''}`;
 }
 
 /** `features`, `frozen:PATH|NAME`, `finetune:PATH|NAME` (NAME: a folder registered with `cider models add`). */
@@ -46,6 +125,15 @@ async function parseText(app: AppServices, spec: string): Promise<TextSourceSpec
   if (!ref && !named)
     throw new UsageError(`--text ${m[1]} without a folder needs a default text encoder: "cider models add PATH"`);
   return { kind: m[1] as 'frozen' | 'finetune', modelDir: named?.path ?? ref! };
+}
+
+/** `--loss-weights JOINT,ATTN,RECON`: MSSD's three loss weights, each >= 0. */
+export function parseLossWeights(spec: string | undefined): TrainingOptionsInput['lossWeights'] | undefined {
+  if (spec === undefined) return undefined;
+  const parts = spec.split(',').map((x) => Number(x.trim()));
+  if (parts.length !== 3 || parts.some((x) => !Number.isFinite(x) || x < 0))
+    throw new UsageError(`--loss-weights takes three numbers >= 0, JOINT,ATTN,RECON (e.g. 0.5,0.1,0.6), got "${spec}"`);
+  return { joint: parts[0], attention: parts[1], reconstruction: parts[2] };
 }
 
 async function resolveDataset(app: AppServices, ref: string): Promise<Dataset> {
@@ -95,7 +183,7 @@ export function evaluationLines(e: EvaluationRecord): string[] {
   if (e.auilc) out.push(`  ${'AUILC'.padEnd(8)} ${names.map((n) => fmt(e.auilc![n]).padStart(10)).join(' ')}`);
   if (e.protocol === 'MACI') {
     out.push(
-      '  tau chosen on the validation split; beside it the ' +
+      `  tau chosen on the validation split by ${e.points[0]?.maci?.selectionMetric ?? 'the task default (Non0_acc_2 / Acc_7)'} (ties: validation loss); beside it the ` +
         (e.points[0]?.maci?.referenceProtocol.label ?? 'reference protocol') +
         ':',
     );
@@ -150,6 +238,10 @@ export const TRAINING_COMMANDS: Record<string, Command> = {
         '--confounders KEY,KEY,... and --prior KEY go together (arrays attached to the dataset with "cider import --extra")',
       );
     const positional = flagString(args, 'positional');
+    const lossWeights = parseLossWeights(flagString(args, 'loss-weights'));
+    const selectionMetric = flagString(args, 'selection-metric');
+    if (selectionMetric !== undefined && !(SELECTION_METRICS as readonly string[]).includes(selectionMetric))
+      throw new UsageError(`--selection-metric must be one of ${SELECTION_METRICS.join(', ')}`);
     const options: TrainingOptionsInput = {
       task: task as 3 | 7 | undefined,
       maxEpochs: flagNumber(args, 'epochs'),
@@ -163,7 +255,10 @@ export const TRAINING_COMMANDS: Record<string, Command> = {
       ...(confounderKeys && priorKey
         ? { confounders: { source: 'extras' as const, dictionary: confounderKeys.split(','), prior: priorKey } }
         : {}),
-      ...(args.flags.has('no-accumulate') ? { accumulateFullViewGrad: false } : {}),
+      ...(flagBoolean(args, 'no-accumulate') ? { accumulateFullViewGrad: false } : {}),
+      ...(flagBoolean(args, 'no-mssd') ? { mssd: false } : {}),
+      ...(lossWeights ? { lossWeights } : {}),
+      ...(selectionMetric ? { selectionMetric: selectionMetric as SelectionMetricName } : {}),
       model: {
         d: flagNumber(args, 'd'),
         layers: flagNumber(args, 'layers'),
@@ -215,7 +310,7 @@ export const TRAINING_COMMANDS: Record<string, Command> = {
       });
       return followTraining(app, args, io, started);
     }
-    throw new UsageError(`unknown subcommand "runs ${sub}"`);
+    throw unknownSubcommand('runs', sub, TRAINING_SPECS.runs);
   },
   async eval(app, args, io) {
     const id = runId(args, 1, 'eval');

@@ -2,8 +2,12 @@
  * Annotations as CSV (RFC 4180: comma-separated, double-quoted where needed, CRLF rows), one row per
  * annotator x clip x segment. Import reads the same columns back (clip by name or path, annotator
  * by name, segment -1 for the whole clip); the derived label columns are ignored on import.
+ * Segments of the project's tiers follow as rows with the tier's name in "tier", their own start and
+ * end, and the coded value in "value" (and in "score" on score tiers); import leaves them out and
+ * counts them (tiers travel as .eaf).
  */
 import type { Annotation, Annotator, Clip } from '../../shared/clips';
+import type { Tier, TierSegment } from '../../shared/tiers';
 import { sevenClassLabel, threeClassLabel } from '../ml/eval/labels';
 
 export const CSV_COLUMNS = [
@@ -19,6 +23,8 @@ export const CSV_COLUMNS = [
   'label7',
   'note',
   'correction',
+  'tier',
+  'value',
 ] as const;
 
 function field(v: string | number | null): string {
@@ -31,6 +37,7 @@ export function annotationsToCsv(
   clips: readonly (Clip & { segments: { start: number | null; end: number | null }[] })[],
   annotations: readonly Annotation[],
   annotators: readonly Annotator[],
+  projectTiers: { tiers: readonly Tier[]; segments: readonly TierSegment[] } = { tiers: [], segments: [] },
 ): string {
   const byId = new Map(clips.map((c) => [c.id, c]));
   const who = new Map(annotators.map((a) => [a.id, a.name]));
@@ -53,6 +60,35 @@ export function annotationsToCsv(
         a.score === null ? null : sevenClassLabel(a.score),
         a.note,
         a.correction,
+        '',
+        '',
+      ]
+        .map(field)
+        .join(','),
+    );
+  }
+  const tierById = new Map(projectTiers.tiers.map((t) => [t.id, t]));
+  for (const s of projectTiers.segments) {
+    const c = byId.get(s.clipId);
+    const t = tierById.get(s.tierId);
+    if (!c || !t) continue;
+    const score = t.kind === 'score' && typeof s.value === 'number' ? s.value : null;
+    rows.push(
+      [
+        c.id,
+        c.name,
+        c.sourcePath,
+        '',
+        s.start,
+        s.end,
+        who.get(s.annotatorId) ?? String(s.annotatorId),
+        score,
+        score === null ? null : threeClassLabel(score),
+        score === null ? null : sevenClassLabel(score),
+        '',
+        null,
+        t.name,
+        s.value,
       ]
         .map(field)
         .join(','),
@@ -107,7 +143,8 @@ export interface CsvAnnotationRow {
   correction: string | null;
 }
 
-export function csvToAnnotations(text: string, file = 'annotations.csv'): CsvAnnotationRow[] {
+/** the annotation rows; rows of project tiers (a "tier" column filled) are counted in `tierRows` and left out */
+export function csvToAnnotations(text: string, file = 'annotations.csv'): CsvAnnotationRow[] & { tierRows?: number } {
   const rows = parseCsv(text);
   if (!rows.length) return [];
   const header = rows[0].map((h) => h.trim().toLowerCase());
@@ -116,7 +153,12 @@ export function csvToAnnotations(text: string, file = 'annotations.csv'): CsvAnn
     if (col(need) < 0) throw new Error(`${file}: the header has no "${need}" column`);
   if (col('clip') < 0 && col('source_path') < 0 && col('clip_id') < 0)
     throw new Error(`${file}: the header needs a "clip", "source_path" or "clip_id" column`);
-  return rows.slice(1).map((r, k) => {
+  const tierCol = col('tier');
+  const isTierRow = (r: string[]) => tierCol >= 0 && (r[tierCol] ?? '').trim() !== '';
+  const out: CsvAnnotationRow[] & { tierRows?: number } = [];
+  out.tierRows = rows.slice(1).filter(isTierRow).length;
+  rows.slice(1).forEach((r, k) => {
+    if (isTierRow(r)) return;
     const get = (name: string) => (col(name) >= 0 ? (r[col(name)] ?? '').trim() : '');
     const line = k + 2;
     const scoreText = get('score');
@@ -129,7 +171,7 @@ export function csvToAnnotations(text: string, file = 'annotations.csv'): CsvAnn
       throw new Error(`${file}: line ${line}: segment "${segText}" is not -1 or a segment index`);
     if (!get('annotator')) throw new Error(`${file}: line ${line}: no annotator`);
     const idText = get('clip_id');
-    return {
+    out.push({
       line,
       clipId: idText ? Number(idText) : null,
       clip: get('clip'),
@@ -139,6 +181,7 @@ export function csvToAnnotations(text: string, file = 'annotations.csv'): CsvAnn
       score,
       note: col('note') >= 0 ? (r[col('note')] ?? '') : '',
       correction: get('correction') || null,
-    };
+    });
   });
+  return out;
 }

@@ -33,6 +33,54 @@ export interface CsdEntry {
   strings?: string[];
 }
 
+const HDF5_SIGNATURE = Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+/**
+ * Before HDF5 gets the file: an empty file says so, and a truncated one says where it ends and how
+ * many bytes its superblock's end-of-file address still wants (HDF5's own error is opaque). The
+ * superblock sits at byte 0 or, after a user block, at 512, 1024, 2048...; versions 0/1 keep the
+ * end-of-file address after the base and free-space addresses, versions 2/3 after the base and
+ * superblock-extension addresses.
+ */
+export function checkHdf5Length(file: string, label: string): void {
+  const size = fs.statSync(file).size;
+  if (size === 0) throw new DataImportError({ file: label }, 'the file is empty (0 bytes)');
+  const fd = fs.openSync(file, 'r');
+  try {
+    for (let at = 0; at === 0 || at + 8 <= size; at = at === 0 ? 512 : at * 2) {
+      const head = Buffer.alloc(64);
+      const got = fs.readSync(fd, head, 0, 64, at);
+      if (got < 8 || !head.subarray(0, 8).equals(HDF5_SIGNATURE)) {
+        if (at === 0 && got < 8 && HDF5_SIGNATURE.subarray(0, got).equals(head.subarray(0, got)))
+          throw new DataImportError(
+            { file: label },
+            `truncated: the file ends at byte ${size}, inside the HDF5 signature (${8 - got} more bytes were needed)`,
+          );
+        continue;
+      }
+      const version = head[8];
+      const offsets = version <= 1 ? head[13] : head[9];
+      const eofField = version === 0 ? 24 + 2 * offsets : version === 1 ? 28 + 2 * offsets : 12 + 2 * offsets;
+      if (![2, 4, 8].includes(offsets) || version > 3) return; // not a superblock we know: let HDF5 judge
+      if (got < eofField + offsets)
+        throw new DataImportError(
+          { file: label },
+          `truncated: the file ends at byte ${size}, inside the HDF5 superblock (${at + eofField + offsets - size} more bytes were needed)`,
+        );
+      const eof = Number(head.readBigUInt64LE(eofField) & ((1n << BigInt(8 * offsets)) - 1n)) + at;
+      if (offsets === 8 && head.readBigUInt64LE(eofField) === 0xffffffffffffffffn) return; // undefined address
+      if (eof > size)
+        throw new DataImportError(
+          { file: label },
+          `truncated: the file ends at byte ${size}, but its HDF5 superblock says it is ${eof} bytes long (${eof - size} more bytes were needed)`,
+        );
+      return;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 export class CsdSequence {
   private constructor(
     readonly file: string,
@@ -46,6 +94,7 @@ export class CsdSequence {
   static async open(file: string): Promise<CsdSequence> {
     const label = path.basename(file);
     if (!fs.existsSync(file)) throw new DataImportError({ file: label }, 'file not found');
+    checkHdf5Length(file, label);
     await h5wasm.ready;
     let h5: H5File;
     try {

@@ -63,6 +63,8 @@ export interface DatasetManifest {
   createdAt: string;
   source: { kind: 'mmsa-pickle' | 'joblib' | 'csd' | 'ood-split' | 'clips'; files: string[]; bytes: number };
   aligned: boolean;
+  /** why the importer judged the data aligned or not (absent in stores written before it was recorded) */
+  alignment?: { aligned: boolean; how: 'detected' | 'forced'; reason: string };
   dims: { L: number | null; Ta: number; da: number; Tv: number; dv: number; dl: number | null };
   splits: Record<SplitName, SplitManifest>;
   warnings: string[];

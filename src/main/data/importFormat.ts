@@ -37,6 +37,7 @@ export function detectImportFormat(files: string[]): ImportFormat {
             : `cannot be read (${(e as Error).message})`,
       );
     }
+    if (head.length === 0) throw new DataImportError({ file: label }, 'the file is empty (0 bytes)');
     if (head.length >= 8 && head.subarray(0, 8).equals(Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a])))
       return 'csd' as const;
     if (

@@ -1,6 +1,14 @@
 /** Benchmark dataset import: formats, the feature store, OOD splits. Pure Node; no Electron. */
 export { DataImportError, PickleSecurityError, ImportCancelledError } from './errors';
-export { importMmsa, type ImportOptions, type ImportProgress, type ImportResult } from './mmsa';
+export {
+  importMmsa,
+  judgeAlignment,
+  type AlignmentChoice,
+  type AlignmentJudgement,
+  type ImportOptions,
+  type ImportProgress,
+  type ImportResult,
+} from './mmsa';
 export { importCsd, CsdSequence, type CsdImportOptions, type CsdEntry } from './csd';
 export { readNpy, readNpyHeader, type NpyHeader } from './npy';
 export { readConfounderVector, readClassPrior, attachExtra } from './confounders';

@@ -41,6 +41,26 @@ export interface ImportOptions {
   textFeatures?: boolean;
   /** NaN / infinite values other than -inf audio: refuse (default) or set to 0 and warn */
   nonFinite?: 'error' | 'zero';
+  /**
+   * 'auto' (default): judged from the shapes and lengths (see judgeAlignment); 'aligned' /
+   * 'unaligned' override that, refused when the shapes do not permit it.
+   */
+  alignment?: AlignmentChoice;
+}
+
+export type AlignmentChoice = 'auto' | 'aligned' | 'unaligned';
+
+/**
+ * Why a dataset is treated as aligned or not. Aligned data (spec 1) has one time axis for the three
+ * modalities: Ta = Tv = L, and per-sample audio/vision lengths, when the file has them, equal to
+ * the text lengths (MMSA's aligned_50 and the CIDer OOD files carry such lengths). Anything else
+ * is unaligned: its audio/vision go through the word-level alignment attention.
+ */
+export interface AlignmentJudgement {
+  aligned: boolean;
+  /** 'detected' from the data, or 'forced' by the import option */
+  how: 'detected' | 'forced';
+  reason: string;
 }
 
 export interface ImportResult {
@@ -132,6 +152,7 @@ async function buildStore(root: unknown, b: StoreBuilder, c: BuildContext): Prom
   const adopted = new Set<string>();
   let dims: DatasetManifest['dims'] | null = null;
   let aligned: boolean | null = null;
+  let alignment: AlignmentJudgement | null = null;
   const splits = {} as Record<SplitName, SplitManifest>;
   let step = 0;
   for (const split of SPLITS) {
@@ -217,29 +238,16 @@ async function buildStore(root: unknown, b: StoreBuilder, c: BuildContext): Prom
       get(d, 'raw_text') !== undefined ? allStrings(get(d, 'raw_text'), w('raw_text')) : new Array<string>(N).fill('');
     if (rawText.length !== N) throw fail(w('raw_text'), `has ${rawText.length} entries for ${N} samples`);
 
-    // lengths: given for unaligned data; aligned data uses the text length (mask sum)
-    const hasLengths = get(d, 'audio_lengths') !== undefined || get(d, 'vision_lengths') !== undefined;
-    const thisAligned = !hasLengths && L !== null && Ta === L && Tv === L;
-    if (aligned === null) aligned = thisAligned;
-    else if (aligned !== thisAligned)
-      throw new DataImportError(
-        { file, split },
-        `is ${thisAligned ? 'aligned' : 'unaligned'} but split 'train' is not`,
-      );
-    const lengths = async (field: 'audio_lengths' | 'vision_lengths', T: number): Promise<Int32Array> => {
-      const out = new Int32Array(N);
+    // lengths: given for unaligned data (and often for aligned data too, equal to the text lengths)
+    const textLengths = new Int32Array(N);
+    if (textBert)
+      for (let i = 0; i < N; i++) for (let t = 0; t < L!; t++) textLengths[i] += textBert[i * 3 * L! + L! + t];
+    const given = async (field: 'audio_lengths' | 'vision_lengths', T: number): Promise<Int32Array | null> => {
       const v = get(d, field);
-      if (v === undefined) {
-        if (thisAligned && textBert)
-          for (let i = 0; i < N; i++) for (let t = 0; t < L!; t++) out[i] += textBert[i * 3 * L! + L! + t];
-        else {
-          out.fill(T);
-          if (!thisAligned) warnings.push(`${split}: no ${field}; every sample uses all ${T} frames`);
-        }
-        return out;
-      }
+      if (v === undefined) return null;
       const { values } = await allNumbers(v, w(field));
       if (values.length !== N) throw fail(w(field), `has ${values.length} entries for ${N} samples`);
+      const out = new Int32Array(N);
       for (let i = 0; i < N; i++) {
         const x = values[i];
         if (!Number.isInteger(x) || x < 0)
@@ -249,8 +257,38 @@ async function buildStore(root: unknown, b: StoreBuilder, c: BuildContext): Prom
       }
       return out;
     };
-    const audioLengths = await lengths('audio_lengths', Ta);
-    const visionLengths = await lengths('vision_lengths', Tv);
+    const givenAudio = await given('audio_lengths', Ta);
+    const givenVision = await given('vision_lengths', Tv);
+    const judged = judgeAlignment({
+      split,
+      L,
+      Ta,
+      Tv,
+      textLengths: textBert ? textLengths : null,
+      audioLengths: givenAudio,
+      visionLengths: givenVision,
+      choice: c.opts.alignment ?? 'auto',
+      file,
+    });
+    const thisAligned = judged.aligned;
+    if (aligned === null) {
+      aligned = thisAligned;
+      alignment = judged;
+    } else if (aligned !== thisAligned)
+      throw new DataImportError(
+        { file, split },
+        `is ${thisAligned ? 'aligned' : 'unaligned'} (${judged.reason}) but split 'train' is not (${alignment!.reason})`,
+      );
+    if (thisAligned && judged.how === 'forced' && (givenAudio || givenVision))
+      warnings.push(`${split}: aligned by choice; the file's audio/vision lengths are replaced by the text lengths`);
+    const lengths = (g: Int32Array | null, field: string, T: number): Int32Array => {
+      if (thisAligned && textBert) return textLengths.slice();
+      if (g) return g;
+      if (!thisAligned) warnings.push(`${split}: no ${field}; every sample uses all ${T} frames`);
+      return new Int32Array(N).fill(T);
+    };
+    const audioLengths = lengths(givenAudio, 'audio_lengths', Ta);
+    const visionLengths = lengths(givenVision, 'vision_lengths', Tv);
 
     const { values: reg, shape: regShape } = await allNumbers(need('regression_labels'), w('regression_labels'));
     if (reg.length !== N || (regShape.length > 1 && regShape.slice(1).some((x) => x !== 1)))
@@ -327,8 +365,77 @@ async function buildStore(root: unknown, b: StoreBuilder, c: BuildContext): Prom
     createdAt: new Date().toISOString(),
     source: { kind: c.kind, files: c.sourceFiles, bytes: c.bytes },
     aligned: aligned!,
+    alignment: { aligned: alignment!.aligned, how: alignment!.how, reason: alignment!.reason },
     dims: dims!,
     splits,
     warnings,
+  };
+}
+
+const firstDiff = (a: Int32Array, b: Int32Array): number => {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return i;
+  return -1;
+};
+
+/**
+ * Aligned or not, and why (see AlignmentJudgement). The shapes must permit alignment (token ids
+ * present, Ta = Tv = L); given lengths must equal the text lengths sample by sample. A forced
+ * 'aligned' is refused when the shapes do not permit it; a forced 'unaligned' is always possible
+ * (the alignment attention accepts any frame count).
+ */
+export function judgeAlignment(o: {
+  split: string;
+  L: number | null;
+  Ta: number;
+  Tv: number;
+  textLengths: Int32Array | null;
+  audioLengths: Int32Array | null;
+  visionLengths: Int32Array | null;
+  choice: AlignmentChoice;
+  file: string;
+}): AlignmentJudgement {
+  const { L, Ta, Tv } = o;
+  const shapeProblem =
+    L === null || !o.textLengths
+      ? 'the file has no text_bert token ids, so the text length L is unknown'
+      : Ta !== L || Tv !== L
+        ? `the time axes differ (L = ${L}, Ta = ${Ta}, Tv = ${Tv})`
+        : null;
+  if (o.choice === 'unaligned')
+    return {
+      aligned: false,
+      how: 'forced',
+      reason: `--unaligned chosen at import${shapeProblem ? ` (${shapeProblem})` : ` (L = Ta = Tv = ${L})`}`,
+    };
+  if (shapeProblem) {
+    if (o.choice === 'aligned')
+      throw new DataImportError(
+        { file: o.file, split: o.split },
+        `cannot be imported as aligned: ${shapeProblem}; aligned data needs Ta = Tv = L`,
+      );
+    return { aligned: false, how: 'detected', reason: `unaligned: ${shapeProblem}` };
+  }
+  if (o.choice === 'aligned')
+    return { aligned: true, how: 'forced', reason: `--aligned chosen at import (L = Ta = Tv = ${L})` };
+  for (const [name, g] of [
+    ['audio_lengths', o.audioLengths],
+    ['vision_lengths', o.visionLengths],
+  ] as const) {
+    if (!g) continue;
+    const i = firstDiff(g, o.textLengths!);
+    if (i >= 0)
+      return {
+        aligned: false,
+        how: 'detected',
+        reason: `unaligned: L = Ta = Tv = ${L} but ${o.split} ${name}[${i}] = ${g[i]} differs from the text length ${o.textLengths![i]}`,
+      };
+  }
+  const given = [o.audioLengths && 'audio_lengths', o.visionLengths && 'vision_lengths'].filter(Boolean);
+  return {
+    aligned: true,
+    how: 'detected',
+    reason: given.length
+      ? `aligned: L = Ta = Tv = ${L} and ${given.join(' and ')} equal the text lengths`
+      : `aligned: L = Ta = Tv = ${L} and no audio/vision lengths (they are the text lengths)`,
   };
 }

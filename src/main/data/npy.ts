@@ -70,8 +70,15 @@ export async function readNpyHeader(file: string, label = path.basename(file)): 
   try {
     const pre = Buffer.alloc(12);
     const { bytesRead } = await fh.read(pre, 0, 12, 0);
-    if (bytesRead < 10 || pre[0] !== 0x93 || pre.toString('latin1', 1, 6) !== 'NUMPY')
+    if (bytesRead === 0) throw new DataImportError({ file: label }, 'the file is empty (0 bytes)');
+    if (pre[0] !== 0x93 || pre.toString('latin1', 1, Math.min(6, bytesRead)) !== 'NUMPY'.slice(0, bytesRead - 1))
       throw new DataImportError({ file: label }, 'not a .npy file (bad magic)');
+    const preamble = bytesRead >= 8 && pre[6] !== 1 ? 12 : 10;
+    if (bytesRead < preamble)
+      throw new DataImportError(
+        { file: label },
+        `truncated: the file ends at byte ${bytesRead}, inside the .npy preamble (${preamble - bytesRead} more bytes were needed)`,
+      );
     const major = pre[6];
     const minor = pre[7];
     if (major < 1 || major > 3)
@@ -84,7 +91,11 @@ export async function readNpyHeader(file: string, label = path.basename(file)): 
     const start = major === 1 ? 10 : 12;
     const hb = Buffer.alloc(hlen);
     const got = (await fh.read(hb, 0, hlen, start)).bytesRead;
-    if (got < hlen) throw new DataImportError({ file: label }, 'the .npy header is truncated');
+    if (got < hlen)
+      throw new DataImportError(
+        { file: label },
+        `truncated: the file ends at byte ${start + got}, inside the .npy header of ${hlen} bytes (${hlen - got} more bytes were needed)`,
+      );
     let h: Record<string, unknown>;
     try {
       h = parseLiteral(hb.toString(major === 3 ? 'utf8' : 'latin1')) as Record<string, unknown>;
@@ -135,7 +146,7 @@ export async function readNpy(file: string, opts: { label?: string; maxBytes?: n
   if (size - h.dataOffset < need)
     throw new DataImportError(
       { file: label },
-      `truncated: the array of shape ${h.shape.length === 1 ? `(${h.shape[0]},)` : `(${h.shape.join(', ')})`} and dtype ${h.dtype.name} needs ${need} bytes of data but the file holds ${size - h.dataOffset}`,
+      `truncated: the array of shape ${h.shape.length === 1 ? `(${h.shape[0]},)` : `(${h.shape.join(', ')})`} and dtype ${h.dtype.name} needs ${need} bytes of data but the file holds ${size - h.dataOffset}: it ends at byte ${size}, ${need - (size - h.dataOffset)} more bytes were needed`,
     );
   const buf = Buffer.alloc(need);
   const fh = await fs.promises.open(file, 'r');

@@ -26,12 +26,19 @@ export class DiskBytes {
   ) {}
 }
 
+/**
+ * The input ended before a structure did: `end` is where the data ends (its length), `wanted` how
+ * many more bytes the structure being read needed. For a compressed file both count decompressed bytes.
+ */
 export class TruncatedError extends Error {
   constructor(
-    readonly offset: number,
+    readonly end: number,
     readonly wanted: number,
+    readonly compressed = false,
   ) {
-    super(`unexpected end of file at byte ${offset} (needed ${wanted} more bytes): the file is truncated`);
+    super(
+      `the file is truncated: its ${compressed ? 'decompressed data ends' : 'data ends'} at byte ${end}, but ${wanted} more byte${wanted === 1 ? ' was' : 's were'} needed to finish what starts before it`,
+    );
   }
 }
 
@@ -75,6 +82,7 @@ export class ByteReader {
   private stream: Readable | null = null;
   private raw: fs.ReadStream | null = null;
   private total = 0;
+  private compressed = false;
 
   private constructor(
     readonly file: string,
@@ -96,9 +104,11 @@ export class ByteReader {
   ): Promise<ByteReader> {
     const r = new ByteReader(opts.label ?? file, opts);
     const st = await fs.promises.stat(file);
+    if (st.size === 0) throw new DataImportError({ file: r.file }, 'the file is empty (0 bytes)');
     r.total = st.size;
     let compression = opts.compression ?? 'auto';
     if (compression === 'auto') compression = detectCompression(await readHead(file, 2));
+    r.compressed = compression !== 'none';
     const raw = fs.createReadStream(file, { highWaterMark: opts.chunkSize ?? DEFAULT_CHUNK });
     r.raw = raw;
     let s: Readable = raw;
@@ -141,11 +151,16 @@ export class ByteReader {
     return res.value;
   }
 
+  /** the input ended `wanted` bytes short: it ends after the bytes still buffered */
+  private truncated(wanted: number): TruncatedError {
+    return new TruncatedError(this.offset + this.avail(), wanted, this.compressed);
+  }
+
   /** make at least n bytes available; throws TruncatedError at end of input */
   async fill(n: number): Promise<void> {
     while (this.avail() < n) {
       const chunk = await this.pull();
-      if (!chunk) throw new TruncatedError(this.offset, n - this.avail());
+      if (!chunk) throw this.truncated(n - this.avail());
       if (this.avail() === 0) {
         this.base += this.buf.length;
         this.buf = chunk;
@@ -191,7 +206,11 @@ export class ByteReader {
   u64(): number {
     const v = this.buf.readBigUInt64LE(this.pos);
     this.pos += 8;
-    if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new TruncatedError(this.offset, Number.MAX_SAFE_INTEGER);
+    if (v > BigInt(Number.MAX_SAFE_INTEGER))
+      throw new DataImportError(
+        { file: this.file },
+        `a length of ${v} bytes at byte ${this.offset - 8} is larger than any file: the data is corrupt`,
+      );
     return Number(v);
   }
   f64be(): number {
@@ -227,7 +246,7 @@ export class ByteReader {
     while (left > 0) {
       if (this.avail() === 0) {
         const chunk = await this.pull();
-        if (!chunk) throw new TruncatedError(this.offset, left);
+        if (!chunk) throw this.truncated(left);
         this.base += this.buf.length;
         this.buf = chunk;
         this.pos = 0;
@@ -251,7 +270,11 @@ export class ByteReader {
         this.pos = i + 1;
         return s;
       }
-      if (this.avail() > 1 << 20) throw new TruncatedError(this.offset, 1);
+      if (this.avail() > 1 << 20)
+        throw new DataImportError(
+          { file: this.file },
+          `a text line starting at byte ${this.offset} runs over 1 MB without ending: the data is corrupt`,
+        );
       await this.fill(this.avail() + 1);
     }
   }

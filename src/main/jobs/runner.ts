@@ -56,6 +56,9 @@ export function workerThreadSpawner(entry: URL | string): SpawnWorker {
   };
 }
 
+/** The error message of a job stopped because the app quit while it ran. */
+export const STOPPED_BY_QUIT = 'stopped because the app was quit while the job ran; run it again to finish';
+
 export interface JobRunnerOptions {
   store: JobStore;
   emit: (event: AppEvent) => void;
@@ -84,6 +87,8 @@ interface Running {
   handle: WorkerHandle;
   seq: number;
   cancelRequested: boolean;
+  /** recorded as the cancelled job's error message */
+  cancelMessage?: string;
   killTimer?: NodeJS.Timeout;
   lastFlush: number;
   pending?: JobProgress;
@@ -143,7 +148,12 @@ export class JobRunner {
     });
   }
 
-  cancel(jobId: number): JobRecord {
+  /** Number of jobs running or waiting for a slot (the desktop shell asks before quitting over them). */
+  activeCount(): number {
+    return this.running.size + this.queue.length;
+  }
+
+  cancel(jobId: number, message = 'cancelled by the user'): JobRecord {
     const job = this.opts.store.get(jobId);
     const qi = this.queue.indexOf(jobId);
     if (qi >= 0) {
@@ -161,6 +171,7 @@ export class JobRunner {
     }
     if (!r.cancelRequested) {
       r.cancelRequested = true;
+      r.cancelMessage = message;
       r.handle.post({ seq: ++r.seq, type: 'cancel' });
       this.log(jobId, 'info', 'cancel requested');
       r.killTimer = setTimeout(() => {
@@ -175,13 +186,13 @@ export class JobRunner {
     return this.opts.store.get(jobId);
   }
 
-  /** Stop everything (app quit): running jobs are cancelled, then terminated. */
+  /** Stop everything (app quit): running jobs are cancelled (recorded as stopped by the quit), then terminated. */
   async close(): Promise<void> {
     this.closed = true;
     for (const id of this.queue.splice(0))
       this.finish(id, 'cancelled', null, { code: 'CANCELLED', message: 'the app was closed before this job started' });
     const waits = [...this.running.keys()].map((id) => {
-      this.cancel(id);
+      this.cancel(id, STOPPED_BY_QUIT);
       return this.running.get(id)?.done;
     });
     await Promise.all(waits);
@@ -232,7 +243,7 @@ export class JobRunner {
           const commit = this.hooksOf(job)?.commit;
           if (!commit) settle('succeeded', msg.result, null);
           else if (run.cancelRequested)
-            settle('cancelled', null, { code: 'CANCELLED', message: 'cancelled by the user' });
+            settle('cancelled', null, { code: 'CANCELLED', message: run.cancelMessage ?? 'cancelled by the user' });
           else {
             let result: unknown;
             try {
@@ -249,7 +260,7 @@ export class JobRunner {
           break;
         }
         case 'cancelled':
-          settle('cancelled', null, { code: 'CANCELLED', message: 'cancelled by the user' });
+          settle('cancelled', null, { code: 'CANCELLED', message: run.cancelMessage ?? 'cancelled by the user' });
           break;
         case 'error':
           this.log(jobId, 'error', msg.error.message);
@@ -258,7 +269,8 @@ export class JobRunner {
       }
     });
     handle.onExit((code, error) => {
-      if (run.cancelRequested) settle('cancelled', null, { code: 'CANCELLED', message: 'cancelled by the user' });
+      if (run.cancelRequested)
+        settle('cancelled', null, { code: 'CANCELLED', message: run.cancelMessage ?? 'cancelled by the user' });
       else
         settle('failed', null, {
           code: 'INTERNAL',

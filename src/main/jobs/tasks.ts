@@ -16,4 +16,5 @@ export const TASKS: { [K in JobKind]: () => Promise<Task<K>> } = {
   'analysis.robustness': async () => (await import('./tasks/analysis')).robustnessTask,
   'analysis.compareOod': async () => (await import('./tasks/analysis')).compareOodTask,
   search: async () => (await import('./tasks/search')).searchTask,
+  ablation: async () => (await import('./tasks/ablation')).ablationTask,
 };

@@ -5,6 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
+import { runtimeAssets, toUnpacked } from '../runtime/assets';
 
 const nodeRequire = createRequire(import.meta.url);
 
@@ -37,9 +38,13 @@ export function findFfmpeg(userPath?: string | null): FfmpegInfo {
   return { path: null, version: null, source: 'none' };
 }
 
+/** The binary @ffmpeg-installer ships for this platform, from the app's (unpacked) node_modules. */
 function bundledPath(): string | undefined {
+  const own = runtimeAssets().ffmpegBinary();
+  if (existsSync(own)) return own;
   try {
-    return (nodeRequire('@ffmpeg-installer/ffmpeg') as { path: string }).path;
+    // hoisted elsewhere: ask the package, then leave app.asar (a binary inside it cannot be executed)
+    return toUnpacked((nodeRequire('@ffmpeg-installer/ffmpeg') as { path: string }).path);
   } catch {
     return undefined;
   }

@@ -13,7 +13,9 @@ import type {
   ContributionRow,
   CounterfactualEditRow,
   OodComparison,
+  LeftOutPin,
   PinnedRef,
+  PinnedSection,
   ReportSection,
   RobustnessCurve,
 } from '../../shared/contract/reports';
@@ -54,11 +56,16 @@ interface SplitSideLike {
   datasetName: string;
   plain: Record<string, number>;
   debiased: Record<string, number> | null;
+  overlap?: { note: string };
 }
 interface OodComparisonLike {
   id: number;
   iid: SplitSideLike;
   ood: SplitSideLike;
+  selectedTau: number | null;
+  selectionMetric: string;
+  tauRule?: string;
+  paired?: { runId: number; runName: string; ood: SplitSideLike } | null;
 }
 interface SweepLike {
   id: number;
@@ -90,15 +97,62 @@ const sameTarget = (a: Target, b: Target) =>
     ? b.kind === 'clip' && a.clipId === b.clipId
     : b.kind === 'sample' && a.split === b.split && a.index === b.index;
 
-class Unavailable extends Error {}
+class Unavailable extends Error {
+  /** the service's own words, without the method name (what a reader of the report is shown for one pin) */
+  constructor(
+    message: string,
+    readonly detail = message,
+    readonly wholeService = false,
+  ) {
+    super(message);
+  }
+}
 
 export function analysisViaContract(call: CallContract): AnalysisSource {
   const ask = async <T>(method: string, args: unknown): Promise<T> => {
     const env = await call(method, args);
     if (env.ok) return env.value as T;
     if (env.error.code === 'UNKNOWN_METHOD')
-      throw new Unavailable('the analysis service is not part of this build of the app');
-    throw new Unavailable(`${method}: ${env.error.message}`);
+      throw new Unavailable('the analysis service is not part of this build of the app', undefined, true);
+    throw new Unavailable(`${method}: ${env.error.message}`, env.error.message);
+  };
+  /** a pin as the user knows it: the clip's name, or the split and index of a dataset sample */
+  const pinName = async (p: PinnedRef): Promise<string> => {
+    if (!('clipId' in p)) return `${p.split} sample ${p.index}`;
+    const env = await call('clips.get', { id: p.clipId });
+    const name = env.ok ? (env.value as { name?: unknown }).name : undefined;
+    return typeof name === 'string' ? `clip "${name}" (#${p.clipId})` : `clip #${p.clipId}`;
+  };
+  /**
+   * Each pinned item on its own: one that fails is left out by name with the service's reason and
+   * the others keep their rows; only a missing service (or every pin failing) empties the section.
+   */
+  const perPin = async <R>(
+    pinned: PinnedRef[],
+    rowsOf: (p: PinnedRef) => Promise<R[]>,
+    noneReason: () => string,
+  ): Promise<PinnedSection<R[]>> => {
+    const rows: R[] = [];
+    const leftOut: LeftOutPin[] = [];
+    for (const p of pinned) {
+      try {
+        rows.push(...(await rowsOf(p)));
+      } catch (e) {
+        if (!(e instanceof Unavailable) || e.wholeService) throw e;
+        leftOut.push({ item: await pinName(p), reason: e.detail });
+      }
+    }
+    if (!rows.length)
+      return {
+        available: false,
+        reason: !leftOut.length
+          ? noneReason()
+          : new Set(leftOut.map((l) => l.reason)).size === 1
+            ? `${leftOut[0].reason} (every pinned item)`
+            : `no pinned item could be analysed: ${leftOut.map((l) => `${l.item}: ${l.reason}`).join('; ')}`,
+        ...(leftOut.length ? { leftOut } : {}),
+      };
+    return { available: true, data: rows, ...(leftOut.length ? { leftOut } : {}) };
   };
   const guard = async <T>(f: () => Promise<ReportSection<T>>): Promise<ReportSection<T>> => {
     try {
@@ -111,79 +165,81 @@ export function analysisViaContract(call: CallContract): AnalysisSource {
 
   return {
     contributions: (run: RunRecord, pinned: PinnedRef[]) =>
-      guard(async () => {
-        const rows: ContributionRow[] = [];
-        for (const p of pinned) {
-          const x = await ask<ExplanationLike>('analysis.explain', {
-            runId: run.id,
-            target: targetOf(p),
-          });
-          const c = x.prediction;
-          rows.push({
-            item: `${itemOf(p)}: ${x.label}`,
-            predicted: x.classNames[c] ?? String(c),
-            probabilities: x.probabilities,
-            // contributions to the predicted class's probability
-            shapley: {
-              text: x.shapley.text[c],
-              audio: x.shapley.audio[c],
-              vision: x.shapley.vision[c],
-            },
-          });
-        }
-        return { available: true, data: rows };
-      }),
+      guard(() =>
+        perPin(
+          pinned,
+          async (p) => {
+            const x = await ask<ExplanationLike>('analysis.explain', {
+              runId: run.id,
+              target: targetOf(p),
+            });
+            const c = x.prediction;
+            const row: ContributionRow = {
+              item: `${itemOf(p)}: ${x.label}`,
+              predicted: x.classNames[c] ?? String(c),
+              probabilities: x.probabilities,
+              // contributions to the predicted class's probability
+              shapley: {
+                text: x.shapley.text[c],
+                audio: x.shapley.audio[c],
+                vision: x.shapley.vision[c],
+              },
+            };
+            return [row];
+          },
+          () => 'no pinned item',
+        ),
+      ),
     counterfactualEdits: (run: RunRecord, pinned: PinnedRef[]) =>
       guard(async () => {
         const saved = await ask<TextEditLike[]>('analysis.edits', {
           runId: run.id,
         });
-        const rows: CounterfactualEditRow[] = [];
         let reason: string | null = null;
-        for (const p of pinned) {
-          const target = targetOf(p);
-          const x = await ask<ExplanationLike>('analysis.explain', {
-            runId: run.id,
-            target,
-          });
-          const variants: { name: string; tokenIds?: number[] }[] = [
-            { name: 'automatic' },
-            ...saved
-              .filter((e) => sameTarget(target, e.target))
-              .map((e) => ({ name: `edit "${e.name}"`, tokenIds: e.tokenIds })),
-          ];
-          for (const v of variants) {
-            const cf = await ask<CounterfactualLike>('analysis.counterfactual', {
+        return perPin(
+          pinned,
+          async (p) => {
+            const rows: CounterfactualEditRow[] = [];
+            const target = targetOf(p);
+            const x = await ask<ExplanationLike>('analysis.explain', {
               runId: run.id,
               target,
-              ...(v.tokenIds ? { tokenIds: v.tokenIds } : {}),
             });
-            if (!cf.available || !cf.counterfactual) {
-              reason = cf.reason ?? 'counterfactual predictions are unavailable for this run';
-              continue;
+            const variants: { name: string; tokenIds?: number[] }[] = [
+              { name: 'automatic' },
+              ...saved
+                .filter((e) => sameTarget(target, e.target))
+                .map((e) => ({ name: `edit "${e.name}"`, tokenIds: e.tokenIds })),
+            ];
+            for (const v of variants) {
+              const cf = await ask<CounterfactualLike>('analysis.counterfactual', {
+                runId: run.id,
+                target,
+                ...(v.tokenIds ? { tokenIds: v.tokenIds } : {}),
+              });
+              if (!cf.available || !cf.counterfactual) {
+                reason = cf.reason ?? 'counterfactual predictions are unavailable for this run';
+                continue;
+              }
+              const tau = cf.validationTau?.tau ?? 1;
+              const at = cf.debiased.reduce(
+                (b, d) => (Math.abs(d.tau - tau) < Math.abs(b.tau - tau) ? d : b),
+                cf.debiased[0],
+              );
+              rows.push({
+                item: `${itemOf(p)} (${v.name})`,
+                text: words(x.tokens),
+                counterfactualText: words(cf.scored),
+                prediction: cf.classNames[argmax(cf.factual)],
+                counterfactualPrediction: cf.classNames[argmax(cf.counterfactual)],
+                debiasedPrediction: at ? cf.classNames[at.prediction] : 'n/a',
+                tau: at?.tau ?? tau,
+              });
             }
-            const tau = cf.validationTau?.tau ?? 1;
-            const at = cf.debiased.reduce(
-              (b, d) => (Math.abs(d.tau - tau) < Math.abs(b.tau - tau) ? d : b),
-              cf.debiased[0],
-            );
-            rows.push({
-              item: `${itemOf(p)} (${v.name})`,
-              text: words(x.tokens),
-              counterfactualText: words(cf.scored),
-              prediction: cf.classNames[argmax(cf.factual)],
-              counterfactualPrediction: cf.classNames[argmax(cf.counterfactual)],
-              debiasedPrediction: at ? cf.classNames[at.prediction] : 'n/a',
-              tau: at?.tau ?? tau,
-            });
-          }
-        }
-        if (!rows.length)
-          return {
-            available: false,
-            reason: reason ?? 'no counterfactual text for the pinned clips',
-          };
-        return { available: true, data: rows };
+            return rows;
+          },
+          () => reason ?? 'no counterfactual text for the pinned clips',
+        );
       }),
     oodComparison: (run: RunRecord) =>
       guard(async () => {
@@ -206,7 +262,25 @@ export function analysisViaContract(call: CallContract): AnalysisSource {
             iidDebiased: c.iid.debiased?.[metric] ?? null,
             oodPlain: c.ood.plain[metric] ?? null,
             oodDebiased: c.ood.debiased?.[metric] ?? null,
+            ...(c.paired
+              ? {
+                  pairedOodPlain: c.paired.ood.plain[metric] ?? null,
+                  pairedOodDebiased: c.paired.ood.debiased?.[metric] ?? null,
+                }
+              : {}),
           })),
+          notes: [
+            c.tauRule === 'reference'
+              ? 'debiased: reference protocol, per metric the best tau on each TEST split (optimistic)'
+              : `debiased: tau ${c.selectedTau ?? 'n/a'} chosen on the run's validation split by ${c.selectionMetric}`,
+            ...[c.iid, c.ood, ...(c.paired ? [c.paired.ood] : [])].flatMap((s) => (s.overlap ? [s.overlap.note] : [])),
+            ...(c.paired
+              ? [
+                  `paper's protocol: the OOD test also scored by run ${c.paired.runId} (${c.paired.runName}), trained on the OOD training split`,
+                ]
+              : []),
+          ],
+          pairedRun: c.paired ? { id: c.paired.runId, name: c.paired.runName } : null,
         };
         return { available: true, data };
       }),

@@ -5,11 +5,11 @@
  * decimals for reading; the exports keep full precision).
  */
 import { CLASS_NAMES } from '../../shared/contract/datasets';
-import type { ReportModel, ReportSection, ReportTable, RunReport } from '../../shared/contract/reports';
+import type { PinnedSection, ReportModel, ReportSection, ReportTable, RunReport } from '../../shared/contract/reports';
 import { barChart, escapeXml as esc, lineChart } from './svg';
-import { reportTables, robustnessTableId, slug } from './tables';
+import { columnGroups, reportTables, robustnessTableId, slug } from './tables';
 
-const CSS = `
+export const REPORT_CSS = `
 :root { color-scheme: light; }
 body { font: 13px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; color: #1d2125; margin: 24px auto; max-width: 1000px; padding: 0 16px; }
 h1 { font-size: 22px; margin: 0 0 4px; }
@@ -34,7 +34,17 @@ section.run:first-of-type { break-before: auto; }
 tr { break-inside: avoid; }
 @page { size: A4; margin: 14mm; }
 @media print { body { margin: 0; max-width: none; } }
+.print-parts { display: none; }
+@media print {
+  .table-wrap.wide > table { display: none; }
+  .print-parts { display: block; }
+  .print-parts table { font-size: 10px; }
+  .print-parts th, .print-parts td { padding: 2px 4px; }
+}
 `;
+
+/** characters of 10px table text across an A4 page inside the 14 mm margins (about 688 px; 125 leaves room, checked by rendering the PDF) */
+const PRINT_PAGE_CHARS = 125;
 
 export function fmt(v: string | number | null | undefined): string {
   if (v === null || v === undefined) return '—';
@@ -51,7 +61,26 @@ export function tableHtml(t: ReportTable): string {
         `<tr>${r.map((v) => (typeof v === 'number' ? `<td class="num">${fmt(v)}</td>` : `<td>${esc(fmt(v))}</td>`)).join('')}</tr>`,
     )
     .join('');
-  return `<div class="table-wrap"><table data-table="${esc(t.id)}" data-rows="${t.rows.length}"><caption>${esc(t.title)}</caption><thead>${head}</thead><tbody>${body}</tbody></table>${t.note ? `<p class="note">${esc(t.note)}</p>` : ''}</div>`;
+  const groups = columnGroups(t, PRINT_PAGE_CHARS);
+  // wider than a printed page: printed as column groups (the key column repeated), shown whole on screen
+  const parts =
+    groups.length > 1
+      ? `<div class="print-parts">${groups.map((g, k) => tablePartHtml(t, g, k, groups.length)).join('')}</div>`
+      : '';
+  return `<div class="table-wrap${groups.length > 1 ? ' wide' : ''}"><table data-table="${esc(t.id)}" data-rows="${t.rows.length}"><caption>${esc(t.title)}</caption><thead>${head}</thead><tbody>${body}</tbody></table>${parts}${t.note ? `<p class="note">${esc(t.note)}</p>` : ''}</div>`;
+}
+
+const cellHtml = (v: string | number | null) =>
+  typeof v === 'number' ? `<td class="num">${fmt(v)}</td>` : `<td>${esc(fmt(v))}</td>`;
+
+function tablePartHtml(t: ReportTable, cols: number[], k: number, n: number): string {
+  const head = `<tr>${cols.map((i) => `<th>${esc(t.columns[i])}</th>`).join('')}</tr>`;
+  const body = t.rows.map((r) => `<tr>${cols.map((i) => cellHtml(r[i] ?? null)).join('')}</tr>`).join('');
+  const caption = `${t.title} (part ${k + 1} of ${n}: ${cols
+    .slice(1)
+    .map((i) => t.columns[i])
+    .join(', ')})`;
+  return `<table data-table-part="${esc(t.id)}" data-part="${k + 1}"><caption>${esc(caption)}</caption><thead>${head}</thead><tbody>${body}</tbody></table>`;
 }
 
 const notAvailable = (reason: string) => `<p class="na">Not available: ${esc(reason)}</p>`;
@@ -59,6 +88,13 @@ const notAvailable = (reason: string) => `<p class="na">Not available: ${esc(rea
 function section<T>(title: string, s: ReportSection<T>, body: (d: T) => string, level = 'h3'): string {
   if (!s.available && s.reason === 'not chosen for this report') return '';
   return `<${level}>${esc(title)}</${level}>${s.available ? body(s.data) : notAvailable(s.reason)}`;
+}
+
+/** the pinned items a section had to leave out, each by its name with the reason (the good ones are in the table) */
+function leftOutHtml(s: PinnedSection<unknown>): string {
+  if (!s.available || !s.leftOut?.length) return '';
+  const items = s.leftOut.map((l) => `<li><b>${esc(l.item)}</b>: ${esc(l.reason)}</li>`).join('');
+  return `<div class="na" data-left-out="${s.leftOut.length}">Left out of this table:<ul>${items}</ul></div>`;
 }
 
 const figure = (svg: string) => `<figure>${svg}</figure>`;
@@ -207,7 +243,7 @@ function runHtml(r: RunReport, tables: Map<string, ReportTable>): string {
         'h4',
       );
       const ood = section('IID vs OOD test splits', x.oodComparison, () => t('ood-comparison'), 'h4');
-      return contrib + edits + ood;
+      return contrib + leftOutHtml(x.contributions) + edits + leftOutHtml(x.counterfactualEdits) + ood;
     }),
   );
   parts.push(section('Annotation agreement', r.agreement, () => t('agreement') + t('agreement-clips')));
@@ -260,7 +296,7 @@ export function renderHtml(model: ReportModel, tables: ReportTable[] = reportTab
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
 <meta name="generator" content="CIDer Studio ${esc(a.version)}">
 <title>${esc(model.title)}</title>
-<style>${CSS}</style></head>
+<style>${REPORT_CSS}</style></head>
 <body>
 <header><h1>${esc(model.title)}</h1>
 <p class="meta">Generated ${esc(model.generatedAt)} by CIDer Studio ${esc(a.version)} (${esc(a.mode)}), backend ${esc(a.backend.name)}${a.backend.gpu ? ' (GPU)' : ''}, TensorFlow.js ${esc(a.backend.tfjsVersion)}, Node ${esc(a.node)}, ${esc(a.platform)}.</p>

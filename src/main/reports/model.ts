@@ -22,6 +22,7 @@ import type {
   MetricsSummary,
   OodComparison,
   PinnedRef,
+  PinnedSection,
   ReportComparison,
   ReportModel,
   ReportRequest,
@@ -42,8 +43,8 @@ export const ok = <T>(data: T): ReportSection<T> => ({ available: true, data });
 
 /** The analysis service's answers, when the app has one (issue 8); each may say "not available". */
 export interface AnalysisSource {
-  contributions(run: RunRecord, pinned: PinnedRef[]): Promise<ReportSection<ContributionRow[]>>;
-  counterfactualEdits(run: RunRecord, pinned: PinnedRef[]): Promise<ReportSection<CounterfactualEditRow[]>>;
+  contributions(run: RunRecord, pinned: PinnedRef[]): Promise<PinnedSection<ContributionRow[]>>;
+  counterfactualEdits(run: RunRecord, pinned: PinnedRef[]): Promise<PinnedSection<CounterfactualEditRow[]>>;
   oodComparison(run: RunRecord): Promise<ReportSection<OodComparison>>;
   /** the latest robustness sweep of the run (metric vs missing rate per protocol, AUILC) */
   robustness(run: RunRecord): Promise<ReportSection<RobustnessCurve[]>>;

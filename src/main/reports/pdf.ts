@@ -13,10 +13,11 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PDFDocument, StandardFonts, rgb, type PDFFont, type PDFPage } from 'pdf-lib';
+import type { PDFDocument, PDFFont, PDFPage } from 'pdf-lib';
 import type { ReportModel, ReportTable } from '../../shared/contract/reports';
 import { fmt } from './html';
 import { PALETTE } from './svg';
+import { tableParts } from './tables';
 
 /** The desktop app's hook: render this HTML to PDF bytes (Electron's printToPDF). */
 export type PrintToPdf = (html: string) => Promise<Uint8Array>;
@@ -119,6 +120,8 @@ export async function renderPdf(
 // ---- the pdf-lib fallback ------------------------------------------------------------------
 
 const A4: [number, number] = [595.28, 841.89];
+/** characters of 7 pt Helvetica (about 3.9 pt each, digits) across the page inside the margins */
+const PDF_LIB_PAGE_CHARS = 125;
 const MARGIN = 40;
 
 /** WinAnsi only (the standard fonts' encoding) */
@@ -305,7 +308,12 @@ class Writer {
   }
 }
 
+// pdf-lib loads when a PDF is written (it costs a few hundred ms at start-up: every `cider` command would pay it)
+let rgb: typeof import('pdf-lib').rgb;
+
 export async function libraryPdf(model: ReportModel, tables: ReportTable[]): Promise<Uint8Array> {
+  const { PDFDocument, StandardFonts, rgb: color } = await import('pdf-lib');
+  rgb = color;
   const doc = await PDFDocument.create();
   doc.setTitle(ansi(model.title));
   doc.setCreator(`CIDer Studio ${model.app.version}`);
@@ -323,7 +331,9 @@ export async function libraryPdf(model: ReportModel, tables: ReportTable[]): Pro
   );
   w.y -= 6;
   const byId = new Map(tables.map((t) => [t.id, t]));
-  for (const t of tables.filter((x) => x.id === 'report' || x.id.startsWith('comparison.'))) w.table(t);
+  // a table wider than the page is drawn as column groups (key column repeated), never cut
+  const table = (t: ReportTable) => tableParts(t, PDF_LIB_PAGE_CHARS, false).forEach((part) => w.table(part));
+  for (const t of tables.filter((x) => x.id === 'report' || x.id.startsWith('comparison.'))) table(t);
   for (const r of model.runs) {
     w.newPage();
     w.text(`Run ${r.run.id}: ${r.run.name}`, 13, w.bold);
@@ -338,6 +348,9 @@ export async function libraryPdf(model: ReportModel, tables: ReportTable[]): Pro
     ];
     for (const [name, s] of reasons)
       if (!s.available && s.reason !== 'not chosen for this report') w.text(`${name}: not available: ${s.reason}`, 8);
+    if (r.explanations.available)
+      for (const s of [r.explanations.data.contributions, r.explanations.data.counterfactualEdits])
+        if (s.available) for (const l of s.leftOut ?? []) w.text(`Pinned ${l.item} left out: ${l.reason}`, 8);
     if (r.curves.available) {
       const e = r.curves.data.epochs;
       w.chart(
@@ -366,7 +379,7 @@ export async function libraryPdf(model: ReportModel, tables: ReportTable[]): Pro
           })),
         );
       }
-    for (const t of tables.filter((x) => x.id.startsWith(`run${r.run.id}.`))) if (byId.has(t.id)) w.table(t);
+    for (const t of tables.filter((x) => x.id.startsWith(`run${r.run.id}.`))) if (byId.has(t.id)) table(t);
   }
   return doc.save();
 }

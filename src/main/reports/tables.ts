@@ -150,7 +150,8 @@ export function runTables(r: RunReport): ReportTable[] {
         rows: x.contributions.data.map((c) => [
           c.item,
           c.predicted,
-          c.probabilities.join(' '),
+          // one text field for reading (the JSON export's model keeps the full values)
+          c.probabilities.map((v) => v.toFixed(4)).join(' '),
           c.shapley.text,
           c.shapley.audio,
           c.shapley.vision,
@@ -181,11 +182,27 @@ export function runTables(r: RunReport): ReportTable[] {
       });
     if (x.oodComparison.available) {
       const o = x.oodComparison.data;
+      const paired = o.pairedRun ? `run ${o.pairedRun.id}` : null;
       out.push({
         id: `${p}.ood-comparison`,
         title: `IID (${o.iidSplit}) vs OOD (${o.oodSplit}) test splits, plain and debiased`,
-        columns: ['metric', 'IID plain', 'IID debiased', 'OOD plain', 'OOD debiased'],
-        rows: o.rows.map((x) => [x.metric, x.iidPlain, x.iidDebiased, x.oodPlain, x.oodDebiased]),
+        columns: [
+          'metric',
+          'IID plain',
+          'IID debiased',
+          'OOD plain',
+          'OOD debiased',
+          ...(paired ? [`OOD plain (${paired})`, `OOD debiased (${paired})`] : []),
+        ],
+        rows: o.rows.map((x) => [
+          x.metric,
+          x.iidPlain,
+          x.iidDebiased,
+          x.oodPlain,
+          x.oodDebiased,
+          ...(paired ? [x.pairedOodPlain ?? null, x.pairedOodDebiased ?? null] : []),
+        ]),
+        ...(o.notes?.length ? { note: o.notes.join('; ') } : {}),
       });
     }
   }
@@ -238,6 +255,75 @@ export function runTables(r: RunReport): ReportTable[] {
     ],
   });
   return out;
+}
+
+/**
+ * How wide a column reads, in characters: its widest cell as the HTML/PDF print it (numbers to four
+ * decimals) or its header's longest word (headers wrap); text longer than `wrapAt` wraps.
+ */
+export function columnChars(
+  t: Pick<ReportTable, 'columns' | 'rows'>,
+  i: number,
+  wrapAt = 28,
+  headersWrap = true,
+): number {
+  const header = headersWrap ? Math.max(...t.columns[i].split(/\s+/).map((w) => w.length)) : t.columns[i].length;
+  let widest = header;
+  for (const r of t.rows.slice(0, 500)) {
+    const v = r[i];
+    const n =
+      v === null || v === undefined
+        ? 1
+        : typeof v === 'number'
+          ? Number.isInteger(v)
+            ? String(v).length
+            : v.toFixed(4).length
+          : Math.min(wrapAt, String(v).length);
+    if (n > widest) widest = n;
+  }
+  return widest;
+}
+
+/**
+ * Column groups of a table too wide for a page: each group repeats the first (key) column and
+ * takes as many of the next columns as fit `pageChars` (characters across the page, counting
+ * `padChars` per cell). One group holding every column when the table fits. Used so a printed
+ * table is split, never cut at the page edge.
+ */
+export function columnGroups(
+  t: Pick<ReportTable, 'columns' | 'rows'>,
+  pageChars: number,
+  padChars = 2,
+  headersWrap = true,
+): number[][] {
+  const widths = t.columns.map((_, i) => columnChars(t, i, 28, headersWrap) + padChars);
+  if (widths.reduce((a, b) => a + b, 0) <= pageChars) return [t.columns.map((_, i) => i)];
+  const groups: number[][] = [];
+  let group = [0];
+  let used = widths[0];
+  for (let i = 1; i < widths.length; i++) {
+    if (group.length > 1 && used + widths[i] > pageChars) {
+      groups.push(group);
+      group = [0];
+      used = widths[0];
+    }
+    group.push(i);
+    used += widths[i];
+  }
+  groups.push(group);
+  return groups;
+}
+
+/** A table as the column groups of `columnGroups`, each a table of its own (title says which part). */
+export function tableParts(t: ReportTable, pageChars: number, headersWrap = true): ReportTable[] {
+  const groups = columnGroups(t, pageChars, 2, headersWrap);
+  if (groups.length === 1) return [t];
+  return groups.map((g, k) => ({
+    ...t,
+    title: `${t.title} (part ${k + 1} of ${groups.length})`,
+    columns: g.map((i) => t.columns[i]),
+    rows: t.rows.map((r) => g.map((i) => r[i] ?? null)),
+  }));
 }
 
 export function reportTables(model: ReportModel): ReportTable[] {

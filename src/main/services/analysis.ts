@@ -13,11 +13,11 @@ import type { Handlers } from '../../shared/api';
 import { AppError } from '../../shared/errors';
 import type { AnalysisTarget, CounterfactualResult, Explanation, MissingSetting } from '../../shared/contract/analysis';
 import type { RunRecord } from '../../shared/contract/training';
-import { RunAnalyzer, AnalysisError, type SampleInput } from '../ml/analysis/analyzer';
-import { robustnessProtocol } from '../ml/analysis/robustness';
+// the analyzer and the robustness protocols load TF.js: imported when first used, not at start-up
+import type { RunAnalyzer, SampleInput } from '../ml/analysis/analyzer';
 import { SEVEN_CLASS_NAMES, THREE_CLASS_NAMES } from '../ml/eval/labels';
 import { standardRates } from '../ml/eval/sweep';
-import { BEST_CHECKPOINT, LAST_CHECKPOINT } from '../ml/runs/train';
+import { BEST_CHECKPOINT, LAST_CHECKPOINT } from '../ml/runs/files';
 import { readFeatureFrames, readFeatureRecord } from '../clips/features/store';
 import type { TextFeatures } from '../clips/features/text';
 import { datasetsRoot, textCacheDir } from '../store/paths';
@@ -25,13 +25,16 @@ import { AnalysisStore } from '../store/analysis';
 import { DatasetStore } from '../store/datasets';
 import { RunStore } from '../store/runs';
 import type { ServiceContext } from './app';
+import { resolveOodPair } from './oodPair';
 
 const MAX_OPEN_ANALYZERS = 2;
 
 /** Errors of the analysis layer reach the UI/CLI as plain messages with a stable code. */
 function asAppError(e: unknown): unknown {
-  if (e instanceof AnalysisError) return new AppError('INVALID_INPUT', e.message);
-  if (e instanceof Error && (e.name === 'TextModelError' || e.name === 'RunDataError' || e.name === 'ShapeError'))
+  if (
+    e instanceof Error &&
+    (e.name === 'AnalysisError' || e.name === 'TextModelError' || e.name === 'RunDataError' || e.name === 'ShapeError')
+  )
     return new AppError('INVALID_INPUT', e.message);
   return e;
 }
@@ -61,11 +64,13 @@ export function analysisService(ctx: ServiceContext): {
       open.set(key, a);
       return a;
     }
-    a = RunAnalyzer.open({
-      checkpointFile: file,
-      datasetDir: run.datasetFolder,
-      cacheDir: textCacheDir(ctx.dataDir),
-    });
+    a = import('../ml/analysis/analyzer').then(({ RunAnalyzer }) =>
+      RunAnalyzer.open({
+        checkpointFile: file,
+        datasetDir: run.datasetFolder,
+        cacheDir: textCacheDir(ctx.dataDir),
+      }),
+    );
     open.set(key, a);
     a.catch(() => open.delete(key));
     while (open.size > MAX_OPEN_ANALYZERS) {
@@ -274,9 +279,10 @@ export function analysisService(ctx: ServiceContext): {
       store.removeEdit(id);
       return { removed: true as const };
     },
-    robustness: guard(({ runId, protocols, rates, seed, checkpoint }) => {
+    robustness: guard(async ({ runId, protocols, rates, seed, checkpoint }) => {
       const run = runs.get(runId);
       checkpointFile(run, checkpoint);
+      const { robustnessProtocol } = await import('../ml/analysis/robustness');
       for (const p of protocols) robustnessProtocol(p, 0);
       return ctx.runner.submit(
         'analysis.robustness',
@@ -285,41 +291,26 @@ export function analysisService(ctx: ServiceContext): {
       );
     }),
     sweeps: ({ runIds }) => store.sweeps(runIds),
-    compareOod: ({ runId, oodDatasetId, checkpoint }) => {
+    compareOod: ({ runId, oodDatasetId, withRunId, tauRule, checkpoint }) => {
       const run = runs.get(runId);
       checkpointFile(run, checkpoint);
-      if (run.datasetId === null)
-        throw new AppError(
-          'CONFLICT',
-          `run ${runId} was trained on a folder, not a dataset held by the app; its IID/OOD versions are unknown`,
-        );
-      const own = datasets.get(run.datasetId);
-      let iid = own;
-      let ood = oodDatasetId !== undefined ? datasets.get(oodDatasetId) : null;
-      if (own.kind === 'ood') {
-        if (own.parentId === null)
-          throw new AppError('CONFLICT', `dataset "${own.name}" is an OOD version without a parent IID dataset`);
-        iid = datasets.get(own.parentId);
-        ood ??= own;
-      }
-      if (!ood) {
-        ood = datasets.list().find((d) => d.kind === 'ood' && d.parentId === iid.id) ?? null;
-        if (!ood)
-          throw new AppError(
-            'CONFLICT',
-            `dataset "${iid.name}" has no OOD version yet; build one in the Datasets tab (or cider datasets split-ood)`,
-          );
-      }
-      if (ood.kind !== 'ood' || ood.parentId !== iid.id)
-        throw new AppError('BAD_REQUEST', `dataset "${ood.name}" is not an OOD version of "${iid.name}"`);
-      const ref = (d: typeof iid) => ({
+      const pair = resolveOodPair(datasets, runs, run, oodDatasetId, withRunId);
+      if (pair.withRun) checkpointFile(pair.withRun, checkpoint);
+      const ref = (d: { id: number; name: string }) => ({
         id: d.id,
-        dir: datasets.dir(d),
+        dir: datasets.dir(datasets.get(d.id)),
         name: d.name,
       });
       return ctx.runner.submit(
         'analysis.compareOod',
-        { runId, checkpoint, iid: ref(iid), ood: ref(ood) },
+        {
+          runId,
+          checkpoint,
+          tauRule,
+          iid: ref(pair.iid),
+          ood: ref(pair.ood),
+          ...(pair.withRun ? { withRunId: pair.withRun.id } : {}),
+        },
         run.projectId,
       );
     },

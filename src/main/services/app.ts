@@ -9,7 +9,6 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Handlers } from '../../shared/api';
 import type { AppStatus, BackendInfo } from '../../shared/types';
-import { initBackend } from '../ml/backends/tf';
 import { findFfmpeg, type FfmpegInfo } from '../media/ffmpeg';
 import { JobRunner, workerThreadSpawner, type SpawnWorker } from '../jobs/runner';
 import { openDatabase, SCHEMA_VERSION, type Db } from '../store/db';
@@ -24,9 +23,12 @@ import { analysisViaContract } from '../reports/analysisSource';
 import type { PrintToPdf } from '../reports/pdf';
 import { analysisService } from './analysis';
 import { searchService } from './search';
+import { ablationService } from './ablation';
 import { createModelHandlers } from './models';
 import { EventHub } from './events';
 import { databaseFile } from '../store/paths';
+import { filesHandlers, resolveRoots, type PickPath } from './files';
+import { runtimeAssets } from '../runtime/assets';
 
 export interface AppOptions {
   dataDir: string;
@@ -39,6 +41,10 @@ export interface AppOptions {
   log?: (message: string) => void;
   /** the desktop app's PDF printer (Electron's printToPDF); web mode and the CLI print with headless Chromium */
   printToPdf?: PrintToPdf;
+  /** the desktop app's native open/save dialog (Electron's dialog, bound in src/main/index.ts) */
+  pickPath?: PickPath;
+  /** web mode: the folders its file browser may show (`--allow DIR`) */
+  fileRoots?: string[];
 }
 
 /** What every service's handlers may use. Handler factories take this and nothing global. */
@@ -51,6 +57,10 @@ export interface ServiceContext {
   settings: SettingsStore;
   runner: JobRunner;
   events: EventHub;
+  /** the native file dialog, where there is one (desktop) */
+  pickPath?: PickPath;
+  /** real paths of the folders the web-mode file browser may show */
+  fileRoots?: string[];
 }
 
 export interface AppServices extends ServiceContext {
@@ -91,11 +101,14 @@ export const DEMO_PROJECT = {
     'A place to try CIDer Studio: import a benchmark dataset (MOSI/MOSEI pickles) or your own clips, train CIDer, and compare in-distribution and out-of-distribution results.',
 };
 
+/** The job worker's entry for the code that is running (source: the tsx bootstrap; built: worker.js beside it). */
 export function defaultWorkerEntry(): URL {
-  return new URL('../jobs/worker-tsx.mjs', import.meta.url);
+  return runtimeAssets().jobWorkerEntry();
 }
 
 export function createApp(opts: AppOptions): AppServices {
+  // a wrong --allow stops start-up before anything is opened
+  const fileRoots = opts.fileRoots ? resolveRoots(opts.fileRoots) : undefined;
   mkdirSync(opts.dataDir, { recursive: true });
   const dbFile = databaseFile(opts.dataDir);
   const db = openDatabase(dbFile);
@@ -118,10 +131,18 @@ export function createApp(opts: AppOptions): AppServices {
     maxConcurrent: opts.maxConcurrentJobs,
   });
 
+  // This thread's TF.js backend is chosen through the one place that chooses it (ml/backends/tf.ts,
+  // whose guard refuses any op before the choice): at start-up in the long-running processes
+  // (desktop main, web mode); in the CLI when a command first needs it, so a listing never loads
+  // TF.js. Job workers choose their own (jobs/worker.ts).
   let backend: Promise<BackendInfo> | undefined;
+  const chooseBackend = () =>
+    (backend ??= import('../ml/backends/tf')
+      .then(({ initBackend }) => initBackend())
+      .then(({ name, reason, tfjsVersion, gpu }) => ({ name, reason, tfjsVersion, gpu })));
+  if (opts.mode !== 'cli') chooseBackend().catch(() => undefined);
   let ffmpeg: FfmpegInfo | undefined;
   const status = async (): Promise<AppStatus> => {
-    backend ??= initBackend().then(({ name, reason, tfjsVersion, gpu }) => ({ name, reason, tfjsVersion, gpu }));
     ffmpeg ??= findFfmpeg(settings.get<string>('ffmpeg.path'));
     return {
       appVersion: APP_VERSION,
@@ -129,14 +150,25 @@ export function createApp(opts: AppOptions): AppServices {
       dataDir: opts.dataDir,
       databaseFile: dbFile,
       schemaVersion: SCHEMA_VERSION,
-      backend: await backend,
+      backend: await chooseBackend(),
       ffmpeg: { path: ffmpeg.path, version: ffmpeg.version },
       node: process.versions.node,
       platform: `${process.platform}-${process.arch}`,
     };
   };
 
-  const ctx: ServiceContext = { db, dataDir: opts.dataDir, mode: opts.mode, projects, jobs, settings, runner, events };
+  const ctx: ServiceContext = {
+    db,
+    dataDir: opts.dataDir,
+    mode: opts.mode,
+    projects,
+    jobs,
+    settings,
+    runner,
+    events,
+    pickPath: opts.pickPath,
+    fileRoots,
+  };
   const datasets = datasetsService(ctx);
   const clips = clipsService(ctx);
   const training = trainingService(ctx);
@@ -148,9 +180,17 @@ export function createApp(opts: AppOptions): AppServices {
   });
   const analysis = analysisService(ctx);
   const search = searchService(ctx, training.handlers);
+  const ablation = ablationService(ctx, training.handlers);
   // Each service's handlers come from its own factory (src/main/services/<service>.ts) given ctx.
   const handlers: Handlers<void> = {
-    app: { status },
+    app: {
+      status,
+      uiState: ({ key }) => settings.get<unknown>(`ui.${key}`) ?? null,
+      saveUiState: ({ key, value }) => {
+        settings.set(`ui.${key}`, value);
+        return { saved: true as const };
+      },
+    },
     projects: {
       list: () => projects.list(),
       get: ({ id }) => projects.get(id),
@@ -186,7 +226,9 @@ export function createApp(opts: AppOptions): AppServices {
     reports: reports.handlers,
     analysis: analysis.handlers,
     search: search.handlers,
+    ablation: ablation.handlers,
     models: createModelHandlers(ctx),
+    files: filesHandlers(ctx),
   };
 
   const dispatch = createDispatcher(handlers, undefined, (method, e) =>

@@ -8,8 +8,10 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Handlers } from '../../shared/api';
+import type { TierSegment } from '../../shared/tiers';
 import {
   VIDEO_EXTENSIONS,
+  type Annotation,
   type Clip,
   type ClipDetail,
   type FeatureTrack,
@@ -18,6 +20,8 @@ import {
 } from '../../shared/clips';
 import { AppError } from '../../shared/errors';
 import { projectAgreement } from '../clips/agreement';
+import { tierAgreement } from '../clips/tierAgreement';
+import { TierStore } from '../store/tiers';
 import { annotationsToCsv, csvToAnnotations } from '../clips/csv';
 import { exportEaf, importEaf } from '../clips/eaf';
 import { buildClipsDataset, type ExportClip } from '../clips/exportDataset';
@@ -64,15 +68,43 @@ function siblingTranscript(video: string): string | null {
   return null;
 }
 
+/**
+ * The label dataset export gives a clip: the mean of the annotators' clip scores; else, from the
+ * default (sentiment) tier, each annotator's segment scores weighted by duration, averaged over
+ * annotators; else the mean of the transcript-segment scores. null: nothing scored.
+ */
+export function exportScore(
+  clipAnnotations: readonly Annotation[],
+  sentimentSegments: readonly TierSegment[],
+): number | null {
+  const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
+  const scored = clipAnnotations.filter((a) => a.score !== null);
+  const clipLevel = scored.filter((a) => a.segment === -1).map((a) => a.score!);
+  if (clipLevel.length) return mean(clipLevel);
+  const segs = sentimentSegments.filter((s) => typeof s.value === 'number' && s.end > s.start);
+  const perAnnotator: number[] = [];
+  for (const who of new Set(segs.map((s) => s.annotatorId))) {
+    const own = segs.filter((s) => s.annotatorId === who);
+    const span = own.reduce((acc, s) => acc + (s.end - s.start), 0);
+    perAnnotator.push(own.reduce((acc, s) => acc + (s.value as number) * (s.end - s.start), 0) / span);
+  }
+  if (perAnnotator.length) return mean(perAnnotator);
+  return mean(scored.map((a) => a.score!));
+}
+
 export interface ClipsService {
   handlers: Handlers<void>['clips'];
   store: ClipStore;
+  tiers: TierStore;
   /** the clip's video file and MIME type, for the web server's media route */
   mediaFile(id: number): { path: string; mime: string };
 }
 
 export function clipsService(ctx: ServiceContext): ClipsService {
   const store = new ClipStore(ctx.db);
+  const tiers = new TierStore(ctx.db);
+  /** ELAN's resolution: times are kept to the millisecond, so boundaries round-trip through .eaf */
+  const toMs = (t: number) => Math.round(t * 1000) / 1000;
   let ffmpegInfo: FfmpegInfo | undefined;
   const ffmpeg = (): string => {
     ffmpegInfo ??= findFfmpeg(ctx.settings.get<string>('ffmpeg.path'));
@@ -334,6 +366,39 @@ export function clipsService(ctx: ServiceContext): ClipsService {
       ctx.projects.get(projectId);
       return projectAgreement(store.annotations({ projectId }), store.annotators(projectId));
     },
+    tiers: ({ projectId }) => {
+      ctx.projects.get(projectId);
+      return tiers.list(projectId);
+    },
+    createTier: ({ projectId, name, kind, labels }) => {
+      ctx.projects.get(projectId);
+      const t = tiers.create(projectId, { name, kind, labels });
+      changed(projectId);
+      return t;
+    },
+    removeTier: ({ id }) => {
+      const t = tiers.get(id);
+      tiers.remove(id);
+      changed(t.projectId);
+      return { removed: true as const };
+    },
+    segments: ({ clipId, tierId, annotatorId }) => {
+      store.get(clipId);
+      return tiers.segments({ clipId, tierId, annotatorId });
+    },
+    saveSegments: ({ clipId, tierId, annotatorId, segments }) => {
+      const clip = store.get(clipId);
+      const saved = tiers.saveTrack(
+        { clipId, tierId, annotatorId, projectId: clip.projectId, durationSec: clip.durationSec },
+        segments.map((s) => ({ start: toMs(s.start), end: toMs(s.end), value: s.value })),
+      );
+      changed(clip.projectId);
+      return saved;
+    },
+    tierAgreement: ({ projectId }) => {
+      ctx.projects.get(projectId);
+      return tierAgreement(tiers.list(projectId), tiers.segments({ projectId }));
+    },
     exportEaf: ({ id, path }) => {
       const d = detail(id);
       const xml = exportEaf(
@@ -346,8 +411,20 @@ export function clipsService(ctx: ServiceContext): ClipsService {
         },
         store.annotations({ clipId: id }),
         store.annotators(d.projectId),
+        new Date(),
+        { tiers: tiers.list(d.projectId), segments: tiers.segments({ clipId: id }) },
       );
-      if (path) writeFileSync(resolve(path), xml);
+      if (path) {
+        const file = resolve(path);
+        try {
+          writeFileSync(file, xml);
+        } catch (e) {
+          throw new AppError(
+            'INVALID_INPUT',
+            `${file}: cannot write it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+          );
+        }
+      }
       return { path: path ? resolve(path) : null, xml };
     },
     importEaf: ({ id, path }) => {
@@ -369,7 +446,44 @@ export function clipsService(ctx: ServiceContext): ClipsService {
         throw new AppError('INVALID_INPUT', (e as Error).message);
       }
       const names = new Set<string>();
+      let tierSegments = 0;
+      const tierNames = new Set<string>();
       ctx.db.transaction(() => {
+        // tiers first: a tier clash (same name, other kind or labels) refuses the whole file
+        const byName = new Map<string, number>();
+        for (const def of content.tiers) {
+          const have = tiers.byName(d.projectId, def.name);
+          if (have) {
+            if (have.kind !== def.kind)
+              throw new AppError(
+                'INVALID_INPUT',
+                `${file}: tier "${def.name}" is a ${def.kind} tier there and a ${have.kind} tier in this project`,
+              );
+            const missing = def.labels.filter((l) => !have.labels.includes(l));
+            if (missing.length)
+              throw new AppError(
+                'INVALID_INPUT',
+                `${file}: tier "${def.name}" has labels this project's tier lacks: ${missing.join(', ')}`,
+              );
+            byName.set(def.name.toLowerCase(), have.id);
+          } else byName.set(def.name.toLowerCase(), tiers.create(d.projectId, def).id);
+          tierNames.add(def.name);
+        }
+        for (const track of content.tracks) {
+          const who = store.annotatorByName(d.projectId, track.annotator);
+          names.add(who.name);
+          tiers.saveTrack(
+            {
+              clipId: id,
+              tierId: byName.get(track.tier.name.toLowerCase())!,
+              annotatorId: who.id,
+              projectId: d.projectId,
+              durationSec: d.durationSec,
+            },
+            track.segments,
+          );
+          tierSegments += track.segments.length;
+        }
         if (content.segments.length) {
           const corrections = new Map(
             (d.transcript?.segments ?? []).map((s) => [`${s.start}:${s.end}:${s.text}`, s.correction ?? null]),
@@ -396,13 +510,33 @@ export function clipsService(ctx: ServiceContext): ClipsService {
         }
       })();
       changed(d.projectId);
-      return { segments: content.segments.length, annotations: content.annotations.length, annotators: [...names] };
+      return {
+        segments: content.segments.length,
+        annotations: content.annotations.length,
+        annotators: [...names],
+        tiers: [...tierNames],
+        tierSegments,
+        ignoredTiers: content.ignoredTiers,
+      };
     },
     exportCsv: ({ projectId, path }) => {
       ctx.projects.get(projectId);
       const clips = store.list(projectId).map((c) => ({ ...c, segments: store.transcript(c.id)?.segments ?? [] }));
-      const csv = annotationsToCsv(clips, store.annotations({ projectId }), store.annotators(projectId));
-      if (path) writeFileSync(resolve(path), csv);
+      const csv = annotationsToCsv(clips, store.annotations({ projectId }), store.annotators(projectId), {
+        tiers: tiers.list(projectId),
+        segments: tiers.segments({ projectId }),
+      });
+      if (path) {
+        const file = resolve(path);
+        try {
+          writeFileSync(file, csv);
+        } catch (e) {
+          throw new AppError(
+            'INVALID_INPUT',
+            `${file}: cannot write it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+          );
+        }
+      }
       return { path: path ? resolve(path) : null, csv };
     },
     importCsv: ({ projectId, path }) => {
@@ -443,19 +577,21 @@ export function clipsService(ctx: ServiceContext): ClipsService {
         }
       })();
       changed(projectId);
-      return { annotations: rows.length, annotators: [...names] };
+      return { annotations: rows.length, annotators: [...names], skippedTierRows: rows.tierRows ?? 0 };
     },
     exportDataset: async (args) => {
       ctx.projects.get(args.projectId);
       const chosen = args.clipIds ? args.clipIds.map((id) => store.get(id)) : store.list(args.projectId);
       const anns = store.annotations({ projectId: args.projectId });
+      const defaultTier = tiers.list(args.projectId).find((t) => t.isDefault)!;
       const labelled: ExportClip[] = [];
       const unlabelled: string[] = [];
       for (const c of chosen) {
-        const mine = anns.filter((a) => a.clipId === c.id && a.score !== null);
-        const clipLevel = mine.filter((a) => a.segment === -1);
-        const use = clipLevel.length ? clipLevel : mine;
-        if (!use.length) {
+        const score = exportScore(
+          anns.filter((a) => a.clipId === c.id),
+          tiers.segments({ clipId: c.id, tierId: defaultTier.id }),
+        );
+        if (score === null) {
           unlabelled.push(c.name);
           continue;
         }
@@ -464,7 +600,7 @@ export function clipsService(ctx: ServiceContext): ClipsService {
           id: c.id,
           name: c.name,
           text: t ? transcriptText(t.segments) : '',
-          score: use.reduce((s, a) => s + a.score!, 0) / use.length,
+          score,
         });
       }
       if (!labelled.length)
@@ -554,6 +690,7 @@ export function clipsService(ctx: ServiceContext): ClipsService {
   return {
     handlers,
     store,
+    tiers,
     mediaFile(id) {
       const c: Clip = store.get(id);
       return {

@@ -16,6 +16,7 @@ import path from 'node:path';
 import type { Handlers } from '../../shared/api';
 import { AppError } from '../../shared/errors';
 import type { JobRecordOf, StagedDataset } from '../../shared/jobs';
+import { nameSchema } from '../../shared/contract/method';
 import type { BiasWordList, Dataset, FeatureTrack, SampleDetail, SampleSummary } from '../../shared/contract/datasets';
 import { FeatureStore, type SplitReader } from '../data/featureStore';
 import { biasWords, SPECIAL_TOKEN_IDS, tokenClassCounts } from '../data/labels';
@@ -71,6 +72,13 @@ export function datasetsService(ctx: ServiceContext): { handlers: Handlers<void>
     }
   };
   const checkName = (name: string) => {
+    // a default name comes from a file name, which may hold anything a name must not
+    const valid = nameSchema('a dataset').safeParse(name);
+    if (!valid.success)
+      throw new AppError(
+        'INVALID_INPUT',
+        `${valid.error.issues[0].message} (the name "${JSON.stringify(name).slice(1, -1)}" comes from the file name; choose another)`,
+      );
     if (store.nameTaken(name)) throw new AppError('CONFLICT', `a dataset named "${name}" already exists`);
   };
 
@@ -78,7 +86,7 @@ export function datasetsService(ctx: ServiceContext): { handlers: Handlers<void>
     list: () => store.list(),
     get: ({ id }) => store.get(id),
 
-    import: ({ files, name, kind, parentId, extras, folds, projectId }) => {
+    import: ({ files, name, kind, parentId, extras, folds, alignment, projectId }) => {
       if (projectId !== undefined) ctx.projects.get(projectId);
       const abs = files.map((f) => path.resolve(f));
       const format = detectImportFormat(abs);
@@ -91,6 +99,8 @@ export function datasetsService(ctx: ServiceContext): { handlers: Handlers<void>
           'INVALID_INPUT',
           'a .csd set needs its folds: a JSON file {"train": [ids], "valid": [ids], "test": [ids]} (the SDK\'s standard folds)',
         );
+      if (format === 'csd' && alignment !== 'auto')
+        throw new AppError('INVALID_INPUT', `--${alignment} applies to MMSA pickle / joblib files, not to .csd sets`);
       if (parentId !== undefined) {
         const parent = store.get(parentId);
         if (kind !== 'ood')
@@ -111,6 +121,7 @@ export function datasetsService(ctx: ServiceContext): { handlers: Handlers<void>
           format,
           extras: extraFiles,
           ...(foldsFile ? { folds: foldsFile } : {}),
+          alignment,
           kind,
           parentId: parentId ?? null,
         },
@@ -144,11 +155,11 @@ export function datasetsService(ctx: ServiceContext): { handlers: Handlers<void>
       );
     },
 
-    remove: ({ id }) => {
-      store.remove(id);
+    remove: ({ id, force }) => {
+      const { markedRuns } = store.remove(id, { force });
       for (const k of biasCache.keys()) if (k.startsWith(`${id}:`)) biasCache.delete(k);
       ctx.events.emit({ type: 'datasets.changed' });
-      return { removed: true as const };
+      return { removed: true as const, markedRuns };
     },
 
     biasWords: async ({ id, task, k }) => {

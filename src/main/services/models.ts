@@ -7,8 +7,12 @@ import { basename, resolve } from 'node:path';
 import { AppError } from '../../shared/errors';
 import type { Handlers } from '../../shared/api';
 import type { TextEncoderModel } from '../../shared/contract/models';
-import { inspectModelFolder } from '../ml/text/folder';
 import type { SettingsStore } from '../store/projects';
+
+/** The folder inspector loads TF.js (BERT), so it is imported when a model is inspected, not at start-up. */
+async function inspectFolder(folder: string): ReturnType<typeof import('../ml/text/folder').inspectModelFolder> {
+  return (await import('../ml/text/folder')).inspectModelFolder(folder);
+}
 
 interface Registered {
   name: string;
@@ -40,7 +44,7 @@ export class ModelRegistry {
   }
 
   async describe(m: Registered): Promise<TextEncoderModel> {
-    const r = await inspectModelFolder(m.path);
+    const r = await inspectFolder(m.path);
     return {
       name: m.name,
       path: m.path,
@@ -57,7 +61,7 @@ export class ModelRegistry {
 
   async add(path: string, name?: string, makeDefault?: boolean): Promise<TextEncoderModel> {
     const folder = resolve(path);
-    const report = await inspectModelFolder(folder);
+    const report = await inspectFolder(folder);
     if (!report.ok)
       throw new AppError('INVALID_INPUT', `${folder} is not a usable text encoder: ${report.problems.join('; ')}`, {
         problems: report.problems,

@@ -16,17 +16,20 @@ import {
   type SearchTrial,
 } from '../../shared/contract/search';
 import { isJobOf, type JobRecordOf } from '../../shared/jobs';
-import { selectionMetricName } from '../ml/eval/metrics';
+import { runSelectionMetric } from '../../shared/contract/training';
 import { planTrials, trialParamsOf, usableHeads } from '../ml/search/sample';
 import { datasetsRoot } from '../store/paths';
+import { slurmScriptFor } from '../jobs/executors/remote';
 import { DatasetStore } from '../store/datasets';
 import type { ServiceContext } from './app';
+import { checkedSelectionMetric } from './training';
 
-/** best validation metric first; trials without one keep trial order after them */
-export function rankTrials(trials: SearchTrial[]): SearchTrial[] {
+/** best validation metric first (lowest for a loss); trials without one keep trial order after them */
+export function rankTrials(trials: SearchTrial[], lowerIsBetter = false): SearchTrial[] {
+  const sign = lowerIsBetter ? -1 : 1;
   return [...trials].sort((a, b) => {
     if (a.bestMetric !== null && b.bestMetric !== null && a.bestMetric !== b.bestMetric)
-      return b.bestMetric - a.bestMetric;
+      return sign * (b.bestMetric - a.bestMetric);
     if ((a.bestMetric === null) !== (b.bestMetric === null)) return a.bestMetric === null ? 1 : -1;
     return a.trial - b.trial;
   });
@@ -77,9 +80,10 @@ export function searchService(
       datasetFolder: p.datasetFolder,
       space: p.space,
       options: p.options,
-      selectionMetric: selectionMetricName(p.options.task),
+      executor: p.executor ?? { kind: 'local' },
+      selectionMetric: runSelectionMetric(p.options),
       job,
-      results: rankTrials(trials),
+      results: rankTrials(trials, runSelectionMetric(p.options) === 'validation_loss'),
     };
   };
   const searchJob = (id: number): JobRecordOf<'search'> => {
@@ -90,7 +94,7 @@ export function searchService(
   };
 
   const handlers: Handlers<void>['search'] = {
-    start: async ({ datasetId, datasetFolder, projectId, name, trials, seed, space, options }) => {
+    start: async ({ datasetId, datasetFolder, projectId, name, trials, seed, space, options, executor }) => {
       if (projectId !== undefined) ctx.projects.get(projectId);
       const dataset = datasetId !== undefined ? datasets.get(datasetId) : null;
       const folder = dataset ? datasets.dir(dataset) : path.resolve(datasetFolder!);
@@ -99,6 +103,7 @@ export function searchService(
       if (options.text.kind !== 'features' && !fs.existsSync(options.text.modelDir))
         throw new AppError('INVALID_INPUT', `BERT model folder ${options.text.modelDir} does not exist`);
       usableHeads(space, options.model.d);
+      checkedSelectionMetric(options);
       const params: SearchJobParams = {
         name: name || `${dataset?.name ?? path.basename(folder)} ${options.task}-class search`,
         datasetId: dataset?.id ?? null,
@@ -108,6 +113,7 @@ export function searchService(
         seed,
         space,
         options,
+        executor,
       };
       const job = ctx.runner.submit('search', params, projectId ?? null);
       return record(job);
@@ -120,6 +126,9 @@ export function searchService(
       return Promise.all(jobs.map(record));
     },
     get: ({ id }) => record(searchJob(id)),
+    sbatchPreview: async ({ executor, trials, name }) => ({
+      script: slurmScriptFor(ctx.dataDir, executor, '<job id>', name, trials),
+    }),
     stop: ({ id }) => {
       const job = searchJob(id);
       if (job.status !== 'queued' && job.status !== 'running')

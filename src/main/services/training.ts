@@ -10,9 +10,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Handlers } from '../../shared/api';
 import { AppError } from '../../shared/errors';
-import type { RunRecord, RunStatus } from '../../shared/contract/training';
+import {
+  runSelectionMetric,
+  type RunRecord,
+  type RunStatus,
+  type SelectionMetricName,
+} from '../../shared/contract/training';
 import { FINISHED_JOB_STATUSES, type JobStatus } from '../../shared/types';
-import { selectionMetricName } from '../ml/eval/metrics';
 import { datasetsRoot, runFolder } from '../store/paths';
 import { DatasetStore } from '../store/datasets';
 import { RunStore } from '../store/runs';
@@ -44,6 +48,14 @@ export function trainingService(ctx: ServiceContext): { handlers: Handlers<void>
     );
   };
   const get = (id: number) => reconcile(runs.get(id));
+  /** a run whose dataset was removed says so, instead of failing later in a worker with ENOENT */
+  const requireDataset = (run: RunRecord) => {
+    if (!fs.existsSync(path.join(run.datasetFolder, 'manifest.json')))
+      throw new AppError(
+        'NOT_FOUND',
+        `run ${run.id}'s dataset is gone (${run.datasetFolder})${run.error?.code === 'DATASET_REMOVED' ? `: ${run.error.message}` : ''}`,
+      );
+  };
 
   const submitTrain = (run: RunRecord, resume: boolean, options = run.options) => {
     const job = ctx.runner.submit('train', { runId: run.id, resume }, run.projectId);
@@ -67,7 +79,7 @@ export function trainingService(ctx: ServiceContext): { handlers: Handlers<void>
         datasetFolder: folder,
         name: name ?? `${dataset?.name ?? path.basename(folder)} ${options.task}-class`,
         options,
-        selectionMetric: selectionMetricName(options.task),
+        selectionMetric: checkedSelectionMetric(options),
         folderOf: (id) => runFolder(ctx.dataDir, id),
       });
       return submitTrain(run, false);
@@ -86,6 +98,7 @@ export function trainingService(ctx: ServiceContext): { handlers: Handlers<void>
       const run = get(id);
       if (run.status === 'queued' || run.status === 'running')
         throw new AppError('CONFLICT', `run ${id} is already ${run.status}`);
+      requireDataset(run);
       const options = maxEpochs !== undefined ? { ...run.options, maxEpochs } : run.options;
       if (run.status === 'completed' && options.maxEpochs <= run.epochsDone)
         throw new AppError(
@@ -97,6 +110,7 @@ export function trainingService(ctx: ServiceContext): { handlers: Handlers<void>
     evaluate: ({ id, options }) => {
       const run = get(id);
       if (run.epochsDone === 0) throw new AppError('CONFLICT', `run ${id} has no finished epoch to evaluate`);
+      requireDataset(run);
       if (options.protocols.includes('RMFM_same') && !options.modalityRates)
         throw new AppError('BAD_REQUEST', 'RMFM_same needs modalityRates (text, audio, vision)');
       return ctx.runner.submit('evaluate', { runId: id, options }, run.projectId);
@@ -105,4 +119,13 @@ export function trainingService(ctx: ServiceContext): { handlers: Handlers<void>
     predictions: ({ evaluationId }) => runs.predictions(evaluationId),
   };
   return { handlers, store: runs };
+}
+
+/** The run's selection metric; one its task lacks (e.g. Acc_3 for 7 classes) is refused as bad input. */
+export function checkedSelectionMetric(o: Parameters<typeof runSelectionMetric>[0]): SelectionMetricName {
+  try {
+    return runSelectionMetric(o);
+  } catch (e) {
+    throw new AppError('INVALID_INPUT', (e as Error).message);
+  }
 }

@@ -169,12 +169,22 @@ export class DatasetStore {
     }
   }
 
+  /** the runs trained on a dataset (by id, or by its folder for runs started on the folder) */
+  runsUsing(id: number): { id: number; name: string; status: string }[] {
+    const d = this.get(id);
+    return this.db
+      .prepare('SELECT id, name, status FROM runs WHERE dataset_id = ? OR dataset_folder = ? ORDER BY id')
+      .all(id, this.dir(d)) as { id: number; name: string; status: string }[];
+  }
+
   /**
    * Remove a dataset: its folder is first moved aside, then the row deleted; the folder is
    * deleted last, so a crash in between leaves at worst an orphan folder, never a row without data.
-   * An IID dataset with OOD versions is refused until those are removed.
+   * An IID dataset with OOD versions is refused until those are removed. A dataset runs use is
+   * refused, naming them, unless `force`, which marks those runs (their error says the dataset was
+   * removed, so a later evaluation or resume explains itself); a run training on it is never forced.
    */
-  remove(id: number): void {
+  remove(id: number, opts: { force?: boolean } = {}): { markedRuns: number[] } {
     const d = this.get(id);
     const kids = this.children(id);
     if (kids.length)
@@ -182,16 +192,40 @@ export class DatasetStore {
         'CONFLICT',
         `dataset "${d.name}" has OOD versions (${kids.map((k) => `"${k.name}"`).join(', ')}); remove them first`,
       );
+    const users = this.runsUsing(id);
+    const named = (rs: typeof users) => rs.map((r) => `${r.id} "${r.name}"`).join(', ');
+    const active = users.filter((r) => r.status === 'queued' || r.status === 'running');
+    if (active.length)
+      throw new AppError(
+        'CONFLICT',
+        `dataset "${d.name}" is being used by training run(s) ${named(active)}; stop them first ("cider runs stop RUN")`,
+      );
+    if (users.length && !opts.force)
+      throw new AppError(
+        'CONFLICT',
+        `dataset "${d.name}" is used by run(s) ${named(users)}; removing it would leave them unable to evaluate or resume. Remove with force (cider datasets remove --force) to do it anyway and mark those runs`,
+      );
     const dir = this.dir(d);
     const trash = path.join(this.root, `.removing-${d.folder}-${process.pid}`);
     const present = fs.existsSync(dir);
     if (present) fs.renameSync(dir, trash);
     try {
-      this.db.prepare('DELETE FROM datasets WHERE id = ?').run(id);
+      this.db.transaction(() => {
+        const note = `its dataset "${d.name}" (id ${d.id}) was removed on ${new Date().toISOString().slice(0, 10)}`;
+        const mark = this.db.prepare('SELECT error_json FROM runs WHERE id = ?');
+        const set = this.db.prepare('UPDATE runs SET error_json = ? WHERE id = ?');
+        for (const r of users) {
+          const old = (mark.get(r.id) as { error_json: string | null }).error_json;
+          const prev = old ? (JSON.parse(old) as { code: string; message: string }) : null;
+          set.run(JSON.stringify({ code: 'DATASET_REMOVED', message: prev ? `${prev.message}; ${note}` : note }), r.id);
+        }
+        this.db.prepare('DELETE FROM datasets WHERE id = ?').run(id);
+      })();
     } catch (e) {
       if (present) fs.renameSync(trash, dir);
       throw e;
     }
     fs.rmSync(trash, { recursive: true, force: true });
+    return { markedRuns: users.map((r) => r.id) };
   }
 }

@@ -7,6 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { AppError } from '../../shared/errors';
 import { MIGRATIONS, type Migration } from './migrations';
+import { loadSqliteAddon } from './native';
 
 export type Db = Database.Database;
 
@@ -48,10 +49,13 @@ export interface OpenOptions {
 }
 
 export function openDatabase(file: string, opts: OpenOptions = {}): Db {
+  // the binary for this runtime (Node's or Electron's); a wrong one throws one message naming the fix
+  const nativeBinding = loadSqliteAddon();
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   let db: Db;
   try {
-    db = new Database(file, { readonly: opts.readonly ?? false });
+    // @types/better-sqlite3 lists only the path form of nativeBinding; the library also takes the loaded addon
+    db = new Database(file, { readonly: opts.readonly ?? false, nativeBinding: nativeBinding as unknown as string });
   } catch (e) {
     throw new AppError('INVALID_INPUT', `${file}: cannot open the database (${(e as Error).message})`);
   }
@@ -71,6 +75,4 @@ export function openDatabase(file: string, opts: OpenOptions = {}): Db {
   return db;
 }
 
-export function nowIso(): string {
-  return new Date().toISOString();
-}
+export { nowIso } from './time';

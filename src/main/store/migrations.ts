@@ -6,6 +6,7 @@ import type Database from 'better-sqlite3';
 import { createRunsTables } from './runsSchema';
 import { allowClipsDatasetFormat, createClipsTables } from './clipsSchema';
 import { createAnalysisTables } from './analysisSchema';
+import { createTiersTables } from './tiersSchema';
 
 export interface Migration {
   version: number;
@@ -112,5 +113,11 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 6,
     name: 'analysis: saved counterfactual text edits, robustness sweeps, IID/OOD comparisons',
     up: createAnalysisTables,
+  },
+  {
+    // issue 19 (numbered 8 on the lead's plan; renumbered at merge, the lists must stay contiguous)
+    version: 7,
+    name: "annotation tiers: a project's tiers (default 'sentiment' score tier) and annotators' time-aligned segments on them",
+    up: createTiersTables,
   },
 ];

@@ -29,7 +29,7 @@ interface RunRow {
   job_id: number | null;
   folder: string;
   epochs_done: number;
-  selection_metric: 'Non0_acc_2' | 'Acc_7';
+  selection_metric: RunRecord['selectionMetric'];
   best_epoch: number | null;
   best_metric: number | null;
   best_checkpoint: string | null;
@@ -88,7 +88,7 @@ export interface NewRun {
   datasetFolder: string;
   name: string;
   options: TrainingOptions;
-  selectionMetric: 'Non0_acc_2' | 'Acc_7';
+  selectionMetric: RunRecord['selectionMetric'];
   /** the run's folder from its id (checkpoints go there) */
   folderOf: (id: number) => string;
 }

@@ -1,8 +1,9 @@
-import { useCallback, useEffect, useReducer, useState } from 'react';
+import { useCallback, useEffect, useReducer, useRef, useState } from 'react';
 import type { Api } from '../../shared/api';
 import type { AppStatus } from '../../shared/types';
 import type { Transport } from './api/client';
 import { initialLibrary, libraryReducer } from './state/library';
+import { initialTraining, REMEMBERED_FORM_KEY, trainingReducer, type RememberedForm } from './state/training';
 import { LibraryView } from './views/LibraryView';
 import { StatusBar } from './views/StatusBar';
 import { DatasetsView } from './views/datasets/DatasetsView';
@@ -32,6 +33,10 @@ export function App({ api, transport }: { api: Api; transport: Transport }) {
   const [state, dispatch] = useReducer(libraryReducer, initialLibrary);
   const [status, setStatus] = useState<AppStatus | null>(null);
   const [tab, setTab] = useState<TabId>('library');
+  // the Training view's state lives here so the New-run form survives tab switches; the form is
+  // also remembered in the app's settings so it survives a reload
+  const [training, trainingDispatch] = useReducer(trainingReducer, initialTraining);
+  useRememberedTrainingForm(api, training.form, training.base, training.formTouched, trainingDispatch);
 
   const reload = useCallback(async () => {
     try {
@@ -68,7 +73,9 @@ export function App({ api, transport }: { api: Api; transport: Transport }) {
         {tab === 'library' ? <LibraryView api={api} state={state} dispatch={dispatch} /> : null}
         {tab === 'datasets' ? <DatasetsView api={api} transport={transport} /> : null}
         {tab === 'clips' ? <ClipsView api={api} transport={transport} projectId={state.selectedProjectId} /> : null}
-        {tab === 'training' ? <TrainingView api={api} transport={transport} status={status} /> : null}
+        {tab === 'training' ? (
+          <TrainingView api={api} transport={transport} status={status} state={training} dispatch={trainingDispatch} />
+        ) : null}
         {tab === 'runs' ? <RunsView api={api} transport={transport} /> : null}
         {tab === 'search' ? <SearchView api={api} transport={transport} /> : null}
         {tab === 'reports' ? <ReportsView api={api} transport={transport} /> : null}
@@ -78,4 +85,31 @@ export function App({ api, transport }: { api: Api; transport: Transport }) {
       <StatusBar status={status} transport={transport.kind} />
     </div>
   );
+}
+
+/** Loads the remembered New-run form once, then saves it (debounced) whenever the user changes it. */
+function useRememberedTrainingForm(
+  api: Api,
+  form: RememberedForm['form'],
+  base: RememberedForm['base'],
+  touched: boolean,
+  dispatch: (a: { type: 'restoreForm'; saved: unknown }) => void,
+) {
+  useEffect(() => {
+    api.app.uiState({ key: REMEMBERED_FORM_KEY }).then(
+      (saved) => dispatch({ type: 'restoreForm', saved }),
+      () => undefined, // nothing remembered is the same as a fresh form
+    );
+  }, [api, dispatch]);
+  const timer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  useEffect(() => {
+    if (!touched) return;
+    clearTimeout(timer.current);
+    const value: RememberedForm = { form, base };
+    timer.current = setTimeout(
+      () => void api.app.saveUiState({ key: REMEMBERED_FORM_KEY, value }).catch(() => {}),
+      250,
+    );
+    return () => clearTimeout(timer.current);
+  }, [api, form, base, touched]);
 }

@@ -12,7 +12,8 @@
  */
 import { z } from 'zod';
 import type { JobRecordOf } from '../jobs';
-import { id, method } from './method';
+import { id, method, nameSchema } from './method';
+import { TAU_RULES, type TauRule } from './training';
 
 const rate = z.number().min(0).max(1);
 
@@ -200,6 +201,23 @@ export interface SplitSide {
     text: string;
   }[];
   flipCount: number;
+  /**
+   * Test samples removed because the run trained or validated on them (by id, or by a hash of text
+   * + features), and the line saying so. Absent in comparisons stored before the removal existed.
+   */
+  overlap?: {
+    total: number;
+    kept: number;
+    removed: number;
+    byId: number;
+    byContent: number;
+    fromSplit: { train: number; valid: number };
+    note: string;
+  };
+  /** the tau the debiased values/confusion/flips use (validation rule: the chosen tau; reference rule: the selection metric's) */
+  debiasedTau?: number | null;
+  /** reference rule only: the test-split tau of each metric's debiased value */
+  referenceTaus?: Record<string, number>;
 }
 
 export interface OodComparison {
@@ -216,6 +234,24 @@ export interface OodComparison {
   textNote: string;
   /** why debiasing is unavailable, if it is */
   debiasNote: string | null;
+  /**
+   * how tau was chosen: 'validation' (the run's validation split) or 'reference' (the authors'
+   * protocol: per metric the best tau on each test split, optimistic; labelled). Absent = validation.
+   */
+  tauRule?: TauRule;
+  /**
+   * The paper's protocol: a second run trained on the OOD dataset's own training split, scored on
+   * the OOD test split, shown beside this run's IID test. Null/absent when not asked for.
+   */
+  paired?: {
+    runId: number;
+    runName: string;
+    ood: SplitSide;
+    selectedTau: number | null;
+    selectionMetric: string;
+    textNote: string;
+    debiasNote: string | null;
+  } | null;
   createdAt: string;
 }
 
@@ -256,7 +292,7 @@ export const analysisContract = {
         id: id.optional(),
         runId: id,
         target: analysisTargetSchema,
-        name: z.string().trim().min(1).max(200),
+        name: nameSchema('a saved edit'),
         tokenIds,
         missing: missingSettingSchema.default({ mode: 'complete' }),
         checkpoint,
@@ -285,7 +321,16 @@ export const analysisContract = {
   sweeps: method<RobustnessSweep[]>()(z.object({ runIds: z.array(id).min(1).max(50) }).strict()),
   /** start an 'analysis.compareOod' job: the run's IID and OOD test splits side by side */
   compareOod: method<JobRecordOf<'analysis.compareOod'>>()(
-    z.object({ runId: id, oodDatasetId: id.optional(), checkpoint }).strict(),
+    z
+      .object({
+        runId: id,
+        oodDatasetId: id.optional(),
+        /** the paper's protocol: a run trained on the OOD dataset, scored on its test split beside this run */
+        withRunId: id.optional(),
+        tauRule: z.enum(TAU_RULES).default('validation'),
+        checkpoint,
+      })
+      .strict(),
   ),
   oodComparisons: method<OodComparison[]>()(z.object({ runId: id }).strict()),
 } as const;

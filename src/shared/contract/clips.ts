@@ -15,8 +15,9 @@ import type {
   ProjectAgreement,
 } from '../clips';
 import { MODALITIES, TRANSCRIPT_FORMATS } from '../clips';
+import { TIER_KINDS, type Tier, type TierAgreement, type TierSegment } from '../tiers';
 import type { JobRecordOf } from '../jobs';
-import { id, method } from './method';
+import { id, method, nameSchema } from './method';
 
 const path = z.string().min(1).max(4096);
 const score = z.number().min(-3).max(3);
@@ -86,27 +87,81 @@ export const clipsContract = {
     z.object({ id, points: z.number().int().min(10).max(20_000).default(1000) }).strict(),
   ),
   annotators: method<Annotator[]>()(z.object({ projectId: id }).strict()),
-  addAnnotator: method<Annotator>()(z.object({ projectId: id, name: z.string().trim().min(1).max(100) }).strict()),
+  addAnnotator: method<Annotator>()(z.object({ projectId: id, name: nameSchema('an annotator', 100) }).strict()),
   annotations: method<Annotation[]>()(z.object({ clipId: id.optional(), projectId: id.optional() }).strict()),
   /** replace one annotator's labels on one clip (the editor's autosave) */
   saveAnnotations: method<Annotation[]>()(
     z.object({ clipId: id, annotatorId: id, items: z.array(annotationInput).max(10_000) }).strict(),
   ),
   agreement: method<ProjectAgreement>()(z.object({ projectId: id }).strict()),
-  /** ELAN .eaf with the transcript tier and each annotator's sentiment and note tiers */
+  /** the project's tiers (the default sentiment score tier is always there) */
+  tiers: method<Tier[]>()(z.object({ projectId: id }).strict()),
+  createTier: method<Tier>()(
+    z
+      .object({
+        projectId: id,
+        name: z.string().trim().min(1, 'a tier needs a name').max(100),
+        kind: z.enum(TIER_KINDS),
+        /** a category tier's label set (its controlled vocabulary in ELAN) */
+        labels: z.array(z.string().trim().min(1).max(100)).max(200).default([]),
+      })
+      .strict(),
+  ),
+  removeTier: method<{ removed: true }>()(z.object({ id }).strict()),
+  /** segments on a clip (all tiers and annotators, or the ones given) */
+  segments: method<TierSegment[]>()(
+    z.object({ clipId: id, tierId: id.optional(), annotatorId: id.optional() }).strict(),
+  ),
+  /** replace one annotator's segments on one tier of one clip (the timeline editor's autosave) */
+  saveSegments: method<TierSegment[]>()(
+    z
+      .object({
+        clipId: id,
+        tierId: id,
+        annotatorId: id,
+        segments: z
+          .array(
+            z
+              .object({
+                start: z.number().min(0),
+                end: z.number().min(0),
+                value: z.union([z.number(), z.string().max(20_000), z.null()]),
+              })
+              .strict(),
+          )
+          .max(100_000),
+      })
+      .strict(),
+  ),
+  /** agreement per tier, per clip and overall, with the units behind each figure */
+  tierAgreement: method<TierAgreement[]>()(z.object({ projectId: id }).strict()),
+  /**
+   * ELAN .eaf with the transcript tier, each annotator's sentiment and note tiers, and every project
+   * tier per annotator (linguistic type per kind, a controlled vocabulary per category tier)
+   */
   exportEaf: method<{ path: string | null; xml: string }>()(z.object({ id, path: path.optional() }).strict()),
-  /** read an .eaf: a transcript tier (if any) replaces the transcript; sentiment-NAME tiers become NAME's labels */
-  importEaf: method<{ segments: number; annotations: number; annotators: string[] }>()(z.object({ id, path }).strict()),
+  /** read an .eaf: a transcript tier (if any) replaces the transcript; sentiment-NAME tiers become NAME's labels; project tiers (created when new) get their segments */
+  importEaf: method<{
+    segments: number;
+    annotations: number;
+    annotators: string[];
+    tiers: string[];
+    tierSegments: number;
+    ignoredTiers: string[];
+  }>()(z.object({ id, path }).strict()),
   exportCsv: method<{ path: string | null; csv: string }>()(
     z.object({ projectId: id, path: path.optional() }).strict(),
   ),
-  importCsv: method<{ annotations: number; annotators: string[] }>()(z.object({ projectId: id, path }).strict()),
+  /** tier rows (a "tier" column filled) are not imported from CSV: they are counted in skippedTierRows (tiers travel as .eaf) */
+  importCsv: method<{ annotations: number; annotators: string[]; skippedTierRows: number }>()(
+    z.object({ projectId: id, path }).strict(),
+  ),
   /** labelled clips (mean score over annotators) as a feature-store dataset the engine trains on */
   exportDataset: method<DatasetExportResult>()(
     z
       .object({
         projectId: id,
-        name: z.string().trim().min(1).max(200),
+        name: nameSchema('a dataset'),
         clipIds: z.array(id).optional(),
         splits: z
           .object({ train: z.number().min(0), valid: z.number().min(0), test: z.number().min(0) })

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import type { JobRecordOf } from '../jobs';
-import { id, method, none } from './method';
+import { id, method, nameSchema, none } from './method';
 
 export const DATASET_SPLITS = ['train', 'valid', 'test'] as const;
 export type DatasetSplit = (typeof DATASET_SPLITS)[number];
@@ -122,7 +122,7 @@ export interface SampleDetail extends SampleSummary {
 
 const split = z.enum(DATASET_SPLITS);
 const path = z.string().trim().min(1, 'a file path is needed').max(4096);
-const name = z.string().trim().min(1, 'a dataset needs a name').max(200);
+const name = nameSchema('a dataset');
 
 export const datasetsContract = {
   list: method<Dataset[]>()(none),
@@ -143,6 +143,12 @@ export const datasetsContract = {
         extras: z.array(path).max(64).default([]),
         /** .csd sets: a JSON file {train: [ids], valid: [...], test: [...]} (the SDK's standard folds) */
         folds: path.optional(),
+        /**
+         * MMSA/joblib files: 'auto' judges aligned data from the shapes and lengths (Ta = Tv = L,
+         * lengths equal to the text lengths); 'aligned' / 'unaligned' override, refused when the
+         * shapes do not permit it. The reason is recorded in the dataset's manifest.
+         */
+        alignment: z.enum(['auto', 'aligned', 'unaligned']).default('auto'),
         projectId: id.optional(),
       })
       .strict(),
@@ -168,7 +174,8 @@ export const datasetsContract = {
       })
       .strict(),
   ),
-  remove: method<{ removed: true }>()(z.object({ id }).strict()),
+  /** refused while runs use the dataset, unless force (those runs are marked; never while one trains) */
+  remove: method<{ removed: true; markedRuns: number[] }>()(z.object({ id, force: z.boolean().optional() }).strict()),
   /** the MACI bias-word dictionary (spec section 5) from the training split */
   biasWords: method<BiasWordList>()(
     z

@@ -4,7 +4,7 @@
  * and a folder with something missing is refused with what is missing.
  */
 import { z } from 'zod';
-import { method, none } from './method';
+import { method, nameSchema, none } from './method';
 
 export interface TextEncoderModel {
   name: string;
@@ -20,7 +20,7 @@ export interface TextEncoderModel {
   vocabSize: number | null;
 }
 
-const name = z.string().trim().min(1).max(100);
+const name = nameSchema('a text encoder', 100);
 
 export const modelsContract = {
   list: method<TextEncoderModel[]>()(none),

@@ -200,11 +200,26 @@ export interface OodComparison {
     iidDebiased: number | null;
     oodPlain: number | null;
     oodDebiased: number | null;
+    /** the paper's protocol: the paired run (trained on the OOD training split) on the OOD test split */
+    pairedOodPlain?: number | null;
+    pairedOodDebiased?: number | null;
   }[];
+  /** how tau was chosen, and the test samples removed as seen by the run (one line each) */
+  notes?: string[];
+  /** the paired run of the paper's protocol, when the comparison has one */
+  pairedRun?: { id: number; name: string } | null;
 }
+/** A pinned item the analysis could not use, by its own name (e.g. 'clip "interview.mp4" (#3)'), and why. */
+export interface LeftOutPin {
+  item: string;
+  reason: string;
+}
+/** A section over the pinned items: the good ones' rows; the bad ones each named in `leftOut`. */
+export type PinnedSection<T> = ReportSection<T> & { leftOut?: LeftOutPin[] };
+
 export interface Explanations {
-  contributions: ReportSection<ContributionRow[]>;
-  counterfactualEdits: ReportSection<CounterfactualEditRow[]>;
+  contributions: PinnedSection<ContributionRow[]>;
+  counterfactualEdits: PinnedSection<CounterfactualEditRow[]>;
   oodComparison: ReportSection<OodComparison>;
 }
 

@@ -9,8 +9,9 @@
  */
 import { z } from 'zod';
 import type { JobParams, JobRecordOf } from '../jobs';
-import { id, method } from './method';
-import { trainingOptionsSchema, type RunStatus, type TrainingOptions } from './training';
+import { id, method, nameSchema } from './method';
+import { trainingOptionsSchema, type RunStatus, type SelectionMetricName, type TrainingOptions } from './training';
+import { executorSchema, slurmExecutorSchema, type ExecutorSpec } from './executors';
 
 const folderPath = z.string().trim().min(1, 'a folder path is needed').max(4096);
 const positiveInt = z.number().int().positive();
@@ -70,7 +71,10 @@ export interface SearchRecord {
   space: SearchSpace;
   /** the options every trial starts from (the trial's params override them) */
   options: TrainingOptions;
-  selectionMetric: 'Non0_acc_2' | 'Acc_7';
+  /** where the trials run: here, a SLURM array or a job queue */
+  executor: ExecutorSpec;
+  /** the trials' selection metric (validation_loss: lower is better, ranked so) */
+  selectionMetric: SelectionMetricName;
   job: JobRecordOf<'search'>;
   /** best validation metric first; trials without one (pending, failed) last, in trial order */
   results: SearchTrial[];
@@ -92,7 +96,7 @@ const startArgs = z
     datasetId: id.optional(),
     datasetFolder: folderPath.optional(),
     projectId: id.optional(),
-    name: z.string().trim().max(200).optional(),
+    name: nameSchema('a search').optional(),
     trials: z.number().int().min(1).max(300).default(10),
     /** the sampler's seed (each trial's run keeps options.seed for its weights) */
     seed: z
@@ -103,6 +107,7 @@ const startArgs = z
       .default(1111),
     space: searchSpaceSchema.prefault({}),
     options: trainingOptionsSchema.prefault({}),
+    executor: executorSchema.default({ kind: 'local' }),
   })
   .strict()
   .refine((a) => (a.datasetId === undefined) !== (a.datasetFolder === undefined), {
@@ -116,4 +121,14 @@ export const searchContract = {
   get: method<SearchRecord>()(z.object({ id }).strict()),
   /** cancel the search's job (the trial under way is stopped and stays resumable as a run) */
   stop: method<SearchRecord>()(z.object({ id }).strict()),
+  /** the sbatch script a SLURM search would submit, to show before starting it */
+  sbatchPreview: method<{ script: string }>()(
+    z
+      .object({
+        executor: slurmExecutorSchema,
+        trials: z.number().int().min(1).max(300),
+        name: z.string().trim().max(200).default('cider search'),
+      })
+      .strict(),
+  ),
 } as const;

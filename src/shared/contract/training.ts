@@ -9,9 +9,43 @@
  */
 import { z } from 'zod';
 import type { JobRecordOf } from '../jobs';
-import { id, method } from './method';
+import { id, method, nameSchema } from './method';
 
 const folderPath = z.string().trim().min(1, 'a folder path is needed').max(4096);
+
+/**
+ * What early stopping, the best checkpoint and MACI's tau choice maximise on the validation split.
+ * The spec's default is Non0_acc_2 (3 classes) / Acc_7 (7 classes); on easy data Non0_acc_2
+ * saturates (it ignores neutral samples), so a run may choose Acc_3, F1_3 or the validation loss
+ * (mean NLL, lower is better). Ties are broken by the validation loss.
+ */
+export const SELECTION_METRICS = ['Non0_acc_2', 'Acc_3', 'F1_3', 'Acc_7', 'validation_loss'] as const;
+export type SelectionMetricName = (typeof SELECTION_METRICS)[number];
+/** metrics a task can select on */
+export const SELECTION_METRICS_BY_TASK: Record<3 | 7, readonly SelectionMetricName[]> = {
+  3: ['Non0_acc_2', 'Acc_3', 'F1_3', 'validation_loss'],
+  7: ['Acc_7', 'validation_loss'],
+};
+export const defaultSelectionMetric = (task: 3 | 7): SelectionMetricName => (task === 3 ? 'Non0_acc_2' : 'Acc_7');
+
+/** The run's selection metric (its own choice or the task's default); a choice the task lacks is refused. */
+export function runSelectionMetric(o: { task: 3 | 7; selectionMetric?: SelectionMetricName }): SelectionMetricName {
+  const m = o.selectionMetric ?? defaultSelectionMetric(o.task);
+  if (!SELECTION_METRICS_BY_TASK[o.task].includes(m))
+    throw new Error(
+      `selection metric ${m} does not exist for the ${o.task}-class task (choose ${SELECTION_METRICS_BY_TASK[o.task].join(', ')})`,
+    );
+  return m;
+}
+
+/**
+ * How MACI's tau is chosen: 'validation' (the honest default: the selection metric on the
+ * validation split), 'balanced' (the same on the validation split re-weighted so that the bias
+ * words carry no label information: ml/eval/balanced.ts) or 'reference' (the authors' protocol:
+ * per metric the best tau on the TEST split, optimistic, always labelled).
+ */
+export const TAU_RULES = ['validation', 'balanced', 'reference'] as const;
+export type TauRule = (typeof TAU_RULES)[number];
 const rate = z.number().min(0).max(1);
 const positiveInt = z.number().int().positive();
 
@@ -77,6 +111,13 @@ export const trainingOptionsSchema = z
       })
       .strict()
       .prefault({}),
+    /**
+     * Model-Specific Self-Distillation (spec 4): false trains on the complete view only (no
+     * missing-view pass, so no joint/attention/reconstruction losses): the paper's "w/o MSSD".
+     */
+    mssd: z.boolean().default(true),
+    /** early stopping / best checkpoint / tau metric; absent = the task's default (Non0_acc_2 or Acc_7) */
+    selectionMetric: z.enum(SELECTION_METRICS).optional(),
     /** the reference's quirk (spec 4): the missing-view update also applies the complete view's gradients */
     accumulateFullViewGrad: z.boolean().default(true),
     /** split each batch into micro-batches of this many rows (exact gradient accumulation; bounds memory) */
@@ -139,7 +180,8 @@ export interface RunRecord {
   /** absolute path of the run's folder (checkpoints) */
   folder: string;
   epochsDone: number;
-  selectionMetric: 'Non0_acc_2' | 'Acc_7';
+  /** the metric early stopping and the best checkpoint maximise (validation_loss: minimise) */
+  selectionMetric: SelectionMetricName;
   bestEpoch: number | null;
   bestMetric: number | null;
   bestCheckpoint: string | null;
@@ -192,6 +234,8 @@ export const evaluationOptionsSchema = z
     checkpoint: z.enum(['best', 'last']).default('best'),
     /** keep the per-sample predictions of the complete view */
     predictions: z.boolean().default(true),
+    /** MACI: the rule whose tau gives the reported figures (see TAU_RULES) */
+    tauRule: z.enum(TAU_RULES).default('validation'),
   })
   .strict();
 export type EvaluationOptions = z.output<typeof evaluationOptionsSchema>;
@@ -202,9 +246,23 @@ export interface EvaluationPoint {
   metrics: Record<string, number>;
   /** confusion matrices by name (rows truth, columns prediction) */
   confusion?: Record<string, number[][]>;
-  /** MACI only: tau chosen on validation, the reference protocol beside it */
+  /** MACI only: the metrics above are at the tau chosen by `tauRule`; every rule's tau beside it */
   maci?: {
+    /** absent in results stored before the balanced rule existed: 'validation' */
+    tauRule?: TauRule;
     selectedTau: number;
+    /** what tau was chosen by (the run's selection metric; absent in older records: Non0_acc_2 / Acc_7) */
+    selectionMetric?: SelectionMetricName;
+    /** each rule's tau (balanced: null when it could not be computed) */
+    taus?: { validation: number; balanced: number | null; reference: number };
+    /** test metrics at each rule's tau */
+    testByRule?: {
+      validation: Record<string, number>;
+      balanced: Record<string, number> | null;
+      reference: Record<string, number>;
+    };
+    /** the balanced rule's strata and effective sample size, in words */
+    balanced?: { description: string; effectiveSampleSize: number; n: number; strata: number } | null;
     testWithoutDebiasing: Record<string, number>;
     referenceProtocol: { label: string; values: Record<string, { value: number; tau: number }> };
   };
@@ -241,7 +299,7 @@ const startArgs = z
     /** or a feature-store folder directly */
     datasetFolder: folderPath.optional(),
     projectId: id.optional(),
-    name: z.string().trim().max(200).optional(),
+    name: nameSchema('a run').optional(),
     options: trainingOptionsSchema.prefault({}),
   })
   .strict()

@@ -2,7 +2,7 @@
 plus a JSON file with every value, so the tests can compare the import field by field.
 
 usage: make_mmsa.py OUT --expect OUT.json [--protocol N] [--format pickle|joblib|joblib-zlib|joblib-gzip]
-                    [--sizes 5,3,4] [--aligned] [--L 8] [--Ta 6] [--Tv 7] [--da 5] [--dv 4]
+                    [--sizes 5,3,4] [--aligned [--aligned-lengths]] [--L 8] [--Ta 6] [--Tv 7] [--da 5] [--dv 4]
                     [--neginf K] [--defect NAME] [--seed S] [--dtype float32|float64] [--no-text]
 Defects: nan-vision, long-length, label-range, missing-valid, shape-audio, posinf-audio
 """
@@ -26,6 +26,8 @@ p.add_argument('--defect', default='')
 p.add_argument('--seed', type=int, default=0)
 p.add_argument('--dtype', default='float32')
 p.add_argument('--no-text', action='store_true')
+# aligned files that carry audio/vision lengths equal to the text lengths (MMSA aligned_50, CIDer OOD)
+p.add_argument('--aligned-lengths', action='store_true')
 a = p.parse_args()
 
 rng = np.random.default_rng(a.seed)
@@ -78,7 +80,7 @@ for split, n in zip(['train', 'valid', 'test'], sizes):
     }
     if not a.no_text:
         d['text'] = rng.standard_normal((n, L, 12)).astype(np.float32)
-    if not a.aligned:
+    if not a.aligned or a.aligned_lengths:
         d['audio_lengths'] = alen
         d['vision_lengths'] = vlen
     data[split] = d

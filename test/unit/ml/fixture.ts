@@ -14,6 +14,7 @@ import { precomputedText } from '../../../src/main/ml/train/text.js';
 import type { TrainBatch } from '../../../src/main/ml/train/step.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+// CIDER_PARITY_FIXTURES: the folder when the repo is not checked out beside ../shared (a git worktree)
 export const fixtureDir = process.env.CIDER_PARITY_FIXTURES
   ? path.resolve(process.env.CIDER_PARITY_FIXTURES)
   : path.resolve(repoRoot, '../shared/fixtures/cider-parity');
@@ -144,4 +145,39 @@ export function fixtureBatch(f: Fixture): TrainBatch {
     visionMask: asTensor(f, 'input.vision_mask') as tf.Tensor2D,
     labels: asTensor(f, 'input.labels') as tf.Tensor1D,
   };
+}
+
+/** float32 machine epsilon (the spacing of float32 numbers just above 1) */
+export const FLOAT32_EPS = 2 ** -23;
+
+/**
+ * How far two float32 computations of the same quantity may differ: `rel` of its value (the
+ * agreement two float32 pipelines of this depth reach, engine notes: ~1e-6..1e-5) plus the
+ * rounding of the float32 operands it was computed FROM. A result can be much smaller than its
+ * operands (1 - cos with cos ~ 1; a KL from two cross-entropies of size log(3L)): the reference's
+ * own float32 value is then off by about eps * magnitude per rounding, accumulated like a random
+ * walk over the `terms` summed (sqrt(terms)), and a tolerance relative to the result alone (or a
+ * fixed absolute floor) fails on fixtures made with another seed. Factor 2: both sides round.
+ */
+export function float32Tolerance(o: { value: number; magnitude: number; terms: number; rel?: number }): number {
+  return (o.rel ?? 1e-5) * Math.abs(o.value) + 2 * Math.sqrt(o.terms) * FLOAT32_EPS * o.magnitude;
+}
+
+/**
+ * The largest |step| Adam can take per unit of learning rate at step t, whatever the gradients:
+ * |m_hat / sqrt(v_hat)| <= sqrt(sum_i a_i^2 / b_i) by Cauchy-Schwarz, with a_i, b_i the bias-
+ * corrected weights of gradient i in m and v. About 1 (1.0014 at t = 2 with the default betas).
+ * A parameter whose TRUE gradient is zero gets a gradient of pure float noise, and Adam
+ * normalises it: m / sqrt(v) is O(1) however tiny the noise, so it moves by up to ~lr per update
+ * in a direction the noise picks. Two computations with different rounding (one thread vs two)
+ * can then differ by twice that per update: that, not float32 resolution, bounds their difference.
+ */
+export function adamStepBound(t: number, beta1 = 0.9, beta2 = 0.999): number {
+  let s = 0;
+  for (let i = 1; i <= t; i++) {
+    const a = ((1 - beta1) * beta1 ** (t - i)) / (1 - beta1 ** t);
+    const b = ((1 - beta2) * beta2 ** (t - i)) / (1 - beta2 ** t);
+    s += (a * a) / b;
+  }
+  return Math.sqrt(s);
 }

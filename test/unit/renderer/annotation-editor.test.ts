@@ -26,11 +26,23 @@ test('load keeps only this annotator on this clip; nothing to save', () => {
   assert.equal(isDirty(loaded), false);
 });
 
-test('edits, undo and redo; scores are clamped to [-3, 3]', () => {
+test('edits, undo and redo; a score out of [-3, 3] is refused at its field, never clamped', () => {
+  const refused = run([{ type: 'edit', segment: 0, field: 'score', value: 5 }], loaded);
+  assert.equal(refused.present[0], undefined, 'nothing stored');
+  assert.equal(refused.revision, loaded.revision, 'not an edit');
+  assert.equal(refused.fieldError?.segment, 0);
+  assert.match(refused.fieldError!.message, /5 is outside -3 \.\. \+3/);
+  assert.match(
+    run([{ type: 'edit', segment: 0, field: 'score', value: '2x' }], loaded).fieldError!.message,
+    /not a number/,
+  );
+  const fixed = run([{ type: 'edit', segment: 0, field: 'score', value: '-2.25' }], refused);
+  assert.equal(fixed.present[0].score, -2.25, 'taken as typed, not rounded');
+  assert.equal(fixed.fieldError, null, 'a valid value clears the message');
   const s = run(
     [
       { type: 'edit', segment: -1, field: 'score', value: 2.5 },
-      { type: 'edit', segment: 0, field: 'score', value: 9 },
+      { type: 'edit', segment: 0, field: 'score', value: 3 },
     ],
     loaded,
   );

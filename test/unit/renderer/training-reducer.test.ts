@@ -11,6 +11,7 @@ import {
   batchLossSeries,
   epochLossSeries,
   epochProgress,
+  fineTuneNote,
   formErrors,
   initialTraining,
   optionsFromForm,
@@ -19,6 +20,7 @@ import {
   validationSeries,
   type TrainingState,
 } from '../../../src/renderer/src/state/training';
+import { FINETUNE_BENCH, fineTuneBatchEstimateMs } from '../../../src/shared/textBench';
 
 const losses = (x: number): EpochLosses => ({
   taskFull: x,
@@ -258,4 +260,35 @@ test('the run list opens the newest run when nothing is watched; refreshed recor
   assert.equal(s.live!.run.status, 'running');
   s = trainingReducer(s, { type: 'watch', run: run() });
   assert.equal(s.live!.run.id, 1);
+});
+
+test("a fine-tuning run's time left starts from the fine-tuning bench's step time, then from its own batches", () => {
+  const ft = run({
+    options: { ...PAPER_DEFAULTS, maxEpochs: 3, batchSize: 16, text: { kind: 'finetune', modelDir: '/m/bert' } },
+  });
+  let s: TrainingState = trainingReducer(initialTraining, { type: 'started', run: ft, job: job({ status: 'queued' }) });
+  s = trainingReducer(s, batchEvent(1, 1, 1000));
+  const first = epochProgress(s.live!)!;
+  assert.equal(first.estimated, true);
+  assert.equal(first.msPerBatch, fineTuneBatchEstimateMs(16));
+  assert.equal(fineTuneBatchEstimateMs(16), 2 * FINETUNE_BENCH.tfjsMs, 'the bench step is at batch 8');
+  assert.ok(first.msPerBatch! > 0);
+  assert.equal(first.epochLeftMs, first.msPerBatch! * (first.batches - 1));
+  s = trainingReducer(s, batchEvent(1, 2, 1300));
+  const timed = epochProgress(s.live!)!;
+  assert.equal(timed.estimated, false);
+  assert.equal(timed.msPerBatch, 300);
+  assert.match(
+    fineTuneNote(16),
+    /per batch of 16 on TF\.js wasm, ([\d.]+x PyTorch's time|PyTorch's time .* not measured yet)/,
+  );
+  // a frozen or features run has no estimate before its own timings
+  let f: TrainingState = trainingReducer(initialTraining, {
+    type: 'started',
+    run: run(),
+    job: job({ status: 'queued' }),
+  });
+  f = trainingReducer(f, batchEvent(1, 1, 1000));
+  assert.equal(epochProgress(f.live!)!.msPerBatch, null);
+  assert.equal(epochProgress(f.live!)!.estimated, false);
 });

@@ -14,7 +14,14 @@ import { alignToTokens } from './align';
 import { AUDIO_EXTRACTOR_VERSION, AUDIO_FEATURE_NAMES, AUDIO_SAMPLE_RATE, audioFeatures } from './audio';
 import { fileFingerprint, readFeatureFrames, readFeatureRecord, writeFeatureRecord, type FeatureRecord } from './store';
 import { DEFAULT_TEXT_LENGTH, TEXT_EXTRACTOR_VERSION, textFeatures, type TextFeatures } from './text';
-import { VISION_FEATURE_NAMES, VISION_FRAME_RATE, VISION_MAX_SIDE, visionFeatureRow } from './vision';
+import {
+  confidentFace,
+  FACE_MIN_CONFIDENCE,
+  VISION_FEATURE_NAMES,
+  VISION_FRAME_RATE,
+  VISION_MAX_SIDE,
+  visionFeatureRow,
+} from './vision';
 
 /** a clip as the 'clips.extract' job is given it */
 export type ClipToExtract = JobParams<'clips.extract'>['clips'][number];
@@ -167,7 +174,7 @@ export async function extractClip(clip: ClipToExtract, opts: ExtractOptions): Pr
   if (opts.modalities.includes('vision')) {
     const rate = opts.visionRate ?? VISION_FRAME_RATE;
     const detectorProbe = await opts.face();
-    const version = `${detectorProbe.version}-${rate}fps-${VISION_MAX_SIDE}px-v1`;
+    const version = `${detectorProbe.version}-${rate}fps-${VISION_MAX_SIDE}px-min${FACE_MIN_CONFIDENCE}-v2`;
     const fp = fileFingerprint(clip.path, timedTokens ? segHash : '');
     const hit = cachedOk('vision', version, fp);
     if (hit) out.streams.vision = summary(hit, true);
@@ -199,7 +206,7 @@ export async function extractClip(clip: ClipToExtract, opts: ExtractOptions): Pr
           size,
           async (rgb, i) => {
             if (opts.signal?.aborted) return;
-            const face = await detectorProbe.detect(rgb, size.width, size.height);
+            const face = confidentFace(await detectorProbe.detect(rgb, size.width, size.height));
             const row = new Float32Array(dims);
             visionFeatureRow(face, size.width, size.height, row);
             if (face) present++;

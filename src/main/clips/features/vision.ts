@@ -7,6 +7,16 @@
 import { EMOTIONS, type FaceResult } from '../../ml/backends/face';
 
 export const VISION_FRAME_RATE = 10;
+/**
+ * A detection counts as a face only at this confidence or more (the detector's own floor, 0.3, lets
+ * through doubtful boxes on patterns); below it the frame is "no face", all zeros.
+ */
+export const FACE_MIN_CONFIDENCE = 0.5;
+
+/** the face if the detector is confident of it, else null (no face in this frame) */
+export function confidentFace(face: FaceResult | null): FaceResult | null {
+  return face && Number.isFinite(face.score) && face.score >= FACE_MIN_CONFIDENCE ? face : null;
+}
 /** frames are scaled so their longer side is at most this before detection */
 export const VISION_MAX_SIDE = 320;
 

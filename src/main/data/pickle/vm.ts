@@ -595,7 +595,9 @@ export class PickleVM implements UnpickleContext {
       if (e instanceof TruncatedError)
         throw new DataImportError(
           { file: this.file },
-          `${e.message} (inside the pickle opcode that starts at byte ${this.opStart})`,
+          e.end === 0
+            ? 'the file is empty (0 bytes)'
+            : `${e.message} (inside the pickle opcode that starts at byte ${this.opStart})`,
         );
       if (e instanceof DataImportError || e instanceof ImportCancelledError) throw e;
       if (e instanceof RangeError) throw this.fail(`corrupt data (${e.message})`);

@@ -7,6 +7,7 @@ import path from 'node:path';
 import fs from 'node:fs';
 import { AppError } from '../../../shared/errors';
 import type { SplitSide } from '../../../shared/contract/analysis';
+import type { TauRule } from '../../../shared/contract/training';
 import { openDatabase } from '../../store/db';
 import { databaseFile, textCacheDir } from '../../store/paths';
 import { RunStore } from '../../store/runs';
@@ -77,18 +78,30 @@ export async function robustnessTask(
 }
 
 export async function compareOodTask(
-  { runId, checkpoint: which, iid, ood }: JobParams<'analysis.compareOod'>,
+  { runId, checkpoint: which, iid, ood, withRunId: withRunParam, tauRule: rule }: JobParams<'analysis.compareOod'>,
   ctx: TaskContext<'analysis.compareOod'>,
 ): Promise<JobOutput<'analysis.compareOod'>> {
+  const withRunId = withRunParam ?? null;
+  const tauRule: TauRule = rule === 'reference' ? 'reference' : 'validation';
   const { db, runs, analysis } = open(ctx.dataDir);
   try {
     const run = runs.get(runId);
+    const withRun = withRunId === null ? null : runs.get(withRunId);
     try {
       const r = await compareIidOod({
         checkpointFile: checkpointOf(run.folder, runId, which),
         runDatasetDir: run.datasetFolder,
         iidDir: iid.dir,
         oodDir: ood.dir,
+        ...(withRun
+          ? {
+              paired: {
+                checkpointFile: checkpointOf(withRun.folder, withRun.id, which),
+                runDatasetDir: withRun.datasetFolder,
+              },
+            }
+          : {}),
+        tauRule,
         cacheDir: textCacheDir(ctx.dataDir),
         signal: ctx.signal,
         onProgress: (done, total, message) => ctx.progress(done / total, message, { runId, done, total }),
@@ -98,6 +111,8 @@ export async function compareOodTask(
         datasetId: d.id,
         kind,
       });
+      for (const s of [r.iid, r.ood, ...(r.paired ? [r.paired.ood] : [])])
+        if (s.overlap) ctx.log(s.overlap.removed ? 'warn' : 'info', s.overlap.note);
       const comparisonId = analysis.addComparison({
         runId,
         jobId: ctx.jobId,
@@ -106,15 +121,31 @@ export async function compareOodTask(
         result: {
           classNames: r.classNames,
           selectionMetric: r.selectionMetric,
+          tauRule: r.tauRule,
           taus: r.taus,
           selectedTau: r.selectedTau,
           iid: side(r.iid, iid, 'iid'),
           ood: side(r.ood, ood, 'ood'),
+          paired:
+            r.paired && withRun
+              ? {
+                  runId: withRun.id,
+                  runName: withRun.name,
+                  ood: side(r.paired.ood, ood, 'ood'),
+                  selectedTau: r.paired.selectedTau,
+                  selectionMetric: r.paired.selectionMetric,
+                  textNote: r.paired.textNote,
+                  debiasNote: r.paired.debiasNote,
+                }
+              : null,
           textNote: r.textNote,
           debiasNote: r.debiasNote,
         },
       });
-      ctx.log('info', `engine ${r.engine}; tau ${r.selectedTau ?? 'n/a'} (validation)`);
+      ctx.log(
+        'info',
+        `engine ${r.engine}; tau ${r.selectedTau ?? 'n/a'} (${r.tauRule === 'validation' ? `validation, ${r.selectionMetric}` : 'reference protocol: best on each test split'})`,
+      );
       return { comparisonId, runId };
     } catch (e) {
       throw asCancel(e, ctx);

@@ -81,5 +81,12 @@ export async function clipsExtractTask(
     }
     report(1, 'done');
   }
-  return { clips: out, failed };
+  // the job succeeds without text: its last word says so, not a plain "done"
+  if (!tokenizer && p.modalities.includes('text'))
+    ctx.progress(
+      1,
+      `${out.length} of ${n} clip(s) extracted, text skipped: no BERT folder (choose one in the Clips view or with --bert)`,
+      { textSkipped: 'no BERT folder' },
+    );
+  return { clips: out, failed, ...(tokenizer ? {} : { textSkipped: 'no BERT folder' }) };
 }

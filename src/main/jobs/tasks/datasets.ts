@@ -103,7 +103,13 @@ export async function datasetImportTask(
   report(0, `importing ${p.files.map((f) => path.basename(f)).join(', ')}`, true);
   const { dir, manifest } =
     p.format === 'mmsa'
-      ? await importMmsa(p.files[0], { outDir, name: p.name, signal: ctx.signal, onProgress: importProgress(report) })
+      ? await importMmsa(p.files[0], {
+          outDir,
+          name: p.name,
+          signal: ctx.signal,
+          onProgress: importProgress(report),
+          alignment: p.alignment ?? 'auto',
+        })
       : await importCsd({
           ...(await csdRoles(p.files)),
           folds: await readFolds(p.folds),
@@ -112,6 +118,7 @@ export async function datasetImportTask(
           signal: ctx.signal,
           onProgress: importProgress(report),
         });
+  if (manifest.alignment) ctx.log('info', `alignment (${manifest.alignment.how}): ${manifest.alignment.reason}`);
   for (const w of manifest.warnings) ctx.log('warn', w);
   let m = manifest;
   for (const file of p.extras) {

@@ -12,9 +12,11 @@
  */
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
+import { runtimeAssets } from '../../runtime/assets';
+import { initBackend, noteBackendUse } from './tf';
 
 const nodeRequire = createRequire(import.meta.url);
 
@@ -64,16 +66,19 @@ let loading: Promise<FaceDetector> | undefined;
 /** Load the face model once per thread (about 4 MB of weights, a fraction of a second). */
 export function loadFaceDetector(): Promise<FaceDetector> {
   loading ??= (async () => {
+    // the thread's backend comes from the one place that chooses it; Human is told to use it
+    const choice = await initBackend();
     answerFileUrlsFromDisk();
-    const dist = dirname(nodeRequire.resolve(FACE_MODEL_PACKAGE));
+    const assets = runtimeAssets();
+    const { dist, models } = assets.faceModel();
     const { Human } = nodeRequire(join(dist, 'human.node-wasm.js')) as {
       Human: new (config: Record<string, unknown>) => HumanLike;
     };
-    const wasmDir = join(dirname(nodeRequire.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + '/';
+    const wasmDir = assets.tfjsWasmDir();
     const human = new Human({
-      backend: 'wasm',
+      backend: choice.name === 'cpu' ? 'cpu' : choice.name === 'wasm' ? 'wasm' : 'tensorflow',
       wasmPath: wasmDir,
-      modelBasePath: pathToFileURL(join(dist, '..', 'models')).href + '/',
+      modelBasePath: pathToFileURL(models).href + '/',
       debug: false,
       async: true,
       warmup: 'none',
@@ -100,6 +105,7 @@ export function loadFaceDetector(): Promise<FaceDetector> {
     return {
       version: `human-${human.version}`,
       async detect(rgb, width, height) {
+        noteBackendUse();
         const input = tf.tensor3d(rgb, [height, width, 3], 'int32');
         try {
           const r = await human.detect(input);

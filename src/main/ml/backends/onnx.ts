@@ -5,10 +5,10 @@
  * arrays, release it. The CIDer-specific feeding lives in src/main/ml/onnx/engine.ts.
  */
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { runtimeAssets } from '../../runtime/assets';
 
 export type OnnxProvider = 'cuda' | 'cpu';
 
@@ -17,6 +17,10 @@ export interface OnnxSessionOptions {
   providers?: OnnxProvider[];
   /** intra-op threads on CPU (default os.availableParallelism(), env CIDER_ONNX_THREADS) */
   threads?: number;
+  /** graph optimisation level (default 'all'); diagnostics compare levels */
+  optimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
+  /** write the optimised graph here (diagnostics: which fusions ONNX Runtime applied) */
+  optimizedModelFile?: string;
 }
 
 export interface OnnxFeed {
@@ -40,15 +44,12 @@ export interface OnnxSessionInfo {
   tried: { provider: OnnxProvider; error: string }[];
 }
 
-const nodeRequire = createRequire(import.meta.url);
-
 /** True when onnxruntime-node was installed with its CUDA provider library (the .npmrc skips it by default). */
 export function cudaProviderInstalled(): boolean {
   try {
     const listed = ort.listSupportedBackends().some((b) => b.name === 'cuda');
     if (!listed) return false;
-    const root = dirname(nodeRequire.resolve('onnxruntime-node/package.json'));
-    const dir = join(root, 'bin', 'napi-v6', process.platform, process.arch);
+    const dir = runtimeAssets().onnxruntimeDir();
     return ['libonnxruntime_providers_cuda.so', 'onnxruntime_providers_cuda.dll'].some((f) => existsSync(join(dir, f)));
   } catch {
     return false;
@@ -76,7 +77,8 @@ export class OnnxSession {
     for (const provider of order) {
       const options: ort.InferenceSession.SessionOptions = {
         executionProviders: [provider],
-        graphOptimizationLevel: 'all',
+        graphOptimizationLevel: opts.optimizationLevel ?? 'all',
+        ...(opts.optimizedModelFile ? { optimizedModelFilePath: opts.optimizedModelFile } : {}),
         executionMode: 'sequential',
         intraOpNumThreads: threads,
         interOpNumThreads: 1,

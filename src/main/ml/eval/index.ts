@@ -8,3 +8,4 @@ export * from './metrics';
 export * from './missing';
 export * from './sweep';
 export * from './maci';
+export * from './balanced';

@@ -2,6 +2,8 @@
  * Model-Agnostic Causal Inference (spec section 5): the bias-word dictionary, counterfactual texts
  * and debiased prediction argmax(log P(y | missing view) - tau * log P(y | counterfactual view)).
  */
+import type { TauRule } from '../../../shared/contract/training';
+import type { BalancedWeights } from './balanced';
 import { badArgument, requireInteger, requireLength } from './errors';
 import type { NumClasses } from './labels';
 import { MASK_ID, SPECIAL_TOKEN_IDS } from './missing';
@@ -11,10 +13,13 @@ import {
   type Truth,
   classificationMetrics,
   metricNames,
+  meanNll,
   metricValue,
-  selectionMetric,
+  selectionBetter,
   selectionMetricName,
+  selectionScore,
   truthClasses,
+  type SelectionName,
 } from './metrics';
 
 /** One dictionary word with the counts the UI shows. */
@@ -204,6 +209,8 @@ export interface MaciSplit {
   /** log P(y | counterfactual view), (N, C) flattened */
   counterfactual: ArrayLike<number>;
   truth: Truth;
+  /** per-sample weights for the selection metric (the balanced-validation rule); none = all 1 */
+  weights?: ArrayLike<number>;
 }
 
 /** NaN (e.g. Non0 with no non-neutral sample) never wins a maximum. */
@@ -214,26 +221,41 @@ function better(a: number, b: number): boolean {
 export interface TauSelection {
   tau: number;
   metrics: Metrics;
-  /** the selection metric at every tau of the grid (for the UI's curve) */
+  /** the selection metric at every tau of the grid (for the UI's curve; the loss itself for validation_loss) */
   curve: number[];
+  /** what tau was chosen by */
+  selectionMetric: SelectionName;
 }
 
-/** The tau with the best selection metric (Non0_acc_2 / Acc_7) on a split; ties -> smallest tau. */
-export function selectTau(split: MaciSplit, numClasses: NumClasses, taus: readonly number[] = tauGrid()): TauSelection {
+/**
+ * The tau with the best selection metric on a split (default Non0_acc_2 / Acc_7; or the run's own
+ * choice, see contract/training.ts), weighted by the split's weights when it has them (the
+ * balanced-validation rule); ties -> the lower loss of the debiased scores, then the smallest tau.
+ */
+export function selectTau(
+  split: MaciSplit,
+  numClasses: NumClasses,
+  taus: readonly number[] = tauGrid(),
+  metric: SelectionName = selectionMetricName(numClasses),
+): TauSelection {
   const sorted = checkTaus('selectTau', taus);
-  let best: { tau: number; metrics: Metrics } | null = null;
+  const classes = truthClasses('selectTau', split.truth, split.missing.length / numClasses, numClasses);
+  let best: { tau: number; metrics: Metrics; score: number; loss: number } | null = null;
   const curve: number[] = [];
   for (const tau of sorted) {
-    const metrics = classificationMetrics(
-      debiasedScores(split.missing, split.counterfactual, tau),
-      numClasses,
-      split.truth,
-    );
-    const value = selectionMetric(metrics);
-    curve.push(value);
-    if (best === null || better(value, selectionMetric(best.metrics))) best = { tau, metrics };
+    const scores = debiasedScores(split.missing, split.counterfactual, tau);
+    const metrics = classificationMetrics(scores, numClasses, split.truth, split.weights);
+    const loss = meanNll(scores, numClasses, classes, split.weights);
+    const score = selectionScore(metrics, metric, loss);
+    curve.push(metric === 'validation_loss' ? loss : score);
+    if (selectionBetter({ score, loss }, best)) best = { tau, metrics, score, loss };
   }
-  return { tau: best!.tau, metrics: best!.metrics, curve };
+  // every score NaN: the smallest tau, as before
+  if (best === null) {
+    const scores = debiasedScores(split.missing, split.counterfactual, sorted[0]);
+    best = { tau: sorted[0], metrics: classificationMetrics(scores, numClasses, split.truth), score: NaN, loss: NaN };
+  }
+  return { tau: best.tau, metrics: best.metrics, curve, selectionMetric: metric };
 }
 
 function checkTaus(fn: string, taus: readonly number[]): number[] {
@@ -245,16 +267,47 @@ function checkTaus(fn: string, taus: readonly number[]): number[] {
 
 export const REFERENCE_PROTOCOL_LABEL = 'reference protocol (max over tau on test)';
 
+/**
+ * How tau is chosen: 'validation' (the selection metric on the validation split), 'balanced'
+ * (the same on the validation split re-weighted so bias words carry no label information, see
+ * balanced.ts), 'reference' (the best on the TEST split, as the authors' code does: optimistic,
+ * always labelled).
+ */
+export { TAU_RULES, type TauRule } from '../../../shared/contract/training';
+
+export const TAU_RULE_LABELS: Record<TauRule, string> = {
+  validation: 'validation',
+  balanced: 'balanced validation',
+  reference: REFERENCE_PROTOCOL_LABEL,
+};
+
+/** One rule's choice: its tau and the test metrics at that tau. */
+export interface TauChoice {
+  tau: number;
+  /** test metrics at this tau */
+  test: Metrics;
+  /** the split tau was chosen on, at this tau (weighted for 'balanced'; the test split for 'reference') */
+  chosenOn: Metrics;
+  /** the selection metric per tau on that split (same order as taus) */
+  curve: number[];
+}
+
 export interface MaciEvaluation {
   numClasses: NumClasses;
   taus: number[];
-  selectionMetric: MetricName;
-  /** the honest default: tau chosen on the validation split by the selection metric, smallest on ties */
+  selectionMetric: SelectionName;
+  /** the rule behind selectedTau / validation / test (default 'validation') */
+  tauRule: TauRule;
+  /** tau chosen by tauRule (by the selection metric; ties: lower loss, then smaller tau) */
   selectedTau: number;
-  /** validation metrics at the selected tau */
+  /** validation metrics at the selected tau (unweighted) */
   validation: Metrics;
   /** test metrics at the selected tau: the figures to report */
   test: Metrics;
+  /** every rule's choice, for showing all three taus; balanced is null without weights */
+  byRule: { validation: TauChoice; balanced: TauChoice | null; reference: TauChoice };
+  /** the balanced rule's strata and effective sample size (null when it was not computed) */
+  balanced: Omit<BalancedWeights, 'weights'> | null;
   /** test metrics at tau = 0, i.e. the missing view without debiasing, for comparison */
   testWithoutDebiasing: Metrics;
   /** validation selection metric per tau (same order as taus) */
@@ -277,18 +330,33 @@ export function maciEvaluation(args: {
   validation: MaciSplit;
   test: MaciSplit;
   taus?: readonly number[];
+  /** default: the task's (Non0_acc_2 / Acc_7) */
+  selectionMetric?: SelectionName;
+  /** weights of the validation samples for the balanced rule (balanced.ts) */
+  balanced?: BalancedWeights;
+  /** default 'validation'; 'balanced' needs `balanced` */
+  tauRule?: TauRule;
 }): MaciEvaluation {
   const { numClasses, validation, test } = args;
   const taus = checkTaus('maciEvaluation', args.taus ?? tauGrid());
-  const chosen = selectTau(validation, numClasses, taus);
+  const tauRule = args.tauRule ?? 'validation';
+  if (tauRule === 'balanced' && !args.balanced)
+    throw badArgument('maciEvaluation', 'balanced', 'the balanced tau rule needs the validation weights');
+  const metric = args.selectionMetric;
+  const plain = selectTau({ ...validation, weights: undefined }, numClasses, taus, metric);
+  const weighted = args.balanced
+    ? selectTau({ ...validation, weights: args.balanced.weights }, numClasses, taus, metric)
+    : null;
+  const onTest = selectTau({ ...test, weights: undefined }, numClasses, taus, metric);
+  const chosen = tauRule === 'balanced' ? weighted! : tauRule === 'reference' ? onTest : plain;
   const names = metricNames(numClasses);
   const testCurves: Partial<Record<MetricName, number[]>> = {};
   for (const name of names) testCurves[name] = [];
   const referenceValues: Partial<Record<MetricName, { value: number; tau: number }>> = {};
-  let selectedTest: Metrics | null = null;
+  const testAt = new Map<number, Metrics>();
   for (const tau of taus) {
     const m = classificationMetrics(debiasedScores(test.missing, test.counterfactual, tau), numClasses, test.truth);
-    if (tau === chosen.tau) selectedTest = m;
+    testAt.set(tau, m);
     for (const name of names) {
       const v = metricValue(m, name);
       testCurves[name]!.push(v);
@@ -296,19 +364,41 @@ export function maciEvaluation(args: {
       if (current === undefined || better(v, current.value)) referenceValues[name] = { value: v, tau };
     }
   }
+  const choice = (c: TauSelection): TauChoice => ({
+    tau: c.tau,
+    test: testAt.get(c.tau)!,
+    chosenOn: c.metrics,
+    curve: c.curve,
+  });
+  const validationAt = (tau: number): Metrics =>
+    tau === plain.tau
+      ? plain.metrics
+      : classificationMetrics(
+          debiasedScores(validation.missing, validation.counterfactual, tau),
+          numClasses,
+          validation.truth,
+        );
+  let balancedInfo: Omit<BalancedWeights, 'weights'> | null = null;
+  if (args.balanced) {
+    const { weights: _weights, ...rest } = args.balanced;
+    balancedInfo = rest;
+  }
   return {
     numClasses,
     taus,
-    selectionMetric: selectionMetricName(numClasses),
+    selectionMetric: chosen.selectionMetric,
+    tauRule,
     selectedTau: chosen.tau,
-    validation: chosen.metrics,
-    test: selectedTest!,
+    validation: validationAt(chosen.tau),
+    test: testAt.get(chosen.tau)!,
+    byRule: { validation: choice(plain), balanced: weighted && choice(weighted), reference: choice(onTest) },
+    balanced: balancedInfo,
     testWithoutDebiasing: classificationMetrics(
       debiasedScores(test.missing, test.counterfactual, 0),
       numClasses,
       test.truth,
     ),
-    validationCurve: chosen.curve,
+    validationCurve: plain.curve,
     testCurves,
     referenceProtocol: { label: REFERENCE_PROTOCOL_LABEL, values: referenceValues },
   };

@@ -76,6 +76,65 @@ export function selectionMetric(metrics: Metrics): number {
   return metrics.numClasses === 3 ? metrics.values.Non0_acc_2 : metrics.values.Acc_7;
 }
 
+/** A selection metric: one of the task's metrics, or the validation loss (see contract/training.ts). */
+export type SelectionName = MetricName | 'validation_loss';
+
+/**
+ * Mean negative log-likelihood of the true classes under softmax(scores) per row: the validation
+ * loss for log-probabilities (softmax of log-probabilities is the identity) and for debiased scores
+ * alike. Rows are log-sum-exp normalised in float64.
+ */
+export function meanNll(
+  scores: ArrayLike<number>,
+  numClasses: NumClasses,
+  classes: ArrayLike<number>,
+  weights?: ArrayLike<number>,
+): number {
+  const n = classes.length;
+  if (scores.length !== n * numClasses)
+    throw badArgument('meanNll', 'scores', `has ${scores.length} values for ${n} rows of ${numClasses}`);
+  checkWeights('meanNll', weights, n);
+  if (n === 0) return NaN;
+  let sum = 0;
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    let max = -Infinity;
+    for (let c = 0; c < numClasses; c++) max = Math.max(max, scores[i * numClasses + c]);
+    let z = 0;
+    for (let c = 0; c < numClasses; c++) z += Math.exp(scores[i * numClasses + c] - max);
+    const w = weights ? weights[i] : 1;
+    sum += w * (max + Math.log(z) - scores[i * numClasses + classes[i]]);
+    total += w;
+  }
+  return total === 0 ? NaN : sum / total;
+}
+
+/**
+ * The value a selection maximises: the named metric, or minus the loss for 'validation_loss'.
+ * NaN (e.g. Non0 with no non-neutral sample) never wins.
+ */
+export function selectionScore(metrics: Metrics, name: SelectionName, loss: number): number {
+  if (name === 'validation_loss') return -loss;
+  return metricValue(metrics, name);
+}
+
+/**
+ * a is better than b: a strictly higher selection score, or the same score and a strictly lower
+ * validation loss (the tie-break every selection uses). NaN scores never win.
+ */
+export function selectionBetter(
+  a: { score: number; loss: number },
+  b: { score: number; loss: number } | null,
+): boolean {
+  if (Number.isNaN(a.score)) return false;
+  if (b === null || Number.isNaN(b.score)) return true;
+  if (a.score !== b.score) return a.score > b.score;
+  if (Number.isNaN(a.loss)) return false;
+  if (Number.isNaN(b.loss)) return true;
+  // losses equal up to float64 rounding (e.g. debiased scores shifted by a constant) are a tie
+  return a.loss < b.loss - 1e-12 * Math.max(1, Math.abs(b.loss));
+}
+
 /** Index of the first maximum of scores[offset + j] over j in `columns`, like numpy.argmax. */
 function argmaxOver(scores: ArrayLike<number>, offset: number, columns: readonly number[]): number {
   let best = columns[0];
@@ -151,14 +210,31 @@ export function confusionMatrix(
   return m;
 }
 
-/** Fraction of equal pairs; NaN for no samples (an empty split has no accuracy, not 0). */
-export function accuracy(truth: ArrayLike<number>, prediction: ArrayLike<number>): number {
+/**
+ * Fraction of equal pairs; NaN for no samples (an empty split has no accuracy, not 0). With
+ * sample weights (sklearn's sample_weight): the weighted fraction, NaN when the weights sum to 0.
+ */
+export function accuracy(truth: ArrayLike<number>, prediction: ArrayLike<number>, weights?: ArrayLike<number>): number {
   if (truth.length !== prediction.length)
     throw badArgument('accuracy', 'prediction', `has ${prediction.length} entries, truth has ${truth.length}`);
+  checkWeights('accuracy', weights, truth.length);
   if (truth.length === 0) return NaN;
   let hits = 0;
-  for (let i = 0; i < truth.length; i++) if (truth[i] === prediction[i]) hits++;
-  return hits / truth.length;
+  let total = 0;
+  for (let i = 0; i < truth.length; i++) {
+    const w = weights ? weights[i] : 1;
+    total += w;
+    if (truth[i] === prediction[i]) hits += w;
+  }
+  return total === 0 ? NaN : hits / total;
+}
+
+function checkWeights(fn: string, weights: ArrayLike<number> | undefined, n: number): void {
+  if (!weights) return;
+  if (weights.length !== n) throw badArgument(fn, 'weights', `has ${weights.length} entries, there are ${n} samples`);
+  for (let i = 0; i < n; i++)
+    if (!(weights[i] >= 0) || !Number.isFinite(weights[i]))
+      throw badArgument(fn, `weights[${i}]`, `must be finite and >= 0, got ${weights[i]}`);
 }
 
 /**
@@ -167,25 +243,35 @@ export function accuracy(truth: ArrayLike<number>, prediction: ArrayLike<number>
  * average because only classes with support > 0 carry weight, and for those 2tp + fp + fn > 0.
  * NaN for no samples.
  */
-export function weightedF1(truth: ArrayLike<number>, prediction: ArrayLike<number>): number {
+export function weightedF1(
+  truth: ArrayLike<number>,
+  prediction: ArrayLike<number>,
+  weights?: ArrayLike<number>,
+): number {
   if (truth.length !== prediction.length)
     throw badArgument('weightedF1', 'prediction', `has ${prediction.length} entries, truth has ${truth.length}`);
+  checkWeights('weightedF1', weights, truth.length);
   if (truth.length === 0) return NaN;
+  // with sample weights (sklearn's sample_weight) tp, fp, fn and the support are sums of weights
   const tp = new Map<number, number>();
   const fp = new Map<number, number>();
   const fn = new Map<number, number>();
   const support = new Map<number, number>();
-  const add = (m: Map<number, number>, k: number) => m.set(k, (m.get(k) ?? 0) + 1);
+  const add = (m: Map<number, number>, k: number, w: number) => m.set(k, (m.get(k) ?? 0) + w);
+  let total = 0;
   for (let i = 0; i < truth.length; i++) {
     const t = truth[i];
     const p = prediction[i];
-    add(support, t);
-    if (t === p) add(tp, t);
+    const w = weights ? weights[i] : 1;
+    total += w;
+    add(support, t, w);
+    if (t === p) add(tp, t, w);
     else {
-      add(fp, p);
-      add(fn, t);
+      add(fp, p, w);
+      add(fn, t, w);
     }
   }
+  if (total === 0) return NaN;
   let sum = 0;
   for (const [k, s] of support) {
     const tpk = tp.get(k) ?? 0;
@@ -193,14 +279,23 @@ export function weightedF1(truth: ArrayLike<number>, prediction: ArrayLike<numbe
     const f1 = denom === 0 ? 0 : (2 * tpk) / denom;
     sum += s * f1;
   }
-  return sum / truth.length;
+  return sum / total;
 }
 
-/** Acc_3, F1_3, Has0 and Non0 accuracy and F1, with their confusion matrices. */
-export function threeClassMetrics(scores: ArrayLike<number>, truth: Truth): ThreeClassMetrics {
+/**
+ * Acc_3, F1_3, Has0 and Non0 accuracy and F1, with their confusion matrices. Optional sample
+ * weights weigh every metric (the confusion matrices stay counts).
+ */
+export function threeClassMetrics(
+  scores: ArrayLike<number>,
+  truth: Truth,
+  weights?: ArrayLike<number>,
+): ThreeClassMetrics {
   checkScores('threeClassMetrics', scores, 3);
   const n = scores.length / 3;
   const y = truthClasses('threeClassMetrics', truth, n, 3);
+  checkWeights('threeClassMetrics', weights, n);
+  const non0Weights: number[] = [];
   const pred3 = new Int32Array(n);
   const predHas0 = new Int32Array(n);
   const truthHas0 = new Int32Array(n);
@@ -214,6 +309,7 @@ export function threeClassMetrics(scores: ArrayLike<number>, truth: Truth): Thre
     if (y[i] !== 1) {
       non0Truth.push(y[i]);
       non0Pred.push(pred3[i]);
+      if (weights) non0Weights.push(weights[i]);
     }
   }
   // Non0 confusion: truth rows 0 negative, 1 positive; prediction columns keep 0/1/2
@@ -223,12 +319,12 @@ export function threeClassMetrics(scores: ArrayLike<number>, truth: Truth): Thre
     n,
     nonNeutralCount: non0Truth.length,
     values: {
-      Acc_3: accuracy(y, pred3),
-      F1_3: weightedF1(y, pred3),
-      Has0_acc_2: accuracy(truthHas0, predHas0),
-      Has0_F1: weightedF1(truthHas0, predHas0),
-      Non0_acc_2: accuracy(non0Truth, non0Pred),
-      Non0_F1: weightedF1(non0Truth, non0Pred),
+      Acc_3: accuracy(y, pred3, weights),
+      F1_3: weightedF1(y, pred3, weights),
+      Has0_acc_2: accuracy(truthHas0, predHas0, weights),
+      Has0_F1: weightedF1(truthHas0, predHas0, weights),
+      Non0_acc_2: accuracy(non0Truth, non0Pred, weights && non0Weights),
+      Non0_F1: weightedF1(non0Truth, non0Pred, weights && non0Weights),
     },
     confusion: {
       threeClass: confusionMatrix(y, pred3, 3),
@@ -239,21 +335,30 @@ export function threeClassMetrics(scores: ArrayLike<number>, truth: Truth): Thre
 }
 
 /** Acc_7 and weighted F1_7 with the 7 x 7 confusion matrix. */
-export function sevenClassMetrics(scores: ArrayLike<number>, truth: Truth): SevenClassMetrics {
+export function sevenClassMetrics(
+  scores: ArrayLike<number>,
+  truth: Truth,
+  weights?: ArrayLike<number>,
+): SevenClassMetrics {
   const pred = predictClasses(scores, 7);
   const y = truthClasses('sevenClassMetrics', truth, pred.length, 7);
   return {
     numClasses: 7,
     n: pred.length,
-    values: { Acc_7: accuracy(y, pred), F1_7: weightedF1(y, pred) },
+    values: { Acc_7: accuracy(y, pred, weights), F1_7: weightedF1(y, pred, weights) },
     confusion: { sevenClass: confusionMatrix(y, pred, 7) },
   };
 }
 
 /** The task's metrics: 3-class or 7-class by numClasses (the model's C). */
-export function classificationMetrics(scores: ArrayLike<number>, numClasses: NumClasses, truth: Truth): Metrics {
-  if (numClasses === 3) return threeClassMetrics(scores, truth);
-  if (numClasses === 7) return sevenClassMetrics(scores, truth);
+export function classificationMetrics(
+  scores: ArrayLike<number>,
+  numClasses: NumClasses,
+  truth: Truth,
+  weights?: ArrayLike<number>,
+): Metrics {
+  if (numClasses === 3) return threeClassMetrics(scores, truth, weights);
+  if (numClasses === 7) return sevenClassMetrics(scores, truth, weights);
   throw badArgument('classificationMetrics', 'numClasses', `must be 3 or 7, got ${String(numClasses)}`);
 }
 

@@ -3,7 +3,7 @@
  * encoder is outside this module (see train/text.ts for the hook), so the model's text input is
  * the (B, L, dl) tensor that feeds the text projection.
  */
-import { tf } from '../backends/tf.js';
+import { noteBackendUse, tf } from '../backends/tf.js';
 import type { CiderConfig } from './config.js';
 import { confounderEncoderIndices, type CiderParams } from './params.js';
 import { dropout, gruGroup, layerNorm, linear, sinusoidalTable, type DropoutSource } from './layers.js';
@@ -191,6 +191,7 @@ export class CiderModel {
     const c = this.config;
     const B = this.checkView(view);
     this.checkConfounders(conf, B);
+    noteBackendUse();
     shareIdentityOnWasm();
     const drop = opts.dropout ?? null;
     const L = c.textLength;

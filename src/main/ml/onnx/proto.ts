@@ -5,7 +5,7 @@
  * Why hand-rolled: the messages we need are eight plain ones with scalar, string, bytes, packed
  * and nested fields; the wire format for those is a page of code, and it keeps the exporter free
  * of a runtime dependency. Field numbers are those of onnx.proto (checked by loading the output
- * in onnxruntime-node, see test/unit/onnx). Fields we never write are left out of the table; the
+ * in onnxruntime-node, see test/unit/ml/onnx). Fields we never write are left out of the table; the
  * decoder skips unknown fields, so it reads any ONNX file's structure (for tests and inspection).
  */
 

@@ -26,12 +26,14 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { runtimeAssets } from '../../runtime/assets';
 import { initBackend, tf } from '../backends/tf.js';
 import { Rng } from '../random.js';
 import type { CiderModel, Confounders, ViewInputs } from '../model/cider.js';
 import type { Adam } from '../train/adam.js';
 import {
   accumulateGrads,
+  completeViewOnly,
   completeViewPass,
   disposeGrads,
   missingViewDropped,
@@ -50,16 +52,9 @@ import type { Dense, FromReplica, PassOptions, ShareData, ToReplica } from './pr
 
 export { defaultTrainWorkers, MIN_PARALLEL_BATCH } from './policy.js';
 
-/**
- * The replica worker's entry: the tsx bootstrap from source; in the desktop build the bundled
- * out/main/replica.js (an electron-vite entry), next to this code or one folder up when this code
- * was bundled into out/main/chunks/.
- */
+/** The replica worker's entry: the tsx bootstrap from source, replica.js beside a built entry (out/main, out/cli). */
 function replicaEntry(): URL {
-  const here = import.meta.url;
-  if (here.endsWith('.ts')) return new URL('./replica-tsx.mjs', here);
-  const near = new URL('./replica.js', here);
-  return existsSync(fileURLToPath(near)) ? near : new URL('../replica.js', here);
+  return runtimeAssets().replicaEntry();
 }
 
 let live = 0;
@@ -454,6 +449,7 @@ export async function trainStepParallel(
     }
     pending = null;
     optimizer.step(vars, fullGrads);
+    if (opts.mssd === false) return completeViewOnly(taskFull);
     if (opts.accumulateFullViewGrad === false) disposeGrads(fullGrads);
 
     // 2. missing view, on the updated weights

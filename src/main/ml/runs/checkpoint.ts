@@ -26,6 +26,8 @@ export interface RunState {
   epoch: number;
   bestEpoch: number | null;
   bestMetric: number | null;
+  /** validation loss at the best epoch (the selection tie-break); absent in checkpoints written before it was kept */
+  bestLoss?: number | null;
   /** epochs since the last improvement (early stopping) */
   badEpochs: number;
   stopped: 'early-stopping' | 'max-epochs' | null;

@@ -176,3 +176,42 @@ export function ranges(n: number, size: number): [number, number][] {
   for (let s = 0; s < n; s += size) out.push([s, Math.min(size, n - s)]);
   return out;
 }
+
+/**
+ * The given rows of a split (in this order) as a split of its own: batches, layouts and sample
+ * texts read through it see only those rows (row k is the source's rows[k]). Used to score a test
+ * split without the samples a run trained on (analysis/overlap.ts).
+ */
+export function subsetSplit(split: SplitData, rows: readonly number[]): SplitData {
+  const L = split.L;
+  const ids3 = new Int32Array(rows.length * 3 * L);
+  rows.forEach((r, i) => ids3.set(split.ids3.subarray(r * 3 * L, (r + 1) * 3 * L), i * 3 * L));
+  const pick = (a: Int32Array) => Int32Array.from(rows, (r) => a[r]);
+  const base = split.reader;
+  const reader = Object.create(base) as SplitReader;
+  Object.defineProperty(reader, 'count', { value: rows.length });
+  reader.readRows = (name, rs) =>
+    base.readRows(
+      name,
+      Array.from(rs, (r) => rows[r]),
+    );
+  reader.read = async (name, start = 0, end = rows.length) => base.readRows(name, rows.slice(start, end));
+  reader.samples = async () => {
+    const s = await base.samples();
+    return {
+      ids: rows.map((r) => s.ids[r]),
+      rawText: rows.map((r) => s.rawText[r]),
+      ...(s.annotations ? { annotations: rows.map((r) => s.annotations![r]) } : {}),
+    };
+  };
+  return {
+    ...split,
+    reader,
+    count: rows.length,
+    ids3,
+    textLengths: pick(split.textLengths),
+    audioLengths: pick(split.audioLengths),
+    visionLengths: pick(split.visionLengths),
+    labels: pick(split.labels),
+  };
+}

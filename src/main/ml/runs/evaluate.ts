@@ -14,7 +14,11 @@
 import { FeatureStore } from '../../data/featureStore';
 import type { InferenceEngine } from '../inference';
 import { openRunEngine } from './engine';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { biasDictionary, maciEvaluation, type BiasDictionary } from '../eval/maci';
+import { runSelectionMetric } from '../../../shared/contract/training';
+import { balancedValidationWeights, describeBalanced } from '../eval/balanced';
 import { classificationMetrics, predictClasses, type Metrics } from '../eval/metrics';
 import { missingMasks, SMM_SUBSETS, type KeepMasks } from '../eval/missing';
 import { runMissingSweep, standardRates, sweepCurves } from '../eval/sweep';
@@ -23,6 +27,8 @@ import type {
   EvaluationOptions,
   EvaluationPoint,
   EvaluationPrediction,
+  SelectionMetricName,
+  TrainingOptions,
 } from '../../../shared/contract/training';
 import { openSplit, splitLayout, type SplitData } from './data';
 import { openTextProvider, type TextProvider } from './text';
@@ -60,6 +66,17 @@ export interface EvaluateRunResult {
   engineDetail: string;
   textNote: string;
   outcomes: ProtocolOutcome[];
+}
+
+/** Token names for descriptions, from the run's BERT vocabulary when it has one ('#id' otherwise). */
+function tokenNames(text: TrainingOptions['text']): (id: number) => string {
+  if (text.kind === 'features') return (id) => `#${id}`;
+  try {
+    const vocab = readFileSync(join(text.modelDir, 'vocab.txt'), 'utf8').split(/\r?\n/);
+    return (id) => (vocab[id] ? `"${vocab[id]}"` : `#${id}`);
+  } catch {
+    return (id) => `#${id}`;
+  }
 }
 
 function point(rate: EvaluationPoint['rate'], m: Metrics): EvaluationPoint {
@@ -188,6 +205,9 @@ export async function evaluateRun(o: EvaluateRunOptions): Promise<EvaluateRunRes
           const train = await openSplit(store, 'train', task);
           const valid = await openSplit(store, 'valid', task);
           const dictionary = biasDictionary(train.ids3, train.count, train.L, { classes: train.labels }, task);
+          // the balanced rule's weights depend only on the validation text, labels and dictionary
+          const balanced = balancedValidationWeights(valid.ids3, valid.count, valid.L, valid.labels, task, dictionary);
+          const balancedText = describeBalanced(balanced, tokenNames(trainOpts.text));
           const points: EvaluationPoint[] = [];
           for (const r of rates) {
             const vKeep = missingMasks(splitLayout(valid), { kind: 'RMFM', rate: r }, o.options.seed);
@@ -200,10 +220,32 @@ export async function evaluateRun(o: EvaluateRunOptions): Promise<EvaluateRunRes
               numClasses: task,
               validation: { missing: v.logProbs, counterfactual: v.counterfactual!, truth: { classes: valid.labels } },
               test: { missing: t.logProbs, counterfactual: t.counterfactual!, truth },
+              selectionMetric: runSelectionMetric(trainOpts),
+              balanced,
+              tauRule: o.options.tauRule,
             });
             const p = point(r, maci.test);
+            const values = (m: Metrics) => ({ ...m.values }) as Record<string, number>;
             p.maci = {
+              tauRule: maci.tauRule,
               selectedTau: maci.selectedTau,
+              selectionMetric: maci.selectionMetric as SelectionMetricName,
+              taus: {
+                validation: maci.byRule.validation.tau,
+                balanced: maci.byRule.balanced?.tau ?? null,
+                reference: maci.byRule.reference.tau,
+              },
+              testByRule: {
+                validation: values(maci.byRule.validation.test),
+                balanced: maci.byRule.balanced && values(maci.byRule.balanced.test),
+                reference: values(maci.byRule.reference.test),
+              },
+              balanced: {
+                description: balancedText,
+                effectiveSampleSize: balanced.effectiveSampleSize,
+                n: balanced.n,
+                strata: balanced.strata.length,
+              },
               testWithoutDebiasing: { ...maci.testWithoutDebiasing.values } as Record<string, number>,
               referenceProtocol: {
                 label: maci.referenceProtocol.label,

@@ -10,7 +10,7 @@
  * That is a different missing view from the paper's: results say so (`note`), and MACI, whose
  * counterfactual text would be mostly zeros, is refused in that mode.
  */
-import { tf } from '../backends/tf';
+import { chosenBackend, tf } from '../backends/tf';
 import type { TextSourceSpec } from '../../../shared/contract/training';
 import type { TensorToWrite } from '../io/safetensors';
 import { BertEncoder, loadTextEncoder, TextModelError, FrozenFeatureCache, type TextEncoderBundle } from '../text';
@@ -18,6 +18,8 @@ import type { HostTensor } from '../text/weights';
 import { CLS_ID, MASK_ID, PAD_ID, SEP_ID, UNK_ID } from '../eval/missing';
 import { precomputedText, type TextSource } from '../train/text';
 import type { BatchArrays } from './data';
+import { join } from 'node:path';
+import { OnnxBertEncoder } from '../text/onnxEncoder';
 
 export const BERT_PREFIX = 'text_model.';
 
@@ -137,18 +139,33 @@ class BertText implements TextProvider {
     modelId: string,
     private readonly L: number,
     cacheDir: string | null,
+    /** BERT on ONNX Runtime for everything that only reads features (none while fine-tuning) */
+    private readonly onnx: OnnxBertEncoder | null = null,
+    onnxNote = '',
   ) {
     this.dl = encoder.config.hiddenSize;
     encoder.setTrainable(kind === 'finetune');
     this.variables = new Map(kind === 'finetune' ? [...encoder.variables].map(([n, v]) => [BERT_PREFIX + n, v]) : []);
     this.cache = kind === 'frozen' && cacheDir ? new FrozenFeatureCache(cacheDir, modelId) : null;
+    // where BERT runs is part of every result's note, next to the inference engine
+    const where = onnx
+      ? `BERT on ONNX Runtime (${onnx.name})`
+      : `BERT on TF.js ${chosenBackend()?.name ?? 'unchosen'}${onnxNote}`;
     this.note =
       kind === 'frozen'
-        ? 'text re-encoded by the frozen BERT model: dropped tokens become [UNK], counterfactual words [MASK] (complete-view features cached on disk)'
-        : 'text re-encoded by the fine-tuned BERT: dropped tokens become [UNK], counterfactual words [MASK]';
+        ? `text re-encoded by the frozen BERT model: dropped tokens become [UNK], counterfactual words [MASK] (complete-view features cached on disk); ${where}`
+        : `text re-encoded by the fine-tuned BERT: dropped tokens become [UNK], counterfactual words [MASK]; ${where}`;
   }
 
   async complete(batch: BatchArrays): Promise<tf.Tensor3D> {
+    if (this.onnx) {
+      const onnx = this.onnx;
+      const { size, ids3 } = batch;
+      const data = this.cache
+        ? await this.cache.featuresOf(ids3, size, this.L, this.dl, (rows, n) => onnx.encode(rows, n, this.L))
+        : await onnx.encode(ids3, size, this.L);
+      return tf.tensor3d(data, [size, this.L, this.dl]);
+    }
     const ids = idsTensor(batch.ids3, batch.size, this.L);
     try {
       return this.cache ? await this.cache.features(this.encoder, ids) : this.encoder.encode(ids, { training: false });
@@ -158,7 +175,9 @@ class BertText implements TextProvider {
   }
 
   async altered(batch: BatchArrays, ids3: Int32Array): Promise<tf.Tensor3D> {
-    // never cached: training masks are fresh every step and would fill the disk
+    // never cached on disk: training masks are fresh every step and would fill the disk. On ONNX
+    // Runtime, rows whose ids did not change come from the encoder's memo (rate 0 fills it).
+    if (this.onnx) return tf.tensor3d(await this.onnx.encode(ids3, batch.size, this.L), [batch.size, this.L, this.dl]);
     const ids = idsTensor(ids3, batch.size, this.L);
     try {
       return this.encoder.encode(ids, { training: false });
@@ -198,6 +217,7 @@ class BertText implements TextProvider {
 
   dispose(): void {
     this.encoder.dispose();
+    void this.onnx?.dispose();
   }
 }
 
@@ -232,6 +252,33 @@ export interface OpenTextOptions {
   cacheDir?: string;
   /** fine-tuned BERT weights from a checkpoint (HF names, unprefixed), replacing the folder's */
   bertWeights?: Map<string, HostTensor>;
+  /** the training loop: a fine-tuned BERT changes every step, so it stays on TF.js */
+  training?: boolean;
+  /** where the BERT ONNX export is cached (default <cacheDir>/bert-onnx) */
+  onnxCacheDir?: string;
+}
+
+/**
+ * BERT on ONNX Runtime whenever its weights are fixed for the provider's life: frozen mode, and a
+ * fine-tuned run's checkpoint outside training. CIDER_TEXT_ENGINE=tfjs keeps it on TF.js (bench,
+ * diagnosis). A failed export or session falls back to TF.js, and the note says why.
+ */
+async function openOnnxText(
+  o: OpenTextOptions,
+  encoder: BertEncoder,
+): Promise<{ onnx: OnnxBertEncoder | null; note: string }> {
+  if (process.env.CIDER_TEXT_ENGINE === 'tfjs') return { onnx: null, note: ' (CIDER_TEXT_ENGINE=tfjs)' };
+  if (o.spec.kind === 'finetune' && o.training) return { onnx: null, note: '' };
+  try {
+    const weights = new Map(Object.entries(encoder.toHfTensors()));
+    const cacheDir = o.onnxCacheDir ?? (o.cacheDir ? join(o.cacheDir, 'bert-onnx') : null);
+    return {
+      onnx: await OnnxBertEncoder.open(encoder.config, weights, { cacheDir, maskValue: encoder.maskValue }),
+      note: '',
+    };
+  } catch (e) {
+    return { onnx: null, note: ` (no ONNX export: ${(e as Error).message.split('\n')[0]})` };
+  }
 }
 
 export async function openTextProvider(o: OpenTextOptions): Promise<TextProvider> {
@@ -258,11 +305,14 @@ export async function openTextProvider(o: OpenTextOptions): Promise<TextProvider
     bundle.encoder.dispose();
     encoder = new BertEncoder(bundle.config, o.bertWeights, { trainable: o.spec.kind === 'finetune' });
   }
+  const { onnx, note } = await openOnnxText(o, encoder);
   return new BertText(
     o.spec.kind,
     encoder,
     bundle.modelId,
     o.L,
     o.spec.kind === 'frozen' ? (o.cacheDir ?? null) : null,
+    onnx,
+    note,
   );
 }

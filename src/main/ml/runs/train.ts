@@ -25,9 +25,14 @@ import { disposeParams, paramsFromTensors } from '../model/weights';
 import { Adam, ciderParamGroups } from '../train/adam';
 import { rmfmTrainingMasks } from '../train/masks';
 import { evalConfounders, trainStep, type StepLosses } from '../train/step';
-import { classificationMetrics, selectionMetricName, type MetricName } from '../eval/metrics';
+import { classificationMetrics, meanNll, selectionBetter, selectionScore } from '../eval/metrics';
 import { missingMasks } from '../eval/missing';
-import type { EpochLosses, TrainingOptions } from '../../../shared/contract/training';
+import {
+  runSelectionMetric,
+  type EpochLosses,
+  type SelectionMetricName,
+  type TrainingOptions,
+} from '../../../shared/contract/training';
 import { openSplit, readBatch, splitLayout } from './data';
 import { openTextProvider, BERT_PREFIX } from './text';
 import {
@@ -40,8 +45,9 @@ import { loadCheckpoint, saveCheckpoint, type RunState } from './checkpoint';
 import { predictSplit } from './predict';
 import { defaultTrainWorkers, ReplicaPool, trainStepParallel } from '../parallel/pool';
 
-export const BEST_CHECKPOINT = 'best.safetensors';
-export const LAST_CHECKPOINT = 'last.safetensors';
+import { BEST_CHECKPOINT, LAST_CHECKPOINT } from './files';
+
+export { BEST_CHECKPOINT, LAST_CHECKPOINT };
 
 export interface BatchProgress {
   epoch: number;
@@ -87,7 +93,7 @@ export interface TrainRunOptions {
 
 export interface TrainRunResult {
   engine: string;
-  selectionMetric: MetricName;
+  selectionMetric: SelectionMetricName;
   epochs: number;
   bestEpoch: number | null;
   bestMetric: number | null;
@@ -107,9 +113,23 @@ const LOSS_KEYS = [
   'total',
 ] as const;
 
-/** NaN (no non-neutral validation sample) never counts as better. */
-function better(value: number, best: number | null): boolean {
-  return Number.isFinite(value) && (best === null || value > best);
+/** Validation loss key in an epoch's validation record (mean NLL of the selection view). */
+export const VALIDATION_LOSS_KEY = 'NLL';
+
+/**
+ * The epoch improves on the best: a strictly better selection score, or an equal one with a
+ * strictly lower validation loss. NaN (no non-neutral validation sample) never counts as better.
+ */
+function better(
+  metric: SelectionMetricName,
+  value: number,
+  loss: number,
+  best: { metric: number | null; loss: number | null },
+): boolean {
+  const score = (v: number) => (metric === 'validation_loss' ? -v : v);
+  if (!Number.isFinite(value)) return false;
+  if (best.metric === null) return true;
+  return selectionBetter({ score: score(value), loss }, { score: score(best.metric), loss: best.loss ?? NaN });
 }
 
 export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
@@ -124,7 +144,7 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
 
   const store = await FeatureStore.open(o.datasetDir);
   const task = opt.task;
-  const metricName = selectionMetricName(task);
+  const metricName = runSelectionMetric(opt);
   let text: Awaited<ReturnType<typeof openTextProvider>> | undefined;
   let model: CiderModel | undefined;
   let optimizer: Adam | undefined;
@@ -139,6 +159,7 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
       datasetDl: train.dl,
       cacheDir: o.cacheDir,
       bertWeights: ckpt?.bert ?? undefined,
+      training: true,
     });
     const cfg = makeConfig({
       aligned: train.aligned,
@@ -198,6 +219,7 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
           epoch: 0,
           bestEpoch: null,
           bestMetric: null,
+          bestLoss: null,
           badEpochs: 0,
           stopped: null,
           options: opt,
@@ -288,6 +310,7 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
           };
           const stepOpts = {
             rng: dropoutRng,
+            mssd: opt.mssd !== false,
             lossWeights: opt.lossWeights,
             accumulateFullViewGrad: opt.accumulateFullViewGrad,
             microBatchSize: opt.microBatchSize,
@@ -314,11 +337,14 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
         signal: o.signal,
       });
       const metrics = classificationMetrics(pred.logProbs, task, { classes: valid.labels });
-      const validation = { ...metrics.values } as Record<string, number>;
-      const value = validation[metricName];
-      const improved = better(value, state.bestMetric);
+      const loss = meanNll(pred.logProbs, task, valid.labels);
+      const validation = { ...metrics.values, [VALIDATION_LOSS_KEY]: loss } as Record<string, number>;
+      // the metric itself (the loss for validation_loss, where lower is better)
+      const value = metricName === 'validation_loss' ? loss : selectionScore(metrics, metricName, loss);
+      const improved = better(metricName, value, loss, { metric: state.bestMetric, loss: state.bestLoss ?? null });
       if (improved) {
         state.bestMetric = value;
+        state.bestLoss = loss;
         state.bestEpoch = epoch;
         state.badEpochs = 0;
       } else state.badEpochs++;

@@ -26,7 +26,7 @@
  * B = 8, L = 50 took 127 s and peaked near wasm's 4 GB heap. The embedding lookup's gradient is a
  * scatter-add because wasm has no UnsortedSegmentSum kernel.
  */
-import { tf } from '../backends/tf';
+import { noteBackendUse, tf } from '../backends/tf';
 import { Rng } from '../random';
 import { TextModelError, type BertConfig } from './config';
 import { expectedBertTensors, isLinearWeight, paramGroup, type HostTensor } from './weights';
@@ -159,6 +159,7 @@ export class BertEncoder {
         throw new TextModelError(`BERT ${what} shape [${t.shape.join(', ')}] does not match token ids [${B}, ${L}]`);
     }
     const training = options.training ?? false;
+    noteBackendUse();
     const H = c.hiddenSize;
     const v = (n: string) => this.variables.get(n)!;
     const dropout = (t: tf.Tensor, rate: number) => (training && rate > 0 ? tf.dropout(t, rate) : t);

@@ -84,8 +84,29 @@ export class FrozenFeatureCache {
     if (ids.rank !== 3 || ids.shape[1] !== 3)
       throw new TextModelError(`frozen feature cache: ids must be (B, 3, L), got shape [${ids.shape.join(', ')}]`);
     const [B, , L] = ids.shape as [number, number, number];
-    const H = encoder.config.hiddenSize;
     const data = Int32Array.from((await ids.data()) as ArrayLike<number>);
+    const out = await this.featuresOf(data, B, L, encoder.config.hiddenSize, async (sub, n) => {
+      const input = tf.tensor3d(sub, [n, 3, L], 'int32');
+      const feats = encoder.encode(input, { training: false });
+      input.dispose();
+      const values = (await feats.data()) as Float32Array;
+      feats.dispose();
+      return values;
+    });
+    return tf.tensor3d(out, [B, L, encoder.config.hiddenSize], 'float32');
+  }
+
+  /**
+   * The same on plain arrays with any encoder (TF.js or ONNX Runtime): ids (B, 3, L) int32 ->
+   * features (B, L, H); `encode` gets the uncached rows only, (n, 3, L), and returns (n, L, H).
+   */
+  async featuresOf(
+    data: Int32Array,
+    B: number,
+    L: number,
+    H: number,
+    encode: (rows: Int32Array, n: number) => Promise<Float32Array>,
+  ): Promise<Float32Array> {
     const out = new Float32Array(B * L * H);
     const keys: string[] = [];
     const missing: number[] = [];
@@ -102,17 +123,13 @@ export class FrozenFeatureCache {
       this.misses += missing.length;
       const sub = new Int32Array(missing.length * 3 * L);
       missing.forEach((b, i) => sub.set(data.subarray(b * 3 * L, (b + 1) * 3 * L), i * 3 * L));
-      const input = tf.tensor3d(sub, [missing.length, 3, L], 'int32');
-      const feats = encoder.encode(input, { training: false });
-      input.dispose();
-      const values = (await feats.data()) as Float32Array;
-      feats.dispose();
+      const values = await encode(sub, missing.length);
       missing.forEach((b, i) => {
         const f = values.slice(i * L * H, (i + 1) * L * H);
         this.write(keys[b], L, H, f);
         out.set(f, b * L * H);
       });
     }
-    return tf.tensor3d(out, [B, L, H], 'float32');
+    return out;
   }
 }

@@ -52,6 +52,11 @@ export interface TrainStepOptions {
   /** dropout masks (seeded); null or absent = dropout off (eval-mode maths, used by parity tests) */
   rng?: Rng | null;
   lossWeights?: LossWeights;
+  /**
+   * false: no missing-view pass (the paper's "w/o MSSD" ablation): the step is the complete view's
+   * NLL update alone and the missing-view losses are reported as 0 (default true)
+   */
+  mssd?: boolean;
   /** reference quirk (default true): step 2 updates with step-1 + step-2 gradients */
   accumulateFullViewGrad?: boolean;
   /** rows per micro-batch (default: the whole batch) */
@@ -393,6 +398,7 @@ export function trainStep(
   const full = completeViewPass(model, batch, conf, opts);
   try {
     optimizer.step(vars, full.grads);
+    if (opts.mssd === false) return completeViewOnly(full.loss);
     if (opts.accumulateFullViewGrad === false) disposeGrads(full.grads);
     const miss = missingViewPass(model, batch, masks, conf, full.teachers, opts);
     // Reference quirk: its gradients were zeroed only before step 1, so step 2 applies both.
@@ -405,6 +411,20 @@ export function trainStep(
     disposeGrads(full.grads);
     for (const t of full.teachers) disposeTeacher(t);
   }
+}
+
+/** The losses of a step without MSSD: the complete view's NLL is the whole objective. */
+export function completeViewOnly(taskFull: number): StepLosses {
+  return {
+    taskFull,
+    taskMissing: 0,
+    joint: 0,
+    attention: 0,
+    reconText: 0,
+    reconAudio: 0,
+    reconVision: 0,
+    total: taskFull,
+  };
 }
 
 /** Eval-mode confounders (spec 2.9): uniform prior and every entry replaced by the entries' mean. */

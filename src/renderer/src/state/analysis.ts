@@ -25,11 +25,77 @@ export const SEP_TOKEN_ID = 102;
 
 export type AnalysisSection = 'inspector' | 'robustness' | 'ood';
 
+export type SimModality = 'text' | 'audio' | 'vision';
+export const SIM_MODALITIES: readonly SimModality[] = ['text', 'audio', 'vision'];
+/** the evaluation's default mask seed (spec: 1111), the stream the sample's masks are drawn from */
+export const SIMULATOR_SEED = 1111;
+
+/**
+ * The missing-modality simulator as the user set it: which modalities are removed outright and,
+ * independently, the missing rate of each one. Removing a modality keeps its rate (ticking it
+ * back restores it); moving a rate never changes what is removed.
+ */
+export interface SimulatorState {
+  removed: Record<SimModality, boolean>;
+  rates: Record<SimModality, number>;
+  seed: number;
+}
+export const completeSimulator: SimulatorState = {
+  removed: { text: false, audio: false, vision: false },
+  rates: { text: 0, audio: 0, vision: 0 },
+  seed: SIMULATOR_SEED,
+};
+
+/**
+ * The contract's setting for a simulator state: nothing missing -> complete; only removals ->
+ * toggles; any rate -> rates, a removed modality at rate 1 (the same masks: toggles are rates of 0 or 1).
+ */
+export function missingOf(sim: SimulatorState): MissingSetting {
+  const anyRate = SIM_MODALITIES.some((m) => !sim.removed[m] && sim.rates[m] > 0);
+  const anyRemoved = SIM_MODALITIES.some((m) => sim.removed[m]);
+  if (!anyRate && !anyRemoved) return { mode: 'complete' };
+  if (!anyRate)
+    return { mode: 'toggles', text: !sim.removed.text, audio: !sim.removed.audio, vision: !sim.removed.vision };
+  const rate = (m: SimModality) => (sim.removed[m] ? 1 : sim.rates[m]);
+  return { mode: 'rates', text: rate('text'), audio: rate('audio'), vision: rate('vision'), seed: sim.seed };
+}
+
+/** A simulator state showing a stored setting (e.g. a saved edit's). */
+export function simulatorOf(m: MissingSetting): SimulatorState {
+  if (m.mode === 'complete') return completeSimulator;
+  if (m.mode === 'toggles')
+    return { ...completeSimulator, removed: { text: !m.text, audio: !m.audio, vision: !m.vision } };
+  return {
+    removed: { text: m.text >= 1, audio: m.audio >= 1, vision: m.vision >= 1 },
+    rates: { text: m.text, audio: m.audio, vision: m.vision },
+    seed: m.seed,
+  };
+}
+
+/** What is being simulated, in words, e.g. "vision removed; audio missing at rate 0.3 (masks from seed 1111)". */
+export function describeSimulator(sim: SimulatorState): string {
+  const removed = SIM_MODALITIES.filter((m) => sim.removed[m]);
+  const partial = SIM_MODALITIES.filter((m) => !sim.removed[m] && sim.rates[m] > 0);
+  if (!removed.length && !partial.length) return 'Complete view: every modality present.';
+  const parts: string[] = [];
+  if (removed.length === 3) parts.push('all three modalities removed (the model sees only [CLS]/[SEP] and zeros)');
+  else if (removed.length) parts.push(`${removed.join(' and ')} removed`);
+  if (partial.length)
+    parts.push(
+      `${partial.map((m) => `${m} missing at rate ${sim.rates[m].toFixed(1)}`).join(', ')} (random frames/tokens, masks from seed ${sim.seed}, the evaluation's per-sample stream)`,
+    );
+  const kept = SIM_MODALITIES.filter((m) => !sim.removed[m] && !(sim.rates[m] > 0));
+  if (kept.length && kept.length < 3) parts.push(`${kept.join(' and ')} complete`);
+  return `Simulating: ${parts.join('; ')}.`;
+}
+
 export interface AnalysisState {
   section: AnalysisSection;
   runId: number | null;
   split: 'train' | 'valid' | 'test';
   index: number;
+  /** the simulator as set; `missing` is derived from it (missingOf) */
+  simulator: SimulatorState;
   missing: MissingSetting;
   explanation: Explanation | null;
   counterfactual: CounterfactualResult | null;
@@ -50,6 +116,7 @@ export const initialAnalysis: AnalysisState = {
   runId: null,
   split: 'test',
   index: 0,
+  simulator: completeSimulator,
   missing: { mode: 'complete' },
   explanation: null,
   counterfactual: null,
@@ -72,6 +139,8 @@ export type AnalysisAction =
   | { type: 'run'; runId: number | null }
   | { type: 'target'; split?: AnalysisState['split']; index?: number }
   | { type: 'missing'; missing: MissingSetting }
+  | { type: 'sim-remove'; modality: SimModality; removed: boolean }
+  | { type: 'sim-rate'; modality: SimModality; rate: number }
   | { type: 'explained'; explanation: Explanation }
   | { type: 'counterfactual'; result: CounterfactualResult }
   | { type: 'select-token'; position: number | null }
@@ -117,9 +186,26 @@ export function analysisReducer(s: AnalysisState, a: AnalysisAction): AnalysisSt
         editTokens: null,
         selectedPosition: null,
       };
+    // a new missing view makes a new automatic counterfactual text; an edit in progress is kept
     case 'missing':
-      // a new missing view makes a new automatic counterfactual text; an edit in progress is kept
-      return { ...s, missing: a.missing };
+      return { ...s, simulator: simulatorOf(a.missing), missing: a.missing };
+    case 'sim-remove':
+    case 'sim-rate': {
+      const sim =
+        a.type === 'sim-remove'
+          ? { ...s.simulator, removed: { ...s.simulator.removed, [a.modality]: a.removed } }
+          : {
+              ...s.simulator,
+              rates: { ...s.simulator.rates, [a.modality]: Math.min(1, Math.max(0, Math.round(a.rate * 10) / 10)) },
+            };
+      const missing = missingOf(sim);
+      // an unchanged setting keeps its object, so the view does not recompute
+      return {
+        ...s,
+        simulator: sim,
+        missing: JSON.stringify(missing) === JSON.stringify(s.missing) ? s.missing : missing,
+      };
+    }
     case 'explained':
       return { ...s, explanation: a.explanation, error: null };
     case 'counterfactual': {
@@ -212,4 +298,30 @@ export function robustnessCharts(
         ];
       }),
   }));
+}
+
+/** The robustness protocols one can sweep, each with what it keeps and drops at missing rate p (spec section 3). */
+export const PROTOCOL_HELP: Record<string, string> = {
+  RMFM: "every frame and token of every modality dropped independently with probability p (the paper's task)",
+  RMM: 'each whole modality dropped with probability p, independently per sample',
+  'SMM:T': 'keeps text complete; audio and vision frames dropped at rate p',
+  'SMM:A': 'keeps audio complete; text and vision dropped at rate p',
+  'SMM:V': 'keeps vision complete; text and audio dropped at rate p',
+  'SMM:TA': 'keeps text and audio complete; vision dropped at rate p',
+  'SMM:TV': 'keeps text and vision complete; audio dropped at rate p',
+  'SMM:AV': 'keeps audio and vision complete; text dropped at rate p',
+  'RMFM_same:1/0/0': 'per-modality rates p x (1, 0, 0): only text dropped at rate p',
+  TMFM: 'aligned data only: one time mask shared by the three modalities, each step dropped with probability p',
+  STMFM: 'aligned data only: one contiguous block of round((len-2) x p) steps dropped in all three modalities',
+};
+export const ALIGNED_ONLY = ['TMFM', 'STMFM'];
+
+/** The protocols ticked at first: the common ones, plus the time-mask ones only when the run's data is known to be aligned. */
+export function defaultProtocols(aligned: boolean | null): string[] {
+  return ['RMFM', 'RMM', 'SMM:T', 'SMM:AV', ...(aligned ? ALIGNED_ONLY : [])];
+}
+
+/** Overlaid runs with no stored sweep, to say so instead of leaving them silently out of the charts. */
+export function runsWithoutSweep(sweeps: readonly RobustnessSweep[], runIds: readonly number[]): number[] {
+  return runIds.filter((r) => !sweeps.some((s) => s.runId === r));
 }

@@ -5,6 +5,7 @@
  * reports back with 'saved'; nothing here touches the network.
  */
 import type { Annotation, AnnotationInput } from '../../../shared/clips';
+import { checkTierValue, type Tier } from '../../../shared/tiers';
 
 export interface Draft {
   score: number | null;
@@ -26,6 +27,8 @@ export interface EditorState {
   error: string | null;
   /** consecutive edits of the same field (typing) coalesce into one undo step */
   lastEditKey: string | null;
+  /** a refused score: which field and why (shown at the field; the stored value is unchanged) */
+  fieldError: { segment: number; message: string } | null;
 }
 
 export type EditorAction =
@@ -51,15 +54,14 @@ export const initialEditor: EditorState = {
   saving: false,
   error: null,
   lastEditKey: null,
+  fieldError: null,
 };
 
 export function draftOf(state: EditorState, segment: number): Draft {
   return state.present[segment] ?? EMPTY;
 }
 
-function clampScore(v: number): number {
-  return Math.max(-3, Math.min(3, Math.round(v * 100) / 100));
-}
+const SCORE_RULES: Pick<Tier, 'name' | 'kind' | 'labels'> = { name: 'score', kind: 'score', labels: [] };
 
 export function editorReducer(state: EditorState, action: EditorAction): EditorState {
   switch (action.type) {
@@ -74,10 +76,16 @@ export function editorReducer(state: EditorState, action: EditorAction): EditorS
       if (state.clipId === null) return state;
       const before = draftOf(state, action.segment);
       let value = action.value;
-      if (action.field === 'score')
-        value = value === null || value === '' || Number.isNaN(Number(value)) ? null : clampScore(Number(value));
+      // a score out of range or not a number is refused at the field, never clamped or dropped
+      if (action.field === 'score') {
+        const checked = checkTierValue(SCORE_RULES, value);
+        if (!checked.ok) return { ...state, fieldError: { segment: action.segment, message: checked.message } };
+        value = checked.value;
+      }
+      const fieldError =
+        action.field === 'score' && state.fieldError?.segment === action.segment ? null : state.fieldError;
       if (action.field === 'correction' && value === '') value = null;
-      if (before[action.field] === value) return state;
+      if (before[action.field] === value) return fieldError === state.fieldError ? state : { ...state, fieldError };
       const next: Drafts = { ...state.present, [action.segment]: { ...before, [action.field]: value } };
       const key = action.field === 'score' ? null : `${action.segment}:${action.field}`;
       const coalesce = key !== null && key === state.lastEditKey;
@@ -88,6 +96,7 @@ export function editorReducer(state: EditorState, action: EditorAction): EditorS
         future: [],
         revision: state.revision + 1,
         lastEditKey: key,
+        fieldError,
       };
     }
     case 'undo': {

@@ -9,6 +9,8 @@ export interface LibraryState {
   jobs: JobRecord[];
   error: string | null;
   loading: boolean;
+  /** the Jobs list: every job (training, evaluation, imports, ... have no project) or the selected project's */
+  jobScope: 'all' | 'project';
 }
 
 export type LibraryAction =
@@ -17,7 +19,8 @@ export type LibraryAction =
   | { type: 'projectRemoved'; id: number }
   | { type: 'select'; id: number | null }
   | { type: 'event'; event: AppEvent }
-  | { type: 'error'; message: string | null };
+  | { type: 'error'; message: string | null }
+  | { type: 'jobScope'; scope: LibraryState['jobScope'] };
 
 export const initialLibrary: LibraryState = {
   projects: [],
@@ -25,7 +28,14 @@ export const initialLibrary: LibraryState = {
   jobs: [],
   error: null,
   loading: true,
+  jobScope: 'all',
 };
+
+/** the jobs the Library lists, newest first */
+export function visibleJobs(s: LibraryState): JobRecord[] {
+  const list = s.jobScope === 'project' ? s.jobs.filter((j) => j.projectId === s.selectedProjectId) : s.jobs;
+  return [...list].sort((a, b) => b.id - a.id);
+}
 
 export function libraryReducer(state: LibraryState, action: LibraryAction): LibraryState {
   switch (action.type) {
@@ -59,6 +69,8 @@ export function libraryReducer(state: LibraryState, action: LibraryAction): Libr
       return { ...state, selectedProjectId: action.id };
     case 'error':
       return { ...state, error: action.message };
+    case 'jobScope':
+      return { ...state, jobScope: action.scope };
     case 'event': {
       const e = action.event;
       if (e.type !== 'job.updated') return state;

@@ -4,6 +4,8 @@
  * (settings that differ, curves overlaid, final metrics).
  */
 import type { EvaluationRecord, RunEpoch, RunRecord, TrainingOptions } from '../../../shared/contract/training';
+import type { AppEvent } from '../../../shared/types';
+import type { JobKind, JobRecord } from '../../../shared/jobs';
 import { CHART_COLORS, type ChartSeries } from '../components/chartScale';
 
 export interface RunsState {
@@ -16,14 +18,37 @@ export interface RunsState {
   /** the metric whose curves are overlaid */
   curve: string;
   error: string | null;
+  /**
+   * work a row's button started, shown from the click on (before the server answers): the job is
+   * null until the call returns it, then follows its events until it finishes
+   */
+  pending: Record<number, PendingWork>;
+  /** a row action's failure, shown in that row */
+  rowErrors: Record<number, string>;
 }
+
+export interface PendingWork {
+  action: RowAction;
+  job: JobRecord | null;
+}
+export type RowAction = 'evaluate' | 'resume' | 'stop';
+const ROW_ACTION_JOB_KIND: Record<RowAction, JobKind | null> = { evaluate: 'evaluate', resume: 'train', stop: null };
+export const ROW_ACTION_LABEL: Record<RowAction, string> = {
+  evaluate: 'evaluating on test',
+  resume: 'resuming',
+  stop: 'stopping',
+};
 
 export type RunsAction =
   | { type: 'loaded'; list: RunRecord[] }
   | { type: 'toggle'; id: number }
   | { type: 'detailLoaded'; id: number; epochs: RunEpoch[]; evaluations: EvaluationRecord[] }
   | { type: 'curve'; name: string }
-  | { type: 'error'; message: string | null };
+  | { type: 'error'; message: string | null }
+  | { type: 'rowStarting'; id: number; action: RowAction }
+  | { type: 'rowStarted'; id: number; job: JobRecord | null }
+  | { type: 'rowFailed'; id: number; message: string }
+  | { type: 'event'; event: AppEvent };
 
 export const initialRuns: RunsState = {
   list: [],
@@ -33,6 +58,14 @@ export const initialRuns: RunsState = {
   evaluations: {},
   curve: 'validation:selection',
   error: null,
+  pending: {},
+  rowErrors: {},
+};
+
+const JOB_DONE = ['succeeded', 'failed', 'cancelled', 'interrupted'];
+const without = <T>(r: Record<number, T>, id: number): Record<number, T> => {
+  const { [id]: _, ...rest } = r;
+  return rest;
 };
 
 export function runsReducer(state: RunsState, action: RunsAction): RunsState {
@@ -58,6 +91,53 @@ export function runsReducer(state: RunsState, action: RunsAction): RunsState {
       return { ...state, curve: action.name };
     case 'error':
       return { ...state, error: action.message };
+    case 'rowStarting':
+      return {
+        ...state,
+        pending: { ...state.pending, [action.id]: { action: action.action, job: null } },
+        rowErrors: without(state.rowErrors, action.id),
+      };
+    case 'rowStarted': {
+      const p = state.pending[action.id];
+      // gone: the job's last event came before the call's answer
+      if (!p) return state;
+      // a call without a job (stop) or a job that already finished: nothing left to follow
+      if (!action.job || JOB_DONE.includes(action.job.status))
+        return { ...state, pending: without(state.pending, action.id) };
+      // an event may have overtaken the call's answer: keep the newer record
+      const job = p.job?.id === action.job.id ? p.job : action.job;
+      return { ...state, pending: { ...state.pending, [action.id]: { ...p, job } } };
+    }
+    case 'rowFailed':
+      return {
+        ...state,
+        pending: without(state.pending, action.id),
+        rowErrors: { ...state.rowErrors, [action.id]: action.message },
+      };
+    case 'event': {
+      const e = action.event;
+      if (e.type !== 'job.updated') return state;
+      // by job id, or (the event overtook the call's answer) by the run and kind the job is for
+      const entry = Object.entries(state.pending).find(([id, p]) =>
+        p.job
+          ? p.job.id === e.job.id
+          : 'runId' in e.job.params &&
+            e.job.params.runId === Number(id) &&
+            e.job.kind === ROW_ACTION_JOB_KIND[p.action],
+      );
+      if (!entry) return state;
+      const id = Number(entry[0]);
+      if (!JOB_DONE.includes(e.job.status))
+        return { ...state, pending: { ...state.pending, [id]: { ...entry[1], job: e.job } } };
+      return {
+        ...state,
+        pending: without(state.pending, id),
+        rowErrors:
+          e.job.status === 'failed' && e.job.error
+            ? { ...state.rowErrors, [id]: `${ROW_ACTION_LABEL[entry[1].action]} failed: ${e.job.error.message}` }
+            : state.rowErrors,
+      };
+    }
   }
 }
 

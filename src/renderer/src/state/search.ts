@@ -4,6 +4,7 @@
  */
 import type { Dataset } from '../../../shared/contract/datasets';
 import type { SearchRecord } from '../../../shared/contract/search';
+import type { ExecutorKind, ExecutorSpecInput } from '../../../shared/contract/executors';
 
 export interface SearchForm {
   datasetId: number | null;
@@ -13,6 +14,17 @@ export interface SearchForm {
   maxEpochs: number;
   batchSize: number;
   patience: number;
+  /** where the trials run */
+  executor: ExecutorKind;
+  /** SLURM: empty = the cluster's default / sbatch's default */
+  partition: string;
+  time: string;
+  cpusPerTask: number;
+  mem: string;
+  gpus: number;
+  sharedDir: string;
+  /** queue: redis://HOST:PORT */
+  queueUrl: string;
 }
 
 export interface SearchState {
@@ -21,6 +33,8 @@ export interface SearchState {
   selectedId: number | null;
   form: SearchForm;
   error: string | null;
+  /** the sbatch script of the form's SLURM settings, once asked for */
+  preview: string | null;
 }
 
 export type SearchAction =
@@ -29,15 +43,33 @@ export type SearchAction =
   | { type: 'set'; patch: Partial<SearchForm> }
   | { type: 'started'; search: SearchRecord }
   | { type: 'select'; id: number }
-  | { type: 'error'; message: string | null };
+  | { type: 'error'; message: string | null }
+  | { type: 'preview'; script: string | null };
 
 /** small by default: each trial is a whole run; the paper's 200 epochs apply to real experiments */
 export const initialSearch: SearchState = {
   datasets: [],
   list: [],
   selectedId: null,
-  form: { datasetId: null, trials: 10, seed: 1111, task: 3, maxEpochs: 20, batchSize: 128, patience: 10 },
+  form: {
+    datasetId: null,
+    trials: 10,
+    seed: 1111,
+    task: 3,
+    maxEpochs: 20,
+    batchSize: 128,
+    patience: 10,
+    executor: 'local',
+    partition: '',
+    time: '',
+    cpusPerTask: 2,
+    mem: '',
+    gpus: 0,
+    sharedDir: '',
+    queueUrl: '',
+  },
   error: null,
+  preview: null,
 };
 
 export function searchReducer(state: SearchState, action: SearchAction): SearchState {
@@ -55,7 +87,10 @@ export function searchReducer(state: SearchState, action: SearchAction): SearchS
       return { ...state, list: action.list, selectedId: keep ? state.selectedId : (action.list[0]?.id ?? null) };
     }
     case 'set':
-      return { ...state, form: { ...state.form, ...action.patch } };
+      // a preview describes the settings it was made from
+      return { ...state, form: { ...state.form, ...action.patch }, preview: null };
+    case 'preview':
+      return { ...state, preview: action.script };
     case 'started':
       return {
         ...state,
@@ -77,7 +112,31 @@ export function searchFormErrors(f: SearchForm): string[] {
   for (const k of ['maxEpochs', 'batchSize', 'patience'] as const)
     if (!Number.isInteger(f[k]) || f[k] < 1) out.push(`${k}: a positive whole number`);
   if (!Number.isInteger(f.seed) || f.seed < 0) out.push('seed: a whole number >= 0');
+  if (f.executor === 'slurm') {
+    if (!Number.isInteger(f.cpusPerTask) || f.cpusPerTask < 1) out.push('CPUs per task: a positive whole number');
+    if (!Number.isInteger(f.gpus) || f.gpus < 0) out.push('GPUs per task: a whole number >= 0');
+    if (f.time && !/^(\d+-)?\d{1,3}(:\d{2}){0,2}$/.test(f.time)) out.push('time limit: HH:MM:SS or D-HH:MM:SS');
+    if (f.mem && !/^\d+[KMGT]?$/.test(f.mem)) out.push('memory: e.g. 8G');
+  }
+  if (f.executor === 'queue' && !/^rediss?:\/\/[^\s/]+(:\d+)?(\/\d+)?$/.test(f.queueUrl))
+    out.push('queue: redis://HOST:PORT');
   return out;
+}
+
+/** The executor the form describes, as search.start takes it. */
+export function executorOf(f: SearchForm): ExecutorSpecInput {
+  if (f.executor === 'queue') return { kind: 'queue', url: f.queueUrl.trim() };
+  if (f.executor === 'local') return { kind: 'local' };
+  const opt = (v: string) => (v.trim() ? v.trim() : undefined);
+  return {
+    kind: 'slurm',
+    partition: opt(f.partition),
+    time: opt(f.time),
+    cpusPerTask: f.cpusPerTask,
+    mem: opt(f.mem),
+    gpus: f.gpus,
+    sharedDir: opt(f.sharedDir),
+  };
 }
 
 export const selectedSearch = (s: SearchState): SearchRecord | null =>

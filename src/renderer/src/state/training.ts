@@ -6,8 +6,10 @@
  */
 import type { Dataset } from '../../../shared/contract/datasets';
 import {
+  SELECTION_METRICS_BY_TASK,
   trainingOptionsSchema,
   type EpochLosses,
+  type SelectionMetricName,
   type RunEpoch,
   type RunRecord,
   type TrainingOptions,
@@ -16,6 +18,7 @@ import {
 import type { AppEvent } from '../../../shared/types';
 import { runIdOfJob, trainProgressOf, type JobRecord } from '../../../shared/jobs';
 import type { ChartSeries } from '../components/chartScale';
+import { fineTuneBatchEstimateMs, FINETUNE_VS_TORCH } from '../../../shared/textBench';
 
 /** the paper's configuration: what `{}` parses to */
 export const PAPER_DEFAULTS: TrainingOptions = trainingOptionsSchema.parse({});
@@ -52,6 +55,10 @@ export interface TrainingForm {
   microBatchSize: number;
   validationView: 'complete' | 'RMFM';
   validationRate: number;
+  /** MSSD on (the paper) or off: complete view only, the "w/o MSSD" ablation */
+  mssd: boolean;
+  /** '' = the task's default (Non0_acc_2 / Acc_7) */
+  selectionMetric: SelectionMetricName | '';
 }
 
 export function formFromOptions(o: TrainingOptions, datasetId: number | null, name = ''): TrainingForm {
@@ -84,14 +91,18 @@ export function formFromOptions(o: TrainingOptions, datasetId: number | null, na
     microBatchSize: o.microBatchSize ?? 0,
     validationView: o.validation.view,
     validationRate: o.validation.view === 'RMFM' ? o.validation.rate : 0.5,
+    mssd: o.mssd !== false,
+    selectionMetric: o.selectionMetric ?? '',
   };
 }
 
 /** What runs.start receives. Options the form does not show (confounders, evalBatchSize, validation seed) keep the schema's defaults, or a cloned run's values. */
 export function optionsFromForm(f: TrainingForm, base: TrainingOptions = PAPER_DEFAULTS): TrainingOptionsInput {
-  const { microBatchSize: _, ...rest } = base;
+  const { microBatchSize: _, selectionMetric: _s, ...rest } = base;
   return {
     ...rest,
+    mssd: f.mssd,
+    ...(f.selectionMetric ? { selectionMetric: f.selectionMetric } : {}),
     task: f.task,
     text: f.textKind === 'features' ? { kind: 'features' } : { kind: f.textKind, modelDir: f.modelDir },
     seed: f.seed,
@@ -134,6 +145,17 @@ export function formErrors(f: TrainingForm, base?: TrainingOptions): string[] {
   if (!parsed.success) for (const i of parsed.error.issues) out.push(`${i.path.join('.')}: ${i.message}`);
   if (Number.isInteger(f.d) && Number.isInteger(f.heads) && f.heads > 0 && f.d % f.heads !== 0)
     out.push(`heads (${f.heads}) must divide d (${f.d})`);
+  if (f.selectionMetric && !SELECTION_METRICS_BY_TASK[f.task].includes(f.selectionMetric))
+    out.push(`selection metric ${f.selectionMetric} does not exist for the ${f.task}-class task`);
+  return out;
+}
+
+/** what the user should know before training on a dataset (it can still be trained) */
+export function datasetWarnings(d: Pick<Dataset, 'splits'>): string[] {
+  const out: string[] = [];
+  if (d.splits.test.count === 0)
+    out.push('This dataset has 0 test samples: the run will train, but it cannot be evaluated on a test split.');
+  if (d.splits.train.count === 0) out.push('This dataset has 0 training samples: there is nothing to train on.');
   return out;
 }
 
@@ -169,7 +191,18 @@ export interface TrainingState {
   live: LiveState | null;
   busy: boolean;
   error: string | null;
+  /** where the error is shown: next to the control that caused it */
+  errorAt: 'form' | 'live';
+  /** the user changed the form in this session: a remembered form arriving late must not overwrite it */
+  formTouched: boolean;
 }
+
+/** what is remembered of the New-run form across tab switches and reloads (settings 'ui.training.form') */
+export interface RememberedForm {
+  form: TrainingForm;
+  base: TrainingOptions;
+}
+export const REMEMBERED_FORM_KEY = 'training.form';
 
 export type TrainingAction =
   | { type: 'datasetsLoaded'; list: Dataset[] }
@@ -183,7 +216,9 @@ export type TrainingAction =
   | { type: 'runLoaded'; run: RunRecord }
   | { type: 'epochsLoaded'; runId: number; epochs: RunEpoch[] }
   | { type: 'event'; event: AppEvent; now: number }
-  | { type: 'error'; message: string | null };
+  /** `at: 'form'`: the New-run form's Start failed, so the error shows under its button */
+  | { type: 'error'; message: string | null; at?: 'form' }
+  | { type: 'restoreForm'; saved: unknown };
 
 export const initialTraining: TrainingState = {
   datasets: [],
@@ -193,7 +228,30 @@ export const initialTraining: TrainingState = {
   live: null,
   busy: false,
   error: null,
+  errorAt: 'live',
+  formTouched: false,
 };
+
+/**
+ * A remembered form, checked field by field against the current form's shape (a form saved by an
+ * older version keeps the fields it has; anything of the wrong type falls back to the default), or
+ * null when it is not a remembered form at all.
+ */
+export function parseRememberedForm(saved: unknown): RememberedForm | null {
+  if (!saved || typeof saved !== 'object') return null;
+  const { form, base } = saved as { form?: unknown; base?: unknown };
+  if (!form || typeof form !== 'object') return null;
+  const parsedBase = trainingOptionsSchema.safeParse(base ?? {});
+  const defaults = formFromOptions(parsedBase.success ? parsedBase.data : PAPER_DEFAULTS, null);
+  const out: Record<string, unknown> = { ...defaults };
+  for (const [k, v] of Object.entries(form as Record<string, unknown>)) {
+    if (!(k in defaults)) continue;
+    const d = (defaults as unknown as Record<string, unknown>)[k];
+    const sameType = typeof v === typeof d || (k === 'datasetId' && (v === null || typeof v === 'number'));
+    if (sameType) out[k] = v;
+  }
+  return { form: out as unknown as TrainingForm, base: parsedBase.success ? parsedBase.data : PAPER_DEFAULTS };
+}
 
 const FINISHED = ['succeeded', 'failed', 'cancelled', 'interrupted'];
 const LIVE_RUN: Record<string, RunRecord['status']> = { running: 'running', queued: 'queued' };
@@ -274,12 +332,31 @@ export function trainingReducer(state: TrainingState, action: TrainingAction): T
       return { ...state, runs: action.list, live };
     }
     case 'set':
-      return { ...state, form: { ...state.form, ...action.patch } };
+      return { ...state, formTouched: true, form: { ...state.form, ...action.patch } };
     case 'resetDefaults':
-      return { ...state, base: PAPER_DEFAULTS, form: formFromOptions(PAPER_DEFAULTS, state.form.datasetId) };
+      return {
+        ...state,
+        formTouched: true,
+        base: PAPER_DEFAULTS,
+        form: formFromOptions(PAPER_DEFAULTS, state.form.datasetId),
+      };
+    case 'restoreForm': {
+      const saved = state.formTouched ? null : parseRememberedForm(action.saved);
+      if (!saved) return state;
+      // a remembered dataset that no longer exists keeps the current choice
+      const known =
+        saved.form.datasetId !== null &&
+        (!state.datasets.length || state.datasets.some((d) => d.id === saved.form.datasetId));
+      return {
+        ...state,
+        base: saved.base,
+        form: { ...saved.form, datasetId: known ? saved.form.datasetId : state.form.datasetId },
+      };
+    }
     case 'clone':
       return {
         ...state,
+        formTouched: true,
         base: action.run.options,
         form: formFromOptions(
           action.run.options,
@@ -317,7 +394,7 @@ export function trainingReducer(state: TrainingState, action: TrainingAction): T
       return live === state.live ? state : { ...state, live };
     }
     case 'error':
-      return { ...state, busy: false, error: action.message };
+      return { ...state, busy: false, error: action.message, errorAt: action.at ?? 'live' };
   }
 }
 
@@ -334,8 +411,10 @@ export interface EpochProgress {
   batches: number;
   /** 0..1 within the epoch */
   fraction: number;
-  /** ms per batch over the watched job's batches, null with fewer than two */
+  /** ms per batch over the watched job's batches, null with fewer than two (see `estimated`) */
   msPerBatch: number | null;
+  /** true while msPerBatch is the fine-tuning bench's figure, not this run's own timings */
+  estimated: boolean;
   epochLeftMs: number | null;
   /** at most this long: early stopping may end the run sooner */
   runLeftMs: number | null;
@@ -357,7 +436,9 @@ export function epochProgress(live: LiveState): EpochProgress | null {
       n += b.batch - a.batch;
     }
   }
-  const msPerBatch = n > 0 ? ms / n : null;
+  // a fine-tuning run before its own timings: the measured BERT-base step (bench/textpath.ts)
+  const estimated = n === 0 && live.run.options.text.kind === 'finetune';
+  const msPerBatch = n > 0 ? ms / n : estimated ? fineTuneBatchEstimateMs(live.run.options.batchSize) : null;
   const epochLeftMs = msPerBatch === null ? null : msPerBatch * (last.batches - last.batch);
   // whole epochs still to come: their measured durations (validation included) when known, else batches only
   const done = live.epochs.filter((e) => e.epoch < last.epoch);
@@ -375,6 +456,7 @@ export function epochProgress(live: LiveState): EpochProgress | null {
     batches: last.batches,
     fraction: last.batch / last.batches,
     msPerBatch,
+    estimated,
     epochLeftMs,
     runLeftMs,
   };
@@ -414,6 +496,15 @@ export function batchLossSeries(
 export function validationSeries(epochs: RunEpoch[]): ChartSeries[] {
   const names = [...new Set(epochs.flatMap((e) => Object.keys(e.validation)))];
   return names.map((name) => ({ name, points: epochs.map((e) => ({ x: e.epoch, y: e.validation[name] ?? NaN })) }));
+}
+
+/** The form's note on fine-tuning BERT here: the measured step time and how it compares with PyTorch. */
+export function fineTuneNote(batchSize: number): string {
+  const vs =
+    FINETUNE_VS_TORCH === null
+      ? "PyTorch's time for the same step not measured yet"
+      : `${FINETUNE_VS_TORCH.toFixed(1)}x PyTorch's time for the same step on this CPU`;
+  return `fine-tuning BERT-base here: about ${formatDuration(fineTuneBatchEstimateMs(batchSize))} per batch of ${batchSize} on TF.js wasm, ${vs} (bench/textpath.ts)`;
 }
 
 export function formatDuration(ms: number | null): string {

@@ -20,7 +20,7 @@ export function JobList({ api, jobs }: { api: Api; jobs: JobRecord[] }) {
             <td>{j.id}</td>
             <td>{j.kind}</td>
             <td className={`status ${j.status}`}>{j.status}</td>
-            <td>
+            <td className="job-progress">
               <progress max={1} value={j.progress.fraction ?? undefined} /> {j.progress.message}
               {j.error ? <span className="error"> {j.error.message}</span> : null}
             </td>

@@ -1,6 +1,6 @@
 import { useState, type Dispatch, type FormEvent } from 'react';
 import type { Api } from '../../../shared/api';
-import type { LibraryAction, LibraryState } from '../state/library';
+import { visibleJobs, type LibraryAction, type LibraryState } from '../state/library';
 import { JobList } from './JobList';
 
 export function LibraryView({
@@ -32,11 +32,16 @@ export function LibraryView({
     }
   };
 
+  // shown from the click until the job's row arrives (its events then show the progress)
+  const [measuring, setMeasuring] = useState(false);
   const runSelfTest = async () => {
+    setMeasuring(true);
     try {
       await api.jobs.selfTest({ projectId: selected?.id, size: 256, iterations: 50 });
     } catch (err) {
       dispatch({ type: 'error', message: (err as Error).message });
+    } finally {
+      setMeasuring(false);
     }
   };
 
@@ -91,10 +96,22 @@ export function LibraryView({
             <p>{selected.description || 'No description.'}</p>
             <p className="muted">created {new Date(selected.createdAt).toLocaleString()}</p>
             <div className="actions">
-              <button onClick={() => void runSelfTest()}>Measure backend speed</button>
+              <button onClick={() => void runSelfTest()} disabled={measuring} aria-busy={measuring}>
+                {measuring ? 'Starting measurement...' : 'Measure backend speed'}
+              </button>
             </div>
-            <h3>Jobs</h3>
-            <JobList api={api} jobs={state.jobs.filter((j) => j.projectId === selected.id)} />
+            <h3>
+              Jobs{' '}
+              <select
+                aria-label="Jobs shown"
+                value={state.jobScope}
+                onChange={(e) => dispatch({ type: 'jobScope', scope: e.target.value as 'all' | 'project' })}
+              >
+                <option value="all">all jobs</option>
+                <option value="project">this project&apos;s jobs (clips, backend tests)</option>
+              </select>
+            </h3>
+            <JobList api={api} jobs={visibleJobs(state)} />
           </>
         ) : (
           <p>No project yet: create one.</p>

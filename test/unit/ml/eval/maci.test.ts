@@ -183,6 +183,31 @@ test('selectTau breaks ties by the smallest tau, whatever the grid order', () =>
   assert.throws(() => selectTau(split, 3, []), /taus is empty/);
 });
 
+test("selectTau: the run's selection metric, ties broken by the validation loss (issue 15)", () => {
+  // two samples, truth positive and neutral. The positive one has a uniform counterfactual, so its
+  // prediction (and Non0_acc_2, which only counts it) is the same at every tau; the neutral one's
+  // debiased scores move towards neutral as tau grows, so the loss falls with tau
+  const split = {
+    missing: [-3, -2, -0.2, -3, -0.9, -0.6],
+    counterfactual: [-1, -1, -1, -1, -3, -1],
+    truth: { classes: [2, 1] },
+  };
+  const taus = [0, 0.2, 0.4];
+  const byMetric = selectTau(split, 3, taus);
+  assert.equal(byMetric.selectionMetric, 'Non0_acc_2');
+  assert.deepEqual(byMetric.curve, [1, 1, 1]);
+  // the tie is broken by the lower loss, not by the smallest tau
+  assert.equal(byMetric.tau, 0.4);
+  const byLoss = selectTau(split, 3, taus, 'validation_loss');
+  assert.equal(byLoss.tau, 0.4);
+  assert.ok(byLoss.curve[0] > byLoss.curve[1] && byLoss.curve[1] > byLoss.curve[2], `losses ${byLoss.curve}`);
+  // Acc_3: the neutral sample is wrong at tau 0 (argmax positive), right at 0.2 and 0.4; the tie
+  // between 0.2 and 0.4 goes to the lower loss
+  const byAcc3 = selectTau(split, 3, taus, 'Acc_3');
+  assert.deepEqual(byAcc3.curve, [0.5, 1, 1]);
+  assert.equal(byAcc3.tau, 0.4);
+});
+
 test('bad dictionary arguments are named', () => {
   assert.throws(
     () => biasDictionary(train, 4, 7, { classes: [0, 1] }, 3),

@@ -19,7 +19,7 @@ import {
   shareRows,
   trainStepParallel,
 } from '../../../../src/main/ml/parallel/pool.js';
-import { asTensor, compare, confounders, fixtureBatch, loadFixture } from '../fixture.js';
+import { adamStepBound, asTensor, compare, confounders, fixtureBatch, loadFixture } from '../fixture.js';
 
 test('shares: contiguous, whole micro-batches, as even as possible', () => {
   assert.deepEqual(shareRows(4, 2), [
@@ -100,12 +100,18 @@ test('2 threads = 1 thread (losses and updated weights; with dropout, = micro-ba
     Math.abs(one.losses[0].taskFull - f.losses.task_full) < 1e-5,
     'first complete-view loss is the fixture one',
   );
-  // two Adam steps on gradients that agree to float rounding: parameters with a ~zero true
-  // gradient can move by up to ~lr from noise (engine notes), so compare with an absolute bound
+  // Two MSSD steps = four Adam updates on gradients that agree to float rounding. A parameter
+  // with a real gradient moves the same way on one thread and on two (float32 resolution of the
+  // update); one whose TRUE gradient is zero gets pure rounding noise, which Adam normalises to a
+  // step of up to ~lr in a direction the noise picks (fixture.ts adamStepBound), so one thread and
+  // two may differ there by up to 2 * lr * bound per update: that is the bound, not float32 eps.
+  const lr = 1e-3;
+  let noiseBound = 0;
+  for (let t = 1; t <= 4; t++) noiseBound += 2 * lr * adamStepBound(t);
   let worst = 0;
   for (const [k, v] of one.values) worst = Math.max(worst, compare(v, two.values.get(k)!).maxAbs);
-  if (process.env.CIDER_TEST_VERBOSE) console.log(`max parameter difference ${worst}`);
-  assert.ok(worst < 2e-3, `max parameter difference ${worst}`);
+  if (process.env.CIDER_TEST_VERBOSE) console.log(`max parameter difference ${worst} (Adam noise bound ${noiseBound})`);
+  assert.ok(worst <= noiseBound, `max parameter difference ${worst} exceeds Adam's noise bound ${noiseBound}`);
   let typical = 0;
   let n = 0;
   for (const [k, v] of one.values) {

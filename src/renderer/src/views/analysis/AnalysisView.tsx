@@ -7,14 +7,21 @@
 import { useCallback, useEffect, useReducer, useState } from 'react';
 import type { Api } from '../../../../shared/api';
 import type { OodComparison, RobustnessSweep, SplitSide, TextEdit } from '../../../../shared/contract/analysis';
-import type { RunRecord } from '../../../../shared/contract/training';
+import type { RunRecord, TauRule } from '../../../../shared/contract/training';
+import type { Dataset } from '../../../../shared/contract/datasets';
 import { isJobOf, type JobRecord } from '../../../../shared/jobs';
 import type { Transport } from '../../api/client';
 import { LineChart } from '../../components/LineChart';
 import {
   analysisReducer,
+  ALIGNED_ONLY,
   debiasedAt,
+  defaultProtocols,
+  describeSimulator,
+  PROTOCOL_HELP,
+  runsWithoutSweep,
   initialAnalysis,
+  SIM_MODALITIES,
   robustnessCharts,
   type AnalysisAction,
   type AnalysisState,
@@ -22,19 +29,7 @@ import {
 import { CLASS_COLORS, Confusion, fmt, Heatmap, ProbabilityBars, ShapleyBars, TokenChips } from './parts';
 import './analysis.css';
 
-const PROTOCOL_CHOICES = [
-  'RMFM',
-  'RMM',
-  'SMM:T',
-  'SMM:A',
-  'SMM:V',
-  'SMM:TA',
-  'SMM:TV',
-  'SMM:AV',
-  'RMFM_same:1/0/0',
-  'TMFM',
-  'STMFM',
-];
+const PROTOCOL_CHOICES = Object.keys(PROTOCOL_HELP);
 
 type Dispatch = (a: AnalysisAction) => void;
 
@@ -43,6 +38,19 @@ export function AnalysisView({ api, transport }: { api: Api; transport: Transpor
   const [runs, setRuns] = useState<RunRecord[]>([]);
   const [jobs, setJobs] = useState<Record<string, JobRecord>>({});
   const fail = useCallback((e: Error) => dispatch({ type: 'error', message: e.message }), []);
+  // a job being started (shown from the click on) or the reason it could not start, by job kind
+  const [starting, setStarting] = useState<Record<string, { error: string | null } | undefined>>({});
+  const startJob = useCallback((kind: string, call: () => Promise<JobRecord>) => {
+    setStarting((s) => ({ ...s, [kind]: { error: null } }));
+    call().then(
+      (job) => {
+        // an event may already have brought a newer record of this job
+        setJobs((j) => (j[kind]?.id === job.id ? j : { ...j, [kind]: job }));
+        setStarting((s) => ({ ...s, [kind]: undefined }));
+      },
+      (e: Error) => setStarting((s) => ({ ...s, [kind]: { error: e.message } })),
+    );
+  }, []);
 
   useEffect(() => {
     api.runs.list({}).then((list) => {
@@ -104,8 +112,14 @@ export function AnalysisView({ api, transport }: { api: Api; transport: Transpor
         </p>
       ) : null}
       {!runs.length ? <p className="muted">No trained run yet: train one in the Training tab.</p> : null}
+      {run && (run.status === 'running' || run.status === 'queued') ? (
+        <p className="warning" role="note" data-testid="run-still-training">
+          Run #{run.id} is still training ({run.epochsDone} of {run.options.maxEpochs} epochs done): these figures come
+          from its best checkpoint so far and will change as it trains.
+        </p>
+      ) : null}
       {run && state.section === 'inspector' ? (
-        <Inspector api={api} state={state} dispatch={dispatch} fail={fail} />
+        <Inspector api={api} run={run} state={state} dispatch={dispatch} fail={fail} />
       ) : null}
       {run && state.section === 'robustness' ? (
         <Robustness
@@ -114,17 +128,42 @@ export function AnalysisView({ api, transport }: { api: Api; transport: Transpor
           dispatch={dispatch}
           runs={runs}
           job={jobs['analysis.robustness'] ?? null}
+          starting={starting['analysis.robustness']}
+          startJob={startJob}
           fail={fail}
         />
       ) : null}
       {run && state.section === 'ood' ? (
-        <OodSection api={api} run={run} job={jobs['analysis.compareOod'] ?? null} fail={fail} />
+        <OodSection
+          api={api}
+          run={run}
+          job={jobs['analysis.compareOod'] ?? null}
+          starting={starting['analysis.compareOod']}
+          startJob={startJob}
+          fail={fail}
+        />
       ) : null}
     </div>
   );
 }
 
-function JobBar({ job, api }: { job: JobRecord | null; api: Api }) {
+type Starting = { error: string | null } | undefined;
+type StartJob = (kind: string, call: () => Promise<JobRecord>) => void;
+
+function JobBar({ job, api, starting, kind }: { job: JobRecord | null; api: Api; starting: Starting; kind: string }) {
+  if (starting?.error)
+    return (
+      <p className="field-error" role="alert" data-testid={`job-${kind}-error`}>
+        could not start: {starting.error}
+      </p>
+    );
+  if (starting)
+    return (
+      <div className="job-bar" data-testid={`job-${kind}`} data-status="starting" role="status">
+        <progress max={1} />
+        <span>starting...</span>
+      </div>
+    );
   if (!job) return null;
   const running = job.status === 'queued' || job.status === 'running';
   return (
@@ -146,11 +185,13 @@ function JobBar({ job, api }: { job: JobRecord | null; api: Api }) {
 
 function Inspector({
   api,
+  run,
   state,
   dispatch,
   fail,
 }: {
   api: Api;
+  run: RunRecord;
   state: AnalysisState;
   dispatch: Dispatch;
   fail: (e: Error) => void;
@@ -215,34 +256,18 @@ function Inspector({
 
   const x = state.explanation;
   const cf = state.counterfactual;
-  const m = state.missing;
-  const setMissing = (patch: Partial<{ text: boolean; audio: boolean; vision: boolean }>) => {
-    const cur = m.mode === 'toggles' ? m : { text: true, audio: true, vision: true };
-    dispatch({
-      type: 'missing',
-      missing: {
-        mode: 'toggles',
-        text: cur.text,
-        audio: cur.audio,
-        vision: cur.vision,
-        ...patch,
-      },
-    });
-  };
-  const setRate = (mod: 'text' | 'audio' | 'vision', v: number) => {
-    const cur = m.mode === 'rates' ? m : { text: 0, audio: 0, vision: 0, seed: 1111 };
-    dispatch({
-      type: 'missing',
-      missing: {
-        mode: 'rates',
-        text: cur.text,
-        audio: cur.audio,
-        vision: cur.vision,
-        seed: cur.seed,
-        [mod]: v,
-      },
-    });
-  };
+  const sim = state.simulator;
+  // why the editor cannot work on this run (features-mode runs have no BERT to score edited text)
+  const editBlocked =
+    cf && !cf.available ? (cf.reason ?? 'counterfactual predictions are unavailable for this run') : null;
+  const replaceBlocked =
+    editBlocked ??
+    (run.options.text.kind === 'features'
+      ? `run ${run.id} reads the dataset's precomputed text features and has no BERT vocabulary, so new words cannot be encoded`
+      : null);
+  // an error shown next to the control that caused it, cleared by the next use of the editor
+  const [toolError, setToolError] = useState<{ control: 'replace' | 'save' | 'edits'; message: string } | null>(null);
+  const failAt = (control: 'replace' | 'save' | 'edits') => (e: Error) => setToolError({ control, message: e.message });
   const d = cf ? debiasedAt(cf, state.tau) : null;
   const selected = state.selectedPosition;
 
@@ -281,14 +306,14 @@ function Inspector({
         {busy ? <span className="muted">computing...</span> : null}
         <h3>Missing-modality simulator</h3>
         <div className="simulator" data-testid="simulator">
-          {(['text', 'audio', 'vision'] as const).map((mod) => (
+          {SIM_MODALITIES.map((mod) => (
             <div key={mod} className="sim-row">
               <label>
                 <input
                   type="checkbox"
                   aria-label={`${mod} present`}
-                  checked={m.mode === 'toggles' ? m[mod] : m.mode === 'rates' ? m[mod] < 1 : true}
-                  onChange={(e) => setMissing({ [mod]: e.target.checked })}
+                  checked={!sim.removed[mod]}
+                  onChange={(e) => dispatch({ type: 'sim-remove', modality: mod, removed: !e.target.checked })}
                 />{' '}
                 {mod}
               </label>
@@ -298,18 +323,23 @@ function Inspector({
                 min={0}
                 max={1}
                 step={0.1}
-                value={m.mode === 'rates' ? m[mod] : m.mode === 'toggles' && !m[mod] ? 1 : 0}
-                onChange={(e) => setRate(mod, Number(e.target.value))}
+                disabled={sim.removed[mod]}
+                title={sim.removed[mod] ? `${mod} is removed: tick it to set a missing rate` : undefined}
+                value={sim.removed[mod] ? 1 : sim.rates[mod]}
+                onChange={(e) => dispatch({ type: 'sim-rate', modality: mod, rate: Number(e.target.value) })}
               />
+              <span className="sim-rate" data-testid={`${mod}-rate`}>
+                {sim.removed[mod] ? 'removed' : `rate ${sim.rates[mod].toFixed(1)}`}
+              </span>
               <span className="muted">{x ? `${Math.round(100 * x.dropped[mod])}% dropped` : ''}</span>
             </div>
           ))}
           <button type="button" onClick={() => dispatch({ type: 'missing', missing: { mode: 'complete' } })}>
             Complete view
           </button>
-          {m.mode === 'rates' ? (
-            <span className="muted"> masks from seed {m.seed} (the evaluation's per-sample stream)</span>
-          ) : null}
+          <p className="sim-summary" data-testid="simulator-summary" aria-live="polite">
+            {describeSimulator(sim)}
+          </p>
         </div>
       </section>
 
@@ -390,7 +420,8 @@ function Inspector({
           <p className="muted">Automatic counterfactual: bias words and special tokens kept, the rest [MASK]</p>
           <TokenChips tokens={cf.automatic} testId="cf-automatic" />
           <p className="muted">
-            Scored text {state.editTokens ? '(edited)' : '(automatic)'}: click a token, then mask, delete or replace it
+            Scored text {state.editTokens ? '(edited)' : '(automatic)'}
+            {editBlocked ? '' : ': click a token, then mask, delete or replace it'}
           </p>
           <TokenChips
             tokens={cf.scored}
@@ -399,42 +430,52 @@ function Inspector({
             selected={selected}
             names={state.editNames}
           />
-          <div className="edit-tools">
+          {editBlocked ? (
+            <p className="warning" role="note" data-testid="cf-blocked" data-reason={editBlocked}>
+              Editing is off for this run: {editBlocked.replace(/\.$/, '')}.
+            </p>
+          ) : null}
+          <div className="edit-tools" data-testid="cf-tools">
             <button
               type="button"
-              disabled={selected === null}
-              onClick={() =>
+              disabled={selected === null || !!editBlocked}
+              onClick={() => {
+                setToolError(null);
                 dispatch({
                   type: 'edit',
                   op: { kind: 'mask', position: selected! },
-                })
-              }
+                });
+              }}
             >
               Mask
             </button>
             <button
               type="button"
-              disabled={selected === null}
-              onClick={() =>
+              disabled={selected === null || !!editBlocked}
+              onClick={() => {
+                setToolError(null);
                 dispatch({
                   type: 'edit',
                   op: { kind: 'delete', position: selected! },
-                })
-              }
+                });
+              }}
             >
               Delete
             </button>
             <input
               aria-label="Replacement word"
               value={replacement}
+              disabled={!!replaceBlocked}
               onChange={(e) => setReplacement(e.target.value)}
               placeholder="new word"
               style={{ width: 110 }}
             />
             <button
               type="button"
-              disabled={selected === null || !replacement.trim()}
-              onClick={() =>
+              disabled={selected === null || !replacement.trim() || !!replaceBlocked}
+              title={replaceBlocked ?? undefined}
+              onClick={() => {
+                setToolError(null);
                 api.analysis.tokenize({ runId, text: replacement }).then(
                   (t) =>
                     dispatch({
@@ -446,21 +487,27 @@ function Inspector({
                         tokens: t.tokens,
                       },
                     }),
-                  fail,
-                )
-              }
+                  failAt('replace'),
+                );
+              }}
             >
               Replace
             </button>
-            <button type="button" onClick={() => dispatch({ type: 'reset-edit' })}>
+            <button type="button" disabled={!!editBlocked} onClick={() => dispatch({ type: 'reset-edit' })}>
               Reset to automatic
             </button>
           </div>
-          {!cf.available ? (
-            <p className="muted" data-testid="cf-unavailable">
-              {cf.reason}
+          {replaceBlocked && !editBlocked ? (
+            <p className="muted" data-testid="replace-blocked">
+              Replace is off: {replaceBlocked}.
             </p>
-          ) : (
+          ) : null}
+          {toolError?.control === 'replace' ? (
+            <p className="field-error" role="alert" data-testid="replace-error">
+              {toolError.message}
+            </p>
+          ) : null}
+          {!cf.available ? null : (
             <>
               <div className="row">
                 <ProbabilityBars values={cf.factual} names={cf.classNames} testId="cf-factual" title="P(y | view)" />
@@ -547,11 +594,16 @@ function Inspector({
                         tokenIds: state.editTokens ?? cf.scored.map((t) => t.id),
                         missing: state.missing,
                       })
-                      .then(loadEdits, fail)
+                      .then(loadEdits, failAt('save'))
                   }
                 >
                   Save edit
                 </button>
+                {toolError?.control === 'save' ? (
+                  <span className="field-error" role="alert" data-testid="save-error">
+                    {toolError.message}
+                  </span>
+                ) : null}
               </div>
             </>
           )}
@@ -599,7 +651,7 @@ function Inspector({
                         </button>
                         <button
                           type="button"
-                          onClick={() => api.analysis.removeEdit({ id: e.id }).then(loadEdits, fail)}
+                          onClick={() => api.analysis.removeEdit({ id: e.id }).then(loadEdits, failAt('edits'))}
                         >
                           Remove
                         </button>
@@ -609,6 +661,11 @@ function Inspector({
                 })}
               </tbody>
             </table>
+          ) : null}
+          {toolError?.control === 'edits' ? (
+            <p className="field-error" role="alert" data-testid="edits-error">
+              {toolError.message}
+            </p>
           ) : null}
         </section>
       ) : null}
@@ -622,6 +679,8 @@ function Robustness({
   dispatch,
   runs,
   job,
+  starting,
+  startJob,
   fail,
 }: {
   api: Api;
@@ -629,10 +688,21 @@ function Robustness({
   dispatch: Dispatch;
   runs: RunRecord[];
   job: JobRecord | null;
+  starting: Starting;
+  startJob: StartJob;
   fail: (e: Error) => void;
 }) {
   const [sweeps, setSweeps] = useState<RobustnessSweep[]>([]);
-  const [protocols, setProtocols] = useState<string[]>(['RMFM', 'RMM', 'SMM:T', 'SMM:AV', 'TMFM', 'STMFM']);
+  // whether the selected run's data is aligned (null: unknown, e.g. a run on a bare folder)
+  const [datasets, setDatasets] = useState<Dataset[] | null>(null);
+  useEffect(() => {
+    api.datasets.list({}).then(setDatasets, fail);
+  }, [api, fail]);
+  const run = runs.find((r) => r.id === state.runId);
+  const aligned = datasets?.find((d) => d.id === run?.datasetId)?.aligned ?? null;
+  // null until the user ticks something: the defaults follow what applies to the run's data
+  const [ticked, setProtocols] = useState<string[] | null>(null);
+  const protocols = (ticked ?? defaultProtocols(aligned)).filter((p) => aligned !== false || !ALIGNED_ONLY.includes(p));
   const overlayKey = state.overlay.join(',');
   const load = useCallback(() => {
     const ids = overlayKey.split(',').filter(Boolean).map(Number);
@@ -652,25 +722,47 @@ function Robustness({
     <section className="panel" aria-label="Robustness curves">
       <h3>Robustness curves (test split)</h3>
       <div className="protocols">
-        {PROTOCOL_CHOICES.map((p) => (
-          <label key={p}>
-            <input
-              type="checkbox"
-              checked={protocols.includes(p)}
-              onChange={(e) => setProtocols((ps) => (e.target.checked ? [...ps, p] : ps.filter((x) => x !== p)))}
-            />{' '}
-            {p}
-          </label>
-        ))}
+        {PROTOCOL_CHOICES.map((p) => {
+          const unavailable = aligned === false && ALIGNED_ONLY.includes(p);
+          return (
+            <label key={p} title={unavailable ? `${PROTOCOL_HELP[p]}; this run's data is unaligned` : PROTOCOL_HELP[p]}>
+              <input
+                type="checkbox"
+                disabled={unavailable}
+                checked={protocols.includes(p)}
+                onChange={(e) => setProtocols(e.target.checked ? [...protocols, p] : protocols.filter((x) => x !== p))}
+              />{' '}
+              {p}
+            </label>
+          );
+        })}
         <button
           type="button"
-          disabled={!protocols.length}
-          onClick={() => api.analysis.robustness({ runId: state.runId!, protocols }).catch(fail)}
+          disabled={!protocols.length || (!!starting && !starting.error)}
+          onClick={() =>
+            startJob('analysis.robustness', () => api.analysis.robustness({ runId: state.runId!, protocols }))
+          }
         >
           Run sweep 0:1:0.1
         </button>
       </div>
-      <JobBar job={job} api={api} />
+      <JobBar job={job} api={api} starting={starting} kind="analysis.robustness" />
+      <details className="protocol-help" data-testid="protocol-help">
+        <summary>What the protocols keep and drop (p = the missing rate on the x axis)</summary>
+        <dl>
+          {PROTOCOL_CHOICES.map((p) => (
+            <div key={p}>
+              <dt>{p}</dt>
+              <dd>{PROTOCOL_HELP[p]}</dd>
+            </div>
+          ))}
+        </dl>
+        {aligned === false ? (
+          <p className="muted" data-testid="aligned-only-note">
+            TMFM and STMFM are off: they need aligned data and this run&apos;s dataset is unaligned.
+          </p>
+        ) : null}
+      </details>
       <div className="protocols">
         Overlay:{' '}
         {runs.map((r) => (
@@ -698,6 +790,15 @@ function Robustness({
         </label>
       </div>
       {!charts.length ? <p className="muted">No sweep stored for these runs yet.</p> : null}
+      {charts.length && runsWithoutSweep(sweeps, state.overlay).length ? (
+        <p className="muted" data-testid="overlay-no-sweep">
+          Not drawn:{' '}
+          {runsWithoutSweep(sweeps, state.overlay)
+            .map((r) => `run ${r}`)
+            .join(', ')}{' '}
+          (no sweep stored yet; select the run and press Run sweep).
+        </p>
+      ) : null}
       <div className="charts">
         {charts.map((c) => (
           <div key={c.protocol} className="curve" data-testid={`curve-${c.protocol}`}>
@@ -730,6 +831,15 @@ function Side({ s, names, testId }: { s: SplitSide; names: string[]; testId: str
       <h4>
         {s.kind.toUpperCase()}: {s.datasetName} <span className="muted">n={s.count}</span>
       </h4>
+      {s.overlap ? (
+        <p
+          className={s.overlap.removed ? 'warning' : 'muted'}
+          data-testid={`${testId}-overlap`}
+          data-removed={s.overlap.removed}
+        >
+          {s.overlap.note}
+        </p>
+      ) : null}
       <p data-testid={`${testId}-labels`} data-counts={s.labelCounts.join(',')}>
         labels: {s.labelCounts.map((n, i) => `${names[i]} ${n}`).join(', ')}
       </p>
@@ -790,11 +900,15 @@ function OodSection({
   api,
   run,
   job,
+  starting,
+  startJob,
   fail,
 }: {
   api: Api;
   run: RunRecord;
   job: JobRecord | null;
+  starting: Starting;
+  startJob: StartJob;
   fail: (e: Error) => void;
 }) {
   const [list, setList] = useState<OodComparison[]>([]);
@@ -808,24 +922,94 @@ function OodSection({
   useEffect(() => {
     if (job?.status === 'succeeded') void load();
   }, [job?.status, load]);
+  const [others, setOthers] = useState<RunRecord[]>([]);
+  const [withRunId, setWithRunId] = useState<number | null>(null);
+  const [tauRule, setTauRule] = useState<TauRule>('validation');
+  useEffect(() => {
+    api.runs
+      .list({})
+      .then(
+        (rs) =>
+          setOthers(
+            rs.filter(
+              (r) =>
+                r.id !== run.id &&
+                r.options.task === run.options.task &&
+                r.bestCheckpoint &&
+                r.datasetId !== run.datasetId,
+            ),
+          ),
+        fail,
+      );
+  }, [api, run.id, run.options.task, run.datasetId, fail]);
   const c = list[0];
+  const sides: [string, SplitSide][] = c
+    ? [
+        ['IID', c.iid],
+        ['OOD', c.ood],
+        ...(c.paired ? [[`OOD run ${c.paired.runId}`, c.paired.ood] as [string, SplitSide]] : []),
+      ]
+    : [];
   return (
     <section className="panel" aria-label="IID vs OOD">
       <h3>IID vs OOD test splits</h3>
-      <button type="button" onClick={() => api.analysis.compareOod({ runId: run.id }).catch(fail)}>
+      <p className="muted">
+        Test samples this run trained or validated on (same id, or same text + features) are removed before scoring.
+      </p>
+      <label>
+        Paper&apos;s protocol: OOD test scored by{' '}
+        <select
+          aria-label="Paired OOD run"
+          value={withRunId ?? ''}
+          onChange={(e) => setWithRunId(e.target.value ? Number(e.target.value) : null)}
+        >
+          <option value="">this run (no paired run)</option>
+          {others.map((r) => (
+            <option key={r.id} value={r.id}>
+              run {r.id}: {r.name}
+            </option>
+          ))}
+        </select>
+      </label>{' '}
+      <label>
+        tau rule{' '}
+        <select aria-label="Tau rule" value={tauRule} onChange={(e) => setTauRule(e.target.value as TauRule)}>
+          <option value="validation">validation split (honest)</option>
+          <option value="reference">reference protocol (best on test, optimistic)</option>
+        </select>
+      </label>{' '}
+      <button
+        type="button"
+        disabled={!!starting && !starting.error}
+        onClick={() =>
+          startJob('analysis.compareOod', () =>
+            api.analysis.compareOod({ runId: run.id, tauRule, ...(withRunId !== null ? { withRunId } : {}) }),
+          )
+        }
+      >
         Compare IID and OOD
       </button>
-      <JobBar job={job} api={api} />
+      <JobBar job={job} api={api} starting={starting} kind="analysis.compareOod" />
       {c ? (
         <div data-testid="ood-comparison">
-          <p className="muted">
-            tau{' '}
-            {c.selectedTau === null
-              ? 'n/a'
-              : `${c.selectedTau}, chosen on the validation split by ${c.selectionMetric}`}{' '}
+          <p className="muted" data-testid="ood-tau-rule">
+            {c.tauRule === 'reference'
+              ? 'tau: reference protocol (per metric the best tau on each TEST split; optimistic)'
+              : `tau ${
+                  c.selectedTau === null
+                    ? 'n/a'
+                    : `${c.selectedTau}, chosen on the validation split by ${c.selectionMetric} (ties: validation loss)`
+                }`}{' '}
             · {c.textNote}
             {c.debiasNote ? ` · ${c.debiasNote}` : ''}
           </p>
+          {c.paired ? (
+            <p data-testid="ood-paired">
+              Paper&apos;s protocol: IID test scored by run {c.runId}, OOD test also by run {c.paired.runId} (
+              {c.paired.runName}, trained on the OOD training split
+              {c.paired.selectedTau === null ? '' : `; its tau ${c.paired.selectedTau}`}).
+            </p>
+          ) : null}
           <table className="metrics" data-testid="ood-metrics">
             <thead>
               <tr>
@@ -836,12 +1020,7 @@ function OodSection({
               </tr>
             </thead>
             <tbody>
-              {(
-                [
-                  ['IID', c.iid],
-                  ['OOD', c.ood],
-                ] as const
-              ).flatMap(([k, s]) => [
+              {sides.flatMap(([k, s]) => [
                 <tr key={`${k}p`} data-testid={`ood-row-${k}-plain`}>
                   <th>{k} plain</th>
                   {Object.keys(c.iid.plain).map((n) => (
@@ -904,6 +1083,7 @@ function OodSection({
           <div className="row">
             <Side s={c.iid} names={c.classNames} testId="ood-iid" />
             <Side s={c.ood} names={c.classNames} testId="ood-ood" />
+            {c.paired ? <Side s={c.paired.ood} names={c.classNames} testId="ood-paired-side" /> : null}
           </div>
         </div>
       ) : (

@@ -155,19 +155,23 @@ export function Heatmap({
       const hi = Math.max(lo + 1, Math.floor((b + 1) * per));
       let s = 0;
       for (let k = lo; k < hi; k++) s += r[k] ?? 0;
-      return s;
+      return { value: s, lo, hi };
     }),
   );
-  const max = Math.max(1e-9, ...binned.flat());
+  const values = binned.flat().map((c) => c.value);
+  const lo = Math.min(0, ...values);
+  const hi = Math.max(lo + 1e-9, ...values);
   const w = Math.max(4, Math.floor(480 / bins));
   const left = 70;
+  const legendWidth = 160;
+  const gradientId = `${testId}-scale`;
   return (
     <figure className="heatmap" data-testid={testId} data-rows={rows.length} data-cols={n}>
       <figcaption>
         {title}{' '}
         <span className="muted">
           ({rows.length} x {n}
-          {bins < n ? `, ${bins} bins` : ''}; {colLabel})
+          {bins < n ? `, ${bins} bins` : ''}; {colLabel}; hover a cell for its value)
         </span>
       </figcaption>
       <svg width={left + bins * w} height={rows.length * cell + 4} role="img" aria-label={title}>
@@ -176,21 +180,76 @@ export function Heatmap({
             <text x={left - 4} y={i * cell + cell - 1} textAnchor="end" className="tick">
               {rowLabels[i]}
             </text>
-            {r.map((v, j) => (
+            {r.map((c, j) => (
               <rect
                 key={j}
                 x={left + j * w}
                 y={i * cell}
                 width={w}
                 height={cell}
-                fill={`rgba(35, 48, 74, ${(v / max).toFixed(3)})`}
-              />
+                fill={viridis((c.value - lo) / (hi - lo))}
+                data-value={c.value}
+              >
+                <title>
+                  {rowLabels[i]}, {colLabel.split(' ')[0]} {c.hi - c.lo > 1 ? `${c.lo}-${c.hi - 1}` : c.lo}:{' '}
+                  {fmt(c.value, 4)}
+                </title>
+              </rect>
             ))}
           </g>
         ))}
       </svg>
+      <svg width={left + legendWidth + 60} height={26} className="heatmap-legend" data-testid={`${testId}-legend`}>
+        <defs>
+          <linearGradient id={gradientId}>
+            {VIRIDIS.map((_, k) => (
+              <stop
+                key={k}
+                offset={`${(100 * k) / (VIRIDIS.length - 1)}%`}
+                stopColor={viridis(k / (VIRIDIS.length - 1))}
+              />
+            ))}
+          </linearGradient>
+        </defs>
+        <rect x={left} y={2} width={legendWidth} height={10} fill={`url(#${gradientId})`} />
+        <text x={left - 4} y={11} textAnchor="end" className="tick">
+          {fmt(lo, 3)}
+        </text>
+        <text x={left + legendWidth + 4} y={11} className="tick">
+          {fmt(hi, 3)}
+        </text>
+        <text x={left} y={24} className="tick">
+          low
+        </text>
+        <text x={left + legendWidth} y={24} textAnchor="end" className="tick">
+          high
+        </text>
+      </svg>
     </figure>
   );
+}
+
+/** viridis (matplotlib's perceptually uniform, colour-blind-safe scale) at 9 stops, interpolated in sRGB */
+const VIRIDIS: [number, number, number][] = [
+  [68, 1, 84],
+  [71, 44, 122],
+  [59, 81, 139],
+  [44, 113, 142],
+  [33, 144, 141],
+  [39, 173, 129],
+  [92, 200, 99],
+  [170, 220, 50],
+  [253, 231, 37],
+];
+
+/** the viridis colour of t in [0, 1] (clamped; NaN is drawn as the low end) */
+export function viridis(t: number): string {
+  const x = Number.isFinite(t) ? Math.min(1, Math.max(0, t)) * (VIRIDIS.length - 1) : 0;
+  const k = Math.min(VIRIDIS.length - 2, Math.floor(x));
+  const f = x - k;
+  const [a, b] = [VIRIDIS[k], VIRIDIS[k + 1]];
+  const c = a.map((v, i) => Math.round(v + f * (b[i] - v)));
+  return `rgb(${c[0]}, ${c[1]}, ${c[2]})`;
 }
 
 /** Rows truth, columns prediction. */

@@ -1,12 +1,14 @@
 /**
- * One annotator's labels on one clip: a sentiment score for the clip and for each transcript
- * segment (with the derived 3-/7-class labels), notes and transcript corrections. Undo/redo
+ * One annotator's labels on one clip: a sentiment score for the clip (with the derived 3-/7-class
+ * labels; an out-of-range score is refused at the field), a note and transcript corrections. Scores
+ * of parts of the clip are segments of the sentiment tier (TierEditor). Undo/redo
  * (Ctrl+Z / Ctrl+Shift+Z or Ctrl+Y) and autosave half a second after the last change.
  */
 import { useEffect, useReducer, type KeyboardEvent } from 'react';
 import type { Api } from '../../../../shared/api';
 import { scoreClasses, THREE_CLASS_LABELS, type Annotator, type ClipDetail } from '../../../../shared/clips';
 import { draftOf, editorReducer, initialEditor, isDirty, toInputs } from '../../state/annotationEditor';
+import { ScoreField } from './ScoreField';
 
 const AUTOSAVE_MS = 500;
 
@@ -62,28 +64,15 @@ export function AnnotationPanel({ api, clip, annotator }: { api: Api; clip: Clip
 
   const clipDraft = draftOf(state, -1);
   const segments = clip.transcript?.segments ?? [];
-  const scoreInput = (segment: number, label: string) => {
-    const d = draftOf(state, segment);
-    return (
-      <input
-        type="number"
-        min={-3}
-        max={3}
-        step={0.5}
-        aria-label={label}
-        disabled={!loaded}
-        value={d.score ?? ''}
-        onChange={(e) =>
-          dispatch({
-            type: 'edit',
-            segment,
-            field: 'score',
-            value: e.target.value === '' ? null : Number(e.target.value),
-          })
-        }
-      />
-    );
-  };
+  const scoreInput = (segment: number, label: string) => (
+    <ScoreField
+      label={label}
+      disabled={!loaded}
+      value={draftOf(state, segment).score}
+      refusal={state.fieldError?.segment === segment ? state.fieldError.message : null}
+      onValue={(value) => dispatch({ type: 'edit', segment, field: 'score', value })}
+    />
+  );
   const loaded = state.clipId === clip.id && state.annotatorId === annotator.id;
   const saveState = !loaded
     ? 'loading...'
@@ -127,8 +116,7 @@ export function AnnotationPanel({ api, clip, annotator }: { api: Api; clip: Clip
           <thead>
             <tr>
               <th>time</th>
-              <th>transcript (correct it here)</th>
-              <th>score</th>
+              <th>transcript (correct it here; score segments on the sentiment tier above)</th>
             </tr>
           </thead>
           <tbody>
@@ -151,9 +139,6 @@ export function AnnotationPanel({ api, clip, annotator }: { api: Api; clip: Clip
                         })
                       }
                     />
-                  </td>
-                  <td>
-                    {scoreInput(s.index, `Segment ${s.index + 1} score`)} <Classes score={d.score} />
                   </td>
                 </tr>
               );

@@ -1,22 +1,56 @@
 /**
- * The Clips view: import videos (paths on the machine the app runs on), extract features, the clip
- * list with which modalities each clip has, the player, the annotation panel for the chosen
- * annotator, and the agreement between annotators (per clip and for the project).
+ * The Clips view: import videos (chosen with the native dialog, or the server's file browser in web
+ * mode), extract features, the clip list (with ids) and which modalities each clip has, the player
+ * with the chosen annotator's tier lane, the annotation panel, exchange (EAF export/import per clip,
+ * CSV and dataset export per project), and the agreement between annotators, per tier too.
  */
 import { useCallback, useEffect, useReducer, useState, type FormEvent } from 'react';
 import type { Api } from '../../../../shared/api';
-import type { Annotator, Clip, ClipDetail, ImportResult, Modality, ProjectAgreement } from '../../../../shared/clips';
+import type {
+  Annotator,
+  Clip,
+  ClipDetail,
+  DatasetExportResult,
+  ImportResult,
+  Modality,
+  ProjectAgreement,
+} from '../../../../shared/clips';
+import type { Tier, TierAgreement } from '../../../../shared/tiers';
 import type { Transport } from '../../api/client';
+import { FileChooser } from '../../components/FileChooser';
 import { AnnotationPanel } from './AnnotationPanel';
-import { ClipPlayer } from './ClipPlayer';
+import { TierEditor } from './TierEditor';
 import './clips.css';
 
 interface ViewData {
   clips: Clip[];
   annotators: Annotator[];
   agreement: ProjectAgreement | null;
+  tiers: Tier[];
+  tierAgreement: TierAgreement[];
   detail: ClipDetail | null;
   error: string | null;
+}
+
+function TierFigures({
+  t,
+}: {
+  t: Omit<TierAgreement, 'tierId' | 'tierName' | 'kind' | 'clips'> & { kind: Tier['kind'] };
+}) {
+  if (t.kind === 'text') return <span className="muted">free text: {t.units} units coded by two or more</span>;
+  return (
+    <span>
+      {t.kind === 'score' ? (
+        <>alpha (interval) {fmt(t.alphaInterval)}</>
+      ) : (
+        <>
+          alpha (nominal) {fmt(t.alphaNominal)}, {t.kappa?.method === 'fleiss' ? "Fleiss'" : "Cohen's"} kappa{' '}
+          {fmt(t.kappa?.value)} over {t.kappa?.units ?? 0} units
+        </>
+      )}
+      ; {t.units} units, {t.annotators} annotators
+    </span>
+  );
 }
 
 const fmt = (x: number | null | undefined, digits = 3) => (x === null || x === undefined ? 'n/a' : x.toFixed(digits));
@@ -44,10 +78,15 @@ export function ClipsView({ api, transport, projectId }: { api: Api; transport: 
     clips: [],
     annotators: [],
     agreement: null,
+    tiers: [],
+    tierAgreement: [],
     detail: null,
     error: null,
   });
-  const { clips, annotators, agreement } = data;
+  const { clips, annotators, agreement, tiers, tierAgreement } = data;
+  const [exchange, setExchange] = useState<string | null>(null);
+  const [datasetName, setDatasetName] = useState('');
+  const [exported, setExported] = useState<DatasetExportResult | null>(null);
   const [selected, setSelected] = useState<number | null>(null);
   const detail = data.detail && data.detail.id === selected ? data.detail : null;
   const [annotatorId, setAnnotatorId] = useState<number | null>(null);
@@ -67,12 +106,14 @@ export function ClipsView({ api, transport, projectId }: { api: Api; transport: 
   const reload = useCallback(async () => {
     if (projectId === null) return;
     try {
-      const [c, a, g] = await Promise.all([
+      const [c, a, g, t, ta] = await Promise.all([
         api.clips.list({ projectId }),
         api.clips.annotators({ projectId }),
         api.clips.agreement({ projectId }),
+        api.clips.tiers({ projectId }),
+        api.clips.tierAgreement({ projectId }),
       ]);
-      update({ clips: c, annotators: a, agreement: g });
+      update({ clips: c, annotators: a, agreement: g, tiers: t, tierAgreement: ta });
     } catch (e) {
       update({ error: (e as Error).message });
     }
@@ -142,6 +183,25 @@ export function ClipsView({ api, transport, projectId }: { api: Api; transport: 
       setError((err as Error).message);
     }
   };
+  const run = async (what: () => Promise<string>) => {
+    try {
+      setExchange(await what());
+      setError(null);
+    } catch (err) {
+      setExchange(null);
+      setError((err as Error).message);
+    }
+  };
+  const exportDataset = async (e: FormEvent) => {
+    e.preventDefault();
+    try {
+      setExported(await api.clips.exportDataset({ projectId, name: datasetName.trim() }));
+      setError(null);
+    } catch (err) {
+      setExported(null);
+      setError((err as Error).message);
+    }
+  };
   const annotator = annotators.find((a) => a.id === annotatorId) ?? null;
   const clipAgreement = agreement?.clips.find((c) => c.clipId === selected) ?? null;
 
@@ -156,9 +216,19 @@ export function ClipsView({ api, transport, projectId }: { api: Api; transport: 
             value={paths}
             onChange={(e) => setPaths(e.target.value)}
           />
-          <button type="submit" disabled={!paths.trim()}>
-            Import clips
-          </button>
+          <span className="row">
+            <FileChooser
+              api={api}
+              kind="fileOrFolder"
+              multiple
+              label="Browse..."
+              title="Choose videos or folders"
+              onChoose={(ps) => setPaths((old) => [old.trim(), ...ps].filter(Boolean).join('\n'))}
+            />
+            <button type="submit" disabled={!paths.trim()}>
+              Import clips
+            </button>
+          </span>
         </form>
         {lastImport ? (
           <div data-testid="import-result">
@@ -178,9 +248,17 @@ export function ClipsView({ api, transport, projectId }: { api: Api; transport: 
         <div className="clips-extract">
           <input
             aria-label="BERT folder"
-            placeholder="BERT folder (vocab.txt) for the text stream"
+            placeholder="BERT folder (for text)"
+            title="a BERT model folder with vocab.txt; without one the text stream is skipped"
             value={bertDir}
             onChange={(e) => setBertDir(e.target.value)}
+          />
+          <FileChooser
+            api={api}
+            kind="folder"
+            label="Choose BERT folder..."
+            title="Choose a BERT model folder (with vocab.txt)"
+            onChoose={([p]) => setBertDir(p)}
           />
           <button onClick={() => void extract()} disabled={!clips.length}>
             Extract features
@@ -203,6 +281,9 @@ export function ClipsView({ api, transport, projectId }: { api: Api; transport: 
                 onClick={() => setSelected(c.id)}
                 data-testid="clip-item"
               >
+                <span className="clip-id" data-testid="clip-id">
+                  #{c.id}
+                </span>{' '}
                 <span className="clip-name">{c.name}</span> <span className="muted">{c.durationSec.toFixed(1)} s</span>
                 <span className="badges">
                   <ModalityBadge clip={c} m="text" />
@@ -228,8 +309,61 @@ export function ClipsView({ api, transport, projectId }: { api: Api; transport: 
               <li>units rated by two or more annotators: {agreement.units}</li>
             </ul>
           ) : (
-            <p className="muted">needs two annotators on the same clips</p>
+            <p className="muted">clip scores: needs two annotators on the same clips</p>
           )}
+          <h4>Per tier</h4>
+          <ul data-testid="tier-agreement">
+            {tierAgreement.map((t) => (
+              <li key={t.tierId} data-testid={`tier-agreement-${t.tierName}`}>
+                <strong>{t.tierName}</strong>: <TierFigures t={t} />
+              </li>
+            ))}
+          </ul>
+        </section>
+        <section className="project-exchange" aria-label="Project exchange">
+          <h3>Exchange</h3>
+          <FileChooser
+            api={api}
+            kind="save"
+            label="Export CSV..."
+            title="Save all annotations as CSV"
+            defaultName="annotations.csv"
+            extensions={['csv']}
+            onChoose={([p]) =>
+              void run(async () => `CSV written to ${(await api.clips.exportCsv({ projectId, path: p })).path}`)
+            }
+          />
+          <form onSubmit={(e) => void exportDataset(e)} aria-label="Export dataset" className="row">
+            <input
+              aria-label="Dataset name"
+              placeholder="dataset name"
+              value={datasetName}
+              onChange={(e) => setDatasetName(e.target.value)}
+            />
+            <button type="submit" disabled={!datasetName.trim() || !clips.length}>
+              Export dataset
+            </button>
+          </form>
+          {exported ? (
+            <div data-testid="dataset-export">
+              <p>
+                dataset "{exported.name}" ({exported.aligned ? 'aligned' : 'unaligned'}): train {exported.counts.train},
+                valid {exported.counts.valid}, test {exported.counts.test}
+              </p>
+              <ul>
+                {(['train', 'valid', 'test'] as const).map((k) => (
+                  <li key={k}>
+                    {k}: clips {exported.clipIds[k].map((id) => `#${id}`).join(', ') || 'none'}
+                  </li>
+                ))}
+              </ul>
+              {exported.warnings.map((w) => (
+                <p key={w} className="muted">
+                  {w}
+                </p>
+              ))}
+            </div>
+          ) : null}
         </section>
         {error ? (
           <p role="alert" className="error">
@@ -240,7 +374,9 @@ export function ClipsView({ api, transport, projectId }: { api: Api; transport: 
       <section className="clip-detail" aria-label="Clip">
         {detail ? (
           <>
-            <h2 data-testid="clip-title">{detail.name}</h2>
+            <h2 data-testid="clip-title">
+              {detail.name} <span className="muted clip-id">clip #{detail.id}</span>
+            </h2>
             <p className="muted">
               {detail.width}x{detail.height}, {detail.fps ?? '?'} fps, {detail.videoCodec}
               {detail.hasAudio ? `, ${detail.audioCodec} ${detail.audioRate} Hz` : ', no audio track'}; transcript:{' '}
@@ -248,7 +384,6 @@ export function ClipsView({ api, transport, projectId }: { api: Api; transport: 
                 ? `${detail.transcript.format}${detail.transcript.timed ? ', timed' : ', untimed'}`
                 : 'none'}
             </p>
-            <ClipPlayer key={detail.id} api={api} clip={detail} />
             <div className="annotator-bar">
               <label>
                 Annotator{' '}
@@ -277,6 +412,49 @@ export function ClipsView({ api, transport, projectId }: { api: Api; transport: 
                 </button>
               </form>
             </div>
+            <TierEditor
+              key={detail.id}
+              api={api}
+              clip={detail}
+              annotator={annotator}
+              tiers={tiers}
+              onTiersChanged={() => void reload()}
+            />
+            <div className="clip-exchange" aria-label="Clip exchange">
+              <FileChooser
+                api={api}
+                kind="save"
+                label="Export EAF..."
+                title={`Save clip #${detail.id} as ELAN .eaf`}
+                defaultName={`${detail.name.replace(/\.[^.]+$/, '')}.eaf`}
+                extensions={['eaf']}
+                onChoose={([p]) =>
+                  void run(
+                    async () =>
+                      `clip #${detail.id}: EAF written to ${(await api.clips.exportEaf({ id: detail.id, path: p })).path}`,
+                  )
+                }
+              />
+              <FileChooser
+                api={api}
+                kind="file"
+                label="Import EAF..."
+                title={`Read an ELAN .eaf into clip #${detail.id}`}
+                extensions={['eaf']}
+                onChoose={([p]) =>
+                  void run(async () => {
+                    const r = await api.clips.importEaf({ id: detail.id, path: p });
+                    await reload();
+                    return `clip #${detail.id}: read ${r.tierSegments} tier segments (${r.tiers.join(', ') || 'no tiers'}), ${r.annotations} clip labels${r.ignoredTiers.length ? `; ignored tiers: ${r.ignoredTiers.join(', ')}` : ''}`;
+                  })
+                }
+              />
+              {exchange ? (
+                <span className="muted" data-testid="exchange-result">
+                  {exchange}
+                </span>
+              ) : null}
+            </div>
             {annotator ? (
               <AnnotationPanel key={`${detail.id}-${annotator.id}`} api={api} clip={detail} annotator={annotator} />
             ) : (
@@ -291,6 +469,17 @@ export function ClipsView({ api, transport, projectId }: { api: Api; transport: 
               ) : (
                 <span className="muted">no scores on this clip yet</span>
               )}
+              <ul>
+                {tierAgreement.flatMap((t) =>
+                  t.clips
+                    .filter((c) => c.clipId === detail.id)
+                    .map((c) => (
+                      <li key={t.tierId}>
+                        tier {t.tierName}: <TierFigures t={{ ...c, kind: t.kind }} />
+                      </li>
+                    )),
+                )}
+              </ul>
             </div>
           </>
         ) : (

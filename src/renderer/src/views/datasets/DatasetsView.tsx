@@ -8,6 +8,7 @@ import { useCallback, useEffect, useReducer, useState, type Dispatch, type FormE
 import type { Api } from '../../../../shared/api';
 import { CLASS_NAMES, DATASET_SPLITS, type Dataset, type DatasetSplit } from '../../../../shared/contract/datasets';
 import type { Transport } from '../../api/client';
+import { FileChooser } from '../../components/FileChooser';
 import {
   datasetsReducer,
   datasetTree,
@@ -125,8 +126,16 @@ function ImportForm({ api, dispatch }: { api: Api; dispatch: Dispatch<DatasetsAc
         placeholder={'File path on this machine, e.g. /data/MOSI/aligned_50.pkl\n(a .csd set: one path per line)'}
         value={files}
         onChange={(e) => setFiles(e.target.value)}
-        rows={2}
+        rows={3}
         required
+      />
+      <FileChooser
+        api={api}
+        kind="file"
+        multiple
+        label="Choose files..."
+        title="Choose dataset files (.pkl, .joblib, .csd)"
+        onChoose={(ps) => setFiles((old) => [old.trim(), ...ps].filter(Boolean).join('\n'))}
       />
       <input
         aria-label="Dataset name"
@@ -139,20 +148,21 @@ function ImportForm({ api, dispatch }: { api: Api; dispatch: Dispatch<DatasetsAc
         <summary>Confounders, priors, folds</summary>
         <textarea
           aria-label="Extra .npy files"
-          placeholder="confounder_*.npy / prior_*.npy, one per line"
+          placeholder={'confounder_*.npy, prior_*.npy\n(one per line)'}
           value={extras}
           onChange={(e) => setExtras(e.target.value)}
           rows={2}
         />
         <input
           aria-label="Folds file"
-          placeholder=".csd sets: folds JSON {train, valid, test}"
+          placeholder="folds JSON (.csd sets)"
+          title=".csd sets: a folds JSON file {train, valid, test}"
           value={folds}
           onChange={(e) => setFolds(e.target.value)}
         />
       </details>
-      <button type="submit" disabled={busy || !parsePaths(files).length}>
-        Import
+      <button type="submit" disabled={busy || !parsePaths(files).length} aria-busy={busy}>
+        {busy ? 'Starting import...' : 'Import'}
       </button>
     </form>
   );
@@ -250,8 +260,10 @@ function DatasetDetail({
 function OodForm({ api, dataset, dispatch }: { api: Api; dataset: Dataset; dispatch: Dispatch<DatasetsAction> }) {
   const [seed, setSeed] = useState('1');
   const [strength, setStrength] = useState('1');
+  const [starting, setStarting] = useState(false);
   const submit = async (e: FormEvent) => {
     e.preventDefault();
+    setStarting(true);
     try {
       dispatch({
         type: 'jobStarted',
@@ -259,6 +271,8 @@ function OodForm({ api, dataset, dispatch }: { api: Api; dataset: Dataset; dispa
       });
     } catch (err) {
       dispatch({ type: 'error', message: (err as Error).message });
+    } finally {
+      setStarting(false);
     }
   };
   return (
@@ -288,7 +302,9 @@ function OodForm({ api, dataset, dispatch }: { api: Api; dataset: Dataset; dispa
           required
         />
       </label>
-      <button type="submit">Build OOD split</button>
+      <button type="submit" disabled={starting} aria-busy={starting}>
+        {starting ? 'Starting OOD split...' : 'Build OOD split'}
+      </button>
     </form>
   );
 }

@@ -5,7 +5,7 @@
 import { useCallback, useEffect, useReducer } from 'react';
 import type { Api } from '../../../../shared/api';
 import type { EvaluationRecord, RunRecord } from '../../../../shared/contract/training';
-import { isEpochEnd, isJobOf } from '../../../../shared/jobs';
+import { isEpochEnd, isJobOf, type JobRecord } from '../../../../shared/jobs';
 import type { Transport } from '../../api/client';
 import { LineChart } from '../../components/LineChart';
 import {
@@ -15,8 +15,11 @@ import {
   initialRuns,
   metricNames,
   overlaidCurves,
+  ROW_ACTION_LABEL,
   runsReducer,
   settingsDiff,
+  type PendingWork,
+  type RowAction,
 } from '../../state/runs';
 import { isResumable, isTraining } from '../../state/training';
 import '../training/training.css';
@@ -49,12 +52,23 @@ export function RunsView({ api, transport }: { api: Api; transport: Transport })
   useEffect(() => {
     void reload();
     return transport.onEvent((e) => {
+      dispatch({ type: 'event', event: e });
       if (e.type !== 'job.updated' || !isJobOf(e.job, 'train', 'evaluate', 'search')) return;
       if (e.job.status !== 'running' || isEpochEnd(e.job)) void reload();
     });
   }, [transport, reload]);
 
-  const act = (p: Promise<unknown>) => p.then(reload, fail);
+  // the row shows the work as started at once; the call's answer (a job, or the run) comes later
+  const rowAction = (id: number, action: RowAction, call: () => Promise<JobRecord | null>) => {
+    dispatch({ type: 'rowStarting', id, action });
+    call().then(
+      (job) => {
+        dispatch({ type: 'rowStarted', id, job });
+        void reload();
+      },
+      (e: Error) => dispatch({ type: 'rowFailed', id, message: e.message }),
+    );
+  };
   const chosen = compared(state);
   return (
     <div className="runs-view">
@@ -93,7 +107,9 @@ export function RunsView({ api, transport }: { api: Api; transport: Transport })
                 selected={state.compare.includes(r.id)}
                 onToggle={() => dispatch({ type: 'toggle', id: r.id })}
                 api={api}
-                act={act}
+                pending={state.pending[r.id] ?? null}
+                rowError={state.rowErrors[r.id] ?? null}
+                rowAction={rowAction}
               />
             ))}
           </tbody>
@@ -145,14 +161,18 @@ function RunRow({
   selected,
   onToggle,
   api,
-  act,
+  pending,
+  rowError,
+  rowAction,
 }: {
   run: RunRecord;
   test: Record<string, number> | null;
   selected: boolean;
   onToggle: () => void;
   api: Api;
-  act: (p: Promise<unknown>) => void;
+  pending: PendingWork | null;
+  rowError: string | null;
+  rowAction: (id: number, action: RowAction, call: () => Promise<JobRecord | null>) => void;
 }) {
   const o = r.options;
   return (
@@ -179,14 +199,49 @@ function RunRow({
         {r.selectionMetric} {fmt(r.bestMetric)}
         {r.bestEpoch ? ` @${r.bestEpoch}` : ''}
       </td>
-      <td>{test ? `${r.selectionMetric} ${fmt(test[r.selectionMetric])}` : 'not evaluated'}</td>
-      <td className="actions">
-        {isTraining(r) ? <button onClick={() => act(api.runs.stop({ id: r.id }))}>Stop</button> : null}
-        {isResumable(r) ? <button onClick={() => act(api.runs.resume({ id: r.id }))}>Resume</button> : null}
-        {r.epochsDone > 0 && !isTraining(r) ? (
-          <button onClick={() => act(api.runs.evaluate({ id: r.id, options: { protocols: ['complete'] } }))}>
-            Evaluate on test
-          </button>
+      <td data-testid="test-metric">
+        {test ? `${r.selectionMetric} ${fmt(test[r.selectionMetric])}` : 'not evaluated'}
+      </td>
+      <td className="actions" data-testid="run-actions">
+        {pending ? (
+          <span className="row-busy" role="status" data-testid="row-busy" data-action={pending.action}>
+            <progress max={1} value={pending.job?.progress.fraction ?? undefined} /> {ROW_ACTION_LABEL[pending.action]}
+            {pending.job
+              ? ` (job #${pending.job.id} ${pending.job.status}${pending.job.progress.message ? `: ${pending.job.progress.message}` : ''})`
+              : '...'}
+            {pending.job && (pending.job.status === 'queued' || pending.job.status === 'running') ? (
+              <button onClick={() => void api.jobs.cancel({ id: pending.job!.id })}>Cancel</button>
+            ) : null}
+          </span>
+        ) : (
+          <>
+            {isTraining(r) ? (
+              <button onClick={() => rowAction(r.id, 'stop', () => api.runs.stop({ id: r.id }).then(() => null))}>
+                Stop
+              </button>
+            ) : null}
+            {isResumable(r) ? (
+              <button onClick={() => rowAction(r.id, 'resume', () => api.runs.resume({ id: r.id }).then((x) => x.job))}>
+                Resume
+              </button>
+            ) : null}
+            {r.epochsDone > 0 && !isTraining(r) ? (
+              <button
+                onClick={() =>
+                  rowAction(r.id, 'evaluate', () =>
+                    api.runs.evaluate({ id: r.id, options: { protocols: ['complete'] } }),
+                  )
+                }
+              >
+                Evaluate on test
+              </button>
+            ) : null}
+          </>
+        )}
+        {rowError ? (
+          <p className="field-error" role="alert" data-testid="row-error">
+            {rowError}
+          </p>
         ) : null}
       </td>
     </tr>

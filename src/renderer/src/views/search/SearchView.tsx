@@ -2,13 +2,21 @@
  * Hyperparameter search: the authors' space (layers, heads, dropouts, loss weights) for N trials of
  * seeded random search (not their TPE; labelled so), each trial a run, results best first.
  */
-import { useCallback, useEffect, useReducer } from 'react';
+import { useCallback, useEffect, useReducer, useState } from 'react';
 import type { Api } from '../../../../shared/api';
 import { DEFAULT_SEARCH_SPACE } from '../../../../shared/contract/search';
 import { isEpochEnd } from '../../../../shared/jobs';
 import type { Transport } from '../../api/client';
 import { datasetTree } from '../../state/datasets';
-import { initialSearch, searchFormErrors, searchReducer, selectedSearch, type SearchForm } from '../../state/search';
+import {
+  executorOf,
+  initialSearch,
+  searchFormErrors,
+  searchReducer,
+  selectedSearch,
+  type SearchForm,
+} from '../../state/search';
+import { AblationPanel } from './AblationPanel';
 import '../training/training.css';
 
 const fmt = (x: number | null) => (x === null || !Number.isFinite(x) ? 'n/a' : x.toFixed(4));
@@ -44,19 +52,46 @@ export function SearchView({ api, transport }: { api: Api; transport: Transport 
       />
     </label>
   );
+  const [starting, setStarting] = useState(false);
   const start = async () => {
+    setStarting(true);
     try {
       const search = await api.search.start({
         datasetId: f.datasetId!,
         trials: f.trials,
         seed: f.seed,
         options: { task: f.task, maxEpochs: f.maxEpochs, batchSize: f.batchSize, patience: f.patience },
+        executor: executorOf(f),
       });
       dispatch({ type: 'started', search });
     } catch (e) {
       fail(e as Error);
+    } finally {
+      setStarting(false);
     }
   };
+  const preview = async () => {
+    const executor = executorOf(f);
+    if (executor.kind !== 'slurm') return;
+    try {
+      const { script } = await api.search.sbatchPreview({ executor, trials: f.trials, name: 'cider search' });
+      dispatch({ type: 'preview', script });
+    } catch (e) {
+      fail(e as Error);
+    }
+  };
+  const text = (k: 'partition' | 'time' | 'mem' | 'sharedDir' | 'queueUrl', label: string, placeholder: string) => (
+    <label>
+      {label}
+      <input
+        type="text"
+        aria-label={label}
+        placeholder={placeholder}
+        value={f[k]}
+        onChange={(e) => set({ [k]: e.target.value })}
+      />
+    </label>
+  );
   const s = selectedSearch(state);
   return (
     <div className="search-view">
@@ -105,11 +140,56 @@ export function SearchView({ api, transport }: { api: Api; transport: Transport 
         {num('maxEpochs', 'Epochs per trial')}
         {num('batchSize', 'Batch size')}
         {num('patience', 'Patience')}
-        <button type="submit" disabled={!!errors.length}>
-          Start search
+        <fieldset className="executor">
+          <legend>Where the trials run</legend>
+          <label>
+            Executor
+            <select
+              aria-label="Executor"
+              value={f.executor}
+              onChange={(e) => set({ executor: e.target.value as SearchForm['executor'] })}
+            >
+              <option value="local">this machine</option>
+              <option value="slurm">SLURM cluster (job array)</option>
+              <option value="queue">job queue (Redis, cider worker)</option>
+            </select>
+          </label>
+          {f.executor === 'slurm' ? (
+            <>
+              {text('partition', 'Partition', 'cluster default')}
+              {text('time', 'Time limit', 'e.g. 04:00:00')}
+              {num('cpusPerTask', 'CPUs per task')}
+              {text('mem', 'Memory per task', 'e.g. 8G')}
+              {num('gpus', 'GPUs per task')}
+              {text('sharedDir', 'Shared folder', 'data folder/cluster')}
+              <button type="button" onClick={() => void preview()} disabled={!!errors.length}>
+                Show sbatch script
+              </button>
+              <p className="muted">
+                Runs `cider trial run` on the compute nodes: the same app version must be installed there, and the
+                dataset, BERT and shared folders must be at the same paths.
+              </p>
+            </>
+          ) : null}
+          {f.executor === 'queue' ? (
+            <>
+              {text('queueUrl', 'Queue', 'redis://HOST:6379')}
+              <p className="muted">
+                Start `cider worker --queue {f.queueUrl || 'redis://HOST:PORT'}` on each machine that should train.
+              </p>
+            </>
+          ) : null}
+        </fieldset>
+        <button type="submit" disabled={!!errors.length || starting} aria-busy={starting}>
+          {starting ? 'Starting search...' : 'Start search'}
         </button>
       </form>
       {errors.length ? <p className="form-errors">{errors.join('; ')}</p> : null}
+      {state.preview ? (
+        <pre className="sbatch-preview" data-testid="sbatch-preview">
+          {state.preview}
+        </pre>
+      ) : null}
       {state.error ? (
         <p role="alert" className="error">
           {state.error}
@@ -134,8 +214,9 @@ export function SearchView({ api, transport }: { api: Api; transport: Transport 
       {s ? (
         <div data-testid="search-detail" data-status={s.job.status}>
           <p>
-            {s.strategy} search, sampler seed {s.seed}, {s.trials} trials, {s.job.status}{' '}
-            {s.job.progress.message ? `: ${s.job.progress.message}` : ''}
+            {s.strategy} search, sampler seed {s.seed}, {s.trials} trials, on{' '}
+            {s.executor.kind === 'local' ? 'this machine' : s.executor.kind === 'slurm' ? 'SLURM' : 'the job queue'},{' '}
+            {s.job.status} {s.job.progress.message ? `: ${s.job.progress.message}` : ''}
           </p>
           <table className="search-results" data-testid="search-results">
             <thead>
@@ -183,6 +264,17 @@ export function SearchView({ api, transport }: { api: Api; transport: Transport 
           </table>
         </div>
       ) : null}
+      <AblationPanel
+        api={api}
+        transport={transport}
+        base={{
+          datasetId: f.datasetId,
+          task: f.task,
+          maxEpochs: f.maxEpochs,
+          batchSize: f.batchSize,
+          patience: f.patience,
+        }}
+      />
     </div>
   );
 }

@@ -4,7 +4,7 @@
  * watch it: a progress bar per epoch with the time left (from batch timings), curves of every loss
  * component and of the validation metrics, backend and memory. Stop, resume, clone.
  */
-import { useCallback, useEffect, useReducer, type Dispatch, type ReactNode } from 'react';
+import { useCallback, useEffect, type Dispatch, type ReactNode } from 'react';
 import type { Api } from '../../../../shared/api';
 import type { AppStatus } from '../../../../shared/types';
 import type { Transport } from '../../api/client';
@@ -16,28 +16,35 @@ import {
   epochProgress,
   formatBytes,
   formatDuration,
+  datasetWarnings,
+  fineTuneNote,
   formErrors,
-  initialTraining,
   isResumable,
   isTraining,
   optionsFromForm,
   PAPER_DEFAULTS,
-  trainingReducer,
   validationSeries,
   type TrainingAction,
   type TrainingForm,
   type TrainingState,
 } from '../../state/training';
+import { SELECTION_METRICS_BY_TASK } from '../../../../shared/contract/training';
 import './training.css';
 
-type Props = { api: Api; transport: Transport; status: AppStatus | null };
+type Props = {
+  api: Api;
+  transport: Transport;
+  status: AppStatus | null;
+  /** held by App so the form survives tab switches */
+  state: TrainingState;
+  dispatch: Dispatch<TrainingAction>;
+};
 
-export function TrainingView({ api, transport, status }: Props) {
-  const [state, dispatch] = useReducer(trainingReducer, initialTraining);
-  const fail = useCallback((e: Error) => dispatch({ type: 'error', message: e.message }), []);
+export function TrainingView({ api, transport, status, state, dispatch }: Props) {
+  const fail = useCallback((e: Error) => dispatch({ type: 'error', message: e.message }), [dispatch]);
   const reloadRuns = useCallback(
     () => api.runs.list({}).then((list) => dispatch({ type: 'runsLoaded', list }), fail),
-    [api, fail],
+    [api, fail, dispatch],
   );
 
   useEffect(() => {
@@ -48,7 +55,7 @@ export function TrainingView({ api, transport, status }: Props) {
         api.datasets.list({}).then((list) => dispatch({ type: 'datasetsLoaded', list }), fail);
       dispatch({ type: 'event', event, now: Date.now() });
     });
-  }, [api, transport, fail, reloadRuns]);
+  }, [api, transport, fail, reloadRuns, dispatch]);
 
   // the watched run and its stored epochs, refetched whenever the events say they changed
   const liveId = state.live?.run.id;
@@ -57,7 +64,7 @@ export function TrainingView({ api, transport, status }: Props) {
     if (liveId === undefined) return;
     api.runs.get({ id: liveId }).then((run) => dispatch({ type: 'runLoaded', run }), fail);
     api.runs.epochs({ id: liveId }).then((epochs) => dispatch({ type: 'epochsLoaded', runId: liveId, epochs }), fail);
-  }, [api, liveId, stale, fail]);
+  }, [api, liveId, stale, fail, dispatch]);
 
   const start = async () => {
     dispatch({ type: 'busy' });
@@ -70,7 +77,7 @@ export function TrainingView({ api, transport, status }: Props) {
       });
       dispatch({ type: 'started', run, job });
     } catch (e) {
-      fail(e as Error);
+      dispatch({ type: 'error', message: (e as Error).message, at: 'form' });
     }
   };
 
@@ -82,7 +89,7 @@ export function TrainingView({ api, transport, status }: Props) {
       </section>
       <section className="training-live" aria-label="Run progress">
         <RunPicker state={state} dispatch={dispatch} />
-        {state.error ? (
+        {state.error && state.errorAt === 'live' ? (
           <p role="alert" className="error">
             {state.error}
           </p>
@@ -185,6 +192,13 @@ function RunForm({
             is); train/valid/test {dataset.splits.train.count}/{dataset.splits.valid.count}/{dataset.splits.test.count}
           </p>
         ) : null}
+        {dataset
+          ? datasetWarnings(dataset).map((w) => (
+              <p key={w} className="warning" role="note" data-testid="dataset-warning">
+                {w}
+              </p>
+            ))
+          : null}
         <Field label="Task">
           <span className="segmented">
             {([3, 7] as const).map((t) => (
@@ -211,6 +225,11 @@ function RunForm({
             <option value="finetune">fine-tune BERT folder (the paper; GPU)</option>
           </select>
         </Field>
+        {f.textKind === 'finetune' ? (
+          <div className="muted" data-testid="finetune-estimate">
+            {fineTuneNote(f.batchSize)}
+          </div>
+        ) : null}
         {f.textKind !== 'features' ? (
           <Field label="BERT folder" hint="a bert-base-uncased-compatible folder on the machine running the services">
             <input
@@ -252,6 +271,25 @@ function RunForm({
           </select>
         </Field>
         {f.validationView === 'RMFM' ? num('validationRate', 'Validation missing rate') : null}
+        <Field label="Selection metric">
+          <select
+            aria-label="Selection metric"
+            title="what early stopping, the best checkpoint and MACI's tau maximise on the validation split (validation loss: minimise); ties are broken by the validation loss"
+            value={f.selectionMetric}
+            onChange={(e) =>
+              dispatch({ type: 'set', patch: { selectionMetric: e.target.value as TrainingForm['selectionMetric'] } })
+            }
+          >
+            <option value="">{f.task === 3 ? 'Non0_acc_2 (spec default)' : 'Acc_7 (spec default)'}</option>
+            {SELECTION_METRICS_BY_TASK[f.task]
+              .filter((m) => m !== (f.task === 3 ? 'Non0_acc_2' : 'Acc_7'))
+              .map((m) => (
+                <option key={m} value={m}>
+                  {m === 'validation_loss' ? 'validation loss (lower is better)' : m}
+                </option>
+              ))}
+          </select>
+        </Field>
       </fieldset>
       <fieldset>
         <legend>Model</legend>
@@ -266,9 +304,21 @@ function RunForm({
       </fieldset>
       <fieldset>
         <legend>MSSD loss weights</legend>
-        {num('weightJoint', 'Joint weight')}
-        {num('weightAttention', 'Attention weight')}
-        {num('weightReconstruction', 'Reconstruction weight')}
+        <label
+          className="switch"
+          title="spec 4: off trains on the complete view only (no missing view, no distillation losses): the paper's w/o MSSD ablation"
+        >
+          <input
+            aria-label="MSSD"
+            type="checkbox"
+            checked={f.mssd}
+            onChange={(e) => dispatch({ type: 'set', patch: { mssd: e.target.checked } })}
+          />
+          MSSD (self-distillation with the missing view; default on)
+        </label>
+        {f.mssd ? num('weightJoint', 'Joint weight') : null}
+        {f.mssd ? num('weightAttention', 'Attention weight') : null}
+        {f.mssd ? num('weightReconstruction', 'Reconstruction weight') : null}
       </fieldset>
       <fieldset>
         <legend>Reference quirks</legend>
@@ -305,13 +355,18 @@ function RunForm({
         </ul>
       ) : null}
       <div className="actions">
-        <button type="submit" disabled={!!errors.length || state.busy}>
-          Start run
+        <button type="submit" disabled={!!errors.length || state.busy} aria-busy={state.busy}>
+          {state.busy ? 'Starting run...' : 'Start run'}
         </button>
         <button type="button" onClick={() => dispatch({ type: 'resetDefaults' })}>
           Paper defaults
         </button>
       </div>
+      {state.error && state.errorAt === 'form' ? (
+        <p role="alert" className="field-error" data-testid="start-error">
+          {state.error}
+        </p>
+      ) : null}
     </form>
   );
 }
@@ -413,13 +468,15 @@ function LivePanel({
         {isTraining(run) ? <button onClick={() => void act(api.runs.stop({ id: run.id }))}>Stop</button> : null}
         {isResumable(run) ? (
           <button
-            onClick={() =>
+            disabled={state.busy}
+            onClick={() => {
+              dispatch({ type: 'busy' });
               void act(
                 api.runs.resume({ id: run.id }).then(({ run: r, job }) => dispatch({ type: 'started', run: r, job })),
-              )
-            }
+              );
+            }}
           >
-            Resume from epoch {run.epochsDone}
+            {state.busy ? 'Resuming...' : `Resume from epoch ${run.epochsDone}`}
           </button>
         ) : null}
         <button onClick={() => dispatch({ type: 'clone', run })}>Clone settings</button>
@@ -437,6 +494,7 @@ function LivePanel({
           <progress max={1} value={progress.fraction} aria-label={`epoch ${progress.epoch} progress`} />
           <div className="muted" data-testid="time-left">
             epoch: {formatDuration(progress.epochLeftMs)} left; run: at most {formatDuration(progress.runLeftMs)} left
+            {progress.estimated ? ' (estimated from the fine-tuning bench until batches are timed)' : ''}
             {progress.msPerBatch !== null ? ` (${Math.round(progress.msPerBatch)} ms per batch)` : ''}
           </div>
         </div>

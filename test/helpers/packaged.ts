@@ -1,0 +1,170 @@
+/**
+ * The desktop app packaged by electron-builder (`npm run dist -- --dir`), for tests that inspect it
+ * or run code from its layout. Builds the bundles into a throw-away project folder (package.json,
+ * electron-builder.yml, bin/ and links to resources/, scripts/, node_modules/), then packages it
+ * against the installed Electron when its binary is present, else against a stand-in Electron folder
+ * (an `electron` that cannot start, marked cider-stand-in.txt). better-sqlite3 for Electron is taken
+ * from native/ when `npm run rebuild:electron` made it, else Node's build stands in for it.
+ *
+ *   const app = await packageDesktopApp();   // in before(): a few minutes on a loaded machine
+ *   after(() => app?.remove());              // at the top level of the test file
+ *   app.assets.jobWorkerEntry()              // the resolver pointed at the packaged layout
+ *   app.asarFiles                            // every path inside app.asar ('/out/main/index.js', ...)
+ *   app.extracted()                          // app.asar + app.asar.unpacked as one plain folder
+ */
+import { spawnSync } from 'node:child_process';
+import {
+  chmodSync,
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { extractAll, listPackage } from '@electron/asar';
+import { layoutAt, runtimeAssets, type AppLayout, type RuntimeAssets } from '../../src/main/runtime/assets';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+export interface PackagedApp {
+  /** the throw-away project that was packaged */
+  project: string;
+  /** dist/<platform>-unpacked: the app folder an installer would install */
+  appDir: string;
+  /** the app's executable in appDir */
+  executable: string;
+  resources: string;
+  asar: string;
+  unpacked: string;
+  /** true when a stand-in replaced the Electron binary (it cannot be launched) */
+  standInElectron: boolean;
+  /** true when Node's better-sqlite3 stood in for the Electron build */
+  standInNative: boolean;
+  /** the Electron ABI tag the native build is filed under (electron-v149-linux-x64) */
+  electronTag: string;
+  layout: AppLayout;
+  assets: RuntimeAssets;
+  /** every entry of app.asar, as '/out/main/index.js' */
+  asarFiles: Set<string>;
+  /** size of appDir in bytes */
+  sizeBytes: number;
+  /** electron-builder's output */
+  log: string;
+  /** app.asar and app.asar.unpacked merged into one plain folder (made on first call) */
+  extracted(): string;
+  /** remove the project folder (call from the test file's top-level `after`) */
+  remove(): void;
+}
+
+function folderSize(dir: string): number {
+  let total = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (e.isFile()) total += statSync(join(e.parentPath ?? e.path, e.name)).size;
+  }
+  return total;
+}
+
+function run(cmd: string, args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv }): string {
+  const r = spawnSync(cmd, args, { ...opts, encoding: 'utf8', timeout: 900_000, maxBuffer: 64 << 20 });
+  const out = `${r.stdout ?? ''}${r.stderr ?? ''}`;
+  if (r.status !== 0) throw new Error(`${[cmd, ...args].join(' ')} failed (${r.status ?? r.signal}):\n${out}`);
+  return out;
+}
+
+/** An Electron folder electron-builder accepts, whose executable only says it is a stand-in. */
+function standInElectron(dir: string, version: string): string {
+  mkdirSync(join(dir, 'resources'), { recursive: true });
+  const exe = join(dir, 'electron');
+  writeFileSync(exe, '#!/bin/sh\necho "stand-in Electron: cannot run the app" >&2\nexit 3\n');
+  chmodSync(exe, 0o755);
+  writeFileSync(join(dir, 'version'), `v${version}`);
+  writeFileSync(join(dir, 'LICENSE'), 'stand-in\n');
+  writeFileSync(
+    join(dir, 'cider-stand-in.txt'),
+    'a stand-in for the Electron binary, which cannot be downloaded here\n',
+  );
+  return dir;
+}
+
+export async function packageDesktopApp(): Promise<PackagedApp> {
+  const project = mkdtempSync(join(tmpdir(), 'cider-package-'));
+  for (const f of ['package.json', 'electron-builder.yml']) copyFileSync(join(root, f), join(project, f));
+  for (const d of ['resources', 'scripts', 'node_modules']) symlinkSync(join(root, d), join(project, d), 'dir');
+  // copied, not linked: electron-builder does not descend into a linked folder for a `files` pattern
+  cpSync(join(root, 'bin'), join(project, 'bin'), { recursive: true });
+
+  // the bundles, built into the project (electron-vite resolves from the checkout, as the app does)
+  run(process.execPath, [join(root, 'node_modules/electron-vite/bin/electron-vite.js'), 'build'], {
+    cwd: root,
+    env: { ...process.env, CIDER_OUT_DIR: join(project, 'out') },
+  });
+  run(process.execPath, [join(root, 'scripts/build-cli.mjs'), '--out', join(project, 'out', 'cli'), '--quiet'], {
+    cwd: root,
+  });
+
+  const electronPkg = join(root, 'node_modules', 'electron');
+  const version = (await import(join(electronPkg, 'package.json'), { with: { type: 'json' } })).default
+    .version as string;
+  const realDist = join(electronPkg, 'dist');
+  const standInElectronUsed = !existsSync(join(realDist, process.platform === 'win32' ? 'electron.exe' : 'electron'));
+  const electronDist = standInElectronUsed ? standInElectron(join(project, '.electron'), version) : realDist;
+
+  const { electronNativeTarget } = (await import(join(root, 'scripts', 'rebuild-native.mjs'))) as {
+    electronNativeTarget(): { tag: string; file: string };
+  };
+  const target = electronNativeTarget();
+  const native = join(project, 'native', target.tag, 'better_sqlite3.node');
+  mkdirSync(join(project, 'native', target.tag), { recursive: true });
+  const standInNative = !existsSync(target.file);
+  copyFileSync(
+    standInNative ? join(root, 'node_modules/better-sqlite3/build/Release/better_sqlite3.node') : target.file,
+    native,
+  );
+
+  const log = run(process.execPath, [join(root, 'scripts/dist.mjs'), '--project', project, '--dir', '--no-build'], {
+    cwd: project,
+    env: { ...process.env, CIDER_ELECTRON_DIST: electronDist, CI: '1' },
+  });
+
+  const platformDir = { linux: 'linux-unpacked', win32: 'win-unpacked', darwin: 'mac' }[process.platform as string];
+  const appDir = join(project, 'dist', platformDir ?? `${process.platform}-unpacked`);
+  const resources = join(appDir, 'resources');
+  const asar = join(resources, 'app.asar');
+  const layout = layoutAt(asar, join(asar, 'out', 'main'), 'packaged');
+  let extractedDir: string | undefined;
+  return {
+    project,
+    appDir,
+    executable: join(appDir, process.platform === 'win32' ? 'cider-studio.exe' : 'cider-studio'),
+    resources,
+    asar,
+    unpacked: `${asar}.unpacked`,
+    standInElectron: standInElectronUsed,
+    standInNative,
+    electronTag: target.tag,
+    layout,
+    assets: runtimeAssets(layout),
+    asarFiles: new Set(listPackage(asar, { isPack: false }).map((p) => p.split('\\').join('/'))),
+    sizeBytes: folderSize(appDir),
+    log,
+    extracted() {
+      if (!extractedDir) {
+        extractedDir = join(project, 'extracted');
+        extractAll(asar, extractedDir);
+        cpSync(`${asar}.unpacked`, extractedDir, { recursive: true });
+      }
+      return extractedDir;
+    },
+    remove() {
+      rmSync(project, { recursive: true, force: true });
+    },
+  };
+}
