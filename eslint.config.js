@@ -1,11 +1,13 @@
 // Lint, including the layer rules of docs/ARCHITECTURE.md, checked by the linter rather than by
 // review: electron only in src/main/index.ts and src/preload; no Node in the renderer or in
 // src/shared; the renderer talks to the app only through src/shared; only src/main/ml/backends
-// loads TensorFlow.js and onnxruntime-node; lower layers never import upper ones.
+// loads TensorFlow.js and onnxruntime-node; layers import downward only (scripts/eslint-layers.js
+// holds the table: each folder its layer, and the layers it may import).
 import js from '@eslint/js';
 import reactHooks from 'eslint-plugin-react-hooks';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
+import { layersPlugin } from './scripts/eslint-layers.js';
 
 const nodeBuiltins = [
   'node:*',
@@ -35,11 +37,6 @@ const mlRuntimes = {
   group: ['@tensorflow/*', 'onnxruntime-node', 'onnxruntime-*'],
   message: 'Only src/main/ml/backends/* loads ML runtimes; import tf from src/main/ml/backends/tf.ts.',
 };
-const upperLayers = (...names) => ({
-  group: names.map((n) => `**/${n}/**`).concat(names.map((n) => `**/${n}`)),
-  message: `A lower layer must not import ${names.join(', ')}.`,
-});
-
 const restrict = (...patterns) => ({ 'no-restricted-imports': ['error', { patterns }] });
 
 export default tseslint.config(
@@ -68,7 +65,7 @@ export default tseslint.config(
   // The contract: pure TypeScript.
   {
     files: ['src/shared/**'],
-    rules: restrict(electron, mlRuntimes, ...nodeBuiltins, upperLayers('main', 'renderer', 'preload', 'cli'), {
+    rules: restrict(electron, mlRuntimes, ...nodeBuiltins, {
       group: ['react', 'react-dom', 'better-sqlite3'],
       message: 'src/shared is pure TypeScript.',
     }),
@@ -80,30 +77,16 @@ export default tseslint.config(
     plugins: { 'react-hooks': reactHooks },
     rules: {
       ...reactHooks.configs.recommended.rules,
-      ...restrict(electron, mlRuntimes, ...nodeBuiltins, upperLayers('main', 'preload', 'cli'), {
+      ...restrict(electron, mlRuntimes, ...nodeBuiltins, {
         group: ['better-sqlite3', 'ws'],
         message: 'The renderer reaches the app only through the contract.',
       }),
     },
   },
-  // Lower layers never import the layers above them.
+  // Layers import downward only: every relative import in src/ against the table in scripts/eslint-layers.js.
   {
-    files: ['src/main/{ml,data,store,media}/**'],
-    ignores: ['src/main/ml/backends/**'],
-    rules: restrict(electron, mlRuntimes, upperLayers('services', 'server', 'cli', 'jobs', 'renderer')),
-  },
-  {
-    files: ['src/main/jobs/**'],
-    rules: restrict(electron, mlRuntimes, upperLayers('services', 'server', 'cli', 'renderer')),
-  },
-  { files: ['src/main/{services,server}/**'], rules: restrict(electron, mlRuntimes, upperLayers('cli', 'renderer')) },
-  // Where run-time files are: the bottom layer, used by every other.
-  {
-    files: ['src/main/runtime/**'],
-    rules: restrict(
-      electron,
-      mlRuntimes,
-      upperLayers('services', 'server', 'cli', 'jobs', 'renderer', 'ml', 'data', 'store', 'media', 'clips', 'reports'),
-    ),
+    files: ['src/**/*.{ts,tsx,mts}'],
+    plugins: { local: layersPlugin },
+    rules: { 'local/layers': 'error' },
   },
 );

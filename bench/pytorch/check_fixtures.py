@@ -1,8 +1,8 @@
 """Parity check of OUR PyTorch port of CIDer (bench/pytorch/cider_reference.py) against the
-reference implementation's numbers in /work/shared/fixtures/cider-parity (weights, inputs,
+reference implementation's numbers in ../shared/fixtures/cider-parity (beside the repository) (weights, inputs,
 outputs, MSSD losses and gradients of the total missing-view loss).
 
-This is NOT the authors' code: it is our port, written from /work/shared/cider-spec.md, checked
+This is NOT the authors' code: it is our port, written from ../shared/cider-spec.md, checked
 against what the authors' implementation computed. It is what makes bench/pytorch/bench_torch.py
 an honest "PyTorch implementation" baseline. Bench-side only: not part of CI or the tests.
 

@@ -1,8 +1,8 @@
-"""CIDer in PyTorch: OUR port, written from /work/shared/cider-spec.md (not the authors' code).
+"""CIDer in PyTorch: OUR port, written from ../shared/cider-spec.md (not the authors' code).
 
 Used only by the bench (bench/pytorch/bench_torch.py) as the "PyTorch implementation" our
 TF.js / ONNX engines are compared against, and checked against the reference implementation's
-numbers by bench/pytorch/check_fixtures.py (fixtures in /work/shared/fixtures/cider-parity).
+numbers by bench/pytorch/check_fixtures.py (fixtures in ../shared/fixtures/cider-parity (beside the repository)).
 Parameter names are the reference state_dict names, so the fixtures' `weight.*` tensors load with
 load_state_dict(strict=True). Text enters as precomputed token features (B, L, dl): BERT is not
 part of this module.

@@ -1,6 +1,6 @@
 /** What every CLI command shares: output, calls through the contract, following a job. */
 import { AppError } from '../shared/errors';
-import type { JobRecord } from '../shared/types';
+import { asKind, type JobKind, type JobRecordOf } from '../shared/jobs';
 import type { AppServices } from '../main/services/app';
 import type { ParsedArgs } from './args';
 
@@ -37,13 +37,18 @@ export function print(io: CliIo, args: ParsedArgs, value: unknown, text: () => s
   else for (const line of text()) io.out(printable(line));
 }
 
-export function jobLine(j: JobRecord): string {
+/** one line about any job (whatever its kind) */
+export function jobLine(j: JobRecordOf<JobKind>): string {
   const pct = j.progress.fraction === null ? '' : ` ${(j.progress.fraction * 100).toFixed(0)}%`;
   return `${String(j.id).padStart(5)}  ${j.kind.padEnd(20)} ${j.status.padEnd(11)}${pct}  ${j.progress.message}${j.error ? `  (${j.error.message})` : ''}`;
 }
 
 /** Wait for a job, printing progress to stderr; Ctrl-C cancels it. */
-export async function follow(app: AppServices, job: JobRecord, io: CliIo): Promise<JobRecord> {
+export async function follow<K extends JobKind>(
+  app: AppServices,
+  job: { id: number; kind: K },
+  io: CliIo,
+): Promise<JobRecordOf<K>> {
   let last = '';
   const unsubscribe = app.events.subscribe((e) => {
     if (e.type === 'job.updated' && e.job.id === job.id) {
@@ -58,7 +63,10 @@ export async function follow(app: AppServices, job: JobRecord, io: CliIo): Promi
   };
   process.once('SIGINT', onSigint);
   try {
-    return await app.runner.wait(job.id);
+    const done = await app.runner.wait(job.id);
+    const same = asKind<K>(done, job.kind);
+    if (!same) throw new AppError('INTERNAL', `job ${job.id} became a ${done.kind} job`);
+    return same;
   } finally {
     process.off('SIGINT', onSigint);
     unsubscribe();

@@ -6,7 +6,7 @@
 import { homedir } from 'node:os';
 import { delimiter } from 'node:path';
 import { AppError } from '../shared/errors';
-import type { JobRecord } from '../shared/types';
+import { resultOf, type JobRecord, type JobRecordOf } from '../shared/jobs';
 // the app (database, services, ML runtimes) and the web server load only when a command needs them,
 // so `cider help` starts at once
 import type { AppServices } from '../main/services/app';
@@ -159,14 +159,14 @@ const COMMANDS: Record<string, Command> = {
     throw unknownSubcommand('jobs', sub, CORE_SPECS.jobs);
   },
   async selftest(app, args, io) {
-    const job = await call<JobRecord>(app, 'jobs.selfTest', {
+    const job = await call<JobRecordOf<'backend.selftest'>>(app, 'jobs.selfTest', {
       size: flagNumber(args, 'size'),
       iterations: flagNumber(args, 'iterations'),
     });
     const done = await follow(app, job, io);
     print(io, args, done, () => {
       if (done.status !== 'succeeded') return [jobLine(done)];
-      const r = done.result as { backend: string; size: number; msPerMatMul: number; gflops: number };
+      const r = resultOf(done);
       return [
         `${r.backend}: ${r.size}x${r.size} matmul ${r.msPerMatMul.toFixed(2)} ms, ${r.gflops.toFixed(2)} GFLOP/s`,
       ];

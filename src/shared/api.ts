@@ -6,7 +6,8 @@
  * Method ids are "service.method"; nothing else names a channel.
  */
 import { z } from 'zod';
-import type { AppStatus, JobLogEntry, JobRecord, Project } from './types';
+import type { AppStatus, JobLogEntry, Project } from './types';
+import type { JobRecord, JobRecordOf } from './jobs';
 import { JOB_STATUSES } from './types';
 
 import { id, method, nameSchema, none, type MethodSpec } from './contract/method';
@@ -80,7 +81,7 @@ export const contract = {
     logs: method<JobLogEntry[]>()(z.object({ id, limit: z.number().int().min(1).max(10_000).optional() }).strict()),
     cancel: method<JobRecord>()(z.object({ id }).strict()),
     /** measures the active TensorFlow.js backend (matmul throughput); runs as a job */
-    selfTest: method<JobRecord>()(
+    selfTest: method<JobRecordOf<'backend.selftest'>>()(
       z
         .object({
           projectId: id.optional(),

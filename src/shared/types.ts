@@ -1,4 +1,5 @@
 /** Plain data types shared by main, renderer and CLI. No Node, no DOM, no Electron. */
+import type { JobRecord } from './jobs';
 
 export interface Project {
   id: number;
@@ -12,27 +13,8 @@ export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancel
 export type JobStatus = (typeof JOB_STATUSES)[number];
 export const FINISHED_JOB_STATUSES: readonly JobStatus[] = ['succeeded', 'failed', 'cancelled', 'interrupted'];
 
-export interface JobProgress {
-  /** 0..1, or null while the amount of work is unknown */
-  fraction: number | null;
-  message: string;
-  /** task-specific figures (epoch, batch, losses, ...) */
-  data?: Record<string, unknown>;
-}
-
-export interface JobRecord {
-  id: number;
-  kind: string;
-  status: JobStatus;
-  projectId: number | null;
-  params: Record<string, unknown>;
-  progress: JobProgress;
-  result: unknown;
-  error: { code: string; message: string } | null;
-  createdAt: string;
-  startedAt: string | null;
-  finishedAt: string | null;
-}
+/** job records and progress are typed per kind by the job catalogue */
+export type { JobProgress, JobRecord } from './jobs';
 
 export interface JobLogEntry {
   jobId: number;

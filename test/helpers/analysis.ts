@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import type { Dataset } from '../../src/shared/contract/datasets';
 import type { AppServices } from '../../src/main/services/app';
 import { DatasetStore, datasetFolderName } from '../../src/main/store/datasets';
-import { datasetsRoot } from '../../src/main/jobs/tasks/datasetFiles';
+import { datasetsRoot } from '../../src/main/store/paths';
 import { writeSyntheticStore, type SyntheticOptions } from './syntheticRuns';
 
 export async function registerSynthetic(

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createApp } from '../../src/main/services/app';
 import type { RunEpoch, RunRecord } from '../../src/shared/contract/training';
-import type { JobRecord } from '../../src/shared/types';
+import { trainProgressOf, type JobRecord } from '../../src/shared/jobs';
 import { makeMmsa, pythonHas } from '../helpers/datasets';
 import { TINY_MODEL, writeSyntheticStore } from '../helpers/syntheticRuns';
 import { tempDir } from '../helpers/tmp';
@@ -130,7 +130,7 @@ test('the runs service: a stopped run keeps its epochs, resumes, and ends like t
     // stop once epoch 2 is under way
     await waitFor(
       app,
-      (j) => j.id === cut.job.id && (j.progress.data?.epoch as number) === 2 && j.progress.data?.batch !== undefined,
+      (j) => j.id === cut.job.id && trainProgressOf(j)?.epoch === 2 && trainProgressOf(j)?.batch !== undefined,
     );
     await call('runs.stop', { id: cut.run.id });
     assert.equal((await app.runner.wait(cut.job.id)).status, 'cancelled');

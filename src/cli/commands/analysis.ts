@@ -7,7 +7,7 @@ import type {
   RobustnessSweep,
   SplitSide,
 } from '../../shared/contract/analysis';
-import type { JobRecord } from '../../shared/types';
+import { resultOf, type JobRecordOf } from '../../shared/jobs';
 import { parseRates } from '../../main/ml/eval/sweep';
 import { flagNumber, flagString, UsageError, type CommandSpec, type ParsedArgs } from '../args';
 import { call, follow, jobLine, print, type Command } from '../io';
@@ -265,7 +265,7 @@ export const ANALYSIS_COMMANDS: Record<string, Command> = {
     } catch (e) {
       throw new UsageError(`--rates: ${(e as Error).message}`);
     }
-    const job = await call<JobRecord>(app, 'analysis.robustness', {
+    const job = await call<JobRecordOf<'analysis.robustness'>>(app, 'analysis.robustness', {
       runId,
       protocols,
       rates,
@@ -277,7 +277,7 @@ export const ANALYSIS_COMMANDS: Record<string, Command> = {
       print(io, args, done, () => [jobLine(done)]);
       return 1;
     }
-    const { sweepId } = done.result as { sweepId: number };
+    const { sweepId } = resultOf(done);
     const sweep = (await call<RobustnessSweep[]>(app, 'analysis.sweeps', { runIds: [runId] })).find(
       (s) => s.id === sweepId,
     )!;
@@ -286,7 +286,7 @@ export const ANALYSIS_COMMANDS: Record<string, Command> = {
   },
   async 'compare-ood'(app, args, io) {
     const runId = runArg(args, 'compare-ood');
-    const job = await call<JobRecord>(app, 'analysis.compareOod', {
+    const job = await call<JobRecordOf<'analysis.compareOod'>>(app, 'analysis.compareOod', {
       runId,
       oodDatasetId: flagNumber(args, 'ood'),
       withRunId: flagNumber(args, 'with'),
@@ -298,7 +298,7 @@ export const ANALYSIS_COMMANDS: Record<string, Command> = {
       print(io, args, done, () => [jobLine(done)]);
       return 1;
     }
-    const { comparisonId } = done.result as { comparisonId: number };
+    const { comparisonId } = resultOf(done);
     const c = (await call<OodComparison[]>(app, 'analysis.oodComparisons', { runId })).find(
       (x) => x.id === comparisonId,
     )!;

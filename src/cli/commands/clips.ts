@@ -1,6 +1,6 @@
 /** `cider clips ...`: import videos, extract features, agreement, exchange, dataset export. */
 import type { Clip, DatasetExportResult, ImportResult, ProjectAgreement } from '../../shared/clips';
-import type { JobRecord } from '../../shared/types';
+import type { JobRecordOf } from '../../shared/jobs';
 import type { AppServices } from '../../main/services/app';
 import {
   flagBoolean,
@@ -96,7 +96,7 @@ export const CLIPS_COMMANDS: Record<string, Command> = {
       return 0;
     }
     if (sub === 'extract') {
-      const job = await call<JobRecord>(app, 'clips.extract', {
+      const job = await call<JobRecordOf<'clips.extract'>>(app, 'clips.extract', {
         projectId: await projectOf(app, args),
         bertDir: flagString(args, 'bert'),
         visionRate: flagNumber(args, 'vision-rate'),

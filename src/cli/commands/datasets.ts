@@ -1,6 +1,6 @@
 /** `cider import`, `cider datasets`, `cider split-ood`: benchmark datasets from the command line. */
 import type { Dataset } from '../../shared/contract/datasets';
-import type { JobRecord } from '../../shared/types';
+import { resultOf, type JobRecordOf } from '../../shared/jobs';
 import {
   flagBoolean,
   flagNumber,
@@ -83,11 +83,16 @@ async function resolve(app: AppServices, ref: string | undefined, what: string):
   throw new UsageError(`no dataset named "${ref}" (see "cider datasets")`);
 }
 
-async function finish(app: AppServices, args: ParsedArgs, io: Parameters<Command>[2], job: JobRecord): Promise<number> {
+async function finish(
+  app: AppServices,
+  args: ParsedArgs,
+  io: Parameters<Command>[2],
+  job: JobRecordOf<'dataset.import' | 'dataset.splitOod'>,
+): Promise<number> {
   const done = await follow(app, job, io);
   print(io, args, done, () => {
     if (done.status !== 'succeeded') return [jobLine(done)];
-    const d = done.result as Dataset;
+    const d = resultOf(done);
     return [
       `dataset ${d.id}: ${d.name} (${d.kind}, ${splits(d)} train/valid/test)`,
       ...d.warnings.map((w) => `  warning: ${w}`),
@@ -116,7 +121,7 @@ export const DATASET_COMMANDS: Record<string, Command> = {
     for (const f of ['aligned', 'unaligned'])
       if (typeof args.flags.get(f) === 'string' && args.flags.get(f) !== 'true')
         throw new UsageError(`--${f} takes no value (put it after the FILE)`);
-    const job = await call<JobRecord>(app, 'datasets.import', {
+    const job = await call<JobRecordOf<'dataset.import'>>(app, 'datasets.import', {
       files,
       alignment,
       name: flagString(args, 'name'),
@@ -154,7 +159,7 @@ export const DATASET_COMMANDS: Record<string, Command> = {
     const d = await resolve(app, args.positionals[1], 'split-ood');
     const seed = flagNumber(args, 'seed');
     if (seed === undefined) throw new UsageError('split-ood needs --seed N');
-    const job = await call<JobRecord>(app, 'datasets.splitOod', {
+    const job = await call<JobRecordOf<'dataset.splitOod'>>(app, 'datasets.splitOod', {
       id: d.id,
       seed,
       name: flagString(args, 'name'),

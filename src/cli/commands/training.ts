@@ -16,7 +16,7 @@ import {
   type TauRule,
 } from '../../shared/contract/training';
 import { TAU_RULE_LABELS as TAU_RULE_NAMES } from '../../main/ml/eval/maci';
-import type { JobRecord } from '../../shared/types';
+import { resultOf, type JobRecordOf } from '../../shared/jobs';
 import { parseRates } from '../../main/ml/eval/sweep';
 import type { AppServices } from '../../main/services/app';
 import {
@@ -231,7 +231,7 @@ async function followTraining(
   app: AppServices,
   args: ParsedArgs,
   io: CliIo,
-  started: { run: RunRecord; job: JobRecord },
+  started: { run: RunRecord; job: JobRecordOf<'train'> },
 ): Promise<number> {
   io.err(
     `run ${started.run.id}: ${started.run.name} (job ${started.job.id}); Ctrl-C stops it, "cider runs resume ${started.run.id}" continues`,
@@ -298,7 +298,7 @@ export const TRAINING_COMMANDS: Record<string, Command> = {
         positional: positional as 'temporal' | 'reference' | undefined,
       },
     };
-    const started = await call<{ run: RunRecord; job: JobRecord }>(app, 'runs.start', {
+    const started = await call<{ run: RunRecord; job: JobRecordOf<'train'> }>(app, 'runs.start', {
       datasetId: dataset.id,
       projectId: flagNumber(args, 'project'),
       name: flagString(args, 'name'),
@@ -336,7 +336,7 @@ export const TRAINING_COMMANDS: Record<string, Command> = {
       return 0;
     }
     if (sub === 'resume') {
-      const started = await call<{ run: RunRecord; job: JobRecord }>(app, 'runs.resume', {
+      const started = await call<{ run: RunRecord; job: JobRecordOf<'train'> }>(app, 'runs.resume', {
         id,
         maxEpochs: flagNumber(args, 'epochs'),
       });
@@ -366,7 +366,7 @@ export const TRAINING_COMMANDS: Record<string, Command> = {
           return { text, audio, vision };
         })()
       : undefined;
-    const job = await call<JobRecord>(app, 'runs.evaluate', {
+    const job = await call<JobRecordOf<'evaluate'>>(app, 'runs.evaluate', {
       id,
       options: {
         protocols,
@@ -382,11 +382,7 @@ export const TRAINING_COMMANDS: Record<string, Command> = {
       print(io, args, done, () => [jobLine(done)]);
       return 1;
     }
-    const result = done.result as {
-      evaluationIds: number[];
-      skipped: { protocol: string; reason: string }[];
-      engine: string;
-    };
+    const result = resultOf(done);
     const all = await call<EvaluationRecord[]>(app, 'runs.evaluations', { id });
     const evals = all.filter((e) => result.evaluationIds.includes(e.id));
     print(io, args, { evaluations: evals, skipped: result.skipped, engine: result.engine }, () => [

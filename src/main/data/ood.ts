@@ -9,7 +9,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { Rng } from '../ml/random';
+import { Rng } from './random';
 import { ImportCancelledError } from './errors';
 import {
   FeatureStore,

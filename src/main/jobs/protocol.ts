@@ -3,10 +3,10 @@
  * worker. Every message carries `seq` so a log reads in order and a stale message is detectable.
  */
 import type { ErrorInfo } from '../../shared/errors';
-import type { JobProgress } from '../../shared/types';
+import type { JobKind, JobOutput, JobParams, JobProgress, JobProgressData } from '../../shared/jobs';
 
 export type ToWorker =
-  | { seq: number; type: 'start'; jobId: number; kind: string; params: Record<string, unknown>; dataDir: string }
+  | { seq: number; type: 'start'; jobId: number; kind: JobKind; params: unknown; dataDir: string }
   | { seq: number; type: 'cancel' };
 
 export type FromWorker =
@@ -17,14 +17,14 @@ export type FromWorker =
   | { seq: number; type: 'cancelled' };
 
 /** What a task sees while it runs, wherever it runs. */
-export interface TaskContext {
+export interface TaskContext<K extends JobKind = JobKind> {
   jobId: number;
   dataDir: string;
   /** aborted when the user cancels; long loops check it (or call throwIfCancelled) between steps */
   signal: AbortSignal;
-  progress(fraction: number | null, message: string, data?: Record<string, unknown>): void;
+  progress(fraction: number | null, message: string, data?: JobProgressData<K>): void;
   log(level: 'info' | 'warn' | 'error', message: string): void;
   throwIfCancelled(): void;
 }
 
-export type Task = (params: Record<string, unknown>, ctx: TaskContext) => Promise<unknown>;
+export type Task<K extends JobKind> = (params: JobParams<K>, ctx: TaskContext<K>) => Promise<JobOutput<K>>;

@@ -5,10 +5,21 @@
  */
 import { Worker } from 'node:worker_threads';
 import { AppError, toErrorInfo } from '../../shared/errors';
-import type { AppEvent, JobProgress, JobRecord } from '../../shared/types';
+import {
+  asJobRecord,
+  isJobKind,
+  parseJobParams,
+  type JobKind,
+  type JobOutput,
+  type JobParamsInput,
+  type JobProgress,
+  type JobRecord,
+  type JobRecordOf,
+  type JobResult,
+} from '../../shared/jobs';
+import type { AppEvent } from '../../shared/types';
 import type { JobStore } from '../store/jobs';
 import type { FromWorker, ToWorker } from './protocol';
-import { isJobKind } from './tasks';
 
 export interface WorkerHandle {
   post(msg: ToWorker): void;
@@ -67,9 +78,9 @@ export interface JobRunnerOptions {
  * main may write). It is synchronous so nothing else can settle the job meanwhile. `cleanup`
  * runs once after the job ended, however it ended.
  */
-export interface JobKindHooks {
-  commit?(job: JobRecord, result: unknown): unknown;
-  cleanup?(job: JobRecord): void;
+export interface JobKindHooks<K extends JobKind> {
+  commit?(job: JobRecordOf<K>, output: JobOutput<K>): JobResult<K>;
+  cleanup?(job: JobRecordOf<K>): void;
 }
 
 interface Running {
@@ -90,22 +101,26 @@ export class JobRunner {
   private readonly queue: number[] = [];
   private readonly running = new Map<number, Running>();
   private closed = false;
-  private readonly hooks = new Map<string, JobKindHooks>();
+  private readonly hooks: { [K in JobKind]?: JobKindHooks<K> } = {};
 
   constructor(private readonly opts: JobRunnerOptions) {}
 
   /** Register what main does when a job of `kind` ends (see JobKindHooks). */
-  setKindHooks(kind: string, hooks: JobKindHooks): void {
-    this.hooks.set(kind, hooks);
+  setKindHooks<K extends JobKind>(kind: K, hooks: JobKindHooks<K>): void {
+    (this.hooks as Record<K, JobKindHooks<K>>)[kind] = hooks;
   }
 
-  /** Record a new job and run it when a slot is free. */
-  submit(kind: string, params: Record<string, unknown>, projectId: number | null = null): JobRecord {
+  private hooksOf(job: JobRecord): JobKindHooks<JobKind> | undefined {
+    return this.hooks[job.kind];
+  }
+
+  /** Record a new job (its params validated by the catalogue's schema) and run it when a slot is free. */
+  submit<K extends JobKind>(kind: K, params: JobParamsInput<K>, projectId: number | null = null): JobRecordOf<K> {
     if (this.closed) throw new AppError('CONFLICT', 'the app is shutting down; no new jobs');
-    if (!isJobKind(kind)) throw new AppError('BAD_REQUEST', `unknown job kind "${kind}"`);
-    const job = this.opts.store.create(kind, params, projectId);
+    if (!isJobKind(kind)) throw new AppError('BAD_REQUEST', `unknown job kind "${String(kind)}"`);
+    const job = this.opts.store.create(kind, parseJobParams(kind, params), projectId);
     this.queue.push(job.id);
-    this.opts.emit({ type: 'job.updated', job });
+    this.opts.emit({ type: 'job.updated', job: asJobRecord(job) });
     this.pump();
     return job;
   }
@@ -207,7 +222,7 @@ export class JobRunner {
       clearTimeout(run.killTimer);
       const final = this.finish(jobId, status, result, error);
       try {
-        this.hooks.get(job.kind)?.cleanup?.(final);
+        this.hooksOf(final)?.cleanup?.(final);
       } catch (e) {
         this.log(jobId, 'warn', `cleanup after the job failed: ${(e as Error).message}`);
       }
@@ -225,14 +240,15 @@ export class JobRunner {
           this.log(jobId, msg.level, msg.message);
           break;
         case 'done': {
-          const commit = this.hooks.get(job.kind)?.commit;
+          const commit = this.hooksOf(job)?.commit;
           if (!commit) settle('succeeded', msg.result, null);
           else if (run.cancelRequested)
             settle('cancelled', null, { code: 'CANCELLED', message: run.cancelMessage ?? 'cancelled by the user' });
           else {
             let result: unknown;
             try {
-              result = commit(this.opts.store.get(jobId), msg.result);
+              // the task's return value, structured-cloned across the thread boundary
+              result = commit(this.opts.store.get(jobId), msg.result as JobOutput<JobKind>);
             } catch (e) {
               const info = toErrorInfo(e);
               this.log(jobId, 'error', info.message);

@@ -1,10 +1,12 @@
 /**
- * Job kinds and where their code lives. Loaded lazily inside the worker so that starting a job
- * only pays for the modules that job needs.
+ * Where each job kind's code lives (the kinds themselves are the catalogue in
+ * src/shared/jobs.ts). Loaded lazily inside the worker so that starting a job only pays for the
+ * modules that job needs.
  */
+import type { JobKind } from '../../shared/jobs';
 import type { Task } from './protocol';
 
-export const TASKS: Record<string, () => Promise<Task>> = {
+export const TASKS: { [K in JobKind]: () => Promise<Task<K>> } = {
   'backend.selftest': async () => (await import('./tasks/selftest')).selfTestTask,
   'dataset.import': async () => (await import('./tasks/datasets')).datasetImportTask,
   'dataset.splitOod': async () => (await import('./tasks/datasets')).datasetSplitOodTask,
@@ -16,7 +18,3 @@ export const TASKS: Record<string, () => Promise<Task>> = {
   search: async () => (await import('./tasks/search')).searchTask,
   ablation: async () => (await import('./tasks/ablation')).ablationTask,
 };
-
-export function isJobKind(kind: string): boolean {
-  return Object.hasOwn(TASKS, kind);
-}

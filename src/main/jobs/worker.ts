@@ -10,6 +10,7 @@
 import { parentPort } from 'node:worker_threads';
 import { AppError, toErrorInfo } from '../../shared/errors';
 import type { FromWorker, TaskContext, ToWorker } from './protocol';
+import { isJobKind, parseJobParams, type JobKind, type JobOutput } from '../../shared/jobs';
 import { TASKS } from './tasks';
 import { backendsUsed, initBackend } from '../ml/backends/tf';
 
@@ -29,25 +30,9 @@ port.on('message', (msg: ToWorker) => {
 });
 
 async function run(msg: Extract<ToWorker, { type: 'start' }>): Promise<void> {
-  const ctx: TaskContext = {
-    jobId: msg.jobId,
-    dataDir: msg.dataDir,
-    signal: abort.signal,
-    progress: (fraction, message, data) =>
-      send({ type: 'progress', progress: data ? { fraction, message, data } : { fraction, message } }),
-    log: (level, message) => send({ type: 'log', level, message }),
-    throwIfCancelled: () => {
-      if (abort.signal.aborted) throw new AppError('CANCELLED', 'cancelled by the user');
-    },
-  };
   try {
-    const load = TASKS[msg.kind];
-    if (!load) throw new AppError('BAD_REQUEST', `unknown job kind "${msg.kind}"`);
-    const task = await load();
-    const choice = await backend;
-    send({ type: 'log', level: 'info', message: `TF.js backend ${choice.name} (${choice.reason})` });
-    const result = await task(msg.params, ctx);
-    const used = backendsUsed();
+    if (!isJobKind(msg.kind)) throw new AppError('BAD_REQUEST', `unknown job kind "${String(msg.kind)}"`);
+    const { result, choice, used } = await runTask(msg.kind, msg);
     if (used.some((b) => b !== choice.name))
       send({
         type: 'log',
@@ -61,6 +46,30 @@ async function run(msg: Extract<ToWorker, { type: 'start' }>): Promise<void> {
     if (abort.signal.aborted || info.code === 'CANCELLED') send({ type: 'cancelled' });
     else send({ type: 'error', error: info });
   }
+}
+
+async function runTask<K extends JobKind>(
+  kind: K,
+  msg: Extract<ToWorker, { type: 'start' }>,
+): Promise<{ result: JobOutput<K>; choice: Awaited<typeof backend>; used: string[] }> {
+  const ctx: TaskContext<K> = {
+    jobId: msg.jobId,
+    dataDir: msg.dataDir,
+    signal: abort.signal,
+    progress: (fraction, message, data) =>
+      send({ type: 'progress', progress: data ? { fraction, message, data } : { fraction, message } }),
+    log: (level, message) => send({ type: 'log', level, message }),
+    throwIfCancelled: () => {
+      if (abort.signal.aborted) throw new AppError('CANCELLED', 'cancelled by the user');
+    },
+  };
+  // the runner validated these when it recorded the job; parsing again types them here
+  const params = parseJobParams(kind, msg.params);
+  const task = await TASKS[kind]();
+  const choice = await backend;
+  send({ type: 'log', level: 'info', message: `TF.js backend ${choice.name} (${choice.reason})` });
+  const result = await task(params, ctx);
+  return { result, choice, used: backendsUsed() };
 }
 
 /** An object result records the TF.js backend chosen and the ones the work ran on. */

@@ -24,16 +24,14 @@ import {
   type RunRecord,
   type TauRule,
 } from '../../shared/contract/training';
-import type { JobRecord } from '../../shared/types';
-import { datasetsRoot } from '../jobs/tasks/datasetFiles';
+import { isJobOf, type JobRecordOf } from '../../shared/jobs';
+import { datasetsRoot } from '../store/paths';
 import { standardRates } from '../ml/eval/sweep';
 import { AnalysisStore } from '../store/analysis';
 import { DatasetStore } from '../store/datasets';
 import type { ServiceContext } from './app';
 import { oodDatasetsOf } from './oodPair';
 import { checkedSelectionMetric } from './training';
-
-export const ABLATION_JOB = 'ablation';
 
 export function tauNote(rule: TauRule, metric: string, balanced?: string | null): string {
   if (rule === 'balanced')
@@ -84,8 +82,8 @@ export function ablationService(
   const datasets = new DatasetStore(ctx.db, datasetsRoot(ctx.dataDir));
   const analysis = new AnalysisStore(ctx.db);
 
-  const record = async (job: JobRecord): Promise<AblationRecord> => {
-    const p = job.params as unknown as AblationJobParams;
+  const record = async (job: JobRecordOf<'ablation'>): Promise<AblationRecord> => {
+    const p = job.params;
     const runs = (await runsHandlers.list({ datasetId: p.datasetId })).filter(
       (r) => parseAblationRunName(r.name)?.ablationId === job.id,
     );
@@ -122,9 +120,9 @@ export function ablationService(
       textNote,
     };
   };
-  const ablationJob = (id: number): JobRecord => {
+  const ablationJob = (id: number): JobRecordOf<'ablation'> => {
     const job = ctx.jobs.get(id);
-    if (job.kind !== ABLATION_JOB)
+    if (job.kind !== 'ablation')
       throw new AppError('NOT_FOUND', `ablation ${id} does not exist (job ${id} is a ${job.kind} job)`);
     return job;
   };
@@ -157,17 +155,14 @@ export function ablationService(
         tauRule,
         rmfmRates: rates,
       };
-      const job = ctx.runner.submit(ABLATION_JOB, params as unknown as Record<string, unknown>, projectId ?? null);
+      const job = ctx.runner.submit('ablation', params, projectId ?? null);
       return record(job);
     },
     list: async ({ datasetId }) => {
       const jobs = ctx.jobs
         .list({ limit: 1000 })
-        .filter(
-          (j) =>
-            j.kind === ABLATION_JOB &&
-            (datasetId === undefined || (j.params as unknown as AblationJobParams).datasetId === datasetId),
-        );
+        .filter((j): j is JobRecordOf<'ablation'> => isJobOf(j, 'ablation'))
+        .filter((j) => datasetId === undefined || j.params.datasetId === datasetId);
       return Promise.all(jobs.map(record));
     },
     get: ({ id }) => record(ablationJob(id)),
@@ -175,7 +170,8 @@ export function ablationService(
       const job = ablationJob(id);
       if (job.status !== 'queued' && job.status !== 'running')
         throw new AppError('CONFLICT', `ablation ${id} is not running (${job.status})`);
-      return record(ctx.runner.cancel(id));
+      ctx.runner.cancel(id);
+      return record(ablationJob(id));
     },
   };
   return { handlers };

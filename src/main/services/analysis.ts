@@ -17,18 +17,15 @@ import type { RunRecord } from '../../shared/contract/training';
 import type { RunAnalyzer, SampleInput } from '../ml/analysis/analyzer';
 import { SEVEN_CLASS_NAMES, THREE_CLASS_NAMES } from '../ml/eval/labels';
 import { standardRates } from '../ml/eval/sweep';
-import { BEST_CHECKPOINT, LAST_CHECKPOINT, textCacheDir } from '../ml/runs/files';
+import { BEST_CHECKPOINT, LAST_CHECKPOINT } from '../ml/runs/files';
 import { readFeatureFrames, readFeatureRecord } from '../clips/features/store';
 import type { TextFeatures } from '../clips/features/text';
-import { datasetsRoot } from '../jobs/tasks/datasetFiles';
+import { datasetsRoot, textCacheDir } from '../store/paths';
 import { AnalysisStore } from '../store/analysis';
 import { DatasetStore } from '../store/datasets';
 import { RunStore } from '../store/runs';
 import type { ServiceContext } from './app';
 import { resolveOodPair } from './oodPair';
-
-export const ROBUSTNESS_JOB = 'analysis.robustness';
-export const COMPARE_OOD_JOB = 'analysis.compareOod';
 
 const MAX_OPEN_ANALYZERS = 2;
 
@@ -309,7 +306,7 @@ export function analysisService(ctx: ServiceContext): {
       const { robustnessProtocol } = await import('../ml/analysis/robustness');
       for (const p of protocols) robustnessProtocol(p, 0);
       return ctx.runner.submit(
-        ROBUSTNESS_JOB,
+        'analysis.robustness',
         { runId, protocols, rates: rates ?? standardRates(), seed, checkpoint },
         run.projectId,
       );
@@ -326,7 +323,7 @@ export function analysisService(ctx: ServiceContext): {
         name: d.name,
       });
       return ctx.runner.submit(
-        COMPARE_OOD_JOB,
+        'analysis.compareOod',
         {
           runId,
           checkpoint,

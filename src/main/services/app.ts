@@ -26,7 +26,7 @@ import { searchService } from './search';
 import { ablationService } from './ablation';
 import { createModelHandlers } from './models';
 import { EventHub } from './events';
-import { databaseFile } from './paths';
+import { databaseFile } from '../store/paths';
 import { filesHandlers, resolveRoots, type PickPath } from './files';
 import { runtimeAssets } from '../runtime/assets';
 

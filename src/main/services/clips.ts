@@ -32,12 +32,12 @@ import { decodePcm, waveformPeaks } from '../media/decode';
 import { findFfmpeg, type FfmpegInfo } from '../media/ffmpeg';
 import { probeVideo } from '../media/probe';
 import { ClipStore } from '../store/clips';
+import { clipsDatasetStaging, datasetsRoot } from '../store/paths';
 import { datasetFolderName, DatasetStore } from '../store/datasets';
-import type { ClipsExtractParams } from '../jobs/tasks/clipsExtract';
+import type { JobParams } from '../../shared/jobs';
 import type { ServiceContext } from './app';
 import { ModelRegistry } from './models';
 
-export const EXTRACT_JOB = 'clips.extract';
 const TRANSCRIPT_EXTS = ['.srt', '.vtt', '.txt'];
 
 export const VIDEO_MIME: Record<string, string> = {
@@ -148,9 +148,9 @@ export function clipsService(ctx: ServiceContext): ClipsService {
       }
     }
   };
-  ctx.runner.setKindHooks(EXTRACT_JOB, {
+  ctx.runner.setKindHooks('clips.extract', {
     cleanup: (job) => {
-      const ids = ((job.params as { clips?: { id: number }[] }).clips ?? []).map((c) => c.id);
+      const ids = job.params.clips.map((c) => c.id);
       recordFeatures(ids);
       if (job.projectId !== null) changed(job.projectId);
     },
@@ -280,7 +280,7 @@ export function clipsService(ctx: ServiceContext): ClipsService {
         : (ctx.settings.get<string>('clips.bertDir') ?? new ModelRegistry(ctx.settings).defaultPath());
       if (bert && !existsSync(bert.endsWith('.txt') ? bert : join(bert, 'vocab.txt')))
         throw new AppError('INVALID_INPUT', `${bert}: no vocab.txt there (choose a BERT model folder)`);
-      const params: ClipsExtractParams = {
+      const params: JobParams<'clips.extract'> = {
         clips: clips.map((c) => ({
           id: c.id,
           name: c.name,
@@ -298,7 +298,7 @@ export function clipsService(ctx: ServiceContext): ClipsService {
         visionRate,
         force,
       };
-      return ctx.runner.submit(EXTRACT_JOB, params as unknown as Record<string, unknown>, projectId);
+      return ctx.runner.submit('clips.extract', params, projectId);
     },
     features: ({ id, modality, maxFrames }): FeatureTrack | null => {
       store.get(id);
@@ -605,13 +605,11 @@ export function clipsService(ctx: ServiceContext): ClipsService {
       }
       if (!labelled.length)
         throw new AppError('CONFLICT', 'none of these clips has a sentiment score yet; annotate them first');
-      const datasets = new DatasetStore(ctx.db, join(ctx.dataDir, 'datasets'));
+      const datasets = new DatasetStore(ctx.db, datasetsRoot(ctx.dataDir));
       if (args.register && datasets.nameTaken(args.name))
         throw new AppError('CONFLICT', `a dataset named "${args.name}" already exists`);
       const stamp = `${Date.now()}-${process.pid}`;
-      const finalDir = args.folder
-        ? resolve(args.folder)
-        : join(ctx.dataDir, 'datasets', '.staging', `clips-${stamp}`, 'store');
+      const finalDir = args.folder ? resolve(args.folder) : clipsDatasetStaging(ctx.dataDir, stamp);
       const builder = await StoreBuilder.create(finalDir);
       let built;
       try {

@@ -15,26 +15,26 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Handlers } from '../../shared/api';
 import { AppError } from '../../shared/errors';
+import type { JobRecordOf, StagedDataset } from '../../shared/jobs';
 import { nameSchema } from '../../shared/contract/method';
 import type { BiasWordList, Dataset, FeatureTrack, SampleDetail, SampleSummary } from '../../shared/contract/datasets';
 import { FeatureStore, type SplitReader } from '../data/featureStore';
 import { biasWords, SPECIAL_TOKEN_IDS, tokenClassCounts } from '../data/labels';
-import { datasetsRoot, detectImportFormat, stagedStore, stagingDir } from '../jobs/tasks/datasetFiles';
-import type { StagedDataset } from '../jobs/tasks/datasets';
+import { detectImportFormat } from '../data/importFormat';
+import { datasetsRoot, stagedStore, stagingDir } from '../store/paths';
 import { datasetFolderName, DatasetStore } from '../store/datasets';
 import type { ServiceContext } from './app';
-
-export const IMPORT_JOB = 'dataset.import';
-export const SPLIT_OOD_JOB = 'dataset.splitOod';
 
 export function datasetsService(ctx: ServiceContext): { handlers: Handlers<void>['datasets']; store: DatasetStore } {
   const store = new DatasetStore(ctx.db, datasetsRoot(ctx.dataDir));
   removeLeftovers(ctx, store.root);
   const biasCache = new Map<string, BiasWordList>();
 
-  const commit = (job: { id: number; params: Record<string, unknown> }, result: unknown) => {
-    const staged = result as StagedDataset;
-    const p = job.params as { name: string; kind?: 'iid' | 'ood'; parentId?: number | null };
+  const commit = (
+    job: JobRecordOf<'dataset.import'> | JobRecordOf<'dataset.splitOod'>,
+    staged: StagedDataset,
+  ): Dataset => {
+    const p = job.params;
     const d = store.commit(stagedStore(ctx.dataDir, job.id), datasetFolderName(`d${job.id}`, p.name), {
       name: p.name,
       kind: p.kind ?? (staged.ood ? 'ood' : 'iid'),
@@ -52,8 +52,8 @@ export function datasetsService(ctx: ServiceContext): { handlers: Handlers<void>
     return d;
   };
   const cleanup = (job: { id: number }) => fs.rmSync(stagingDir(ctx.dataDir, job.id), { recursive: true, force: true });
-  ctx.runner.setKindHooks(IMPORT_JOB, { commit, cleanup });
-  ctx.runner.setKindHooks(SPLIT_OOD_JOB, { commit, cleanup });
+  ctx.runner.setKindHooks('dataset.import', { commit, cleanup });
+  ctx.runner.setKindHooks('dataset.splitOod', { commit, cleanup });
 
   const open = async <T>(d: Dataset, fn: (s: FeatureStore) => Promise<T>): Promise<T> => {
     let s: FeatureStore;
@@ -114,7 +114,7 @@ export function datasetsService(ctx: ServiceContext): { handlers: Handlers<void>
       const datasetName = name ?? path.basename(abs[0]).replace(/\.[^.]+$/, '');
       checkName(datasetName);
       return ctx.runner.submit(
-        IMPORT_JOB,
+        'dataset.import',
         {
           files: abs,
           name: datasetName,
@@ -140,7 +140,7 @@ export function datasetsService(ctx: ServiceContext): { handlers: Handlers<void>
       const datasetName = name ?? `${d.name} OOD seed ${seed}`;
       checkName(datasetName);
       return ctx.runner.submit(
-        SPLIT_OOD_JOB,
+        'dataset.splitOod',
         {
           sourceDir: store.dir(d),
           name: datasetName,

@@ -47,7 +47,3 @@ export function explicitDataDir(flag?: string | null, env: NodeJS.ProcessEnv = p
 export function resolveDataDir(flag?: string | null, env: NodeJS.ProcessEnv = process.env): string {
   return explicitDataDir(flag, env) ?? defaultDataDir(process.platform, env);
 }
-
-export function databaseFile(dataDir: string): string {
-  return join(dataDir, 'cider.sqlite');
-}

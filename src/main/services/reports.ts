@@ -9,7 +9,7 @@ import type { Handlers } from '../../shared/api';
 import type { AppStatus } from '../../shared/types';
 import type { DataTrace, ReportModel, ReportRequest } from '../../shared/contract/reports';
 import { projectAgreement } from '../clips/agreement';
-import { datasetsRoot } from '../jobs/tasks/datasetFiles';
+import { datasetsRoot } from '../store/paths';
 import type { DatasetManifest } from '../data/featureStore';
 import { exportReport, testSampleIdsOf } from '../reports/export';
 import { datasetFiles, hashDataset, sha256File, statFingerprint } from '../reports/hash';

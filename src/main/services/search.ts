@@ -15,16 +15,14 @@ import {
   type SearchRecord,
   type SearchTrial,
 } from '../../shared/contract/search';
-import type { JobRecord } from '../../shared/types';
+import { isJobOf, type JobRecordOf } from '../../shared/jobs';
 import { runSelectionMetric } from '../../shared/contract/training';
 import { planTrials, trialParamsOf, usableHeads } from '../ml/search/sample';
-import { datasetsRoot } from '../jobs/tasks/datasetFiles';
+import { datasetsRoot } from '../store/paths';
 import { slurmScriptFor } from '../jobs/executors/remote';
 import { DatasetStore } from '../store/datasets';
 import type { ServiceContext } from './app';
 import { checkedSelectionMetric } from './training';
-
-export const SEARCH_JOB = 'search';
 
 /** best validation metric first (lowest for a loss); trials without one keep trial order after them */
 export function rankTrials(trials: SearchTrial[], lowerIsBetter = false): SearchTrial[] {
@@ -43,8 +41,8 @@ export function searchService(
 ): { handlers: Handlers<void>['search'] } {
   const datasets = new DatasetStore(ctx.db, datasetsRoot(ctx.dataDir));
 
-  const record = async (job: JobRecord): Promise<SearchRecord> => {
-    const p = job.params as unknown as SearchJobParams;
+  const record = async (job: JobRecordOf<'search'>): Promise<SearchRecord> => {
+    const p = job.params;
     const plan = planTrials(p.space, p.options, p.seed, p.trials);
     const runs = (await runsHandlers.list(p.datasetId !== null ? { datasetId: p.datasetId } : {})).filter(
       (r) => parseTrialRunName(r.name)?.searchId === job.id,
@@ -88,9 +86,9 @@ export function searchService(
       results: rankTrials(trials, runSelectionMetric(p.options) === 'validation_loss'),
     };
   };
-  const searchJob = (id: number): JobRecord => {
+  const searchJob = (id: number): JobRecordOf<'search'> => {
     const job = ctx.jobs.get(id);
-    if (job.kind !== SEARCH_JOB)
+    if (job.kind !== 'search')
       throw new AppError('NOT_FOUND', `search ${id} does not exist (job ${id} is a ${job.kind} job)`);
     return job;
   };
@@ -117,17 +115,14 @@ export function searchService(
         options,
         executor,
       };
-      const job = ctx.runner.submit(SEARCH_JOB, params as unknown as Record<string, unknown>, projectId ?? null);
+      const job = ctx.runner.submit('search', params, projectId ?? null);
       return record(job);
     },
     list: async ({ datasetId }) => {
       const jobs = ctx.jobs
         .list({ limit: 1000 })
-        .filter(
-          (j) =>
-            j.kind === SEARCH_JOB &&
-            (datasetId === undefined || (j.params as unknown as SearchJobParams).datasetId === datasetId),
-        );
+        .filter((j) => isJobOf(j, 'search'))
+        .filter((j) => datasetId === undefined || j.params.datasetId === datasetId);
       return Promise.all(jobs.map(record));
     },
     get: ({ id }) => record(searchJob(id)),
@@ -138,7 +133,8 @@ export function searchService(
       const job = searchJob(id);
       if (job.status !== 'queued' && job.status !== 'running')
         throw new AppError('CONFLICT', `search ${id} is not running (${job.status})`);
-      return record(ctx.runner.cancel(id));
+      ctx.runner.cancel(id);
+      return record(searchJob(id));
     },
   };
   return { handlers };

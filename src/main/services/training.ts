@@ -17,18 +17,11 @@ import {
   type SelectionMetricName,
 } from '../../shared/contract/training';
 import { FINISHED_JOB_STATUSES, type JobStatus } from '../../shared/types';
-import { datasetsRoot } from '../jobs/tasks/datasetFiles';
+import { datasetsRoot, runFolder } from '../store/paths';
 import { DatasetStore } from '../store/datasets';
 import { RunStore } from '../store/runs';
 import type { ServiceContext } from './app';
 import { defaultTrainWorkers } from '../ml/parallel/policy';
-
-export const TRAIN_JOB = 'train';
-export const EVALUATE_JOB = 'evaluate';
-
-export function runsRoot(dataDir: string): string {
-  return path.join(dataDir, 'runs');
-}
 
 const AFTER_JOB: Partial<Record<JobStatus, Exclude<RunStatus, 'queued' | 'running'>>> = {
   cancelled: 'stopped',
@@ -65,7 +58,7 @@ export function trainingService(ctx: ServiceContext): { handlers: Handlers<void>
   };
 
   const submitTrain = (run: RunRecord, resume: boolean, options = run.options) => {
-    const job = ctx.runner.submit(TRAIN_JOB, { runId: run.id, resume }, run.projectId);
+    const job = ctx.runner.submit('train', { runId: run.id, resume }, run.projectId);
     return { run: runs.queue(run.id, job.id, options), job };
   };
 
@@ -87,7 +80,7 @@ export function trainingService(ctx: ServiceContext): { handlers: Handlers<void>
         name: name ?? `${dataset?.name ?? path.basename(folder)} ${options.task}-class`,
         options,
         selectionMetric: checkedSelectionMetric(options),
-        folderOf: (id) => path.join(runsRoot(ctx.dataDir), `r${id}`),
+        folderOf: (id) => runFolder(ctx.dataDir, id),
       });
       return submitTrain(run, false);
     },
@@ -120,7 +113,7 @@ export function trainingService(ctx: ServiceContext): { handlers: Handlers<void>
       requireDataset(run);
       if (options.protocols.includes('RMFM_same') && !options.modalityRates)
         throw new AppError('BAD_REQUEST', 'RMFM_same needs modalityRates (text, audio, vision)');
-      return ctx.runner.submit(EVALUATE_JOB, { runId: id, options }, run.projectId);
+      return ctx.runner.submit('evaluate', { runId: id, options }, run.projectId);
     },
     evaluations: ({ id }) => runs.evaluations(id),
     predictions: ({ evaluationId }) => runs.predictions(evaluationId),

@@ -6,7 +6,8 @@
  */
 import { cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { databaseFile, defaultDataDir, explicitDataDir, legacyDataDir } from '../services/paths';
+import { databaseFile } from '../store/paths';
+import { defaultDataDir, explicitDataDir, legacyDataDir } from '../services/paths';
 import type { ShellDialog } from './types';
 
 /** Chromium's per-profile lock files: they belong to whichever process holds the folder and are never moved. */

@@ -18,10 +18,12 @@ import { nowIso, type Db } from './db';
 /** What import stores of a clip: everything but what the database assigns or derives. */
 export type NewClip = Omit<Clip, 'id' | 'modalities' | 'createdAt'>;
 
+/** a clip's extracted stream as indexed in SQLite (clips/features/store.ts FeatureRecord extends it) */
 export interface FeatureRow {
   modality: Modality;
   version: string;
   fingerprint: string;
+  /** false: the clip has no such stream (no audio track, no transcript, no face in any frame) */
   available: boolean;
   reason: string | null;
   rate: number | null;

@@ -19,6 +19,7 @@ import type {
   LabelCounts,
   OodBuild,
 } from '../../shared/contract/datasets';
+import type { StagedDataset } from '../../shared/jobs';
 import { nowIso, type Db } from './db';
 
 interface Row {
@@ -65,19 +66,8 @@ const toDataset = (r: Row): Dataset => {
   };
 };
 
-export interface NewDataset {
-  name: string;
-  kind: DatasetKind;
-  parentId: number | null;
-  format: DatasetFormat;
-  sourceFiles: string[];
-  aligned: boolean;
-  dims: DatasetDims;
-  splits: Record<DatasetSplit, { count: number; labels: LabelCounts }>;
-  ood: OodBuild | null;
-  extras: string[];
-  warnings: string[];
-}
+/** what a dataset job staged (the catalogue's StagedDataset), named and placed by the caller */
+export type NewDataset = Pick<Dataset, 'name' | 'kind' | 'parentId'> & Omit<StagedDataset, 'staged'>;
 
 /** A folder name from a dataset name: safe on every platform, unique through the prefix. */
 export function datasetFolderName(prefix: string, name: string): string {

@@ -75,6 +75,4 @@ export function openDatabase(file: string, opts: OpenOptions = {}): Db {
   return db;
 }
 
-export function nowIso(): string {
-  return new Date().toISOString();
-}
+export { nowIso } from './time';

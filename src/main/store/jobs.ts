@@ -1,4 +1,5 @@
-import type { JobLogEntry, JobProgress, JobRecord, JobStatus } from '../../shared/types';
+import type { JobLogEntry, JobStatus } from '../../shared/types';
+import { asKind, type JobKind, type JobParams, type JobRecord, type JobRecordOf } from '../../shared/jobs';
 import { AppError } from '../../shared/errors';
 import { hostname } from 'node:os';
 import { nowIso, type Db } from './db';
@@ -31,30 +32,35 @@ interface Row {
   owner_host: string | null;
 }
 
-const toJob = (r: Row): JobRecord => ({
-  id: r.id,
-  kind: r.kind,
-  status: r.status,
-  projectId: r.project_id,
-  params: JSON.parse(r.params_json) as Record<string, unknown>,
-  progress: JSON.parse(r.progress_json) as JobProgress,
-  result: r.result_json === null ? null : (JSON.parse(r.result_json) as unknown),
-  error: r.error_json === null ? null : (JSON.parse(r.error_json) as JobRecord['error']),
-  createdAt: r.created_at,
-  startedAt: r.started_at,
-  finishedAt: r.finished_at,
-});
+/** A row as its kind's record: the runner validated the params and the task produced the rest. */
+const toJob = (r: Row): JobRecord =>
+  ({
+    id: r.id,
+    kind: r.kind,
+    status: r.status,
+    projectId: r.project_id,
+    params: JSON.parse(r.params_json) as unknown,
+    progress: JSON.parse(r.progress_json) as unknown,
+    result: r.result_json === null ? null : (JSON.parse(r.result_json) as unknown),
+    error: r.error_json === null ? null : (JSON.parse(r.error_json) as JobRecord['error']),
+    createdAt: r.created_at,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+  }) as JobRecord;
 
 export class JobStore {
   constructor(private readonly db: Db) {}
 
-  create(kind: string, params: Record<string, unknown>, projectId: number | null): JobRecord {
+  create<K extends JobKind>(kind: K, params: JobParams<K>, projectId: number | null): JobRecordOf<K> {
     const info = this.db
       .prepare(
         "INSERT INTO jobs (kind, status, project_id, params_json, created_at, owner_pid, owner_host) VALUES (?, 'queued', ?, ?, ?, ?, ?)",
       )
       .run(kind, projectId, JSON.stringify(params), nowIso(), process.pid, hostname());
-    return this.get(Number(info.lastInsertRowid));
+    const job = this.get(Number(info.lastInsertRowid));
+    const same = asKind<K>(job, kind);
+    if (!same) throw new AppError('INTERNAL', `job ${job.id} was recorded as ${job.kind}, not ${kind}`);
+    return same;
   }
 
   get(id: number): JobRecord {
@@ -85,7 +91,7 @@ export class JobStore {
     return this.get(id);
   }
 
-  setProgress(id: number, progress: JobProgress): void {
+  setProgress(id: number, progress: JobRecord['progress']): void {
     this.db
       .prepare("UPDATE jobs SET progress_json = ? WHERE id = ? AND status = 'running'")
       .run(JSON.stringify(progress), id);

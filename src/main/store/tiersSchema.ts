@@ -4,7 +4,7 @@
  * segments of that tier at the cue's times (the annotations rows stay as they were).
  */
 import type Database from 'better-sqlite3';
-import { nowIso } from './db';
+import { nowIso } from './time';
 
 export function createTiersTables(db: Database.Database): void {
   db.exec(`

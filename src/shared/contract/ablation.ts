@@ -11,7 +11,7 @@
  * plain column: MACI only changes inference, so it needs no run of its own.
  */
 import { z } from 'zod';
-import type { JobRecord } from '../types';
+import type { JobParams, JobRecordOf } from '../jobs';
 import { id, method } from './method';
 import {
   trainingOptionsSchema,
@@ -103,24 +103,13 @@ export interface AblationRecord {
   /** the metrics the table shows first (Acc_3, F1_3, Non0_acc_2 or Acc_7, F1_7) */
   headline: string[];
   rmfmRates: number[];
-  job: JobRecord;
+  job: JobRecordOf<'ablation'>;
   rows: AblationRow[];
   textNote: string | null;
 }
 
-/** The 'ablation' job's params, as the service submits them. */
-export interface AblationJobParams {
-  name: string;
-  datasetId: number;
-  datasetFolder: string;
-  projectId: number | null;
-  options: TrainingOptions;
-  variants: AblationVariant[];
-  iid: { id: number; dir: string; name: string };
-  ood: { id: number; dir: string; name: string };
-  tauRule: TauRule;
-  rmfmRates: number[];
-}
+/** The 'ablation' job's params, as the service submits them: the job catalogue's. */
+export type AblationJobParams = JobParams<'ablation'>;
 
 export const ablationContract = {
   /** start an 'ablation' job: one run per variant (one seed), each evaluated under RMFM and IID vs OOD */

@@ -11,7 +11,7 @@
  * the features of [MASK]ed words) is unavailable there.
  */
 import { z } from 'zod';
-import type { JobRecord } from '../types';
+import type { JobRecordOf } from '../jobs';
 import { id, method, nameSchema } from './method';
 import { TAU_RULES, type TauRule } from './training';
 
@@ -316,7 +316,7 @@ export const analysisContract = {
   edits: method<TextEdit[]>()(z.object({ runId: id.optional(), target: analysisTargetSchema.optional() }).strict()),
   removeEdit: method<{ removed: true }>()(z.object({ id }).strict()),
   /** start an 'analysis.robustness' job: metric vs missing rate per protocol on the test split */
-  robustness: method<JobRecord>()(
+  robustness: method<JobRecordOf<'analysis.robustness'>>()(
     z
       .object({
         runId: id,
@@ -334,7 +334,7 @@ export const analysisContract = {
   /** stored sweeps of these runs (newest first), for overlaid curves */
   sweeps: method<RobustnessSweep[]>()(z.object({ runIds: z.array(id).min(1).max(50) }).strict()),
   /** start an 'analysis.compareOod' job: the run's IID and OOD test splits side by side */
-  compareOod: method<JobRecord>()(
+  compareOod: method<JobRecordOf<'analysis.compareOod'>>()(
     z
       .object({
         runId: id,

@@ -16,7 +16,7 @@ import type {
 } from '../clips';
 import { MODALITIES, TRANSCRIPT_FORMATS } from '../clips';
 import { TIER_KINDS, type Tier, type TierAgreement, type TierSegment } from '../tiers';
-import type { JobRecord } from '../types';
+import type { JobRecordOf } from '../jobs';
 import { id, method, nameSchema } from './method';
 
 const path = z.string().min(1).max(4096);
@@ -58,7 +58,7 @@ export const clipsContract = {
   ),
   remove: method<{ removed: true }>()(z.object({ id }).strict()),
   /** starts a 'clips.extract' job over the project's clips (or the ones given) */
-  extract: method<JobRecord>()(
+  extract: method<JobRecordOf<'clips.extract'>>()(
     z
       .object({
         projectId: id,

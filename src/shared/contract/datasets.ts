@@ -5,7 +5,7 @@
  * Import and OOD builds run as jobs ('dataset.import', 'dataset.splitOod'); the call returns the job.
  */
 import { z } from 'zod';
-import type { JobRecord } from '../types';
+import type { JobRecordOf } from '../jobs';
 import { id, method, nameSchema, none } from './method';
 
 export const DATASET_SPLITS = ['train', 'valid', 'test'] as const;
@@ -128,7 +128,7 @@ export const datasetsContract = {
   list: method<Dataset[]>()(none),
   get: method<Dataset>()(z.object({ id }).strict()),
   /** starts a 'dataset.import' job; the format is detected from the files' contents */
-  import: method<JobRecord>()(
+  import: method<JobRecordOf<'dataset.import'>>()(
     z
       .object({
         /** one MMSA pickle / joblib file, or a .csd set (audio, vision, labels and optionally words) */
@@ -154,7 +154,7 @@ export const datasetsContract = {
       .strict(),
   ),
   /** starts a 'dataset.splitOod' job building an OOD repartition of an IID dataset */
-  splitOod: method<JobRecord>()(
+  splitOod: method<JobRecordOf<'dataset.splitOod'>>()(
     z
       .object({
         id,

@@ -8,7 +8,7 @@
  * every record says 'random' so nobody mistakes it for their protocol.
  */
 import { z } from 'zod';
-import type { JobRecord } from '../types';
+import type { JobParams, JobRecordOf } from '../jobs';
 import { id, method, nameSchema } from './method';
 import { trainingOptionsSchema, type RunStatus, type SelectionMetricName, type TrainingOptions } from './training';
 import { executorSchema, slurmExecutorSchema, type ExecutorSpec } from './executors';
@@ -75,24 +75,13 @@ export interface SearchRecord {
   executor: ExecutorSpec;
   /** the trials' selection metric (validation_loss: lower is better, ranked so) */
   selectionMetric: SelectionMetricName;
-  job: JobRecord;
+  job: JobRecordOf<'search'>;
   /** best validation metric first; trials without one (pending, failed) last, in trial order */
   results: SearchTrial[];
 }
 
-/** The 'search' job's params, as the service submits them (parsed and defaulted). */
-export interface SearchJobParams {
-  name: string;
-  datasetId: number | null;
-  datasetFolder: string;
-  projectId: number | null;
-  trials: number;
-  seed: number;
-  space: SearchSpace;
-  options: TrainingOptions;
-  /** absent in searches started before executors existed: local */
-  executor?: ExecutorSpec;
-}
+/** The 'search' job's params, as the service submits them (parsed and defaulted): the job catalogue's. */
+export type SearchJobParams = JobParams<'search'>;
 
 /** The name of a search's trial runs: how the service finds them again (no table of their own). */
 export const trialRunName = (searchId: number, trial: number, trials: number) =>

@@ -8,7 +8,7 @@
  * loss weights 0.5 / 0.1 / 0.6, d = 32, 3 layers, 8 heads, dropouts 0.1/0.1/0.0/0.2/0.3.
  */
 import { z } from 'zod';
-import type { JobRecord } from '../types';
+import type { JobRecordOf } from '../jobs';
 import { id, method, nameSchema } from './method';
 
 const folderPath = z.string().trim().min(1, 'a folder path is needed').max(4096);
@@ -309,18 +309,18 @@ const startArgs = z
 
 export const trainingContract = {
   /** create a run and start its 'train' job */
-  start: method<{ run: RunRecord; job: JobRecord }>()(startArgs),
+  start: method<{ run: RunRecord; job: JobRecordOf<'train'> }>()(startArgs),
   list: method<RunRecord[]>()(z.object({ projectId: id.optional(), datasetId: id.optional() }).strict()),
   get: method<RunRecord>()(z.object({ id }).strict()),
   epochs: method<RunEpoch[]>()(z.object({ id }).strict()),
   /** cancel the run's job; finished epochs are kept and the run stays resumable */
   stop: method<RunRecord>()(z.object({ id }).strict()),
   /** continue a stopped / interrupted / failed run from its last checkpoint (optionally with more epochs) */
-  resume: method<{ run: RunRecord; job: JobRecord }>()(
+  resume: method<{ run: RunRecord; job: JobRecordOf<'train'> }>()(
     z.object({ id, maxEpochs: positiveInt.max(10_000).optional() }).strict(),
   ),
   /** start an 'evaluate' job on a run's checkpoint */
-  evaluate: method<JobRecord>()(z.object({ id, options: evaluationOptionsSchema.prefault({}) }).strict()),
+  evaluate: method<JobRecordOf<'evaluate'>>()(z.object({ id, options: evaluationOptionsSchema.prefault({}) }).strict()),
   evaluations: method<EvaluationRecord[]>()(z.object({ id }).strict()),
   predictions: method<EvaluationPrediction[]>()(z.object({ evaluationId: id }).strict()),
 } as const;

@@ -153,9 +153,28 @@ test('labels: 3-class by sign, 7-class by round-half-even of the clipped score',
       for (const l of expect[s].labels3) c3[l]++;
       assert.deepEqual(manifest.splits[s].labelCounts.three, c3);
     }
-    // -2.5 -> -2 (class 1), 2.5 -> 2 (class 5), 1.5 -> 2 (class 5)
-    const r = expect.train.regression.indexOf(-2.5);
-    if (r >= 0) assert.equal(expect.train.labels7[r], 1);
+    // the importer's labels, derived here from the importer's own scores: -2.5 -> -2 (class 1),
+    // 2.5 -> 2 (class 5), 1.5 -> 2 (class 5), beyond +-3 clipped
+    const halfEven = (x: number) => (Math.abs(x % 1) === 0.5 ? 2 * Math.round(x / 2) : Math.round(x));
+    const store = await FeatureStore.open(path.join(t.dir, 'ds'));
+    let halves = 0;
+    try {
+      for (const s of SPLITS) {
+        const r = store.split(s);
+        const scores = await r.regression();
+        const l3 = await r.labels3();
+        const l7 = await r.labels7();
+        assert.equal(scores.length, expect[s].regression.length);
+        scores.forEach((y, i) => {
+          assert.equal(l3[i], y < 0 ? 0 : y > 0 ? 2 : 1, `${s} #${i} score ${y}: 3-class`);
+          assert.equal(l7[i], halfEven(Math.min(3, Math.max(-3, y))) + 3, `${s} #${i} score ${y}: 7-class`);
+          if (Math.abs(y % 1) === 0.5) halves++;
+        });
+      }
+    } finally {
+      await store.close();
+    }
+    assert.ok(halves > 0, 'the fixture has scores at .5, where rounding half to even matters');
   } finally {
     t.cleanup();
   }

@@ -1,6 +1,7 @@
 /**
  * Loads a CIDer parity fixture (weights, inputs, reference outputs) from the shared folder.
- * The fixtures are never copied into the repo: they are read from ../shared relative to the repo root.
+ * The fixtures are never copied into the repo: they are read from ../shared relative to the repo root,
+ * or from CIDER_PARITY_FIXTURES (a checkout elsewhere, e.g. a git worktree, whose parent has no shared/).
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';

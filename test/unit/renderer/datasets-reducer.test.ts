@@ -30,12 +30,12 @@ const ds = (id: number, name: string, parentId: number | null = null): Dataset =
   warnings: [],
   createdAt: '',
 });
-const job = (id: number, status: JobRecord['status'], result: unknown = null, kind = 'dataset.import'): JobRecord => ({
+const job = (id: number, status: JobRecord['status'], result: Dataset | null = null): JobRecord => ({
   id,
-  kind,
+  kind: 'dataset.import',
   status,
   projectId: null,
-  params: {},
+  params: { files: ['/x/a.pkl'], name: 'a', format: 'mmsa', extras: [] },
   progress: { fraction: null, message: '' },
   result,
   error: null,
@@ -43,6 +43,19 @@ const job = (id: number, status: JobRecord['status'], result: unknown = null, ki
   startedAt: null,
   finishedAt: status === 'succeeded' || status === 'failed' ? 'x' : null,
 });
+const selfTestJob: JobRecord = {
+  id: 0,
+  kind: 'backend.selftest',
+  status: 'running',
+  projectId: null,
+  params: { size: 8, iterations: 1 },
+  progress: { fraction: null, message: '' },
+  result: null,
+  error: null,
+  createdAt: '',
+  startedAt: null,
+  finishedAt: null,
+};
 const loaded = (...list: Dataset[]): DatasetsState => datasetsReducer(initialDatasets, { type: 'loaded', list });
 
 test('loading selects the first dataset and keeps a selection that still exists', () => {
@@ -111,7 +124,7 @@ test('dataset jobs are tracked from events; a finished import opens its dataset 
   assert.equal(
     datasetsReducer(s, {
       type: 'event',
-      event: { type: 'job.updated', job: job(6, 'running', null, 'backend.selftest') },
+      event: { type: 'job.updated', job: { ...selfTestJob, id: 6 } },
     }),
     s,
   );

@@ -8,6 +8,8 @@ import { test } from 'node:test';
 import type { Dataset } from '../../../src/shared/contract/datasets';
 import type { RobustnessSweep } from '../../../src/shared/contract/analysis';
 import type { JobRecord, Project } from '../../../src/shared/types';
+import { evaluationOptionsSchema } from '../../../src/shared/contract/training';
+import type { JobKind } from '../../../src/shared/jobs';
 import {
   datasetWarnings,
   initialTraining,
@@ -41,20 +43,22 @@ const dataset = (id: number, test = 10): Dataset =>
     },
   }) as unknown as Dataset;
 
-const job = (id: number, over: Partial<JobRecord> = {}): JobRecord => ({
-  id,
-  kind: 'evaluate',
-  status: 'queued',
-  projectId: null,
-  params: { runId: 7 },
-  progress: { fraction: null, message: '' },
-  result: null,
-  error: null,
-  createdAt: '',
-  startedAt: null,
-  finishedAt: null,
-  ...over,
-});
+// the reducers read a job's kind, status and progress: the params stay an evaluation's whatever the kind
+const job = (id: number, over: Partial<Omit<JobRecord, 'kind'>> & { kind?: JobKind } = {}): JobRecord =>
+  ({
+    id,
+    kind: 'evaluate',
+    status: 'queued',
+    projectId: null,
+    params: { runId: 7, options: evaluationOptionsSchema.parse({}) },
+    progress: { fraction: null, message: '' },
+    result: null,
+    error: null,
+    createdAt: '',
+    startedAt: null,
+    finishedAt: null,
+    ...over,
+  }) as JobRecord;
 
 // ---- item 1: the New-run form ----
 

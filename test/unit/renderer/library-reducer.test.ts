@@ -15,7 +15,7 @@ const job = (id: number, status: JobRecord['status'], fraction: number | null): 
   kind: 'backend.selftest',
   status,
   projectId: 1,
-  params: {},
+  params: { size: 8, iterations: 1 },
   progress: { fraction, message: '' },
   result: null,
   error: null,

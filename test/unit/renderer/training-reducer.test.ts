@@ -6,7 +6,7 @@ import {
   type RunEpoch,
   type RunRecord,
 } from '../../../src/shared/contract/training';
-import type { JobRecord } from '../../../src/shared/types';
+import type { JobRecord, JobRecordOf, MemoryFigures, TrainBatchProgress } from '../../../src/shared/jobs';
 import {
   batchLossSeries,
   epochLossSeries,
@@ -55,13 +55,18 @@ const run = (over: Partial<RunRecord> = {}): RunRecord => ({
   finishedAt: null,
   ...over,
 });
-const job = (over: Partial<JobRecord> & { data?: Record<string, unknown> } = {}): JobRecord => ({
+// progress figures as a worker sends them; some events here carry only part of them
+const job = (
+  over: Partial<JobRecordOf<'train'>> & {
+    data?: Omit<Partial<TrainBatchProgress>, 'memory'> & { memory?: Partial<MemoryFigures> };
+  } = {},
+): JobRecord => ({
   id: 10,
   kind: 'train',
   status: 'running',
   projectId: null,
   params: { runId: 1, resume: false },
-  progress: { fraction: 0, message: '', data: over.data },
+  progress: { fraction: 0, message: '', data: over.data as TrainBatchProgress | undefined },
   result: null,
   error: null,
   createdAt: '',
@@ -69,7 +74,7 @@ const job = (over: Partial<JobRecord> & { data?: Record<string, unknown> } = {})
   finishedAt: null,
   ...over,
 });
-const batchEvent = (epoch: number, batch: number, at: number, x = 1, over: Partial<JobRecord> = {}) =>
+const batchEvent = (epoch: number, batch: number, at: number, x = 1, over: Partial<JobRecordOf<'train'>> = {}) =>
   ({
     type: 'event',
     now: 0,
@@ -200,7 +205,11 @@ test('batch events move the bar, the batch curves and the time left; epoch ends 
     now: 0,
     event: {
       type: 'job.updated',
-      job: job({ id: 11, params: { runId: 2 }, data: { runId: 2, epoch: 1, batch: 1, batches: 4, losses: losses(1) } }),
+      job: job({
+        id: 11,
+        params: { runId: 2, resume: false },
+        data: { runId: 2, epoch: 1, batch: 1, batches: 4, losses: losses(1) },
+      }),
     },
   });
   assert.equal(other, s);

@@ -30,7 +30,7 @@ test('start-up marks only jobs whose owning process is gone as interrupted', asy
   const dead = spawnSync(process.execPath, ['-e', 'process.pid']).pid;
   try {
     const mk = (pid: number, host: string) => {
-      const j = jobs.create('backend.selftest', {}, null);
+      const j = jobs.create('backend.selftest', { size: 8, iterations: 1 }, null);
       jobs.markRunning(j.id);
       db.prepare('UPDATE jobs SET owner_pid = ?, owner_host = ? WHERE id = ?').run(pid, host, j.id);
       return j.id;

@@ -38,10 +38,10 @@ test('jobs: running jobs of a dead process are marked interrupted at the next st
   const file = join(tempDir(), 'j.sqlite');
   let db = openDatabase(file);
   let jobs = new JobStore(db);
-  const a = jobs.create('backend.selftest', { size: 8 }, null);
+  const a = jobs.create('backend.selftest', { size: 8, iterations: 1 }, null);
   jobs.markRunning(a.id);
-  const b = jobs.create('backend.selftest', {}, null);
-  const c = jobs.create('backend.selftest', {}, null);
+  const b = jobs.create('backend.selftest', { size: 8, iterations: 1 }, null);
+  const c = jobs.create('backend.selftest', { size: 8, iterations: 1 }, null);
   jobs.markRunning(c.id);
   jobs.finish(c.id, 'succeeded', { x: 1 }, null);
   db.close(); // the process "dies"

@@ -3,7 +3,8 @@
  * source), writing new ones. Runs in a job worker; the caller reports progress between clips.
  */
 import { createHash } from 'node:crypto';
-import type { Modality, TranscriptSegment } from '../../../shared/clips';
+import type { Modality } from '../../../shared/clips';
+import type { ClipExtractSummary, JobParams } from '../../../shared/jobs';
 import { AppError } from '../../../shared/errors';
 import { decodeFrames, decodePcm, fitSize } from '../../media/decode';
 import type { WordPieceTokenizer } from '../../ml/text/tokenizer';
@@ -22,16 +23,8 @@ import {
   visionFeatureRow,
 } from './vision';
 
-export interface ClipToExtract {
-  id: number;
-  name: string;
-  path: string;
-  hasAudio: boolean;
-  hasVideo: boolean;
-  width: number | null;
-  height: number | null;
-  segments: TranscriptSegment[];
-}
+/** a clip as the 'clips.extract' job is given it */
+export type ClipToExtract = JobParams<'clips.extract'>['clips'][number];
 
 export interface ExtractOptions {
   dataDir: string;
@@ -49,10 +42,7 @@ export interface ExtractOptions {
   onStep?: (fraction: number, message: string) => void;
 }
 
-export interface ClipExtractSummary {
-  clipId: number;
-  streams: Record<string, { available: boolean; reason: string | null; cached: boolean; frames: number; dims: number }>;
-}
+export type { ClipExtractSummary } from '../../../shared/jobs';
 
 function summary(r: FeatureRecord, cached: boolean) {
   return { available: r.available, reason: r.reason, cached, frames: r.frames, dims: r.dims };

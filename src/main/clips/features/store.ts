@@ -14,17 +14,11 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Modality } from '../../../shared/clips';
+import { clipDir } from '../../store/paths';
+import type { FeatureRow } from '../../store/clips';
 
-export interface FeatureRecord {
-  modality: Modality;
-  version: string;
-  fingerprint: string;
-  /** false: the clip has no such stream (no audio track, no transcript, no face in any frame) */
-  available: boolean;
-  reason: string | null;
-  rate: number | null;
-  frames: number;
-  dims: number;
+/** a stream's feature.json: the row the clips store indexes (store/clips.ts FeatureRow), and more */
+export interface FeatureRecord extends Omit<FeatureRow, 'presentFraction' | 'aligned'> {
   names: string[];
   /** vision: share of frames with a face */
   presentFraction?: number;
@@ -34,9 +28,7 @@ export interface FeatureRecord {
   createdAt: string;
 }
 
-export function clipDir(dataDir: string, clipId: number): string {
-  return join(dataDir, 'clips', String(clipId));
-}
+export { clipDir };
 export function featureDir(dataDir: string, clipId: number): string {
   return join(clipDir(dataDir, clipId), 'features');
 }

@@ -20,7 +20,7 @@ import {
   type PyStateful,
   type UnpickleContext,
 } from './types';
-import { halfToFloat } from '../../ml/io/safetensors';
+import { halfToFloat } from '../float16';
 
 export type DTypeKind = 'f' | 'i' | 'u' | 'b' | 'U' | 'S' | 'O' | 'c' | 'V' | 'M' | 'm';
 

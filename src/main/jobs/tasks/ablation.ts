@@ -9,7 +9,6 @@
  * - `scheduleTrials(specs, execute, ctx)`: decide the order, report progress, carry on after a
  *   failed trial, stop on cancel. `localExecutor` runs a trial in this worker.
  */
-import path from 'node:path';
 import { AppError } from '../../../shared/errors';
 import {
   ABLATION_LABELS,
@@ -19,7 +18,9 @@ import {
   type AblationVariant,
 } from '../../../shared/contract/ablation';
 import { evaluationOptionsSchema, runSelectionMetric, type TrainingOptions } from '../../../shared/contract/training';
+import type { AblationJobResult, AblationTrialOutcome, JobKind } from '../../../shared/jobs';
 import { openDatabase } from '../../store/db';
+import { databaseFile, runFolder } from '../../store/paths';
 import { RunStore } from '../../store/runs';
 import type { TaskContext } from '../protocol';
 import { evaluateTask, trainTask } from './training';
@@ -42,17 +43,10 @@ export interface AblationTrialSpec {
   rmfmRates: number[];
 }
 
-export interface TrialOutcome {
-  variant: AblationVariant;
-  runId: number | null;
-  status: string;
-  evaluationId: number | null;
-  comparisonId: number | null;
-  error: string | null;
-}
+export type TrialOutcome = AblationTrialOutcome;
 
 /** Runs one trial and returns what it wrote; a cancel propagates, any other failure is the outcome. */
-export type TrialExecutor = (spec: AblationTrialSpec, ctx: TaskContext) => Promise<TrialOutcome>;
+export type TrialExecutor = (spec: AblationTrialSpec, ctx: TaskContext<'ablation'>) => Promise<TrialOutcome>;
 
 /** The plan: one trial spec per variant, from the job's params. */
 export function planAblation(ablationId: number, p: AblationJobParams): AblationTrialSpec[] {
@@ -72,12 +66,12 @@ export function planAblation(ablationId: number, p: AblationJobParams): Ablation
   }));
 }
 
-const isCancel = (e: unknown, ctx: TaskContext) =>
+const isCancel = (e: unknown, ctx: TaskContext<'ablation'>) =>
   ctx.signal.aborted || (e as { code?: string }).code === 'CANCELLED' || (e as { name?: string }).name === 'AbortError';
 
 /** Run one trial in this worker: create its run, train, evaluate under RMFM, compare IID vs OOD. */
-export async function runAblationTrial(spec: AblationTrialSpec, ctx: TaskContext): Promise<TrialOutcome> {
-  const db = openDatabase(path.join(ctx.dataDir, 'cider.sqlite'));
+export async function runAblationTrial(spec: AblationTrialSpec, ctx: TaskContext<'ablation'>): Promise<TrialOutcome> {
+  const db = openDatabase(databaseFile(ctx.dataDir));
   const runs = new RunStore(db);
   let runId: number | null = null;
   const outcome = (status: string, extra: Partial<TrialOutcome> = {}): TrialOutcome => ({
@@ -97,15 +91,17 @@ export async function runAblationTrial(spec: AblationTrialSpec, ctx: TaskContext
       name: ablationRunName(spec.ablationId, spec.variant),
       options: spec.options,
       selectionMetric: runSelectionMetric(spec.options),
-      // the same layout as services/training.ts runsRoot
-      folderOf: (id) => path.join(ctx.dataDir, 'runs', `r${id}`),
+      folderOf: (id) => runFolder(ctx.dataDir, id),
     });
     runId = run.id;
     runs.queue(run.id, ctx.jobId);
   } finally {
     db.close();
   }
-  const phase = (stage: number, stages: number): TaskContext => ({
+  const phase = <K extends JobKind & ('train' | 'evaluate' | 'analysis.compareOod')>(
+    stage: number,
+    stages: number,
+  ): TaskContext<K> => ({
     ...ctx,
     progress: (fraction, message, data) =>
       ctx.progress(
@@ -116,7 +112,7 @@ export async function runAblationTrial(spec: AblationTrialSpec, ctx: TaskContext
   });
   ctx.log('info', `${spec.index}/${spec.count} ${ABLATION_LABELS[spec.variant]}: run ${runId}`);
   try {
-    await trainTask({ runId, resume: false }, phase(0, 3));
+    await trainTask({ runId, resume: false }, phase<'train'>(0, 3));
     const evaluation = await evaluateTask(
       {
         runId,
@@ -127,11 +123,11 @@ export async function runAblationTrial(spec: AblationTrialSpec, ctx: TaskContext
           predictions: false,
         }),
       },
-      phase(1, 3),
+      phase<'evaluate'>(1, 3),
     );
     const comparison = await compareOodTask(
       { runId, checkpoint: 'best', tauRule: spec.tauRule, iid: spec.iid, ood: spec.ood },
-      phase(2, 3),
+      phase<'analysis.compareOod'>(2, 3),
     );
     return outcome('completed', {
       evaluationId: evaluation.evaluationIds[0] ?? null,
@@ -151,7 +147,7 @@ export const localExecutor: TrialExecutor = runAblationTrial;
 export async function scheduleTrials(
   specs: AblationTrialSpec[],
   execute: TrialExecutor,
-  ctx: TaskContext,
+  ctx: TaskContext<'ablation'>,
 ): Promise<TrialOutcome[]> {
   const out: TrialOutcome[] = [];
   for (const spec of specs) {
@@ -161,11 +157,7 @@ export async function scheduleTrials(
   return out;
 }
 
-export async function ablationTask(
-  params: Record<string, unknown>,
-  ctx: TaskContext,
-): Promise<{ trials: TrialOutcome[] }> {
-  const p = params as unknown as AblationJobParams;
+export async function ablationTask(p: AblationJobParams, ctx: TaskContext<'ablation'>): Promise<AblationJobResult> {
   try {
     const trials = await scheduleTrials(planAblation(ctx.jobId, p), localExecutor, ctx);
     const failed = trials.filter((t) => t.status !== 'completed');

@@ -9,16 +9,17 @@ import { AppError } from '../../../shared/errors';
 import type { SplitSide } from '../../../shared/contract/analysis';
 import type { TauRule } from '../../../shared/contract/training';
 import { openDatabase } from '../../store/db';
+import { databaseFile, textCacheDir } from '../../store/paths';
 import { RunStore } from '../../store/runs';
 import { AnalysisStore } from '../../store/analysis';
 import { BEST_CHECKPOINT, LAST_CHECKPOINT } from '../../ml/runs/train';
 import { runRobustness } from '../../ml/analysis/robustness';
 import { compareIidOod, type OodSideResult } from '../../ml/analysis/oodCompare';
+import type { JobOutput, JobParams } from '../../../shared/jobs';
 import type { TaskContext } from '../protocol';
-import { textCacheDir } from './training';
 
 function open(dataDir: string) {
-  const db = openDatabase(path.join(dataDir, 'cider.sqlite'));
+  const db = openDatabase(databaseFile(dataDir));
   return { db, runs: new RunStore(db), analysis: new AnalysisStore(db) };
 }
 
@@ -33,17 +34,9 @@ const asCancel = (e: unknown, ctx: TaskContext): unknown =>
   ctx.signal.aborted ? new AppError('CANCELLED', 'cancelled by the user') : e;
 
 export async function robustnessTask(
-  params: Record<string, unknown>,
-  ctx: TaskContext,
-): Promise<{
-  sweepId: number;
-  runId: number;
-  curves: number;
-  samples: number;
-}> {
-  const runId = Number(params.runId);
-  const which = params.checkpoint === 'last' ? 'last' : 'best';
-  const seed = Number(params.seed ?? 1111);
+  { runId, checkpoint: which, seed, protocols, rates }: JobParams<'analysis.robustness'>,
+  ctx: TaskContext<'analysis.robustness'>,
+): Promise<JobOutput<'analysis.robustness'>> {
   const { db, runs, analysis } = open(ctx.dataDir);
   try {
     const run = runs.get(runId);
@@ -53,8 +46,8 @@ export async function robustnessTask(
       const r = await runRobustness({
         checkpointFile: checkpointOf(run.folder, runId, which),
         datasetDir: run.datasetFolder,
-        protocols: params.protocols as string[],
-        rates: params.rates as number[],
+        protocols,
+        rates,
         seed,
         cacheDir: textCacheDir(ctx.dataDir),
         signal: ctx.signal,
@@ -85,16 +78,11 @@ export async function robustnessTask(
 }
 
 export async function compareOodTask(
-  params: Record<string, unknown>,
-  ctx: TaskContext,
-): Promise<{ comparisonId: number; runId: number }> {
-  const runId = Number(params.runId);
-  const which = params.checkpoint === 'last' ? 'last' : 'best';
-  const iid = params.iid as { id: number; dir: string; name: string };
-  const ood = params.ood as { id: number; dir: string; name: string };
-  const withRunId = params.withRunId === undefined ? null : Number(params.withRunId);
-  const tauRule: TauRule =
-    params.tauRule === 'reference' ? 'reference' : params.tauRule === 'balanced' ? 'balanced' : 'validation';
+  { runId, checkpoint: which, iid, ood, withRunId: withRunParam, tauRule: rule }: JobParams<'analysis.compareOod'>,
+  ctx: TaskContext<'analysis.compareOod'>,
+): Promise<JobOutput<'analysis.compareOod'>> {
+  const withRunId = withRunParam ?? null;
+  const tauRule: TauRule = rule ?? 'validation';
   const { db, runs, analysis } = open(ctx.dataDir);
   try {
     const run = runs.get(runId);

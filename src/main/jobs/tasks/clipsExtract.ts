@@ -8,22 +8,12 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import type { Modality } from '../../../shared/clips';
 import { AppError } from '../../../shared/errors';
-import { extractClip, type ClipExtractSummary, type ClipToExtract } from '../../clips/features/extract';
+import type { ClipExtractSummary, ClipsExtractResult, JobParams } from '../../../shared/jobs';
+import { extractClip } from '../../clips/features/extract';
 import { loadFaceDetector } from '../../ml/backends/face';
 import { WordPieceTokenizer } from '../../ml/text/tokenizer';
 import type { TaskContext } from '../protocol';
-
-export interface ClipsExtractParams {
-  clips: ClipToExtract[];
-  ffmpeg: string;
-  bertDir: string | null;
-  modalities: Modality[];
-  textLength: number;
-  visionRate: number;
-  force: boolean;
-}
 
 /** vocab.txt of a BERT folder (or the file itself), with do_lower_case from tokenizer_config.json. */
 export function loadClipTokenizer(bertDir: string): { tokenizer: WordPieceTokenizer; id: string } {
@@ -45,21 +35,15 @@ export function loadClipTokenizer(bertDir: string): { tokenizer: WordPieceTokeni
 }
 
 export async function clipsExtractTask(
-  raw: Record<string, unknown>,
-  ctx: TaskContext,
-): Promise<{
-  clips: ClipExtractSummary[];
-  failed: { clipId: number; name: string; message: string }[];
-  /** why the text stream was not extracted (no BERT folder chosen) */
-  textSkipped?: string;
-}> {
-  const p = raw as unknown as ClipsExtractParams;
+  p: JobParams<'clips.extract'>,
+  ctx: TaskContext<'clips.extract'>,
+): Promise<ClipsExtractResult> {
   const tokenizer = p.bertDir ? loadClipTokenizer(p.bertDir) : null;
   if (!tokenizer)
     ctx.log('warn', 'no BERT vocabulary chosen: the text stream is skipped (set one with --bert or in the Clips view)');
   const n = p.clips.length;
   const out: ClipExtractSummary[] = [];
-  const failed: { clipId: number; name: string; message: string }[] = [];
+  const failed: ClipsExtractResult['failed'] = [];
   for (let i = 0; i < n; i++) {
     ctx.throwIfCancelled();
     const clip = p.clips[i];

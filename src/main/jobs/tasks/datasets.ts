@@ -10,13 +10,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { AppError } from '../../../shared/errors';
-import type {
-  DatasetDims,
-  DatasetFormat,
-  DatasetSplit,
-  LabelCounts,
-  OodBuild,
-} from '../../../shared/contract/datasets';
+import type { DatasetSplit, OodBuild } from '../../../shared/contract/datasets';
+import type { JobParams, StagedDataset } from '../../../shared/jobs';
 import {
   attachExtra,
   buildOodSplits,
@@ -29,26 +24,12 @@ import {
   readConfounderVector,
   readNpyHeader,
   SPLITS,
-  type AlignmentChoice,
   type DatasetManifest,
   type ImportProgress,
   type OodRecord,
 } from '../../data';
 import type { TaskContext } from '../protocol';
-import { stagedStore, stagingDir, type ImportFormat } from './datasetFiles';
-
-/** What a dataset job hands back to main: the staged folder and what SQLite indexes. */
-export interface StagedDataset {
-  staged: string;
-  format: DatasetFormat;
-  sourceFiles: string[];
-  aligned: boolean;
-  dims: DatasetDims;
-  splits: Record<DatasetSplit, { count: number; labels: LabelCounts }>;
-  ood: OodBuild | null;
-  extras: string[];
-  warnings: string[];
-}
+import { stagedStore, stagingDir } from '../../store/paths';
 
 function summarize(dir: string, m: DatasetManifest, ood: OodRecord | null): StagedDataset {
   return {
@@ -110,17 +91,10 @@ function importProgress(report: ReturnType<typeof throttled>): (p: ImportProgres
   };
 }
 
-export interface ImportParams {
-  files: string[];
-  name: string;
-  format: ImportFormat;
-  extras: string[];
-  folds?: string;
-  alignment?: AlignmentChoice;
-}
-
-export async function datasetImportTask(raw: Record<string, unknown>, ctx: TaskContext): Promise<StagedDataset> {
-  const p = raw as unknown as ImportParams;
+export async function datasetImportTask(
+  p: JobParams<'dataset.import'>,
+  ctx: TaskContext<'dataset.import'>,
+): Promise<StagedDataset> {
   const staging = stagingDir(ctx.dataDir, ctx.jobId);
   await fs.promises.rm(staging, { recursive: true, force: true });
   await fs.promises.mkdir(staging, { recursive: true });
@@ -242,17 +216,10 @@ async function readFolds(file: string | undefined): Promise<Record<DatasetSplit,
   return out;
 }
 
-export interface SplitOodParams {
-  sourceDir: string;
-  name: string;
-  seed: number;
-  strength?: number;
-  targetTest3?: [number, number, number];
-  biasWordCount?: number;
-}
-
-export async function datasetSplitOodTask(raw: Record<string, unknown>, ctx: TaskContext): Promise<StagedDataset> {
-  const p = raw as unknown as SplitOodParams;
+export async function datasetSplitOodTask(
+  p: JobParams<'dataset.splitOod'>,
+  ctx: TaskContext<'dataset.splitOod'>,
+): Promise<StagedDataset> {
   const staging = stagingDir(ctx.dataDir, ctx.jobId);
   await fs.promises.rm(staging, { recursive: true, force: true });
   await fs.promises.mkdir(staging, { recursive: true });

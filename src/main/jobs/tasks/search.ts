@@ -6,26 +6,22 @@
  * (its run says why) and the search goes on; a cancel stops the trials under way (their runs are
  * 'stopped') and ends the search.
  */
-import path from 'node:path';
 import { AppError } from '../../../shared/errors';
-import { trialRunName, type SearchJobParams } from '../../../shared/contract/search';
+import { trialRunName } from '../../../shared/contract/search';
+import type { JobParams, SearchJobResult } from '../../../shared/jobs';
 import { runSelectionMetric } from '../../../shared/contract/training';
 import { applyTrial, planTrials } from '../../ml/search/sample';
 import { openDatabase } from '../../store/db';
+import { databaseFile, runFolder } from '../../store/paths';
 import { RunStore } from '../../store/runs';
 import type { TaskContext } from '../protocol';
 import { trainTask } from './training';
 import { runTrialsOnQueue, runTrialsOnSlurm } from '../executors/remote';
 import type { TrialSpec } from '../executors/trial';
 
-export interface SearchJobResult {
-  trials: { trial: number; runId: number; status: string; bestMetric: number | null }[];
-}
-
-export async function searchTask(params: Record<string, unknown>, ctx: TaskContext): Promise<SearchJobResult> {
-  const p = params as unknown as SearchJobParams;
+export async function searchTask(p: JobParams<'search'>, ctx: TaskContext<'search'>): Promise<SearchJobResult> {
   const plan = planTrials(p.space, p.options, p.seed, p.trials);
-  const db = openDatabase(path.join(ctx.dataDir, 'cider.sqlite'));
+  const db = openDatabase(databaseFile(ctx.dataDir));
   const runs = new RunStore(db);
   const out: SearchJobResult['trials'] = [];
   const executor = p.executor ?? { kind: 'local' };
@@ -37,8 +33,7 @@ export async function searchTask(params: Record<string, unknown>, ctx: TaskConte
       name: trialRunName(ctx.jobId, k + 1, p.trials),
       options: applyTrial(p.options, plan[k]),
       selectionMetric: runSelectionMetric(p.options),
-      // the same layout as services/training.ts runsRoot
-      folderOf: (id) => path.join(ctx.dataDir, 'runs', `r${id}`),
+      folderOf: (id) => runFolder(ctx.dataDir, id),
     });
   try {
     if (executor.kind !== 'local') {
@@ -71,15 +66,14 @@ export async function searchTask(params: Record<string, unknown>, ctx: TaskConte
         'info',
         `trial ${trial}/${p.trials}: run ${run.id}, layers ${plan[k].layers}, heads ${plan[k].heads}, loss weights ${JSON.stringify(plan[k].lossWeights)}, dropouts ${JSON.stringify(plan[k].dropouts)}`,
       );
-      const trialCtx: TaskContext = {
+      const trialCtx: TaskContext<'train'> = {
         ...ctx,
         progress: (fraction, message, data) =>
-          ctx.progress((k + (fraction ?? 0)) / p.trials, `trial ${trial}/${p.trials}: ${message}`, {
-            ...data,
-            searchId: ctx.jobId,
-            trial,
-            trials: p.trials,
-          }),
+          ctx.progress(
+            (k + (fraction ?? 0)) / p.trials,
+            `trial ${trial}/${p.trials}: ${message}`,
+            data && { ...data, searchId: ctx.jobId, trial, trials: p.trials },
+          ),
       };
       try {
         await trainTask({ runId: run.id, resume: false }, trialCtx);

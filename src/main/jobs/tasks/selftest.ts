@@ -4,20 +4,13 @@
  * starting a long run. Also the smallest real job, used to check the runner end to end.
  */
 import { initBackend, tf } from '../../ml/backends/tf';
+import type { JobParams, SelfTestResult } from '../../../shared/jobs';
 import type { TaskContext } from '../protocol';
 
-export interface SelfTestResult {
-  backend: string;
-  reason: string;
-  size: number;
-  iterations: number;
-  msPerMatMul: number;
-  gflops: number;
-}
-
-export async function selfTestTask(params: Record<string, unknown>, ctx: TaskContext): Promise<SelfTestResult> {
-  const size = Number(params.size ?? 256);
-  const iterations = Number(params.iterations ?? 20);
+export async function selfTestTask(
+  { size, iterations }: JobParams<'backend.selftest'>,
+  ctx: TaskContext<'backend.selftest'>,
+): Promise<SelfTestResult> {
   const backend = await initBackend();
   ctx.log('info', `backend ${backend.name}: ${backend.reason}`);
   const a = tf.randomNormal([size, size], 0, 1, 'float32', 1111);

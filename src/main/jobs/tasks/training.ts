@@ -8,26 +8,23 @@
 import path from 'node:path';
 import fs from 'node:fs';
 import { AppError } from '../../../shared/errors';
-import type { EvaluationOptions } from '../../../shared/contract/training';
+import type { EvaluateJobResult, JobParams, MemoryFigures, TrainJobResult } from '../../../shared/jobs';
 import { openDatabase } from '../../store/db';
+import { databaseFile, textCacheDir } from '../../store/paths';
 import { RunStore } from '../../store/runs';
-import { runTraining, BEST_CHECKPOINT, LAST_CHECKPOINT, type TrainRunResult } from '../../ml/runs/train';
+import { runTraining, BEST_CHECKPOINT, LAST_CHECKPOINT } from '../../ml/runs/train';
 import { evaluateRun } from '../../ml/runs/evaluate';
 import { loadCheckpoint } from '../../ml/runs/checkpoint';
 import { exportCheckpointToOnnx } from '../../ml/onnx';
 import type { TaskContext } from '../protocol';
 
-import { textCacheDir } from '../../ml/runs/files';
-
-export { textCacheDir };
-
 function openRuns(dataDir: string) {
-  const db = openDatabase(path.join(dataDir, 'cider.sqlite'));
+  const db = openDatabase(databaseFile(dataDir));
   return { db, runs: new RunStore(db) };
 }
 
 /** process memory for the progress panel (in a worker thread, rss is the whole app process; heap is this worker's) */
-const memory = () => {
+const memory = (): MemoryFigures => {
   const m = process.memoryUsage();
   return { rssBytes: m.rss, heapUsedBytes: m.heapUsed, externalBytes: m.external, arrayBuffersBytes: m.arrayBuffers };
 };
@@ -36,10 +33,9 @@ const cancelled = (e: unknown, ctx: TaskContext) =>
   ctx.signal.aborted || (e as { name?: string }).name === 'AbortError' || (e as { code?: string }).code === 'CANCELLED';
 
 export async function trainTask(
-  params: Record<string, unknown>,
-  ctx: TaskContext,
-): Promise<TrainRunResult & { runId: number }> {
-  const runId = Number(params.runId);
+  { runId, resume }: JobParams<'train'>,
+  ctx: TaskContext<'train'>,
+): Promise<TrainJobResult> {
   const { db, runs } = openRuns(ctx.dataDir);
   try {
     const run = runs.get(runId);
@@ -52,7 +48,7 @@ export async function trainTask(
         runDir: run.folder,
         options: opt,
         cacheDir: textCacheDir(ctx.dataDir),
-        resume: params.resume === true,
+        resume,
         signal: ctx.signal,
         log: (level, message) => ctx.log(level, message),
         onStart: (s) => {
@@ -149,17 +145,10 @@ async function exportOnnx(checkpoint: string | null, ctx: TaskContext): Promise<
   }
 }
 
-export interface EvaluateJobResult {
-  runId: number;
-  engine: string;
-  textNote: string;
-  evaluationIds: number[];
-  skipped: { protocol: string; reason: string }[];
-}
-
-export async function evaluateTask(params: Record<string, unknown>, ctx: TaskContext): Promise<EvaluateJobResult> {
-  const runId = Number(params.runId);
-  const options = params.options as EvaluationOptions;
+export async function evaluateTask(
+  { runId, options }: JobParams<'evaluate'>,
+  ctx: TaskContext<'evaluate'>,
+): Promise<EvaluateJobResult> {
   const { db, runs } = openRuns(ctx.dataDir);
   try {
     const run = runs.get(runId);

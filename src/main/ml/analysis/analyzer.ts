@@ -11,9 +11,10 @@
  * counterfactual text, exactly as the runs code decides.
  */
 import { existsSync } from 'node:fs';
+import type { TokenView } from '../../../shared/contract/analysis';
 import { initBackend, tf } from '../backends/tf';
 import { FeatureStore, type SplitName } from '../../data/featureStore';
-import { CiderModel, type Confounders } from '../model/cider';
+import { CiderModel, viewInputs, type Confounders } from '../model/cider';
 import { disposeParams, paramsFromTensors } from '../model/weights';
 import { evalConfounders } from '../train/step';
 import { biasDictionary, counterfactualText, debiasedScores, tauGrid, type BiasDictionary } from '../eval/maci';
@@ -66,14 +67,8 @@ export type SimulatorSetting =
       seed: number;
     };
 
-export interface TokenInfo {
-  position: number;
-  id: number;
-  token: string;
-  special: boolean;
-  bias: boolean;
-  dropped: boolean;
-}
+/** a token as the inspector and the counterfactual editor show it: the contract's TokenView */
+export type TokenInfo = TokenView;
 
 export interface SampleExplanation {
   probabilities: number[];
@@ -343,15 +338,15 @@ export class RunAnalyzer {
       for (const [start, size] of groups) {
         const rows = (a: Float32Array, per: number) => a.subarray(start * per, (start + size) * per);
         const r = tf.tidy(() => {
-          const view = {
-            text: features.slice([start, 0, 0], [size, c.textLength, c.dl]),
-            textMask: tf.tensor2d(rows(batch.textMask, c.textLength), [size, c.textLength]),
+          const arrays = {
+            textMask: rows(batch.textMask, c.textLength),
             textLengths: batch.textLengths.subarray(start, start + size),
-            audio: tf.tensor3d(rows(batch.audio, c.audioLength * c.da), [size, c.audioLength, c.da]),
-            audioMask: tf.tensor2d(rows(batch.audioMask, c.audioLength), [size, c.audioLength]),
-            vision: tf.tensor3d(rows(batch.vision, c.visionLength * c.dv), [size, c.visionLength, c.dv]),
-            visionMask: tf.tensor2d(rows(batch.visionMask, c.visionLength), [size, c.visionLength]),
+            audio: rows(batch.audio, c.audioLength * c.da),
+            audioMask: rows(batch.audioMask, c.audioLength),
+            vision: rows(batch.vision, c.visionLength * c.dv),
+            visionMask: rows(batch.visionMask, c.visionLength),
           };
+          const view = viewInputs(c, size, arrays, features.slice([start, 0, 0], [size, c.textLength, c.dl]));
           const o = this.model.forward(view, this.conf);
           const keep: Record<string, tf.Tensor> = { logProbs: o.logProbs };
           if (detailRow !== null && detailRow >= start && detailRow < start + size) {

@@ -5,6 +5,9 @@
  * parity fixtures. Reading copies each tensor into its own aligned typed array.
  */
 import { readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { halfToFloat } from '../../data/float16';
+
+export { halfToFloat };
 
 export type SafeDType = 'F32' | 'F64' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
 
@@ -33,16 +36,6 @@ export class SafetensorsError extends Error {
     super(`${file}: ${problem}`);
     this.name = 'SafetensorsError';
   }
-}
-
-/** IEEE 754 half precision (float16 bits) to a number; shared by every reader of float16 data. */
-export function halfToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * 2 ** -14 * (f / 1024);
-  if (e === 31) return f ? NaN : s * Infinity;
-  return s * 2 ** (e - 15) * (1 + f / 1024);
 }
 
 /** Parse a safetensors buffer; `file` only names the source in error messages. */

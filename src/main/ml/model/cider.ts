@@ -24,6 +24,37 @@ export interface ViewInputs {
   visionMask: tf.Tensor2D;
 }
 
+/** Row-major arrays of a batch of views (masks 0/1), as runs/data.ts reads them and engines take them. */
+export interface ViewArrays {
+  textMask: Float32Array;
+  textLengths: ArrayLike<number>;
+  audio: Float32Array;
+  audioMask: Float32Array;
+  vision: Float32Array;
+  visionMask: Float32Array;
+}
+
+/**
+ * The one view builder: a batch's tensors from its arrays and its text features (B, L, dl), for
+ * prediction, the TF.js inference engine and the analyzer alike. Shapes come from the model's config.
+ */
+export function viewInputs(
+  cfg: Pick<CiderConfig, 'textLength' | 'audioLength' | 'da' | 'visionLength' | 'dv'>,
+  B: number,
+  arrays: ViewArrays,
+  text: tf.Tensor3D,
+): ViewInputs {
+  return {
+    text,
+    textMask: tf.tensor2d(arrays.textMask, [B, cfg.textLength]),
+    textLengths: arrays.textLengths,
+    audio: tf.tensor3d(arrays.audio, [B, cfg.audioLength, cfg.da]),
+    audioMask: tf.tensor2d(arrays.audioMask, [B, cfg.audioLength]),
+    vision: tf.tensor3d(arrays.vision, [B, cfg.visionLength, cfg.dv]),
+    visionMask: tf.tensor2d(arrays.visionMask, [B, cfg.visionLength]),
+  };
+}
+
 /** MCM inputs (spec 2.9): one dictionary entry and one prior probability per class. */
 export interface Confounders {
   /** (C, dl + da + dv): per-class mean unimodal features; or (C, B, dl + da + dv) per sample */

@@ -1,6 +1,6 @@
 /**
  * The ONNX inference engine: a CIDer export (export.ts) run on onnxruntime-node through
- * backends/onnx.ts, behind the InferenceEngine interface of ../inference.ts.
+ * backends/onnx.ts, behind the InferenceEngine interface of ../inferenceEngine.ts.
  *
  * Loading checks the file: its metadata (config, weights fingerprint) against what the caller
  * expects, the session's input/output names against the export's, and one tiny batch (B = 2)
@@ -17,7 +17,7 @@ import {
   type InferenceEngine,
   type InferenceOptions,
   type InferenceOutputs,
-} from '../inference.js';
+} from '../inferenceEngine.js';
 import { decodeMessage } from './proto.js';
 import { weightsFingerprint, type CiderExportMetadata, type WeightSource } from './export.js';
 

@@ -4,7 +4,7 @@
  * counterfactual view of MACI (spec 5). Returns (N, C) log-probabilities, row-major.
  */
 import { tf } from '../backends/tf';
-import type { CiderModel, Confounders, ViewInputs } from '../model/cider';
+import { viewInputs, type CiderModel, type Confounders, type ViewInputs } from '../model/cider';
 import type { InferenceConfounders, InferenceEngine } from '../inference';
 import { counterfactualText, type BiasDictionary } from '../eval/maci';
 import { missingView, type KeepMasks } from '../eval/missing';
@@ -33,16 +33,8 @@ function viewTensors(
   audio: Float32Array,
   vision: Float32Array,
 ): ViewInputs {
-  const B = batch.size;
-  return {
-    text,
-    textMask: tf.tensor2d(batch.textMask, [B, split.L]),
-    textLengths: batch.textLengths,
-    audio: tf.tensor3d(audio, [B, split.Ta, split.da]),
-    audioMask: tf.tensor2d(batch.audioMask, [B, split.Ta]),
-    vision: tf.tensor3d(vision, [B, split.Tv, split.dv]),
-    visionMask: tf.tensor2d(batch.visionMask, [B, split.Tv]),
-  };
+  const shape = { textLength: split.L, audioLength: split.Ta, da: split.da, visionLength: split.Tv, dv: split.dv };
+  return viewInputs(shape, batch.size, { ...batch, audio, vision }, text);
 }
 
 async function logProbsOf(model: CiderModel, view: ViewInputs, conf: Confounders): Promise<Float32Array> {

@@ -3,7 +3,8 @@
  * (test/unit/renderer/datasets-reducer.test.ts), plus the selectors the view draws from.
  */
 import type { BiasWordList, Dataset, DatasetSplit, SampleDetail, SamplePage } from '../../../shared/contract/datasets';
-import type { AppEvent, JobRecord } from '../../../shared/types';
+import type { AppEvent } from '../../../shared/types';
+import { isJobOf, type JobRecord, type JobRecordOf } from '../../../shared/jobs';
 
 export const PAGE_SIZE = 20;
 
@@ -60,7 +61,8 @@ export const initialDatasets: DatasetsState = {
   error: null,
 };
 
-export const isDatasetJob = (j: JobRecord): boolean => j.kind.startsWith('dataset.');
+export const isDatasetJob = (j: JobRecord): j is JobRecordOf<'dataset.import' | 'dataset.splitOod'> =>
+  isJobOf(j, 'dataset.import', 'dataset.splitOod');
 
 /** a new selection starts with nothing loaded for it */
 function selectDataset(state: DatasetsState, id: number | null): DatasetsState {
@@ -91,7 +93,7 @@ export function datasetsReducer(state: DatasetsState, action: DatasetsAction): D
       if (e.type !== 'job.updated' || !isDatasetJob(e.job)) return state;
       const next = { ...state, jobs: upsertJob(state.jobs, e.job) };
       // a finished import or OOD build opens its dataset (the list itself reloads on datasets.changed)
-      const made = e.job.status === 'succeeded' ? (e.job.result as Dataset | null) : null;
+      const made = e.job.status === 'succeeded' ? e.job.result : null;
       const prev = state.jobs.find((j) => j.id === e.job.id);
       if (made && typeof made.id === 'number' && prev?.status !== 'succeeded') {
         const withIt = next.list.some((d) => d.id === made.id) ? next.list : [...next.list, made];

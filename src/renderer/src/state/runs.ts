@@ -4,7 +4,8 @@
  * (settings that differ, curves overlaid, final metrics).
  */
 import type { EvaluationRecord, RunEpoch, RunRecord, TrainingOptions } from '../../../shared/contract/training';
-import type { AppEvent, JobRecord } from '../../../shared/types';
+import type { AppEvent } from '../../../shared/types';
+import type { JobKind, JobRecord } from '../../../shared/jobs';
 import { CHART_COLORS, type ChartSeries } from '../components/chartScale';
 
 export interface RunsState {
@@ -31,7 +32,7 @@ export interface PendingWork {
   job: JobRecord | null;
 }
 export type RowAction = 'evaluate' | 'resume' | 'stop';
-const ROW_ACTION_JOB_KIND: Record<RowAction, string | null> = { evaluate: 'evaluate', resume: 'train', stop: null };
+const ROW_ACTION_JOB_KIND: Record<RowAction, JobKind | null> = { evaluate: 'evaluate', resume: 'train', stop: null };
 export const ROW_ACTION_LABEL: Record<RowAction, string> = {
   evaluate: 'evaluating on test',
   resume: 'resuming',
@@ -120,7 +121,9 @@ export function runsReducer(state: RunsState, action: RunsAction): RunsState {
       const entry = Object.entries(state.pending).find(([id, p]) =>
         p.job
           ? p.job.id === e.job.id
-          : e.job.params.runId === Number(id) && e.job.kind === ROW_ACTION_JOB_KIND[p.action],
+          : 'runId' in e.job.params &&
+            e.job.params.runId === Number(id) &&
+            e.job.kind === ROW_ACTION_JOB_KIND[p.action],
       );
       if (!entry) return state;
       const id = Number(entry[0]);

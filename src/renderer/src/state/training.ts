@@ -15,7 +15,8 @@ import {
   type TrainingOptions,
   type TrainingOptionsInput,
 } from '../../../shared/contract/training';
-import type { AppEvent, JobRecord } from '../../../shared/types';
+import type { AppEvent } from '../../../shared/types';
+import { runIdOfJob, trainProgressOf, type JobRecord } from '../../../shared/jobs';
 import type { ChartSeries } from '../components/chartScale';
 import { fineTuneBatchEstimateMs, FINETUNE_VS_TORCH } from '../../../shared/textBench';
 
@@ -268,16 +269,10 @@ const watch = (run: RunRecord, job: JobRecord | null = null): LiveState => ({
   memory: null,
 });
 
-/** the run a job's progress is about: train jobs carry runId, search jobs the trial's runId */
-export const runIdOfJob = (j: JobRecord): number | null => {
-  const fromData = j.progress.data?.runId;
-  if (typeof fromData === 'number') return fromData;
-  return j.kind === 'train' && typeof j.params.runId === 'number' ? j.params.runId : null;
-};
+export { runIdOfJob };
 
 function onJob(live: LiveState, job: JobRecord, now: number): LiveState {
   if (runIdOfJob(job) !== live.run.id && job.id !== live.run.jobId) return live;
-  const data = job.progress.data ?? {};
   const sameJob = live.job?.id === job.id;
   const statusChanged = live.job?.id !== job.id || live.job.status !== job.status;
   let next: LiveState = {
@@ -289,18 +284,19 @@ function onJob(live: LiveState, job: JobRecord, now: number): LiveState {
   if (FINISHED.includes(job.status)) return next;
   const status = LIVE_RUN[job.status];
   if (status && next.run.status !== status) next = { ...next, run: { ...next.run, status, jobId: job.id } };
-  const mem = data.memory as { rssBytes?: number; heapUsedBytes?: number } | undefined;
-  if (mem && typeof mem.rssBytes === 'number')
-    next = { ...next, memory: { rssBytes: mem.rssBytes, heapUsedBytes: mem.heapUsedBytes ?? 0 } };
+  // train and search jobs report training figures; a search's are its current trial's
+  const data = trainProgressOf(job);
+  if (!data) return next;
+  if (data.memory)
+    next = { ...next, memory: { rssBytes: data.memory.rssBytes, heapUsedBytes: data.memory.heapUsedBytes } };
   const epoch = data.epoch;
-  if (typeof epoch !== 'number') return next;
-  if (typeof data.batch === 'number' && typeof data.batches === 'number' && data.losses) {
+  if (data.batch !== undefined) {
     const point: BatchPoint = {
       epoch,
       batch: data.batch,
       batches: data.batches,
-      at: typeof data.at === 'number' ? data.at : now,
-      losses: data.losses as EpochLosses,
+      at: data.at ?? now,
+      losses: data.losses,
     };
     const last = next.batches.at(-1);
     // a replayed epoch (resume) or a repeated event: drop what it supersedes

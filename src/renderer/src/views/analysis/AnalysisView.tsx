@@ -15,7 +15,7 @@ import type {
 } from '../../../../shared/contract/analysis';
 import type { RunRecord, TauRule } from '../../../../shared/contract/training';
 import type { Dataset } from '../../../../shared/contract/datasets';
-import type { JobRecord } from '../../../../shared/types';
+import { isJobOf, type JobRecord } from '../../../../shared/jobs';
 import type { Transport } from '../../api/client';
 import { LineChart } from '../../components/LineChart';
 import {
@@ -35,7 +35,6 @@ import {
 import { CLASS_COLORS, Confusion, fmt, Heatmap, ProbabilityBars, ShapleyBars, TokenChips } from './parts';
 import './analysis.css';
 
-const ANALYSIS_JOBS = ['analysis.robustness', 'analysis.compareOod'];
 const PROTOCOL_CHOICES = Object.keys(PROTOCOL_HELP);
 
 type Dispatch = (a: AnalysisAction) => void;
@@ -83,7 +82,7 @@ export function AnalysisView({ api, transport }: { api: Api; transport: Transpor
       if (usable.length) dispatch({ type: 'run', runId: usable[0].id });
     }, fail);
     return transport.onEvent((e) => {
-      if (e.type === 'job.updated' && ANALYSIS_JOBS.includes(e.job.kind))
+      if (e.type === 'job.updated' && isJobOf(e.job, 'analysis.robustness', 'analysis.compareOod'))
         setJobs((j) => ({ ...j, [e.job.kind]: e.job }));
     });
   }, [api, transport, fail]);

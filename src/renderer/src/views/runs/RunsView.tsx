@@ -5,7 +5,7 @@
 import { useCallback, useEffect, useReducer } from 'react';
 import type { Api } from '../../../../shared/api';
 import type { EvaluationRecord, RunRecord } from '../../../../shared/contract/training';
-import type { JobRecord } from '../../../../shared/types';
+import { isEpochEnd, isJobOf, type JobRecord } from '../../../../shared/jobs';
 import type { Transport } from '../../api/client';
 import { LineChart } from '../../components/LineChart';
 import {
@@ -26,7 +26,6 @@ import '../training/training.css';
 
 const fmt = (x: number | null | undefined) =>
   x === null || x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(4);
-const RUN_JOBS = ['train', 'evaluate', 'search'];
 
 export function RunsView({ api, transport }: { api: Api; transport: Transport }) {
   const [state, dispatch] = useReducer(runsReducer, initialRuns);
@@ -54,9 +53,8 @@ export function RunsView({ api, transport }: { api: Api; transport: Transport })
     void reload();
     return transport.onEvent((e) => {
       dispatch({ type: 'event', event: e });
-      if (e.type !== 'job.updated' || !RUN_JOBS.includes(e.job.kind)) return;
-      const epochEnd = typeof e.job.progress.data?.epoch === 'number' && e.job.progress.data.batch === undefined;
-      if (e.job.status !== 'running' || epochEnd) void reload();
+      if (e.type !== 'job.updated' || !isJobOf(e.job, 'train', 'evaluate', 'search')) return;
+      if (e.job.status !== 'running' || isEpochEnd(e.job)) void reload();
     });
   }, [transport, reload]);
 

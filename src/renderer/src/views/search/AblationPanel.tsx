@@ -40,7 +40,8 @@ export function AblationPanel({ api, transport, base }: { api: Api; transport: T
     void reload();
     return transport.onEvent((e) => {
       if (e.type !== 'job.updated' || e.job.kind !== 'ablation') return;
-      const epochEnd = typeof e.job.progress.data?.epoch === 'number' && e.job.progress.data.batch === undefined;
+      const d = e.job.progress.data;
+      const epochEnd = d !== undefined && 'epoch' in d && typeof d.epoch === 'number' && d.batch === undefined;
       if (e.job.status !== 'running' || epochEnd) void reload();
     });
   }, [transport, reload]);

@@ -5,6 +5,7 @@
 import { useCallback, useEffect, useReducer, useState } from 'react';
 import type { Api } from '../../../../shared/api';
 import { DEFAULT_SEARCH_SPACE } from '../../../../shared/contract/search';
+import { isEpochEnd } from '../../../../shared/jobs';
 import type { Transport } from '../../api/client';
 import { datasetTree } from '../../state/datasets';
 import {
@@ -33,8 +34,7 @@ export function SearchView({ api, transport }: { api: Api; transport: Transport 
     void reload();
     return transport.onEvent((e) => {
       if (e.type !== 'job.updated' || e.job.kind !== 'search') return;
-      const epochEnd = typeof e.job.progress.data?.epoch === 'number' && e.job.progress.data.batch === undefined;
-      if (e.job.status !== 'running' || epochEnd) void reload();
+      if (e.job.status !== 'running' || isEpochEnd(e.job)) void reload();
     });
   }, [api, transport, fail, reload]);
 

@@ -1,23 +1,11 @@
 /**
- * The light half of the dataset jobs, used by main as well as the worker: where a job stages its
- * feature store, and which importer a set of files needs (from their first bytes), so a wrong path
- * or file type is reported when the import is asked for, not after a job started. No importer
- * code is loaded here (the .csd reader pulls in h5wasm).
+ * Which importer a set of files needs, from their first bytes, so a wrong path or file type is
+ * reported when the import is asked for (by the datasets service, on the main thread), not after a
+ * job started. No importer code is loaded here (the .csd reader pulls in h5wasm).
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { DataImportError } from '../../data/errors';
-
-/** where a dataset job builds its store before main moves it into <dataDir>/datasets */
-export function datasetsRoot(dataDir: string): string {
-  return path.join(dataDir, 'datasets');
-}
-export function stagingDir(dataDir: string, jobId: number): string {
-  return path.join(datasetsRoot(dataDir), '.staging', `job-${jobId}`);
-}
-export function stagedStore(dataDir: string, jobId: number): string {
-  return path.join(stagingDir(dataDir, jobId), 'store');
-}
+import { DataImportError } from './errors';
 
 export type ImportFormat = 'mmsa' | 'csd';
 
