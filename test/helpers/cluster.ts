@@ -28,7 +28,7 @@ export interface Slurm {
   env: { SLURM_CONF: string };
   dir: string;
   run(cmd: string, args: string[]): { status: number | null; stdout: string; stderr: string };
-  stop(): void;
+  stop(): Promise<void>;
 }
 
 /** Why SLURM cannot run here, or null. */
@@ -111,21 +111,36 @@ export async function startSlurm(dir: string): Promise<Slurm> {
     const r = run(which(daemon), ['-f', conf]);
     if (r.status !== 0) throw new Error(`${daemon} did not start: ${r.stderr}`);
   }
-  const stop = () => {
+  // SIGTERM, then wait for the daemons to exit: slurmctld writes its state on the way out, and the
+  // temp folder is removed after the test
+  const stop = async () => {
+    const pids: number[] = [];
     for (const pid of ['slurmd.pid', 'slurmctld.pid', path.join('munge', 'munged.pid')]) {
       try {
-        process.kill(Number(fs.readFileSync(p(pid), 'utf8')), 'SIGTERM');
+        const n = Number(fs.readFileSync(p(pid), 'utf8'));
+        process.kill(n, 'SIGTERM');
+        pids.push(n);
       } catch {
         // not running
       }
     }
+    const alive = (n: number) => {
+      try {
+        process.kill(n, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    for (let i = 0; i < 100 && pids.some(alive); i++) await sleep(100);
+    for (const n of pids.filter(alive)) process.kill(n, 'SIGKILL');
   };
   for (let i = 0; i < 60; i++) {
     const s = run('sinfo', ['-h', '-o', '%T']);
     if (s.status === 0 && /idle|mixed|alloc/.test(s.stdout)) return { env: { SLURM_CONF: conf }, dir, run, stop };
     await sleep(500);
   }
-  stop();
+  await stop();
   throw new Error(`the SLURM node did not come up: ${fs.readFileSync(p('log', 'slurmctld.log'), 'utf8').slice(-2000)}`);
 }
 

@@ -153,7 +153,7 @@ test(
       );
     } finally {
       await app.close();
-      slurm.stop();
+      await slurm.stop();
       if (previous === undefined) delete process.env.SLURM_CONF;
       else process.env.SLURM_CONF = previous;
     }
