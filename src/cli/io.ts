@@ -2,7 +2,8 @@
 import { AppError } from '../shared/errors';
 import { asKind, type JobKind, type JobRecordOf } from '../shared/jobs';
 import type { AppServices } from '../main/services/app';
-import type { ParsedArgs } from './args';
+import type { Dataset } from '../shared/contract/datasets';
+import { UsageError, type ParsedArgs } from './args';
 
 export interface CliIo {
   out: (line: string) => void;
@@ -71,4 +72,13 @@ export async function follow<K extends JobKind>(
     process.off('SIGINT', onSigint);
     unsubscribe();
   }
+}
+
+/** A dataset named on the command line: by name (any case), else by id. */
+export async function resolveDataset(app: AppServices, ref: string): Promise<Dataset> {
+  const list = await call<Dataset[]>(app, 'datasets.list', {});
+  const byName = list.find((d) => d.name.toLowerCase() === ref.toLowerCase());
+  if (byName) return byName;
+  if (/^\d+$/.test(ref)) return call<Dataset>(app, 'datasets.get', { id: Number(ref) });
+  throw new UsageError(`no dataset named "${ref}" (see "cider datasets")`);
 }

@@ -1,11 +1,10 @@
 /** `cider ablate`: the paper's ablation set on one dataset, one seed, one table. */
 import type { AblationRecord, AblationRow } from '../../shared/contract/ablation';
 import { ABLATION_VARIANTS } from '../../shared/contract/ablation';
-import type { Dataset } from '../../shared/contract/datasets';
 import type { TrainingOptionsInput } from '../../shared/contract/training';
 import type { AppServices } from '../../main/services/app';
 import { flagNumber, flagString, UsageError, type CommandSpec, type ParsedArgs } from '../args';
-import { call, follow, jobLine, print, type CliIo, type Command } from '../io';
+import { call, follow, jobLine, print, type CliIo, type Command, resolveDataset } from '../io';
 import { parseRates } from '../../main/ml/eval/sweep';
 
 export const ABLATION_SPECS: Record<string, CommandSpec> = {
@@ -89,14 +88,6 @@ export function ablationLines(a: AblationRecord): string[] {
       ].join(' ')}`,
     );
   return out;
-}
-
-async function resolveDataset(app: AppServices, ref: string): Promise<Dataset> {
-  const list = await call<Dataset[]>(app, 'datasets.list', {});
-  const byName = list.find((d) => d.name.toLowerCase() === ref.toLowerCase());
-  if (byName) return byName;
-  if (/^\d+$/.test(ref)) return call<Dataset>(app, 'datasets.get', { id: Number(ref) });
-  throw new UsageError(`no dataset named "${ref}" (see "cider datasets")`);
 }
 
 export const ABLATION_COMMANDS: Record<string, Command> = {

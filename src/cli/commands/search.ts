@@ -1,5 +1,4 @@
 /** `cider search`: a seeded random hyperparameter search over the authors' space, each trial a run. */
-import type { Dataset } from '../../shared/contract/datasets';
 import type { SearchRecord, SearchTrial } from '../../shared/contract/search';
 import type { TrainingOptionsInput } from '../../shared/contract/training';
 import type { AppServices } from '../../main/services/app';
@@ -12,7 +11,7 @@ import {
   type CommandSpec,
   type ParsedArgs,
 } from '../args';
-import { call, follow, jobLine, print, type CliIo, type Command } from '../io';
+import { call, follow, jobLine, print, type CliIo, type Command, resolveDataset } from '../io';
 import { EXECUTOR_OPTIONS, executorFromFlags } from './cluster';
 import { slurmExecutorSchema } from '../../shared/contract/executors';
 
@@ -59,14 +58,6 @@ export function searchLines(s: SearchRecord): string[] {
     `  ${'trial'.padStart(5)}  ${'run'.padStart(5)}  ${'status'.padEnd(11)} ${'best'.padStart(7)}`,
     ...s.results.map(trialLine),
   ];
-}
-
-async function resolveDataset(app: AppServices, ref: string): Promise<Dataset> {
-  const list = await call<Dataset[]>(app, 'datasets.list', {});
-  const byName = list.find((d) => d.name.toLowerCase() === ref.toLowerCase());
-  if (byName) return byName;
-  if (/^\d+$/.test(ref)) return call<Dataset>(app, 'datasets.get', { id: Number(ref) });
-  throw new UsageError(`no dataset named "${ref}" (see "cider datasets")`);
 }
 
 export const SEARCH_COMMANDS: Record<string, Command> = {

@@ -1,6 +1,5 @@
 /** `cider train`, `cider runs`, `cider eval`: training runs and their evaluation from the command line. */
 import type { TextEncoderModel } from '../../shared/contract/models';
-import type { Dataset } from '../../shared/contract/datasets';
 import type {
   EvaluationRecord,
   RunEpoch,
@@ -28,7 +27,7 @@ import {
   type CommandSpec,
   type ParsedArgs,
 } from '../args';
-import { call, follow, jobLine, print, type CliIo, type Command } from '../io';
+import { call, follow, jobLine, print, type CliIo, type Command, resolveDataset } from '../io';
 
 export const TRAINING_SPECS: Record<string, CommandSpec> = {
   train: {
@@ -147,14 +146,6 @@ export function parseLossWeights(spec: string | undefined): TrainingOptionsInput
   if (parts.length !== 3 || parts.some((x) => !Number.isFinite(x) || x < 0))
     throw new UsageError(`--loss-weights takes three numbers >= 0, JOINT,ATTN,RECON (e.g. 0.5,0.1,0.6), got "${spec}"`);
   return { joint: parts[0], attention: parts[1], reconstruction: parts[2] };
-}
-
-async function resolveDataset(app: AppServices, ref: string): Promise<Dataset> {
-  const list = await call<Dataset[]>(app, 'datasets.list', {});
-  const byName = list.find((d) => d.name.toLowerCase() === ref.toLowerCase());
-  if (byName) return byName;
-  if (/^\d+$/.test(ref)) return call<Dataset>(app, 'datasets.get', { id: Number(ref) });
-  throw new UsageError(`no dataset named "${ref}" (see "cider datasets")`);
 }
 
 function runId(args: ParsedArgs, at: number, what: string): number {
