@@ -10,10 +10,13 @@ import { dropout, gruGroup, layerNorm, linear, sinusoidalTable, type DropoutSour
 import { multimodalCompositeAttention, wordLevelAlignment, type AttentionState } from './attention.js';
 import { shareIdentityOnWasm } from './wasm-memory.js';
 
-/** One view of a batch. Masks are float 0/1. */
-export interface ViewInputs {
-  /** token features (B, L, dl), e.g. BERT's last hidden state */
-  text: tf.Tensor3D;
+/**
+ * One view of a batch, its text given as `T`: token features (B, L, dl) for a forward pass, or
+ * (training) the TextSource that yields both views' features. Masks are float 0/1.
+ */
+export interface ViewOf<T> {
+  /** token features (B, L, dl), e.g. BERT's last hidden state (or their source) */
+  text: T;
   /** BERT attention mask (B, L) */
   textMask: tf.Tensor2D;
   /** tokens per sample including [CLS] and [SEP]; WSAM excludes positions 0 and len-1 */
@@ -23,6 +26,9 @@ export interface ViewInputs {
   vision: tf.Tensor3D;
   visionMask: tf.Tensor2D;
 }
+
+/** One view of a batch as the forward pass reads it. */
+export type ViewInputs = ViewOf<tf.Tensor3D>;
 
 /** Row-major arrays of a batch of views (masks 0/1), as runs/data.ts reads them and engines take them. */
 export interface ViewArrays {
@@ -35,15 +41,16 @@ export interface ViewArrays {
 }
 
 /**
- * The one view builder: a batch's tensors from its arrays and its text features (B, L, dl), for
- * prediction, the TF.js inference engine and the analyzer alike. Shapes come from the model's config.
+ * The one view builder: a batch's tensors from its arrays and its text (features (B, L, dl), or
+ * training's TextSource), for training, prediction, the TF.js inference engine and the analyzer
+ * alike. Shapes come from the model's config; the caller owns (disposes) the tensors.
  */
-export function viewInputs(
+export function viewInputs<T = tf.Tensor3D>(
   cfg: Pick<CiderConfig, 'textLength' | 'audioLength' | 'da' | 'visionLength' | 'dv'>,
   B: number,
   arrays: ViewArrays,
-  text: tf.Tensor3D,
-): ViewInputs {
+  text: T,
+): ViewOf<T> {
   return {
     text,
     textMask: tf.tensor2d(arrays.textMask, [B, cfg.textLength]),
@@ -53,6 +60,11 @@ export function viewInputs(
     vision: tf.tensor3d(arrays.vision, [B, cfg.visionLength, cfg.dv]),
     visionMask: tf.tensor2d(arrays.visionMask, [B, cfg.visionLength]),
   };
+}
+
+/** The frame and mask tensors of a view (not its text), e.g. to dispose them. */
+export function viewTensors<T>(v: ViewOf<T>): tf.Tensor[] {
+  return [v.textMask, v.audio, v.audioMask, v.vision, v.visionMask];
 }
 
 /** MCM inputs (spec 2.9): one dictionary entry and one prior probability per class. */

@@ -8,12 +8,13 @@
 import { parentPort } from 'node:worker_threads';
 import { initBackend, tf } from '../backends/tf.js';
 import { Rng } from '../random.js';
-import { CiderModel } from '../model/cider.js';
+import { CiderModel, viewInputs, viewTensors } from '../model/cider.js';
 import type { CiderParams } from '../model/params.js';
 import { precomputedText } from '../train/text.js';
 import {
   completeViewPass,
   disposeGrads,
+  missingViewMasks,
   missingViewPass,
   releaseTeacher,
   type GradMap,
@@ -90,21 +91,27 @@ async function handle(msg: ToReplica): Promise<FromReplica> {
     const s = msg.share;
     const text = tensorOf(s.text) as tf.Tensor3D;
     const textMissing = tensorOf(s.textMissing) as tf.Tensor3D;
-    const batch: TrainBatch = {
-      text: precomputedText(text, textMissing),
-      textMask: tensorOf(s.textMask) as tf.Tensor2D,
-      textLengths: s.textLengths,
-      audio: tensorOf(s.audio) as tf.Tensor3D,
-      audioMask: tensorOf(s.audioMask) as tf.Tensor2D,
-      vision: tensorOf(s.vision) as tf.Tensor3D,
-      visionMask: tensorOf(s.visionMask) as tf.Tensor2D,
-      labels: tensorOf(s.labels, 'int32') as tf.Tensor1D,
-    };
-    const masks: MissingViewMasks = {
-      textKeep: tensorOf(s.textKeep) as tf.Tensor2D,
-      audioKeep: tensorOf(s.audioKeep) as tf.Tensor2D,
-      visionKeep: tensorOf(s.visionKeep) as tf.Tensor2D,
-    };
+    const B = s.textLengths.length;
+    const f32 = (d: Dense) => d.data as Float32Array;
+    const view = viewInputs(
+      model.config,
+      B,
+      {
+        textMask: f32(s.textMask),
+        textLengths: s.textLengths,
+        audio: f32(s.audio),
+        audioMask: f32(s.audioMask),
+        vision: f32(s.vision),
+        visionMask: f32(s.visionMask),
+      },
+      precomputedText(text, textMissing),
+    );
+    const batch: TrainBatch = { ...view, labels: tensorOf(s.labels, 'int32') as tf.Tensor1D };
+    const masks: MissingViewMasks = missingViewMasks(model.config, B, {
+      text: f32(s.textKeep),
+      audio: f32(s.audioKeep),
+      vision: f32(s.visionKeep),
+    });
     const conf: Confounders = {
       dictionary: tensorOf(s.dictionary) as tf.Tensor2D,
       prior: tensorOf(s.prior) as tf.Tensor1D,
@@ -112,11 +119,7 @@ async function handle(msg: ToReplica): Promise<FromReplica> {
     const owned = [
       text,
       textMissing,
-      batch.textMask,
-      batch.audio,
-      batch.audioMask,
-      batch.vision,
-      batch.visionMask,
+      ...viewTensors(view),
       batch.labels,
       masks.textKeep,
       masks.audioKeep,

@@ -19,12 +19,12 @@ import { initBackend, tf } from '../backends/tf';
 import { Rng } from '../random';
 import { FeatureStore } from '../../data/featureStore';
 import { makeConfig } from '../model/config';
-import { CiderModel } from '../model/cider';
+import { CiderModel, viewInputs, viewTensors } from '../model/cider';
 import { initParams } from '../model/params';
 import { disposeParams, paramsFromTensors } from '../model/weights';
 import { Adam, ciderParamGroups } from '../train/adam';
 import { rmfmTrainingMasks } from '../train/masks';
-import { evalConfounders, trainStep, type StepLosses } from '../train/step';
+import { evalConfounders, missingViewMasks, trainStep, type StepLosses } from '../train/step';
 import { classificationMetrics, meanNll, selectionBetter, selectionScore } from '../eval/metrics';
 import { missingMasks } from '../eval/missing';
 import {
@@ -289,25 +289,12 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
           batch.visionMask,
         );
         const src = await text.trainingSource(batch, keep.text);
-        const tensors = {
-          textMask: tf.tensor2d(batch.textMask, [n, train.L]),
-          audio: tf.tensor3d(batch.audio, [n, train.Ta, train.da]),
-          audioMask: tf.tensor2d(batch.audioMask, [n, train.Ta]),
-          vision: tf.tensor3d(batch.vision, [n, train.Tv, train.dv]),
-          visionMask: tf.tensor2d(batch.visionMask, [n, train.Tv]),
-          labels: tf.tensor1d(batch.labels, 'int32'),
-          textKeep: tf.tensor2d(keep.text, [n, train.L]),
-          audioKeep: tf.tensor2d(keep.audio, [n, train.Ta]),
-          visionKeep: tf.tensor2d(keep.vision, [n, train.Tv]),
-        };
+        const view = viewInputs(cfg, n, batch, src.source);
+        const labels = tf.tensor1d(batch.labels, 'int32');
+        const stepMasks = missingViewMasks(cfg, n, keep);
         let losses: StepLosses;
         try {
-          const stepBatch = { text: src.source, textLengths: batch.textLengths, ...tensors };
-          const stepMasks = {
-            textKeep: tensors.textKeep,
-            audioKeep: tensors.audioKeep,
-            visionKeep: tensors.visionKeep,
-          };
+          const stepBatch = { ...view, labels };
           const stepOpts = {
             rng: dropoutRng,
             mssd: opt.mssd !== false,
@@ -320,7 +307,7 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
             : trainStep(model, optimizer, stepBatch, stepMasks, trainConf, stepOpts);
         } finally {
           src.dispose();
-          tf.dispose(Object.values(tensors));
+          tf.dispose([...viewTensors(view), labels, ...Object.values(stepMasks)]);
         }
         for (const key of LOSS_KEYS) sums[key] += losses[key] * n;
         o.onBatch?.({ epoch, batch: k + 1, batches, losses });

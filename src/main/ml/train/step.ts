@@ -13,7 +13,8 @@
 import { tf } from '../backends/tf.js';
 import type { Rng } from '../random.js';
 import type { AttentionState } from '../model/attention.js';
-import type { CiderModel, CiderOutputs, Confounders, ViewInputs } from '../model/cider.js';
+import type { CiderModel, CiderOutputs, Confounders, ViewInputs, ViewOf } from '../model/cider.js';
+import type { CiderConfig } from '../model/config.js';
 import type { Adam } from './adam.js';
 import {
   attentionKl,
@@ -28,15 +29,8 @@ import {
 } from './losses.js';
 import type { TextSource } from './text.js';
 
-export interface TrainBatch {
-  text: TextSource;
-  /** (B, L) */
-  textMask: tf.Tensor2D;
-  textLengths: ArrayLike<number>;
-  audio: tf.Tensor3D;
-  audioMask: tf.Tensor2D;
-  vision: tf.Tensor3D;
-  visionMask: tf.Tensor2D;
+/** A training batch: one view whose text is the TextSource of both views' features, and the labels. */
+export interface TrainBatch extends ViewOf<TextSource> {
   /** class ids (B), int32 */
   labels: tf.Tensor1D;
 }
@@ -46,6 +40,19 @@ export interface MissingViewMasks {
   textKeep: tf.Tensor2D;
   audioKeep: tf.Tensor2D;
   visionKeep: tf.Tensor2D;
+}
+
+/** The keep-mask tensors of a missing view from row-major 0/1 arrays (same shapes as the view's masks). */
+export function missingViewMasks(
+  cfg: Pick<CiderConfig, 'textLength' | 'audioLength' | 'visionLength'>,
+  B: number,
+  keep: { text: Float32Array; audio: Float32Array; vision: Float32Array },
+): MissingViewMasks {
+  return {
+    textKeep: tf.tensor2d(keep.text, [B, cfg.textLength]),
+    audioKeep: tf.tensor2d(keep.audio, [B, cfg.audioLength]),
+    visionKeep: tf.tensor2d(keep.vision, [B, cfg.visionLength]),
+  };
 }
 
 export interface TrainStepOptions {
