@@ -19,6 +19,7 @@ import { forwardInferenceViews } from './train/step.js';
 import {
   checkInferenceBatch,
   inferInChunks,
+  type ChunkRequest,
   type EngineName,
   type InferenceBatch,
   type InferenceConfounders,
@@ -50,11 +51,38 @@ export function attentionSegmentsOf(state: AttentionState, textMask: tf.Tensor2D
   });
 }
 
+/**
+ * The full last-layer attention weights of some rows of the batch from the TF.js attention state:
+ * per row and head exp(q_i k_j^T - lse_i) over the nine (query, key) segment blocks, i.e. the LAV
+ * branch's softmax over all 3L keys, (R, H, 3L, 3L).
+ */
+export function attentionWeightsOf(state: AttentionState, rows: readonly number[], heads: number): tf.Tensor4D {
+  return tf.tidy(() => {
+    const perRow = rows.map((r) => {
+      const pick = (t: tf.Tensor3D) => t.slice([r * heads, 0, 0], [heads, t.shape[1], t.shape[2]]);
+      const q = state.q.map(pick);
+      const k = state.k.map(pick);
+      const lse = state.lse.map(pick);
+      return tf.concat(
+        q.map((qi, i) =>
+          tf.concat(
+            k.map((kj) => tf.exp(tf.sub(tf.matMul(qi, kj, false, true), lse[i]))),
+            2,
+          ),
+        ),
+        1,
+      ); // (H, 3L, 3L)
+    });
+    return tf.stack(perRow) as tf.Tensor4D;
+  });
+}
+
 /** The TF.js path behind the engine interface. */
 export class TfjsEngine implements InferenceEngine {
   readonly name: EngineName;
   readonly detail: string;
   readonly config: CiderConfig;
+  readonly explains = true;
 
   constructor(
     readonly model: CiderModel,
@@ -73,13 +101,13 @@ export class TfjsEngine implements InferenceEngine {
   }
 
   infer(batch: InferenceBatch, conf: InferenceConfounders, opts: InferenceOptions = {}): Promise<InferenceOutputs> {
-    return inferInChunks(this.config, batch, conf, opts, (b, c, a) => this.inferChunk(b, c, a));
+    return inferInChunks(this.config, batch, conf, opts, (b, c, r) => this.inferChunk(b, c, r));
   }
 
   private async inferChunk(
     batch: InferenceBatch,
     conf: InferenceConfounders,
-    attention: boolean,
+    { attention, attentionRows }: ChunkRequest,
   ): Promise<InferenceOutputs> {
     const c = this.config;
     const B = batch.size;
@@ -121,6 +149,8 @@ export class TfjsEngine implements InferenceEngine {
             wsamVision: r.missingView.wsamVisionWeights!,
           });
       }
+      if (attentionRows.length)
+        out.attentionWeights = attentionWeightsOf(r.missingView.attention, attentionRows, c.heads);
       return out;
     });
     const data: Record<string, Float32Array> = {};
@@ -134,6 +164,7 @@ export class TfjsEngine implements InferenceEngine {
       attentionSegments: data.attentionSegments ?? new Float32Array(0),
       wsamAudio: data.wsamAudio,
       wsamVision: data.wsamVision,
+      attentionWeights: data.attentionWeights,
     };
   }
 

@@ -45,6 +45,18 @@ export interface InferenceOptions {
   chunkSize?: number;
   /** also return the attention summaries and WSAM maps (default true) */
   attention?: boolean;
+  /**
+   * Rows of the batch (missing view) whose full last-layer attention weights are wanted: what an
+   * explanation reads beyond the summaries. Absent or empty: none are computed, so plain
+   * prediction pays nothing for them (the ONNX graph then runs that branch on 0 rows).
+   */
+  attentionRows?: readonly number[];
+}
+
+/** What one chunk is asked for; `attentionRows` are indices into the chunk. */
+export interface ChunkRequest {
+  attention: boolean;
+  attentionRows: number[];
 }
 
 export interface InferenceOutputs {
@@ -64,6 +76,13 @@ export interface InferenceOutputs {
   /** missing view, unaligned models: WSAM word-to-frame maps (B, L, Ta), (B, L, Tv) */
   wsamAudio?: Float32Array;
   wsamVision?: Float32Array;
+  /**
+   * missing view, last MCT layer, the rows of `attentionRows` in that order: the full softmax of
+   * every query over all 3L keys (the LAV branch's weights, the map self-distillation uses), per
+   * head, (R, H, 3L, 3L); rows and columns are [text; audio; vision] word-level steps. Absent
+   * when no rows were asked.
+   */
+  attentionWeights?: Float32Array;
 }
 
 export interface InferenceEngine {
@@ -72,6 +91,11 @@ export interface InferenceEngine {
   /** human-readable detail, e.g. "onnxruntime-node 1.30.0, cpu, 2 threads" */
   readonly detail: string;
   readonly config: CiderConfig;
+  /**
+   * infer() can return `attentionWeights`, what explanations read beyond the summaries (false for
+   * an ONNX export made before exporter version 2)
+   */
+  readonly explains: boolean;
   infer(batch: InferenceBatch, conf: InferenceConfounders, opts?: InferenceOptions): Promise<InferenceOutputs>;
   dispose(): Promise<void>;
 }
@@ -194,25 +218,54 @@ export function concatOutputs(parts: InferenceOutputs[]): InferenceOutputs {
     attentionSegments: cat((o) => o.attentionSegments)!,
     wsamAudio: cat((o) => o.wsamAudio),
     wsamVision: cat((o) => o.wsamVision),
+    attentionWeights: cat((o) => o.attentionWeights),
   };
 }
 
 /**
  * Check a batch, run it chunk by chunk (both engines bound their memory this way), and join the
- * chunks' outputs.
+ * chunks' outputs. Attention rows go to the chunk that holds them and come back in the order asked.
  */
 export async function inferInChunks(
   config: CiderConfig,
   batch: InferenceBatch,
   conf: InferenceConfounders,
   opts: InferenceOptions,
-  inferChunk: (batch: InferenceBatch, conf: InferenceConfounders, attention: boolean) => Promise<InferenceOutputs>,
+  inferChunk: (batch: InferenceBatch, conf: InferenceConfounders, request: ChunkRequest) => Promise<InferenceOutputs>,
 ): Promise<InferenceOutputs> {
   checkInferenceBatch(config, batch, conf);
+  const asked = opts.attentionRows ?? [];
+  for (const r of asked)
+    if (!Number.isInteger(r) || r < 0 || r >= batch.size)
+      throw new Error(`inference: attention row ${r} is outside the batch (B=${batch.size})`);
   const parts: InferenceOutputs[] = [];
+  const order: number[] = []; // positions in `asked`, in the order the chunks return them
   for (const [start, size] of chunkRanges(batch.size, opts.chunkSize ?? 128)) {
     const s = sliceBatch(config, batch, conf, start, size);
-    parts.push(await inferChunk(s.batch, s.conf, opts.attention ?? true));
+    const attentionRows: number[] = [];
+    asked.forEach((r, i) => {
+      if (r >= start && r < start + size) {
+        attentionRows.push(r - start);
+        order.push(i);
+      }
+    });
+    parts.push(await inferChunk(s.batch, s.conf, { attention: opts.attention ?? true, attentionRows }));
   }
-  return concatOutputs(parts);
+  // a chunk holding none of the asked rows contributes no weights
+  const out = concatOutputs(
+    parts.map((p) => ({
+      ...p,
+      attentionWeights: asked.length ? (p.attentionWeights ?? new Float32Array(0)) : undefined,
+    })),
+  );
+  if (!asked.length) return out;
+  const got = out.attentionWeights;
+  const per = 3 * config.textLength * 3 * config.textLength * config.heads;
+  if (!got || got.length !== asked.length * per)
+    throw new Error(
+      `inference: attention weights have ${got?.length ?? 0} values, expected ${asked.length} rows x H*3L*3L = ${asked.length * per}`,
+    );
+  const weights = new Float32Array(got.length);
+  order.forEach((i, k) => weights.set(got.subarray(k * per, (k + 1) * per), i * per));
+  return { ...out, attentionWeights: weights };
 }

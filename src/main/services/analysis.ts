@@ -92,7 +92,7 @@ export function analysisService(ctx: ServiceContext): {
 
   /** A clip's extracted features laid out as the run's model reads them (the clips export's rules). */
   const clipSample = (a: RunAnalyzer, clipId: number): SampleInput => {
-    const c = a.model.config;
+    const c = a.config;
     const t = readFeatureRecord(ctx.dataDir, clipId, 'text');
     if (!t || !t.available || !t.text)
       throw new AppError('CONFLICT', `clip ${clipId} has no text features (token ids) yet: extract its features first`);

@@ -1,8 +1,14 @@
 /**
  * A trained run opened for per-sample analysis: the inspector (class probabilities, exact
  * modality Shapley values, last-layer attention summaries, WSAM maps) and the counterfactual text
- * editor. Everything for one sample goes through the model as ONE small batch (the 8 coalitions,
- * or the factual and counterfactual views), in eval mode with the evaluation confounders.
+ * editor. Everything for one sample goes through the run's inference engine as ONE small batch
+ * (the 8 coalitions, or the factual and counterfactual views), in eval mode with the evaluation
+ * confounders. The engine is chosen as prediction chooses it (runs/engine.ts openRunEngine: ONNX
+ * Runtime when the checkpoint's export lies beside it, else TF.js), and every number shown comes
+ * from its outputs: log-probabilities, the WSAM maps, and the last layer's full attention weights
+ * of the one row the inspector details (InferenceOptions.attentionRows). No explanation needs
+ * gradients, so none is left on TF.js; only the text features (TextProvider, BERT) are computed
+ * before the engine, as for prediction.
  *
  * Removing a modality is the missing protocols' masking (spec 3) applied on top of the
  * simulator's view, through eval/missing.ts's `missingView`: text -> [UNK] except [CLS]/[SEP],
@@ -12,11 +18,10 @@
  */
 import { existsSync } from 'node:fs';
 import type { TokenView } from '../../../shared/contract/analysis';
-import { initBackend, tf } from '../backends/tf';
+import { initBackend } from '../backends/tf';
 import { FeatureStore, type SplitName } from '../../data/featureStore';
-import { CiderModel, viewInputs, type Confounders } from '../model/cider';
-import { disposeParams, paramsFromTensors } from '../model/weights';
-import { evalConfounders } from '../train/step';
+import type { CiderConfig } from '../model/config';
+import { openRunEngine, type RunEngine } from '../runs/engine';
 import { biasDictionary, counterfactualText, debiasedScores, tauGrid, type BiasDictionary } from '../eval/maci';
 import {
   DEFAULT_EVAL_SEED,
@@ -123,34 +128,48 @@ function rawWords(text: string): string[] {
   return clean.match(/[\p{L}\p{N}_]+|[^\s\p{L}\p{N}_]/gu) ?? [];
 }
 
+export interface AnalyzerOpenOptions {
+  checkpointFile: string;
+  /** the run's dataset: the bias-word dictionary comes from its TRAINING split */
+  datasetDir: string;
+  cacheDir?: string;
+  /** which engine: 'auto' (default) as prediction chooses, or one forced (tests, CIDER_ENGINE) */
+  prefer?: 'auto' | 'onnx' | 'tfjs';
+}
+
 export class RunAnalyzer {
   readonly state: RunState;
+  readonly config: CiderConfig;
   readonly classes: number;
   readonly L: number;
   private constructor(
-    readonly model: CiderModel,
+    /** the run's inference engine with the evaluation confounders (averaged dictionary, uniform prior) */
+    readonly run: RunEngine,
     readonly text: TextProvider,
-    /** evaluation confounders (averaged dictionary, uniform prior) */
-    readonly conf: Confounders,
-    private readonly owned: tf.Tensor[],
     readonly dictionary: BiasDictionary,
     readonly tokenizer: WordPieceTokenizer | null,
-    readonly engine: string,
     state: RunState,
   ) {
     this.state = state;
-    this.classes = model.config.classes;
-    this.L = model.config.textLength;
+    this.config = run.engine.config;
+    this.classes = this.config.classes;
+    this.L = this.config.textLength;
   }
 
-  /** Open a run's checkpoint; the bias-word dictionary comes from the TRAINING split of `datasetDir` (the run's dataset). */
-  static async open(o: { checkpointFile: string; datasetDir: string; cacheDir?: string }): Promise<RunAnalyzer> {
-    const backend = await initBackend();
+  /** 'onnx' or 'tfjs-<backend>': shown with every explanation */
+  get engine(): string {
+    return this.run.name;
+  }
+
+  /** Open a run's checkpoint and its engine; the bias-word dictionary comes from the TRAINING split of `datasetDir` (the run's dataset). */
+  static async open(o: AnalyzerOpenOptions): Promise<RunAnalyzer> {
+    // the text provider (BERT) runs on TF.js whichever engine runs CIDer
+    await initBackend();
     const ckpt = loadCheckpoint(o.checkpointFile);
     const { options, ciderConfig: cfg } = ckpt.state;
     const store = await FeatureStore.open(o.datasetDir);
-    const owned: tf.Tensor[] = [];
     let text: TextProvider | undefined;
+    let run: RunEngine | undefined;
     try {
       const train = await openSplit(store, 'train', options.task);
       const dictionary = biasDictionary(train.ids3, train.count, train.L, { classes: train.labels }, options.task);
@@ -161,33 +180,38 @@ export class RunAnalyzer {
         cacheDir: o.cacheDir,
         bertWeights: ckpt.bert ?? undefined,
       });
-      const model = new CiderModel(cfg, paramsFromTensors(cfg, ckpt.tensors, { source: o.checkpointFile }).params);
-      const dict = tf.tensor2d(ckpt.confounders.dictionary, [
-        cfg.classes,
-        ckpt.confounders.dictionary.length / cfg.classes,
-      ]);
-      const conf = evalConfounders(dict);
-      owned.push(dict, conf.dictionary, conf.prior);
+      run = await openRunEngine(o.checkpointFile, ckpt, o.prefer);
+      if (!run.engine.explains) {
+        // an export made before the explanation outputs: predict with it, explain on TF.js
+        if (o.prefer === 'onnx')
+          throw new AnalysisError(
+            `${run.detail}: the export has no attention_weights output; re-export the checkpoint`,
+          );
+        const old = run;
+        run = undefined;
+        await old.engine.dispose();
+        run = await openRunEngine(o.checkpointFile, ckpt, 'tfjs');
+        run.detail += ` (the ONNX export predates the explanation outputs: re-export the checkpoint to explain on ONNX Runtime)`;
+      }
       let tokenizer: WordPieceTokenizer | null = null;
       if (options.text.kind !== 'features') {
         const report = await inspectModelFolder(options.text.modelDir);
         if (report.files.vocab && existsSync(report.files.vocab))
           tokenizer = WordPieceTokenizer.fromVocabFile(report.files.vocab, report.tokenizerOptions);
       }
-      return new RunAnalyzer(model, text, conf, owned, dictionary, tokenizer, `tfjs-${backend.name}`, ckpt.state);
+      return new RunAnalyzer(run, text, dictionary, tokenizer, ckpt.state);
     } catch (e) {
       text?.dispose();
-      tf.dispose(owned);
+      await run?.engine.dispose();
       throw e;
     } finally {
       await store.close();
     }
   }
 
-  dispose(): void {
-    tf.dispose(this.owned);
-    disposeParams(this.model.params);
+  async dispose(): Promise<void> {
     this.text.dispose();
+    await this.run.engine.dispose();
   }
 
   /** One row of a dataset split (the run's dataset or another with the same shapes, e.g. its OOD version). */
@@ -219,7 +243,7 @@ export class RunAnalyzer {
   }
 
   checkShapes(what: string, L: number, Ta: number, da: number, Tv: number, dv: number): void {
-    const c = this.model.config;
+    const c = this.config;
     if (L !== c.textLength || Ta !== c.audioLength || Tv !== c.visionLength || da !== c.da || dv !== c.dv) {
       throw new AnalysisError(
         `${what} has L=${L}, Ta=${Ta}, da=${da}, Tv=${Tv}, dv=${dv}; the run's model reads L=${c.textLength}, Ta=${c.audioLength}, da=${c.da}, Tv=${c.visionLength}, dv=${c.dv}`,
@@ -228,7 +252,7 @@ export class RunAnalyzer {
   }
 
   private layout(s: SampleInput, textLength = s.textLength): MissingLayout {
-    const c = this.model.config;
+    const c = this.config;
     return {
       batch: 1,
       textSteps: c.textLength,
@@ -272,7 +296,7 @@ export class RunAnalyzer {
       textLength: number;
     }[],
   ): BatchArrays {
-    const c = this.model.config;
+    const c = this.config;
     const B = views.length;
     const L = c.textLength;
     const ids3 = new Int32Array(B * 3 * L);
@@ -310,8 +334,9 @@ export class RunAnalyzer {
 
   /**
    * Log-probabilities of every view (B, C), and for row `detailRow` the last layer's attention
-   * weights (H, 3L, 3L) and the WSAM maps. The 'reference' positional quirk makes a prediction
-   * depend on the row's batch position, so such models run one view per call (all at offset 0).
+   * weights (H, 3L, 3L) and the WSAM maps (L, Ta), (L, Tv), all from the engine. The 'reference'
+   * positional quirk makes a prediction depend on the row's batch position, so such models run
+   * one view per call (all at offset 0).
    */
   private async forward(
     batch: BatchArrays,
@@ -323,65 +348,51 @@ export class RunAnalyzer {
     wsamAudio?: Float32Array;
     wsamVision?: Float32Array;
   }> {
-    const c = this.model.config;
+    const c = this.config;
     const B = batch.size;
     const features = await this.text.altered(batch, batch.ids3, changed);
+    let text: Float32Array;
     try {
-      const groups = c.positional === 'reference' ? Array.from({ length: B }, (_, b) => [b, 1]) : [[0, B]];
-      const logProbs = new Float32Array(B * c.classes);
-      const out: {
-        logProbs: Float32Array;
-        attention?: Float32Array;
-        wsamAudio?: Float32Array;
-        wsamVision?: Float32Array;
-      } = { logProbs };
-      for (const [start, size] of groups) {
-        const rows = (a: Float32Array, per: number) => a.subarray(start * per, (start + size) * per);
-        const r = tf.tidy(() => {
-          const arrays = {
-            textMask: rows(batch.textMask, c.textLength),
-            textLengths: batch.textLengths.subarray(start, start + size),
-            audio: rows(batch.audio, c.audioLength * c.da),
-            audioMask: rows(batch.audioMask, c.audioLength),
-            vision: rows(batch.vision, c.visionLength * c.dv),
-            visionMask: rows(batch.visionMask, c.visionLength),
-          };
-          const view = viewInputs(c, size, arrays, features.slice([start, 0, 0], [size, c.textLength, c.dl]));
-          const o = this.model.forward(view, this.conf);
-          const keep: Record<string, tf.Tensor> = { logProbs: o.logProbs };
-          if (detailRow !== null && detailRow >= start && detailRow < start + size) {
-            const r0 = detailRow - start;
-            const H = c.heads;
-            const pick = (t: tf.Tensor3D) => t.slice([r0 * H, 0, 0], [H, t.shape[1], t.shape[2]]);
-            const q = o.attention.q.map(pick);
-            const k = o.attention.k.map(pick);
-            const lse = o.attention.lse.map(pick);
-            keep.attention = tf.concat(
-              q.map((qi, i) =>
-                tf.concat(
-                  k.map((kj) => tf.exp(tf.sub(tf.matMul(qi, kj, false, true), lse[i]))),
-                  2,
-                ),
-              ),
-              1,
-            );
-            if (o.wsamAudioWeights && o.wsamVisionWeights) {
-              keep.wsamAudio = o.wsamAudioWeights.slice([r0, 0, 0], [1, c.textLength, c.audioLength]);
-              keep.wsamVision = o.wsamVisionWeights.slice([r0, 0, 0], [1, c.textLength, c.visionLength]);
-            }
-          }
-          return keep;
-        });
-        logProbs.set((await r.logProbs.data()) as Float32Array, start * c.classes);
-        if (r.attention) out.attention = (await r.attention.data()) as Float32Array;
-        if (r.wsamAudio) out.wsamAudio = (await r.wsamAudio.data()) as Float32Array;
-        if (r.wsamVision) out.wsamVision = (await r.wsamVision.data()) as Float32Array;
-        tf.dispose(Object.values(r));
-      }
-      return out;
+      text = (await features.data()) as Float32Array;
     } finally {
       features.dispose();
     }
+    const groups = c.positional === 'reference' ? Array.from({ length: B }, (_, b) => [b, 1]) : [[0, B]];
+    const logProbs = new Float32Array(B * c.classes);
+    const out: {
+      logProbs: Float32Array;
+      attention?: Float32Array;
+      wsamAudio?: Float32Array;
+      wsamVision?: Float32Array;
+    } = { logProbs };
+    for (const [start, size] of groups) {
+      const rows = (a: Float32Array, per: number) => a.subarray(start * per, (start + size) * per);
+      const detail = detailRow !== null && detailRow >= start && detailRow < start + size ? detailRow - start : null;
+      const o = await this.run.engine.infer(
+        {
+          size,
+          text: rows(text, c.textLength * c.dl),
+          textMask: rows(batch.textMask, c.textLength),
+          textLengths: batch.textLengths.subarray(start, start + size),
+          audio: rows(batch.audio, c.audioLength * c.da),
+          audioMask: rows(batch.audioMask, c.audioLength),
+          vision: rows(batch.vision, c.visionLength * c.dv),
+          visionMask: rows(batch.visionMask, c.visionLength),
+          offset: 0,
+        },
+        this.run.conf,
+        { chunkSize: size, attention: detail !== null, attentionRows: detail === null ? [] : [detail] },
+      );
+      logProbs.set(o.logProbs, start * c.classes);
+      if (detail !== null) {
+        out.attention = o.attentionWeights;
+        const map = (w: Float32Array | undefined, T: number) =>
+          w?.slice(detail * c.textLength * T, (detail + 1) * c.textLength * T);
+        out.wsamAudio = map(o.wsamAudio, c.audioLength);
+        out.wsamVision = map(o.wsamVision, c.visionLength);
+      }
+    }
+    return out;
   }
 
   /** Token strings: the run's BERT vocabulary, else the sample's raw words when they line up one to one, else '#id'. */
@@ -450,7 +461,7 @@ export class RunAnalyzer {
   }
 
   async explain(s: SampleInput, setting: SimulatorSetting): Promise<SampleExplanation> {
-    const c = this.model.config;
+    const c = this.config;
     const base = this.baseKeep(s, setting);
     const views = Array.from({ length: 8 }, (_, S) => {
       const coalition = this.masksFor(

@@ -14,6 +14,7 @@ import {
   type EngineName,
   type InferenceBatch,
   type InferenceConfounders,
+  type ChunkRequest,
   type InferenceEngine,
   type InferenceOptions,
   type InferenceOutputs,
@@ -76,6 +77,11 @@ export class OnnxEngine implements InferenceEngine {
     return this.metadata.config;
   }
 
+  /** Exports before exporter version 2 have no attention_rows input: they predict but cannot explain. */
+  get explains(): boolean {
+    return this.metadata.inputs.includes('attention_rows') && this.metadata.outputs.includes('attention_weights');
+  }
+
   get provider(): string {
     return this.session.info.provider;
   }
@@ -136,6 +142,7 @@ export class OnnxEngine implements InferenceEngine {
         visionMask: ones(B * c.visionLength),
       },
       { dictionary: wave(C * D, 5), prior: new Float32Array(C).fill(1 / C) },
+      { attentionRows: this.explains ? [1] : [] },
     );
     const check = (name: string, a: Float32Array | undefined, n: number) => {
       if (!a || a.length !== n) throw new Error(`ONNX smoke test: ${name} has ${a?.length ?? 0} values, expected ${n}`);
@@ -146,6 +153,7 @@ export class OnnxEngine implements InferenceEngine {
     check('joint', out.joint, B * 3 * c.d);
     check('joint_cf', out.jointCf, B * 3 * c.d);
     check('attention_segments', out.attentionSegments, B * 9);
+    if (this.explains) check('attention_weights', out.attentionWeights, c.heads * 9 * c.textLength * c.textLength);
     if (!c.aligned) {
       check('wsam_audio_weights', out.wsamAudio, B * c.textLength * c.audioLength);
       check('wsam_vision_weights', out.wsamVision, B * c.textLength * c.visionLength);
@@ -160,13 +168,17 @@ export class OnnxEngine implements InferenceEngine {
   }
 
   infer(batch: InferenceBatch, conf: InferenceConfounders, opts: InferenceOptions = {}): Promise<InferenceOutputs> {
-    return inferInChunks(this.config, batch, conf, opts, (b, c, a) => this.inferChunk(b, c, a));
+    if (opts.attentionRows?.length && !this.explains)
+      throw new Error(
+        `this ONNX export (exporter version ${this.metadata.exporterVersion}) has no attention_weights output: re-export the checkpoint to explain with ONNX Runtime`,
+      );
+    return inferInChunks(this.config, batch, conf, opts, (b, c, r) => this.inferChunk(b, c, r));
   }
 
   private async inferChunk(
     batch: InferenceBatch,
     conf: InferenceConfounders,
-    attention: boolean,
+    { attention, attentionRows }: ChunkRequest,
   ): Promise<InferenceOutputs> {
     const c = this.config;
     const B = batch.size;
@@ -195,6 +207,12 @@ export class OnnxEngine implements InferenceEngine {
       confounder_dictionary: f(conf.dictionary, [c.classes, dictRows, c.dl + c.da + c.dv]),
       class_prior: f(conf.prior, [priorRows, c.classes]),
     };
+    if (this.explains)
+      feeds.attention_rows = {
+        type: 'int64',
+        data: BigInt64Array.from(attentionRows, (r) => BigInt(r)),
+        dims: [attentionRows.length],
+      };
     if (c.positional === 'reference') {
       if (offset + B > this.metadata.referenceRows) {
         throw new Error(
@@ -210,6 +228,7 @@ export class OnnxEngine implements InferenceEngine {
     const fetches = ['log_probs', 'joint', ...(batch.textCf ? ['log_probs_cf', 'joint_cf'] : [])];
     if (attention)
       fetches.push('attention_segments', ...(c.aligned ? [] : ['wsam_audio_weights', 'wsam_vision_weights']));
+    if (attentionRows.length) fetches.push('attention_weights');
     const r: Record<string, OnnxResult> = await this.session.run(feeds, fetches);
     return {
       logProbs: r.log_probs.data,
@@ -223,6 +242,7 @@ export class OnnxEngine implements InferenceEngine {
             wsamVision: r.wsam_vision_weights.data,
           }
         : {}),
+      ...(attentionRows.length ? { attentionWeights: r.attention_weights.data } : {}),
     };
   }
 

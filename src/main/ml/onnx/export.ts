@@ -31,9 +31,15 @@ import { GraphBuilder, float, serializeModel } from './graph.js';
 
 export const ONNX_OPSET = 17;
 export const ONNX_IR_VERSION = 8;
-export const EXPORTER_VERSION = '1';
+/** 2: the attention_rows input and attention_weights output (explanations through the engine) */
+export const EXPORTER_VERSION = '2';
 
-/** Graph input names, in order. `batch_offset` exists only with the 'reference' positional mode. */
+/**
+ * Graph input names, in order. `batch_offset` exists only with the 'reference' positional mode.
+ * `attention_rows` (int64, R) picks the missing-view rows whose full attention weights
+ * `attention_weights` returns; R = 0 (plain prediction) leaves that branch with no work.
+ * Exports of exporter version 1 have neither: they predict, but cannot explain.
+ */
 export const CIDER_ONNX_INPUTS = [
   'text',
   'text_cf',
@@ -45,17 +51,19 @@ export const CIDER_ONNX_INPUTS = [
   'vision_mask',
   'confounder_dictionary',
   'class_prior',
+  'attention_rows',
   'batch_offset',
 ] as const;
 export type CiderOnnxInput = (typeof CIDER_ONNX_INPUTS)[number];
 
-/** Graph output names. The wsam_* maps exist only for unaligned models. */
+/** Graph output names. The wsam_* maps exist only for unaligned models; attention_weights from exporter version 2. */
 export const CIDER_ONNX_OUTPUTS = [
   'log_probs',
   'log_probs_cf',
   'joint',
   'joint_cf',
   'attention_segments',
+  'attention_weights',
   'wsam_audio_weights',
   'wsam_vision_weights',
 ] as const;
@@ -213,6 +221,7 @@ export function exportCiderOnnx(cfg: CiderConfig, weights: WeightSource, opts: E
   const visionMask = g.input('vision_mask', 'float', [B, Tv]);
   const dictionary = g.input('confounder_dictionary', 'float', [C, 'dictionary_rows', D]);
   const prior = g.input('class_prior', 'float', ['prior_rows', C]);
+  const attentionRows = g.input('attention_rows', 'int64', ['attention_rows']);
   const batchOffset = cfg.positional === 'reference' ? g.input('batch_offset', 'int64', []) : null;
 
   // ---- helpers
@@ -371,6 +380,7 @@ export function exportCiderOnnx(cfg: CiderConfig, weights: WeightSource, opts: E
   const blockBiasT = g.tensor('mca_block_bias', blockBias, [3, 4, 3, 1, 1]);
   const scaling = Math.pow(e, -0.5);
   let lastLavWeights: string | null = null;
+  let lastBlocks: { ex: string; s: string } | null = null;
   for (let layer = 0; layer < cfg.layers; layer++) {
     const pre = `multimodal_transformer.layers.${layer}`;
     const sa = `${pre}.self_attn`;
@@ -446,7 +456,10 @@ export function exportCiderOnnx(cfg: CiderConfig, weights: WeightSource, opts: E
     x = g.op('Add', [x, mca]);
     const ln1 = ln(x, `${pre}.layer_norms.1`);
     x = g.op('Add', [x, linear(g.op('Relu', [linear(ln1, `${pre}.fc1`)]), `${pre}.fc2`)]);
-    if (layer === cfg.layers - 1) lastLavWeights = wts;
+    if (layer === cfg.layers - 1) {
+      lastLavWeights = wts;
+      lastBlocks = { ex, s };
+    }
   }
   const mctOut = ln(x, 'multimodal_transformer.layer_norm'); // (3L, N, d)
 
@@ -524,6 +537,22 @@ export function exportCiderOnnx(cfg: CiderConfig, weights: WeightSource, opts: E
       keepdims: 0,
     }); // (B, 3, 3)
     g.output('attention_segments', summary, 'float', [B, 3, 3]);
+  }
+  // last layer, the asked rows' full attention weights: the LAV softmax over all 3L keys is, per
+  // block (i, j), the block-local softmax ex_ij / s_ij times the LAV branch's weight of block j.
+  // Gathering the rows first keeps the work at R rows (none for plain prediction).
+  {
+    const pick = (t: string): string => g.op('Gather', [t, attentionRows], { axis: 0 });
+    const lav = g.op('Squeeze', [g.op('Slice', [lastLavWeights!, g.i64([0]), g.i64([1]), g.i64([3])]), g.i64([3])]); // (N, H, 3i, 3j, 1, Lq)
+    const full = g.op('Mul', [g.op('Div', [pick(lastBlocks!.ex), pick(lastBlocks!.s)]), pick(lav)]); // (R, H, 3i, 3j, Lk, Lq)
+    const rowsMajor = g.op('Transpose', [full], { perm: [0, 1, 2, 5, 3, 4] }); // (R, H, 3i, Lq, 3j, Lk)
+    // Reshape's 0 copies the input's dimension, so R = 0 needs no -1
+    g.output('attention_weights', g.op('Reshape', [rowsMajor, g.i64([0, 0, 3 * L, 3 * L])]), 'float', [
+      'attention_rows',
+      H,
+      3 * L,
+      3 * L,
+    ]);
   }
   if (wsamWeights) {
     const first = (t: string): string => g.op('Gather', [t, g.i64([0], [])], { axis: 0 });

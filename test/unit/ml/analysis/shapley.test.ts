@@ -104,7 +104,7 @@ test('modality Shapley values of a trained run: efficiency and brute force over 
           vision: S & 4 ? 0 : 1,
         },
       });
-      const pred = await predictSplit(a.model, test, a.text, a.conf, {
+      const pred = await predictSplit(a.run.engine, test, a.text, a.run.conf, {
         batchSize: 4,
         keep,
       });

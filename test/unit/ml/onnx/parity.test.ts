@@ -140,6 +140,55 @@ for (const name of ['aligned-7class', 'unaligned-3class'] as const) {
       assert.equal(a.attentionSegments.length, 0);
     });
 
+    await t.test(
+      'full attention weights of asked rows: ONNX equals TF.js, in the order asked, whatever the chunking',
+      async () => {
+        const B = batch.size;
+        const H = f.config.heads;
+        const T = 3 * f.config.textLength;
+        const per = H * T * T;
+        const rows = [B - 1, 0, B - 1];
+        const o = await onnx.infer(batch, conf, { attentionRows: rows });
+        const w = await tfjs.infer(batch, conf, { attentionRows: rows });
+        assert.equal(o.attentionWeights?.length, rows.length * per);
+        close('attention_weights onnx vs tfjs', o.attentionWeights, w.attentionWeights);
+        close('logits unchanged by the extra output', o.logProbs, ours.logProbs, 0);
+        const chunked = await onnx.infer(batch, conf, { attentionRows: rows, chunkSize: 1 });
+        close('attention_weights chunked', chunked.attentionWeights, o.attentionWeights);
+        const tfChunked = await tfjs.infer(batch, conf, { attentionRows: rows, chunkSize: 2 });
+        close('tfjs attention_weights chunked', tfChunked.attentionWeights, o.attentionWeights);
+        // row 0 is asked second: its weights sit in slot 1
+        const only0 = await onnx.infer(batch, conf, { attentionRows: [0] });
+        close('row order', o.attentionWeights!.subarray(per, 2 * per), only0.attentionWeights);
+        const wts = o.attentionWeights!;
+        for (let h = 0; h < H; h++)
+          for (let q = 0; q < T; q++) {
+            let sum = 0;
+            for (let k = 0; k < T; k++) sum += wts[(h * T + q) * T + k];
+            assert.ok(Math.abs(sum - 1) < 1e-5, `head ${h} query ${q}: the softmax sums to ${sum}`);
+          }
+        // the weights averaged over heads and valid (text-mask) queries are the attention summary
+        const L = f.config.textLength;
+        for (const [slot, r] of rows.entries()) {
+          const mask = batch.textMask.subarray(r * L, (r + 1) * L);
+          const valid = mask.reduce((a, b) => a + b, 0);
+          for (let i = 0; i < 3; i++)
+            for (let j = 0; j < 3; j++) {
+              let m = 0;
+              for (let h = 0; h < H; h++)
+                for (let t = 0; t < L; t++)
+                  for (let k = j * L; k < (j + 1) * L; k++)
+                    m += mask[t] * wts[slot * per + (h * T + i * L + t) * T + k];
+              const summary = ours.attentionSegments[r * 9 + i * 3 + j];
+              assert.ok(Math.abs(m / (H * valid) - summary) < 1e-5, `row ${r} segments ${i}->${j}`);
+            }
+        }
+        const plain = await onnx.infer(batch, conf, { attention: false });
+        assert.equal(plain.attentionWeights, undefined, 'plain prediction returns no weights');
+        await assert.rejects(onnx.infer(batch, conf, { attentionRows: [B] }), /attention row .* outside the batch/);
+      },
+    );
+
     await t.test('chunked (B=1 chunks, reference offsets) equals one call', async () => {
       sameOutputs('chunked', await onnx.infer(batch, conf, { chunkSize: 1 }), ours);
       sameOutputs('tfjs chunked', await tfjs.infer(batch, conf, { chunkSize: 3 }), ours);
