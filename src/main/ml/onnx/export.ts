@@ -83,6 +83,11 @@ export interface ExportOptions {
   referenceRows?: number;
   /** stored in the model's metadata */
   modelName?: string;
+  /**
+   * the attention_rows input and attention_weights output that explanations read (default true);
+   * false writes the prediction-only graph exporter version 1 wrote (to measure what they cost)
+   */
+  explanationOutputs?: boolean;
 }
 
 export interface CiderOnnxExport {
@@ -221,7 +226,8 @@ export function exportCiderOnnx(cfg: CiderConfig, weights: WeightSource, opts: E
   const visionMask = g.input('vision_mask', 'float', [B, Tv]);
   const dictionary = g.input('confounder_dictionary', 'float', [C, 'dictionary_rows', D]);
   const prior = g.input('class_prior', 'float', ['prior_rows', C]);
-  const attentionRows = g.input('attention_rows', 'int64', ['attention_rows']);
+  const explain = opts.explanationOutputs ?? true;
+  const attentionRows = explain ? g.input('attention_rows', 'int64', ['attention_rows']) : null;
   const batchOffset = cfg.positional === 'reference' ? g.input('batch_offset', 'int64', []) : null;
 
   // ---- helpers
@@ -379,12 +385,37 @@ export function exportCiderOnnx(cfg: CiderConfig, weights: WeightSource, opts: E
       for (let j = 0; j < 3; j++) blockBias[(i * 4 + k) * 3 + j] = SLOT_KEYS[i][k].includes(j) ? 0 : -1e9;
   const blockBiasT = g.tensor('mca_block_bias', blockBias, [3, 4, 3, 1, 1]);
   const scaling = Math.pow(e, -0.5);
+  /**
+   * The asked rows' full attention weights in the last layer: the LAV branch is the plain softmax
+   * of every query over all 3L keys, recomputed here from that layer's normalised input for the
+   * gathered rows only. The gather runs right after the LayerNorm, so no big tensor of the main
+   * graph gets a late consumer (deriving the weights from the score blocks instead cost plain
+   * prediction 5-7% CPU; this costs nothing measurable, bench/explain.ts), and R = 0 is no work.
+   */
+  const fullAttentionOfRows = (ln0: string, sa: string): string => {
+    const rows = g.op('Gather', [ln0, attentionRows!], { axis: 1 }); // (3L, R, d)
+    const qkvRows = linearW(rows, p(`${sa}.in_proj_weight`), p(`${sa}.in_proj_bias`), `${sa}.in_proj_rows`); // (3L, R, 3d)
+    // Reshape's 0 copies the input's dimension, so R = 0 needs no -1
+    const split = g.op('Transpose', [g.op('Reshape', [qkvRows, g.i64([3 * L, 0, 3, H, e])])], {
+      perm: [2, 1, 3, 0, 4],
+    }); // (qkv, R, H, 3L, e)
+    const [q, k] = g
+      .opN('Split', [split], 3, { axis: 0 })
+      .slice(0, 2)
+      .map((t) => g.op('Squeeze', [t, g.i64([0])])); // (R, H, 3L, e)
+    const scores = g.op('MatMul', [
+      g.op('Mul', [q, g.f32([scaling], [])]),
+      g.op('Transpose', [k], { perm: [0, 1, 3, 2] }),
+    ]); // (R, H, 3L, 3L)
+    return g.op('Softmax', [scores], { axis: -1 });
+  };
+  let attentionWeights: string | null = null;
   let lastLavWeights: string | null = null;
-  let lastBlocks: { ex: string; s: string } | null = null;
   for (let layer = 0; layer < cfg.layers; layer++) {
     const pre = `multimodal_transformer.layers.${layer}`;
     const sa = `${pre}.self_attn`;
     const ln0 = ln(x, `${pre}.layer_norms.0`);
+    if (layer === cfg.layers - 1 && attentionRows) attentionWeights = fullAttentionOfRows(ln0, sa);
     const qkvOut = linearW(ln0, p(`${sa}.in_proj_weight`), p(`${sa}.in_proj_bias`), `${sa}.in_proj`); // (3L, 2B, 3d)
     const r6 = g.op('Reshape', [qkvOut, g.i64([3, L, -1, 3, H, e])]); // (seg, L, N, qkv, H, e)
     const [qr, kr, vr] = g.opN('Split', [r6], 3, { axis: 3 });
@@ -456,10 +487,7 @@ export function exportCiderOnnx(cfg: CiderConfig, weights: WeightSource, opts: E
     x = g.op('Add', [x, mca]);
     const ln1 = ln(x, `${pre}.layer_norms.1`);
     x = g.op('Add', [x, linear(g.op('Relu', [linear(ln1, `${pre}.fc1`)]), `${pre}.fc2`)]);
-    if (layer === cfg.layers - 1) {
-      lastLavWeights = wts;
-      lastBlocks = { ex, s };
-    }
+    if (layer === cfg.layers - 1) lastLavWeights = wts;
   }
   const mctOut = ln(x, 'multimodal_transformer.layer_norm'); // (3L, N, d)
 
@@ -538,22 +566,7 @@ export function exportCiderOnnx(cfg: CiderConfig, weights: WeightSource, opts: E
     }); // (B, 3, 3)
     g.output('attention_segments', summary, 'float', [B, 3, 3]);
   }
-  // last layer, the asked rows' full attention weights: the LAV softmax over all 3L keys is, per
-  // block (i, j), the block-local softmax ex_ij / s_ij times the LAV branch's weight of block j.
-  // Gathering the rows first keeps the work at R rows (none for plain prediction).
-  {
-    const pick = (t: string): string => g.op('Gather', [t, attentionRows], { axis: 0 });
-    const lav = g.op('Squeeze', [g.op('Slice', [lastLavWeights!, g.i64([0]), g.i64([1]), g.i64([3])]), g.i64([3])]); // (N, H, 3i, 3j, 1, Lq)
-    const full = g.op('Mul', [g.op('Div', [pick(lastBlocks!.ex), pick(lastBlocks!.s)]), pick(lav)]); // (R, H, 3i, 3j, Lk, Lq)
-    const rowsMajor = g.op('Transpose', [full], { perm: [0, 1, 2, 5, 3, 4] }); // (R, H, 3i, Lq, 3j, Lk)
-    // Reshape's 0 copies the input's dimension, so R = 0 needs no -1
-    g.output('attention_weights', g.op('Reshape', [rowsMajor, g.i64([0, 0, 3 * L, 3 * L])]), 'float', [
-      'attention_rows',
-      H,
-      3 * L,
-      3 * L,
-    ]);
-  }
+  if (attentionWeights) g.output('attention_weights', attentionWeights, 'float', ['attention_rows', H, 3 * L, 3 * L]);
   if (wsamWeights) {
     const first = (t: string): string => g.op('Gather', [t, g.i64([0], [])], { axis: 0 });
     g.output('wsam_audio_weights', first(wsamWeights[0]), 'float', [B, L, Ta]);

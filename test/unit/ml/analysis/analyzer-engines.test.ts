@@ -3,7 +3,8 @@
  * checkpoint, explained on ONNX Runtime and on TF.js. Probabilities, coalition values, Shapley
  * values, attention summaries (per segment and per word), WSAM maps and the counterfactual
  * editor's scores agree within the ONNX parity tolerance; the analyzer picks the engine as
- * prediction does (the export beside the checkpoint -> ONNX; none -> TF.js).
+ * prediction does (the export beside the checkpoint -> ONNX; none -> TF.js; an export without
+ * the explanation outputs -> TF.js, with the reason).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,7 +15,7 @@ import { runTraining } from '../../../../src/main/ml/runs/train';
 import { loadCheckpoint } from '../../../../src/main/ml/runs/checkpoint';
 import { RunAnalyzer, type SimulatorSetting } from '../../../../src/main/ml/analysis/analyzer';
 import { exportCheckpointToOnnx } from '../../../../src/main/ml/onnx';
-import { onnxPathFor } from '../../../../src/main/ml/inference';
+import { onnxPathFor, openInferenceEngine } from '../../../../src/main/ml/inference';
 import { trainingOptionsSchema } from '../../../../src/shared/contract/training';
 import { tempDir } from '../../../helpers/datasets';
 import { TINY_MODEL, writeSyntheticStore, writeTinyBaseCompatibleBert } from '../../../helpers/syntheticRuns';
@@ -161,6 +162,22 @@ test("explanations on ONNX Runtime equal those on TF.js: aligned run, 'reference
     assert.equal(fallback.engine, 'tfjs-wasm');
     assert.match(fallback.run.detail, /no ONNX export/);
     await fallback.dispose();
+    // an export without the explanation outputs (as exporter version 1 wrote them) still predicts,
+    // and explanations fall back to TF.js saying why
+    const cfg = loadCheckpoint(run.checkpoint).state.ciderConfig;
+    await exportCheckpointToOnnx(cfg, run.checkpoint, { explanationOutputs: false });
+    const predicting = await openInferenceEngine(cfg, run.checkpoint);
+    assert.equal(predicting.engine.name, 'onnx');
+    assert.equal(predicting.engine.explains, false);
+    await predicting.engine.dispose();
+    const old = await RunAnalyzer.open({ checkpointFile: run.checkpoint, datasetDir: run.dir });
+    assert.equal(old.engine, 'tfjs-wasm');
+    assert.match(old.run.detail, /predates the explanation outputs/);
+    await old.dispose();
+    await assert.rejects(
+      RunAnalyzer.open({ checkpointFile: run.checkpoint, datasetDir: run.dir, prefer: 'onnx' }),
+      /no attention_weights output/,
+    );
   } finally {
     tmp.cleanup();
   }
