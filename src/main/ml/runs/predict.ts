@@ -4,7 +4,7 @@
  * counterfactual view of MACI (spec 5). Returns (N, C) log-probabilities, row-major.
  */
 import { tf } from '../backends/tf';
-import { viewInputs, type CiderModel, type Confounders, type ViewInputs } from '../model/cider';
+import { viewInputs, viewTensors, type CiderModel, type Confounders, type ViewInputs } from '../model/cider';
 import type { InferenceConfounders, InferenceEngine } from '../inference';
 import { counterfactualText, type BiasDictionary } from '../eval/maci';
 import { missingView, type KeepMasks } from '../eval/missing';
@@ -26,7 +26,7 @@ export interface SplitPredictions {
   counterfactual: Float32Array | null;
 }
 
-function viewTensors(
+function splitView(
   batch: BatchArrays,
   split: SplitData,
   text: tf.Tensor3D,
@@ -44,7 +44,7 @@ async function logProbsOf(model: CiderModel, view: ViewInputs, conf: Confounders
   return data;
 }
 
-const disposeView = (v: ViewInputs) => tf.dispose([v.text, v.textMask, v.audio, v.audioMask, v.vision, v.visionMask]);
+const disposeView = (v: ViewInputs) => tf.dispose([v.text, ...viewTensors(v)]);
 
 const isEngine = (m: CiderModel | InferenceEngine): m is InferenceEngine => 'infer' in m;
 
@@ -139,7 +139,7 @@ export async function predictSplit(
         cfText?.dispose();
       }
     } else {
-      const view = viewTensors(batch, split, textFeatures, audio, vision);
+      const view = splitView(batch, split, textFeatures, audio, vision);
       try {
         logProbs.set(await logProbsOf(model, view, conf as Confounders), start * C);
         if (counterfactual && o.dictionary) {
