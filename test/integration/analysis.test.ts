@@ -145,6 +145,8 @@ test('robustness sweep: 11 rates x 5 protocols on a 700-sample test split, as a 
         1e-6,
     );
   assert.equal(x.wsam, null, 'aligned data has no WSAM');
+  // the training job exported the best checkpoint: explanations run on ONNX Runtime, as evaluations do
+  assert.equal(x.engine, 'onnx');
   const cf = await call<CounterfactualResult>('analysis.counterfactual', {
     runId: run.id,
     target: { kind: 'sample', split: 'test', index: 7 },
@@ -288,6 +290,7 @@ test('frozen-BERT run: a saved counterfactual edit stores its prediction and an 
   );
   assert.equal(cx.wsam!.audio[0].length, 12, "audio cut to the model's Ta");
   assert.equal(cx.wsam!.vision[0].length, 6, "vision: the clip's 6 frames");
+  assert.equal(cx.engine, 'onnx', 'an unaligned BERT run explains on ONNX Runtime too (WSAM maps included)');
   await assert.rejects(
     call('analysis.explain', {
       runId: run.id,
