@@ -11,6 +11,9 @@ import { accessSync, constants, existsSync, readdirSync, readFileSync, statSync 
 import { join, relative } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { ASSET_GLOBS, asarUnpack, workerUnpackList } from '../../scripts/asar-unpack.mjs';
+import { describeFuses, fusesFor, readFuses, verifyFuses } from '../../scripts/fuses.mjs';
+import { unpackedEntry } from '../../src/main/shell/workers';
 import { packageDesktopApp, type PackagedApp } from '../helpers/packaged';
 import { tempDir } from '../helpers/tmp';
 
@@ -110,14 +113,59 @@ test('every runtime asset is unpacked and found by the resolver pointed at the p
   const face = a.faceModel();
   isFile(join(face.models, 'blazeface.json'), 'face detector graph');
   assert.ok(readdirSync(face.models).filter((f) => f.endsWith('.bin')).length >= 3, 'face model weights unpacked');
-  assert.ok(inAsar(join(face.dist, 'human.node-wasm.js')), "the face model's JavaScript stays in app.asar");
-  // worker entries and the renderer: inside app.asar, next to the code that starts them
+  assert.ok(inAsar(join(face.dist, 'human.node-wasm.js')), "the face model's JavaScript is in app.asar's listing");
+  // worker entries: listed in app.asar next to the code that starts them, and started from their
+  // app.asar.unpacked twins (src/main/shell/workers.ts)
   for (const [what, url] of [
     ['job worker', a.jobWorkerEntry()],
     ['replica worker', a.replicaEntry()],
-  ] as const)
+  ] as const) {
     assert.ok(inAsar(fileURLToPath(url)), `${what} ${fileURLToPath(url)} in app.asar`);
+    isFile(fileURLToPath(unpackedEntry(url)), `${what} started from`);
+  }
   assert.ok(inAsar(join(a.rendererDir(), 'index.html')), 'renderer in app.asar');
+  assert.ok(!existsSync(join(app.unpacked, 'out/renderer')), 'the renderer is not unpacked');
+});
+
+test('asarUnpack is the list scripts/asar-unpack.mjs computes: the assets, out/main and the packages the workers load', () => {
+  assert.match(app.log, /loaded parent configuration\s+file=\S*scripts\/asar-unpack\.mjs/);
+  const list = workerUnpackList({ root: app.project });
+  assert.ok(list.packages.length > 10, list.packages.join(' '));
+  for (const p of ['@tensorflow/tfjs-core', 'better-sqlite3', 'onnxruntime-node', '@vladmandic/human', 'h5wasm'])
+    assert.ok(list.packages.includes(`node_modules/${p}`), `${p} unpacked for the workers`);
+  for (const f of ['out/main/worker.js', 'out/main/replica.js', 'out/main/index.js', 'out/main/package.json'])
+    assert.ok(existsSync(join(app.unpacked, f)), `${f} unpacked`);
+  for (const p of list.packages)
+    assert.ok(existsSync(join(app.unpacked, p, 'package.json')), `${p} unpacked (the workers load it)`);
+  // and nothing else: a packaged package the workers do not load stays in the archive only
+  const unpackedNames = new Set(list.packages.map((p) => p.replace(/^node_modules\//, '')));
+  const archiveOnly = [...app.asarFiles]
+    .map((f) => /^\/node_modules\/((?:@[^/]+\/)?[^/@][^/]*)\/package\.json$/.exec(f)?.[1])
+    .filter((n): n is string => !!n && !unpackedNames.has(n));
+  assert.ok(archiveOnly.includes('ws'), `ws (main process only) stays in app.asar: ${archiveOnly.join(' ')}`);
+  for (const n of archiveOnly)
+    assert.ok(!existsSync(join(app.unpacked, 'node_modules', n, 'package.json')), `${n} is not unpacked`);
+  // the static globs (paths relative to the app folder) match what is unpacked
+  assert.deepEqual(asarUnpack({ root: app.project }).slice(0, ASSET_GLOBS.length), [...ASSET_GLOBS]);
+});
+
+test('the Electron fuses: read back from the packaged binary, or reported as skipped for the stand-in', async () => {
+  const fuses = fusesFor(process.platform);
+  assert.equal(fuses.RunAsNode, true, 'RunAsNode stays on: `cider` is the app run as Node');
+  if (app.standInElectron) {
+    // no fuse wire in a stand-in: after-pack says what it would set, and that it set nothing
+    assert.ok(
+      app.log.includes(
+        `after-pack: SKIPPED, stand-in Electron (no fuse wire in ${app.executable}); would set fuses: ${describeFuses(fuses)}`,
+      ),
+      app.log,
+    );
+    return;
+  }
+  assert.match(app.log, /after-pack: fuses set and read back/);
+  const read = await readFuses(app.executable);
+  for (const [name, on] of Object.entries(fuses)) assert.equal(read[name], on, `fuse ${name}`);
+  await verifyFuses(app.executable, fuses);
 });
 
 test('the Linux app folder has the executable, icons and the cider launcher; the deb scripts link cider', () => {
