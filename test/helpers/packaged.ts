@@ -19,8 +19,8 @@
  * most of the production tree as missing or extraneous, and electron-builder leaves those out
  * (@ffmpeg-installer/linux-x64, @tensorflow/tfjs-core, ioredis, ...). This stays hidden only while npm
  * trusts its hidden lockfile (node_modules/.package-lock.json), i.e. right after `npm ci`: as soon as
- * anything writes into node_modules (Vite creates node_modules/.vite-temp on the first build), npm
- * reads the folders instead, and every later packaging lost those packages.
+ * anything writes into node_modules (Vite creates node_modules/.vite-temp the first time it loads a
+ * TypeScript config), npm reads the folders instead, and every later packaging lost those packages.
  */
 import { spawnSync } from 'node:child_process';
 import {
