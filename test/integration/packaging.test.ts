@@ -54,6 +54,8 @@ test('app.asar holds the main, preload, renderer and CLI bundles, and no devDepe
     assert.ok(app.asarFiles.has(`/${f}`), `${f} in app.asar`);
   assert.ok(![...app.asarFiles].some((f) => f.startsWith('/src/')), 'no sources');
   assert.ok(![...app.asarFiles].some((f) => f.endsWith('.map')), 'no source maps');
+  const stray = [...app.asarFiles].filter((f) => f.endsWith('~') || f.endsWith('/.env'));
+  assert.deepEqual(stray, [], "packages' editor backups and .env files left out");
   const packaged = new Set(
     // package folders: /node_modules/<name>/... or /node_modules/@scope/<name>/... (not the bare @scope folder)
     [...app.asarFiles].map((f) => /^\/node_modules\/((?:@[^/]+\/)?[^/@][^/]*)/.exec(f)?.[1]).filter(Boolean),
