@@ -1,14 +1,18 @@
-// Types for scripts/fuses.mjs (imported by its test).
+// Types for scripts/fuses.mjs (imported by its tests).
 export interface AfterPackContext {
   appOutDir: string;
   electronPlatformName: string;
   arch: number | string;
   packager: { appInfo: { productFilename: string }; executableName?: string };
 }
-export const GUI_FUSES: Readonly<Record<string, unknown>>;
-export const CLI_RUNTIME_FUSES: Readonly<Record<string, unknown>>;
-export const ELECTRON_BUILDER_FUSES: Readonly<Record<string, boolean>>;
+export type Fuses = Record<string, boolean>;
+export function fusesFor(platform: string): Fuses;
+export function describeFuses(fuses: Fuses): string;
 export function packagedExecutable(context: AfterPackContext): string;
-export default function afterPack(context: AfterPackContext): Promise<void>;
-export function flipCliRuntimeFuses(executable: string): Promise<void>;
-export function verifyFuses(executable: string, expected: Readonly<Record<string, unknown>>): Promise<void>;
+export function flipAppFuses(
+  executable: string,
+  fuses: Fuses,
+  opts?: { platform?: string; arch?: number | string },
+): Promise<void>;
+export function readFuses(executable: string): Promise<Record<string, boolean | undefined>>;
+export function verifyFuses(executable: string, expected: Fuses): Promise<void>;

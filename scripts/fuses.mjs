@@ -1,50 +1,61 @@
-// Electron fuses for the packaged app (Electron security checklist, "Electron fuses"), flipped on the
-// packaged binary before it is signed. Wiring: electron-builder's `afterPack: 'scripts/fuses.mjs'`
-// (this module's default export), or its `electronFuses: ELECTRON_BUILDER_FUSES` option.
+// The packaged app's Electron fuses (Electron security checklist, "Electron fuses"): the policy, with
+// the reason for each fuse, and the functions that flip them on a packaged executable and read them
+// back. Applied by scripts/after-pack.mjs (electron-builder's afterPack: after the app folder is
+// assembled, before signing and before any installer is made from it).
 //
-// - RunAsNode off: the GUI binary cannot be turned into a plain Node by ELECTRON_RUN_AS_NODE. The CLI
-//   must therefore not rely on it: `CLI_RUNTIME_FUSES` (RunAsNode on, everything else as strict) is for
-//   a separate CLI runtime binary on Windows and Linux, where the fuse wire is in the executable
-//   itself (flipCliRuntimeFuses). On macOS the wire lives in the shared Electron Framework, so every
-//   executable in the bundle shares the GUI's fuses and the CLI there runs on the system's Node.
-// - Cookie encryption on; NODE_OPTIONS and --inspect* off; the app only from app.asar, with the
-//   embedded asar integrity check (macOS and Windows; the packager writes the hashes).
-// - No browser-process-specific V8 snapshot; file:// gets no extra privileges (the renderer is served
-//   from the cider-app:// scheme).
+// Policy: turn off what the app does not use, keep what it does.
+//  - RunAsNode ON, on purpose: the `cider` command of the installed app is the app's own executable
+//    with ELECTRON_RUN_AS_NODE=1 (resources/bin/cider, cider.cmd; also how `cider` runs on other nodes
+//    of a cluster from an installed app), so a user without Node has the command line. The cost:
+//    whoever can start the executable can run it as Node. That is the same power as running any
+//    program as that user, but on macOS the process carries the app's signature (and the permissions
+//    granted to it). Turning it off needs a separate CLI launcher (a Node, or a second Electron binary
+//    whose own fuse wire keeps RunAsNode); on macOS every executable of the bundle shares the wire in
+//    Electron Framework, so there it would have to be a plain Node.
+//  - EnableNodeOptionsEnvironmentVariable OFF, EnableNodeCliInspectArguments OFF: neither the app nor
+//    the CLI passes NODE_OPTIONS or --inspect*; both would let an environment variable or an argument
+//    inject code into a signed app (this also applies in RunAsNode mode, i.e. to `cider`).
+//  - OnlyLoadAppFromAsar ON: the app is only loaded from resources/app.asar, never from a resources/app
+//    folder dropped beside it. (Files unpacked into app.asar.unpacked are still read: the fuse decides
+//    where the app is searched, not which files it may open.)
+//  - EnableEmbeddedAsarIntegrityValidation ON where Electron supports it (macOS, Windows >= Electron
+//    30; electron-builder embeds the header hash before afterPack), OFF on Linux, where Electron has no
+//    such check. It covers app.asar only: app.asar.unpacked (native assets, out/main and the workers'
+//    packages, see scripts/asar-unpack.mjs) is not validated.
+//  - EnableCookieEncryption ON (cookies encrypted at rest with the OS keychain; the app keeps no session
+//    cookies it must read back from older versions).
+//  - LoadBrowserProcessSpecificV8Snapshot OFF (no custom snapshot), GrantFileProtocolExtraPrivileges
+//    OFF (the renderer comes from the cider-app:// scheme, never from file://).
 import { join } from 'node:path';
 import { flipFuses, FuseV1Options, FuseVersion, getCurrentFuseWire } from '@electron/fuses';
 
-export const GUI_FUSES = Object.freeze({
-  version: FuseVersion.V1,
-  strictlyRequireAllFuses: true,
-  [FuseV1Options.RunAsNode]: false,
-  [FuseV1Options.EnableCookieEncryption]: true,
-  [FuseV1Options.EnableNodeOptionsEnvironmentVariable]: false,
-  [FuseV1Options.EnableNodeCliInspectArguments]: false,
-  [FuseV1Options.EnableEmbeddedAsarIntegrityValidation]: true,
-  [FuseV1Options.OnlyLoadAppFromAsar]: true,
-  [FuseV1Options.LoadBrowserProcessSpecificV8Snapshot]: false,
-  [FuseV1Options.GrantFileProtocolExtraPrivileges]: false,
-});
+/** Whether Electron validates app.asar's embedded integrity hash on this platform. */
+const asarIntegritySupported = (platform) => platform === 'darwin' || platform === 'mas' || platform === 'win32';
 
-/** A CLI runtime binary (Windows/Linux only): runs scripts as Node, otherwise as locked down as the GUI. */
-export const CLI_RUNTIME_FUSES = Object.freeze({ ...GUI_FUSES, [FuseV1Options.RunAsNode]: true });
+/** The fuses for an app packaged for `platform` (electron-builder's electronPlatformName): name -> on. */
+export function fusesFor(platform) {
+  return {
+    RunAsNode: true,
+    EnableCookieEncryption: true,
+    EnableNodeOptionsEnvironmentVariable: false,
+    EnableNodeCliInspectArguments: false,
+    EnableEmbeddedAsarIntegrityValidation: asarIntegritySupported(platform),
+    OnlyLoadAppFromAsar: true,
+    LoadBrowserProcessSpecificV8Snapshot: false,
+    GrantFileProtocolExtraPrivileges: false,
+  };
+}
 
-/** The same settings in electron-builder's `electronFuses` shape. */
-export const ELECTRON_BUILDER_FUSES = Object.freeze({
-  runAsNode: false,
-  enableCookieEncryption: true,
-  enableNodeOptionsEnvironmentVariable: false,
-  enableNodeCliInspectArguments: false,
-  enableEmbeddedAsarIntegrityValidation: true,
-  onlyLoadAppFromAsar: true,
-  loadBrowserProcessSpecificV8Snapshot: false,
-  grantFileProtocolExtraPrivileges: false,
-});
+/** `RunAsNode=on, EnableCookieEncryption=on, ...` */
+export function describeFuses(fuses) {
+  return Object.entries(fuses)
+    .map(([name, on]) => `${name}=${on ? 'on' : 'off'}`)
+    .join(', ');
+}
 
 const ARCH_NAMES = ['ia32', 'x64', 'armv7l', 'arm64', 'universal'];
 
-/** The packaged executable electron-builder's afterPack context points at (the .app bundle on macOS). */
+/** The packaged executable an afterPack context points at (the .app bundle on macOS). */
 export function packagedExecutable(context) {
   const platform = context.electronPlatformName;
   const name = context.packager.appInfo.productFilename;
@@ -53,36 +64,37 @@ export function packagedExecutable(context) {
   return join(context.appOutDir, context.packager.executableName ?? name);
 }
 
-/** electron-builder afterPack hook: flips the GUI fuses and reads them back to be sure. */
-export default async function afterPack(context) {
-  const executable = packagedExecutable(context);
-  const arch = typeof context.arch === 'number' ? ARCH_NAMES[context.arch] : context.arch;
-  await flipFuses(executable, {
-    ...GUI_FUSES,
-    // an arm64 macOS binary must keep a valid ad-hoc signature until the real signing step
-    resetAdHocDarwinSignature: context.electronPlatformName === 'darwin' && arch === 'arm64',
-  });
-  await verifyFuses(executable, GUI_FUSES);
-}
-
-/** Flips the CLI runtime's fuses (a copy of the Electron executable, Windows/Linux). */
-export async function flipCliRuntimeFuses(executable) {
-  if (executable.includes('.app')) throw new Error(`${executable}: macOS executables share the GUI's fuses`);
-  await flipFuses(executable, CLI_RUNTIME_FUSES);
-  await verifyFuses(executable, CLI_RUNTIME_FUSES);
-}
-
-/** Reads the wire back; a fuse not set as asked (e.g. a wire from an unknown Electron) is an error naming it. */
-export async function verifyFuses(executable, expected) {
-  const wire = await getCurrentFuseWire(executable);
-  const ENABLE = 49;
-  const DISABLE = 48;
-  for (const [key, want] of Object.entries(expected)) {
-    if (!/^\d+$/.test(key)) continue;
-    const got = wire[key];
-    if (got !== (want ? ENABLE : DISABLE))
-      throw new Error(
-        `${executable}: fuse ${FuseV1Options[key]} is ${got === undefined ? 'missing' : String.fromCharCode(got)}, expected ${want ? 'on' : 'off'}`,
-      );
+/** Flips `fuses` (name -> on) on `executable`. */
+export async function flipAppFuses(executable, fuses, { platform, arch } = {}) {
+  const config = { version: FuseVersion.V1 };
+  for (const [name, on] of Object.entries(fuses)) {
+    if (!(name in FuseV1Options)) throw new Error(`unknown Electron fuse "${name}" (@electron/fuses FuseV1Options)`);
+    config[FuseV1Options[name]] = on;
   }
+  const archName = typeof arch === 'number' ? ARCH_NAMES[arch] : arch;
+  // an arm64 macOS binary must keep a valid ad-hoc signature until the real signing step
+  config.resetAdHocDarwinSignature = platform === 'darwin' && archName === 'arm64';
+  await flipFuses(executable, config);
+}
+
+/** The fuses as set in `executable`'s wire: name -> on (undefined when the wire has no such fuse). */
+export async function readFuses(executable) {
+  const wire = await getCurrentFuseWire(executable);
+  const ENABLE = 49; // '1'
+  const read = {};
+  for (const [name, index] of Object.entries(FuseV1Options)) {
+    if (typeof index !== 'number') continue; // the enum's reverse entries
+    read[name] = wire[index] === undefined ? undefined : wire[index] === ENABLE;
+  }
+  return read;
+}
+
+/** Reads the wire back; a fuse not set as asked is an error naming it. */
+export async function verifyFuses(executable, expected) {
+  const read = await readFuses(executable);
+  const wrong = Object.entries(expected).filter(([name, on]) => read[name] !== on);
+  if (wrong.length)
+    throw new Error(
+      `${executable}: ${wrong.map(([name, on]) => `fuse ${name} is ${read[name] === undefined ? 'missing' : read[name] ? 'on' : 'off'}, expected ${on ? 'on' : 'off'}`).join('; ')}`,
+    );
 }

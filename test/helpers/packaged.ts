@@ -1,7 +1,8 @@
 /**
  * The desktop app packaged by electron-builder (`npm run dist -- --dir`), for tests that inspect it
  * or run code from its layout. Builds the bundles into a throw-away project folder (package.json,
- * electron-builder.yml, bin/ and links to resources/, scripts/, node_modules/), then packages it
+ * package-lock.json, electron-builder.yml, bin/, links to resources/ and scripts/, and node_modules/
+ * as a real folder tree of hard links to the checkout's files), then packages it
  * against the installed Electron when its binary is present, else against a stand-in Electron folder
  * (an `electron` that cannot start, marked cider-stand-in.txt). better-sqlite3 for Electron is taken
  * from native/ when `npm run rebuild:electron` made it, else Node's build stands in for it.
@@ -11,6 +12,15 @@
  *   app.assets.jobWorkerEntry()              // the resolver pointed at the packaged layout
  *   app.asarFiles                            // every path inside app.asar ('/out/main/index.js', ...)
  *   app.extracted()                          // app.asar + app.asar.unpacked as one plain folder
+ *
+ * Why node_modules is not a symbolic link to the checkout's: electron-builder takes the production
+ * packages from `npm ls`, and npm reads a linked node_modules wrongly. Each package's real path is
+ * outside the project, so npm cannot connect any package to the packages it depends on: it reports
+ * most of the production tree as missing or extraneous, and electron-builder leaves those out
+ * (@ffmpeg-installer/linux-x64, @tensorflow/tfjs-core, ioredis, ...). This stays hidden only while npm
+ * trusts its hidden lockfile (node_modules/.package-lock.json), i.e. right after `npm ci`: as soon as
+ * anything writes into node_modules (Vite creates node_modules/.vite-temp the first time it loads a
+ * TypeScript config), npm reads the folders instead, and every later packaging lost those packages.
  */
 import { spawnSync } from 'node:child_process';
 import {
@@ -18,9 +28,11 @@ import {
   copyFileSync,
   cpSync,
   existsSync,
+  linkSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
+  readlinkSync,
   rmSync,
   statSync,
   symlinkSync,
@@ -79,6 +91,29 @@ function run(cmd: string, args: string[], opts: { cwd: string; env?: NodeJS.Proc
   return out;
 }
 
+/**
+ * `from` recreated at `to` as real folders whose files are hard links to `from`'s (copies where the two
+ * are on different file systems) and whose symbolic links point where the originals do. Top-level
+ * entries named in `skip` are left out.
+ */
+function linkTree(from: string, to: string, skip: (name: string) => boolean = () => false): void {
+  mkdirSync(to, { recursive: true });
+  for (const e of readdirSync(from, { withFileTypes: true })) {
+    if (skip(e.name)) continue;
+    const src = join(from, e.name);
+    const dest = join(to, e.name);
+    if (e.isDirectory()) linkTree(src, dest);
+    else if (e.isSymbolicLink()) symlinkSync(readlinkSync(src), dest);
+    else
+      try {
+        linkSync(src, dest);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+        copyFileSync(src, dest);
+      }
+  }
+}
+
 /** An Electron folder electron-builder accepts, whose executable only says it is a stand-in. */
 function standInElectron(dir: string, version: string): string {
   mkdirSync(join(dir, 'resources'), { recursive: true });
@@ -96,8 +131,12 @@ function standInElectron(dir: string, version: string): string {
 
 export async function packageDesktopApp(): Promise<PackagedApp> {
   const project = mkdtempSync(join(tmpdir(), 'cider-package-'));
-  for (const f of ['package.json', 'electron-builder.yml']) copyFileSync(join(root, f), join(project, f));
-  for (const d of ['resources', 'scripts', 'node_modules']) symlinkSync(join(root, d), join(project, d), 'dir');
+  for (const f of ['package.json', 'package-lock.json', 'electron-builder.yml'])
+    copyFileSync(join(root, f), join(project, f));
+  for (const d of ['resources', 'scripts']) symlinkSync(join(root, d), join(project, d), 'dir');
+  // a real tree, not a link (see above); without the tools' caches (.vite, .vite-temp, .cache) and the
+  // hidden lockfile, so npm reads the folders, as it does in a checkout used for a while
+  linkTree(join(root, 'node_modules'), join(project, 'node_modules'), (n) => n.startsWith('.') && n !== '.bin');
   // copied, not linked: electron-builder does not descend into a linked folder for a `files` pattern
   cpSync(join(root, 'bin'), join(project, 'bin'), { recursive: true });
 
@@ -131,7 +170,9 @@ export async function packageDesktopApp(): Promise<PackagedApp> {
 
   const log = run(process.execPath, [join(root, 'scripts/dist.mjs'), '--project', project, '--dir', '--no-build'], {
     cwd: project,
-    env: { ...process.env, CIDER_ELECTRON_DIST: electronDist, CI: '1' },
+    // USE_HARD_LINKS=false: electron-builder copies into the app folder; a hard link there would be one
+    // more name for a file of the checkout's node_modules, which anything writing in the app would change
+    env: { ...process.env, CIDER_ELECTRON_DIST: electronDist, CI: '1', USE_HARD_LINKS: 'false' },
   });
 
   const platformDir = { linux: 'linux-unpacked', win32: 'win-unpacked', darwin: 'mac' }[process.platform as string];
@@ -157,7 +198,8 @@ export async function packageDesktopApp(): Promise<PackagedApp> {
     log,
     extracted() {
       if (!extractedDir) {
-        extractedDir = join(project, 'extracted');
+        // outside the project: code run from here must not find the project's node_modules above it
+        extractedDir = mkdtempSync(join(tmpdir(), 'cider-extracted-'));
         extractAll(asar, extractedDir);
         cpSync(`${asar}.unpacked`, extractedDir, { recursive: true });
       }
@@ -165,6 +207,7 @@ export async function packageDesktopApp(): Promise<PackagedApp> {
     },
     remove() {
       rmSync(project, { recursive: true, force: true });
+      if (extractedDir) rmSync(extractedDir, { recursive: true, force: true });
     },
   };
 }

@@ -13,7 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createPackageWithOptions } from '@electron/asar';
 import Database from 'better-sqlite3';
-import { workerUnpackList } from '../../scripts/worker-unpack.mjs';
+import { workerUnpackList } from '../../scripts/asar-unpack.mjs';
 import { STOPPED_BY_QUIT, workerThreadSpawner } from '../../src/main/jobs/runner';
 import { createApp } from '../../src/main/services/app';
 import { PRODUCT_NAME } from '../../src/main/services/paths';

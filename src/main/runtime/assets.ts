@@ -150,7 +150,7 @@ export function runtimeAssets(layout: AppLayout = currentLayout()): RuntimeAsset
     },
     faceModel() {
       return {
-        // the package named whole: scripts/worker-unpack.mjs finds the packages the workers load by name
+        // the package named whole: scripts/asar-unpack.mjs finds the packages the workers load by name
         dist: appPath(layout, 'node_modules', ...'@vladmandic/human'.split('/'), 'dist'),
         models: nm(layout, ...'@vladmandic/human'.split('/'), 'models'),
       };

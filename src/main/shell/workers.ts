@@ -2,7 +2,7 @@
  * Worker entries from a packaged app. The job worker (and, through the chunks it imports relative
  * to itself, the replica worker) are ESM files of the bundle; in a packaged app the bundle sits in
  * resources/app.asar, which worker threads do not reliably load ESM from. Packaging unpacks out/main
- * and the packages the workers import (scripts/worker-unpack.mjs lists them) into
+ * and the packages the workers import (scripts/asar-unpack.mjs lists them) into
  * app.asar.unpacked, and the worker is started from there.
  */
 import { existsSync } from 'node:fs';

@@ -1,17 +1,15 @@
 /**
- * The fuse settings flipped on a binary carrying Electron's fuse wire (sentinel, version 1, length,
- * one byte per fuse, as in every Electron >= 12), laid out as electron-builder's afterPack sees it.
+ * The fuses set by the afterPack hook on a binary carrying Electron's fuse wire (sentinel, version 1,
+ * length, one byte per fuse, as in every Electron >= 12), laid out as electron-builder's afterPack
+ * sees it, and read back with @electron/fuses. (The packaging test reads them from a real packaged
+ * Electron where its binary is present.)
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import afterPack, {
-  ELECTRON_BUILDER_FUSES,
-  flipCliRuntimeFuses,
-  verifyFuses,
-  GUI_FUSES,
-} from '../../../scripts/fuses.mjs';
+import afterPack from '../../../scripts/after-pack.mjs';
+import { describeFuses, fusesFor, readFuses, verifyFuses } from '../../../scripts/fuses.mjs';
 import { tempDir } from '../../helpers/tmp';
 
 const SENTINEL = 'dL7pKGdnNz796PbbjQWNKmHXBZaB9tsX';
@@ -35,7 +33,7 @@ const wireOf = (file: string) => {
   return b.subarray(at + 2, at + 2 + b[at + 1]).toString();
 };
 
-test('afterPack turns RunAsNode, NODE_OPTIONS and --inspect off and cookie encryption and asar checks on', async () => {
+test('afterPack keeps RunAsNode (the cider CLI), turns NODE_OPTIONS and --inspect off, loads only app.asar', async () => {
   const appOutDir = tempDir();
   fakeElectron(join(appOutDir, 'cider-studio'));
   await afterPack({
@@ -44,10 +42,11 @@ test('afterPack turns RunAsNode, NODE_OPTIONS and --inspect off and cookie encry
     arch: 1,
     packager: { appInfo: { productFilename: 'CIDer Studio' }, executableName: 'cider-studio' },
   });
-  // RunAsNode, CookieEncryption, NodeOptions, Inspect, AsarIntegrity, OnlyFromAsar, V8Snapshot, FileProtocolPrivileges
-  assert.equal(wireOf(join(appOutDir, 'cider-studio')), '01001100');
-  await verifyFuses(join(appOutDir, 'cider-studio'), GUI_FUSES);
+  // RunAsNode, CookieEncryption, NodeOptions, Inspect, AsarIntegrity (none on Linux), OnlyFromAsar, V8Snapshot, FileProtocolPrivileges
+  assert.equal(wireOf(join(appOutDir, 'cider-studio')), '11000100');
+  assert.deepEqual(await readFuses(join(appOutDir, 'cider-studio')), fusesFor('linux'));
 
+  // Windows checks app.asar's embedded integrity hash
   const win = tempDir();
   fakeElectron(join(win, 'CIDer Studio.exe'));
   await afterPack({
@@ -56,25 +55,42 @@ test('afterPack turns RunAsNode, NODE_OPTIONS and --inspect off and cookie encry
     arch: 'x64',
     packager: { appInfo: { productFilename: 'CIDer Studio' } },
   });
-  assert.equal(wireOf(join(win, 'CIDer Studio.exe')), '01001100');
+  assert.equal(wireOf(join(win, 'CIDer Studio.exe')), '11001100');
+  assert.equal(fusesFor('darwin').EnableEmbeddedAsarIntegrityValidation, true);
 });
 
-test('the CLI runtime binary keeps RunAsNode and nothing else', async () => {
-  const dir = tempDir();
-  mkdirSync(join(dir, 'bin'));
-  fakeElectron(join(dir, 'bin', 'cider-node'));
-  await flipCliRuntimeFuses(join(dir, 'bin', 'cider-node'));
-  assert.equal(wireOf(join(dir, 'bin', 'cider-node')), '11001100');
-  await assert.rejects(
-    flipCliRuntimeFuses(join(dir, 'CIDer Studio.app', 'Contents', 'MacOS', 'x')),
-    /share the GUI's fuses/,
-  );
+test('afterPack against the stand-in Electron sets nothing and says so, with what it would set', async () => {
+  const appOutDir = tempDir();
+  writeFileSync(join(appOutDir, 'cider-studio'), '#!/bin/sh\nexit 3\n');
+  writeFileSync(join(appOutDir, 'cider-stand-in.txt'), 'stand-in\n');
+  const logged: string[] = [];
+  const log = console.log;
+  console.log = (...args: unknown[]) => void logged.push(args.join(' '));
+  try {
+    await afterPack({
+      appOutDir,
+      electronPlatformName: 'linux',
+      arch: 1,
+      packager: { appInfo: { productFilename: 'CIDer Studio' }, executableName: 'cider-studio' },
+    });
+  } finally {
+    console.log = log;
+  }
+  assert.equal(readFileSync(join(appOutDir, 'cider-studio'), 'utf8'), '#!/bin/sh\nexit 3\n');
+  assert.equal(logged.length, 1);
+  assert.match(logged[0], /after-pack: SKIPPED, stand-in Electron/);
+  assert.ok(logged[0].endsWith(`would set fuses: ${describeFuses(fusesFor('linux'))}`), logged[0]);
 });
 
-test('a wire the settings do not match is reported by fuse name', async () => {
+test('a wire the policy does not match is reported by fuse name; a binary without a wire is an error', async () => {
   const dir = tempDir();
   fakeElectron(join(dir, 'e'));
-  await assert.rejects(verifyFuses(join(dir, 'e'), GUI_FUSES), /fuse RunAsNode is 1, expected off/);
-  assert.equal(ELECTRON_BUILDER_FUSES.runAsNode, false);
-  assert.equal(ELECTRON_BUILDER_FUSES.enableEmbeddedAsarIntegrityValidation, true);
+  await assert.rejects(
+    verifyFuses(join(dir, 'e'), fusesFor('linux')),
+    /fuse EnableNodeOptionsEnvironmentVariable is on, expected off; fuse EnableNodeCliInspectArguments is on, expected off/,
+  );
+  fakeElectron(join(dir, 'short'), '10');
+  await assert.rejects(verifyFuses(join(dir, 'short'), fusesFor('linux')), /fuse OnlyLoadAppFromAsar is missing/);
+  writeFileSync(join(dir, 'none'), 'no wire');
+  await assert.rejects(readFuses(join(dir, 'none')), /Could not find sentinel/);
 });

@@ -1,14 +1,32 @@
-// What a packaged app must unpack from app.asar so the job worker and the replica worker load from
-// app.asar.unpacked (src/main/shell/workers.ts starts them there): all of out/main (the worker
-// entries, the chunks they import, and out/main/package.json, which marks the folder as ESM), and
-// every package the workers can reach, with the packages those depend on.
+// What a packaged app keeps beside app.asar, in app.asar.unpacked (electron-builder's asarUnpack): the
+// one list, computed here and nowhere else. electron-builder.yml takes it with
+// `extends: file:scripts/asar-unpack.mjs` (this module's default export, called with the project folder
+// once the bundles are built); test/integration/packaging.test.ts checks the packaged result.
 //
-// The packages are the project's runtime dependencies (package.json dependencies and installed
-// optionalDependencies) named by any string in the workers' code: import specifiers, and also the
-// names the code hands to createRequire (the face model, tfjs-node, the wasm binaries' folder).
-// Wiring: electron-builder's `asarUnpack: (await workerUnpackList({ root })).globs`.
+// Two kinds of files must be real files on disk, since neither the OS loader, child_process nor worker
+// threads read inside an asar archive:
+//  - ASSET_GLOBS: native and binary assets, found by src/main/runtime/assets.ts: better-sqlite3 for
+//    Electron (native/), every .node, onnxruntime-node's libraries, the ffmpeg binary, TF.js's wasm
+//    files, the face model's weights;
+//  - the job and replica workers (src/main/shell/workers.ts starts them from app.asar.unpacked): all of
+//    out/main (the worker entries, the chunks they import, and out/main/package.json, which marks the
+//    folder as ESM), and every package the workers can reach, with the packages those depend on.
+//    Those packages are the project's runtime dependencies (package.json dependencies and installed
+//    optionalDependencies) named by any string in the workers' code: import specifiers, and also the
+//    names the code hands to createRequire (the face model, tfjs-node, the wasm binaries' folder).
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Native and binary assets (paths relative to the app folder). */
+export const ASSET_GLOBS = Object.freeze([
+  'native/**',
+  'node_modules/onnxruntime-node/bin/**',
+  'node_modules/@ffmpeg-installer/*/ffmpeg*',
+  'node_modules/@tensorflow/tfjs-backend-wasm/dist/*.wasm',
+  'node_modules/@vladmandic/human/models/**',
+  '**/*.node',
+]);
 
 const readJson = (file) => JSON.parse(readFileSync(file, 'utf8'));
 
@@ -42,6 +60,10 @@ export function workerUnpackList({ root, outDir = join(root, 'out') }) {
     ),
   );
   const mainDir = join(outDir, 'main');
+  if (!existsSync(join(mainDir, 'worker.js')))
+    throw new Error(
+      `${join(mainDir, 'worker.js')} is missing: build the bundles first (npm run build; npm run dist builds them)`,
+    );
   const files = readdirSync(mainDir, { recursive: true })
     .map(String)
     .filter((f) => f.endsWith('.js'));
@@ -66,7 +88,18 @@ export function workerUnpackList({ root, outDir = join(root, 'out') }) {
   return { globs: ['out/main/**/*', ...topLevel.map((p) => `${p}/**/*`)], packages: topLevel, files };
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const root = join(dirname(new URL(import.meta.url).pathname), '..');
-  console.log(JSON.stringify(workerUnpackList({ root }), null, 2));
+/** The whole asarUnpack list for the app in `root` (its bundles built in `outDir`). */
+export function asarUnpack({ root, outDir = join(root, 'out') }) {
+  return [...new Set([...ASSET_GLOBS, ...workerUnpackList({ root, outDir }).globs])];
+}
+
+/** electron-builder's parent configuration (`extends`): called with { projectDir, ... }. */
+export default function config(request) {
+  return { asarUnpack: asarUnpack({ root: request.projectDir }) };
+}
+
+// `node scripts/asar-unpack.mjs`: print the list for this checkout (after `npm run build`)
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+  console.log(JSON.stringify({ asarUnpack: asarUnpack({ root }), ...workerUnpackList({ root }) }, null, 2));
 }
