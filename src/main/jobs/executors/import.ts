@@ -14,7 +14,7 @@ import { BEST_CHECKPOINT, LAST_CHECKPOINT } from '../../ml/runs/train';
 import type { Db } from '../../store/db';
 import { RunStore } from '../../store/runs';
 import { AnalysisStore } from '../../store/analysis';
-import { TRIAL_OUTCOME, TRIAL_RUN, readTrialOutcome, trainsRun, type TrialOutcome } from './trial';
+import { TRIAL_OUTCOME, TRIAL_RUN, readTrialOutcome, type TrialOutcome } from './trial';
 
 /** What the store holds for one trial once imported. */
 export interface ImportedTrial {
@@ -28,7 +28,12 @@ export interface ImportedTrial {
 }
 
 function checkFiles(outcome: TrialOutcome, trialFolder: string): void {
-  if (!trainsRun(outcome) || outcome.status !== 'completed') return;
+  if (outcome.status !== 'completed') return;
+  if (outcome.kind === 'robustness') {
+    if (!outcome.records.sweep)
+      throw new Error(`${path.join(trialFolder, TRIAL_OUTCOME)}: a completed robustness trial without its sweep`);
+    return;
+  }
   const best = path.join(trialFolder, TRIAL_RUN, BEST_CHECKPOINT);
   const last = path.join(trialFolder, TRIAL_RUN, LAST_CHECKPOINT);
   if (!fs.existsSync(best) && !fs.existsSync(last))
@@ -40,8 +45,6 @@ function checkFiles(outcome: TrialOutcome, trialFolder: string): void {
         `${path.join(trialFolder, TRIAL_OUTCOME)}: a completed ablation trial without its ${!r.evaluations ? 'RMFM evaluation' : 'IID/OOD comparison'}`,
       );
   }
-  if (outcome.kind === 'robustness' && !outcome.records.sweep)
-    throw new Error(`${path.join(trialFolder, TRIAL_OUTCOME)}: a completed robustness trial without its sweep`);
 }
 
 /**
@@ -62,7 +65,7 @@ export function importTrial(db: Db, outcome: TrialOutcome, trialFolder: string):
     sweepId: null,
   };
   if (outcome.kind === 'robustness') {
-    if (outcome.status === 'completed') checkFiles(outcome, trialFolder);
+    checkFiles(outcome, trialFolder);
     if (analysis.sweeps([run.id]).some((s) => s.jobId === outcome.jobId)) return null;
     if (outcome.status !== 'completed') return result;
     const s = outcome.records.sweep!;
@@ -83,17 +86,23 @@ export function importTrial(db: Db, outcome: TrialOutcome, trialFolder: string):
     fs.renameSync(`${to}.importing`, to);
     copied[name] = to;
   }
-  db.transaction(() => {
-    runs.markRunning(run.id, outcome.engine ?? 'unknown');
-    for (const e of outcome.epochs) runs.recordEpoch(run.id, e);
-    runs.setCheckpoints(run.id, copied[BEST_CHECKPOINT] ?? null, copied[LAST_CHECKPOINT] ?? null);
-    const r = outcome.records;
-    for (const e of r.evaluations ?? [])
-      result.evaluationIds.push(runs.addEvaluation({ ...e, runId: run.id, jobId: outcome.jobId }).id);
-    if (r.comparison)
-      result.comparisonId = analysis.addComparison({ ...r.comparison, runId: run.id, jobId: outcome.jobId });
-    runs.finish(run.id, outcome.status, outcome.error ? { code: outcome.error.code, message: result.error! } : null);
-  })();
+  try {
+    db.transaction(() => {
+      runs.markRunning(run.id, outcome.engine ?? 'unknown');
+      for (const e of outcome.epochs) runs.recordEpoch(run.id, e);
+      runs.setCheckpoints(run.id, copied[BEST_CHECKPOINT] ?? null, copied[LAST_CHECKPOINT] ?? null);
+      const r = outcome.records;
+      for (const e of r.evaluations ?? [])
+        result.evaluationIds.push(runs.addEvaluation({ ...e, runId: run.id, jobId: outcome.jobId }).id);
+      if (r.comparison)
+        result.comparisonId = analysis.addComparison({ ...r.comparison, runId: run.id, jobId: outcome.jobId });
+      runs.finish(run.id, outcome.status, outcome.error ? { code: outcome.error.code, message: result.error! } : null);
+    })();
+  } catch (e) {
+    // the store refused it (rolled back): the run's folder goes back to holding nothing of it either
+    for (const file of Object.values(copied)) fs.rmSync(file, { force: true });
+    throw e;
+  }
   return result;
 }
 

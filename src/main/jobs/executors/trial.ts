@@ -94,8 +94,8 @@ export interface TrialRecords {
   evaluations?: Omit<NewEvaluation, 'runId' | 'jobId'>[];
   /** ablation: the IID vs OOD comparison */
   comparison?: {
-    iidDatasetId: number;
-    oodDatasetId: number;
+    iidDatasetId: number | null;
+    oodDatasetId: number | null;
     result: Omit<OodComparison, 'id' | 'runId' | 'jobId' | 'createdAt'>;
   };
   /** robustness: the sweep of the run's checkpoint */
@@ -145,8 +145,8 @@ const outcomeSchema = z
           .optional(),
         comparison: z
           .object({
-            iidDatasetId: z.number().int(),
-            oodDatasetId: z.number().int(),
+            iidDatasetId: z.number().int().nullable(),
+            oodDatasetId: z.number().int().nullable(),
             result: z.object({ iid: z.object({}).passthrough(), ood: z.object({}).passthrough() }).passthrough(),
           })
           .optional(),
