@@ -77,7 +77,7 @@ function ablationOutcome(runId: number, trial: number): TrialOutcome {
     engine: 'tfjs-cpu',
     host: 'node-7',
     attempt: 1,
-    epochs: [epoch(1), epoch(2)] as TrialOutcome['epochs'],
+    epochs: [epoch(1), epoch(2)] as unknown as TrialOutcome['epochs'],
     bestEpoch: 2,
     bestMetric: 0.7,
     stopped: 'max-epochs',

@@ -139,11 +139,46 @@ export function slurmScriptFor(
   });
 }
 
+/**
+ * The executor itself failed (SLURM unreachable, sbatch refused, Redis gone): the runs created for
+ * the trials that were not stored say so, instead of staying queued.
+ */
+async function failUnstoredOnError<T>(
+  r: RemoteRun,
+  trials: TrialSpec[],
+  what: string,
+  f: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await f();
+  } catch (e) {
+    if (!r.ctx.signal.aborted && (e as { code?: string }).code !== 'CANCELLED') {
+      const runs = new RunStore(r.db);
+      for (const t of trials) {
+        if (!trainsRun(t)) continue;
+        const run = runs.get(t.runId);
+        if (run.status === 'queued' || run.status === 'running')
+          runs.finish(t.runId, 'failed', { code: 'TRIAL_FAILED', message: `${what}: ${(e as Error).message}` });
+      }
+    }
+    throw e;
+  }
+}
+
 export async function runTrialsOnSlurm(
   trials: TrialSpec[],
   opts: SlurmExecutorOptions,
   r: RemoteRun,
   client = new SlurmClient(),
+): Promise<ImportedTrial[]> {
+  return failUnstoredOnError(r, trials, 'SLURM', () => slurmTrials(trials, opts, r, client));
+}
+
+async function slurmTrials(
+  trials: TrialSpec[],
+  opts: SlurmExecutorOptions,
+  r: RemoteRun,
+  client: SlurmClient,
 ): Promise<ImportedTrial[]> {
   const { ctx } = r;
   const problem = await client.check();
@@ -250,6 +285,10 @@ export async function runTrialsOnQueue(
   opts: QueueExecutorOptions,
   r: RemoteRun,
 ): Promise<ImportedTrial[]> {
+  return failUnstoredOnError(r, trials, `the queue ${opts.url}`, () => queueTrials(trials, opts, r));
+}
+
+async function queueTrials(trials: TrialSpec[], opts: QueueExecutorOptions, r: RemoteRun): Promise<ImportedTrial[]> {
   const { ctx } = r;
   const q = await openQueue(opts.url);
   const prefix = `${coordinatorKey(ctx.dataDir)}-${ctx.jobId}`;

@@ -28,6 +28,7 @@ import { runTraining, BEST_CHECKPOINT, type EpochRecord } from '../../ml/runs/tr
 import { evaluateRun } from '../../ml/runs/evaluate';
 import { compareIidOod } from '../../ml/analysis/oodCompare';
 import { runRobustness } from '../../ml/analysis/robustness';
+import { initBackend } from '../../ml/backends/tf';
 import type { NewEvaluation } from '../../store/runs';
 import { comparisonResult } from './records';
 
@@ -442,6 +443,9 @@ export async function runTrialFolder(
   let outcome: TrialOutcome;
   let engine: string | null = null;
   try {
+    // a trial process is not a job worker, which chooses the TF.js backend as it starts: the sweep
+    // and the evaluation use TF.js without choosing one themselves
+    await initBackend();
     if (spec.kind === 'robustness') {
       const r = await sweepRecords(spec, stage);
       engine = r.engine;
