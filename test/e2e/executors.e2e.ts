@@ -8,6 +8,7 @@
  * Screenshots: test-results/executors-*.png.
  */
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { AblationRecord } from '../../src/shared/contract/ablation';
@@ -52,8 +53,10 @@ before(async () => {
   } finally {
     await app.close();
   }
-  // no SLURM reachable from the web app, whatever this machine has installed
-  process.env.SLURM_CONF = path.join(dataDir, 'no-such-slurm.conf');
+  // no SLURM reachable from the web app, whatever this machine has installed: an empty slurm.conf
+  // makes sinfo fail at once (a missing one makes it retry for a minute)
+  process.env.SLURM_CONF = path.join(dataDir, 'empty-slurm.conf');
+  fs.writeFileSync(process.env.SLURM_CONF, '');
   web = await startWebApp(dataDir);
   b = await openBrowser();
 });
@@ -147,5 +150,8 @@ test('Robustness: two overlaid runs swept as one job, each run and the mean ± s
   const shown = Number(await page.getByTestId('across-RMFM').getAttribute('data-mean'));
   assert.ok(Math.abs(shown - mean) < 1e-9, `${shown} vs ${mean}`);
   assert.match((await page.getByTestId('across-RMFM').textContent())!, / ± /);
+  // the curves above draw the sweeps the job stored, one series per run
+  await page.getByTestId('curve-RMFM').locator('[data-series]').nth(1).waitFor();
+  assert.equal(await page.getByTestId('curve-RMFM').locator('[data-series]').count(), 2);
   await screenshot(page, 'executors-robustness-runs');
 });

@@ -863,6 +863,7 @@ function Robustness({
         runIds={state.overlay}
         protocols={protocols}
         metric={state.metric}
+        onSwept={load}
       />
     </section>
   );

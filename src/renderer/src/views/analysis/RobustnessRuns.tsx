@@ -27,6 +27,7 @@ export function RobustnessRuns({
   runIds,
   protocols,
   metric,
+  onSwept,
 }: {
   api: Api;
   transport: Transport;
@@ -34,6 +35,8 @@ export function RobustnessRuns({
   runIds: number[];
   protocols: string[];
   metric: string;
+  /** a job of this panel succeeded: its sweeps are stored (the curves above can show them) */
+  onSwept: () => void;
 }) {
   const [where, setWhere] = useState<ExecutorForm>(initialExecutorForm);
   const [preview, setPreview] = useState<string | null>(null);
@@ -79,6 +82,10 @@ export function RobustnessRuns({
     }
   };
   const r = list.length ? list.reduce((a, b) => (b.id > a.id ? b : a)) : null;
+  const succeeded = r?.job.status === 'succeeded' ? r.id : null;
+  useEffect(() => {
+    if (succeeded !== null) onSwept();
+  }, [succeeded, onSwept]);
   return (
     <section className="panel" aria-label="Robustness over runs">
       <h4>Several runs (e.g. one per seed)</h4>
