@@ -73,7 +73,9 @@ export function AblationPanel({ api, transport, base }: { api: Api; transport: T
       if (e.type !== 'job.updated' || e.job.kind !== 'ablation') return;
       const d = e.job.progress.data;
       const epochEnd = d !== undefined && 'epoch' in d && typeof d.epoch === 'number' && d.batch === undefined;
-      if (e.job.status !== 'running' || epochEnd) void reload();
+      // on a cluster the coordinator reports as it polls: the rows fill in as trials are stored
+      const remote = d !== undefined && 'stored' in d;
+      if (e.job.status !== 'running' || epochEnd || remote) void reload();
     });
   }, [transport, reload]);
   const start = async () => {
