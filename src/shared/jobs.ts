@@ -141,6 +141,19 @@ export const jobParamsSchemas = {
       ood: datasetRef,
       tauRule: z.enum(TAU_RULES),
       rmfmRates: z.array(z.number().min(0).max(1)).min(2),
+      /** where the trials run; absent in ablations started before executors existed: local */
+      executor: executorSchema.optional(),
+    })
+    .strict(),
+  /** the robustness sweep of several runs (e.g. one per seed), one trial per run, then mean ± sd */
+  'analysis.robustnessRuns': z
+    .object({
+      runIds: z.array(id).min(1).max(50),
+      protocols: z.array(z.string().min(1)).min(1),
+      rates: z.array(z.number().min(0).max(1)).min(1),
+      seed: seed.default(1111),
+      checkpoint,
+      executor: executorSchema.default({ kind: 'local' }),
     })
     .strict(),
 } as const;
@@ -293,6 +306,19 @@ export interface AblationJobResult {
   trials: AblationTrialOutcome[];
 }
 
+/** a robustness-over-runs job's progress: the current run's pass, and which run that is */
+export type RobustnessRunsProgress = Partial<RunPassProgress> & { trial: number; trials: number };
+/** what the sweep of one run produced */
+export interface RobustnessRunOutcome {
+  runId: number;
+  status: 'completed' | 'failed';
+  sweepId: number | null;
+  error: string | null;
+}
+export interface RobustnessRunsResult {
+  trials: RobustnessRunOutcome[];
+}
+
 /**
  * Per kind: `progress` is what `progress.data` holds (never, when the kind reports only a fraction
  * and a message), `output` what the worker's task returns, `result` what the record holds once
@@ -320,7 +346,12 @@ export interface JobTypes {
     result: { comparisonId: number; runId: number };
   };
   search: { progress: SearchProgress | RemoteTrialsProgress; output: SearchJobResult; result: SearchJobResult };
-  ablation: { progress: AblationProgress; output: AblationJobResult; result: AblationJobResult };
+  ablation: { progress: AblationProgress | RemoteTrialsProgress; output: AblationJobResult; result: AblationJobResult };
+  'analysis.robustnessRuns': {
+    progress: RobustnessRunsProgress | RemoteTrialsProgress;
+    output: RobustnessRunsResult;
+    result: RobustnessRunsResult;
+  };
 }
 
 export type JobProgressData<K extends JobKind> = JobTypes[K]['progress'];

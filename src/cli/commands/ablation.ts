@@ -3,7 +3,9 @@ import type { AblationRecord, AblationRow } from '../../shared/contract/ablation
 import { ABLATION_VARIANTS } from '../../shared/contract/ablation';
 import type { TrainingOptionsInput } from '../../shared/contract/training';
 import type { AppServices } from '../../main/services/app';
-import { flagNumber, flagString, UsageError, type CommandSpec, type ParsedArgs } from '../args';
+import { flagBoolean, flagNumber, flagString, UsageError, type CommandSpec, type ParsedArgs } from '../args';
+import { slurmExecutorSchema } from '../../shared/contract/executors';
+import { EXECUTOR_OPTIONS, executorFromFlags } from './cluster';
 import { call, follow, jobLine, print, type CliIo, type Command, resolveDataset } from '../io';
 import { parseRates } from '../../main/ml/eval/sweep';
 
@@ -13,6 +15,8 @@ export const ABLATION_SPECS: Record<string, CommandSpec> = {
       'ablate --dataset DATASET [--ood DATASET_ID] [--variants full,no-mssd,no-joint,no-attention,no-reconstruction]',
       '       [--task 3|7] [--epochs N] [--batch-size B] [--seed S] [--patience P] [--d N] [--text SPEC]',
       '       [--tau-rule validation|balanced|reference] [--rates 0:1:0.1]',
+      '       [--executor local|slurm|queue] [--partition P] [--time HH:MM:SS] [--cpus N] [--mem 8G] [--gpus N]',
+      '       [--shared-dir DIR] [--dry-run] [--queue redis://HOST:PORT]',
       'ablate list | ablate show ABLATION',
     ],
     summary:
@@ -39,6 +43,7 @@ export const ABLATION_SPECS: Record<string, CommandSpec> = {
       rates: { type: 'string', value: 'A:B:STEP', help: 'RMFM rates for AUILC (default 0:1:0.1)' },
       name: { type: 'string', value: 'NAME', help: "the ablation's name" },
       project: { type: 'integer', value: 'ID', help: 'the project the runs belong to' },
+      ...EXECUTOR_OPTIONS,
     },
   },
 };
@@ -134,6 +139,19 @@ export const ABLATION_COMMANDS: Record<string, Command> = {
       else if (m) text = { kind: m[1] as 'frozen' | 'finetune', modelDir: m[2] };
       else throw new UsageError('--text must be features, frozen:PATH or finetune:PATH');
     }
+    const executor = executorFromFlags(args);
+    if (flagBoolean(args, 'dry-run')) {
+      if (executor.kind !== 'slurm') throw new UsageError('--dry-run shows the sbatch script of --executor slurm');
+      const parsed = slurmExecutorSchema.safeParse(executor);
+      if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => i.message).join('; '));
+      const { script } = await call<{ script: string }>(app, 'ablation.sbatchPreview', {
+        executor: parsed.data,
+        trials: new Set(variants ?? ABLATION_VARIANTS).size,
+        name: flagString(args, 'name') ?? 'cider ablation',
+      });
+      io.out(script);
+      return 0;
+    }
     const dataset = await resolveDataset(app, ref);
     const options: TrainingOptionsInput = {
       task: task as 3 | 7 | undefined,
@@ -153,8 +171,11 @@ export const ABLATION_COMMANDS: Record<string, Command> = {
       options,
       projectId: flagNumber(args, 'project'),
       name: flagString(args, 'name'),
+      executor,
     });
-    io.err(`ablation ${started.id}: ${started.name}; ${started.rows.length} variants, one run each; Ctrl-C stops it`);
+    io.err(
+      `ablation ${started.id}: ${started.name}; ${started.rows.length} variants, one run each, trained ${started.executor.kind === 'local' ? 'here' : `on ${started.executor.kind}`}; Ctrl-C stops it`,
+    );
     const job = await follow(app, started.job, io);
     const a = await call<AblationRecord>(app, 'ablation.get', { id: started.id });
     print(io, args, a, () => [...ablationLines(a), ...(job.status === 'succeeded' ? [] : [jobLine(job)])]);

@@ -2,6 +2,8 @@
 import type {
   CounterfactualResult,
   Explanation,
+  MeanSd,
+  RobustnessRunsRecord,
   MissingSetting,
   OodComparison,
   RobustnessSweep,
@@ -9,8 +11,18 @@ import type {
 } from '../../shared/contract/analysis';
 import { resultOf, type JobRecordOf } from '../../shared/jobs';
 import { parseRates } from '../../main/ml/eval/sweep';
-import { flagNumber, flagString, UsageError, type CommandSpec, type ParsedArgs } from '../args';
+import {
+  flagBoolean,
+  flagNumber,
+  flagString,
+  unknownSubcommand,
+  UsageError,
+  type CommandSpec,
+  type ParsedArgs,
+} from '../args';
 import { call, follow, jobLine, print, type Command } from '../io';
+import { slurmExecutorSchema } from '../../shared/contract/executors';
+import { EXECUTOR_OPTIONS, executorFromFlags } from './cluster';
 
 const checkpoint = { type: 'string', choices: ['best', 'last'], help: 'which checkpoint (default best)' } as const;
 
@@ -34,13 +46,20 @@ export const ANALYSIS_SPECS: Record<string, CommandSpec> = {
   robustness: {
     usage: [
       'robustness RUN [--protocols RMFM,RMM,SMM:T,RMFM_same:1/0/0,...] [--rates 0:1:0.1] [--seed S] [--checkpoint best|last]',
+      'robustness --runs RUN,RUN,... [those options] [--executor local|slurm|queue] [--partition P] [--time HH:MM:SS]',
+      '       [--cpus N] [--mem 8G] [--gpus N] [--shared-dir DIR] [--dry-run] [--queue redis://HOST:PORT]',
+      'robustness list | robustness show JOB',
     ],
-    summary: 'metric vs missing rate per protocol on the test split, with AUILC (a job)',
+    summary:
+      'metric vs missing rate per protocol on the test split, with AUILC (a job); --runs: the sweep of\neach run (e.g. one per seed), here or on a cluster, then each run and mean ± sd across runs',
+    subcommands: ['list', 'show'],
     options: {
       protocols: { type: 'string', value: 'P,P,...', help: 'protocols to sweep' },
       rates: { type: 'string', value: 'FROM:TO:STEP', help: 'missing rates, e.g. 0:1:0.1' },
       seed: { type: 'integer', value: 'S', help: 'mask seed' },
       checkpoint,
+      runs: { type: 'string', value: 'RUN,RUN,...', help: 'several runs: one sweep each, then mean ± sd across them' },
+      ...EXECUTOR_OPTIONS,
     },
   },
   'compare-ood': {
@@ -234,6 +253,74 @@ export function comparisonLines(c: OodComparison): string[] {
   return out;
 }
 
+const meanSd = (x: MeanSd | undefined) =>
+  !x || x.mean === null ? 'n/a' : `${x.mean.toFixed(4)}${x.sd === null ? '' : ` ± ${x.sd.toFixed(4)}`}`;
+
+export function robustnessRunsLines(r: RobustnessRunsRecord): string[] {
+  const p = r.job.params;
+  const out = [
+    `robustness over runs ${r.id}: runs ${p.runIds.join(', ')}, ${p.checkpoint} checkpoint, mask seed ${p.seed}, on ${p.executor.kind === 'local' ? 'this machine' : p.executor.kind}, ${r.job.status}`,
+  ];
+  for (const run of r.runs)
+    out.push(
+      `  run ${String(run.runId).padStart(5)}  ${run.status.padEnd(9)} ${run.sweepId === null ? '' : `sweep ${run.sweepId}  `}${run.runName}${run.error ? `: ${run.error}` : ''}`,
+    );
+  for (const c of r.across) {
+    const names = Object.keys(c.metrics);
+    out.push(`  ${c.protocol}: mean ± sd over ${c.runs} run(s)`);
+    out.push(`    ${'rate'.padEnd(6)} ${names.map((n) => n.padStart(20)).join(' ')}`);
+    c.rates.forEach((rate, i) =>
+      out.push(`    ${String(rate).padEnd(6)} ${names.map((n) => meanSd(c.metrics[n][i]).padStart(20)).join(' ')}`),
+    );
+    out.push(`    ${'AUILC'.padEnd(6)} ${names.map((n) => meanSd(c.auilc[n]).padStart(20)).join(' ')}`);
+  }
+  return out;
+}
+
+/** `robustness --runs A,B,C`: one sweep per run (here or on a cluster), then each run and mean ± sd. */
+async function robustnessRuns(app: Parameters<Command>[0], args: ParsedArgs, io: Parameters<Command>[2], list: string) {
+  const runIds = list.split(',').map((x) => Number(x.trim()));
+  if (!runIds.length || !runIds.every((x) => Number.isInteger(x) && x > 0))
+    throw new UsageError(`--runs takes run ids separated by commas, got "${list}"`);
+  const executor = executorFromFlags(args);
+  if (flagBoolean(args, 'dry-run')) {
+    if (executor.kind !== 'slurm') throw new UsageError('--dry-run shows the sbatch script of --executor slurm');
+    const parsed = slurmExecutorSchema.safeParse(executor);
+    if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => i.message).join('; '));
+    const { script } = await call<{ script: string }>(app, 'analysis.sbatchPreview', {
+      executor: parsed.data,
+      trials: new Set(runIds).size,
+    });
+    io.out(script);
+    return 0;
+  }
+  let rates: number[] | undefined;
+  const spec = flagString(args, 'rates');
+  try {
+    rates = spec ? parseRates(spec) : undefined;
+  } catch (e) {
+    throw new UsageError(`--rates: ${(e as Error).message}`);
+  }
+  const started = await call<RobustnessRunsRecord>(app, 'analysis.robustnessRuns', {
+    runIds,
+    protocols: flagString(args, 'protocols')
+      ?.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+    rates,
+    seed: flagNumber(args, 'seed'),
+    checkpoint: flagString(args, 'checkpoint'),
+    executor,
+  });
+  io.err(
+    `robustness over runs ${started.id}: ${started.runs.length} runs, swept ${executor.kind === 'local' ? 'here' : `on ${executor.kind}`}; Ctrl-C stops it`,
+  );
+  const job = await follow(app, started.job, io);
+  const r = await call<RobustnessRunsRecord>(app, 'analysis.robustnessRunsGet', { id: started.id });
+  print(io, args, r, () => [...robustnessRunsLines(r), ...(job.status === 'succeeded' ? [] : [jobLine(job)])]);
+  return job.status === 'succeeded' && r.runs.every((x) => x.status === 'completed') ? 0 : 1;
+}
+
 export const ANALYSIS_COMMANDS: Record<string, Command> = {
   async explain(app, args, io) {
     const runId = runArg(args, 'explain');
@@ -253,6 +340,34 @@ export const ANALYSIS_COMMANDS: Record<string, Command> = {
     return 0;
   },
   async robustness(app, args, io) {
+    const sub = args.positionals[1];
+    if (sub === 'list') {
+      const list = await call<RobustnessRunsRecord[]>(app, 'analysis.robustnessRunsList', {});
+      print(io, args, list, () =>
+        list.length
+          ? list.map(
+              (r) =>
+                `${String(r.id).padStart(5)}  runs ${r.runs.map((x) => x.runId).join(',')}  ${r.job.params.executor.kind}  ${r.job.status}`,
+            )
+          : ['no robustness sweeps over several runs'],
+      );
+      return 0;
+    }
+    if (sub === 'show') {
+      const id = Number(args.positionals[2]);
+      if (!Number.isInteger(id) || id <= 0) throw new UsageError('robustness show needs a JOB id');
+      const r = await call<RobustnessRunsRecord>(app, 'analysis.robustnessRunsGet', { id });
+      print(io, args, r, () => robustnessRunsLines(r));
+      return 0;
+    }
+    const runsFlag = flagString(args, 'runs');
+    if (runsFlag !== undefined) {
+      if (sub !== undefined) throw new UsageError('give a RUN or --runs RUN,RUN,..., not both');
+      return robustnessRuns(app, args, io, runsFlag);
+    }
+    if (sub !== undefined && !/^\d+$/.test(sub)) throw unknownSubcommand('robustness', sub, ANALYSIS_SPECS.robustness);
+    if ((flagString(args, 'executor') ?? 'local') !== 'local')
+      throw new UsageError('--executor is for several runs: robustness --runs RUN,RUN,... --executor ...');
     const runId = runArg(args, 'robustness');
     const protocols = flagString(args, 'protocols')
       ?.split(',')

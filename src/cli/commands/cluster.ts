@@ -13,7 +13,7 @@ export const CLUSTER_SPECS: Record<string, CommandSpec> = {
   worker: {
     usage: ['worker --queue redis://HOST:PORT [--concurrency N]'],
     summary:
-      'take trials of searches started with --executor queue (any number of machines; the dataset\nand BERT folders must be at the same paths there)',
+      'take trials of searches, ablations and robustness sweeps started with --executor queue (any\nnumber of machines; the data, dataset and BERT folders must be at the same paths there)',
     options: {
       queue: { type: 'string', value: 'redis://HOST:PORT', help: 'the Redis the coordinator queued the trials on' },
       concurrency: { type: 'integer', value: 'N', help: 'trials at once on this machine (default 1)' },
@@ -29,7 +29,7 @@ export const CLUSTER_SPECS: Record<string, CommandSpec> = {
   },
 };
 
-/** Executor options of the multi-run commands (search), declared once. */
+/** Executor options of the multi-run commands (search, ablate, robustness --runs), declared once. */
 export const EXECUTOR_OPTIONS: CommandSpec['options'] = {
   executor: {
     type: 'string',

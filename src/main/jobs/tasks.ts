@@ -17,4 +17,5 @@ export const TASKS: { [K in JobKind]: () => Promise<Task<K>> } = {
   'analysis.compareOod': async () => (await import('./tasks/analysis')).compareOodTask,
   search: async () => (await import('./tasks/search')).searchTask,
   ablation: async () => (await import('./tasks/ablation')).ablationTask,
+  'analysis.robustnessRuns': async () => (await import('./tasks/robustnessRuns')).robustnessRunsTask,
 };

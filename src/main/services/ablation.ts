@@ -32,6 +32,7 @@ import { DatasetStore } from '../store/datasets';
 import type { ServiceContext } from './app';
 import { oodDatasetsOf } from './oodPair';
 import { checkedSelectionMetric } from './training';
+import { slurmScriptFor } from '../jobs/executors/remote';
 
 export function tauNote(rule: TauRule, metric: string, balanced?: string | null): string {
   if (rule === 'balanced')
@@ -115,6 +116,7 @@ export function ablationService(
       tauNote: tauNote(p.tauRule, metric, balanced),
       headline: p.options.task === 3 ? ['Acc_3', 'F1_3', 'Non0_acc_2'] : ['Acc_7', 'F1_7'],
       rmfmRates: p.rmfmRates,
+      executor: p.executor ?? { kind: 'local' },
       job,
       rows,
       textNote,
@@ -128,7 +130,7 @@ export function ablationService(
   };
 
   const handlers: Handlers<void>['ablation'] = {
-    start: async ({ datasetId, oodDatasetId, projectId, name, variants, tauRule, rmfmRates, options }) => {
+    start: async ({ datasetId, oodDatasetId, projectId, name, variants, tauRule, rmfmRates, options, executor }) => {
       if (projectId !== undefined) ctx.projects.get(projectId);
       checkedSelectionMetric(options);
       const { iid, ood } = oodDatasetsOf(datasets, datasetId, oodDatasetId);
@@ -154,6 +156,7 @@ export function ablationService(
         ood: ref(ood),
         tauRule,
         rmfmRates: rates,
+        executor,
       };
       const job = ctx.runner.submit('ablation', params, projectId ?? null);
       return record(job);
@@ -166,6 +169,9 @@ export function ablationService(
       return Promise.all(jobs.map(record));
     },
     get: ({ id }) => record(ablationJob(id)),
+    sbatchPreview: async ({ executor, trials, name }) => ({
+      script: slurmScriptFor(ctx.dataDir, executor, '<job id>', name, trials),
+    }),
     stop: ({ id }) => {
       const job = ablationJob(id);
       if (job.status !== 'queued' && job.status !== 'running')

@@ -26,6 +26,9 @@ import { DatasetStore } from '../store/datasets';
 import { RunStore } from '../store/runs';
 import type { ServiceContext } from './app';
 import { resolveOodPair } from './oodPair';
+import { robustnessRunsRecord } from './robustnessRuns';
+import { slurmScriptFor } from '../jobs/executors/remote';
+import { isJobOf, type JobRecordOf } from '../../shared/jobs';
 
 const MAX_OPEN_ANALYZERS = 2;
 
@@ -216,6 +219,12 @@ export function analysisService(ctx: ServiceContext): {
     };
   };
 
+  const robustnessRunsJob = (id: number): JobRecordOf<'analysis.robustnessRuns'> => {
+    const job = ctx.jobs.get(id);
+    if (job.kind !== 'analysis.robustnessRuns')
+      throw new AppError('NOT_FOUND', `robustness job ${id} does not exist (job ${id} is a ${job.kind} job)`);
+    return job;
+  };
   const guard =
     <A, R>(f: (args: A) => Promise<R> | R) =>
     async (args: A): Promise<R> => {
@@ -310,6 +319,30 @@ export function analysisService(ctx: ServiceContext): {
         { runId, protocols, rates: rates ?? standardRates(), seed, checkpoint },
         run.projectId,
       );
+    }),
+    robustnessRuns: guard(async ({ runIds, protocols, rates, seed, checkpoint, executor }) => {
+      const unique = [...new Set(runIds)];
+      const chosen = unique.map((id) => runs.get(id));
+      for (const run of chosen) checkpointFile(run, checkpoint);
+      const { robustnessProtocol } = await import('../ml/analysis/robustness');
+      for (const p of protocols) robustnessProtocol(p, 0);
+      const projects = new Set(chosen.map((r) => r.projectId));
+      const job = ctx.runner.submit(
+        'analysis.robustnessRuns',
+        { runIds: unique, protocols, rates: rates ?? standardRates(), seed, checkpoint, executor },
+        projects.size === 1 ? chosen[0].projectId : null,
+      );
+      return robustnessRunsRecord(job, runs, store);
+    }),
+    robustnessRunsGet: ({ id }) => robustnessRunsRecord(robustnessRunsJob(id), runs, store),
+    robustnessRunsList: ({ runId }) =>
+      ctx.jobs
+        .list({ limit: 1000 })
+        .filter((j): j is JobRecordOf<'analysis.robustnessRuns'> => isJobOf(j, 'analysis.robustnessRuns'))
+        .filter((j) => runId === undefined || j.params.runIds.includes(runId))
+        .map((j) => robustnessRunsRecord(j, runs, store)),
+    sbatchPreview: async ({ executor, trials, name }) => ({
+      script: slurmScriptFor(ctx.dataDir, executor, '<job id>', name, trials),
     }),
     sweeps: ({ runIds }) => store.sweeps(runIds),
     compareOod: ({ runId, oodDatasetId, withRunId, tauRule, checkpoint }) => {

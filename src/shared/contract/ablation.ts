@@ -13,6 +13,7 @@
 import { z } from 'zod';
 import type { JobParams, JobRecordOf } from '../jobs';
 import { id, method } from './method';
+import { executorSchema, slurmExecutorSchema, type ExecutorSpec } from './executors';
 import {
   trainingOptionsSchema,
   TAU_RULES,
@@ -103,6 +104,8 @@ export interface AblationRecord {
   /** the metrics the table shows first (Acc_3, F1_3, Non0_acc_2 or Acc_7, F1_7) */
   headline: string[];
   rmfmRates: number[];
+  /** where the trials run */
+  executor: ExecutorSpec;
   job: JobRecordOf<'ablation'>;
   rows: AblationRow[];
   textNote: string | null;
@@ -129,6 +132,18 @@ export const ablationContract = {
         tauRule: z.enum(TAU_RULES).default('validation'),
         rmfmRates: z.array(z.number().min(0).max(1)).min(2).max(101).optional(),
         options: trainingOptionsSchema.prefault({}),
+        /** where the variants' trials run (default: here) */
+        executor: executorSchema.default({ kind: 'local' }),
+      })
+      .strict(),
+  ),
+  /** the sbatch script a SLURM ablation would submit, to show before starting it */
+  sbatchPreview: method<{ script: string }>()(
+    z
+      .object({
+        executor: slurmExecutorSchema,
+        trials: z.number().int().min(1).max(ABLATION_VARIANTS.length),
+        name: z.string().trim().max(200).default('cider ablation'),
       })
       .strict(),
   ),

@@ -14,6 +14,7 @@ import { z } from 'zod';
 import type { JobRecordOf } from '../jobs';
 import { id, method, nameSchema } from './method';
 import { TAU_RULES, type TauRule } from './training';
+import { executorSchema, slurmExecutorSchema } from './executors';
 
 const rate = z.number().min(0).max(1);
 
@@ -179,6 +180,41 @@ export interface RobustnessSweep {
   createdAt: string;
 }
 
+/** mean ± sd across runs (sd: the sample standard deviation; null with fewer than two runs) */
+export interface MeanSd {
+  mean: number | null;
+  sd: number | null;
+  /** runs with a value */
+  n: number;
+}
+
+/** One protocol's curve over several runs: per metric and rate, and the AUILC, mean ± sd. */
+export interface RobustnessCurveAcross {
+  protocol: string;
+  rates: number[];
+  metrics: Record<string, MeanSd[]>;
+  auilc: Record<string, MeanSd>;
+  /** the runs whose sweep has this protocol (not skipped) */
+  runs: number;
+}
+
+/** A robustness-over-runs job: each run's sweep, and the curves across the runs. */
+export interface RobustnessRunsRecord {
+  /** the 'analysis.robustnessRuns' job's id */
+  id: number;
+  job: JobRecordOf<'analysis.robustnessRuns'>;
+  runs: {
+    runId: number;
+    runName: string;
+    status: 'pending' | 'completed' | 'failed';
+    sweepId: number | null;
+    error: string | null;
+  }[];
+  /** the runs' sweeps stored by this job (newest first) */
+  sweeps: RobustnessSweep[];
+  across: RobustnessCurveAcross[];
+}
+
 /** The balanced-validation tau rule's strata and effective sample size, shown with its results. */
 export interface BalancedSummary {
   description: string;
@@ -328,6 +364,39 @@ export const analysisContract = {
         rates: z.array(rate).min(1).max(101).optional(),
         seed: z.number().int().min(0).default(1111),
         checkpoint,
+      })
+      .strict(),
+  ),
+  /**
+   * start an 'analysis.robustnessRuns' job: the sweep of each of several runs (e.g. one per seed),
+   * here or on a SLURM cluster / a job queue, then per run and mean ± sd across runs
+   */
+  robustnessRuns: method<RobustnessRunsRecord>()(
+    z
+      .object({
+        runIds: z.array(id).min(1).max(50),
+        protocols: z
+          .array(z.string().min(2).max(40))
+          .min(1)
+          .max(32)
+          .default(['RMFM', 'RMM', 'SMM:T', 'SMM:A', 'SMM:V', 'SMM:TA', 'SMM:TV', 'SMM:AV', 'TMFM', 'STMFM']),
+        rates: z.array(rate).min(1).max(101).optional(),
+        seed: z.number().int().min(0).default(1111),
+        checkpoint,
+        executor: executorSchema.default({ kind: 'local' }),
+      })
+      .strict(),
+  ),
+  /** a robustness-over-runs job: per run and across runs (while it runs: the runs stored so far) */
+  robustnessRunsGet: method<RobustnessRunsRecord>()(z.object({ id }).strict()),
+  robustnessRunsList: method<RobustnessRunsRecord[]>()(z.object({ runId: id.optional() }).strict()),
+  /** the sbatch script a SLURM robustness-over-runs job would submit */
+  sbatchPreview: method<{ script: string }>()(
+    z
+      .object({
+        executor: slurmExecutorSchema,
+        trials: z.number().int().min(1).max(50),
+        name: z.string().trim().max(200).default('cider robustness'),
       })
       .strict(),
   ),

@@ -15,6 +15,8 @@ import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createApp, type AppServices } from '../../../src/main/services/app';
 import type { SearchRecord } from '../../../src/shared/contract/search';
+import type { AblationRecord } from '../../../src/shared/contract/ablation';
+import type { RobustnessRunsRecord } from '../../../src/shared/contract/analysis';
 import type { RunRecord } from '../../../src/shared/contract/training';
 import { registerSynthetic } from '../../helpers/analysis';
 import { TINY_MODEL } from '../../helpers/syntheticRuns';
@@ -113,6 +115,60 @@ test(
         'stored once',
       );
       assert.equal(fs.readFileSync(path.join(root, `trial-${victim}`, 'attempts'), 'utf8'), '2');
+
+      // an ablation of two variants as an array: each task trains its variant, evaluates RMFM and
+      // compares IID vs OOD on the node; the coordinator imports the records and the table reads them
+      await registerSynthetic(app, {
+        name: 'tiny-ood',
+        sizes: { train: 32, valid: 16, test: 16 },
+        seed: 8,
+        kind: 'ood',
+        parentId: ds.id,
+      });
+      const ablPreview = await call<{ script: string }>(app, 'ablation.sbatchPreview', { executor, trials: 2 });
+      assert.match(ablPreview.script, /#SBATCH --array=1-2/);
+      assert.match(ablPreview.script, /--job-name=cider_ablation/);
+      const abl = await call<AblationRecord>(app, 'ablation.start', {
+        datasetId: ds.id,
+        variants: ['full', 'no-mssd'],
+        rmfmRates: [0, 0.5, 1],
+        options: { maxEpochs: 2, batchSize: 16, patience: 50, model: TINY_MODEL },
+        executor,
+      });
+      assert.equal(abl.executor.kind, 'slurm');
+      const ablDone = await app.runner.wait(abl.id);
+      assert.equal(ablDone.status, 'succeeded', JSON.stringify(ablDone.error));
+      assert.match(
+        app.jobs
+          .logs(abl.id)
+          .map((l) => l.message)
+          .join('\n'),
+        /submitted SLURM array job \d+ with 2 tasks/,
+      );
+      const table = await call<AblationRecord>(app, 'ablation.get', { id: abl.id });
+      assert.deepEqual(
+        table.rows.map((r) => [r.variant, r.status]),
+        [
+          ['full', 'completed'],
+          ['no-mssd', 'completed'],
+        ],
+      );
+      for (const r of table.rows) {
+        assert.ok(r.iid && r.ood, `${r.variant}: IID and OOD metrics in the table`);
+        assert.ok(r.ood.count > 0 && Number.isFinite(r.ood.plain.Acc_3), `${r.variant}: OOD Acc_3`);
+        assert.ok(r.auilcRmfm && Number.isFinite(r.auilcRmfm.Acc_3!), `${r.variant}: AUILC under RMFM`);
+        const run = await call<RunRecord>(app, 'runs.get', { id: r.runId });
+        assert.equal(run.options.mssd, r.variant !== 'no-mssd');
+        assert.ok(run.bestCheckpoint!.startsWith(path.join(dir, 'data')) && fs.existsSync(run.bestCheckpoint!));
+        const evals = await call<{ protocol: string }[]>(app, 'runs.evaluations', { id: r.runId });
+        assert.deepEqual(
+          evals.map((e) => e.protocol),
+          ['RMFM'],
+          `${r.variant}: one RMFM evaluation`,
+        );
+        const cmps = await call<unknown[]>(app, 'analysis.oodComparisons', { runId: r.runId });
+        assert.equal(cmps.length, 1, `${r.variant}: one comparison`);
+      }
 
       // cancelling a search cancels its array
       const long = await call<SearchRecord>(app, 'search.start', searchArgs(ds.id, 4, 200, executor));
@@ -229,6 +285,65 @@ test(
         b.lines.some((l) => new RegExp(`trial ${victim} of job ${s.id} completed`).test(l)),
         b.lines.join('\n'),
       );
+
+      // robustness over three of those runs on the same queue, two workers: each run swept once
+      const c = startWorker(redis.url);
+      await until('worker C ready', () => c.lines.some((l) => /worker ready/.test(l)) || undefined);
+      const runIds = record.results.slice(0, 3).map((t) => t.runId!);
+      const sweepArgs = { runIds, protocols: ['RMFM', 'SMM:T'], rates: [0, 0.5, 1], seed: 5 };
+      const rob = await call<RobustnessRunsRecord>(app, 'analysis.robustnessRuns', {
+        ...sweepArgs,
+        executor: { kind: 'queue', url: redis.url },
+      });
+      const robDone = await app.runner.wait(rob.id);
+      assert.equal(robDone.status, 'succeeded', JSON.stringify(robDone.error));
+      const r = await call<RobustnessRunsRecord>(app, 'analysis.robustnessRunsGet', { id: rob.id });
+      assert.deepEqual(
+        r.runs.map((x) => [x.runId, x.status]),
+        runIds.map((id) => [id, 'completed']),
+        JSON.stringify(r.runs),
+      );
+      const sweeps = await call<{ runId: number; jobId: number }[]>(app, 'analysis.sweeps', { runIds });
+      assert.deepEqual(
+        sweeps
+          .filter((x) => x.jobId === rob.id)
+          .map((x) => x.runId)
+          .sort((x, y) => x - y),
+        [...runIds].sort((x, y) => x - y),
+        'one sweep per run',
+      );
+      const robLog = app.jobs.logs(rob.id).map((l) => l.message);
+      for (let k = 1; k <= 3; k++)
+        assert.equal(
+          robLog.filter((m) => new RegExp(`^trial ${k} \\(run \\d+\\) completed`).test(m)).length,
+          1,
+          `run ${k} stored once`,
+        );
+      const taken = [...b.lines, ...c.lines].filter((l) =>
+        new RegExp(`robustness trial \\d+ of job ${rob.id} completed`).test(l),
+      );
+      assert.equal(taken.length, 3, taken.join('\n'));
+      // across the runs: mean ± sd of each run's figures
+      const rmfm = r.across.find((x) => x.protocol === 'RMFM')!;
+      assert.equal(rmfm.runs, 3);
+      const auilcs = r.sweeps.map((x) => x.curves.find((cv) => cv.protocol === 'RMFM')!.auilc.Acc_3!);
+      const mean = auilcs.reduce((x, y) => x + y, 0) / 3;
+      assert.ok(Math.abs(rmfm.auilc.Acc_3.mean! - mean) < 1e-12);
+      assert.equal(rmfm.auilc.Acc_3.n, 3);
+      assert.ok(rmfm.auilc.Acc_3.sd !== null && rmfm.auilc.Acc_3.sd >= 0);
+      // the same sweeps here (local executor) give the same figures
+      const local = await call<RobustnessRunsRecord>(app, 'analysis.robustnessRuns', sweepArgs);
+      assert.equal(local.job.params.executor.kind, 'local');
+      assert.equal((await app.runner.wait(local.id)).status, 'succeeded');
+      const l = await call<RobustnessRunsRecord>(app, 'analysis.robustnessRunsGet', { id: local.id });
+      const lr = l.across.find((x) => x.protocol === 'RMFM')!;
+      for (const m of Object.keys(rmfm.metrics))
+        rmfm.metrics[m].forEach((v, i) =>
+          assert.ok(
+            Math.abs(v.mean! - lr.metrics[m][i].mean!) < 1e-6,
+            `${m} at ${rmfm.rates[i]}: queue ${v.mean} local ${lr.metrics[m][i].mean}`,
+          ),
+        );
     } finally {
       await app.close();
       redis.stop();

@@ -16,6 +16,7 @@ import { ciderInvocation } from './command';
 import {
   TRIAL_RUN,
   readTrialEpochs,
+  readTrialFraction,
   readTrialOutcome,
   writeTrialSpec,
   type TrialOutcome,
@@ -68,6 +69,8 @@ export async function openQueue(url: string) {
     async state(jobId: string): Promise<{
       state: string;
       epochs: number;
+      /** how far the trial under way is (0..1) */
+      fraction: number;
       attemptsMade: number;
       failedReason: string;
       result: unknown;
@@ -79,15 +82,20 @@ export async function openQueue(url: string) {
         return {
           state: 'missing',
           epochs: 0,
+          fraction: 0,
           attemptsMade: 0,
           failedReason: 'the job is gone from the queue',
           result: null,
         };
 
-      const progress = typeof job.progress === 'object' && job.progress ? (job.progress as { epochs?: number }) : {};
+      const progress =
+        typeof job.progress === 'object' && job.progress
+          ? (job.progress as { epochs?: number; fraction?: number })
+          : {};
       return {
         state,
         epochs: progress.epochs ?? 0,
+        fraction: state === 'active' ? (progress.fraction ?? 0) : 0,
         attemptsMade: job.attemptsMade,
         failedReason: job.failedReason ?? '',
         result: job.returnvalue,
@@ -130,19 +138,22 @@ export async function runQueueWorker(o: WorkerOptions): Promise<void> {
       const folder = fs.mkdtempSync(path.join(os.tmpdir(), `cider-trial-${spec.jobId}-${spec.trial}-`));
       try {
         writeTrialSpec(folder, spec);
-        log(`trial ${spec.trial} of job ${spec.jobId} started (queue job ${job.id}, attempt ${job.attemptsMade + 1})`);
+        log(
+          `${spec.kind} trial ${spec.trial} of job ${spec.jobId} started (queue job ${job.id}, attempt ${job.attemptsMade + 1})`,
+        );
         const client = await worker.client;
         const exit = await runChild(folder, async () => {
-          await job.updateProgress({ epochs: readTrialEpochs(folder).length });
+          await job.updateProgress({ epochs: readTrialEpochs(folder).length, fraction: readTrialFraction(folder) });
           return (await client.get(cancelKey(prefix))) === '1';
         });
         const outcome = readTrialOutcome(folder);
         if (!outcome) throw new Error(`the trial process ended (${exit}) without an outcome`);
         const files: Record<string, string> = {};
-        for (const name of fs.readdirSync(path.join(folder, TRIAL_RUN)))
+        const runDir = path.join(folder, TRIAL_RUN);
+        for (const name of fs.existsSync(runDir) ? fs.readdirSync(runDir) : [])
           if (name.endsWith('.safetensors'))
             files[name] = fs.readFileSync(path.join(folder, TRIAL_RUN, name)).toString('base64');
-        log(`trial ${spec.trial} of job ${spec.jobId} ${outcome.status}`);
+        log(`${spec.kind} trial ${spec.trial} of job ${spec.jobId} ${outcome.status}`);
         return { outcome, files } satisfies QueueTrialResult;
       } finally {
         fs.rmSync(folder, { recursive: true, force: true });

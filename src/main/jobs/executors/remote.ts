@@ -9,14 +9,18 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { AppError } from '../../../shared/errors';
 import { TRIAL_QUEUE, type QueueExecutorOptions, type SlurmExecutorOptions } from '../../../shared/contract/executors';
-import type { RunStore } from '../../store/runs';
+import type { Db } from '../../store/db';
+import { RunStore } from '../../store/runs';
 import type { TaskContext } from '../protocol';
-import { importTrial } from './import';
+import { importTrial, type ImportedTrial } from './import';
 import { SlurmClient, sbatchScript } from './slurm';
 import {
+  TRIAL_OUTCOME,
   TRIAL_RUN,
-  readTrialEpochs,
+  parseTrialOutcome,
+  readTrialFraction,
   readTrialOutcome,
+  trainsRun,
   writeTrialSpec,
   type TrialOutcome,
   type TrialSpec,
@@ -26,7 +30,8 @@ import { openQueue, type QueueTrialResult } from './queue';
 
 export interface RemoteRun {
   ctx: TaskContext;
-  runs: RunStore;
+  /** the coordinator's connection: the only one that writes what the trials produced */
+  db: Db;
   /** shown in squeue and the logs */
   jobName: string;
   /** how often to look (ms) */
@@ -47,6 +52,7 @@ const sleep = (ms: number, signal: AbortSignal) =>
 function failedOutcome(spec: TrialSpec, message: string, host = 'coordinator'): TrialOutcome {
   return {
     version: 1,
+    kind: spec.kind,
     jobId: spec.jobId,
     trial: spec.trial,
     runId: spec.runId,
@@ -59,17 +65,54 @@ function failedOutcome(spec: TrialSpec, message: string, host = 'coordinator'): 
     bestMetric: null,
     stopped: null,
     error: { code: 'TRIAL_FAILED', message },
+    records: {},
     finishedAt: new Date().toISOString(),
   };
 }
 
 function stopRemaining(r: RemoteRun, trials: TrialSpec[], done: Set<number>): void {
+  const runs = new RunStore(r.db);
   for (const t of trials)
-    if (!done.has(t.trial))
-      r.runs.finish(t.runId, 'stopped', {
+    if (!done.has(t.trial) && trainsRun(t))
+      runs.finish(t.runId, 'stopped', {
         code: 'CANCELLED',
         message: 'the job was cancelled before this trial finished',
       });
+}
+
+const summaryOf = (t: TrialSpec, o: TrialOutcome): ImportedTrial => ({
+  trial: t.trial,
+  runId: t.runId,
+  status: o.status,
+  error: o.error ? o.error.message : null,
+  evaluationIds: [],
+  comparisonId: null,
+  sweepId: null,
+});
+
+/**
+ * Store a finished trial once. An outcome that cannot be stored (not an outcome, no checkpoint) is
+ * the trial's failure, said with the file, and the job goes on; nothing of it was written.
+ */
+function storeTrial(r: RemoteRun, t: TrialSpec, read: () => TrialOutcome, folder: string): ImportedTrial {
+  try {
+    const outcome = read();
+    if (outcome.trial !== t.trial || outcome.runId !== t.runId || outcome.kind !== t.kind)
+      throw new Error(
+        `${path.join(folder, TRIAL_OUTCOME)}: the outcome of ${outcome.kind} trial ${outcome.trial} (run ${outcome.runId}), expected ${t.kind} trial ${t.trial} (run ${t.runId})`,
+      );
+    const stored = importTrial(r.db, outcome, folder) ?? summaryOf(t, outcome);
+    r.ctx.log(
+      outcome.status === 'completed' ? 'info' : 'warn',
+      `trial ${t.trial} (run ${t.runId}) ${outcome.status} on ${outcome.host}, attempt ${outcome.attempt}${outcome.error ? `: ${outcome.error.message}` : ''}`,
+    );
+    return stored;
+  } catch (e) {
+    const message = `not stored: ${(e as Error).message}`;
+    r.ctx.log('warn', `trial ${t.trial} (run ${t.runId}) ${message}`);
+    const failed = failedOutcome(t, message);
+    return importTrial(r.db, failed, folder) ?? summaryOf(t, failed);
+  }
 }
 
 /** Where the trial folders of a SLURM job live (on the shared filesystem). */
@@ -96,12 +139,47 @@ export function slurmScriptFor(
   });
 }
 
+/**
+ * The executor itself failed (SLURM unreachable, sbatch refused, Redis gone): the runs created for
+ * the trials that were not stored say so, instead of staying queued.
+ */
+async function failUnstoredOnError<T>(
+  r: RemoteRun,
+  trials: TrialSpec[],
+  what: string,
+  f: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await f();
+  } catch (e) {
+    if (!r.ctx.signal.aborted && (e as { code?: string }).code !== 'CANCELLED') {
+      const runs = new RunStore(r.db);
+      for (const t of trials) {
+        if (!trainsRun(t)) continue;
+        const run = runs.get(t.runId);
+        if (run.status === 'queued' || run.status === 'running')
+          runs.finish(t.runId, 'failed', { code: 'TRIAL_FAILED', message: `${what}: ${(e as Error).message}` });
+      }
+    }
+    throw e;
+  }
+}
+
 export async function runTrialsOnSlurm(
   trials: TrialSpec[],
   opts: SlurmExecutorOptions,
   r: RemoteRun,
   client = new SlurmClient(),
-): Promise<void> {
+): Promise<ImportedTrial[]> {
+  return failUnstoredOnError(r, trials, 'SLURM', () => slurmTrials(trials, opts, r, client));
+}
+
+async function slurmTrials(
+  trials: TrialSpec[],
+  opts: SlurmExecutorOptions,
+  r: RemoteRun,
+  client: SlurmClient,
+): Promise<ImportedTrial[]> {
   const { ctx } = r;
   const problem = await client.check();
   if (problem) throw new AppError('UNSUPPORTED', `SLURM: ${problem}`);
@@ -118,7 +196,7 @@ export async function runTrialsOnSlurm(
   // after a requeue SLURM may still report the old state for a moment: wait for its restart count
   const expectRestarts = new Map<number, number>();
   const unknownPolls = new Map<number, number>();
-  const maxEpochs = trials[0]?.options.maxEpochs ?? 1;
+  const stored = new Map<number, ImportedTrial>();
   while (done.size < trials.length) {
     if (ctx.signal.aborted) {
       await client.cancel(arrayJobId).catch((e) => ctx.log('warn', `scancel ${arrayJobId}: ${(e as Error).message}`));
@@ -127,22 +205,21 @@ export async function runTrialsOnSlurm(
       throw new AppError('CANCELLED', 'cancelled by the user');
     }
     const states = await client.states(arrayJobId);
-    let epochs = 0;
+    // the trials under way, each 0..1 done
+    let under = 0;
     const counts: Record<string, number> = {};
     for (const t of trials) {
       if (done.has(t.trial)) continue;
       const folder = path.join(root, `trial-${t.trial}`);
-      const outcome = readTrialOutcome(folder);
-      if (outcome) {
-        importTrial(r.runs, outcome, folder);
-        done.add(t.trial);
-        ctx.log(
-          outcome.status === 'completed' ? 'info' : 'warn',
-          `trial ${t.trial} (run ${t.runId}) ${outcome.status} on ${outcome.host}, attempt ${outcome.attempt}${outcome.error ? `: ${outcome.error.message}` : ''}`,
+      if (fs.existsSync(path.join(folder, TRIAL_OUTCOME))) {
+        stored.set(
+          t.trial,
+          storeTrial(r, t, () => readTrialOutcome(folder)!, folder),
         );
+        done.add(t.trial);
         continue;
       }
-      epochs += readTrialEpochs(folder).length;
+      under += readTrialFraction(folder);
       const st = states.get(t.trial);
       counts[st?.state ?? 'UNKNOWN'] = (counts[st?.state ?? 'UNKNOWN'] ?? 0) + 1;
       if (!st) {
@@ -150,10 +227,10 @@ export async function runTrialsOnSlurm(
         const n = (unknownPolls.get(t.trial) ?? 0) + 1;
         unknownPolls.set(t.trial, n);
         if (n >= 5) {
-          importTrial(
-            r.runs,
-            failedOutcome(t, `SLURM no longer knows task ${arrayJobId}_${t.trial} and it left no outcome`),
-            folder,
+          const failed = failedOutcome(t, `SLURM no longer knows task ${arrayJobId}_${t.trial} and it left no outcome`);
+          stored.set(
+            t.trial,
+            storeTrial(r, t, () => failed, folder),
           );
           done.add(t.trial);
         }
@@ -171,13 +248,13 @@ export async function runTrialsOnSlurm(
           `trial ${t.trial}: task ${arrayJobId}_${t.trial} ended ${st.state} without an outcome; requeued (attempt ${n + 2} of ${opts.maxAttempts})`,
         );
       } else {
-        importTrial(
-          r.runs,
-          failedOutcome(
-            t,
-            `task ${arrayJobId}_${t.trial} ended ${st.state} without an outcome ${opts.maxAttempts} times`,
-          ),
-          folder,
+        const failed = failedOutcome(
+          t,
+          `task ${arrayJobId}_${t.trial} ended ${st.state} without an outcome ${opts.maxAttempts} times`,
+        );
+        stored.set(
+          t.trial,
+          storeTrial(r, t, () => failed, folder),
         );
         done.add(t.trial);
       }
@@ -186,12 +263,13 @@ export async function runTrialsOnSlurm(
       .map(([k, v]) => `${v} ${k.toLowerCase()}`)
       .join(', ');
     ctx.progress(
-      Math.min(1, (done.size + epochs / maxEpochs) / trials.length),
+      Math.min(1, (done.size + under) / trials.length),
       `SLURM array ${arrayJobId}: ${done.size}/${trials.length} trials stored${summary ? `; ${summary}` : ''}`,
       { executor: 'slurm', arrayJobId, stored: done.size, trials: trials.length, states: counts },
     );
     if (done.size < trials.length) await sleep(r.pollMs ?? 2000, ctx.signal);
   }
+  return trials.map((t) => stored.get(t.trial)!);
 }
 
 /** A key naming this coordinator's data folder, so that two apps sharing a Redis never share job ids. */
@@ -202,19 +280,27 @@ export function coordinatorKey(dataDir: string): string {
     .slice(0, 12);
 }
 
-export async function runTrialsOnQueue(trials: TrialSpec[], opts: QueueExecutorOptions, r: RemoteRun): Promise<void> {
+export async function runTrialsOnQueue(
+  trials: TrialSpec[],
+  opts: QueueExecutorOptions,
+  r: RemoteRun,
+): Promise<ImportedTrial[]> {
+  return failUnstoredOnError(r, trials, `the queue ${opts.url}`, () => queueTrials(trials, opts, r));
+}
+
+async function queueTrials(trials: TrialSpec[], opts: QueueExecutorOptions, r: RemoteRun): Promise<ImportedTrial[]> {
   const { ctx } = r;
   const q = await openQueue(opts.url);
   const prefix = `${coordinatorKey(ctx.dataDir)}-${ctx.jobId}`;
   const jobIdOf = (t: TrialSpec) => `${prefix}-${t.trial}`;
   const done = new Set<number>();
+  const stored = new Map<number, ImportedTrial>();
   try {
     for (const t of trials) await q.add(jobIdOf(t), t, opts.maxAttempts);
     ctx.log(
       'info',
       `queued ${trials.length} trials on ${opts.url} (queue "${TRIAL_QUEUE}", ids ${prefix}-1..${trials.length})`,
     );
-    const maxEpochs = trials[0]?.options.maxEpochs ?? 1;
     const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'cider-queue-import-'));
     try {
       while (done.size < trials.length) {
@@ -223,13 +309,13 @@ export async function runTrialsOnQueue(trials: TrialSpec[], opts: QueueExecutorO
           stopRemaining(r, trials, done);
           throw new AppError('CANCELLED', 'cancelled by the user');
         }
-        let epochs = 0;
+        let under = 0;
         const counts: Record<string, number> = {};
         for (const t of trials) {
           if (done.has(t.trial)) continue;
           const s = await q.state(jobIdOf(t));
           counts[s.state] = (counts[s.state] ?? 0) + 1;
-          epochs += s.epochs;
+          under += s.fraction;
           // a completed job whose result is not readable yet is looked at again next time
           if (s.state === 'completed' && s.result) {
             const result = s.result as QueueTrialResult;
@@ -237,27 +323,33 @@ export async function runTrialsOnQueue(trials: TrialSpec[], opts: QueueExecutorO
             fs.mkdirSync(path.join(folder, TRIAL_RUN), { recursive: true });
             for (const [name, b64] of Object.entries(result.files))
               fs.writeFileSync(path.join(folder, TRIAL_RUN, path.basename(name)), Buffer.from(b64, 'base64'));
-            importTrial(r.runs, result.outcome, folder);
-            done.add(t.trial);
-            ctx.log(
-              'info',
-              `trial ${t.trial} (run ${t.runId}) ${result.outcome.status} on ${result.outcome.host} after ${s.attemptsMade} attempt(s)`,
+            stored.set(
+              t.trial,
+              storeTrial(
+                r,
+                t,
+                () => parseTrialOutcome(result.outcome, `the queue's result of trial ${t.trial}`),
+                folder,
+              ),
             );
+            done.add(t.trial);
           } else if (s.state === 'failed') {
-            importTrial(
-              r.runs,
-              failedOutcome(t, `failed on the queue after ${s.attemptsMade} attempt(s): ${s.failedReason}`),
-              scratch,
+            const failed = failedOutcome(
+              t,
+              `failed on the queue after ${s.attemptsMade} attempt(s): ${s.failedReason}`,
+            );
+            stored.set(
+              t.trial,
+              storeTrial(r, t, () => failed, scratch),
             );
             done.add(t.trial);
-            ctx.log('warn', `trial ${t.trial} failed: ${s.failedReason}`);
           }
         }
         const summary = Object.entries(counts)
           .map(([k, v]) => `${v} ${k}`)
           .join(', ');
         ctx.progress(
-          Math.min(1, (done.size + epochs / maxEpochs) / trials.length),
+          Math.min(1, (done.size + under) / trials.length),
           `queue: ${done.size}/${trials.length} trials stored${summary ? `; ${summary}` : ''}`,
           { executor: 'queue', stored: done.size, trials: trials.length, states: counts },
         );
@@ -269,4 +361,5 @@ export async function runTrialsOnQueue(trials: TrialSpec[], opts: QueueExecutorO
   } finally {
     await q.close();
   }
+  return trials.map((t) => stored.get(t.trial)!);
 }

@@ -4,10 +4,11 @@
  * MACI-debiased, overlap removed) by the 'train', 'evaluate' and 'analysis.compareOod' tasks'
  * code. The stored run, evaluation and comparison are what the table reads (services/ablation.ts).
  *
- * Two separate pieces, so another executor (a queue, slurm) can be plugged in:
- * - `runAblationTrial(spec, ctx)`: run ONE trial given its spec, writing its run and records;
- * - `scheduleTrials(specs, execute, ctx)`: decide the order, report progress, carry on after a
- *   failed trial, stop on cancel. `localExecutor` runs a trial in this worker.
+ * Where the trials run is the job's executor:
+ * - local: `scheduleTrials(specs, localExecutor, ctx)` runs them one after another in this worker
+ *   (`runAblationTrial`: create the run, train, evaluate, compare, each step storing its records);
+ * - slurm / queue: `remoteTrials` creates the runs, hands the trials to the cluster (trial folders
+ *   of kind 'ablation', jobs/executors/trial.ts) and stores what each trial wrote, once.
  */
 import { AppError } from '../../../shared/errors';
 import {
@@ -17,7 +18,13 @@ import {
   type AblationJobParams,
   type AblationVariant,
 } from '../../../shared/contract/ablation';
-import { evaluationOptionsSchema, runSelectionMetric, type TrainingOptions } from '../../../shared/contract/training';
+import {
+  evaluationOptionsSchema,
+  runSelectionMetric,
+  type RunRecord,
+  type TrainingOptions,
+} from '../../../shared/contract/training';
+import type { ExecutorSpec } from '../../../shared/contract/executors';
 import type { AblationJobResult, AblationTrialOutcome, JobKind } from '../../../shared/jobs';
 import { openDatabase } from '../../store/db';
 import { databaseFile, runFolder } from '../../store/paths';
@@ -25,6 +32,8 @@ import { RunStore } from '../../store/runs';
 import type { TaskContext } from '../protocol';
 import { evaluateTask, trainTask } from './training';
 import { compareOodTask } from './analysis';
+import { runTrialsOnQueue, runTrialsOnSlurm } from '../executors/remote';
+import type { TrialSpec } from '../executors/trial';
 
 /** Everything one trial needs: enough to run it anywhere that sees the data folder. */
 export interface AblationTrialSpec {
@@ -66,6 +75,20 @@ export function planAblation(ablationId: number, p: AblationJobParams): Ablation
   }));
 }
 
+/** The trial's run, created and queued under this job. */
+function createAblationRun(runs: RunStore, spec: AblationTrialSpec, ctx: TaskContext<'ablation'>): RunRecord {
+  const run = runs.create({
+    projectId: spec.projectId,
+    datasetId: spec.datasetId,
+    datasetFolder: spec.datasetFolder,
+    name: ablationRunName(spec.ablationId, spec.variant),
+    options: spec.options,
+    selectionMetric: runSelectionMetric(spec.options),
+    folderOf: (id) => runFolder(ctx.dataDir, id),
+  });
+  return runs.queue(run.id, ctx.jobId);
+}
+
 const isCancel = (e: unknown, ctx: TaskContext<'ablation'>) =>
   ctx.signal.aborted || (e as { code?: string }).code === 'CANCELLED' || (e as { name?: string }).name === 'AbortError';
 
@@ -84,17 +107,7 @@ export async function runAblationTrial(spec: AblationTrialSpec, ctx: TaskContext
     ...extra,
   });
   try {
-    const run = runs.create({
-      projectId: spec.projectId,
-      datasetId: spec.datasetId,
-      datasetFolder: spec.datasetFolder,
-      name: ablationRunName(spec.ablationId, spec.variant),
-      options: spec.options,
-      selectionMetric: runSelectionMetric(spec.options),
-      folderOf: (id) => runFolder(ctx.dataDir, id),
-    });
-    runId = run.id;
-    runs.queue(run.id, ctx.jobId);
+    runId = createAblationRun(runs, spec, ctx).id;
   } finally {
     db.close();
   }
@@ -157,9 +170,66 @@ export async function scheduleTrials(
   return out;
 }
 
+/**
+ * The trials on a SLURM cluster or a job queue: every run is created here first, then each trial
+ * (train, RMFM, IID vs OOD) runs on a compute node / a worker that writes its folder or result,
+ * and this coordinator stores each once (jobs/executors/import.ts).
+ */
+export async function remoteTrials(
+  specs: AblationTrialSpec[],
+  executor: Exclude<ExecutorSpec, { kind: 'local' }>,
+  ctx: TaskContext<'ablation'>,
+): Promise<TrialOutcome[]> {
+  const db = openDatabase(databaseFile(ctx.dataDir));
+  try {
+    const runs = new RunStore(db);
+    const trials: TrialSpec[] = specs.map((spec) => {
+      const run = createAblationRun(runs, spec, ctx);
+      ctx.log(
+        'info',
+        `${spec.index}/${spec.count} ${ABLATION_LABELS[spec.variant]}: run ${run.id} (on ${executor.kind})`,
+      );
+      return {
+        version: 1,
+        kind: 'ablation',
+        jobId: ctx.jobId,
+        trial: spec.index,
+        runId: run.id,
+        name: run.name,
+        datasetFolder: spec.datasetFolder,
+        options: run.options,
+        iid: spec.iid,
+        ood: spec.ood,
+        tauRule: spec.tauRule,
+        rmfmRates: spec.rmfmRates,
+      };
+    });
+    const remote = { ctx, db, jobName: `cider-ablation-${ctx.jobId}` };
+    const stored =
+      executor.kind === 'slurm'
+        ? await runTrialsOnSlurm(trials, executor, remote)
+        : await runTrialsOnQueue(trials, executor, remote);
+    return stored.map((t, k) => ({
+      variant: specs[k].variant,
+      runId: t.runId,
+      status: t.status,
+      evaluationId: t.evaluationIds[0] ?? null,
+      comparisonId: t.comparisonId,
+      error: t.error,
+    }));
+  } finally {
+    db.close();
+  }
+}
+
 export async function ablationTask(p: AblationJobParams, ctx: TaskContext<'ablation'>): Promise<AblationJobResult> {
   try {
-    const trials = await scheduleTrials(planAblation(ctx.jobId, p), localExecutor, ctx);
+    const plan = planAblation(ctx.jobId, p);
+    const executor = p.executor ?? { kind: 'local' };
+    const trials =
+      executor.kind === 'local'
+        ? await scheduleTrials(plan, localExecutor, ctx)
+        : await remoteTrials(plan, executor, ctx);
     const failed = trials.filter((t) => t.status !== 'completed');
     ctx.log(
       failed.length ? 'warn' : 'info',

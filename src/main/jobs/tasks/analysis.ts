@@ -6,7 +6,6 @@
 import path from 'node:path';
 import fs from 'node:fs';
 import { AppError } from '../../../shared/errors';
-import type { SplitSide } from '../../../shared/contract/analysis';
 import type { TauRule } from '../../../shared/contract/training';
 import { openDatabase } from '../../store/db';
 import { databaseFile, textCacheDir } from '../../store/paths';
@@ -14,7 +13,8 @@ import { RunStore } from '../../store/runs';
 import { AnalysisStore } from '../../store/analysis';
 import { BEST_CHECKPOINT, LAST_CHECKPOINT } from '../../ml/runs/train';
 import { runRobustness } from '../../ml/analysis/robustness';
-import { compareIidOod, type OodSideResult } from '../../ml/analysis/oodCompare';
+import { compareIidOod } from '../../ml/analysis/oodCompare';
+import { comparisonResult } from '../executors/records';
 import type { JobOutput, JobParams } from '../../../shared/jobs';
 import type { TaskContext } from '../protocol';
 
@@ -106,11 +106,6 @@ export async function compareOodTask(
         signal: ctx.signal,
         onProgress: (done, total, message) => ctx.progress(done / total, message, { runId, done, total }),
       });
-      const side = (s: OodSideResult, d: { id: number }, kind: 'iid' | 'ood'): SplitSide => ({
-        ...s,
-        datasetId: d.id,
-        kind,
-      });
       for (const s of [r.iid, r.ood, ...(r.paired ? [r.paired.ood] : [])])
         if (s.overlap) ctx.log(s.overlap.removed ? 'warn' : 'info', s.overlap.note);
       const comparisonId = analysis.addComparison({
@@ -118,31 +113,7 @@ export async function compareOodTask(
         jobId: ctx.jobId,
         iidDatasetId: iid.id,
         oodDatasetId: ood.id,
-        result: {
-          classNames: r.classNames,
-          selectionMetric: r.selectionMetric,
-          tauRule: r.tauRule,
-          taus: r.taus,
-          selectedTau: r.selectedTau,
-          balanced: r.balanced,
-          iid: side(r.iid, iid, 'iid'),
-          ood: side(r.ood, ood, 'ood'),
-          paired:
-            r.paired && withRun
-              ? {
-                  runId: withRun.id,
-                  runName: withRun.name,
-                  ood: side(r.paired.ood, ood, 'ood'),
-                  selectedTau: r.paired.selectedTau,
-                  balanced: r.paired.balanced,
-                  selectionMetric: r.paired.selectionMetric,
-                  textNote: r.paired.textNote,
-                  debiasNote: r.paired.debiasNote,
-                }
-              : null,
-          textNote: r.textNote,
-          debiasNote: r.debiasNote,
-        },
+        result: comparisonResult(r, iid, ood, withRun),
       });
       ctx.log(
         'info',

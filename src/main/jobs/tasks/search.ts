@@ -41,6 +41,7 @@ export async function searchTask(p: JobParams<'search'>, ctx: TaskContext<'searc
         const run = runs.queue(createRun(k).id, ctx.jobId);
         return {
           version: 1,
+          kind: 'search',
           jobId: ctx.jobId,
           trial: k + 1,
           runId: run.id,
@@ -49,7 +50,7 @@ export async function searchTask(p: JobParams<'search'>, ctx: TaskContext<'searc
           options: run.options,
         };
       });
-      const remote = { ctx, runs, jobName: `cider-search-${ctx.jobId}` };
+      const remote = { ctx, db, jobName: `cider-search-${ctx.jobId}` };
       if (executor.kind === 'slurm') await runTrialsOnSlurm(specs, executor, remote);
       else await runTrialsOnQueue(specs, executor, remote);
       for (const s of specs) {

@@ -4,9 +4,11 @@
  */
 import type { Dataset } from '../../../shared/contract/datasets';
 import type { SearchRecord } from '../../../shared/contract/search';
-import type { ExecutorKind, ExecutorSpecInput } from '../../../shared/contract/executors';
+import { executorFormErrors, initialExecutorForm, type ExecutorForm } from './executor';
 
-export interface SearchForm {
+export { executorOf } from './executor';
+
+export interface SearchForm extends ExecutorForm {
   datasetId: number | null;
   trials: number;
   seed: number;
@@ -14,17 +16,6 @@ export interface SearchForm {
   maxEpochs: number;
   batchSize: number;
   patience: number;
-  /** where the trials run */
-  executor: ExecutorKind;
-  /** SLURM: empty = the cluster's default / sbatch's default */
-  partition: string;
-  time: string;
-  cpusPerTask: number;
-  mem: string;
-  gpus: number;
-  sharedDir: string;
-  /** queue: redis://HOST:PORT */
-  queueUrl: string;
 }
 
 export interface SearchState {
@@ -59,14 +50,7 @@ export const initialSearch: SearchState = {
     maxEpochs: 20,
     batchSize: 128,
     patience: 10,
-    executor: 'local',
-    partition: '',
-    time: '',
-    cpusPerTask: 2,
-    mem: '',
-    gpus: 0,
-    sharedDir: '',
-    queueUrl: '',
+    ...initialExecutorForm,
   },
   error: null,
   preview: null,
@@ -112,31 +96,7 @@ export function searchFormErrors(f: SearchForm): string[] {
   for (const k of ['maxEpochs', 'batchSize', 'patience'] as const)
     if (!Number.isInteger(f[k]) || f[k] < 1) out.push(`${k}: a positive whole number`);
   if (!Number.isInteger(f.seed) || f.seed < 0) out.push('seed: a whole number >= 0');
-  if (f.executor === 'slurm') {
-    if (!Number.isInteger(f.cpusPerTask) || f.cpusPerTask < 1) out.push('CPUs per task: a positive whole number');
-    if (!Number.isInteger(f.gpus) || f.gpus < 0) out.push('GPUs per task: a whole number >= 0');
-    if (f.time && !/^(\d+-)?\d{1,3}(:\d{2}){0,2}$/.test(f.time)) out.push('time limit: HH:MM:SS or D-HH:MM:SS');
-    if (f.mem && !/^\d+[KMGT]?$/.test(f.mem)) out.push('memory: e.g. 8G');
-  }
-  if (f.executor === 'queue' && !/^rediss?:\/\/[^\s/]+(:\d+)?(\/\d+)?$/.test(f.queueUrl))
-    out.push('queue: redis://HOST:PORT');
-  return out;
-}
-
-/** The executor the form describes, as search.start takes it. */
-export function executorOf(f: SearchForm): ExecutorSpecInput {
-  if (f.executor === 'queue') return { kind: 'queue', url: f.queueUrl.trim() };
-  if (f.executor === 'local') return { kind: 'local' };
-  const opt = (v: string) => (v.trim() ? v.trim() : undefined);
-  return {
-    kind: 'slurm',
-    partition: opt(f.partition),
-    time: opt(f.time),
-    cpusPerTask: f.cpusPerTask,
-    mem: opt(f.mem),
-    gpus: f.gpus,
-    sharedDir: opt(f.sharedDir),
-  };
+  return [...out, ...executorFormErrors(f)];
 }
 
 export const selectedSearch = (s: SearchState): SearchRecord | null =>

@@ -17,6 +17,7 @@ import type { RunRecord, TauRule } from '../../../../shared/contract/training';
 import type { Dataset } from '../../../../shared/contract/datasets';
 import { isJobOf, type JobRecord } from '../../../../shared/jobs';
 import type { Transport } from '../../api/client';
+import { RobustnessRuns } from './RobustnessRuns';
 import { LineChart } from '../../components/LineChart';
 import {
   analysisReducer,
@@ -147,6 +148,7 @@ export function AnalysisView({ api, transport }: { api: Api; transport: Transpor
       {run && state.section === 'robustness' ? (
         <Robustness
           api={api}
+          transport={transport}
           state={state}
           dispatch={dispatch}
           runs={runs}
@@ -707,6 +709,7 @@ function Inspector({
 
 function Robustness({
   api,
+  transport,
   state,
   dispatch,
   runs,
@@ -716,6 +719,7 @@ function Robustness({
   fail,
 }: {
   api: Api;
+  transport: Transport;
   state: AnalysisState;
   dispatch: Dispatch;
   runs: RunRecord[];
@@ -853,6 +857,14 @@ function Robustness({
           {c.protocol}: {c.skipped}
         </p>
       ))}
+      <RobustnessRuns
+        api={api}
+        transport={transport}
+        runIds={state.overlay}
+        protocols={protocols}
+        metric={state.metric}
+        onSwept={load}
+      />
     </section>
   );
 }

@@ -9,6 +9,15 @@ import type { AblationRecord } from '../../../../shared/contract/ablation';
 import type { TauRule } from '../../../../shared/contract/training';
 import type { Transport } from '../../api/client';
 import { ablationCell, ablationTau, pickAblation } from '../../state/ablation';
+import {
+  executorFormErrors,
+  executorOf,
+  executorPlace,
+  initialExecutorForm,
+  type ExecutorForm,
+} from '../../state/executor';
+import { ABLATION_VARIANTS } from '../../../../shared/contract/ablation';
+import { ExecutorFieldset } from '../../components/ExecutorFieldset';
 
 export interface AblationBase {
   datasetId: number | null;
@@ -27,7 +36,29 @@ export function AblationPanel({ api, transport, base }: { api: Api; transport: T
   const [tauRule, setTauRule] = useState<TauRule>('validation');
   const [bertDir, setBertDir] = useState('');
   const [error, setError] = useState<string | null>(null);
+  const [where, setWhere] = useState<ExecutorForm>(initialExecutorForm);
+  const [preview, setPreview] = useState<string | null>(null);
+  const whereErrors = executorFormErrors(where);
   const fail = useCallback((e: Error) => setError(e.message), []);
+  const changeWhere = (patch: Partial<ExecutorForm>) => {
+    setWhere((w) => ({ ...w, ...patch }));
+    // a preview describes the settings it was made from
+    setPreview(null);
+  };
+  const showScript = async () => {
+    const executor = executorOf(where);
+    if (executor.kind !== 'slurm') return;
+    try {
+      const r = await api.ablation.sbatchPreview({
+        executor,
+        trials: ABLATION_VARIANTS.length,
+        name: 'cider ablation',
+      });
+      setPreview(r.script);
+    } catch (e) {
+      fail(e as Error);
+    }
+  };
   const reload = useCallback(
     () =>
       api.ablation.list({}).then((l) => {
@@ -42,7 +73,9 @@ export function AblationPanel({ api, transport, base }: { api: Api; transport: T
       if (e.type !== 'job.updated' || e.job.kind !== 'ablation') return;
       const d = e.job.progress.data;
       const epochEnd = d !== undefined && 'epoch' in d && typeof d.epoch === 'number' && d.batch === undefined;
-      if (e.job.status !== 'running' || epochEnd) void reload();
+      // on a cluster the coordinator reports as it polls: the rows fill in as trials are stored
+      const remote = d !== undefined && 'stored' in d;
+      if (e.job.status !== 'running' || epochEnd || remote) void reload();
     });
   }, [transport, reload]);
   const start = async () => {
@@ -58,6 +91,7 @@ export function AblationPanel({ api, transport, base }: { api: Api; transport: T
           patience: base.patience,
           ...(bertDir.trim() ? { text: { kind: 'frozen' as const, modelDir: bertDir.trim() } } : {}),
         },
+        executor: executorOf(where),
       });
       setList((l) => [a, ...l.filter((x) => x.id !== a.id)]);
       setSelected(a.id);
@@ -85,7 +119,17 @@ export function AblationPanel({ api, transport, base }: { api: Api; transport: T
           <option value="reference">reference protocol (best on test, optimistic)</option>
         </select>
       </label>{' '}
-      <button type="button" disabled={base.datasetId === null} onClick={() => void start()}>
+      <ExecutorFieldset
+        value={where}
+        onChange={changeWhere}
+        onPreview={() => void showScript()}
+        preview={preview}
+        disabled={!!whereErrors.length}
+        label="Ablation"
+        what="variants"
+      />
+      {whereErrors.length ? <p className="form-errors">{whereErrors.join('; ')}</p> : null}
+      <button type="button" disabled={base.datasetId === null || !!whereErrors.length} onClick={() => void start()}>
         Run ablation set
       </button>
       {error ? (
@@ -109,8 +153,8 @@ export function AblationPanel({ api, transport, base }: { api: Api; transport: T
       {a ? (
         <div data-testid="ablation-detail" data-status={a.job.status}>
           <p className="muted">
-            seed {a.seed}; selection metric {a.selectionMetric}; {a.tauNote}; cells plain / debiased; AUILC under RMFM
-            on the IID test split.{' '}
+            seed {a.seed}; trained on {executorPlace(a.executor.kind)}; selection metric {a.selectionMetric};{' '}
+            {a.tauNote}; cells plain / debiased; AUILC under RMFM on the IID test split.{' '}
             {a.job.progress.message ? `${a.job.status}: ${a.job.progress.message}` : a.job.status}
           </p>
           <table className="search-results" data-testid="ablation-table">

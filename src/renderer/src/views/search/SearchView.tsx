@@ -17,6 +17,7 @@ import {
   type SearchForm,
 } from '../../state/search';
 import { AblationPanel } from './AblationPanel';
+import { ExecutorFieldset } from '../../components/ExecutorFieldset';
 import '../training/training.css';
 
 const fmt = (x: number | null) => (x === null || !Number.isFinite(x) ? 'n/a' : x.toFixed(4));
@@ -80,18 +81,6 @@ export function SearchView({ api, transport }: { api: Api; transport: Transport 
       fail(e as Error);
     }
   };
-  const text = (k: 'partition' | 'time' | 'mem' | 'sharedDir' | 'queueUrl', label: string, placeholder: string) => (
-    <label>
-      {label}
-      <input
-        type="text"
-        aria-label={label}
-        placeholder={placeholder}
-        value={f[k]}
-        onChange={(e) => set({ [k]: e.target.value })}
-      />
-    </label>
-  );
   const s = selectedSearch(state);
   return (
     <div className="search-view">
@@ -140,56 +129,18 @@ export function SearchView({ api, transport }: { api: Api; transport: Transport 
         {num('maxEpochs', 'Epochs per trial')}
         {num('batchSize', 'Batch size')}
         {num('patience', 'Patience')}
-        <fieldset className="executor">
-          <legend>Where the trials run</legend>
-          <label>
-            Executor
-            <select
-              aria-label="Executor"
-              value={f.executor}
-              onChange={(e) => set({ executor: e.target.value as SearchForm['executor'] })}
-            >
-              <option value="local">this machine</option>
-              <option value="slurm">SLURM cluster (job array)</option>
-              <option value="queue">job queue (Redis, cider worker)</option>
-            </select>
-          </label>
-          {f.executor === 'slurm' ? (
-            <>
-              {text('partition', 'Partition', 'cluster default')}
-              {text('time', 'Time limit', 'e.g. 04:00:00')}
-              {num('cpusPerTask', 'CPUs per task')}
-              {text('mem', 'Memory per task', 'e.g. 8G')}
-              {num('gpus', 'GPUs per task')}
-              {text('sharedDir', 'Shared folder', 'data folder/cluster')}
-              <button type="button" onClick={() => void preview()} disabled={!!errors.length}>
-                Show sbatch script
-              </button>
-              <p className="muted">
-                Runs `cider trial run` on the compute nodes: the same app version must be installed there, and the
-                dataset, BERT and shared folders must be at the same paths.
-              </p>
-            </>
-          ) : null}
-          {f.executor === 'queue' ? (
-            <>
-              {text('queueUrl', 'Queue', 'redis://HOST:6379')}
-              <p className="muted">
-                Start `cider worker --queue {f.queueUrl || 'redis://HOST:PORT'}` on each machine that should train.
-              </p>
-            </>
-          ) : null}
-        </fieldset>
+        <ExecutorFieldset
+          value={f}
+          onChange={set}
+          onPreview={() => void preview()}
+          preview={state.preview}
+          disabled={!!errors.length}
+        />
         <button type="submit" disabled={!!errors.length || starting} aria-busy={starting}>
           {starting ? 'Starting search...' : 'Start search'}
         </button>
       </form>
       {errors.length ? <p className="form-errors">{errors.join('; ')}</p> : null}
-      {state.preview ? (
-        <pre className="sbatch-preview" data-testid="sbatch-preview">
-          {state.preview}
-        </pre>
-      ) : null}
       {state.error ? (
         <p role="alert" className="error">
           {state.error}
