@@ -258,7 +258,6 @@ else {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     OPENBLAS_NUM_THREADS: String(threads),
-    OMP_NUM_THREADS: String(threads),
   };
   const blas = existsSync(path.join(openblas, 'libblas.so.3'))
     ? 'OpenBLAS (libopenblas0-pthread, LD_LIBRARY_PATH)'
