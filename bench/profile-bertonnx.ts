@@ -3,11 +3,12 @@
  * export (onnx/bertExport.ts), and what it is worth. Loads the BERT-base-shaped export in both
  * forms (`fused`: ORT's Attention / SkipLayerNormalization / BiasGelu written by the exporter, the
  * default; `standard`: plain opset-17 ops) at the chosen graphOptimizationLevels, writes each
- * optimised graph, counts its op types and times --batches batches of 32 at L = 50 (the load
- * average is printed with every line: the machine is shared).
+ * optimised graph, counts its op types and times --batches batches of 32 at L = 50, interleaving
+ * the variants round by round so a burst of other people's load hits all of them (wall median and
+ * minimum, process CPU time, load average before and after: the machine is shared).
  *
- *   node --import tsx bench/profile-bertonnx.ts [--layers 12] [--batches 5] [--forms standard,fused]
- *                                               [--levels disabled,basic,extended,all]
+ *   node --import tsx bench/profile-bertonnx.ts [--layers 12] [--batches 8] [--forms standard,fused]
+ *                                               [--levels disabled,basic,extended,all] [--threads N]
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
@@ -24,7 +25,7 @@ const argOf = (name: string, fallback: string) => {
   return i >= 0 ? process.argv[i + 1] : fallback;
 };
 const layers = Number(argOf('layers', '12'));
-const batches = Number(argOf('batches', '5'));
+const batches = Number(argOf('batches', '8'));
 const forms = argOf('forms', 'standard,fused').split(',') as ('standard' | 'fused')[];
 const levels = argOf('levels', 'all').split(',') as ('disabled' | 'basic' | 'extended' | 'all')[];
 const config = parseBertConfig(
@@ -76,14 +77,16 @@ const load = () =>
   loadavg()
     .map((x) => x.toFixed(2))
     .join(' ');
-console.log(`BERT ${layers} x 768, batch ${B}, L = ${L}, ${availableParallelism()} intra-op threads`);
+const threads = Number(argOf('threads', String(availableParallelism())));
+console.log(`BERT ${layers} x 768, batch ${B}, L = ${L}, ${threads} intra-op threads; load ${load()}`);
+const runs: { name: string; s: OnnxSession; ops: string; wall: number[]; cpu: number[] }[] = [];
 for (const form of forms)
   for (const level of levels) {
     const { bytes } = exportBertOnnx(config, weights, { ortFused: form === 'fused' });
     const file = path.join(dir, `${form}-${level}.onnx`);
     const s = await OnnxSession.create(bytes, {
       providers: ['cpu'],
-      threads: availableParallelism(),
+      threads,
       optimizationLevel: level,
       optimizedModelFile: file,
     });
@@ -92,22 +95,30 @@ for (const form of forms)
     };
     const counts = new Map<string, number>();
     for (const n of model.graph.node) counts.set(n.op_type, (counts.get(n.op_type) ?? 0) + 1);
-    await s.run(feeds());
-    const ms: number[] = [];
-    for (let r = 0; r < batches; r++) {
-      const f = feeds();
-      const t0 = performance.now();
-      await s.run(f);
-      ms.push(performance.now() - t0);
-    }
-    await s.release();
     const ops = [...counts]
       .sort((a, b) => b[1] - a[1])
       .map(([k, v]) => `${k} ${v}`)
       .join(', ');
-    const median = [...ms].sort((a, b) => a - b)[Math.floor(ms.length / 2)];
-    console.log(
-      `${form.padEnd(8)} ${level.padEnd(9)} median ${median.toFixed(0)} ms per batch ${B} (${ms.map((x) => x.toFixed(0)).join('/')}), load ${load()}; ops: ${ops}`,
-    );
+    await s.run(feeds());
+    runs.push({ name: `${form} ${level}`, s, ops, wall: [], cpu: [] });
   }
+// interleaved (the order alternates each round), so a burst of other people's load hits every variant
+for (let r = 0; r < batches; r++)
+  for (const x of r % 2 ? runs : [...runs].reverse()) {
+    const f = feeds();
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    await x.s.run(f);
+    x.wall.push(performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    x.cpu.push((c.user + c.system) / 1000);
+  }
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+for (const x of runs) {
+  await x.s.release();
+  console.log(
+    `${x.name.padEnd(18)} wall median ${median(x.wall).toFixed(0)} ms, min ${Math.min(...x.wall).toFixed(0)} ms per batch ${B} (${x.wall.map((v) => v.toFixed(0)).join('/')}); process CPU median ${median(x.cpu).toFixed(0)} ms; ops: ${x.ops}`,
+  );
+}
+console.log(`load at the end ${load()}`);
 rmSync(dir, { recursive: true, force: true });
