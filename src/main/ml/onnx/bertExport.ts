@@ -17,6 +17,9 @@
  *   Div-14, Mul-14, Sub-14, Reshape-14, Unsqueeze-13 (axes as an input) and LayerNormalization-17,
  *   so no path matches and attention stays unfused (only GELU -> BiasGelu and Div+MatMul ->
  *   FusedMatMul fired); the mask value would also change HF's numerics for an all-zero mask.
+ *   SkipLayerNormFusion accepts the opset-17 versions but wants both Add inputs' dims equal and
+ *   known or equally named; the position Slice ends at a run-time length, so the sequence axis is
+ *   unnamed from the embeddings on and it does not fire either (it does with a fixed L).
  *   Emitting the fused ops ourselves does not depend on any of that.
  * - `standard` (ortFused: false): plain opset-17 ops in the layout of the PyTorch export (MatMul +
  *   Add for Q, K, V, Reshape (0, 0, heads, dh), Transpose, Div by sqrt(dh), the (B, 1, 1, L)
