@@ -1,14 +1,17 @@
 /**
  * Diagnostic (not part of `npm run bench`): what ONNX Runtime's graph optimiser makes of our BERT
- * export (onnx/bertExport.ts), and what it is worth. Loads the BERT-base-shaped export at
- * graphOptimizationLevel 'disabled', 'basic', 'extended' and 'all', writes each optimised graph,
- * counts its op types (fused ones: LayerNormalization / SkipLayerNormalization, Gelu / BiasGelu /
- * FastGelu, Attention / MultiHeadAttention, FusedMatMul) and times batch 32 at L = 50.
+ * export (onnx/bertExport.ts), and what it is worth. Loads the BERT-base-shaped export in both
+ * forms (`fused`: ORT's Attention / SkipLayerNormalization / BiasGelu written by the exporter, the
+ * default; `standard`: plain opset-17 ops) at the chosen graphOptimizationLevels, writes each
+ * optimised graph, counts its op types and times --batches batches of 32 at L = 50, interleaving
+ * the variants round by round so a burst of other people's load hits all of them (wall median and
+ * minimum, process CPU time, load average before and after: the machine is shared).
  *
- *   node --import tsx bench/profile-bertonnx.ts [--layers 12]
+ *   node --import tsx bench/profile-bertonnx.ts [--layers 12] [--batches 8] [--forms standard,fused]
+ *                                               [--levels disabled,basic,extended,all] [--threads N]
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { OnnxSession } from '../src/main/ml/backends/onnx';
 import { exportBertOnnx } from '../src/main/ml/onnx/bertExport';
@@ -17,8 +20,14 @@ import { expectedBertTensors } from '../src/main/ml/text/weights';
 import { Rng } from '../src/main/ml/random';
 import { decodeMessage } from '../src/main/ml/onnx/proto';
 
-const i = process.argv.indexOf('--layers');
-const layers = i >= 0 ? Number(process.argv[i + 1]) : 12;
+const argOf = (name: string, fallback: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : fallback;
+};
+const layers = Number(argOf('layers', '12'));
+const batches = Number(argOf('batches', '8'));
+const forms = argOf('forms', 'standard,fused').split(',') as ('standard' | 'fused')[];
+const levels = argOf('levels', 'all').split(',') as ('disabled' | 'basic' | 'extended' | 'all')[];
 const config = parseBertConfig(
   toHfConfigJson({
     hiddenSize: 768,
@@ -45,7 +54,6 @@ for (const [name, shape] of expectedBertTensors(config)) {
   else if (!name.endsWith('.bias')) for (let k = 0; k < n; k++) data[k] = 0.02 * rng.normal();
   weights.set(name, { shape, data });
 }
-const { bytes } = exportBertOnnx(config, weights);
 const B = 32;
 const L = 50;
 const feeds = () => {
@@ -65,32 +73,52 @@ const feeds = () => {
   };
 };
 const dir = mkdtempSync(path.join(tmpdir(), 'cider-bertonnx-'));
-for (const level of ['disabled', 'basic', 'extended', 'all'] as const) {
-  const file = path.join(dir, `${level}.onnx`);
-  const s = await OnnxSession.create(bytes, {
-    providers: ['cpu'],
-    threads: availableParallelism(),
-    optimizationLevel: level,
-    optimizedModelFile: file,
-  });
-  const model = decodeMessage('ModelProto', readFileSync(file)) as {
-    graph: { node: { op_type: string }[] };
-  };
-  const counts = new Map<string, number>();
-  for (const n of model.graph.node) counts.set(n.op_type, (counts.get(n.op_type) ?? 0) + 1);
-  await s.run(feeds());
-  const ms: number[] = [];
-  for (let r = 0; r < 3; r++) {
-    const f = feeds();
-    const t0 = performance.now();
-    await s.run(f);
-    ms.push(performance.now() - t0);
+const load = () =>
+  loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
+const threads = Number(argOf('threads', String(availableParallelism())));
+console.log(`BERT ${layers} x 768, batch ${B}, L = ${L}, ${threads} intra-op threads; load ${load()}`);
+const runs: { name: string; s: OnnxSession; ops: string; wall: number[]; cpu: number[] }[] = [];
+for (const form of forms)
+  for (const level of levels) {
+    const { bytes } = exportBertOnnx(config, weights, { ortFused: form === 'fused' });
+    const file = path.join(dir, `${form}-${level}.onnx`);
+    const s = await OnnxSession.create(bytes, {
+      providers: ['cpu'],
+      threads,
+      optimizationLevel: level,
+      optimizedModelFile: file,
+    });
+    const model = decodeMessage('ModelProto', readFileSync(file)) as {
+      graph: { node: { op_type: string }[] };
+    };
+    const counts = new Map<string, number>();
+    for (const n of model.graph.node) counts.set(n.op_type, (counts.get(n.op_type) ?? 0) + 1);
+    const ops = [...counts]
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ');
+    await s.run(feeds());
+    runs.push({ name: `${form} ${level}`, s, ops, wall: [], cpu: [] });
   }
-  await s.release();
-  const ops = [...counts]
-    .sort((a, b) => b[1] - a[1])
-    .map(([k, v]) => `${k} ${v}`)
-    .join(', ');
-  console.log(`${level.padEnd(9)} ${ms.map((x) => x.toFixed(0)).join('/')} ms per batch ${B}; ops: ${ops}`);
+// interleaved (the order alternates each round), so a burst of other people's load hits every variant
+for (let r = 0; r < batches; r++)
+  for (const x of r % 2 ? runs : [...runs].reverse()) {
+    const f = feeds();
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    await x.s.run(f);
+    x.wall.push(performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    x.cpu.push((c.user + c.system) / 1000);
+  }
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+for (const x of runs) {
+  await x.s.release();
+  console.log(
+    `${x.name.padEnd(18)} wall median ${median(x.wall).toFixed(0)} ms, min ${Math.min(...x.wall).toFixed(0)} ms per batch ${B} (${x.wall.map((v) => v.toFixed(0)).join('/')}); process CPU median ${median(x.cpu).toFixed(0)} ms; ops: ${x.ops}`,
+  );
 }
+console.log(`load at the end ${load()}`);
 rmSync(dir, { recursive: true, force: true });

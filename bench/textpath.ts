@@ -8,15 +8,23 @@
  * Also: the encoder alone at batch 32 (TF.js wasm, ONNX Runtime, PyTorch), one fine-tuning step of
  * BERT-base at batch 8 (TF.js wasm: forward + backward; one thread, since the data-parallel
  * path applies to CIDer at batch >= 32, not to BERT), and peak memory. The PyTorch side is
- * bench/pytorch/bert_sweep.py (BERT in torch.nn, CIDer = our port), run in the same bench with
- * Debian's OpenBLAS when installed. Ratios < 1 mean we are faster.
+ * bench/pytorch/bert_sweep.py (BERT in torch.nn, CIDer = our port), run in the same bench by the
+ * first Python that imports torch (bench/pytorch/python.ts; CIDER_PYTHON overrides) with
+ * torch.set_num_threads(cores) and Debian's OpenBLAS in front when installed (libopenblas0-pthread:
+ * Debian's torch otherwise runs its GEMMs on the reference BLAS, ~2 GFLOP/s). Ratios < 1 mean we
+ * are faster. The load average is printed with every figure (shared machine).
  *
  *   node --import tsx bench/textpath.ts [--samples 686] [--rates 11] [--no-torch] [--tfjs-sweep]
+ *                                       [--json FILE] [--write]
+ *   node --import tsx bench/textpath.ts --write-from bench/results/textpath.json
  *
  * --tfjs-sweep also runs the sweep job with BERT on TF.js (CIDER_TEXT_ENGINE=tfjs): hours at full size.
+ * The figures are written as JSON to --json (default bench/results/textpath.json, not committed).
+ * --write then updates FINETUNE_BENCH in src/shared/textBench.ts (the Training tab's estimate) from
+ * them; --write-from FILE does only that, from a JSON written before, and measures nothing.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,12 +38,28 @@ import { createApp } from '../src/main/services/app';
 import type { JobRecord } from '../src/shared/types';
 import type { RunRecord } from '../src/shared/contract/training';
 import { registerSynthetic } from '../test/helpers/analysis';
+import { findTorchPython } from './pytorch/python';
+import { writeTextBench, type TextpathFigures } from './pytorch/textBenchFile';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;
 };
+const argStr = (name: string): string | null => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : null;
+};
+const textBenchFile = path.join(here, '..', 'src', 'shared', 'textBench.ts');
+const writeFrom = argStr('write-from');
+if (writeFrom) {
+  const figures = JSON.parse(readFileSync(writeFrom, 'utf8')) as TextpathFigures;
+  console.log(writeTextBench(textBenchFile, figures));
+  process.exit(0);
+}
+const jsonFile = argStr('json') ?? path.join(here, 'results', 'textpath.json');
+const loadNow = () => loadavg().map((x) => Number(x.toFixed(2)));
+const loadStr = (l: number[]) => `load ${l.map((x) => x.toFixed(2)).join(' ')}`;
 const N = arg('samples', 686);
 const RATES = arg('rates', 11);
 const L = 50;
@@ -100,16 +124,23 @@ writeFileSync(path.join(bertDir, 'vocab.txt'), vocab.join('\n') + '\n');
 writeFileSync(path.join(bertDir, 'model.safetensors'), serializeSafetensors(hf, { format: 'pt' }));
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const onnx = await OnnxBertEncoder.open(config, new Map(Object.entries(hf)), { memoBytes: 0 });
-const onnxMs: number[] = [];
-await onnx.encode(randomIds(B32), B32, L);
-for (let r = 0; r < 3; r++) {
-  const ids = randomIds(B32);
-  const t0 = performance.now();
-  await onnx.encode(ids, B32, L);
-  onnxMs.push(performance.now() - t0);
+/** ONNX Runtime, batch 32: median of 3 batches (after one warm-up) */
+async function onnxEncoderMs(ortFused: boolean): Promise<{ ms: number[]; load: number[] }> {
+  const enc = await OnnxBertEncoder.open(config, new Map(Object.entries(hf)), { memoBytes: 0, ortFused });
+  const ms: number[] = [];
+  await enc.encode(randomIds(B32), B32, L);
+  for (let r = 0; r < 3; r++) {
+    const ids = randomIds(B32);
+    const t0 = performance.now();
+    await enc.encode(ids, B32, L);
+    ms.push(performance.now() - t0);
+  }
+  await enc.dispose();
+  return { ms, load: loadNow() };
 }
-await onnx.dispose();
+const onnxFused = await onnxEncoderMs(true);
+const onnxStandard = await onnxEncoderMs(false);
+const onnxMs = onnxFused.ms;
 const tfjsIds = tf.tensor3d(randomIds(B32), [B32, 3, L], 'int32');
 const warm = encoder.encode(tfjsIds);
 await warm.data();
@@ -119,9 +150,11 @@ const once = encoder.encode(tfjsIds);
 await once.data();
 once.dispose();
 const tfjsMs = performance.now() - t0;
+const tfjsLoad = loadNow();
 tfjsIds.dispose();
+const fmt = (xs: number[]) => xs.map((x) => x.toFixed(0)).join(', ');
 console.log(
-  `encoder alone, batch ${B32}: ONNX Runtime ${median(onnxMs).toFixed(0)} ms (${onnxMs.map((x) => x.toFixed(0)).join(', ')}), TF.js ${backend.name} ${tfjsMs.toFixed(0)} ms`,
+  `encoder alone, batch ${B32}: ONNX Runtime (fused Attention/SkipLayerNorm/BiasGelu) ${median(onnxMs).toFixed(0)} ms (${fmt(onnxMs)}; ${loadStr(onnxFused.load)}), standard opset-17 graph ${median(onnxStandard.ms).toFixed(0)} ms (${fmt(onnxStandard.ms)}; ${loadStr(onnxStandard.load)}), TF.js ${backend.name} ${tfjsMs.toFixed(0)} ms (${loadStr(tfjsLoad)})`,
 );
 
 // ---- one fine-tuning step at batch 8 on TF.js: forward + backward (the optimizer update is left
@@ -141,10 +174,11 @@ await fineTuneStep();
 t0 = performance.now();
 await fineTuneStep();
 const fineTuneMs = performance.now() - t0;
+const fineTuneLoad = loadNow();
 ids8.dispose();
 encoder.dispose();
 console.log(
-  `fine-tune step (forward + backward), batch 8, TF.js ${backend.name} (one thread): ${fineTuneMs.toFixed(0)} ms`,
+  `fine-tune step (forward + backward), batch 8, TF.js ${backend.name} (one thread): ${fineTuneMs.toFixed(0)} ms (${loadStr(fineTuneLoad)})`,
 );
 
 // ---- the sweep through the job runner ----
@@ -188,6 +222,7 @@ async function sweepJob(textEngine: 'onnx' | 'tfjs'): Promise<{ s: number; note:
   return { s, note: (done.result as { textNote: string }).textNote, job: done };
 }
 const ours = await sweepJob('onnx');
+const sweepLoad = loadNow();
 const logs = await call<{ message: string }[]>('jobs.logs', { id: ours.job.id });
 console.log(
   `sweep job (evaluate, MACI: missing + counterfactual views, ${N} test + 16 validation samples x ${rates.length} rates): ${ours.s.toFixed(1)} s wall; ${ours.note}`,
@@ -202,23 +237,38 @@ const ourPeak = peakRss;
 // ---- PyTorch, same run ----
 interface TorchSweep {
   torch: string;
+  python: string;
   threads: number;
+  default_threads: number;
   encoder_ms_b32: number;
+  encoder_walls: number[];
   sweep_s: number;
   finetune_ms_b8: number;
   peak_rss_mb: number;
+  load_end: number[];
 }
 let torch: TorchSweep | null = null;
-const haveTorch = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
-if (process.argv.includes('--no-torch')) console.log('PyTorch: skipped (--no-torch)');
-else if (!haveTorch) console.log('PyTorch: skipped (apt-get install python3-torch)');
+let torchNote = '';
+const threads = availableParallelism();
+const py = process.argv.includes('--no-torch') ? null : findTorchPython();
+if (!py) torchNote = 'skipped (--no-torch)';
+else if ('reason' in py) torchNote = `skipped: ${py.reason}`;
 else {
   const openblas = '/usr/lib/x86_64-linux-gnu/openblas-pthread';
-  const env = { ...process.env };
-  if (existsSync(path.join(openblas, 'libblas.so.3')))
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    OPENBLAS_NUM_THREADS: String(threads),
+  };
+  const blas = existsSync(path.join(openblas, 'libblas.so.3'))
+    ? 'OpenBLAS (libopenblas0-pthread, LD_LIBRARY_PATH)'
+    : "the system's libblas.so.3 (apt-get install libopenblas0-pthread for OpenBLAS)";
+  if (blas.startsWith('OpenBLAS'))
     env.LD_LIBRARY_PATH = openblas + (env.LD_LIBRARY_PATH ? `:${env.LD_LIBRARY_PATH}` : '');
+  console.log(
+    `PyTorch: ${py.found.python} (torch ${py.found.torch}), torch.set_num_threads(${threads}) (its default here: ${py.found.defaultThreads}), BLAS: ${blas}; ${loadStr(loadNow())}`,
+  );
   const p = spawnSync(
-    '/usr/bin/python3',
+    py.found.python,
     [
       path.join(here, 'pytorch', 'bert_sweep.py'),
       '--samples',
@@ -226,40 +276,59 @@ else {
       '--rates',
       String(rates.length),
       '--threads',
-      String(availableParallelism()),
+      String(threads),
     ],
-    { env, encoding: 'utf8', maxBuffer: 1 << 24 },
+    { env, encoding: 'utf8', maxBuffer: 1 << 24, stdio: ['ignore', 'pipe', 'inherit'] },
   );
-  if (p.status !== 0) console.log(`PyTorch failed (${p.status}): ${p.stderr.slice(-2000)}`);
+  if (p.status !== 0) torchNote = `failed (exit ${p.status ?? p.signal})`;
   else {
     const line = p.stdout.split('\n').find((l) => l.startsWith('TORCH_SWEEP_JSON '));
     torch = JSON.parse(line!.slice('TORCH_SWEEP_JSON '.length)) as TorchSweep;
+    torchNote = `${py.found.python}, torch ${torch.torch}, ${torch.threads} threads, ${blas}`;
     console.log(p.stdout.split('\n')[0]);
   }
 }
+if (!torch) console.log(`PyTorch: ${torchNote}`);
 rmSync(work, { recursive: true, force: true });
 
 const ratio = (a: number, b: number | undefined) => (b ? (a / b).toFixed(2) : 'n/a');
-console.log('\nfigure                                   ours            PyTorch        ratio (ours / PyTorch)');
-const row = (name: string, a: string, b: string, r: string) =>
-  console.log(`${name.padEnd(40)} ${a.padEnd(15)} ${b.padEnd(14)} ${r}`);
+const torchLoad = torch ? loadStr(torch.load_end) : '';
+console.log(
+  `\nBERT-base shape (12 x 768, 12 heads, 3072), L = ${L}, ${N} samples x ${rates.length} rates, ${threads} cores; PyTorch: ${torchNote}`,
+);
+console.log(
+  'figure                                          ours            PyTorch         ratio (ours / PyTorch)  load (1, 5, 15 min) at ours',
+);
+const row = (name: string, a: string, b: string, r: string, l: string) =>
+  console.log(`${name.padEnd(47)} ${a.padEnd(15)} ${b.padEnd(15)} ${r.padEnd(23)} ${l}`);
+const tEnc = torch ? `${torch.encoder_ms_b32.toFixed(0)} ms` : '-';
 row(
-  `encoder alone, batch 32 (ONNX Runtime)`,
+  'encoder alone, batch 32 (ONNX Runtime, fused)',
   `${median(onnxMs).toFixed(0)} ms`,
-  torch ? `${torch.encoder_ms_b32.toFixed(0)} ms` : '-',
+  tEnc,
   ratio(median(onnxMs), torch?.encoder_ms_b32),
+  loadStr(onnxFused.load),
+);
+row(
+  'encoder alone, batch 32 (ONNX Runtime, standard)',
+  `${median(onnxStandard.ms).toFixed(0)} ms`,
+  tEnc,
+  ratio(median(onnxStandard.ms), torch?.encoder_ms_b32),
+  loadStr(onnxStandard.load),
 );
 row(
   `encoder alone, batch 32 (TF.js ${backend.name})`,
   `${tfjsMs.toFixed(0)} ms`,
-  torch ? `${torch.encoder_ms_b32.toFixed(0)} ms` : '-',
+  tEnc,
   ratio(tfjsMs, torch?.encoder_ms_b32),
+  loadStr(tfjsLoad),
 );
 row(
   `sweep ${N} x ${rates.length} rates, job runner`,
   `${ours.s.toFixed(1)} s`,
   torch ? `${torch.sweep_s.toFixed(1)} s` : '-',
   ratio(ours.s, torch?.sweep_s),
+  loadStr(sweepLoad),
 );
 if (tfjsSweep)
   row(
@@ -267,14 +336,48 @@ if (tfjsSweep)
     `${tfjsSweep.s.toFixed(1)} s`,
     torch ? `${torch.sweep_s.toFixed(1)} s` : '-',
     ratio(tfjsSweep.s, torch?.sweep_s),
+    '',
   );
 row(
   `fine-tune step, batch 8 (TF.js ${backend.name})`,
   `${fineTuneMs.toFixed(0)} ms`,
   torch ? `${torch.finetune_ms_b8.toFixed(0)} ms` : '-',
   ratio(fineTuneMs, torch?.finetune_ms_b8),
+  loadStr(fineTuneLoad),
 );
-row('peak memory (process RSS)', mb(ourPeak), torch ? `${torch.peak_rss_mb.toFixed(0)} MB` : '-', '');
-console.log(
-  `BENCH_TEXTPATH_JSON ${JSON.stringify({ samples: N, rates: rates.length, onnxMs: median(onnxMs), tfjsMs, sweepS: ours.s, fineTuneMs, peakRssMb: ourPeak / 2 ** 20, torch })}`,
-);
+row('peak memory (process RSS)', mb(ourPeak), torch ? `${torch.peak_rss_mb.toFixed(0)} MB` : '-', '', '');
+if (torch) {
+  console.log(`PyTorch's side finished at ${torchLoad}`);
+  const met = (r: number, target: number) => (r <= target ? 'met' : 'NOT met');
+  console.log(
+    `targets: sweep <= 0.5x PyTorch: ${met(ours.s / torch.sweep_s, 0.5)} (${ratio(ours.s, torch.sweep_s)}); encoder <= 1x PyTorch per batch of 32: ${met(median(onnxMs) / torch.encoder_ms_b32, 1)} (${ratio(median(onnxMs), torch.encoder_ms_b32)})`,
+  );
+}
+const figures: TextpathFigures = {
+  date: new Date().toISOString(),
+  samples: N,
+  rates: rates.length,
+  L,
+  cores: threads,
+  onnxMs: median(onnxMs),
+  onnxStandardMs: median(onnxStandard.ms),
+  tfjsMs,
+  tfjsBackend: backend.name,
+  sweepS: ours.s,
+  fineTuneMs,
+  fineTuneBatch: 8,
+  peakRssMb: ourPeak / 2 ** 20,
+  load: {
+    onnx: onnxFused.load,
+    onnxStandard: onnxStandard.load,
+    tfjs: tfjsLoad,
+    fineTune: fineTuneLoad,
+    sweep: sweepLoad,
+  },
+  torch,
+};
+mkdirSync(path.dirname(jsonFile), { recursive: true });
+writeFileSync(jsonFile, JSON.stringify(figures, null, 2) + '\n');
+console.log(`figures written to ${path.relative(process.cwd(), jsonFile) || jsonFile}`);
+console.log(`BENCH_TEXTPATH_JSON ${JSON.stringify(figures)}`);
+if (process.argv.includes('--write')) console.log(writeTextBench(textBenchFile, figures));

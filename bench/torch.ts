@@ -5,7 +5,8 @@
  * by bench/pytorch/check_fixtures.py (run it before trusting the comparison).
  *
  * Runs, each in its own process except ONNX:
- *   1. bench/pytorch/bench_torch.py with /usr/bin/python3 (Debian's python3-torch), torch threads
+ *   1. bench/pytorch/bench_torch.py with the Python that imports torch (bench/pytorch/python.ts:
+ *      CIDER_PYTHON, else Debian's /usr/bin/python3 with python3-torch), torch threads
  *      2 and 1, B=32 and B=128: MSSD train step and inference (missing + counterfactual views);
  *   2. bench/engine.ts (TF.js, active backend: wasm here): the same train step and inference;
  *   3. runOnnxBench() from bench/onnx.ts (ONNX Runtime inference at B=128, no sweep);
@@ -24,9 +25,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { findTorchPython } from './pytorch/python';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const PYTHON = '/usr/bin/python3';
+const found = findTorchPython();
+/** the Python with torch (bench/pytorch/python.ts: CIDER_PYTHON, else the first that imports torch) */
+const PYTHON = 'found' in found ? found.found.python : (process.env.CIDER_PYTHON ?? '/usr/bin/python3');
 /** the batch runOnnxBench measures */
 const ONNX_BATCH = 128;
 
@@ -74,7 +78,8 @@ const load = () =>
     .join(' ');
 
 function torchSkipReason(): string | null {
-  if (!existsSync(PYTHON)) return `${PYTHON} not found`;
+  if ('reason' in found) return found.reason;
+  if (!existsSync(PYTHON) && PYTHON.startsWith('/')) return `${PYTHON} not found`;
   const r = spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' });
   if (r.status !== 0)
     return `torch is not importable by ${PYTHON} (apt-get install python3-torch): ${(r.stderr || '').trim().split('\n').at(-1)}`;

@@ -14,7 +14,10 @@ shapes) and random MOSI-shaped samples (L=50, Ta=375, Tv=500, da=5, dv=20):
     of the squared features (no task head); the optimizer update is left out, as on our side.
 Peak RSS of the process is reported. Last stdout line: `TORCH_SWEEP_JSON {...}`.
 
-    /usr/bin/python3 bench/pytorch/bert_sweep.py [--samples 686] [--rates 11] [--threads 2] [--steps 3]
+Threads: torch.set_num_threads(--threads), default os.cpu_count(). Debian's torch 1.13 here starts
+with get_num_threads() = 1, so a plain script would use one core; both figures are printed.
+
+    /usr/bin/python3 bench/pytorch/bert_sweep.py [--samples 686] [--rates 11] [--threads CPUS] [--steps 3]
 """
 
 from __future__ import annotations
@@ -88,7 +91,7 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--samples", type=int, default=686)
     ap.add_argument("--rates", type=int, default=11)
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--steps", type=int, default=3)
     ap.add_argument("--batch", type=int, default=32)
     a = ap.parse_args()
@@ -98,7 +101,10 @@ def main() -> int:
     sys.path.insert(0, HERE)
     from cider_reference import Cider, CiderConfig, eval_confounders
 
+    default_threads = torch.get_num_threads()
     torch.set_num_threads(a.threads)
+    print(f"torch {torch.__version__}: set_num_threads({a.threads}) (os.cpu_count() {os.cpu_count()}, torch's default "
+          f"was {default_threads}); now get_num_threads() = {torch.get_num_threads()}", file=sys.stderr, flush=True)
     torch.manual_seed(1111)
     gen = torch.Generator().manual_seed(1111)
     N, L, Ta, Tv, da, dv = a.samples, 50, 375, 500, 5, 20
@@ -185,11 +191,13 @@ def main() -> int:
         t0 = time.perf_counter()
         step()
         fwalls.append((time.perf_counter() - t0) * 1000)
-    out = dict(torch=torch.__version__, threads=a.threads, samples=N, rates=len(rates), encoder_ms_b32=encoder_ms,
+    out = dict(torch=torch.__version__, threads=torch.get_num_threads(), default_threads=default_threads,
+               python=sys.executable, load_end=list(os.getloadavg()), samples=N, rates=len(rates), encoder_ms_b32=encoder_ms,
                encoder_walls=[round(w, 1) for w in walls], sweep_s=sweep_s, sweep_cpu_s=sweep_cpu,
                bert_rows=2 * N * len(rates), accuracy=accs, finetune_ms_b8=statistics.median(fwalls),
                peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-    print(f"PyTorch {out['torch']}, {a.threads} threads: BERT-base batch {a.batch} {encoder_ms:.0f} ms; sweep "
+    print(f"PyTorch {out['torch']} ({sys.executable}), {out['threads']} threads (set_num_threads; default was "
+          f"{default_threads}): BERT-base batch {a.batch} {encoder_ms:.0f} ms; sweep "
           f"{N} samples x {len(rates)} rates (missing + counterfactual) {sweep_s:.1f} s; fine-tune step B=8 "
           f"{out['finetune_ms_b8']:.0f} ms; peak RSS {out['peak_rss_mb']:.0f} MB")
     print("TORCH_SWEEP_JSON " + json.dumps(out))

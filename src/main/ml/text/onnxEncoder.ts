@@ -25,6 +25,8 @@ export interface OnnxBertOptions extends OnnxSessionOptions {
   /** bytes of features kept in the row memo (default 512 MB) */
   memoBytes?: number;
   maskValue?: number;
+  /** export with ONNX Runtime's fused contrib ops (default true; false: the standard opset-17 graph) */
+  ortFused?: boolean;
 }
 
 export class OnnxBertEncoder {
@@ -51,7 +53,8 @@ export class OnnxBertEncoder {
 
   /** The cached export for these weights (made when absent), opened on ONNX Runtime. */
   static async open(config: BertConfig, weights: BertWeights, o: OnnxBertOptions = {}): Promise<OnnxBertEncoder> {
-    const fingerprint = bertWeightsFingerprint(config, weights, o.maskValue);
+    const fingerprint = bertWeightsFingerprint(config, weights, o.maskValue, o.ortFused);
+    const exportOpts = { maskValue: o.maskValue, ortFused: o.ortFused };
     let model: Uint8Array | string;
     let file: string | null = null;
     if (o.cacheDir) {
@@ -59,11 +62,11 @@ export class OnnxBertEncoder {
       file = join(o.cacheDir, `bert-${fingerprint}.onnx`);
       if (!existsSync(file)) {
         const tmp = `${file}.tmp-${process.pid}-${Math.random().toString(16).slice(2)}`;
-        writeFileSync(tmp, exportBertOnnx(config, weights, { maskValue: o.maskValue }).bytes);
+        writeFileSync(tmp, exportBertOnnx(config, weights, exportOpts).bytes);
         renameSync(tmp, file);
       }
       model = readFileSync(file);
-    } else model = exportBertOnnx(config, weights, { maskValue: o.maskValue }).bytes;
+    } else model = exportBertOnnx(config, weights, exportOpts).bytes;
     const session = await OnnxSession.create(model, o);
     return new OnnxBertEncoder(config, session, fingerprint, file, o.batchSize ?? 32, o.memoBytes ?? 512 * 2 ** 20);
   }
