@@ -21,8 +21,9 @@ import {
   flagNumber,
   flagString,
   globalOptionsHelp,
-  GLOBAL_OPTIONS,
+  findCommand as findCommandIn,
   parseCommand,
+  undeclaredOption,
   unknownCommand,
   unknownSubcommand,
   UsageError,
@@ -185,17 +186,7 @@ const COMMANDS: Record<string, Command> = {
 
 export type { CliIo } from './io';
 
-/** where the command is: the first word that is not an option or the value of a global option */
-function findCommand(argv: string[]): number {
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--') return i + 1 < argv.length ? i + 1 : -1;
-    if (!a.startsWith('-')) return i;
-    const name = a.replace(/^--?/, '');
-    if (!a.includes('=') && GLOBAL_OPTIONS[name]?.type === 'string') i++;
-  }
-  return -1;
-}
+const findCommand = (argv: string[]): number => findCommandIn(argv, SPECS);
 
 export async function runCli(
   argv: string[],
@@ -217,11 +208,14 @@ export async function runCli(
   try {
     const at = findCommand(argv);
     const cmd = at < 0 ? undefined : argv[at];
-    if (cmd !== undefined && cmd !== 'help' && !SPECS[cmd]) throw unknownCommand(cmd, [...Object.keys(SPECS), 'help']);
+    if (cmd !== undefined && cmd !== 'help' && !SPECS[cmd]) {
+      throw unknownCommand(cmd, [...Object.keys(SPECS), 'help'], undeclaredOption(argv[at - 1], SPECS));
+    }
     const spec = cmd && cmd !== 'help' ? SPECS[cmd] : undefined;
     args = parseCommand(argv, spec);
     if (args.flags.has('version')) {
-      const { APP_VERSION } = await import('../main/services/app');
+      // the version module only: not the app, its database and its ML runtimes
+      const { APP_VERSION } = await import('../main/services/version');
       io.out(json ? JSON.stringify({ version: APP_VERSION }) : `cider ${APP_VERSION}`);
       return 0;
     }
