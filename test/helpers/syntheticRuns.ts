@@ -39,11 +39,21 @@ export interface SyntheticOptions {
 
 const WORDS = { pos: [104, 116], neg: [116, 128], neu: [128, 140] } as const;
 
+/** A synthetic store's shapes: every one known (a manifest allows L and dl to be absent). */
+export interface SyntheticDims {
+  L: number;
+  Ta: number;
+  da: number;
+  Tv: number;
+  dv: number;
+  dl: number;
+}
+
 /** One split's arrays as the data layer stores them (labels derived from the regression targets). */
 export interface SplitArrays {
   /** sample ids, one per row */
   ids: string[];
-  dims: DatasetManifest['dims'];
+  dims: SyntheticDims;
   /** [N, 3, L] token ids, attention mask, segment ids */
   ids3: Int32Array;
   text: Float32Array;
@@ -87,7 +97,7 @@ export async function commitSyntheticStore(
   b: StoreBuilder,
   name: string,
   aligned: boolean,
-  dims: DatasetManifest['dims'],
+  dims: SyntheticDims,
   splits: Record<SplitName, SplitManifest>,
 ): Promise<DatasetManifest> {
   const manifest: DatasetManifest = {
