@@ -8,6 +8,19 @@
  * Times are kept to the millisecond (ELAN's resolution), so what is saved round-trips through .eaf.
  */
 import { checkTierValue, type Tier, type TierSegment, type TierValue } from '../../../shared/tiers';
+import {
+  autosaveReducer,
+  hasUnsavedChanges,
+  recordUndo,
+  redoStep,
+  undoStep,
+  UNDO_LIMIT,
+  type AutosaveAction,
+  type AutosaveState,
+  type UndoHistory,
+} from './undoStack';
+
+export { UNDO_LIMIT };
 
 export interface EditSegment {
   /** local identity (stable across edits, for selection and React keys) */
@@ -22,7 +35,7 @@ interface Snapshot {
   selected: string | null;
 }
 
-export interface SegmentEditorState {
+export interface SegmentEditorState extends UndoHistory<Snapshot>, AutosaveState {
   clipId: number | null;
   tierId: number | null;
   annotatorId: number | null;
@@ -34,13 +47,6 @@ export interface SegmentEditorState {
   selected: string | null;
   /** the pending mark in (seconds), until mark out creates the segment */
   markIn: number | null;
-  past: Snapshot[];
-  future: Snapshot[];
-  revision: number;
-  savedRevision: number;
-  saving: boolean;
-  /** the last save's failure */
-  error: string | null;
   /** why the last action was refused (shown beside the timeline) */
   message: string | null;
   nextKey: number;
@@ -71,11 +77,8 @@ export type SegmentAction =
   | { type: 'selectNext'; at: number; direction: 1 | -1 }
   | { type: 'undo' }
   | { type: 'redo' }
-  | { type: 'saving' }
-  | { type: 'saved'; revision: number }
-  | { type: 'saveFailed'; message: string };
+  | AutosaveAction;
 
-export const UNDO_LIMIT = 200;
 /** shorter segments are refused (a click is not a drag) */
 export const MIN_SEGMENT_SEC = 0.02;
 
@@ -141,6 +144,8 @@ function gapAt(state: SegmentEditorState, t: number, except?: string): [number, 
   return [lo, hi];
 }
 
+const snapshot = (state: SegmentEditorState): Snapshot => ({ segments: state.segments, selected: state.selected });
+
 function commit(
   state: SegmentEditorState,
   segments: EditSegment[],
@@ -150,8 +155,7 @@ function commit(
     ...state,
     ...patch,
     segments: sorted(segments),
-    past: [...state.past, { segments: state.segments, selected: state.selected }].slice(-UNDO_LIMIT),
-    future: [],
+    ...recordUndo(state, snapshot(state)),
     revision: state.revision + 1,
     message: null,
   };
@@ -307,41 +311,26 @@ export function segmentReducer(state: SegmentEditorState, action: SegmentAction)
       );
       return target ? { ...state, selected: target.key, message: null } : state;
     }
-    case 'undo': {
-      if (!state.past.length) return state;
-      const prev = state.past[state.past.length - 1];
-      return {
-        ...state,
-        ...prev,
-        past: state.past.slice(0, -1),
-        future: [{ segments: state.segments, selected: state.selected }, ...state.future],
-        revision: state.revision + 1,
-        message: null,
-      };
-    }
+    case 'undo':
     case 'redo': {
-      if (!state.future.length) return state;
-      const [next, ...rest] = state.future;
+      const step = (action.type === 'undo' ? undoStep : redoStep)(state, snapshot(state));
+      if (!step) return state;
       return {
         ...state,
-        ...next,
-        past: [...state.past, { segments: state.segments, selected: state.selected }],
-        future: rest,
+        ...step.restore,
+        past: step.past,
+        future: step.future,
         revision: state.revision + 1,
         message: null,
       };
     }
-    case 'saving':
-      return { ...state, saving: true, error: null };
-    case 'saved':
-      return { ...state, saving: false, savedRevision: Math.max(state.savedRevision, action.revision) };
-    case 'saveFailed':
-      return { ...state, saving: false, error: action.message };
+    default:
+      return autosaveReducer(state, action);
   }
 }
 
 export function isSegmentsDirty(state: SegmentEditorState): boolean {
-  return state.revision !== state.savedRevision;
+  return hasUnsavedChanges(state);
 }
 
 /** What autosave sends. */
