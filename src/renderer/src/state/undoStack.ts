@@ -58,3 +58,11 @@ export function autosaveReducer<T extends AutosaveState>(state: T, action: Autos
 export function hasUnsavedChanges(state: AutosaveState): boolean {
   return state.revision !== state.savedRevision;
 }
+
+/** What an editor's save indicator says: loading, the last save's failure, saving, unsaved changes or saved. */
+export function saveStatus(state: AutosaveState, loaded: boolean): string {
+  if (!loaded) return 'loading...';
+  if (state.error) return `not saved: ${state.error}`;
+  if (state.saving) return 'saving...';
+  return hasUnsavedChanges(state) ? 'unsaved changes' : 'saved';
+}
