@@ -10,7 +10,7 @@ import { resultOf, type JobRecord, type JobRecordOf } from '../shared/jobs';
 // the app (database, services, ML runtimes) and the web server load only when a command needs them,
 // so `cider help` starts at once
 import type { AppServices } from '../main/services/app';
-import { call, follow, jobLine, print, printable, type CliIo, type Command } from './io';
+import { call, follow, jobLine, print, printable, printList, type CliIo, type Command } from './io';
 import { resolveDataDir } from '../main/services/paths';
 import { DEFAULT_PORT } from '../main/server/constants';
 import { runtimeAssets } from '../main/runtime/assets';
@@ -120,9 +120,13 @@ const COMMANDS: Record<string, Command> = {
   async projects(app, args, io) {
     const sub = args.positionals[1] ?? 'list';
     if (sub === 'list') {
-      const list = await call<{ id: number; name: string; description: string }[]>(app, 'projects.list', {});
-      print(io, args, list, () =>
-        list.length ? list.map((p) => `${String(p.id).padStart(5)}  ${p.name}`) : ['no projects'],
+      await printList<{ id: number; name: string }>(
+        app,
+        args,
+        io,
+        { method: 'projects.list' },
+        (p) => `${String(p.id).padStart(5)}  ${p.name}`,
+        'no projects',
       );
       return 0;
     }
@@ -141,8 +145,14 @@ const COMMANDS: Record<string, Command> = {
   async jobs(app, args, io) {
     const sub = args.positionals[1] ?? 'list';
     if (sub === 'list') {
-      const list = await call<JobRecord[]>(app, 'jobs.list', { projectId: flagNumber(args, 'project') });
-      print(io, args, list, () => (list.length ? list.map(jobLine) : ['no jobs']));
+      await printList(
+        app,
+        args,
+        io,
+        { method: 'jobs.list', args: { projectId: flagNumber(args, 'project') } },
+        jobLine,
+        'no jobs',
+      );
       return 0;
     }
     const id = Number(args.positionals[2]);

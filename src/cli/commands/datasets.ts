@@ -10,7 +10,7 @@ import {
   type CommandSpec,
   type ParsedArgs,
 } from '../args';
-import { call, follow, jobLine, print, type Command } from '../io';
+import { call, follow, jobLine, print, printList, type Command } from '../io';
 import type { AppServices } from '../../main/services/app';
 
 const project = { type: 'integer', value: 'ID', help: 'the project the job belongs to' } as const;
@@ -135,9 +135,13 @@ export const DATASET_COMMANDS: Record<string, Command> = {
   async datasets(app, args, io) {
     const sub = args.positionals[1] ?? 'list';
     if (sub === 'list') {
-      const list = await call<Dataset[]>(app, 'datasets.list', {});
-      print(io, args, list, () =>
-        list.length ? list.map(datasetLine) : ['no datasets (import one with "cider import FILE --name NAME")'],
+      await printList(
+        app,
+        args,
+        io,
+        { method: 'datasets.list' },
+        datasetLine,
+        'no datasets (import one with "cider import FILE --name NAME")',
       );
       return 0;
     }
