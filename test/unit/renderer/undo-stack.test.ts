@@ -12,7 +12,7 @@ import {
 } from '../../../src/renderer/src/state/undoStack';
 
 test('record, undo and redo move snapshots between past and future; a new change clears redo', () => {
-  let h = recordUndo({ past: [], future: [] }, 'a');
+  let h = recordUndo<string>({ past: [], future: [] }, 'a');
   h = recordUndo(h, 'b');
   assert.deepEqual(h, { past: ['a', 'b'], future: [] });
   // coalesced: the change joins the last undo step

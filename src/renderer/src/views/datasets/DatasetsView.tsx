@@ -257,6 +257,33 @@ function DatasetDetail({
   );
 }
 
+/** one of the OOD form's required numbers (>= 0) */
+function OodNumber(p: {
+  label: string;
+  aria: string;
+  title?: string;
+  max?: number;
+  step: number;
+  value: string;
+  onChange: (value: string) => void;
+}) {
+  return (
+    <label title={p.title}>
+      {p.label}{' '}
+      <input
+        aria-label={p.aria}
+        type="number"
+        min={0}
+        max={p.max}
+        step={p.step}
+        value={p.value}
+        onChange={(e) => p.onChange(e.target.value)}
+        required
+      />
+    </label>
+  );
+}
+
 function OodForm({ api, dataset, dispatch }: { api: Api; dataset: Dataset; dispatch: Dispatch<DatasetsAction> }) {
   const [seed, setSeed] = useState('1');
   const [strength, setStrength] = useState('1');
@@ -277,31 +304,16 @@ function OodForm({ api, dataset, dispatch }: { api: Api; dataset: Dataset; dispa
   };
   return (
     <form className="ood-form" onSubmit={submit} aria-label="Build an OOD split">
-      <label>
-        seed{' '}
-        <input
-          aria-label="OOD seed"
-          type="number"
-          min={0}
-          step={1}
-          value={seed}
-          onChange={(e) => setSeed(e.target.value)}
-          required
-        />
-      </label>
-      <label title="0 keeps the pooled label mix in test; 1 swaps negative and positive">
-        shift{' '}
-        <input
-          aria-label="OOD strength"
-          type="number"
-          min={0}
-          max={1}
-          step={0.1}
-          value={strength}
-          onChange={(e) => setStrength(e.target.value)}
-          required
-        />
-      </label>
+      <OodNumber label="seed" aria="OOD seed" step={1} value={seed} onChange={setSeed} />
+      <OodNumber
+        label="shift"
+        aria="OOD strength"
+        title="0 keeps the pooled label mix in test; 1 swaps negative and positive"
+        max={1}
+        step={0.1}
+        value={strength}
+        onChange={setStrength}
+      />
       <button type="submit" disabled={starting} aria-busy={starting}>
         {starting ? 'Starting OOD split...' : 'Build OOD split'}
       </button>
