@@ -6,19 +6,9 @@
  */
 import type { Annotation, AnnotationInput } from '../../../shared/clips';
 import { checkTierValue, type Tier } from '../../../shared/tiers';
-import {
-  autosaveReducer,
-  hasUnsavedChanges,
-  recordUndo,
-  redoStep,
-  undoStep,
-  UNDO_LIMIT,
-  type AutosaveAction,
-  type AutosaveState,
-  type UndoHistory,
-} from './undoStack';
+import * as history from './undoStack';
 
-export { UNDO_LIMIT };
+export { UNDO_LIMIT } from './undoStack';
 
 export interface Draft {
   score: number | null;
@@ -27,7 +17,7 @@ export interface Draft {
 }
 export type Drafts = Record<number, Draft>;
 
-export interface EditorState extends UndoHistory<Drafts>, AutosaveState {
+export interface EditorState extends history.UndoHistory<Drafts>, history.AutosaveState {
   clipId: number | null;
   annotatorId: number | null;
   present: Drafts;
@@ -42,7 +32,7 @@ export type EditorAction =
   | { type: 'edit'; segment: number; field: 'score' | 'note' | 'correction'; value: number | string | null }
   | { type: 'undo' }
   | { type: 'redo' }
-  | AutosaveAction;
+  | history.AutosaveAction;
 
 const EMPTY: Draft = { score: null, note: '', correction: null };
 
@@ -93,7 +83,7 @@ export function editorReducer(state: EditorState, action: EditorAction): EditorS
       const key = action.field === 'score' ? null : `${action.segment}:${action.field}`;
       return {
         ...state,
-        ...recordUndo(state, state.present, key !== null && key === state.lastEditKey),
+        ...history.recordUndo(state, state.present, key !== null && key === state.lastEditKey),
         present: next,
         revision: state.revision + 1,
         lastEditKey: key,
@@ -102,7 +92,7 @@ export function editorReducer(state: EditorState, action: EditorAction): EditorS
     }
     case 'undo':
     case 'redo': {
-      const step = (action.type === 'undo' ? undoStep : redoStep)(state, state.present);
+      const step = (action.type === 'undo' ? history.undoStep : history.redoStep)(state, state.present);
       if (!step) return state;
       return {
         ...state,
@@ -114,7 +104,7 @@ export function editorReducer(state: EditorState, action: EditorAction): EditorS
       };
     }
     default:
-      return autosaveReducer(state, action);
+      return history.autosaveReducer(state, action);
   }
 }
 
@@ -127,5 +117,5 @@ export function toInputs(state: EditorState): AnnotationInput[] {
 }
 
 export function isDirty(state: EditorState): boolean {
-  return hasUnsavedChanges(state);
+  return history.hasUnsavedChanges(state);
 }

@@ -8,19 +8,9 @@
  * Times are kept to the millisecond (ELAN's resolution), so what is saved round-trips through .eaf.
  */
 import { checkTierValue, type Tier, type TierSegment, type TierValue } from '../../../shared/tiers';
-import {
-  autosaveReducer,
-  hasUnsavedChanges,
-  recordUndo,
-  redoStep,
-  undoStep,
-  UNDO_LIMIT,
-  type AutosaveAction,
-  type AutosaveState,
-  type UndoHistory,
-} from './undoStack';
+import * as history from './undoStack';
 
-export { UNDO_LIMIT };
+export { UNDO_LIMIT } from './undoStack';
 
 export interface EditSegment {
   /** local identity (stable across edits, for selection and React keys) */
@@ -35,7 +25,7 @@ interface Snapshot {
   selected: string | null;
 }
 
-export interface SegmentEditorState extends UndoHistory<Snapshot>, AutosaveState {
+export interface SegmentEditorState extends history.UndoHistory<Snapshot>, history.AutosaveState {
   clipId: number | null;
   tierId: number | null;
   annotatorId: number | null;
@@ -77,7 +67,7 @@ export type SegmentAction =
   | { type: 'selectNext'; at: number; direction: 1 | -1 }
   | { type: 'undo' }
   | { type: 'redo' }
-  | AutosaveAction;
+  | history.AutosaveAction;
 
 /** shorter segments are refused (a click is not a drag) */
 export const MIN_SEGMENT_SEC = 0.02;
@@ -155,7 +145,7 @@ function commit(
     ...state,
     ...patch,
     segments: sorted(segments),
-    ...recordUndo(state, snapshot(state)),
+    ...history.recordUndo(state, snapshot(state)),
     revision: state.revision + 1,
     message: null,
   };
@@ -313,7 +303,7 @@ export function segmentReducer(state: SegmentEditorState, action: SegmentAction)
     }
     case 'undo':
     case 'redo': {
-      const step = (action.type === 'undo' ? undoStep : redoStep)(state, snapshot(state));
+      const step = (action.type === 'undo' ? history.undoStep : history.redoStep)(state, snapshot(state));
       if (!step) return state;
       return {
         ...state,
@@ -325,12 +315,12 @@ export function segmentReducer(state: SegmentEditorState, action: SegmentAction)
       };
     }
     default:
-      return autosaveReducer(state, action);
+      return history.autosaveReducer(state, action);
   }
 }
 
 export function isSegmentsDirty(state: SegmentEditorState): boolean {
-  return hasUnsavedChanges(state);
+  return history.hasUnsavedChanges(state);
 }
 
 /** What autosave sends. */
