@@ -13,7 +13,7 @@ import type { Dataset } from '../../src/shared/contract/datasets';
 import type { RunRecord } from '../../src/shared/contract/training';
 import type { JobRecord } from '../../src/shared/types';
 import { chromiumMissing, screenshot, waitForAttribute, type BrowserSession } from '../helpers/browser';
-import { collectPageErrors, useWebAppInChromium } from '../helpers/e2e';
+import { useWebAppInChromium } from '../helpers/e2e';
 import { callApp, trainTinyRun, withApp } from '../helpers/testApp';
 import { tempDir } from '../helpers/tmp';
 import { registerSynthetic } from '../helpers/analysis';
@@ -69,9 +69,7 @@ test(
   'Analysis tab: inspector, simulator, counterfactual editor, robustness curves and IID vs OOD with real numbers',
   { skip },
   async () => {
-    const { page } = e2e.b;
-    const errors = collectPageErrors(page);
-    await page.goto(e2e.web.loginUrl);
+    const { page, errors } = await e2e.openApp();
     await page.getByRole('tab', { name: 'Analysis' }).click();
     await page.getByLabel('Run', { exact: true }).selectOption(String(bertRun.id));
     await page.getByLabel('Sample index').fill('3');

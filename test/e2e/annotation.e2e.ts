@@ -12,7 +12,7 @@ import { test } from 'node:test';
 import type { TierSegment, Tier } from '../../src/shared/tiers';
 import { chromiumMissing, screenshot } from '../helpers/browser';
 import { makeClip } from '../helpers/clips';
-import { collectPageErrors, useWebAppInChromium } from '../helpers/e2e';
+import { useWebAppInChromium } from '../helpers/e2e';
 import { tempDir } from '../helpers/tmp';
 
 const media = tempDir('cider-annotation-e2e-');
@@ -31,9 +31,7 @@ test(
   'annotation: tier, segments by keyboard and mouse, scores refused out of range, EAF export from the UI',
   { skip: chromiumMissing ?? false },
   async () => {
-    const { page } = e2e.b;
-    const errors = collectPageErrors(page, { console: false });
-    await page.goto(e2e.web.loginUrl);
+    const { page, errors } = await e2e.openApp({ console: false });
     await page.getByTestId('project-title').filter({ hasText: 'Demo project' }).waitFor();
     await page.getByRole('tab', { name: 'Clips' }).click();
 

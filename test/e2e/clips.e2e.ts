@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import type { Clip, ProjectAgreement } from '../../src/shared/clips';
 import { chromiumMissing, screenshot } from '../helpers/browser';
 import { makeBrokenVideo, makeClip } from '../helpers/clips';
-import { collectPageErrors, useWebAppInChromium } from '../helpers/e2e';
+import { useWebAppInChromium } from '../helpers/e2e';
 import { tempDir } from '../helpers/tmp';
 import { writeTinyBert, type TinyBert } from '../helpers/tinyBert';
 
@@ -35,9 +35,7 @@ test(
   'clips: import, extract, play, annotate with two annotators, agreement, .eaf round trip',
   { skip: chromiumMissing ?? false },
   async () => {
-    const { page } = e2e.b;
-    const errors = collectPageErrors(page, { console: false });
-    await page.goto(e2e.web.loginUrl);
+    const { page, errors } = await e2e.openApp({ console: false });
     await page.getByTestId('project-title').filter({ hasText: 'Demo project' }).waitFor();
     await page.getByRole('tab', { name: 'Clips' }).click();
 

@@ -18,7 +18,7 @@ import type { Dataset } from '../../src/shared/contract/datasets';
 import type { RunRecord } from '../../src/shared/contract/training';
 import type { JobRecord } from '../../src/shared/types';
 import { chromiumMissing, screenshot, waitForAttribute, type BrowserSession } from '../helpers/browser';
-import { collectPageErrors, useWebAppInChromium } from '../helpers/e2e';
+import { useWebAppInChromium } from '../helpers/e2e';
 import { trainTinyRun, withApp } from '../helpers/testApp';
 import { tempDir } from '../helpers/tmp';
 import { registerSynthetic } from '../helpers/analysis';
@@ -52,9 +52,7 @@ const e2e = useWebAppInChromium({
 });
 
 test('a new user: form kept, simulator combined, editor explained, work shown as started', { skip }, async () => {
-  const { page } = e2e.b;
-  const errors = collectPageErrors(page);
-  await page.goto(e2e.web.loginUrl);
+  const { page, errors } = await e2e.openApp();
 
   // ---- 1. the New-run form survives a tab switch and a reload ----
   await page.getByRole('tab', { name: 'Training' }).click();

@@ -5,15 +5,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { chromiumMissing, screenshot } from '../helpers/browser';
-import { collectPageErrors, useWebAppInChromium } from '../helpers/e2e';
+import { useWebAppInChromium } from '../helpers/e2e';
 import { tempDir } from '../helpers/tmp';
 
 const e2e = useWebAppInChromium({ dataDir: tempDir(), skip: chromiumMissing ?? false });
 
 test('the library page works in Chromium through the printed URL', { skip: chromiumMissing ?? false }, async () => {
-  const { page } = e2e.b;
-  const errors = collectPageErrors(page);
-  await page.goto(e2e.web.loginUrl);
+  const { page, errors } = await e2e.openApp();
   assert.equal(new URL(page.url()).search, '', 'the token is dropped from the address bar');
   await page.getByTestId('project-title').filter({ hasText: 'Demo project' }).waitFor();
   await page.getByTestId('backend').waitFor();

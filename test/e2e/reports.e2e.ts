@@ -11,7 +11,7 @@ import type { RunRecord } from '../../src/shared/contract/training';
 import type { JobRecord } from '../../src/shared/types';
 import { chromiumMissing, screenshot } from '../helpers/browser';
 import { TINY_MODEL, writeSyntheticStore } from '../helpers/syntheticRuns';
-import { collectPageErrors, useWebAppInChromium } from '../helpers/e2e';
+import { useWebAppInChromium } from '../helpers/e2e';
 import { callApp, withApp } from '../helpers/testApp';
 import { tempDir } from '../helpers/tmp';
 
@@ -50,9 +50,7 @@ test(
   'Reports tab: preview in the iframe, save every format, refuse a name outside the folder',
   { skip, timeout: 300_000 },
   async () => {
-    const { page } = e2e.b;
-    const errors = collectPageErrors(page, { console: false });
-    await page.goto(e2e.web.loginUrl);
+    const { page, errors } = await e2e.openApp({ console: false });
     await page.getByRole('tab', { name: 'Reports' }).click();
     const runBox = page.getByRole('checkbox', {
       name: new RegExp(`^${runId}: `),

@@ -15,6 +15,8 @@ export interface WebAppInChromium {
   readonly b: BrowserSession;
   /** starts web mode again on the same data folder, e.g. after a test stopped it */
   restartWeb(): Promise<WebApp>;
+  /** the browser's page, opened on the login URL, with the errors it reports from now on (see collectPageErrors) */
+  openApp(o?: { console?: boolean }): Promise<{ page: Page; errors: string[] }>;
 }
 
 export function useWebAppInChromium(o: {
@@ -53,6 +55,12 @@ export function useWebAppInChromium(o: {
       return started(b);
     },
     restartWeb: start,
+    async openApp(opts) {
+      const { page } = started(b);
+      const errors = collectPageErrors(page, opts);
+      await page.goto(started(web).loginUrl);
+      return { page, errors };
+    },
   };
 }
 
