@@ -168,17 +168,15 @@ function ImportForm({ api, dispatch }: { api: Api; dispatch: Dispatch<DatasetsAc
   );
 }
 
-function DatasetDetail({
-  api,
-  state,
-  dataset: d,
-  dispatch,
-}: {
+/** what the panels of one dataset's page are given */
+interface DatasetPanelProps {
   api: Api;
   state: DatasetsState;
   dataset: Dataset;
   dispatch: Dispatch<DatasetsAction>;
-}) {
+}
+
+function DatasetDetail({ api, state, dataset: d, dispatch }: DatasetPanelProps) {
   const versions = versionsOf(state.list, d);
   const remove = async () => {
     if (!window.confirm(`Remove dataset "${d.name}" and its feature files?`)) return;
@@ -284,7 +282,7 @@ function OodNumber(p: {
   );
 }
 
-function OodForm({ api, dataset, dispatch }: { api: Api; dataset: Dataset; dispatch: Dispatch<DatasetsAction> }) {
+function OodForm({ api, dataset, dispatch }: Omit<DatasetPanelProps, 'state'>) {
   const [seed, setSeed] = useState('1');
   const [strength, setStrength] = useState('1');
   const [starting, setStarting] = useState(false);
@@ -361,17 +359,7 @@ function LabelDistributions({ versions }: { versions: Dataset[] }) {
   );
 }
 
-function BiasWords({
-  api,
-  state,
-  dataset,
-  dispatch,
-}: {
-  api: Api;
-  state: DatasetsState;
-  dataset: Dataset;
-  dispatch: Dispatch<DatasetsAction>;
-}) {
+function BiasWords({ api, state, dataset, dispatch }: DatasetPanelProps) {
   const { task, k, list, error } = state.bias;
   const hasTokens = dataset.dims.L !== null;
   useEffect(() => {
@@ -458,17 +446,7 @@ function BiasWords({
   );
 }
 
-function SampleBrowser({
-  api,
-  state,
-  dataset,
-  dispatch,
-}: {
-  api: Api;
-  state: DatasetsState;
-  dataset: Dataset;
-  dispatch: Dispatch<DatasetsAction>;
-}) {
+function SampleBrowser({ api, state, dataset, dispatch }: DatasetPanelProps) {
   const { split, offset, page, index, sample } = state.browser;
   useEffect(() => {
     api.datasets.samples({ id: dataset.id, split, offset, limit: PAGE_SIZE }).then(
