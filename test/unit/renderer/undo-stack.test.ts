@@ -6,6 +6,7 @@ import {
   recordUndo,
   redoStep,
   saveStatus,
+  travel,
   undoStep,
   UNDO_LIMIT,
   type AutosaveState,
@@ -24,6 +25,12 @@ test('record, undo and redo move snapshots between past and future; a new change
   assert.deepEqual(recordUndo(u, 'b2').future, []);
   assert.equal(undoStep({ past: [], future: ['x'] }, 'y'), null);
   assert.equal(redoStep({ past: ['x'], future: [] }, 'y'), null);
+  // travel: the step plus a new revision, so autosave stores what undo/redo restored
+  assert.deepEqual(travel({ ...h, revision: 4 }, 'undo', 'c'), {
+    restore: 'b',
+    history: { past: ['a'], future: ['c'], revision: 5 },
+  });
+  assert.equal(travel({ past: [], future: [], revision: 4 }, 'redo', 'c'), null);
   // at most UNDO_LIMIT steps, the oldest dropped
   let long = { past: [] as number[], future: [] as number[] };
   for (let i = 0; i < UNDO_LIMIT + 5; i++) long = recordUndo(long, i);

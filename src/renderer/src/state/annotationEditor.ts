@@ -92,16 +92,8 @@ export function editorReducer(state: EditorState, action: EditorAction): EditorS
     }
     case 'undo':
     case 'redo': {
-      const step = (action.type === 'undo' ? history.undoStep : history.redoStep)(state, state.present);
-      if (!step) return state;
-      return {
-        ...state,
-        present: step.restore,
-        past: step.past,
-        future: step.future,
-        revision: state.revision + 1,
-        lastEditKey: null,
-      };
+      const step = history.travel(state, action.type, state.present);
+      return step ? { ...state, ...step.history, present: step.restore, lastEditKey: null } : state;
     }
     default:
       return history.autosaveReducer(state, action);

@@ -303,16 +303,8 @@ export function segmentReducer(state: SegmentEditorState, action: SegmentAction)
     }
     case 'undo':
     case 'redo': {
-      const step = (action.type === 'undo' ? history.undoStep : history.redoStep)(state, snapshot(state));
-      if (!step) return state;
-      return {
-        ...state,
-        ...step.restore,
-        past: step.past,
-        future: step.future,
-        revision: state.revision + 1,
-        message: null,
-      };
+      const step = history.travel(state, action.type, snapshot(state));
+      return step ? { ...state, ...step.history, ...step.restore, message: null } : state;
     }
     default:
       return history.autosaveReducer(state, action);

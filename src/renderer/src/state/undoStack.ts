@@ -30,6 +30,20 @@ export function redoStep<S>(h: UndoHistory<S>, current: S): (UndoHistory<S> & { 
   return { restore, past: [...h.past, current], future };
 }
 
+/**
+ * Undo or redo from `current`: the snapshot to restore and the state's new past, future and
+ * revision (a step moves the revision, so autosave stores it); null when there is nothing to step to.
+ */
+export function travel<S>(
+  state: UndoHistory<S> & { revision: number },
+  direction: 'undo' | 'redo',
+  current: S,
+): { restore: S; history: UndoHistory<S> & { revision: number } } | null {
+  const step = direction === 'undo' ? undoStep(state, current) : redoStep(state, current);
+  if (!step) return null;
+  return { restore: step.restore, history: { past: step.past, future: step.future, revision: state.revision + 1 } };
+}
+
 /** Autosave bookkeeping: the view saves while `revision` differs from `savedRevision` and reports back. */
 export interface AutosaveState {
   /** bumps on every change (edits, undo, redo) */
