@@ -184,9 +184,13 @@ export function commandHelp(name: string, spec: CommandSpec): string {
   ].join('\n');
 }
 
-/** the command's lines in `cider help` */
+/**
+ * the command's lines in `cider help`. A synopsis continued on further lines (they start with
+ * spaces, aligned for `cider COMMAND --help` under the first option) hangs by a fixed 4 columns
+ * here, however long the command's first words, so the listing keeps one left edge per command.
+ */
 export function commandSummary(spec: CommandSpec): string {
-  const usage = spec.usage.map((u) => `  ${u}`);
+  const usage = spec.usage.map((u) => (u.startsWith(' ') ? `      ${u.trimStart()}` : `  ${u}`));
   const summary = spec.summary.split('\n').map((l) => `${' '.repeat(30)}${l}`);
   return [...usage, ...summary].join('\n') + '\n';
 }
@@ -204,6 +208,54 @@ export function unknownSubcommand(command: string, sub: string, spec?: CommandSp
   );
 }
 
-export function unknownCommand(cmd: string, commands: Iterable<string>): UsageError {
-  return new UsageError(`unknown command "${cmd}"${didYouMean(cmd, commands)}`);
+/** `afterOption`: the word before `cmd` when it is an option no command declares (its value was taken for the command) */
+export function unknownCommand(cmd: string, commands: Iterable<string>, afterOption?: string): UsageError {
+  const hint = afterOption
+    ? ` (it follows ${afterOption}, which no command declares; options go after the command: cider COMMAND ${afterOption} ...)`
+    : '';
+  return new UsageError(`unknown command "${cmd}"${didYouMean(cmd, commands)}${hint}`);
+}
+
+/**
+ * Where the command is in `argv`: the first word that is neither an option nor an option's value,
+ * or -1. Options may come before the command (`cider --data-dir D train`, `cider --epochs 3 train`),
+ * so the value-taking options of every command are known here: a word after one of them is its
+ * value. A name that takes a value in one command and is a switch in another takes the next word
+ * unless that word is a command.
+ */
+export function findCommand(argv: readonly string[], specs: Readonly<Record<string, CommandSpec>>): number {
+  const takesValue = optionKinds(specs);
+  const isCommand = (w: string | undefined) => w !== undefined && (w === 'help' || w in specs);
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--') return i + 1 < argv.length ? i + 1 : -1;
+    if (!a.startsWith('-') || a === '-') return i;
+    if (a.includes('=')) continue;
+    const kinds = takesValue.get(a.replace(/^--?/, ''));
+    if (!kinds?.has(true)) continue;
+    if (kinds.has(false) && isCommand(argv[i + 1])) continue;
+    i++;
+  }
+  return -1;
+}
+
+/** The option `word` (e.g. "--epochs", "-h") when no command nor the global options declare it. */
+export function undeclaredOption(word: string | undefined, specs: Readonly<Record<string, CommandSpec>>) {
+  if (word === undefined || !word.startsWith('-') || word.includes('=')) return undefined;
+  return optionKinds(specs).has(word.replace(/^--?/, '')) ? undefined : word;
+}
+
+/** every declared option name and short alias -> whether it takes a value (true), is a switch (false), or both */
+function optionKinds(specs: Readonly<Record<string, CommandSpec>>): Map<string, Set<boolean>> {
+  const takesValue = new Map<string, Set<boolean>>();
+  const note = (name: string, o: OptionSpec) => {
+    for (const n of o.short ? [name, o.short] : [name]) {
+      const kinds = takesValue.get(n) ?? new Set<boolean>();
+      kinds.add(o.type !== 'boolean');
+      takesValue.set(n, kinds);
+    }
+  };
+  for (const [n, o] of Object.entries(GLOBAL_OPTIONS)) note(n, o);
+  for (const spec of Object.values(specs)) for (const [n, o] of Object.entries(spec.options)) note(n, o);
+  return takesValue;
 }

@@ -38,6 +38,22 @@ export function print(io: CliIo, args: ParsedArgs, value: unknown, text: () => s
   else for (const line of text()) io.out(printable(line));
 }
 
+/**
+ * A contract call's list printed a line per item, or `empty` (what to do to get one) when there is
+ * none; with --json, the list itself.
+ */
+export async function printList<T>(
+  app: AppServices,
+  args: ParsedArgs,
+  io: CliIo,
+  list: { method: string; args?: unknown },
+  line: (item: T) => string,
+  empty: string,
+): Promise<void> {
+  const items = await call<T[]>(app, list.method, list.args ?? {});
+  print(io, args, items, () => (items.length ? items.map(line) : [empty]));
+}
+
 /** one line about any job (whatever its kind) */
 export function jobLine(j: JobRecordOf<JobKind>): string {
   const pct = j.progress.fraction === null ? '' : ` ${(j.progress.fraction * 100).toFixed(0)}%`;

@@ -10,7 +10,7 @@ import { resultOf, type JobRecord, type JobRecordOf } from '../shared/jobs';
 // the app (database, services, ML runtimes) and the web server load only when a command needs them,
 // so `cider help` starts at once
 import type { AppServices } from '../main/services/app';
-import { call, follow, jobLine, print, printable, type CliIo, type Command } from './io';
+import { call, follow, jobLine, print, printable, printList, type CliIo, type Command } from './io';
 import { resolveDataDir } from '../main/services/paths';
 import { DEFAULT_PORT } from '../main/server/constants';
 import { runtimeAssets } from '../main/runtime/assets';
@@ -21,8 +21,9 @@ import {
   flagNumber,
   flagString,
   globalOptionsHelp,
-  GLOBAL_OPTIONS,
+  findCommand as findCommandIn,
   parseCommand,
+  undeclaredOption,
   unknownCommand,
   unknownSubcommand,
   UsageError,
@@ -119,9 +120,13 @@ const COMMANDS: Record<string, Command> = {
   async projects(app, args, io) {
     const sub = args.positionals[1] ?? 'list';
     if (sub === 'list') {
-      const list = await call<{ id: number; name: string; description: string }[]>(app, 'projects.list', {});
-      print(io, args, list, () =>
-        list.length ? list.map((p) => `${String(p.id).padStart(5)}  ${p.name}`) : ['no projects'],
+      await printList<{ id: number; name: string }>(
+        app,
+        args,
+        io,
+        { method: 'projects.list' },
+        (p) => `${String(p.id).padStart(5)}  ${p.name}`,
+        'no projects',
       );
       return 0;
     }
@@ -140,8 +145,14 @@ const COMMANDS: Record<string, Command> = {
   async jobs(app, args, io) {
     const sub = args.positionals[1] ?? 'list';
     if (sub === 'list') {
-      const list = await call<JobRecord[]>(app, 'jobs.list', { projectId: flagNumber(args, 'project') });
-      print(io, args, list, () => (list.length ? list.map(jobLine) : ['no jobs']));
+      await printList(
+        app,
+        args,
+        io,
+        { method: 'jobs.list', args: { projectId: flagNumber(args, 'project') } },
+        jobLine,
+        'no jobs',
+      );
       return 0;
     }
     const id = Number(args.positionals[2]);
@@ -185,17 +196,7 @@ const COMMANDS: Record<string, Command> = {
 
 export type { CliIo } from './io';
 
-/** where the command is: the first word that is not an option or the value of a global option */
-function findCommand(argv: string[]): number {
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--') return i + 1 < argv.length ? i + 1 : -1;
-    if (!a.startsWith('-')) return i;
-    const name = a.replace(/^--?/, '');
-    if (!a.includes('=') && GLOBAL_OPTIONS[name]?.type === 'string') i++;
-  }
-  return -1;
-}
+const findCommand = (argv: string[]): number => findCommandIn(argv, SPECS);
 
 export async function runCli(
   argv: string[],
@@ -217,11 +218,14 @@ export async function runCli(
   try {
     const at = findCommand(argv);
     const cmd = at < 0 ? undefined : argv[at];
-    if (cmd !== undefined && cmd !== 'help' && !SPECS[cmd]) throw unknownCommand(cmd, [...Object.keys(SPECS), 'help']);
+    if (cmd !== undefined && cmd !== 'help' && !SPECS[cmd]) {
+      throw unknownCommand(cmd, [...Object.keys(SPECS), 'help'], undeclaredOption(argv[at - 1], SPECS));
+    }
     const spec = cmd && cmd !== 'help' ? SPECS[cmd] : undefined;
     args = parseCommand(argv, spec);
     if (args.flags.has('version')) {
-      const { APP_VERSION } = await import('../main/services/app');
+      // the version module only: not the app, its database and its ML runtimes
+      const { APP_VERSION } = await import('../main/services/version');
       io.out(json ? JSON.stringify({ version: APP_VERSION }) : `cider ${APP_VERSION}`);
       return 0;
     }

@@ -7,78 +7,58 @@
  * Screenshots: test-results/analysis-*.png.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import type { CounterfactualResult, Explanation, TextEdit } from '../../src/shared/contract/analysis';
 import type { Dataset } from '../../src/shared/contract/datasets';
 import type { RunRecord } from '../../src/shared/contract/training';
 import type { JobRecord } from '../../src/shared/types';
-import { createApp } from '../../src/main/services/app';
-import { chromiumMissing, openBrowser, screenshot, waitForAttribute, type BrowserSession } from '../helpers/browser';
+import { chromiumMissing, screenshot, waitForAttribute, type BrowserSession } from '../helpers/browser';
+import { useWebAppInChromium } from '../helpers/e2e';
+import { callApp, trainTinyRun, withApp } from '../helpers/testApp';
 import { tempDir } from '../helpers/tmp';
-import { startWebApp, type WebApp } from '../helpers/webapp';
 import { registerSynthetic } from '../helpers/analysis';
-import { TINY_MODEL, writeTinyBaseCompatibleBert } from '../helpers/syntheticRuns';
+import { writeTinyBaseCompatibleBert } from '../helpers/syntheticRuns';
 
 const skip = chromiumMissing ?? false;
 const dataDir = tempDir();
 const bert = writeTinyBaseCompatibleBert();
-let web: WebApp;
-let b: BrowserSession;
 let iid: Dataset;
 let ood: Dataset;
 let bertRun: RunRecord;
 let featuresRun: RunRecord;
-
-before(async () => {
-  if (skip) return;
+const e2e = useWebAppInChromium({
+  dataDir,
+  skip,
   // data and two trained runs, prepared through the services on the data folder web mode will use
-  const app = createApp({ dataDir, mode: 'cli', seedDemo: false });
-  try {
-    iid = await registerSynthetic(app, {
-      name: 'syn IID',
-      sizes: { train: 24, valid: 10, test: 14 },
-      aligned: false,
-      seed: 8,
-    });
-    ood = await registerSynthetic(app, {
-      name: 'syn OOD',
-      kind: 'ood',
-      parentId: iid.id,
-      sizes: { train: 24, valid: 10, test: 14 },
-      aligned: false,
-      seed: 23,
-    });
-    const train = async (name: string, options: Record<string, unknown>) => {
-      const env = await app.dispatch('runs.start', {
-        datasetId: iid.id,
-        name,
-        options: { maxEpochs: 1, batchSize: 12, model: TINY_MODEL, ...options },
+  prepare: () =>
+    withApp(dataDir, async (app) => {
+      iid = await registerSynthetic(app, {
+        name: 'syn IID',
+        sizes: { train: 24, valid: 10, test: 14 },
+        aligned: false,
+        seed: 8,
       });
-      assert.ok(env.ok);
-      const { run, job } = env.value as { run: RunRecord; job: JobRecord };
-      assert.equal((await app.runner.wait(job.id)).status, 'succeeded');
-      return run;
-    };
-    bertRun = await train('frozen bert', {
-      text: { kind: 'frozen', modelDir: bert.dir },
-    });
-    featuresRun = await train('features', {});
-    const sweep = await app.dispatch('analysis.robustness', {
-      runId: featuresRun.id,
-      protocols: ['RMFM', 'SMM:T'],
-    });
-    assert.ok(sweep.ok);
-    assert.equal((await app.runner.wait((sweep.value as JobRecord).id)).status, 'succeeded');
-  } finally {
-    await app.close();
-  }
-  web = await startWebApp(dataDir);
-  b = await openBrowser();
-});
-after(async () => {
-  await b?.close();
-  await web?.stop();
-  bert.cleanup();
+      ood = await registerSynthetic(app, {
+        name: 'syn OOD',
+        kind: 'ood',
+        parentId: iid.id,
+        sizes: { train: 24, valid: 10, test: 14 },
+        aligned: false,
+        seed: 23,
+      });
+      const train = (name: string, options: Record<string, unknown>) =>
+        trainTinyRun(app, iid.id, { batchSize: 12, ...options }, name);
+      bertRun = await train('frozen bert', {
+        text: { kind: 'frozen', modelDir: bert.dir },
+      });
+      featuresRun = await train('features', {});
+      const sweep = await callApp<JobRecord>(app, 'analysis.robustness', {
+        runId: featuresRun.id,
+        protocols: ['RMFM', 'SMM:T'],
+      });
+      assert.equal((await app.runner.wait(sweep.id)).status, 'succeeded');
+    }),
+  cleanup: () => bert.cleanup(),
 });
 
 const values = async (b: BrowserSession, testId: string) =>
@@ -89,26 +69,20 @@ test(
   'Analysis tab: inspector, simulator, counterfactual editor, robustness curves and IID vs OOD with real numbers',
   { skip },
   async () => {
-    const { page } = b;
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    page.on('console', (m) => {
-      if (m.type() === 'error') errors.push(m.text());
-    });
-    await page.goto(web.loginUrl);
+    const { page, errors } = await e2e.openApp();
     await page.getByRole('tab', { name: 'Analysis' }).click();
     await page.getByLabel('Run', { exact: true }).selectOption(String(bertRun.id));
     await page.getByLabel('Sample index').fill('3');
     const target = { kind: 'sample', split: 'test', index: 3 };
 
     // inspector: the service's numbers
-    const x = await web.call<Explanation>('analysis.explain', {
+    const x = await e2e.web.call<Explanation>('analysis.explain', {
       runId: bertRun.id,
       target,
     });
     await page.getByTestId('inspector').getByText(x.label).waitFor({ timeout: 60_000 });
     await waitForAttribute(page, 'probabilities', 'data-values', x.probabilities.map((v) => v.toFixed(4)).join(','));
-    assert.ok(close(await values(b, 'probabilities'), x.probabilities));
+    assert.ok(close(await values(e2e.b, 'probabilities'), x.probabilities));
     for (const m of ['text', 'audio', 'vision'] as const)
       assert.ok(
         Math.abs(
@@ -127,7 +101,7 @@ test(
 
     // simulator: text off
     await page.getByLabel('text present').uncheck();
-    const off = await web.call<Explanation>('analysis.explain', {
+    const off = await e2e.web.call<Explanation>('analysis.explain', {
       runId: bertRun.id,
       target,
       missing: { mode: 'toggles', text: false, audio: true, vision: true },
@@ -138,13 +112,13 @@ test(
     await waitForAttribute(page, 'probabilities', 'data-values', x.probabilities.map((v) => v.toFixed(4)).join(','));
 
     // counterfactual editor: replace the first word, see the prediction move, save it
-    const auto = await web.call<CounterfactualResult>('analysis.counterfactual', { runId: bertRun.id, target });
-    assert.ok(close(await values(b, 'cf-prediction'), auto.counterfactual!));
+    const auto = await e2e.web.call<CounterfactualResult>('analysis.counterfactual', { runId: bertRun.id, target });
+    assert.ok(close(await values(e2e.b, 'cf-prediction'), auto.counterfactual!));
     await page.getByTestId('cf-scored').locator('.token').nth(1).click();
     await page.getByLabel('Replacement word').fill('word130 word131');
     await page.getByRole('button', { name: 'Replace' }).click();
     const edited = [101, 130, 131, ...auto.scored.slice(2).map((t) => t.id)];
-    const want = await web.call<CounterfactualResult>('analysis.counterfactual', {
+    const want = await e2e.web.call<CounterfactualResult>('analysis.counterfactual', {
       runId: bertRun.id,
       target,
       tokenIds: edited,
@@ -160,7 +134,7 @@ test(
     await page.getByLabel('Edit name').fill('two neutral words');
     await page.getByRole('button', { name: 'Save edit' }).click();
     await page.getByTestId('edit-row').first().waitFor();
-    const [saved] = await web.call<TextEdit[]>('analysis.edits', {
+    const [saved] = await e2e.web.call<TextEdit[]>('analysis.edits', {
       runId: bertRun.id,
     });
     assert.deepEqual(saved.tokenIds, edited);

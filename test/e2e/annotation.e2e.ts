@@ -8,27 +8,21 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import type { TierSegment, Tier } from '../../src/shared/tiers';
-import { chromiumMissing, openBrowser, screenshot, type BrowserSession } from '../helpers/browser';
+import { chromiumMissing, screenshot } from '../helpers/browser';
 import { makeClip } from '../helpers/clips';
+import { useWebAppInChromium } from '../helpers/e2e';
 import { tempDir } from '../helpers/tmp';
-import { startWebApp, type WebApp } from '../helpers/webapp';
 
-let app: WebApp;
-let b: BrowserSession;
-const dataDir = tempDir();
 const media = tempDir('cider-annotation-e2e-');
-
-before(async () => {
-  if (chromiumMissing) return;
-  makeClip(media, { name: 'talk', words: 'this movie is really good', face: false, seconds: 2 });
-  app = await startWebApp(dataDir, ['--allow', media]);
-  b = await openBrowser();
-});
-after(async () => {
-  await b?.close();
-  await app?.stop();
+const e2e = useWebAppInChromium({
+  dataDir: tempDir(),
+  skip: chromiumMissing ?? false,
+  args: () => ['--allow', media],
+  prepare: () => {
+    makeClip(media, { name: 'talk', words: 'this movie is really good', face: false, seconds: 2 });
+  },
 });
 
 type Doc = { document: { querySelector(s: string): { textContent: string | null } | null } };
@@ -37,10 +31,7 @@ test(
   'annotation: tier, segments by keyboard and mouse, scores refused out of range, EAF export from the UI',
   { skip: chromiumMissing ?? false },
   async () => {
-    const { page } = b;
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(app.loginUrl);
+    const { page, errors } = await e2e.openApp({ console: false });
     await page.getByTestId('project-title').filter({ hasText: 'Demo project' }).waitFor();
     await page.getByRole('tab', { name: 'Clips' }).click();
 
@@ -53,9 +44,9 @@ test(
     assert.equal(await page.getByLabel('Video paths').inputValue(), join(media, 'talk.webm'));
     await page.getByRole('button', { name: 'Import clips' }).click();
     await page.getByTestId('clip-item').first().waitFor();
-    const projects = await app.call<{ id: number; name: string }[]>('projects.list');
+    const projects = await e2e.web.call<{ id: number; name: string }[]>('projects.list');
     const projectId = projects.find((p) => p.name === 'Demo project')!.id;
-    const [clip] = await app.call<{ id: number }[]>('clips.list', { projectId });
+    const [clip] = await e2e.web.call<{ id: number }[]>('clips.list', { projectId });
     await page
       .getByTestId('clip-id')
       .filter({ hasText: `#${clip.id}` })
@@ -159,8 +150,8 @@ test(
       .filter({ hasText: /^saved$/ })
       .waitFor();
 
-    const tiers = await app.call<Tier[]>('clips.tiers', { projectId });
-    const segs = await app.call<TierSegment[]>('clips.segments', { clipId: clip.id });
+    const tiers = await e2e.web.call<Tier[]>('clips.tiers', { projectId });
+    const segs = await e2e.web.call<TierSegment[]>('clips.segments', { clipId: clip.id });
     const emotion = tiers.find((t) => t.name === 'emotion')!;
     const sentiment = tiers.find((t) => t.name === 'sentiment')!;
     const onTier = (t: Tier) => segs.filter((s) => s.tierId === t.id).map((s) => [s.start, s.end, s.value]);
@@ -178,7 +169,7 @@ test(
     );
     const drawn = onTier(sentiment)[2];
     assert.ok((drawn[0] as number) > 1.6 && (drawn[1] as number) > 1.9, `drawn by the mouse: ${JSON.stringify(drawn)}`);
-    const annotations = await app.call<{ score: number | null }[]>('clips.annotations', { clipId: clip.id });
+    const annotations = await e2e.web.call<{ score: number | null }[]>('clips.annotations', { clipId: clip.id });
     assert.deepEqual(annotations, [], 'the refused clip score was not stored');
 
     // EAF export from the UI into the allowed folder, read back from disk
@@ -200,9 +191,9 @@ test(
     await screenshot(page, 'annotation');
 
     // the file browser stays inside --allow
-    await assert.rejects(app.call('files.list', { path: '/' }), /outside the folders/);
-    await assert.rejects(app.call('files.list', { path: `${media}/../..` }), /"\.\." are refused/);
-    const listed = await app.call<{ entries: { name: string }[] }>('files.list', { path: media });
+    await assert.rejects(e2e.web.call('files.list', { path: '/' }), /outside the folders/);
+    await assert.rejects(e2e.web.call('files.list', { path: `${media}/../..` }), /"\.\." are refused/);
+    const listed = await e2e.web.call<{ entries: { name: string }[] }>('files.list', { path: media });
     assert.ok(listed.entries.some((e) => e.name === 'talk.eaf'));
     void (null as unknown as Doc);
     assert.deepEqual(errors, []);

@@ -6,45 +6,36 @@
  * undo and autosave, the agreement read off the page, and an .eaf export that round-trips.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import type { Clip, ProjectAgreement } from '../../src/shared/clips';
-import { chromiumMissing, openBrowser, screenshot, type BrowserSession } from '../helpers/browser';
+import { chromiumMissing, screenshot } from '../helpers/browser';
 import { makeBrokenVideo, makeClip } from '../helpers/clips';
+import { useWebAppInChromium } from '../helpers/e2e';
 import { tempDir } from '../helpers/tmp';
 import { writeTinyBert, type TinyBert } from '../helpers/tinyBert';
-import { startWebApp, type WebApp } from '../helpers/webapp';
 
 type VideoDoc = { document: { querySelector(s: string): { readyState: number; currentTime: number } | null } };
 
-let app: WebApp;
-let b: BrowserSession;
 let bert: TinyBert;
 const dataDir = tempDir();
 const media = tempDir('cider-clips-e2e-');
-
-before(async () => {
-  if (chromiumMissing) return;
-  bert = writeTinyBert();
-  makeClip(media, { name: 'happy', words: 'this movie is really good', face: true });
-  makeClip(media, { name: 'pattern', words: 'the plot was so boring', face: false });
-  makeBrokenVideo(media, 'corrupt.webm');
-  app = await startWebApp(dataDir);
-  b = await openBrowser();
-});
-after(async () => {
-  await b?.close();
-  await app?.stop();
-  bert?.cleanup();
+const e2e = useWebAppInChromium({
+  dataDir,
+  skip: chromiumMissing ?? false,
+  prepare: () => {
+    bert = writeTinyBert();
+    makeClip(media, { name: 'happy', words: 'this movie is really good', face: true });
+    makeClip(media, { name: 'pattern', words: 'the plot was so boring', face: false });
+    makeBrokenVideo(media, 'corrupt.webm');
+  },
+  cleanup: () => bert?.cleanup(),
 });
 
 test(
   'clips: import, extract, play, annotate with two annotators, agreement, .eaf round trip',
   { skip: chromiumMissing ?? false },
   async () => {
-    const { page } = b;
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(app.loginUrl);
+    const { page, errors } = await e2e.openApp({ console: false });
     await page.getByTestId('project-title').filter({ hasText: 'Demo project' }).waitFor();
     await page.getByRole('tab', { name: 'Clips' }).click();
 
@@ -132,9 +123,9 @@ test(
 
     // the agreement shown matches the service's
     await page.getByTestId('kappa3').waitFor();
-    const projects = await app.call<{ id: number; name: string }[]>('projects.list');
+    const projects = await e2e.web.call<{ id: number; name: string }[]>('projects.list');
     const projectId = projects.find((p) => p.name === 'Demo project')!.id;
-    const agreement = await app.call<ProjectAgreement>('clips.agreement', { projectId });
+    const agreement = await e2e.web.call<ProjectAgreement>('clips.agreement', { projectId });
     assert.equal(agreement.units, 2);
     assert.equal(agreement.kappa3?.method, 'cohen');
     await page
@@ -145,25 +136,25 @@ test(
     await screenshot(page, 'clips');
 
     // the media route: token required, Range answered with 206
-    const clips = await app.call<Clip[]>('clips.list', { projectId });
+    const clips = await e2e.web.call<Clip[]>('clips.list', { projectId });
     const happy = clips.find((c) => c.name === 'happy.webm')!;
-    const mediaUrl = new URL(`/api/media/clips/${happy.id}`, app.url);
+    const mediaUrl = new URL(`/api/media/clips/${happy.id}`, e2e.web.url);
     assert.equal((await fetch(mediaUrl)).status, 401);
-    const part = await fetch(mediaUrl, { headers: { authorization: `Bearer ${app.token}`, range: 'bytes=0-99' } });
+    const part = await fetch(mediaUrl, { headers: { authorization: `Bearer ${e2e.web.token}`, range: 'bytes=0-99' } });
     assert.equal(part.status, 206);
     assert.equal((await part.arrayBuffer()).byteLength, 100);
     assert.match(part.headers.get('content-range') ?? '', /^bytes 0-99\/\d+$/);
 
     // .eaf export of what was typed in the UI round-trips through import
     const eaf = `${media}/happy.eaf`;
-    const first = await app.call<{ xml: string }>('clips.exportEaf', { id: happy.id, path: eaf });
+    const first = await e2e.web.call<{ xml: string }>('clips.exportEaf', { id: happy.id, path: eaf });
     assert.match(first.xml, /really good!/);
-    const other = await app.call<{ id: number }>('projects.create', { name: 'eaf copy' });
+    const other = await e2e.web.call<{ id: number }>('projects.create', { name: 'eaf copy' });
     const copy = (
-      await app.call<{ imported: Clip[] }>('clips.import', { projectId: other.id, paths: [happy.sourcePath] })
+      await e2e.web.call<{ imported: Clip[] }>('clips.import', { projectId: other.id, paths: [happy.sourcePath] })
     ).imported[0];
-    await app.call('clips.importEaf', { id: copy.id, path: eaf });
-    const second = await app.call<{ xml: string }>('clips.exportEaf', { id: copy.id });
+    await e2e.web.call('clips.importEaf', { id: copy.id, path: eaf });
+    const second = await e2e.web.call<{ xml: string }>('clips.exportEaf', { id: copy.id });
     const strip = (s: string) => s.replace(/DATE="[^"]*"/, '');
     assert.equal(strip(second.xml), strip(first.xml));
     assert.deepEqual(errors, []);

@@ -4,29 +4,18 @@
  * label distributions with the numbers the file holds and the service recorded.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import type { Dataset } from '../../src/shared/contract/datasets';
-import { chromiumMissing, openBrowser, screenshot, type BrowserSession } from '../helpers/browser';
+import { chromiumMissing, screenshot } from '../helpers/browser';
 import { makeMmsa, pythonHas } from '../helpers/datasets';
+import { collectPageErrors, useWebAppInChromium } from '../helpers/e2e';
 import { tempDir } from '../helpers/tmp';
-import { startWebApp, type WebApp } from '../helpers/webapp';
 
 const skip =
   chromiumMissing ?? (pythonHas('numpy') ? false : 'Debian python3 with numpy is not installed (/usr/bin/python3)');
-let app: WebApp;
-let b: BrowserSession;
 const dataDir = tempDir();
 const src = tempDir();
-
-before(async () => {
-  if (skip) return;
-  app = await startWebApp(dataDir);
-  b = await openBrowser();
-});
-after(async () => {
-  await b?.close();
-  await app?.stop();
-});
+const e2e = useWebAppInChromium({ dataDir, skip });
 
 const count = (labels: number[], classes: number) =>
   Array.from({ length: classes }, (_, c) => labels.filter((y) => y === c).length).join(',');
@@ -35,12 +24,8 @@ test(
   'import a pickle and build an OOD split from the Datasets tab; IID vs OOD label distributions are shown',
   { skip },
   async () => {
-    const { page } = b;
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    page.on('console', (m) => {
-      if (m.type() === 'error') errors.push(m.text());
-    });
+    const { page } = e2e.b;
+    const errors = collectPageErrors(page);
     const { file, expect } = makeMmsa(src, 'mosi_aligned_50.pkl', [
       '--sizes',
       '30,8,12',
@@ -51,7 +36,7 @@ test(
       '11',
     ]);
 
-    await page.goto(app.loginUrl);
+    await page.goto(e2e.web.loginUrl);
     await page.getByRole('tab', { name: 'Datasets' }).click();
     await page.getByText('No datasets yet').waitFor();
     await page.getByLabel('Dataset file paths').fill(file);
@@ -59,7 +44,7 @@ test(
     await page.getByRole('button', { name: 'Import', exact: true }).click();
     // the finished import opens its dataset
     await page.getByTestId('dataset-title').filter({ hasText: 'MOSI tiny' }).waitFor({ timeout: 60_000 });
-    const [iid] = await app.call<Dataset[]>('datasets.list');
+    const [iid] = await e2e.web.call<Dataset[]>('datasets.list');
     for (const s of ['train', 'valid', 'test'] as const) {
       assert.equal(await page.getByTestId(`size-${iid.id}-${s}`).innerText(), String(expect[s].id.length));
       assert.equal(
@@ -80,7 +65,7 @@ test(
     await page.getByRole('button', { name: 'Build OOD split' }).click();
     await page.getByTestId('dataset-title').filter({ hasText: 'MOSI tiny OOD seed 5' }).waitFor({ timeout: 60_000 });
     await page.getByTestId('ood-record').waitFor();
-    const ood = (await app.call<Dataset[]>('datasets.list')).find((d) => d.kind === 'ood')!;
+    const ood = (await e2e.web.call<Dataset[]>('datasets.list')).find((d) => d.kind === 'ood')!;
     assert.equal(ood.parentId, iid.id);
     // both versions side by side, with the numbers the service recorded; the OOD test mix moved
     for (const d of [iid, ood])
@@ -108,7 +93,7 @@ test(
     assert.equal(
       await page.getByTestId('sample-detail').locator('.sample-text').innerText(),
       (
-        await app.call<{ samples: { text: string }[] }>('datasets.samples', {
+        await e2e.web.call<{ samples: { text: string }[] }>('datasets.samples', {
           id: ood.id,
           split: 'train',
           offset: 1,

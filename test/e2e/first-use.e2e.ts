@@ -11,76 +11,48 @@
  * (test-results/first-use-*.png). Every wait is on something the app shows; no fixed sleeps.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import type { Route } from 'playwright-core';
 import type { Explanation } from '../../src/shared/contract/analysis';
 import type { Dataset } from '../../src/shared/contract/datasets';
 import type { RunRecord } from '../../src/shared/contract/training';
 import type { JobRecord } from '../../src/shared/types';
-import { createApp } from '../../src/main/services/app';
-import { chromiumMissing, openBrowser, screenshot, waitForAttribute, type BrowserSession } from '../helpers/browser';
+import { chromiumMissing, screenshot, waitForAttribute, type BrowserSession } from '../helpers/browser';
+import { useWebAppInChromium } from '../helpers/e2e';
+import { trainTinyRun, withApp } from '../helpers/testApp';
 import { tempDir } from '../helpers/tmp';
-import { startWebApp, type WebApp } from '../helpers/webapp';
 import { registerSynthetic } from '../helpers/analysis';
-import { TINY_MODEL } from '../helpers/syntheticRuns';
 
 const skip = chromiumMissing ?? false;
 const dataDir = tempDir();
-let web: WebApp;
-let b: BrowserSession;
 let first: Dataset;
 let second: Dataset;
 let run: RunRecord;
 let otherRun: RunRecord;
-
-before(async () => {
-  if (skip) return;
-  const app = createApp({ dataDir, mode: 'cli', seedDemo: false });
-  try {
-    first = await registerSynthetic(app, {
-      name: 'syn first',
-      sizes: { train: 24, valid: 10, test: 12 },
-      aligned: false,
-      seed: 8,
-    });
-    second = await registerSynthetic(app, {
-      name: 'syn no test',
-      sizes: { train: 24, valid: 10, test: 0 },
-      aligned: false,
-      seed: 9,
-    });
-    const train = async (name: string) => {
-      const env = await app.dispatch('runs.start', {
-        datasetId: first.id,
-        name,
-        options: { maxEpochs: 1, batchSize: 12, model: TINY_MODEL },
+const e2e = useWebAppInChromium({
+  dataDir,
+  skip,
+  prepare: () =>
+    withApp(dataDir, async (app) => {
+      first = await registerSynthetic(app, {
+        name: 'syn first',
+        sizes: { train: 24, valid: 10, test: 12 },
+        aligned: false,
+        seed: 8,
       });
-      assert.ok(env.ok, JSON.stringify(env));
-      const { run: r, job } = env.value as { run: RunRecord; job: JobRecord };
-      assert.equal((await app.runner.wait(job.id)).status, 'succeeded');
-      return r;
-    };
-    run = await train('features run');
-    otherRun = await train('features run 2');
-  } finally {
-    await app.close();
-  }
-  web = await startWebApp(dataDir);
-  b = await openBrowser();
-});
-after(async () => {
-  await b?.close();
-  await web?.stop();
+      second = await registerSynthetic(app, {
+        name: 'syn no test',
+        sizes: { train: 24, valid: 10, test: 0 },
+        aligned: false,
+        seed: 9,
+      });
+      run = await trainTinyRun(app, first.id, { batchSize: 12 }, 'features run');
+      otherRun = await trainTinyRun(app, first.id, { batchSize: 12 }, 'features run 2');
+    }),
 });
 
 test('a new user: form kept, simulator combined, editor explained, work shown as started', { skip }, async () => {
-  const { page } = b;
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(m.text());
-  });
-  await page.goto(web.loginUrl);
+  const { page, errors } = await e2e.openApp();
 
   // ---- 1. the New-run form survives a tab switch and a reload ----
   await page.getByRole('tab', { name: 'Training' }).click();
@@ -126,13 +98,13 @@ test('a new user: form kept, simulator combined, editor explained, work shown as
   // the server has not seen the call yet, so no job exists: what shows is the click's own state
   await row.locator('[data-testid="row-busy"][data-action="evaluate"]').waitFor();
   assert.match(await row.getByTestId('row-busy').innerText(), /evaluating on test/);
-  assert.equal((await web.call<JobRecord[]>('jobs.list', {})).filter((j) => j.kind === 'evaluate').length, 0);
+  assert.equal((await e2e.web.call<JobRecord[]>('jobs.list', {})).filter((j) => j.kind === 'evaluate').length, 0);
   await screenshot(page, 'first-use-evaluate-started');
   await held!.continue();
   await page.unroute('**/api/call/runs.evaluate');
   // then the job (its number shows once the call answers) and the result
   await row.getByTestId('row-busy').waitFor({ state: 'detached', timeout: 120_000 });
-  const evaluations = await web.call<{ protocol: string }[]>('runs.evaluations', { id: run.id });
+  const evaluations = await e2e.web.call<{ protocol: string }[]>('runs.evaluations', { id: run.id });
   assert.equal(evaluations.filter((e) => e.protocol === 'complete').length, 1);
   await row
     .getByTestId('test-metric')
@@ -163,7 +135,7 @@ test('a new user: form kept, simulator combined, editor explained, work shown as
   assert.match(summary, /vision removed/);
   assert.match(summary, /audio missing at rate 0\.3/);
   assert.match(summary, /text complete/);
-  const combined = await web.call<Explanation>('analysis.explain', {
+  const combined = await e2e.web.call<Explanation>('analysis.explain', {
     runId: run.id,
     target: { kind: 'sample', split: 'test', index: 0 },
     missing: { mode: 'rates', text: 0, audio: 0.3, vision: 1, seed: 1111 },
@@ -230,7 +202,8 @@ test('a new user: form kept, simulator combined, editor explained, work shown as
 /** wait until the app has stored the form with this run name (it saves shortly after the last change) */
 async function waitForSaved(page: BrowserSession['page'], name: string) {
   for (let i = 0; i < 200; i++) {
-    const saved = (await web.call<{ form?: { name?: string } } | null>('app.uiState', { key: 'training.form' })) ?? {};
+    const saved =
+      (await e2e.web.call<{ form?: { name?: string } } | null>('app.uiState', { key: 'training.form' })) ?? {};
     if (saved.form?.name === name) return;
     await page
       .waitForResponse((r) => r.url().includes('/api/call/app.saveUiState'), { timeout: 5_000 })

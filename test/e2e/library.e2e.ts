@@ -3,33 +3,15 @@
  * demo project and the backend in the status bar, create a project, reload, it is still there.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { chromiumMissing, openBrowser, screenshot, type BrowserSession } from '../helpers/browser';
+import { test } from 'node:test';
+import { chromiumMissing, screenshot } from '../helpers/browser';
+import { useWebAppInChromium } from '../helpers/e2e';
 import { tempDir } from '../helpers/tmp';
-import { startWebApp, type WebApp } from '../helpers/webapp';
 
-let app: WebApp;
-let b: BrowserSession;
-const dataDir = tempDir();
-
-before(async () => {
-  if (chromiumMissing) return;
-  app = await startWebApp(dataDir);
-  b = await openBrowser();
-});
-after(async () => {
-  await b?.close();
-  await app?.stop();
-});
+const e2e = useWebAppInChromium({ dataDir: tempDir(), skip: chromiumMissing ?? false });
 
 test('the library page works in Chromium through the printed URL', { skip: chromiumMissing ?? false }, async () => {
-  const { page } = b;
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(m.text());
-  });
-  await page.goto(app.loginUrl);
+  const { page, errors } = await e2e.openApp();
   assert.equal(new URL(page.url()).search, '', 'the token is dropped from the address bar');
   await page.getByTestId('project-title').filter({ hasText: 'Demo project' }).waitFor();
   await page.getByTestId('backend').waitFor();
@@ -53,10 +35,10 @@ test('the library page works in Chromium through the printed URL', { skip: chrom
 });
 
 test('a page opened without the token is refused', { skip: chromiumMissing ?? false }, async () => {
-  const fresh = await b.context.browser()?.newContext?.();
-  const page = fresh ? await fresh.newPage() : await b.context.newPage();
+  const fresh = await e2e.b.context.browser()?.newContext?.();
+  const page = fresh ? await fresh.newPage() : await e2e.b.context.newPage();
   await page.context().clearCookies();
-  const res = await page.goto(app.url);
+  const res = await page.goto(e2e.web.url);
   assert.equal(res?.status(), 401);
   await page.close();
 });
@@ -69,8 +51,8 @@ test(
     const good = writeTinyBert();
     const partial = writeTinyBert({ vocab: false });
     try {
-      const { page } = b;
-      await page.goto(app.loginUrl);
+      const { page } = e2e.b;
+      await page.goto(e2e.web.loginUrl);
       await page.getByRole('tab', { name: 'Models' }).click();
       await page.getByLabel('Model folder').fill(partial.dir);
       await page.getByRole('button', { name: 'Add folder' }).click();

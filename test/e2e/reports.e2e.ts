@@ -6,67 +6,51 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
-import { createApp } from '../../src/main/services/app';
+import { test } from 'node:test';
 import type { RunRecord } from '../../src/shared/contract/training';
 import type { JobRecord } from '../../src/shared/types';
-import { chromiumMissing, openBrowser, screenshot, type BrowserSession } from '../helpers/browser';
+import { chromiumMissing, screenshot } from '../helpers/browser';
 import { TINY_MODEL, writeSyntheticStore } from '../helpers/syntheticRuns';
+import { useWebAppInChromium } from '../helpers/e2e';
+import { callApp, withApp } from '../helpers/testApp';
 import { tempDir } from '../helpers/tmp';
-import { startWebApp, type WebApp } from '../helpers/webapp';
 
 const skip = chromiumMissing ?? false;
 const dataDir = tempDir('cider-reports-e2e-');
 const datasetRoot = tempDir('cider-reports-e2e-ds-');
 const outDir = tempDir('cider-reports-e2e-out-');
-let web: WebApp;
-let b: BrowserSession;
 let runId: number;
-
-before(async () => {
-  if (skip) return;
-  // train and evaluate in-process on the same data folder, then serve it
-  const { dir } = await writeSyntheticStore(path.join(datasetRoot, 'ds'), {
-    sizes: { train: 24, valid: 12, test: 12 },
-  });
-  const app = createApp({ dataDir, mode: 'cli', seedDemo: false });
-  try {
-    const call = async <T>(m: string, a: unknown) => {
-      const env = await app.dispatch(m, a);
-      if (!env.ok) throw new Error(env.error.message);
-      return env.value as T;
-    };
-    const s = await call<{ run: RunRecord; job: JobRecord }>('runs.start', {
-      datasetFolder: dir,
-      options: { batchSize: 12, maxEpochs: 2, model: TINY_MODEL },
-    });
-    assert.equal((await app.runner.wait(s.job.id)).status, 'succeeded');
-    const ev = await call<JobRecord>('runs.evaluate', {
-      id: s.run.id,
-      options: { protocols: ['complete', 'RMFM'], rates: [0, 0.5, 1] },
-    });
-    assert.equal((await app.runner.wait(ev.id)).status, 'succeeded');
-    runId = s.run.id;
-  } finally {
-    await app.close();
-  }
+const e2e = useWebAppInChromium({
+  dataDir,
+  skip,
   // CIDER_STATIC_DIR: a renderer built elsewhere (a shared tree's out/ may hold another build)
-  web = await startWebApp(dataDir, process.env.CIDER_STATIC_DIR ? ['--static-dir', process.env.CIDER_STATIC_DIR] : []);
-  b = await openBrowser();
-});
-after(async () => {
-  await b?.close();
-  await web?.stop();
+  args: () => (process.env.CIDER_STATIC_DIR ? ['--static-dir', process.env.CIDER_STATIC_DIR] : []),
+  // train and evaluate in-process on the same data folder, then serve it
+  prepare: async () => {
+    const { dir } = await writeSyntheticStore(path.join(datasetRoot, 'ds'), {
+      sizes: { train: 24, valid: 12, test: 12 },
+    });
+    await withApp(dataDir, async (app) => {
+      const s = await callApp<{ run: RunRecord; job: JobRecord }>(app, 'runs.start', {
+        datasetFolder: dir,
+        options: { batchSize: 12, maxEpochs: 2, model: TINY_MODEL },
+      });
+      assert.equal((await app.runner.wait(s.job.id)).status, 'succeeded');
+      const ev = await callApp<JobRecord>(app, 'runs.evaluate', {
+        id: s.run.id,
+        options: { protocols: ['complete', 'RMFM'], rates: [0, 0.5, 1] },
+      });
+      assert.equal((await app.runner.wait(ev.id)).status, 'succeeded');
+      runId = s.run.id;
+    });
+  },
 });
 
 test(
   'Reports tab: preview in the iframe, save every format, refuse a name outside the folder',
   { skip, timeout: 300_000 },
   async () => {
-    const { page } = b;
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(web.loginUrl);
+    const { page, errors } = await e2e.openApp({ console: false });
     await page.getByRole('tab', { name: 'Reports' }).click();
     const runBox = page.getByRole('checkbox', {
       name: new RegExp(`^${runId}: `),

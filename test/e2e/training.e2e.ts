@@ -6,31 +6,20 @@
  * Every wait is on something the app shows or emits; no fixed sleeps.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import type { RunEpoch, RunRecord } from '../../src/shared/contract/training';
 import type { JobRecord } from '../../src/shared/types';
-import { chromiumMissing, openBrowser, screenshot, type BrowserSession } from '../helpers/browser';
+import { chromiumMissing, screenshot } from '../helpers/browser';
 import { makeMmsa, pythonHas } from '../helpers/datasets';
+import { collectPageErrors, useWebAppInChromium } from '../helpers/e2e';
 import { tempDir } from '../helpers/tmp';
-import { startWebApp, type WebApp } from '../helpers/webapp';
 import type { Page } from 'playwright-core';
 
 const skip =
   chromiumMissing ?? (pythonHas('numpy') ? false : 'Debian python3 with numpy is not installed (/usr/bin/python3)');
-let app: WebApp;
-let b: BrowserSession;
 const dataDir = tempDir();
 const src = tempDir();
-
-before(async () => {
-  if (skip) return;
-  app = await startWebApp(dataDir);
-  b = await openBrowser();
-});
-after(async () => {
-  await b?.close();
-  await app?.stop();
-});
+const e2e = useWebAppInChromium({ dataDir, skip });
 
 const status = (page: Page, s: string, timeout = 120_000) =>
   page.locator(`[data-testid="live-run"][data-status="${s}"]`).waitFor({ timeout });
@@ -60,18 +49,14 @@ test(
   'train from the Training tab: progress, stop, resume, finish; restart mid-run; compare in the Runs tab',
   { skip, timeout: 600_000 },
   async () => {
-    const { page } = b;
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    page.on('console', (m) => {
-      if (m.type() === 'error') errors.push(m.text());
-    });
+    const { page } = e2e.b;
+    const errors = collectPageErrors(page);
 
     // a tiny aligned dataset through the datasets service
     const { file } = makeMmsa(src, 'tiny.pkl', ['--sizes', '96,16,16', '--aligned', '--L', '10', '--seed', '3']);
-    await app.call<JobRecord>('datasets.import', { files: [file], name: 'tiny' });
+    await e2e.web.call<JobRecord>('datasets.import', { files: [file], name: 'tiny' });
 
-    await page.goto(app.loginUrl);
+    await page.goto(e2e.web.loginUrl);
     await page.getByRole('tab', { name: 'Training' }).click();
     await page
       .getByLabel('Dataset', { exact: true })
@@ -116,7 +101,7 @@ test(
     await screenshot(page, 'training-live');
     await page.getByRole('button', { name: 'Stop' }).click();
     await status(page, 'stopped');
-    const stopped = (await app.call<RunRecord[]>('runs.list'))[0];
+    const stopped = (await e2e.web.call<RunRecord[]>('runs.list'))[0];
     assert.equal(stopped.status, 'stopped');
     assert.ok(stopped.epochsDone >= 1 && stopped.epochsDone < 3, `stopped after ${stopped.epochsDone} epochs`);
 
@@ -126,7 +111,7 @@ test(
     await page.getByTestId('epochs-done').filter({ hasText: 'epochs 3/3' }).waitFor();
     await waitNumber(page, 'chart-epoch-losses', 'data-points', '===', 24);
     assert.deepEqual(
-      (await app.call<RunEpoch[]>('runs.epochs', { id: stopped.id })).map((e) => e.epoch),
+      (await e2e.web.call<RunEpoch[]>('runs.epochs', { id: stopped.id })).map((e) => e.epoch),
       [1, 2, 3],
     );
 
@@ -139,22 +124,22 @@ test(
     await page.getByLabel('Run name').fill('second');
     await page.getByRole('button', { name: 'Start run' }).click();
     await page.locator('[data-testid="epoch-progress"][data-epoch="2"]').waitFor({ timeout: 120_000 });
-    const second = (await app.call<RunRecord[]>('runs.list'))[0];
+    const second = (await e2e.web.call<RunRecord[]>('runs.list'))[0];
     assert.equal(second.name, 'second');
     assert.equal(second.options.seed, 7);
     assert.equal(second.options.lossWeights.joint, 0.3);
     assert.equal(second.options.model.d, 16, 'the clone keeps the settings not changed');
-    await app.stop('SIGKILL');
+    await e2e.web.stop('SIGKILL');
 
-    app = await startWebApp(dataDir);
+    await e2e.restartWeb();
     errors.length = 0; // the old page's socket to the dead server is not the app's fault
-    await page.goto(app.loginUrl);
+    await page.goto(e2e.web.loginUrl);
     await page.getByRole('tab', { name: 'Training' }).click();
     await status(page, 'interrupted', 30_000);
-    const interrupted = await app.call<RunRecord>('runs.get', { id: second.id });
+    const interrupted = await e2e.web.call<RunRecord>('runs.get', { id: second.id });
     assert.equal(interrupted.status, 'interrupted');
     assert.ok(interrupted.epochsDone >= 1, 'finished epochs survive the restart');
-    assert.equal((await app.call<RunEpoch[]>('runs.epochs', { id: second.id })).length, interrupted.epochsDone);
+    assert.equal((await e2e.web.call<RunEpoch[]>('runs.epochs', { id: second.id })).length, interrupted.epochsDone);
     await screenshot(page, 'training-interrupted');
     await page.getByRole('button', { name: `Resume from epoch ${interrupted.epochsDone}` }).click();
     await status(page, 'completed');
@@ -178,7 +163,7 @@ test(
     await screenshot(page, 'runs-compare');
 
     // an evaluation of a finished run runs on its ONNX export, and the Runs tab says so
-    const job = await app.call<JobRecord>('runs.evaluate', {
+    const job = await e2e.web.call<JobRecord>('runs.evaluate', {
       id: second.id,
       options: { protocols: ['RMFM'], rates: [0, 0.5, 1] },
     });
@@ -186,7 +171,7 @@ test(
     await page.getByRole('tab', { name: 'Runs' }).click();
     await page.getByTestId('evaluations-table').getByText('RMFM').waitFor({ timeout: 120_000 });
     assert.deepEqual(await page.getByTestId('evaluation-engine').allInnerTexts(), ['onnx']);
-    assert.equal((await app.call<JobRecord>('jobs.get', { id: job.id })).status, 'succeeded');
+    assert.equal((await e2e.web.call<JobRecord>('jobs.get', { id: job.id })).status, 'succeeded');
     assert.deepEqual(errors, []);
   },
 );

@@ -30,21 +30,16 @@
  * Two stores share train and validation (same seed, same draws) and differ in the test split: the
  * IID store's test split is drawn like training, the OOD store's has the shortcut flipped.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   StoreBuilder,
   SPLITS,
-  type ArrayEntry,
   type DatasetManifest,
   type SplitManifest,
   type SplitName,
 } from '../../src/main/data/featureStore';
-import { classCounts, label3, label7 } from '../../src/main/data/labels';
-import { serializeSafetensors } from '../../src/main/ml/io/safetensors';
 import { Rng } from '../../src/main/ml/random';
-import { tinyBertTensors, TINY_CONFIG } from './tinyBert';
+import { commitSyntheticStore, writeSplit, writeTinyVocabBert } from './syntheticRuns';
 
 export const SHORTCUT_ID = 110;
 const POSITIVE = [120, 160] as const;
@@ -79,6 +74,7 @@ async function writeStore(
   const da = 3;
   const dv = 3;
   const dl = 4;
+  const dims = { L, Ta: L, da, Tv: L, dv, dl };
   const b = await StoreBuilder.create(dir);
   const splits = {} as Record<SplitName, SplitManifest>;
   const trainShortcut: Draw = (rng, s) =>
@@ -118,45 +114,19 @@ async function writeStore(
         for (let k = 0; k < dv; k++) vision[(i * L + t) * dv + k] = rng.normal() + (k === 0 ? AV_SIGNAL * s : 0);
       }
     }
-    const l3 = Uint8Array.from(reg, (r) => label3(r));
-    const l7 = Uint8Array.from(reg, (r) => label7(r));
-    const arrays: Partial<Record<string, ArrayEntry>> = {
-      textBert: await b.writeTyped(b.rel(split, 'textBert'), 'int32', [N, 3, L], ids3),
-      text: await b.writeTyped(b.rel(split, 'text'), 'float32', [N, L, dl], text),
-      audio: await b.writeTyped(b.rel(split, 'audio'), 'float32', [N, L, da], audio),
-      vision: await b.writeTyped(b.rel(split, 'vision'), 'float32', [N, L, dv], vision),
-      audioLengths: await b.writeTyped(b.rel(split, 'audioLengths'), 'int32', [N], lengths),
-      visionLengths: await b.writeTyped(b.rel(split, 'visionLengths'), 'int32', [N], lengths),
-      regression: await b.writeTyped(b.rel(split, 'regression'), 'float32', [N], reg),
-      labels3: await b.writeTyped(b.rel(split, 'labels3'), 'uint8', [N], l3),
-      labels7: await b.writeTyped(b.rel(split, 'labels7'), 'uint8', [N], l7),
-    };
-    const samplesFile = `${split}/samples.json`;
-    await b.writeJson(samplesFile, {
+    splits[split] = await writeSplit(b, split, {
       ids: Array.from({ length: N }, (_, i) => `${name}-${split}-${i}`),
-      rawText: Array.from({ length: N }, () => ''),
+      dims,
+      ids3,
+      text,
+      audio,
+      vision,
+      audioLengths: lengths,
+      visionLengths: lengths,
+      regression: reg,
     });
-    splits[split] = {
-      count: N,
-      arrays,
-      samplesFile,
-      labelCounts: { three: classCounts(l3, 3), seven: classCounts(l7, 7) },
-      zeroedNegInfAudio: 0,
-    };
   }
-  const manifest: DatasetManifest = {
-    format: 'cider-feature-store',
-    version: 1,
-    name,
-    createdAt: new Date().toISOString(),
-    source: { kind: 'mmsa-pickle', files: [], bytes: 0 },
-    aligned: true,
-    dims: { L, Ta: L, da, Tv: L, dv, dl },
-    splits,
-    warnings: [],
-  };
-  await b.commit(manifest);
-  return manifest;
+  return commitSyntheticStore(b, name, true, dims, splits);
 }
 
 /** The IID store and its OOD twin (test split with the shortcut's association flipped). */
@@ -182,41 +152,23 @@ export async function writeShortcutBenchmark(
 
 /** A tiny BERT (hidden 16, one layer) whose vocabulary has bert-base-uncased's specials and 500 ids. */
 export function writeShortcutBert(seed = 3): { dir: string; cleanup: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), 'cider-tinybert-shortcut-'));
   const vocab = Array.from({ length: SHORTCUT_VOCAB }, (_, i) => `[unused${i}]`);
-  vocab[0] = '[PAD]';
-  vocab[100] = '[UNK]';
-  vocab[101] = '[CLS]';
-  vocab[102] = '[SEP]';
-  vocab[103] = '[MASK]';
   vocab[SHORTCUT_ID] = 'shortcut';
   for (let i = POSITIVE[0]; i < POSITIVE[1]; i++) vocab[i] = `good${i}`;
   for (let i = NEGATIVE[0]; i < NEGATIVE[1]; i++) vocab[i] = `bad${i}`;
   for (let i = FILLER[0]; i < FILLER[1]; i++) vocab[i] = `filler${i}`;
-  const config = {
-    ...TINY_CONFIG,
-    hidden_size: 16,
-    intermediate_size: 32,
-    num_attention_heads: 2,
-    num_hidden_layers: 1,
-    vocab_size: vocab.length,
-  };
-  writeFileSync(join(dir, 'config.json'), JSON.stringify(config, null, 2));
-  writeFileSync(join(dir, 'vocab.txt'), vocab.join('\n') + '\n');
-  const tensors = tinyBertTensors(config, seed);
-  // like a pretrained encoder, it knows what the sentiment words mean (one shared direction), and
-  // nothing about the shortcut word, whose embedding stays random
-  const H = config.hidden_size;
-  const rng = new Rng(seed + 1000);
-  const u = Array.from({ length: H }, () => rng.normal());
-  const norm = Math.hypot(...u);
-  const words = tensors['embeddings.word_embeddings.weight'].data;
-  for (let i = POSITIVE[0]; i < NEGATIVE[1]; i++)
-    for (let k = 0; k < H; k++) words[i * H + k] += (i < POSITIVE[1] ? 1 : -1) * SENTIMENT_STRENGTH * (u[k] / norm);
-  // the shortcut word is salient (a direction of its own), so a small model picks it up quickly
-  const v = Array.from({ length: H }, () => rng.normal());
-  const vNorm = Math.hypot(...v);
-  for (let k = 0; k < H; k++) words[SHORTCUT_ID * H + k] += SHORTCUT_STRENGTH * (v[k] / vNorm);
-  writeFileSync(join(dir, 'model.safetensors'), serializeSafetensors(tensors, { format: 'pt' }));
-  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  return writeTinyVocabBert('cider-tinybert-shortcut-', vocab, seed, (tensors, H) => {
+    // like a pretrained encoder, it knows what the sentiment words mean (one shared direction), and
+    // nothing about the shortcut word, whose embedding stays random
+    const rng = new Rng(seed + 1000);
+    const u = Array.from({ length: H }, () => rng.normal());
+    const norm = Math.hypot(...u);
+    const words = tensors['embeddings.word_embeddings.weight'].data;
+    for (let i = POSITIVE[0]; i < NEGATIVE[1]; i++)
+      for (let k = 0; k < H; k++) words[i * H + k] += (i < POSITIVE[1] ? 1 : -1) * SENTIMENT_STRENGTH * (u[k] / norm);
+    // the shortcut word is salient (a direction of its own), so a small model picks it up quickly
+    const v = Array.from({ length: H }, () => rng.normal());
+    const vNorm = Math.hypot(...v);
+    for (let k = 0; k < H; k++) words[SHORTCUT_ID * H + k] += SHORTCUT_STRENGTH * (v[k] / vNorm);
+  });
 }

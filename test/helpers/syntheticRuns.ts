@@ -39,6 +39,115 @@ export interface SyntheticOptions {
 
 const WORDS = { pos: [104, 116], neg: [116, 128], neu: [128, 140] } as const;
 
+/** A synthetic store's shapes: every one known (a manifest allows L and dl to be absent). */
+export interface SyntheticDims {
+  L: number;
+  Ta: number;
+  da: number;
+  Tv: number;
+  dv: number;
+  dl: number;
+}
+
+/** One split's arrays as the data layer stores them (labels derived from the regression targets). */
+export interface SplitArrays {
+  /** sample ids, one per row */
+  ids: string[];
+  dims: SyntheticDims;
+  /** [N, 3, L] token ids, attention mask, segment ids */
+  ids3: Int32Array;
+  text: Float32Array;
+  audio: Float32Array;
+  vision: Float32Array;
+  audioLengths: Int32Array;
+  visionLengths: Int32Array;
+  regression: Float32Array;
+}
+
+/** Writes one split's arrays and samples file and returns its manifest entry. */
+export async function writeSplit(b: StoreBuilder, split: SplitName, a: SplitArrays): Promise<SplitManifest> {
+  const { L, Ta, da, Tv, dv, dl } = a.dims;
+  const N = a.ids.length;
+  const l3 = Uint8Array.from(a.regression, (r) => label3(r));
+  const l7 = Uint8Array.from(a.regression, (r) => label7(r));
+  const arrays: Partial<Record<string, ArrayEntry>> = {
+    textBert: await b.writeTyped(b.rel(split, 'textBert'), 'int32', [N, 3, L], a.ids3),
+    text: await b.writeTyped(b.rel(split, 'text'), 'float32', [N, L, dl], a.text),
+    audio: await b.writeTyped(b.rel(split, 'audio'), 'float32', [N, Ta, da], a.audio),
+    vision: await b.writeTyped(b.rel(split, 'vision'), 'float32', [N, Tv, dv], a.vision),
+    audioLengths: await b.writeTyped(b.rel(split, 'audioLengths'), 'int32', [N], a.audioLengths),
+    visionLengths: await b.writeTyped(b.rel(split, 'visionLengths'), 'int32', [N], a.visionLengths),
+    regression: await b.writeTyped(b.rel(split, 'regression'), 'float32', [N], a.regression),
+    labels3: await b.writeTyped(b.rel(split, 'labels3'), 'uint8', [N], l3),
+    labels7: await b.writeTyped(b.rel(split, 'labels7'), 'uint8', [N], l7),
+  };
+  const samplesFile = `${split}/samples.json`;
+  await b.writeJson(samplesFile, { ids: a.ids, rawText: a.ids.map(() => '') });
+  return {
+    count: N,
+    arrays,
+    samplesFile,
+    labelCounts: { three: classCounts(l3, 3), seven: classCounts(l7, 7) },
+    zeroedNegInfAudio: 0,
+  };
+}
+
+/** Commits a synthetic store's manifest (the source is recorded as an empty MMSA pickle). */
+export async function commitSyntheticStore(
+  b: StoreBuilder,
+  name: string,
+  aligned: boolean,
+  dims: SyntheticDims,
+  splits: Record<SplitName, SplitManifest>,
+): Promise<DatasetManifest> {
+  const manifest: DatasetManifest = {
+    format: 'cider-feature-store',
+    version: 1,
+    name,
+    createdAt: new Date().toISOString(),
+    source: { kind: 'mmsa-pickle', files: [], bytes: 0 },
+    aligned,
+    dims,
+    splits,
+    warnings: [],
+  };
+  await b.commit(manifest);
+  return manifest;
+}
+
+/**
+ * Writes a tiny BERT (hidden 16, one layer) over `vocab` with bert-base-uncased's specials placed
+ * in it; `adjust` may change the tensors (e.g. plant directions in the word embeddings) before they
+ * are saved.
+ */
+export function writeTinyVocabBert(
+  prefix: string,
+  vocab: string[],
+  seed: number,
+  adjust?: (tensors: ReturnType<typeof tinyBertTensors>, hidden: number) => void,
+): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  vocab[0] = '[PAD]';
+  vocab[100] = '[UNK]';
+  vocab[101] = '[CLS]';
+  vocab[102] = '[SEP]';
+  vocab[103] = '[MASK]';
+  const config = {
+    ...TINY_CONFIG,
+    hidden_size: 16,
+    intermediate_size: 32,
+    num_attention_heads: 2,
+    num_hidden_layers: 1,
+    vocab_size: vocab.length,
+  };
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(config, null, 2));
+  writeFileSync(join(dir, 'vocab.txt'), vocab.join('\n') + '\n');
+  const tensors = tinyBertTensors(config, seed);
+  adjust?.(tensors, config.hidden_size);
+  writeFileSync(join(dir, 'model.safetensors'), serializeSafetensors(tensors, { format: 'pt' }));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
 export async function writeSyntheticStore(
   dir: string,
   o: SyntheticOptions = {},
@@ -90,69 +199,27 @@ export async function writeSyntheticStore(
         for (let k = 0; k < da; k++) audio[(i * Ta + t) * da + k] = 0.5 * rng.normal() + (k === 0 ? 0.8 * s : 0);
       for (let t = 0; t < vLen[i]; t++) for (let k = 0; k < dv; k++) vision[(i * Tv + t) * dv + k] = 0.5 * rng.normal();
     }
-    const l3 = Uint8Array.from(reg, (r) => label3(r));
-    const l7 = Uint8Array.from(reg, (r) => label7(r));
-    const arrays: Partial<Record<string, ArrayEntry>> = {
-      textBert: await b.writeTyped(b.rel(split, 'textBert'), 'int32', [N, 3, L], ids3),
-      text: await b.writeTyped(b.rel(split, 'text'), 'float32', [N, L, dl], text),
-      audio: await b.writeTyped(b.rel(split, 'audio'), 'float32', [N, Ta, da], audio),
-      vision: await b.writeTyped(b.rel(split, 'vision'), 'float32', [N, Tv, dv], vision),
-      audioLengths: await b.writeTyped(b.rel(split, 'audioLengths'), 'int32', [N], aLen),
-      visionLengths: await b.writeTyped(b.rel(split, 'visionLengths'), 'int32', [N], vLen),
-      regression: await b.writeTyped(b.rel(split, 'regression'), 'float32', [N], reg),
-      labels3: await b.writeTyped(b.rel(split, 'labels3'), 'uint8', [N], l3),
-      labels7: await b.writeTyped(b.rel(split, 'labels7'), 'uint8', [N], l7),
-    };
-    const samplesFile = `${split}/samples.json`;
-    await b.writeJson(samplesFile, {
+    splits[split] = await writeSplit(b, split, {
       ids: Array.from({ length: N }, (_, i) => `${split}-${i}`),
-      rawText: Array.from({ length: N }, () => ''),
+      dims: { L, Ta, da, Tv, dv, dl },
+      ids3,
+      text,
+      audio,
+      vision,
+      audioLengths: aLen,
+      visionLengths: vLen,
+      regression: reg,
     });
-    splits[split] = {
-      count: N,
-      arrays,
-      samplesFile,
-      labelCounts: { three: classCounts(l3, 3), seven: classCounts(l7, 7) },
-      zeroedNegInfAudio: 0,
-    };
   }
-  const manifest: DatasetManifest = {
-    format: 'cider-feature-store',
-    version: 1,
-    name: o.name ?? 'synthetic',
-    createdAt: new Date().toISOString(),
-    source: { kind: 'mmsa-pickle', files: [], bytes: 0 },
-    aligned,
-    dims: { L, Ta, da, Tv, dv, dl },
-    splits,
-    warnings: [],
-  };
-  await b.commit(manifest);
+  const manifest = await commitSyntheticStore(b, o.name ?? 'synthetic', aligned, { L, Ta, da, Tv, dv, dl }, splits);
   return { dir, manifest };
 }
 
 /** A tiny BERT whose vocabulary puts the specials where bert-base-uncased has them (140 ids). */
 export function writeTinyBaseCompatibleBert(seed = 3): { dir: string; cleanup: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), 'cider-tinybert-base-'));
   const vocab = Array.from({ length: 140 }, (_, i) => `[unused${i}]`);
-  vocab[0] = '[PAD]';
-  vocab[100] = '[UNK]';
-  vocab[101] = '[CLS]';
-  vocab[102] = '[SEP]';
-  vocab[103] = '[MASK]';
   for (let i = 104; i < 140; i++) vocab[i] = `word${i}`;
-  const config = {
-    ...TINY_CONFIG,
-    hidden_size: 16,
-    intermediate_size: 32,
-    num_attention_heads: 2,
-    num_hidden_layers: 1,
-    vocab_size: vocab.length,
-  };
-  writeFileSync(join(dir, 'config.json'), JSON.stringify(config, null, 2));
-  writeFileSync(join(dir, 'vocab.txt'), vocab.join('\n') + '\n');
-  writeFileSync(join(dir, 'model.safetensors'), serializeSafetensors(tinyBertTensors(config, seed), { format: 'pt' }));
-  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  return writeTinyVocabBert('cider-tinybert-base-', vocab, seed);
 }
 
 /** Small, fast model options for tests (the paper's shapes are in the defaults). */

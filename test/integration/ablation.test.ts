@@ -5,40 +5,26 @@
  * MACI is available), and one table reading those records; `cider ablate show` prints it.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { createApp, type AppServices } from '../../src/main/services/app';
+import { test } from 'node:test';
 import type { AblationRecord } from '../../src/shared/contract/ablation';
 import type { OodComparison } from '../../src/shared/contract/analysis';
 import type { ReportModel } from '../../src/shared/contract/reports';
 import type { JobRecord } from '../../src/shared/types';
 import { ABLATION_VARIANTS } from '../../src/shared/contract/ablation';
 import type { RunEpoch, RunRecord } from '../../src/shared/contract/training';
-import { tempDir } from '../helpers/tmp';
+import { trainTinyRun, useTestApp } from '../helpers/testApp';
 import { registerSynthetic } from '../helpers/analysis';
 import { runCli } from '../../src/cli/main';
 import { TINY_MODEL, writeTinyBaseCompatibleBert } from '../helpers/syntheticRuns';
 
-let app: AppServices;
 const bert = writeTinyBaseCompatibleBert();
-const dataDir = tempDir();
-before(() => {
-  app = createApp({ dataDir, mode: 'cli', seedDemo: false });
-});
-after(async () => {
-  await app?.close();
-  bert.cleanup();
-});
-
-async function call<T>(method: string, args: unknown): Promise<T> {
-  const env = await app.dispatch(method, args);
-  if (!env.ok) throw new Error(`${method}: ${env.error.code} ${env.error.message}`);
-  return env.value as T;
-}
+const ctx = useTestApp(() => bert.cleanup());
+const { call, dataDir } = ctx;
 
 test('ablation job: one run per variant, their switches recorded, and one table of IID/OOD plain/debiased + AUILC', async () => {
   const sizes = { train: 32, valid: 16, test: 16 };
-  const iid = await registerSynthetic(app, { name: 'abl', sizes, seed: 5 });
-  await registerSynthetic(app, { name: 'abl-ood', sizes, seed: 8, kind: 'ood', parentId: iid.id });
+  const iid = await registerSynthetic(ctx.app, { name: 'abl', sizes, seed: 5 });
+  await registerSynthetic(ctx.app, { name: 'abl-ood', sizes, seed: 8, kind: 'ood', parentId: iid.id });
   const started = await call<AblationRecord>('ablation.start', {
     datasetId: iid.id,
     rmfmRates: [0, 0.5, 1],
@@ -54,7 +40,7 @@ test('ablation job: one run per variant, their switches recorded, and one table 
     started.rows.map((r) => r.status),
     ABLATION_VARIANTS.map(() => 'pending'),
   );
-  const done = await app.runner.wait(started.job.id);
+  const done = await ctx.app.runner.wait(started.job.id);
   assert.equal(done.status, 'succeeded', JSON.stringify(done.error));
   const a = await call<AblationRecord>('ablation.get', { id: started.id });
   assert.deepEqual(
@@ -113,23 +99,16 @@ test('ablation job: one run per variant, their switches recorded, and one table 
 
 test("compare-ood --with RUN2 (the paper's protocol) through the service, and the report's OOD section", async () => {
   const sizes = { train: 24, valid: 12, test: 12 };
-  const iid = await registerSynthetic(app, { name: 'pair', sizes, seed: 6 });
-  const ood = await registerSynthetic(app, { name: 'pair-ood', sizes, seed: 9, kind: 'ood', parentId: iid.id });
-  const train = async (datasetId: number) => {
-    const { run, job } = await call<{ run: RunRecord; job: JobRecord }>('runs.start', {
-      datasetId,
-      options: { maxEpochs: 1, batchSize: 12, model: TINY_MODEL, workers: 1 },
-    });
-    assert.equal((await app.runner.wait(job.id)).status, 'succeeded');
-    return run;
-  };
+  const iid = await registerSynthetic(ctx.app, { name: 'pair', sizes, seed: 6 });
+  const ood = await registerSynthetic(ctx.app, { name: 'pair-ood', sizes, seed: 9, kind: 'ood', parentId: iid.id });
+  const train = (datasetId: number) => trainTinyRun(ctx.app, datasetId, { batchSize: 12, workers: 1 });
   const r1 = await train(iid.id);
   const r2 = await train(ood.id);
   // a run on the IID dataset is not the paper's OOD run: refused with the reason
-  const bad = await app.dispatch('analysis.compareOod', { runId: r2.id, withRunId: r1.id });
+  const bad = await ctx.app.dispatch('analysis.compareOod', { runId: r2.id, withRunId: r1.id });
   assert.equal(bad.ok, false);
   const job = await call<JobRecord>('analysis.compareOod', { runId: r1.id, withRunId: r2.id });
-  assert.equal((await app.runner.wait(job.id)).status, 'succeeded');
+  assert.equal((await ctx.app.runner.wait(job.id)).status, 'succeeded');
   const [c] = await call<OodComparison[]>('analysis.oodComparisons', { runId: r1.id });
   assert.equal(c.paired!.runId, r2.id);
   assert.equal(c.paired!.ood.count, 12);

@@ -7,8 +7,7 @@
  *   the stored counterfactual prediction; the IID/OOD comparison job chooses tau on validation.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { createApp, type AppServices } from '../../src/main/services/app';
+import { test } from 'node:test';
 import type {
   Explanation,
   OodComparison,
@@ -17,42 +16,19 @@ import type {
   CounterfactualResult,
 } from '../../src/shared/contract/analysis';
 import type { AppEvent, JobRecord } from '../../src/shared/types';
-import type { RunRecord } from '../../src/shared/contract/training';
-import { tempDir } from '../helpers/tmp';
+import { trainTinyRun, useTestApp } from '../helpers/testApp';
 import { registerSynthetic } from '../helpers/analysis';
 import { runCli } from '../../src/cli/main';
 import { writeFeatureRecord } from '../../src/main/clips/features/store';
-import { TINY_MODEL, writeTinyBaseCompatibleBert } from '../helpers/syntheticRuns';
+import { writeTinyBaseCompatibleBert } from '../helpers/syntheticRuns';
 
-let app: AppServices;
 const bert = writeTinyBaseCompatibleBert();
-const dataDir = tempDir();
-before(() => {
-  app = createApp({ dataDir, mode: 'cli', seedDemo: false });
-});
-after(async () => {
-  await app?.close();
-  bert.cleanup();
-});
-
-async function call<T>(method: string, args: unknown): Promise<T> {
-  const env = await app.dispatch(method, args);
-  if (!env.ok) throw new Error(`${method}: ${env.error.code} ${env.error.message}`);
-  return env.value as T;
-}
-
-async function train(datasetId: number, options: Record<string, unknown>): Promise<RunRecord> {
-  const { run, job } = await call<{ run: RunRecord; job: JobRecord }>('runs.start', {
-    datasetId,
-    options: { maxEpochs: 1, model: TINY_MODEL, ...options },
-  });
-  const done = await app.runner.wait(job.id);
-  assert.equal(done.status, 'succeeded', JSON.stringify(done.error));
-  return call<RunRecord>('runs.get', { id: run.id });
-}
+const ctx = useTestApp(() => bert.cleanup());
+const { call, dataDir } = ctx;
+const train = (datasetId: number, options: Record<string, unknown>) => trainTinyRun(ctx.app, datasetId, options);
 
 test('robustness sweep: 11 rates x 5 protocols on a 700-sample test split, as a job with progress', async () => {
-  const iid = await registerSynthetic(app, {
+  const iid = await registerSynthetic(ctx.app, {
     name: 'syn aligned',
     sizes: { train: 40, valid: 20, test: 700 },
     aligned: true,
@@ -62,7 +38,7 @@ test('robustness sweep: 11 rates x 5 protocols on a 700-sample test split, as a 
   const run = await train(iid.id, { batchSize: 40, evalBatchSize: 350 });
 
   const fractions: number[] = [];
-  const off = app.events.subscribe((e: AppEvent) => {
+  const off = ctx.app.events.subscribe((e: AppEvent) => {
     if (
       e.type === 'job.updated' &&
       e.job.kind === 'analysis.robustness' &&
@@ -78,7 +54,7 @@ test('robustness sweep: 11 rates x 5 protocols on a 700-sample test split, as a 
     runId: run.id,
     protocols,
   });
-  const done = await app.runner.wait(job.id);
+  const done = await ctx.app.runner.wait(job.id);
   const wallMs = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   off();
@@ -121,7 +97,7 @@ test('robustness sweep: 11 rates x 5 protocols on a 700-sample test split, as a 
     id: run.id,
     options: { protocols: ['SMM'] },
   });
-  assert.equal((await app.runner.wait(evalJob.id)).status, 'succeeded');
+  assert.equal((await ctx.app.runner.wait(evalJob.id)).status, 'succeeded');
   const [smm] = await call<{ points: { rate: string; metrics: Record<string, number> }[] }[]>('runs.evaluations', {
     id: run.id,
   });
@@ -180,13 +156,13 @@ test('robustness sweep: 11 rates x 5 protocols on a 700-sample test split, as a 
 });
 
 test('frozen-BERT run: a saved counterfactual edit stores its prediction and an edit changes it; IID vs OOD with tau on validation', async () => {
-  const iid = await registerSynthetic(app, {
+  const iid = await registerSynthetic(ctx.app, {
     name: 'syn unaligned',
     sizes: { train: 24, valid: 10, test: 12 },
     aligned: false,
     seed: 8,
   });
-  const ood = await registerSynthetic(app, {
+  const ood = await registerSynthetic(ctx.app, {
     name: 'syn unaligned OOD',
     kind: 'ood',
     parentId: iid.id,
@@ -300,7 +276,7 @@ test('frozen-BERT run: a saved counterfactual edit stores its prediction and an 
   );
 
   const job = await call<JobRecord>('analysis.compareOod', { runId: run.id });
-  const done = await app.runner.wait(job.id);
+  const done = await ctx.app.runner.wait(job.id);
   assert.equal(done.status, 'succeeded', JSON.stringify(done.error));
   const [cmp] = await call<OodComparison[]>('analysis.oodComparisons', {
     runId: run.id,

@@ -11,7 +11,7 @@ import {
   type CommandSpec,
   type ParsedArgs,
 } from '../args';
-import { call, follow, jobLine, print, type Command } from '../io';
+import { call, follow, jobLine, print, printList, type Command } from '../io';
 
 export const CLIPS_SPECS: Record<string, CommandSpec> = {
   clips: {
@@ -91,8 +91,14 @@ export const CLIPS_COMMANDS: Record<string, Command> = {
       return r.failed.length && !r.imported.length ? 1 : 0;
     }
     if (sub === 'list') {
-      const list = await call<Clip[]>(app, 'clips.list', { projectId: await projectOf(app, args) });
-      print(io, args, list, () => (list.length ? list.map(clipLine) : ['no clips']));
+      await printList(
+        app,
+        args,
+        io,
+        { method: 'clips.list', args: { projectId: await projectOf(app, args) } },
+        clipLine,
+        'no clips',
+      );
       return 0;
     }
     if (sub === 'extract') {

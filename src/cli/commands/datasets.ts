@@ -10,10 +10,13 @@ import {
   type CommandSpec,
   type ParsedArgs,
 } from '../args';
-import { call, follow, jobLine, print, type Command } from '../io';
+import { call, follow, jobLine, print, printList, type Command } from '../io';
 import type { AppServices } from '../../main/services/app';
 
 const project = { type: 'integer', value: 'ID', help: 'the project the job belongs to' } as const;
+
+/** what `list` says when there is nothing to list */
+const NO_DATASETS = 'no datasets (import one with "cider import FILE --name NAME")';
 
 export const DATASETS_SPECS: Record<string, CommandSpec> = {
   import: {
@@ -135,10 +138,7 @@ export const DATASET_COMMANDS: Record<string, Command> = {
   async datasets(app, args, io) {
     const sub = args.positionals[1] ?? 'list';
     if (sub === 'list') {
-      const list = await call<Dataset[]>(app, 'datasets.list', {});
-      print(io, args, list, () =>
-        list.length ? list.map(datasetLine) : ['no datasets (import one with "cider import FILE --name NAME")'],
-      );
+      await printList(app, args, io, { method: 'datasets.list' }, datasetLine, NO_DATASETS);
       return 0;
     }
     if (sub === 'remove') {

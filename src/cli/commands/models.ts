@@ -1,7 +1,10 @@
 /** `cider models`: the BERT folders the app may use as text encoders. Nothing is downloaded. */
 import type { TextEncoderModel } from '../../shared/contract/models';
 import { flagBoolean, flagString, unknownSubcommand, UsageError, type CommandSpec } from '../args';
-import { call, print, type Command } from '../io';
+import { call, print, printList, type Command } from '../io';
+
+/** what `list` says when there is nothing to list */
+const NO_MODELS = 'no text encoders: add a BERT folder with "cider models add PATH"';
 
 export const MODELS_SPECS: Record<string, CommandSpec> = {
   models: {
@@ -27,10 +30,7 @@ export const MODELS_COMMANDS: Record<string, Command> = {
   async models(app, args, io) {
     const sub = args.positionals[1] ?? 'list';
     if (sub === 'list') {
-      const list = await call<TextEncoderModel[]>(app, 'models.list', {});
-      print(io, args, list, () =>
-        list.length ? list.map(line) : ['no text encoders: add a BERT folder with "cider models add PATH"'],
-      );
+      await printList(app, args, io, { method: 'models.list' }, line, NO_MODELS);
       return 0;
     }
     const target = args.positionals[2];

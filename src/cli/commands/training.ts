@@ -27,7 +27,10 @@ import {
   type CommandSpec,
   type ParsedArgs,
 } from '../args';
-import { call, follow, jobLine, print, type CliIo, type Command, resolveDataset } from '../io';
+import { call, follow, jobLine, print, printList, type CliIo, type Command, resolveDataset } from '../io';
+
+/** what `list` says when there is nothing to list */
+const NO_RUNS = 'no runs (start one with "cider train --dataset DATASET")';
 
 export const TRAINING_SPECS: Record<string, CommandSpec> = {
   train: {
@@ -301,10 +304,7 @@ export const TRAINING_COMMANDS: Record<string, Command> = {
   async runs(app, args, io) {
     const sub = args.positionals[1] ?? 'list';
     if (sub === 'list') {
-      const list = await call<RunRecord[]>(app, 'runs.list', {});
-      print(io, args, list, () =>
-        list.length ? list.map(runLine) : ['no runs (start one with "cider train --dataset DATASET")'],
-      );
+      await printList(app, args, io, { method: 'runs.list' }, runLine, NO_RUNS);
       return 0;
     }
     const id = runId(args, 2, `runs ${sub}`);

@@ -3,10 +3,7 @@
  * the event hub and the service handlers. Desktop (IPC), web (HTTP + WebSocket) and CLI all
  * build one of these and bind its `dispatch` to their transport.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-
-import { fileURLToPath } from 'node:url';
+import { mkdirSync } from 'node:fs';
 import type { Handlers } from '../../shared/api';
 import type { AppStatus, BackendInfo } from '../../shared/types';
 import { findFfmpeg, type FfmpegInfo } from '../media/ffmpeg';
@@ -27,6 +24,9 @@ import { ablationService } from './ablation';
 import { createModelHandlers } from './models';
 import { EventHub } from './events';
 import { databaseFile } from '../store/paths';
+import { APP_VERSION } from './version';
+
+export { APP_VERSION };
 import { filesHandlers, resolveRoots, type PickPath } from './files';
 import { runtimeAssets } from '../runtime/assets';
 
@@ -77,23 +77,6 @@ export interface AppServices extends ServiceContext {
   interruptedAtStart: number[];
   close(): Promise<void>;
 }
-
-/** The app's package.json, found upwards from this file: src/main/services in source mode, out/main(/chunks) in the desktop build. */
-function appPackage(): { name: string; version: string } {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const file = join(dir, 'package.json');
-    if (existsSync(file)) {
-      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name: string; version: string };
-      if (pkg.name === 'cider-studio') return pkg;
-    }
-    const up = dirname(dir);
-    if (up === dir) return { name: 'cider-studio', version: 'unknown' };
-    dir = up;
-  }
-}
-
-export const APP_VERSION: string = appPackage().version;
 
 export const DEMO_PROJECT = {
   name: 'Demo project',

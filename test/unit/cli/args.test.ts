@@ -5,7 +5,15 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { editDistance, nearest, parseCommand, UsageError, type CommandSpec } from '../../../src/cli/args';
+import {
+  commandSummary,
+  editDistance,
+  findCommand,
+  nearest,
+  parseCommand,
+  UsageError,
+  type CommandSpec,
+} from '../../../src/cli/args';
 import { runCli } from '../../../src/cli/main';
 import { printable } from '../../../src/cli/io';
 
@@ -120,4 +128,66 @@ test('-h, --help, cider <command> --help and --version', async () => {
 test('listings escape control characters so a name cannot fake lines or drive the terminal', () => {
   assert.equal(printable('a\nb\x1b[31mc\u202ed'), 'a\\x0ab\\x1b[31mc\\u202ed');
   assert.equal(printable('plain text, ünïcode'), 'plain text, ünïcode');
+});
+
+test('options before the command: their values are not taken for the command', async () => {
+  const specs: Record<string, CommandSpec> = {
+    demo: spec,
+    other: { usage: ['other'], summary: 'x', options: { name: { type: 'boolean', help: 'a switch here' } } },
+  };
+  assert.equal(findCommand(['--epochs', '3', 'demo'], specs), 2);
+  assert.equal(findCommand(['--data-dir', 'D', '--lr', '0.1', 'demo', 'x'], specs), 4);
+  assert.equal(findCommand(['--epochs=3', 'demo'], specs), 1);
+  assert.equal(findCommand(['--json', 'demo'], specs), 1);
+  assert.equal(findCommand(['-h', 'demo'], specs), 1);
+  // --name takes a value in demo and is a switch in other: a command after it is the command
+  assert.equal(findCommand(['--name', 'other'], specs), 1);
+  assert.equal(findCommand(['--name', 'N', 'demo'], specs), 2);
+  assert.equal(findCommand(['--epochs', '3'], specs), -1);
+  assert.equal(findCommand(['--', 'demo'], specs), 1);
+
+  // through the real command table: `cider --epochs 3 train` is train, with --epochs 3
+  const help = await cli('--epochs', '3', 'train', '--help');
+  assert.equal(help.status, 0, help.err);
+  assert.match(help.out, /options for "train":/);
+  // ... parsed against train's options (these fail in parsing, before any data folder is opened)
+  const task = await cli('--epochs', '3', 'train', '--task', '5');
+  assert.equal(task.status, 2);
+  assert.match(task.err, /--task must be one of 3, 7/);
+  const epochs = await cli('--epochs', 'three', 'train', '--dataset', 'x');
+  assert.equal(epochs.status, 2);
+  assert.match(epochs.err, /--epochs must be a whole number, got "three"/);
+  // an option no command declares: its value is taken for the command, and the error says where options go
+  const stray = await cli('--epoch', '3', 'train');
+  assert.equal(stray.status, 2);
+  assert.match(
+    stray.err,
+    /unknown command "3" \(it follows --epoch, which no command declares; options go after the command/,
+  );
+  // a switch before an unknown word says nothing about option order
+  const typo = await cli('--json', 'trian');
+  assert.doesNotMatch(JSON.parse(typo.err).error.message as string, /options go after/);
+});
+
+test('cider help: a synopsis continued on more lines hangs 4 columns under its first line', async () => {
+  const long: CommandSpec = {
+    usage: ['compare-ood RUN [--a A]', '                [--b B]', 'compare-ood list'],
+    summary: 'what it does',
+    options: {},
+  };
+  assert.deepEqual(commandSummary(long).split('\n'), [
+    '  compare-ood RUN [--a A]',
+    '      [--b B]',
+    '  compare-ood list',
+    `${' '.repeat(30)}what it does`,
+    '',
+  ]);
+  const out = (await cli('help')).out.split('\n');
+  const continued = out.filter((l) => /^ +\[--/.test(l));
+  assert.ok(continued.length >= 5, 'train, eval, search, ablate and report have continued synopses');
+  for (const l of continued) assert.match(l, /^ {6}\[--/, l);
+  // cider COMMAND --help keeps them under the first option
+  const evalHelp = (await cli('eval', '--help')).out.split('\n');
+  assert.match(evalHelp[0], /^usage: cider eval RUN \[--protocol/);
+  assert.equal(evalHelp[1].indexOf('['), evalHelp[0].indexOf('['));
 });

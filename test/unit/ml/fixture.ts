@@ -11,7 +11,9 @@ import { tf } from '../../../src/main/ml/backends/tf.js';
 import { makeConfig, type CiderConfig } from '../../../src/main/ml/model/config.js';
 import type { Confounders, ViewInputs } from '../../../src/main/ml/model/cider.js';
 import { precomputedText } from '../../../src/main/ml/train/text.js';
-import type { TrainBatch } from '../../../src/main/ml/train/step.js';
+import type { MissingViewMasks, TrainBatch } from '../../../src/main/ml/train/step.js';
+import { rmfmTrainingMasks } from '../../../src/main/ml/train/masks.js';
+import type { Rng } from '../../../src/main/ml/random.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 // CIDER_PARITY_FIXTURES: the folder when the repo is not checked out beside ../shared (a git worktree)
@@ -148,6 +150,23 @@ export function fixtureBatch(f: Fixture): TrainBatch {
 }
 
 /** float32 machine epsilon (the spacing of float32 numbers just above 1) */
+/** One step's RMFM keep masks for a batch, drawn from `rng` as training draws them (the caller disposes them). */
+export function rmfmBatchMasks(rng: Rng, batch: TrainBatch): MissingViewMasks {
+  const keep = rmfmTrainingMasks(
+    rng,
+    batch.labels.shape[0],
+    batch.textMask.dataSync(),
+    batch.textLengths,
+    batch.audioMask.dataSync(),
+    batch.visionMask.dataSync(),
+  );
+  return {
+    textKeep: tf.tensor2d(keep.text, batch.textMask.shape),
+    audioKeep: tf.tensor2d(keep.audio, batch.audioMask.shape),
+    visionKeep: tf.tensor2d(keep.vision, batch.visionMask.shape),
+  };
+}
+
 export const FLOAT32_EPS = 2 ** -23;
 
 /**

@@ -64,6 +64,20 @@ export class CiderConfigError extends Error {
   }
 }
 
+/** The config's sizes: class count, sequence lengths and widths (each a positive integer). */
+export const SIZE_KEYS = [
+  'classes',
+  'textLength',
+  'audioLength',
+  'visionLength',
+  'dl',
+  'da',
+  'dv',
+  'd',
+  'layers',
+  'heads',
+] as const satisfies readonly (keyof CiderConfig)[];
+
 export function makeConfig(input: CiderConfigInput): CiderConfig {
   const cfg: CiderConfig = {
     d: 32,
@@ -76,19 +90,7 @@ export function makeConfig(input: CiderConfigInput): CiderConfig {
     ...input,
     dropouts: { ...DEFAULT_DROPOUTS, ...(input.dropouts ?? {}) },
   };
-  const ints: (keyof CiderConfig)[] = [
-    'classes',
-    'textLength',
-    'audioLength',
-    'visionLength',
-    'dl',
-    'da',
-    'dv',
-    'd',
-    'layers',
-    'heads',
-  ];
-  for (const k of ints) {
+  for (const k of SIZE_KEYS) {
     const v = cfg[k] as number;
     if (!Number.isInteger(v) || v <= 0) throw new CiderConfigError(`${k} must be a positive integer, got ${String(v)}`);
   }

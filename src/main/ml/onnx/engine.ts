@@ -7,7 +7,7 @@
  * whose outputs must have the right shapes, be finite, and be normalised log-probabilities.
  */
 import { OnnxSession, type OnnxFeed, type OnnxResult, type OnnxSessionOptions } from '../backends/onnx.js';
-import type { CiderConfig } from '../model/config.js';
+import { SIZE_KEYS, type CiderConfig } from '../model/config.js';
 import {
   checkInferenceBatch,
   inferInChunks,
@@ -31,21 +31,7 @@ export function readExportMetadata(bytes: Uint8Array): CiderExportMetadata {
   return JSON.parse(entry.value) as CiderExportMetadata;
 }
 
-const MATH_KEYS: (keyof CiderConfig)[] = [
-  'aligned',
-  'classes',
-  'textLength',
-  'audioLength',
-  'visionLength',
-  'dl',
-  'da',
-  'dv',
-  'd',
-  'layers',
-  'heads',
-  'positional',
-  'crossDataset',
-];
+const MATH_KEYS: (keyof CiderConfig)[] = ['aligned', ...SIZE_KEYS, 'positional', 'crossDataset'];
 
 /** Differences between two configs in the fields that change the eval-mode maths. */
 export function configDifferences(a: CiderConfig, b: CiderConfig): string[] {

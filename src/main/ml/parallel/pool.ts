@@ -39,6 +39,10 @@ import {
   missingViewDropped,
   missingViewPass,
   releaseTeacher,
+  sliceConfounders,
+  sliceRows,
+  stepInputRows,
+  stepTensors,
   stepVariables,
   trainStep,
   type GradMap,
@@ -47,7 +51,6 @@ import {
   type TrainBatch,
   type TrainStepOptions,
 } from '../train/step.js';
-import type { TextSource } from '../train/text.js';
 import type { Dense, FromReplica, PassOptions, ShareData, ToReplica } from './protocol.js';
 
 export { defaultTrainWorkers, MIN_PARALLEL_BATCH } from './policy.js';
@@ -236,35 +239,8 @@ export function shareRows(B: number, threads: number, microBatchSize?: number): 
   return out;
 }
 
-const rowsOf = <T extends tf.Tensor>(t: T, start: number, size: number): T =>
-  (start === 0 && size === t.shape[0]
-    ? t
-    : t.slice([start, ...t.shape.slice(1).map(() => 0)], [size, ...t.shape.slice(1)])) as T;
-
 function dense(t: tf.Tensor): Dense {
   return { data: t.dataSync() as Float32Array | Int32Array, shape: t.shape.slice() };
-}
-
-/** A TextSource over rows [offset, offset + size) of another. */
-function textRows(src: TextSource, offset: number): TextSource {
-  return {
-    variables: src.variables,
-    full: (start, size, training) => src.full(offset + start, size, training),
-    missing: (start, size, keep, training) => src.missing(offset + start, size, keep, training),
-  };
-}
-
-function confRows(conf: Confounders, start: number, size: number): Confounders {
-  return {
-    dictionary:
-      conf.dictionary.rank === 3
-        ? (conf.dictionary.slice(
-            [0, start, 0],
-            [conf.dictionary.shape[0], size, conf.dictionary.shape[2]!],
-          ) as tf.Tensor3D)
-        : conf.dictionary,
-    prior: conf.prior.rank === 2 ? rowsOf(conf.prior as tf.Tensor2D, start, size) : conf.prior,
-  };
 }
 
 /** Everything a replica needs for its rows, read out of the batch's tensors. */
@@ -278,23 +254,23 @@ function shareData(
 ): ShareData {
   let out: ShareData | undefined;
   tf.tidy(() => {
-    const keep = rowsOf(masks.textKeep, offset, size);
-    const c = confRows(conf, offset, size);
+    const keep = sliceRows(masks.textKeep, offset, size);
+    const c = sliceConfounders(conf, offset, size);
     out = {
       offset,
       total,
       text: dense(batch.text.full(offset, size, true)),
       textMissing: dense(batch.text.missing(offset, size, keep, true)),
-      textMask: dense(rowsOf(batch.textMask, offset, size)),
+      textMask: dense(sliceRows(batch.textMask, offset, size)),
       textLengths: Array.from(batch.textLengths).slice(offset, offset + size),
-      audio: dense(rowsOf(batch.audio, offset, size)),
-      audioMask: dense(rowsOf(batch.audioMask, offset, size)),
-      vision: dense(rowsOf(batch.vision, offset, size)),
-      visionMask: dense(rowsOf(batch.visionMask, offset, size)),
-      labels: dense(rowsOf(batch.labels, offset, size)),
+      audio: dense(sliceRows(batch.audio, offset, size)),
+      audioMask: dense(sliceRows(batch.audioMask, offset, size)),
+      vision: dense(sliceRows(batch.vision, offset, size)),
+      visionMask: dense(sliceRows(batch.visionMask, offset, size)),
+      labels: dense(sliceRows(batch.labels, offset, size)),
       textKeep: dense(keep),
-      audioKeep: dense(rowsOf(masks.audioKeep, offset, size)),
-      visionKeep: dense(rowsOf(masks.visionKeep, offset, size)),
+      audioKeep: dense(sliceRows(masks.audioKeep, offset, size)),
+      visionKeep: dense(sliceRows(masks.visionKeep, offset, size)),
       dictionary: dense(c.dictionary),
       prior: dense(c.prior),
     };
@@ -345,50 +321,9 @@ export async function trainStepParallel(
   const dropped = missingViewDropped(model, batch, masks);
   const data = others.map(([o, s]) => shareData(batch, masks, conf, o, s, B));
   // the calling thread's share as a batch of its own
-  const mine = {
-    batch: {
-      text: textRows(batch.text, 0),
-      textMask: rowsOf(batch.textMask, 0, own),
-      textLengths: Array.from(batch.textLengths).slice(0, own),
-      audio: rowsOf(batch.audio, 0, own),
-      audioMask: rowsOf(batch.audioMask, 0, own),
-      vision: rowsOf(batch.vision, 0, own),
-      visionMask: rowsOf(batch.visionMask, 0, own),
-      labels: rowsOf(batch.labels, 0, own),
-    } satisfies TrainBatch,
-    masks: {
-      textKeep: rowsOf(masks.textKeep, 0, own),
-      audioKeep: rowsOf(masks.audioKeep, 0, own),
-      visionKeep: rowsOf(masks.visionKeep, 0, own),
-    } satisfies MissingViewMasks,
-    conf: confRows(conf, 0, own),
-  };
-  const originals = new Set<tf.Tensor>([
-    batch.textMask,
-    batch.audio,
-    batch.audioMask,
-    batch.vision,
-    batch.visionMask,
-    batch.labels,
-    masks.textKeep,
-    masks.audioKeep,
-    masks.visionKeep,
-    conf.dictionary,
-    conf.prior,
-  ]);
-  const sliced = [
-    mine.batch.textMask,
-    mine.batch.audio,
-    mine.batch.audioMask,
-    mine.batch.vision,
-    mine.batch.visionMask,
-    mine.batch.labels,
-    mine.masks.textKeep,
-    mine.masks.audioKeep,
-    mine.masks.visionKeep,
-    mine.conf.dictionary,
-    mine.conf.prior,
-  ].filter((t) => !originals.has(t));
+  const mine = stepInputRows({ batch, masks, conf }, 0, own);
+  const originals = new Set<tf.Tensor>(stepTensors({ batch, masks, conf }));
+  const sliced = stepTensors(mine).filter((t) => !originals.has(t));
   /**
    * Dropout streams of one pass: the replicas' seeds, and what the calling thread runs its share
    * with (`done` then moves the step's rng past the replicas' draws and checks the count).

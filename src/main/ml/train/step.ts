@@ -156,12 +156,14 @@ function chunks(B: number, size?: number): [number, number][] {
   return out;
 }
 
-const sliceRows = <T extends tf.Tensor>(t: T, start: number, size: number): T =>
+/** Rows [start, start + size) of a tensor along its first axis (the tensor itself when that is all of it). */
+export const sliceRows = <T extends tf.Tensor>(t: T, start: number, size: number): T =>
   (start === 0 && size === t.shape[0]
     ? t
     : t.slice([start, ...t.shape.slice(1).map(() => 0)], [size, ...t.shape.slice(1)])) as T;
 
-function sliceConfounders(conf: Confounders, start: number, size: number): Confounders {
+/** The confounders of batch rows [start, start + size): per-sample dictionaries and priors are sliced, shared ones kept. */
+export function sliceConfounders(conf: Confounders, start: number, size: number): Confounders {
   return {
     dictionary:
       conf.dictionary.rank === 3
@@ -172,6 +174,64 @@ function sliceConfounders(conf: Confounders, start: number, size: number): Confo
         : conf.dictionary,
     prior: conf.prior.rank === 2 ? sliceRows(conf.prior as tf.Tensor2D, start, size) : conf.prior,
   };
+}
+
+/** A TextSource over rows [offset, offset + size) of another. */
+export function textSourceRows(src: TextSource, offset: number): TextSource {
+  return {
+    variables: src.variables,
+    full: (start, size, training) => src.full(offset + start, size, training),
+    missing: (start, size, keep, training) => src.missing(offset + start, size, keep, training),
+  };
+}
+
+/** A training step's inputs: the batch, the missing view's keep masks and the confounders. */
+export interface StepInputs {
+  batch: TrainBatch;
+  masks: MissingViewMasks;
+  conf: Confounders;
+}
+
+/**
+ * Batch rows [start, start + size) as step inputs of their own. Tensors are sliced (or the same
+ * tensors when the rows are all of them: see stepTensors to tell which to dispose).
+ */
+export function stepInputRows({ batch, masks, conf }: StepInputs, start: number, size: number): StepInputs {
+  return {
+    batch: {
+      text: textSourceRows(batch.text, start),
+      textMask: sliceRows(batch.textMask, start, size),
+      textLengths: Array.from(batch.textLengths).slice(start, start + size),
+      audio: sliceRows(batch.audio, start, size),
+      audioMask: sliceRows(batch.audioMask, start, size),
+      vision: sliceRows(batch.vision, start, size),
+      visionMask: sliceRows(batch.visionMask, start, size),
+      labels: sliceRows(batch.labels, start, size),
+    },
+    masks: {
+      textKeep: sliceRows(masks.textKeep, start, size),
+      audioKeep: sliceRows(masks.audioKeep, start, size),
+      visionKeep: sliceRows(masks.visionKeep, start, size),
+    },
+    conf: sliceConfounders(conf, start, size),
+  };
+}
+
+/** Every tensor of step inputs (the text is a TextSource, which owns its own). */
+export function stepTensors({ batch, masks, conf }: StepInputs): tf.Tensor[] {
+  return [
+    batch.textMask,
+    batch.audio,
+    batch.audioMask,
+    batch.vision,
+    batch.visionMask,
+    batch.labels,
+    masks.textKeep,
+    masks.audioKeep,
+    masks.visionKeep,
+    conf.dictionary,
+    conf.prior,
+  ];
 }
 
 /** A view from the batch rows [start, start + size) with the given text features and frames. */

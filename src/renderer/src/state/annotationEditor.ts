@@ -6,6 +6,9 @@
  */
 import type { Annotation, AnnotationInput } from '../../../shared/clips';
 import { checkTierValue, type Tier } from '../../../shared/tiers';
+import * as history from './undoStack';
+
+export { UNDO_LIMIT } from './undoStack';
 
 export interface Draft {
   score: number | null;
@@ -14,17 +17,10 @@ export interface Draft {
 }
 export type Drafts = Record<number, Draft>;
 
-export interface EditorState {
+export interface EditorState extends history.UndoHistory<Drafts>, history.AutosaveState {
   clipId: number | null;
   annotatorId: number | null;
   present: Drafts;
-  past: Drafts[];
-  future: Drafts[];
-  /** bumps on every change (edits, undo, redo); autosave sends when it differs from savedRevision */
-  revision: number;
-  savedRevision: number;
-  saving: boolean;
-  error: string | null;
   /** consecutive edits of the same field (typing) coalesce into one undo step */
   lastEditKey: string | null;
   /** a refused score: which field and why (shown at the field; the stored value is unchanged) */
@@ -36,11 +32,8 @@ export type EditorAction =
   | { type: 'edit'; segment: number; field: 'score' | 'note' | 'correction'; value: number | string | null }
   | { type: 'undo' }
   | { type: 'redo' }
-  | { type: 'saving' }
-  | { type: 'saved'; revision: number }
-  | { type: 'saveFailed'; message: string };
+  | history.AutosaveAction;
 
-export const UNDO_LIMIT = 200;
 const EMPTY: Draft = { score: null, note: '', correction: null };
 
 export const initialEditor: EditorState = {
@@ -88,47 +81,22 @@ export function editorReducer(state: EditorState, action: EditorAction): EditorS
       if (before[action.field] === value) return fieldError === state.fieldError ? state : { ...state, fieldError };
       const next: Drafts = { ...state.present, [action.segment]: { ...before, [action.field]: value } };
       const key = action.field === 'score' ? null : `${action.segment}:${action.field}`;
-      const coalesce = key !== null && key === state.lastEditKey;
       return {
         ...state,
+        ...history.recordUndo(state, state.present, key !== null && key === state.lastEditKey),
         present: next,
-        past: coalesce ? state.past : [...state.past, state.present].slice(-UNDO_LIMIT),
-        future: [],
         revision: state.revision + 1,
         lastEditKey: key,
         fieldError,
       };
     }
-    case 'undo': {
-      if (!state.past.length) return state;
-      const prev = state.past[state.past.length - 1];
-      return {
-        ...state,
-        present: prev,
-        past: state.past.slice(0, -1),
-        future: [state.present, ...state.future],
-        revision: state.revision + 1,
-        lastEditKey: null,
-      };
-    }
+    case 'undo':
     case 'redo': {
-      if (!state.future.length) return state;
-      const [next, ...rest] = state.future;
-      return {
-        ...state,
-        present: next,
-        past: [...state.past, state.present],
-        future: rest,
-        revision: state.revision + 1,
-        lastEditKey: null,
-      };
+      const step = history.travel(state, action.type, state.present);
+      return step ? { ...state, ...step.history, present: step.restore, lastEditKey: null } : state;
     }
-    case 'saving':
-      return { ...state, saving: true, error: null };
-    case 'saved':
-      return { ...state, saving: false, savedRevision: Math.max(state.savedRevision, action.revision) };
-    case 'saveFailed':
-      return { ...state, saving: false, error: action.message };
+    default:
+      return history.autosaveReducer(state, action);
   }
 }
 
@@ -141,5 +109,5 @@ export function toInputs(state: EditorState): AnnotationInput[] {
 }
 
 export function isDirty(state: EditorState): boolean {
-  return state.revision !== state.savedRevision;
+  return history.hasUnsavedChanges(state);
 }

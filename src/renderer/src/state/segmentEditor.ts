@@ -8,6 +8,9 @@
  * Times are kept to the millisecond (ELAN's resolution), so what is saved round-trips through .eaf.
  */
 import { checkTierValue, type Tier, type TierSegment, type TierValue } from '../../../shared/tiers';
+import * as history from './undoStack';
+
+export { UNDO_LIMIT } from './undoStack';
 
 export interface EditSegment {
   /** local identity (stable across edits, for selection and React keys) */
@@ -22,7 +25,7 @@ interface Snapshot {
   selected: string | null;
 }
 
-export interface SegmentEditorState {
+export interface SegmentEditorState extends history.UndoHistory<Snapshot>, history.AutosaveState {
   clipId: number | null;
   tierId: number | null;
   annotatorId: number | null;
@@ -34,13 +37,6 @@ export interface SegmentEditorState {
   selected: string | null;
   /** the pending mark in (seconds), until mark out creates the segment */
   markIn: number | null;
-  past: Snapshot[];
-  future: Snapshot[];
-  revision: number;
-  savedRevision: number;
-  saving: boolean;
-  /** the last save's failure */
-  error: string | null;
   /** why the last action was refused (shown beside the timeline) */
   message: string | null;
   nextKey: number;
@@ -71,11 +67,8 @@ export type SegmentAction =
   | { type: 'selectNext'; at: number; direction: 1 | -1 }
   | { type: 'undo' }
   | { type: 'redo' }
-  | { type: 'saving' }
-  | { type: 'saved'; revision: number }
-  | { type: 'saveFailed'; message: string };
+  | history.AutosaveAction;
 
-export const UNDO_LIMIT = 200;
 /** shorter segments are refused (a click is not a drag) */
 export const MIN_SEGMENT_SEC = 0.02;
 
@@ -141,6 +134,8 @@ function gapAt(state: SegmentEditorState, t: number, except?: string): [number, 
   return [lo, hi];
 }
 
+const snapshot = (state: SegmentEditorState): Snapshot => ({ segments: state.segments, selected: state.selected });
+
 function commit(
   state: SegmentEditorState,
   segments: EditSegment[],
@@ -150,8 +145,7 @@ function commit(
     ...state,
     ...patch,
     segments: sorted(segments),
-    past: [...state.past, { segments: state.segments, selected: state.selected }].slice(-UNDO_LIMIT),
-    future: [],
+    ...history.recordUndo(state, snapshot(state)),
     revision: state.revision + 1,
     message: null,
   };
@@ -307,41 +301,18 @@ export function segmentReducer(state: SegmentEditorState, action: SegmentAction)
       );
       return target ? { ...state, selected: target.key, message: null } : state;
     }
-    case 'undo': {
-      if (!state.past.length) return state;
-      const prev = state.past[state.past.length - 1];
-      return {
-        ...state,
-        ...prev,
-        past: state.past.slice(0, -1),
-        future: [{ segments: state.segments, selected: state.selected }, ...state.future],
-        revision: state.revision + 1,
-        message: null,
-      };
-    }
+    case 'undo':
     case 'redo': {
-      if (!state.future.length) return state;
-      const [next, ...rest] = state.future;
-      return {
-        ...state,
-        ...next,
-        past: [...state.past, { segments: state.segments, selected: state.selected }],
-        future: rest,
-        revision: state.revision + 1,
-        message: null,
-      };
+      const step = history.travel(state, action.type, snapshot(state));
+      return step ? { ...state, ...step.history, ...step.restore, message: null } : state;
     }
-    case 'saving':
-      return { ...state, saving: true, error: null };
-    case 'saved':
-      return { ...state, saving: false, savedRevision: Math.max(state.savedRevision, action.revision) };
-    case 'saveFailed':
-      return { ...state, saving: false, error: action.message };
+    default:
+      return history.autosaveReducer(state, action);
   }
 }
 
 export function isSegmentsDirty(state: SegmentEditorState): boolean {
-  return state.revision !== state.savedRevision;
+  return history.hasUnsavedChanges(state);
 }
 
 /** What autosave sends. */

@@ -11,7 +11,6 @@ import { CiderModel } from '../../../../src/main/ml/model/cider.js';
 import { initParams } from '../../../../src/main/ml/model/params.js';
 import { disposeParams, paramsFromTensors } from '../../../../src/main/ml/model/weights.js';
 import { Adam, ciderParamGroups } from '../../../../src/main/ml/train/adam.js';
-import { rmfmTrainingMasks } from '../../../../src/main/ml/train/masks.js';
 import { trainStep, type MissingViewMasks, type StepLosses } from '../../../../src/main/ml/train/step.js';
 import {
   liveReplicaWorkers,
@@ -19,7 +18,15 @@ import {
   shareRows,
   trainStepParallel,
 } from '../../../../src/main/ml/parallel/pool.js';
-import { adamStepBound, asTensor, compare, confounders, fixtureBatch, loadFixture } from '../fixture.js';
+import {
+  adamStepBound,
+  asTensor,
+  compare,
+  confounders,
+  fixtureBatch,
+  loadFixture,
+  rmfmBatchMasks,
+} from '../fixture.js';
 
 test('shares: contiguous, whole micro-batches, as even as possible', () => {
   assert.deepEqual(shareRows(4, 2), [
@@ -127,7 +134,6 @@ test('2 threads = 1 thread (losses and updated weights; with dropout, = micro-ba
     dropouts: { relu: 0.1, residual: 0.1, attention: 0.1, embedding: 0.2, output: 0.3 },
     positional: 'temporal' as const,
   };
-  const lens = batch.textLengths as number[];
   const seeded = async (threads: number, microBatchSize?: number) => {
     const model = new CiderModel(cfg, initParams(cfg, 5));
     const opt = new Adam({ groups: ciderParamGroups(() => false) });
@@ -136,19 +142,7 @@ test('2 threads = 1 thread (losses and updated weights; with dropout, = micro-ba
     const losses: number[] = [];
     const counts: number[] = [];
     for (let s = 0; s < 3; s++) {
-      const keep = rmfmTrainingMasks(
-        rng,
-        4,
-        batch.textMask.dataSync(),
-        lens,
-        batch.audioMask.dataSync(),
-        batch.visionMask.dataSync(),
-      );
-      const masks = {
-        textKeep: tf.tensor2d(keep.text, batch.textMask.shape),
-        audioKeep: tf.tensor2d(keep.audio, batch.audioMask.shape),
-        visionKeep: tf.tensor2d(keep.vision, batch.visionMask.shape),
-      };
+      const masks = rmfmBatchMasks(rng, batch);
       const r = pool
         ? await trainStepParallel(pool, model, opt, batch, masks, conf, { rng })
         : trainStep(model, opt, batch, masks, conf, { rng, microBatchSize });

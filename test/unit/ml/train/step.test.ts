@@ -33,7 +33,17 @@ import {
   type MissingViewMasks,
   type Teacher,
 } from '../../../../src/main/ml/train/step.js';
-import { asTensor, compare, confounders, fixtureBatch, get, loadFixture, view, type Fixture } from '../fixture.js';
+import {
+  asTensor,
+  compare,
+  confounders,
+  fixtureBatch,
+  get,
+  loadFixture,
+  rmfmBatchMasks,
+  view,
+  type Fixture,
+} from '../fixture.js';
 
 function modelOf(f: Fixture): CiderModel {
   return new CiderModel(f.config, paramsFromTensors(f.config, f.tensors, { prefix: 'weight.' }).params);
@@ -165,7 +175,6 @@ test('trainStep is reproducible from its seed and does not leak tensors', async 
   };
   const batch = fixtureBatch(f);
   const conf = confounders(f);
-  const lens = batch.textLengths as number[];
   const runOnce = (steps: number, watchLeaks: boolean) => {
     const model = new CiderModel(cfg, initParams(cfg, 5));
     const opt = new Adam({ groups: ciderParamGroups(() => false) });
@@ -173,19 +182,7 @@ test('trainStep is reproducible from its seed and does not leak tensors', async 
     const counts: number[] = [];
     const losses: number[] = [];
     for (let s = 0; s < steps; s++) {
-      const keep = rmfmTrainingMasks(
-        rng,
-        4,
-        batch.textMask.dataSync(),
-        lens,
-        batch.audioMask.dataSync(),
-        batch.visionMask.dataSync(),
-      );
-      const masks = {
-        textKeep: tf.tensor2d(keep.text, batch.textMask.shape),
-        audioKeep: tf.tensor2d(keep.audio, batch.audioMask.shape),
-        visionKeep: tf.tensor2d(keep.vision, batch.visionMask.shape),
-      };
+      const masks = rmfmBatchMasks(rng, batch);
       const r = trainStep(model, opt, batch, masks, conf, { rng, microBatchSize: s % 2 ? 2 : undefined });
       tf.dispose([masks.textKeep, masks.audioKeep, masks.visionKeep]);
       losses.push(r.total, r.taskFull);

@@ -461,32 +461,19 @@ function Inspector({
             </p>
           ) : null}
           <div className="edit-tools" data-testid="cf-tools">
-            <button
-              type="button"
-              disabled={selected === null || !!editBlocked}
-              onClick={() => {
-                setToolError(null);
-                dispatch({
-                  type: 'edit',
-                  op: { kind: 'mask', position: selected! },
-                });
-              }}
-            >
-              Mask
-            </button>
-            <button
-              type="button"
-              disabled={selected === null || !!editBlocked}
-              onClick={() => {
-                setToolError(null);
-                dispatch({
-                  type: 'edit',
-                  op: { kind: 'delete', position: selected! },
-                });
-              }}
-            >
-              Delete
-            </button>
+            {(['mask', 'delete'] as const).map((kind) => (
+              <button
+                key={kind}
+                type="button"
+                disabled={selected === null || !!editBlocked}
+                onClick={() => {
+                  setToolError(null);
+                  dispatch({ type: 'edit', op: { kind, position: selected! } });
+                }}
+              >
+                {kind === 'mask' ? 'Mask' : 'Delete'}
+              </button>
+            ))}
             <input
               aria-label="Replacement word"
               value={replacement}

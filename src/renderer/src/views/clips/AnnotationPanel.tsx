@@ -9,6 +9,7 @@ import type { Api } from '../../../../shared/api';
 import { scoreClasses, THREE_CLASS_LABELS, type Annotator, type ClipDetail } from '../../../../shared/clips';
 import { draftOf, editorReducer, initialEditor, isDirty, toInputs } from '../../state/annotationEditor';
 import { ScoreField } from './ScoreField';
+import { UndoControls } from '../../components/UndoControls';
 
 const AUTOSAVE_MS = 500;
 
@@ -74,29 +75,12 @@ export function AnnotationPanel({ api, clip, annotator }: { api: Api; clip: Clip
     />
   );
   const loaded = state.clipId === clip.id && state.annotatorId === annotator.id;
-  const saveState = !loaded
-    ? 'loading...'
-    : state.error
-      ? `not saved: ${state.error}`
-      : state.saving
-        ? 'saving...'
-        : isDirty(state)
-          ? 'unsaved changes'
-          : 'saved';
 
   return (
     <section className="annotation-panel" aria-label={`Annotation by ${annotator.name}`} onKeyDown={onKey}>
       <div className="annotation-head">
         <strong>{annotator.name}</strong>
-        <button onClick={() => dispatch({ type: 'undo' })} disabled={!state.past.length}>
-          Undo
-        </button>
-        <button onClick={() => dispatch({ type: 'redo' })} disabled={!state.future.length}>
-          Redo
-        </button>
-        <span className={state.error ? 'error' : 'muted'} data-testid="save-state">
-          {saveState}
-        </span>
+        <UndoControls state={state} loaded={loaded} dispatch={dispatch} testId="save-state" />
       </div>
       <label className="clip-score">
         Clip sentiment (-3 .. +3) {scoreInput(-1, 'Clip score')} <Classes score={clipDraft.score} />

@@ -25,6 +25,7 @@ import {
 } from '../../state/segmentEditor';
 import { ClipPlayer, type LaneView, type PlayerKeys } from './ClipPlayer';
 import { ScoreField } from './ScoreField';
+import { UndoControls } from '../../components/UndoControls';
 
 const AUTOSAVE_MS = 500;
 
@@ -226,16 +227,6 @@ export function TierEditor({
         }
       : undefined;
 
-  const saveState = !loaded
-    ? 'loading...'
-    : state.error
-      ? `not saved: ${state.error}`
-      : state.saving
-        ? 'saving...'
-        : isSegmentsDirty(state)
-          ? 'unsaved changes'
-          : 'saved';
-
   return (
     <div className="tier-editor">
       <ClipPlayer api={api} clip={clip} lane={lane} onKey={onKey} onTime={onTime} />
@@ -251,15 +242,7 @@ export function TierEditor({
               ))}
             </select>
           </label>
-          <button onClick={() => dispatch({ type: 'undo' })} disabled={!state.past.length}>
-            Undo
-          </button>
-          <button onClick={() => dispatch({ type: 'redo' })} disabled={!state.future.length}>
-            Redo
-          </button>
-          <span className={state.error ? 'error' : 'muted'} data-testid="segments-save-state">
-            {saveState}
-          </span>
+          <UndoControls state={state} loaded={loaded} dispatch={dispatch} testId="segments-save-state" />
           <NewTierForm
             api={api}
             projectId={clip.projectId}

@@ -168,17 +168,15 @@ function ImportForm({ api, dispatch }: { api: Api; dispatch: Dispatch<DatasetsAc
   );
 }
 
-function DatasetDetail({
-  api,
-  state,
-  dataset: d,
-  dispatch,
-}: {
+/** what the panels of one dataset's page are given */
+interface DatasetPanelProps {
   api: Api;
   state: DatasetsState;
   dataset: Dataset;
   dispatch: Dispatch<DatasetsAction>;
-}) {
+}
+
+function DatasetDetail({ api, state, dataset: d, dispatch }: DatasetPanelProps) {
   const versions = versionsOf(state.list, d);
   const remove = async () => {
     if (!window.confirm(`Remove dataset "${d.name}" and its feature files?`)) return;
@@ -257,7 +255,34 @@ function DatasetDetail({
   );
 }
 
-function OodForm({ api, dataset, dispatch }: { api: Api; dataset: Dataset; dispatch: Dispatch<DatasetsAction> }) {
+/** one of the OOD form's required numbers (>= 0) */
+function OodNumber(p: {
+  label: string;
+  aria: string;
+  title?: string;
+  max?: number;
+  step: number;
+  value: string;
+  onChange: (value: string) => void;
+}) {
+  return (
+    <label title={p.title}>
+      {p.label}{' '}
+      <input
+        aria-label={p.aria}
+        type="number"
+        min={0}
+        max={p.max}
+        step={p.step}
+        value={p.value}
+        onChange={(e) => p.onChange(e.target.value)}
+        required
+      />
+    </label>
+  );
+}
+
+function OodForm({ api, dataset, dispatch }: Omit<DatasetPanelProps, 'state'>) {
   const [seed, setSeed] = useState('1');
   const [strength, setStrength] = useState('1');
   const [starting, setStarting] = useState(false);
@@ -277,31 +302,16 @@ function OodForm({ api, dataset, dispatch }: { api: Api; dataset: Dataset; dispa
   };
   return (
     <form className="ood-form" onSubmit={submit} aria-label="Build an OOD split">
-      <label>
-        seed{' '}
-        <input
-          aria-label="OOD seed"
-          type="number"
-          min={0}
-          step={1}
-          value={seed}
-          onChange={(e) => setSeed(e.target.value)}
-          required
-        />
-      </label>
-      <label title="0 keeps the pooled label mix in test; 1 swaps negative and positive">
-        shift{' '}
-        <input
-          aria-label="OOD strength"
-          type="number"
-          min={0}
-          max={1}
-          step={0.1}
-          value={strength}
-          onChange={(e) => setStrength(e.target.value)}
-          required
-        />
-      </label>
+      <OodNumber label="seed" aria="OOD seed" step={1} value={seed} onChange={setSeed} />
+      <OodNumber
+        label="shift"
+        aria="OOD strength"
+        title="0 keeps the pooled label mix in test; 1 swaps negative and positive"
+        max={1}
+        step={0.1}
+        value={strength}
+        onChange={setStrength}
+      />
       <button type="submit" disabled={starting} aria-busy={starting}>
         {starting ? 'Starting OOD split...' : 'Build OOD split'}
       </button>
@@ -349,17 +359,7 @@ function LabelDistributions({ versions }: { versions: Dataset[] }) {
   );
 }
 
-function BiasWords({
-  api,
-  state,
-  dataset,
-  dispatch,
-}: {
-  api: Api;
-  state: DatasetsState;
-  dataset: Dataset;
-  dispatch: Dispatch<DatasetsAction>;
-}) {
+function BiasWords({ api, state, dataset, dispatch }: DatasetPanelProps) {
   const { task, k, list, error } = state.bias;
   const hasTokens = dataset.dims.L !== null;
   useEffect(() => {
@@ -446,17 +446,7 @@ function BiasWords({
   );
 }
 
-function SampleBrowser({
-  api,
-  state,
-  dataset,
-  dispatch,
-}: {
-  api: Api;
-  state: DatasetsState;
-  dataset: Dataset;
-  dispatch: Dispatch<DatasetsAction>;
-}) {
+function SampleBrowser({ api, state, dataset, dispatch }: DatasetPanelProps) {
   const { split, offset, page, index, sample } = state.browser;
   useEffect(() => {
     api.datasets.samples({ id: dataset.id, split, offset, limit: PAGE_SIZE }).then(

@@ -3,12 +3,44 @@
  * preview the self-contained HTML in a sandboxed iframe (srcdoc, no script), and save the chosen
  * formats into a folder (the app refuses to write outside it).
  */
-import { useCallback, useEffect, useReducer } from 'react';
+import { useCallback, useEffect, useReducer, type ReactNode } from 'react';
 import type { Api } from '../../../../shared/api';
 import { REPORT_FORMATS, REPORT_SECTIONS, type ReportSectionName } from '../../../../shared/contract/reports';
 import type { Transport } from '../../api/client';
-import { exportRequest, initialReports, reportRequest, reportsReducer } from '../../state/reports';
+import { exportRequest, initialReports, reportRequest, reportsReducer, type ReportsAction } from '../../state/reports';
 import './reports.css';
+
+type Dispatch = (action: ReportsAction) => void;
+
+/** a checkbox with its label after it */
+function Check({ checked, onChange, children }: { checked: boolean; onChange: () => void; children: ReactNode }) {
+  return (
+    <label>
+      <input type="checkbox" checked={checked} onChange={onChange} /> {children}
+    </label>
+  );
+}
+
+/** a text field of the report form, kept in the reducer's state */
+function TextField(props: {
+  label: string;
+  placeholder: string;
+  field: 'pinned' | 'folder' | 'baseName';
+  value: string;
+  dispatch: Dispatch;
+}) {
+  const { label, placeholder, field, value, dispatch } = props;
+  return (
+    <label className="field">
+      {label}
+      <input
+        placeholder={placeholder}
+        value={value}
+        onChange={(e) => dispatch({ type: 'set', field, value: e.target.value })}
+      />
+    </label>
+  );
+}
 
 const SECTION_LABELS: Record<ReportSectionName, string> = {
   dataset: 'Dataset and label distributions',
@@ -72,43 +104,34 @@ export function ReportsView({ api, transport }: { api: Api; transport: Transport
           <div className="run-list">
             {s.runs.length ? null : <p className="muted">No runs yet: train one in the Training tab.</p>}
             {s.runs.map((r) => (
-              <label key={r.id}>
-                <input
-                  type="checkbox"
-                  checked={s.selected.includes(r.id)}
-                  onChange={() => dispatch({ type: 'toggleRun', id: r.id })}
-                />{' '}
+              <Check
+                key={r.id}
+                checked={s.selected.includes(r.id)}
+                onChange={() => dispatch({ type: 'toggleRun', id: r.id })}
+              >
                 {r.id}: {r.name} ({r.status}, {r.epochsDone} epochs)
-              </label>
+              </Check>
             ))}
           </div>
         </fieldset>
         <fieldset>
           <legend>Contents</legend>
           {REPORT_SECTIONS.map((x) => (
-            <label key={x}>
-              <input
-                type="checkbox"
-                checked={s.sections.includes(x)}
-                onChange={() => dispatch({ type: 'toggleSection', section: x })}
-              />{' '}
+            <Check
+              key={x}
+              checked={s.sections.includes(x)}
+              onChange={() => dispatch({ type: 'toggleSection', section: x })}
+            >
               {SECTION_LABELS[x]}
-            </label>
+            </Check>
           ))}
-          <label className="field">
-            Pinned clips / samples
-            <input
-              placeholder="clip:3, test:12"
-              value={s.pinned}
-              onChange={(e) =>
-                dispatch({
-                  type: 'set',
-                  field: 'pinned',
-                  value: e.target.value,
-                })
-              }
-            />
-          </label>
+          <TextField
+            label="Pinned clips / samples"
+            placeholder="clip:3, test:12"
+            field="pinned"
+            value={s.pinned}
+            dispatch={dispatch}
+          />
         </fieldset>
         <div className="actions">
           <button onClick={preview} disabled={s.busy !== null}>
@@ -118,43 +141,28 @@ export function ReportsView({ api, transport }: { api: Api; transport: Transport
         <fieldset>
           <legend>Save</legend>
           {REPORT_FORMATS.map((f) => (
-            <label key={f}>
-              <input
-                type="checkbox"
-                checked={s.formats.includes(f)}
-                onChange={() => dispatch({ type: 'toggleFormat', format: f })}
-              />{' '}
+            <Check
+              key={f}
+              checked={s.formats.includes(f)}
+              onChange={() => dispatch({ type: 'toggleFormat', format: f })}
+            >
               {f.toUpperCase()}
-            </label>
+            </Check>
           ))}
-          <label className="field">
-            Folder
-            <input
-              placeholder="/home/me/paper/appendix"
-              value={s.folder}
-              onChange={(e) =>
-                dispatch({
-                  type: 'set',
-                  field: 'folder',
-                  value: e.target.value,
-                })
-              }
-            />
-          </label>
-          <label className="field">
-            File name (optional)
-            <input
-              placeholder="report-run1"
-              value={s.baseName}
-              onChange={(e) =>
-                dispatch({
-                  type: 'set',
-                  field: 'baseName',
-                  value: e.target.value,
-                })
-              }
-            />
-          </label>
+          <TextField
+            label="Folder"
+            placeholder="/home/me/paper/appendix"
+            field="folder"
+            value={s.folder}
+            dispatch={dispatch}
+          />
+          <TextField
+            label="File name (optional)"
+            placeholder="report-run1"
+            field="baseName"
+            value={s.baseName}
+            dispatch={dispatch}
+          />
           <div className="actions">
             <button onClick={save} disabled={s.busy !== null}>
               {s.busy === 'export' ? 'Saving…' : 'Save'}
