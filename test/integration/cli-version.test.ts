@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { repoRoot, tempDir } from '../helpers/tmp';
 
-function loadedBy(argv: string[]): { stdout: string; status: number | null; loaded: string[] } {
+function loadedBy(argv: string[]): { stdout: string; status: number | null; loaded: string[]; packages: string[] } {
   const dir = tempDir();
   const log = join(dir, 'resolved.txt');
   writeFileSync(log, '');
@@ -32,11 +32,12 @@ process.exitCode = await runCli(${JSON.stringify(argv)});
   );
   const r = spawnSync(process.execPath, ['--import', 'tsx', probe], { encoding: 'utf8', timeout: 120_000 });
   const root = pathToFileURL(join(new URL(repoRoot).pathname, '/')).href;
-  const loaded = readFileSync(log, 'utf8')
-    .split('\n')
+  const urls = readFileSync(log, 'utf8').split('\n');
+  const packages = urls.filter((u) => u.includes('/node_modules/'));
+  const loaded = urls
     .filter((u) => u.startsWith(root) && !u.includes('/node_modules/'))
     .map((u) => u.slice(root.length));
-  return { stdout: r.stdout, status: r.status, loaded };
+  return { stdout: r.stdout, status: r.status, loaded, packages };
 }
 
 test('cider --version prints the version without loading the app services or the database', () => {
@@ -54,4 +55,18 @@ test('cider --json --version prints it as JSON', () => {
   assert.equal(r.status, 0);
   assert.match(JSON.parse(r.stdout).version as string, /^\d+\.\d+\.\d+/);
   assert.ok(!r.loaded.includes('src/main/services/app.ts'));
+});
+
+test('cider help loads neither the ML runtimes nor the job queue (trial and worker load them when they run)', () => {
+  const r = loadedBy(['help']);
+  assert.equal(r.status, 0);
+  assert.match(r.stdout, /worker --queue/);
+  for (const heavy of [
+    'src/main/jobs/executors/trial.ts',
+    'src/main/jobs/executors/queue.ts',
+    'src/main/ml/backends/tf.ts',
+  ])
+    assert.ok(!r.loaded.includes(heavy), `${heavy} was loaded`);
+  for (const pkg of ['/@tensorflow/', '/onnxruntime-node/', '/bullmq/'])
+    assert.ok(!r.packages.some((u) => u.includes(pkg)), `${pkg} was loaded`);
 });

@@ -4,8 +4,6 @@
  * `cider worker --queue redis://HOST:PORT`. Also the executor flags of the multi-run commands.
  */
 import type { ExecutorSpecInput } from '../../shared/contract/executors';
-import { runTrialFolder } from '../../main/jobs/executors/trial';
-import { runQueueWorker } from '../../main/jobs/executors/queue';
 import { flagNumber, flagString, UsageError, type CommandSpec, type ParsedArgs } from '../args';
 import type { CliIo } from '../io';
 
@@ -86,6 +84,8 @@ export async function runClusterCommand(args: ParsedArgs, io: CliIo): Promise<nu
     if (sub !== 'run' || !folder) throw new UsageError('usage: cider trial run FOLDER');
     const abort = stopSignal();
     try {
+      // loaded here, not at the top: trials load TF.js, onnxruntime and bullmq, which `cider help` must not
+      const { runTrialFolder } = await import('../../main/jobs/executors/trial');
       const o = await runTrialFolder(folder, { signal: abort.signal, log: (_l, m) => io.err(m) });
       io.out(`trial ${o.trial} (run ${o.runId}) ${o.status}${o.error ? `: ${o.error.message}` : ''}`);
       // a failed trial is an outcome the coordinator stores; the task itself did its job
@@ -102,6 +102,7 @@ export async function runClusterCommand(args: ParsedArgs, io: CliIo): Promise<nu
     const url = flagString(args, 'queue');
     if (!url) throw new UsageError('usage: cider worker --queue redis://HOST:PORT [--concurrency N]');
     const abort = stopSignal();
+    const { runQueueWorker } = await import('../../main/jobs/executors/queue');
     await runQueueWorker({
       url,
       concurrency: flagNumber(args, 'concurrency'),
