@@ -15,12 +15,12 @@ export const FINETUNE_BENCH: {
 } = {
   /** BERT-base, L = 50 */
   batch: 8,
-  /** TF.js wasm, ms per step (bench/textpath.ts, 2026-12-07, 2 cores at load average ~8.1) */
-  tfjsMs: 16415,
+  /** TF.js wasm, ms per step (bench/textpath.ts, 2026-12-07, 2 cores at load average ~2.5) */
+  tfjsMs: 7966,
   /** PyTorch 1.13.0a0 (2 threads), ms per step in the same bench run; null: not measured yet */
-  torchMs: 10927,
+  torchMs: 3032,
   /** load average of the machine when measured (shared 2-core CI machine) */
-  loadAverage: 8.1,
+  loadAverage: 2.5,
   /** hidden size, layers: the shape measured */
   hidden: 768,
   layers: 12,
