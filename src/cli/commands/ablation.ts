@@ -4,8 +4,7 @@ import { ABLATION_VARIANTS } from '../../shared/contract/ablation';
 import type { TrainingOptionsInput } from '../../shared/contract/training';
 import type { AppServices } from '../../main/services/app';
 import { flagBoolean, flagNumber, flagString, UsageError, type CommandSpec, type ParsedArgs } from '../args';
-import { slurmExecutorSchema } from '../../shared/contract/executors';
-import { EXECUTOR_OPTIONS, executorFromFlags } from './cluster';
+import { EXECUTOR_OPTIONS, executorFromFlags, printSbatchPreview } from './cluster';
 import { call, follow, jobLine, print, type CliIo, type Command, resolveDataset } from '../io';
 import { parseRates } from '../../main/ml/eval/sweep';
 
@@ -140,18 +139,11 @@ export const ABLATION_COMMANDS: Record<string, Command> = {
       else throw new UsageError('--text must be features, frozen:PATH or finetune:PATH');
     }
     const executor = executorFromFlags(args);
-    if (flagBoolean(args, 'dry-run')) {
-      if (executor.kind !== 'slurm') throw new UsageError('--dry-run shows the sbatch script of --executor slurm');
-      const parsed = slurmExecutorSchema.safeParse(executor);
-      if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => i.message).join('; '));
-      const { script } = await call<{ script: string }>(app, 'ablation.sbatchPreview', {
-        executor: parsed.data,
+    if (flagBoolean(args, 'dry-run'))
+      return printSbatchPreview(app, io, executor, 'ablation.sbatchPreview', {
         trials: new Set(variants ?? ABLATION_VARIANTS).size,
         name: flagString(args, 'name') ?? 'cider ablation',
       });
-      io.out(script);
-      return 0;
-    }
     const dataset = await resolveDataset(app, ref);
     const options: TrainingOptionsInput = {
       task: task as 3 | 7 | undefined,

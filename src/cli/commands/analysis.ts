@@ -21,8 +21,7 @@ import {
   type ParsedArgs,
 } from '../args';
 import { call, follow, jobLine, print, type Command } from '../io';
-import { slurmExecutorSchema } from '../../shared/contract/executors';
-import { EXECUTOR_OPTIONS, executorFromFlags } from './cluster';
+import { EXECUTOR_OPTIONS, executorFromFlags, printSbatchPreview } from './cluster';
 
 const checkpoint = { type: 'string', choices: ['best', 'last'], help: 'which checkpoint (default best)' } as const;
 
@@ -283,17 +282,10 @@ async function robustnessRuns(app: Parameters<Command>[0], args: ParsedArgs, io:
   if (!runIds.length || !runIds.every((x) => Number.isInteger(x) && x > 0))
     throw new UsageError(`--runs takes run ids separated by commas, got "${list}"`);
   const executor = executorFromFlags(args);
-  if (flagBoolean(args, 'dry-run')) {
-    if (executor.kind !== 'slurm') throw new UsageError('--dry-run shows the sbatch script of --executor slurm');
-    const parsed = slurmExecutorSchema.safeParse(executor);
-    if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => i.message).join('; '));
-    const { script } = await call<{ script: string }>(app, 'analysis.sbatchPreview', {
-      executor: parsed.data,
+  if (flagBoolean(args, 'dry-run'))
+    return printSbatchPreview(app, io, executor, 'analysis.sbatchPreview', {
       trials: new Set(runIds).size,
     });
-    io.out(script);
-    return 0;
-  }
   let rates: number[] | undefined;
   const spec = flagString(args, 'rates');
   try {

@@ -3,9 +3,10 @@
  * `cider trial run FOLDER` (what a SLURM array task and a queue worker's child run) and
  * `cider worker --queue redis://HOST:PORT`. Also the executor flags of the multi-run commands.
  */
-import type { ExecutorSpecInput } from '../../shared/contract/executors';
+import { slurmExecutorSchema, type ExecutorSpecInput } from '../../shared/contract/executors';
+import type { AppServices } from '../../main/services/app';
 import { flagNumber, flagString, UsageError, type CommandSpec, type ParsedArgs } from '../args';
-import type { CliIo } from '../io';
+import { call, type CliIo } from '../io';
 
 export const CLUSTER_SPECS: Record<string, CommandSpec> = {
   worker: {
@@ -45,6 +46,25 @@ export const EXECUTOR_OPTIONS: CommandSpec['options'] = {
 };
 
 /** The executor a multi-run command was asked for. */
+/**
+ * `--dry-run` of a multi-run command: prints the sbatch script `--executor slurm` would submit
+ * (the service's `method`, e.g. 'search.sbatchPreview', given the executor and `params`) and starts nothing.
+ */
+export async function printSbatchPreview(
+  app: AppServices,
+  io: CliIo,
+  executor: ExecutorSpecInput,
+  method: string,
+  params: Record<string, unknown>,
+): Promise<number> {
+  if (executor.kind !== 'slurm') throw new UsageError('--dry-run shows the sbatch script of --executor slurm');
+  const parsed = slurmExecutorSchema.safeParse(executor);
+  if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => i.message).join('; '));
+  const { script } = await call<{ script: string }>(app, method, { executor: parsed.data, ...params });
+  io.out(script);
+  return 0;
+}
+
 export function executorFromFlags(args: ParsedArgs): ExecutorSpecInput {
   const kind = flagString(args, 'executor') ?? 'local';
   if (kind === 'local') return { kind };

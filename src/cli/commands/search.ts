@@ -12,8 +12,7 @@ import {
   type ParsedArgs,
 } from '../args';
 import { call, follow, jobLine, print, type CliIo, type Command, resolveDataset } from '../io';
-import { EXECUTOR_OPTIONS, executorFromFlags } from './cluster';
-import { slurmExecutorSchema } from '../../shared/contract/executors';
+import { EXECUTOR_OPTIONS, executorFromFlags, printSbatchPreview } from './cluster';
 
 export const SEARCH_SPECS: Record<string, CommandSpec> = {
   search: {
@@ -90,18 +89,11 @@ export const SEARCH_COMMANDS: Record<string, Command> = {
     const task = flagNumber(args, 'task');
     if (task !== undefined && task !== 3 && task !== 7) throw new UsageError('--task must be 3 or 7');
     const executor = executorFromFlags(args);
-    if (flagBoolean(args, 'dry-run')) {
-      if (executor.kind !== 'slurm') throw new UsageError('--dry-run shows the sbatch script of --executor slurm');
-      const parsed = slurmExecutorSchema.safeParse(executor);
-      if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => i.message).join('; '));
-      const { script } = await call<{ script: string }>(app, 'search.sbatchPreview', {
-        executor: parsed.data,
+    if (flagBoolean(args, 'dry-run'))
+      return printSbatchPreview(app, io, executor, 'search.sbatchPreview', {
         trials,
         name: flagString(args, 'name') ?? 'cider search',
       });
-      io.out(script);
-      return 0;
-    }
     const dataset = await resolveDataset(app, ref);
     const options: TrainingOptionsInput = {
       task: task as 3 | 7 | undefined,
