@@ -126,6 +126,8 @@ test('Robustness: two overlaid runs swept as one job, each run and the mean ± s
     const box = page.getByLabel(`overlay run ${r.id}`);
     if (!(await box.isChecked())) await box.check();
   }
+  // the protocol choices are settled once the datasets are loaded (aligned-only ones stay off)
+  await page.locator('.protocols[aria-busy="false"]').waitFor();
   for (const p of ['RMM', 'SMM:A', 'SMM:V', 'SMM:TA', 'SMM:TV', 'SMM:AV', 'TMFM', 'STMFM']) {
     const box = page.getByLabel(p, { exact: true });
     if ((await box.isChecked()) && !(await box.isDisabled())) await box.uncheck();

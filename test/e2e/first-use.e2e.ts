@@ -170,6 +170,8 @@ test('a new user: form kept, simulator combined, editor explained, work shown as
 
   // ---- 7. robustness: aligned-only protocols off for unaligned data; runs without a sweep named ----
   await page.getByRole('tab', { name: 'Robustness' }).click();
+  // the protocol choices are settled once the datasets are loaded (they wait for them)
+  await page.locator('.protocols[aria-busy="false"]').waitFor();
   for (const p of ['TMFM', 'STMFM']) {
     const box = page.getByLabel(p, { exact: true });
     assert.equal(await box.isChecked(), false, `${p} not ticked`);

@@ -744,14 +744,15 @@ function Robustness({
   return (
     <section className="panel" aria-label="Robustness curves">
       <h3>Robustness curves (test split)</h3>
-      <div className="protocols">
+      {/* the choices wait for the datasets: until then whether the aligned-only protocols apply is not known */}
+      <div className="protocols" aria-busy={datasets === null}>
         {PROTOCOL_CHOICES.map((p) => {
           const unavailable = aligned === false && ALIGNED_ONLY.includes(p);
           return (
             <label key={p} title={unavailable ? `${PROTOCOL_HELP[p]}; this run's data is unaligned` : PROTOCOL_HELP[p]}>
               <input
                 type="checkbox"
-                disabled={unavailable}
+                disabled={datasets === null || unavailable}
                 checked={protocols.includes(p)}
                 onChange={(e) => setProtocols(e.target.checked ? [...protocols, p] : protocols.filter((x) => x !== p))}
               />{' '}
@@ -761,7 +762,7 @@ function Robustness({
         })}
         <button
           type="button"
-          disabled={!protocols.length || (!!starting && !starting.error)}
+          disabled={datasets === null || !protocols.length || (!!starting && !starting.error)}
           onClick={() =>
             startJob('analysis.robustness', () => api.analysis.robustness({ runId: state.runId!, protocols }))
           }
